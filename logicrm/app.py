@@ -1,0 +1,151 @@
+"""Application factory: configuration, database, API blueprints, error mapping, CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import swagger_ui_bundle
+from flask import Blueprint, Flask, g, jsonify, request, send_from_directory
+from flask_smorest import Api
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from logicrm import auth
+from logicrm.config import Settings
+from logicrm.db import Database, make_engine
+from logicrm.errors import DomainError
+
+API_PREFIX = "/api/v1"
+PUBLIC_PATHS = (f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs")
+
+
+def create_app(config: Settings | Mapping | None = None) -> Flask:
+    """Build the Flask app; `config` overrides LOGICRM_* settings (a Settings or a mapping of fields)."""
+    app = Flask("logicrm", instance_path=os.environ.get("LOGICRM_INSTANCE_PATH") or None)
+    settings = Settings.from_env()
+    if isinstance(config, Settings):
+        settings = config
+    elif config:
+        settings = settings.replace(**config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not settings.database_url:
+        settings = settings.replace(database_url=f"sqlite:///{os.path.join(app.instance_path, 'logicrm.db')}")
+    app.config["LOGICRM"] = settings
+    app.extensions["logicrm.db"] = Database(
+        make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    )
+    app.config.update(
+        API_TITLE="LogiCRM API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL=f"{API_PREFIX}/docs/static/",
+        JSON_SORT_KEYS=False,
+    )
+    _register_api(app)
+    _register_session_lifecycle(app)
+    _register_errors(app)
+    from logicrm.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_api(app: Flask) -> None:
+    from logicrm.consignees.routes import blp as consignees_blp
+    from logicrm.customers.routes import blueprints as customer_blueprints
+    from logicrm.network.routes import blueprints as network_blueprints
+    from logicrm.shippers.routes import blp as shippers_blp
+    from logicrm.users.routes import blp as users_blp
+
+    api = Api(
+        app,
+        spec_kwargs={
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "LogiCRM API key"}
+                }
+            },
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    for blp in (*customer_blueprints, shippers_blp, consignees_blp, *network_blueprints, users_blp):
+        api.register_blueprint(blp, url_prefix=f"{API_PREFIX}{blp.url_prefix or ''}")
+
+    # Swagger UI's assets ship in a wheel, so the docs page works with no internet.
+    static = Blueprint("docs_static", __name__)
+    static.add_url_rule(
+        f"{API_PREFIX}/docs/static/<path:filename>",
+        view_func=lambda filename: send_from_directory(swagger_ui_bundle.swagger_ui_path, filename),
+    )
+    app.register_blueprint(static)
+
+    @app.before_request
+    def _authenticate():
+        if request.path.startswith(API_PREFIX) and not request.path.startswith(PUBLIC_PATHS):
+            auth.authenticate_request()
+
+
+def _register_session_lifecycle(app: Flask) -> None:
+    """Commit a request's session only when the response succeeded: a request writes whole or nothing."""
+
+    @app.after_request
+    def _commit(response):
+        db_session = g.pop("db_session", None)
+        if db_session is None:
+            return response
+        try:
+            if response.status_code < 400:
+                db_session.commit()
+            else:
+                db_session.rollback()
+        except IntegrityError as error:
+            db_session.rollback()
+            return _integrity_response(error)
+        except StaleDataError:
+            db_session.rollback()
+            return _error_response(412, "the record changed while you wrote it; read it again")
+        finally:
+            db_session.close()
+        return response
+
+    @app.teardown_request
+    def _close(_exc):
+        db_session = g.pop("db_session", None)
+        if db_session is not None:
+            db_session.rollback()
+            db_session.close()
+
+
+def _error_response(code: int, message: str, errors: dict | None = None, **extra):
+    from http import HTTPStatus
+
+    body = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return jsonify(body), code
+
+
+def _integrity_response(error: IntegrityError):
+    return _error_response(409, f"conflicts with existing data: {str(error.orig).splitlines()[0]}")
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):
+        extra = dict(error.extra)
+        headers = extra.pop("headers", {})
+        body, code = _error_response(error.status, error.message, error.errors, **extra)
+        return body, code, headers
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(error: IntegrityError):
+        return _integrity_response(error)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(_error):
+        return _error_response(412, "the record changed while you wrote it; read it again")

@@ -1,0 +1,70 @@
+"""Record who changed which fields from what to what."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from logicrm.audit.models import AuditEvent
+from logicrm.users.models import User
+
+
+def _plain(value):
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def apply_changes(obj, changes: dict) -> dict:
+    """Set attributes on `obj`; return {field: [old, new]} for the ones that really changed."""
+    diff = {}
+    for field, new in changes.items():
+        old = getattr(obj, field)
+        if old != new:
+            setattr(obj, field, new)
+            diff[field] = [_plain(old), _plain(new)]
+    return diff
+
+
+def snapshot(obj, fields) -> dict:
+    """Return {field: [None, value]} describing a created record."""
+    return {field: [None, _plain(getattr(obj, field))] for field in fields if getattr(obj, field) is not None}
+
+
+def record(
+    session: Session,
+    *,
+    user: User | None,
+    entity: str,
+    entity_id: int,
+    customer_id: int | None,
+    action: str,
+    changes: dict,
+) -> None:
+    """Append one audit event (nothing when an update changed nothing)."""
+    if action == "update" and not changes:
+        return
+    session.add(
+        AuditEvent(
+            user_id=user.id if user else None,
+            entity=entity,
+            entity_id=entity_id,
+            customer_id=customer_id,
+            action=action,
+            changes=changes,
+        )
+    )
+
+
+def history_statement(*, customer_id: int):
+    """Select the audit events shown in a customer's history, newest first."""
+    return (
+        select(AuditEvent)
+        .where(AuditEvent.customer_id == customer_id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )

@@ -1,0 +1,51 @@
+"""Bearer-key authentication and role checks for the API."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from logicrm.db import utcnow
+from logicrm.errors import Forbidden, Unauthorized
+from logicrm.users import service as users
+from logicrm.users.models import User, UserRole
+
+WRITERS = frozenset({UserRole.ADMIN, UserRole.MANAGER, UserRole.ACCOUNT_MANAGER})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def authenticate_request() -> None:
+    """Resolve the bearer key into g.user; refuse writes by read-only roles."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
+    database = current_app.extensions["logicrm.db"]
+    with database.session(write=False) as session:
+        key = users.authenticate(session, token.strip())
+        if key is None:
+            raise Unauthorized("invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        user = key.user
+        session.expunge(user)
+        now = utcnow()
+        touch = users.needs_touch(
+            key, resolution_s=current_app.config["LOGICRM"].key_last_used_resolution_s, now=now
+        )
+    if touch:
+        with database.session_scope() as session:
+            users.touch_key(session, key_id=key.id, now=now)
+    g.user = user
+    if request.method not in SAFE_METHODS and user.role not in WRITERS:
+        raise Forbidden(f"role {user.role} may not write")
+
+
+def current_user() -> User:
+    """Return the authenticated user of this request."""
+    return g.user
+
+
+def require_role(*roles: UserRole) -> User:
+    """Return the current user if its role is one of `roles`, else raise Forbidden."""
+    user = current_user()
+    if user.role not in roles:
+        raise Forbidden(f"role {user.role} may not do this")
+    return user

@@ -1,0 +1,64 @@
+"""Settings from LOGICRM_* environment variables (stdlib only, documented in README)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Application settings; every field maps to LOGICRM_<FIELD_NAME_UPPER>."""
+
+    database_url: str = field(
+        default="", metadata={"doc": "SQLAlchemy URL; empty means an SQLite file in the instance folder"}
+    )
+    env: str = field(default="development", metadata={"doc": "development or production"})
+    sqlite_busy_timeout_ms: int = field(
+        default=30_000, metadata={"doc": "how long an SQLite writer waits for the lock before failing"}
+    )
+    page_size_default: int = field(default=50, metadata={"doc": "list page size when none is asked"})
+    page_size_max: int = field(default=500, metadata={"doc": "largest page size a list accepts"})
+    bulk_shipments_max: int = field(
+        default=10_000, metadata={"doc": "rows accepted by one bulk shipment POST"}
+    )
+    key_last_used_resolution_s: int = field(
+        default=60, metadata={"doc": "an API key's last_used_at is written at most this often"}
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from LOGICRM_* variables, converting to each field's type."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(f"LOGICRM_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _convert(f.name, f.type, raw)
+        return cls(**values)
+
+    def replace(self, **changes) -> Settings:
+        """Return a copy with some fields changed (tests and create_app overrides)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(name: str, type_name: str, raw: str):
+    try:
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+        if type_name == "bool":
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+    except ValueError as error:
+        raise ValueError(f"LOGICRM_{name.upper()}: {error}") from None
+    return raw
+
+
+def documented() -> list[tuple[str, str, str]]:
+    """List (variable, default, description) for the README's configuration table."""
+    return [
+        (f"LOGICRM_{f.name.upper()}", repr(f.default), f.metadata.get("doc", "")) for f in fields(Settings)
+    ]

@@ -1,0 +1,5 @@
+"""Consignee role views."""
+
+from logicrm.customers.routes import role_blueprint
+
+blp = role_blueprint("consignee", "shipper")

@@ -1,0 +1,172 @@
+"""Records that belong to one customer (departments, contacts, surveys, ...): one service for all.
+
+Each kind is described by a `RelatedKind`; visibility follows the owning customer, and every
+foreign id in a payload must exist and belong to the same customer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from logicrm.audit import service as audit
+from logicrm.customers import service as customers
+from logicrm.customers.models import (
+    Contact,
+    Department,
+    Interaction,
+    Opportunity,
+    SurveyResponse,
+    SurveyScore,
+    Ticket,
+)
+from logicrm.errors import NotFound, field_error
+from logicrm.network.models import Link
+from logicrm.users.models import User
+
+
+@dataclass(frozen=True)
+class RelatedKind:
+    model: type
+    entity: str
+    audited: bool = False
+    # payload field -> model of a row that must belong to the same customer
+    same_customer: dict[str, type] = field(default_factory=dict)
+
+
+DEPARTMENTS = RelatedKind(Department, "department", audited=True)
+CONTACTS = RelatedKind(Contact, "contact", audited=True, same_customer={"department_id": Department})
+SURVEYS = RelatedKind(
+    SurveyResponse, "survey", same_customer={"department_id": Department, "contact_id": Contact}
+)
+INTERACTIONS = RelatedKind(Interaction, "interaction", same_customer={"department_id": Department})
+TICKETS = RelatedKind(Ticket, "ticket")
+OPPORTUNITIES = RelatedKind(Opportunity, "opportunity")
+
+
+def list_statement(kind: RelatedKind, user: User, *, customer_id: int | None = None):
+    """Select the records of visible, live customers, optionally of one customer."""
+    model = kind.model
+    statement = select(model).where(model.customer_id.in_(customers.visible_ids(user)))
+    if customer_id is not None:
+        statement = statement.where(model.customer_id == customer_id)
+    return statement.order_by(model.id)
+
+
+def get(session: Session, user: User, kind: RelatedKind, record_id: int):
+    """Return one record the user may see, or raise NotFound."""
+    record = session.get(kind.model, record_id)
+    if record is None:
+        raise NotFound(f"{kind.entity} {record_id} not found")
+    try:
+        customers.get_visible(session, user, record.customer_id)
+    except NotFound:
+        raise NotFound(f"{kind.entity} {record_id} not found") from None
+    return record
+
+
+def _check_references(session: Session, user: User, kind: RelatedKind, data: dict, customer_id: int) -> None:
+    for name, model in kind.same_customer.items():
+        ref = data.get(name)
+        if ref is None:
+            continue
+        row = session.get(model, ref)
+        if row is None:
+            raise field_error(name, f"unknown {model.__tablename__[:-1]} {ref}")
+        if row.customer_id != customer_id:
+            raise field_error(name, f"{model.__tablename__[:-1]} {ref} belongs to another customer")
+    if data.get("user_id") is not None and session.get(User, data["user_id"]) is None:
+        raise field_error("user_id", f"unknown user {data['user_id']}")
+    link_id = data.get("link_id")
+    if link_id is not None:
+        link = session.scalar(
+            select(Link).where(
+                Link.id == link_id, or_(Link.shipper_id == customer_id, Link.consignee_id == customer_id)
+            )
+        )
+        if link is None:
+            raise field_error(
+                "link_id", f"link {link_id} does not exist or does not involve customer {customer_id}"
+            )
+
+
+def _customer_for_write(session: Session, user: User, customer_id: int):
+    try:
+        return customers.get_visible(session, user, customer_id)
+    except NotFound:
+        raise field_error("customer_id", f"unknown customer {customer_id}") from None
+
+
+def _build(kind: RelatedKind, data: dict):
+    data = dict(data)
+    scores = data.pop("scores", None)
+    record = kind.model(**data)
+    if scores is not None:
+        record.scores = [SurveyScore(**score) for score in scores]
+    return record
+
+
+def create(session: Session, user: User, kind: RelatedKind, data: dict):
+    """Validate references and create a record for a visible customer."""
+    customer = _customer_for_write(session, user, data["customer_id"])
+    if kind is INTERACTIONS and data.get("user_id") is None:
+        data = {**data, "user_id": user.id}
+    _check_references(session, user, kind, data, customer.id)
+    record = _build(kind, data)
+    session.add(record)
+    session.flush()
+    if kind.audited:
+        audit.record(
+            session,
+            user=user,
+            entity=kind.entity,
+            entity_id=record.id,
+            customer_id=customer.id,
+            action="create",
+            changes=audit.snapshot(record, data.keys()),
+        )
+    return record
+
+
+def update(session: Session, user: User, kind: RelatedKind, record, changes: dict):
+    """Apply a partial update; a record may move only to another visible customer."""
+    customer_id = changes.get("customer_id", record.customer_id)
+    if customer_id != record.customer_id:
+        _customer_for_write(session, user, customer_id)
+    merged = {
+        name: changes.get(name, getattr(record, name, None))
+        for name in (*kind.same_customer, "user_id", "link_id")
+        if hasattr(record, name)
+    }
+    _check_references(session, user, kind, merged, customer_id)
+    diff = audit.apply_changes(record, changes)
+    session.flush()
+    if kind.audited:
+        audit.record(
+            session,
+            user=user,
+            entity=kind.entity,
+            entity_id=record.id,
+            customer_id=record.customer_id,
+            action="update",
+            changes=diff,
+        )
+    return record
+
+
+def delete(session: Session, user: User, kind: RelatedKind, record) -> None:
+    """Delete a record (the audit trail keeps what it was)."""
+    if kind.audited:
+        audit.record(
+            session,
+            user=user,
+            entity=kind.entity,
+            entity_id=record.id,
+            customer_id=record.customer_id,
+            action="delete",
+            changes={},
+        )
+    session.delete(record)
+    session.flush()

@@ -1,0 +1,275 @@
+"""Customer-core payloads: what the API accepts and returns."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import g
+
+from logicrm.api import PageArgs
+from logicrm.consignees.schemas import ConsigneeProfileIn, ConsigneeProfileOut
+from logicrm.customers.models import (
+    AcquisitionChannel,
+    CustomerStatus,
+    Dimension,
+    InteractionKind,
+    OpportunityKind,
+    OpportunityStage,
+    Severity,
+    TicketKind,
+    TicketStatus,
+    Tier,
+)
+from logicrm.customers.service import SORTS
+from logicrm.schemas import AwareDateTime, enum_field
+from logicrm.shippers.schemas import ShipperProfileIn, ShipperProfileOut
+from logicrm.users.models import UserRole
+
+Length = ma.validate.Length
+Range = ma.validate.Range
+
+
+class CustomerIn(ma.Schema):
+    name = ma.fields.String(required=True, validate=Length(min=1, max=300))
+    external_ref = ma.fields.String(allow_none=True, validate=Length(min=1, max=64))
+    registration_number = ma.fields.String(allow_none=True, validate=Length(min=1, max=64))
+    industry = ma.fields.String(allow_none=True, validate=Length(max=100))
+    region = ma.fields.String(allow_none=True, validate=Length(max=100))
+    tier = enum_field(Tier, load_default=Tier.STANDARD)
+    status = enum_field(CustomerStatus, load_default=CustomerStatus.ACTIVE)
+    owner_id = ma.fields.Integer(allow_none=True)
+    team_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+    acquisition_channel = enum_field(AcquisitionChannel, allow_none=True)
+    referred_by_id = ma.fields.Integer(allow_none=True)
+    acquired_on = ma.fields.Date(allow_none=True)
+    churned_on = ma.fields.Date(allow_none=True)
+
+
+class CustomerCreateIn(CustomerIn):
+    shipper = ma.fields.Nested(
+        ShipperProfileIn, allow_none=True, metadata={"description": "give to add the shipper role"}
+    )
+    consignee = ma.fields.Nested(
+        ConsigneeProfileIn, allow_none=True, metadata={"description": "give to add the consignee role"}
+    )
+
+
+class CustomerOut(ma.Schema):
+    id = ma.fields.Integer()
+    external_ref = ma.fields.String()
+    name = ma.fields.String()
+    normalized_name = ma.fields.String()
+    registration_number = ma.fields.String()
+    industry = ma.fields.String()
+    region = ma.fields.String()
+    tier = enum_field(Tier)
+    status = enum_field(CustomerStatus)
+    owner_id = ma.fields.Integer()
+    team_ids = ma.fields.Method("_team_ids")
+    roles = ma.fields.List(ma.fields.String())
+    acquisition_channel = enum_field(AcquisitionChannel)
+    referred_by_id = ma.fields.Integer()
+    acquired_on = ma.fields.Date()
+    churned_on = ma.fields.Date()
+    deleted_at = ma.fields.DateTime()
+    merged_into_id = ma.fields.Integer()
+    version = ma.fields.Integer()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    shipper = ma.fields.Nested(ShipperProfileOut, attribute="shipper_profile")
+    consignee = ma.fields.Nested(ConsigneeProfileOut, attribute="consignee_profile")
+
+    def _team_ids(self, customer) -> list[int]:
+        return sorted(user.id for user in customer.team)
+
+
+class CustomerListArgs(PageArgs):
+    role = ma.fields.String(validate=ma.validate.OneOf(["shipper", "consignee"]))
+    tier = enum_field(Tier)
+    status = enum_field(CustomerStatus)
+    owner_id = ma.fields.Integer()
+    region = ma.fields.String()
+    industry = ma.fields.String()
+    q = ma.fields.String(
+        metadata={
+            "description": "name search (Latin or Chinese; case, width and legal suffixes ignored) or exact external_ref"
+        }
+    )
+    include_deleted = ma.fields.Boolean(load_default=False)
+    sort = ma.fields.String(
+        load_default="name", validate=ma.validate.OneOf([*SORTS, *(f"-{s}" for s in SORTS)])
+    )
+
+
+class RoleViewArgs(CustomerListArgs):
+    class Meta:
+        exclude = ("role",)
+
+
+class DuplicateArgs(ma.Schema):
+    allow_duplicate = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "create even if a customer with the same normalised name exists"},
+    )
+
+
+class MergeIn(ma.Schema):
+    source_id = ma.fields.Integer(required=True, metadata={"description": "customer folded into this one"})
+
+
+class MergeOut(ma.Schema):
+    customer = ma.fields.Nested(CustomerOut)
+    moved = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+class AuditEventOut(ma.Schema):
+    id = ma.fields.Integer()
+    at = ma.fields.DateTime()
+    user_id = ma.fields.Integer()
+    entity = ma.fields.String()
+    entity_id = ma.fields.Integer()
+    action = ma.fields.String()
+    changes = ma.fields.Dict(metadata={"description": "field → [old, new]"})
+
+
+class ByCustomerArgs(PageArgs):
+    customer_id = ma.fields.Integer()
+
+
+class DepartmentIn(ma.Schema):
+    customer_id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True, validate=Length(min=1, max=100))
+    decision_weight = ma.fields.Float(load_default=1.0, validate=Range(min=0))
+    is_decision_maker = ma.fields.Boolean(load_default=False)
+
+
+class DepartmentOut(DepartmentIn):
+    id = ma.fields.Integer()
+    version = ma.fields.Integer()
+
+
+class ContactIn(ma.Schema):
+    customer_id = ma.fields.Integer(required=True)
+    department_id = ma.fields.Integer(allow_none=True)
+    name = ma.fields.String(required=True, validate=Length(min=1, max=200))
+    role = ma.fields.String(allow_none=True, validate=Length(max=100))
+    email = ma.fields.Email(allow_none=True)
+    phone = ma.fields.String(allow_none=True, validate=Length(max=50))
+
+
+class ContactOut(ContactIn):
+    """A contact; email and phone are omitted for planners."""
+
+    id = ma.fields.Integer()
+    version = ma.fields.Integer()
+
+    @ma.post_dump
+    def _hide_personal_data(self, data, **_kwargs):
+        # Planners work on lanes and volumes; contacts' personal data is not theirs to see.
+        if g.user.role == UserRole.PLANNER:
+            data.pop("email", None)
+            data.pop("phone", None)
+        return data
+
+
+class SurveyScoreIn(ma.Schema):
+    dimension = enum_field(Dimension, required=True)
+    importance = ma.fields.Float(load_default=1.0, validate=Range(min=0, min_inclusive=False))
+    expectation = ma.fields.Float(required=True)
+    perception = ma.fields.Float(required=True)
+
+
+class SurveyIn(ma.Schema):
+    customer_id = ma.fields.Integer(required=True)
+    department_id = ma.fields.Integer(required=True)
+    contact_id = ma.fields.Integer(allow_none=True)
+    collected_at = AwareDateTime(required=True)
+    channel = ma.fields.String(allow_none=True, validate=Length(max=40))
+    scale_min = ma.fields.Integer(load_default=1)
+    scale_max = ma.fields.Integer(load_default=7)
+    likelihood_to_recommend = ma.fields.Integer(allow_none=True, validate=Range(min=0, max=10))
+    comment = ma.fields.String(allow_none=True)
+    scores = ma.fields.List(ma.fields.Nested(SurveyScoreIn), required=True, validate=Length(min=1))
+
+    @ma.validates_schema
+    def _on_scale(self, data, **_kwargs):
+        low, high = data["scale_min"], data["scale_max"]
+        if high <= low:
+            raise ma.ValidationError(f"must be greater than scale_min ({low})", "scale_max")
+        errors: dict = {}
+        dimensions = set()
+        for index, score in enumerate(data["scores"]):
+            for field in ("expectation", "perception"):
+                if not low <= score[field] <= high:
+                    errors.setdefault(index, {})[field] = [
+                        f"{score[field]:g} is outside the declared scale {low}–{high}"
+                    ]
+            if score["dimension"] in dimensions:
+                errors.setdefault(index, {})["dimension"] = [f"{score['dimension']} given twice"]
+            dimensions.add(score["dimension"])
+        if errors:
+            raise ma.ValidationError({"scores": errors})
+
+
+class SurveyScoreOut(SurveyScoreIn):
+    id = ma.fields.Integer()
+
+
+class SurveyOut(SurveyIn):
+    id = ma.fields.Integer()
+    version = ma.fields.Integer()
+    scores = ma.fields.List(ma.fields.Nested(SurveyScoreOut))
+
+
+class InteractionIn(ma.Schema):
+    customer_id = ma.fields.Integer(required=True)
+    department_id = ma.fields.Integer(allow_none=True)
+    user_id = ma.fields.Integer(allow_none=True, metadata={"description": "defaults to the caller"})
+    kind = enum_field(InteractionKind, required=True)
+    at = AwareDateTime(required=True)
+    summary = ma.fields.String(required=True, validate=Length(min=1, max=10_000))
+    next_follow_up = ma.fields.Date(allow_none=True)
+
+
+class InteractionOut(InteractionIn):
+    id = ma.fields.Integer()
+    version = ma.fields.Integer()
+
+
+class TicketIn(ma.Schema):
+    customer_id = ma.fields.Integer(required=True)
+    link_id = ma.fields.Integer(allow_none=True)
+    kind = enum_field(TicketKind, required=True)
+    severity = enum_field(Severity, load_default=Severity.MEDIUM)
+    subject = ma.fields.String(required=True, validate=Length(min=1, max=300))
+    opened_at = AwareDateTime()
+    first_response_at = AwareDateTime(allow_none=True)
+    resolved_at = AwareDateTime(allow_none=True)
+    status = enum_field(TicketStatus, load_default=TicketStatus.OPEN)
+    claim_amount = ma.fields.Float(allow_none=True, validate=Range(min=0))
+
+    @ma.validates_schema
+    def _ordered(self, data, **_kwargs):
+        opened = data.get("opened_at")
+        for field in ("first_response_at", "resolved_at"):
+            if opened and data.get(field) and data[field] < opened:
+                raise ma.ValidationError("must not be before opened_at", field)
+
+
+class TicketOut(TicketIn):
+    id = ma.fields.Integer()
+    version = ma.fields.Integer()
+
+
+class OpportunityIn(ma.Schema):
+    customer_id = ma.fields.Integer(required=True)
+    kind = enum_field(OpportunityKind, required=True)
+    stage = enum_field(OpportunityStage, load_default=OpportunityStage.LEAD)
+    title = ma.fields.String(required=True, validate=Length(min=1, max=300))
+    value = ma.fields.Float(load_default=0, validate=Range(min=0))
+    probability = ma.fields.Float(load_default=0.1, validate=Range(min=0, max=1))
+    expected_close = ma.fields.Date(allow_none=True)
+
+
+class OpportunityOut(OpportunityIn):
+    id = ma.fields.Integer()
+    version = ma.fields.Integer()

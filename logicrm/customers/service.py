@@ -1,0 +1,443 @@
+"""Customers: visibility, duplicates, soft delete, merge and history."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, or_, select, true
+from sqlalchemy import update as sql_update
+from sqlalchemy.orm import Session
+
+from logicrm.audit import service as audit
+from logicrm.audit.models import AuditEvent
+from logicrm.consignees.models import ConsigneeProfile
+from logicrm.customers.models import (
+    Contact,
+    Customer,
+    Department,
+    Interaction,
+    Opportunity,
+    SurveyResponse,
+    Ticket,
+    customer_team,
+)
+from logicrm.customers.names import normalize_name, search_pattern
+from logicrm.db import utcnow
+from logicrm.errors import Conflict, Forbidden, NotFound, field_error
+from logicrm.network.models import Link
+from logicrm.shippers.models import ShipperProfile
+from logicrm.users.models import User, UserRole
+
+CUSTOMER_FIELDS = (
+    "external_ref",
+    "name",
+    "registration_number",
+    "industry",
+    "region",
+    "tier",
+    "status",
+    "owner_id",
+    "acquisition_channel",
+    "referred_by_id",
+    "acquired_on",
+    "churned_on",
+)
+SORTS = {
+    "name": Customer.normalized_name,
+    "created_at": Customer.created_at,
+    "tier": Customer.tier,
+    "region": Customer.region,
+    "status": Customer.status,
+    "id": Customer.id,
+}
+ROLE_PROFILES = {"shipper": ShipperProfile, "consignee": ConsigneeProfile}
+
+
+def visible(user: User):
+    """SQL condition on Customer: the accounts this user may see (account managers: owned or on the team)."""
+    if user.role != UserRole.ACCOUNT_MANAGER:
+        return true()
+    on_team = select(customer_team.c.customer_id).where(customer_team.c.user_id == user.id)
+    return or_(Customer.owner_id == user.id, Customer.id.in_(on_team))
+
+
+def visible_ids(user: User) -> Select:
+    """Select the ids of live customers visible to `user` (for filtering related records)."""
+    return select(Customer.id).where(visible(user), Customer.deleted_at.is_(None))
+
+
+def get_visible(session: Session, user: User, customer_id: int, *, include_deleted: bool = False) -> Customer:
+    """Return a customer the user may see, or raise NotFound (also for customers hidden from them)."""
+    customer = session.scalar(select(Customer).where(Customer.id == customer_id, visible(user)))
+    if customer is None or (customer.deleted_at is not None and not include_deleted):
+        raise NotFound(f"customer {customer_id} not found")
+    return customer
+
+
+def list_statement(
+    user: User,
+    *,
+    role: str | None = None,
+    tier=None,
+    status=None,
+    owner_id=None,
+    region=None,
+    industry=None,
+    q: str | None = None,
+    include_deleted: bool = False,
+    sort: str = "name",
+) -> Select:
+    """Build the filtered, sorted customer list query."""
+    statement = select(Customer).where(visible(user))
+    if not include_deleted:
+        statement = statement.where(Customer.deleted_at.is_(None))
+    if role:
+        statement = statement.where(Customer.id.in_(select(ROLE_PROFILES[role].customer_id)))
+    for column, value in (
+        (Customer.tier, tier),
+        (Customer.status, status),
+        (Customer.owner_id, owner_id),
+        (Customer.region, region),
+        (Customer.industry, industry),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    if q:
+        pattern = search_pattern(q)
+        statement = statement.where(
+            or_(Customer.normalized_name.like(pattern, escape="\\"), Customer.external_ref == q.strip())
+        )
+    column = SORTS[sort.lstrip("-")]
+    return statement.order_by(column.desc() if sort.startswith("-") else column.asc(), Customer.id)
+
+
+def _check_references(session: Session, data: dict) -> None:
+    owner_id = data.get("owner_id")
+    if owner_id is not None and session.get(User, owner_id) is None:
+        raise field_error("owner_id", f"unknown user {owner_id}")
+    referred = data.get("referred_by_id")
+    if referred is not None and session.get(Customer, referred) is None:
+        raise field_error("referred_by_id", f"unknown customer {referred}")
+
+
+def _team(session: Session, team_ids: list[int]) -> list[User]:
+    users = session.scalars(select(User).where(User.id.in_(team_ids))).all()
+    missing = sorted(set(team_ids) - {u.id for u in users})
+    if missing:
+        raise field_error("team_ids", f"unknown users {missing}")
+    return list(users)
+
+
+def find_duplicate(
+    session: Session, *, name: str, registration_number: str | None, exclude_id: int | None = None
+) -> tuple[Customer, str] | None:
+    """Return a live customer that is probably the same company, and why."""
+    if registration_number:
+        same = session.scalar(
+            select(Customer).where(
+                Customer.registration_number == registration_number, Customer.id != (exclude_id or 0)
+            )
+        )
+        if same is not None:
+            return same, "registration_number"
+    same = session.scalar(
+        select(Customer)
+        .where(
+            Customer.normalized_name == normalize_name(name),
+            Customer.deleted_at.is_(None),
+            Customer.id != (exclude_id or 0),
+        )
+        .order_by(Customer.id)
+        .limit(1)
+    )
+    return (same, "name") if same is not None else None
+
+
+def _refuse_duplicate(session, *, name, registration_number, allow_duplicate, exclude_id=None) -> None:
+    found = find_duplicate(session, name=name, registration_number=registration_number, exclude_id=exclude_id)
+    if found is None:
+        return
+    existing, reason = found
+    # The same registration number is the same legal entity: no insisting past it.
+    if reason == "registration_number" or not allow_duplicate:
+        raise Conflict(
+            f"probable duplicate of customer {existing.id} ({existing.name}): same {reason.replace('_', ' ')}",
+            errors={"json": {reason: ["matches an existing customer"]}},
+            existing_id=existing.id,
+            allow_duplicate=reason == "name",
+        )
+
+
+def create(session: Session, user: User, data: dict, *, allow_duplicate: bool = False) -> Customer:
+    """Create a customer with optional role profiles; refuse probable duplicates unless allowed."""
+    data = dict(data)
+    team_ids = data.pop("team_ids", [])
+    profiles = {role: data.pop(role, None) for role in ROLE_PROFILES}
+    if user.role == UserRole.ACCOUNT_MANAGER:
+        if data.get("owner_id") not in (None, user.id):
+            raise Forbidden("account managers create customers they own")
+        data["owner_id"] = user.id
+    _check_references(session, data)
+    _refuse_duplicate(
+        session,
+        name=data["name"],
+        registration_number=data.get("registration_number"),
+        allow_duplicate=allow_duplicate,
+    )
+    customer = Customer(**data, normalized_name=normalize_name(data["name"]), team=_team(session, team_ids))
+    session.add(customer)
+    session.flush()
+    audit.record(
+        session,
+        user=user,
+        entity="customer",
+        entity_id=customer.id,
+        customer_id=customer.id,
+        action="create",
+        changes=audit.snapshot(customer, CUSTOMER_FIELDS),
+    )
+    for role, profile in profiles.items():
+        if profile is not None:
+            put_profile(session, user, customer, role, profile)
+    return customer
+
+
+def update(
+    session: Session, user: User, customer: Customer, changes: dict, *, allow_duplicate: bool = False
+) -> Customer:
+    """Apply a partial update and record what changed."""
+    changes = dict(changes)
+    team_ids = changes.pop("team_ids", None)
+    _check_references(session, changes)
+    if "name" in changes or "registration_number" in changes:
+        _refuse_duplicate(
+            session,
+            name=changes.get("name", customer.name),
+            registration_number=changes.get("registration_number"),
+            allow_duplicate=allow_duplicate or "name" not in changes,
+            exclude_id=customer.id,
+        )
+        if "name" in changes:
+            changes["normalized_name"] = normalize_name(changes["name"])
+    diff = audit.apply_changes(customer, changes)
+    diff.pop("normalized_name", None)
+    if team_ids is not None:
+        before = sorted(u.id for u in customer.team)
+        if before != sorted(set(team_ids)):
+            customer.team = _team(session, team_ids)
+            diff["team_ids"] = [before, sorted(set(team_ids))]
+    if diff:
+        customer.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        user=user,
+        entity="customer",
+        entity_id=customer.id,
+        customer_id=customer.id,
+        action="update",
+        changes=diff,
+    )
+    return customer
+
+
+def soft_delete(session: Session, user: User, customer: Customer) -> None:
+    """Hide a customer from lists and lookups; restore brings it back with everything attached."""
+    customer.deleted_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        user=user,
+        entity="customer",
+        entity_id=customer.id,
+        customer_id=customer.id,
+        action="delete",
+        changes={},
+    )
+
+
+def restore(session: Session, user: User, customer: Customer) -> Customer:
+    """Undo a soft delete (not for customers merged into another)."""
+    if customer.deleted_at is None:
+        return customer
+    if customer.merged_into_id is not None:
+        raise Conflict(
+            f"customer {customer.id} was merged into {customer.merged_into_id}",
+            merged_into_id=customer.merged_into_id,
+        )
+    _refuse_duplicate(
+        session, name=customer.name, registration_number=None, allow_duplicate=False, exclude_id=customer.id
+    )
+    customer.deleted_at = None
+    session.flush()
+    audit.record(
+        session,
+        user=user,
+        entity="customer",
+        entity_id=customer.id,
+        customer_id=customer.id,
+        action="restore",
+        changes={},
+    )
+    return customer
+
+
+def put_profile(session: Session, user: User, customer: Customer, role: str, data: dict):
+    """Create or replace a role profile (shipper or consignee) and record the change."""
+    model = ROLE_PROFILES[role]
+    profile = getattr(customer, f"{role}_profile")
+    if profile is None:
+        profile = model(customer_id=customer.id, **data)
+        session.add(profile)
+        session.flush()
+        session.refresh(customer)
+        action, diff = "create", audit.snapshot(profile, data.keys())
+    else:
+        full = {column: data.get(column) for column in _profile_fields(model)}
+        action, diff = "update", audit.apply_changes(profile, full)
+        session.flush()
+    audit.record(
+        session,
+        user=user,
+        entity=f"{role}_profile",
+        entity_id=customer.id,
+        customer_id=customer.id,
+        action=action,
+        changes=diff,
+    )
+    return profile
+
+
+def _profile_fields(model) -> list[str]:
+    return [c.key for c in model.__table__.columns if c.key not in ("customer_id", "version")]
+
+
+def delete_profile(session: Session, user: User, customer: Customer, role: str) -> None:
+    """Remove a role; refused while links still use it."""
+    column = Link.shipper_id if role == "shipper" else Link.consignee_id
+    in_use = session.scalar(select(Link.id).where(column == customer.id).limit(1))
+    if in_use is not None:
+        raise Conflict(
+            f"customer {customer.id} still has links as {role} (e.g. link {in_use}); end them first"
+        )
+    profile = getattr(customer, f"{role}_profile")
+    session.delete(profile)
+    session.flush()
+    session.refresh(customer)
+    audit.record(
+        session,
+        user=user,
+        entity=f"{role}_profile",
+        entity_id=customer.id,
+        customer_id=customer.id,
+        action="delete",
+        changes={},
+    )
+
+
+MOVED_BY_CUSTOMER = (Contact, SurveyResponse, Interaction, Ticket, Opportunity)
+
+
+def merge(session: Session, user: User, target: Customer, source: Customer) -> dict:
+    """Fold `source` into `target`: move every related record, keep history, soft-delete the source."""
+    if source.id == target.id:
+        raise field_error("source_id", "cannot merge a customer into itself")
+    between = session.scalars(
+        select(Link.id).where(
+            or_(
+                (Link.shipper_id == source.id) & (Link.consignee_id == target.id),
+                (Link.shipper_id == target.id) & (Link.consignee_id == source.id),
+            )
+        )
+    ).all()
+    if between:
+        raise Conflict(
+            f"customers {target.id} and {source.id} are linked to each other (links {list(between)}); "
+            "end or delete those links before merging",
+            link_ids=list(between),
+        )
+    moved: dict[str, int] = {}
+    _merge_departments(session, target, source, moved)
+    for model in MOVED_BY_CUSTOMER:
+        result = session.execute(
+            sql_update(model).where(model.customer_id == source.id).values(customer_id=target.id)
+        )
+        moved[model.__tablename__] = result.rowcount
+    for column in (Link.shipper_id, Link.consignee_id):
+        result = session.execute(sql_update(Link).where(column == source.id).values({column: target.id}))
+        moved["links"] = moved.get("links", 0) + result.rowcount
+    session.execute(
+        sql_update(Customer).where(Customer.referred_by_id == source.id).values(referred_by_id=target.id)
+    )
+    session.execute(
+        sql_update(AuditEvent).where(AuditEvent.customer_id == source.id).values(customer_id=target.id)
+    )
+    _merge_profiles(session, target, source)
+    target.team = list({u.id: u for u in [*target.team, *source.team]}.values())
+    if target.registration_number is None and source.registration_number:
+        registration_number, source.registration_number = source.registration_number, None
+        session.flush()
+        target.registration_number = registration_number
+    source.deleted_at = utcnow()
+    source.merged_into_id = target.id
+    session.flush()
+    audit.record(
+        session,
+        user=user,
+        entity="customer",
+        entity_id=target.id,
+        customer_id=target.id,
+        action="merge",
+        changes={
+            "merged_customer_id": [None, source.id],
+            "merged_customer_name": [None, source.name],
+            "moved": [None, moved],
+        },
+    )
+    session.expire_all()
+    return moved
+
+
+def _merge_departments(session: Session, target: Customer, source: Customer, moved: dict) -> None:
+    """Move departments; a department both have (same name) keeps the target's row and takes the source's records."""
+    target_by_name = {
+        d.name: d for d in session.scalars(select(Department).where(Department.customer_id == target.id))
+    }
+    moved["departments"] = 0
+    for department in session.scalars(select(Department).where(Department.customer_id == source.id)).all():
+        twin = target_by_name.get(department.name)
+        if twin is None:
+            department.customer_id = target.id
+            moved["departments"] += 1
+            continue
+        for model in (Contact, SurveyResponse, Interaction):
+            session.execute(
+                sql_update(model).where(model.department_id == department.id).values(department_id=twin.id)
+            )
+        twin.decision_weight = max(twin.decision_weight, department.decision_weight)
+        twin.is_decision_maker = twin.is_decision_maker or department.is_decision_maker
+        session.delete(department)
+    session.flush()
+
+
+def _merge_profiles(session: Session, target: Customer, source: Customer) -> None:
+    for role, model in ROLE_PROFILES.items():
+        theirs = getattr(source, f"{role}_profile")
+        if theirs is None:
+            continue
+        values = {field: getattr(theirs, field) for field in _profile_fields(model)}
+        session.delete(theirs)
+        session.flush()
+        ours = getattr(target, f"{role}_profile")
+        if ours is None:
+            session.add(model(customer_id=target.id, **values))
+        else:
+            for field, value in values.items():
+                if getattr(ours, field) in (None, []):
+                    setattr(ours, field, value)
+    session.flush()
+    session.refresh(target)
+    session.refresh(source)
+
+
+def history_statement(customer: Customer):
+    """Select a customer's audit trail, newest first."""
+    return audit.history_statement(customer_id=customer.id)

@@ -1,0 +1,125 @@
+"""Declarative base, engines, and sessions for requests, CLI and jobs.
+
+SQLite runs in WAL mode with foreign keys on; write transactions start with
+BEGIN IMMEDIATE because SQLite's default deferred transaction takes the write
+lock only at the first write, so two writers that both read first either lose
+an update or fail with "database is locked" when upgrading.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC timestamps on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; LogiCRM stores aware UTC timestamps")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime()}
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time as an aware UTC datetime."""
+    return dt.datetime.now(dt.UTC)
+
+
+WRITE_OPTION = "logicrm_write"
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 30_000, **kwargs) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys, busy timeout and BEGIN IMMEDIATE for writers."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record):
+        # Autocommit at the driver level so SQLAlchemy, not pysqlite, emits BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "foreign_keys=ON",
+            f"busy_timeout={busy_timeout_ms}",
+            "synchronous=NORMAL",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        writer = connection.get_execution_options().get(WRITE_OPTION, True)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """One engine and its session factories: writers take the lock up front, readers do not."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.write_sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(
+            bind=engine.execution_options(**{WRITE_OPTION: False}), expire_on_commit=False
+        )
+
+    def session(self, *, write: bool = True) -> Session:
+        """Open a new session; close it when done."""
+        return (self.write_sessions if write else self.read_sessions)()
+
+    @contextlib.contextmanager
+    def session_scope(self, *, write: bool = True) -> Iterator[Session]:
+        """Yield a session that commits on success and rolls back on error (CLI and jobs)."""
+        with self.session(write=write) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+
+def enum_type(enum_cls) -> Enum:
+    """Store a StrEnum as its value, with a CHECK constraint on every backend."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        length=24,
+        values_callable=lambda members: [member.value for member in members],
+        name=enum_cls.__name__.lower(),
+    )

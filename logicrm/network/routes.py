@@ -1,0 +1,118 @@
+"""HTTP routes for lanes (links) and shipments."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from logicrm.api import etag_of, expected_version, page_of, paginate, session
+from logicrm.auth import current_user
+from logicrm.network import service
+from logicrm.network.schemas import (
+    BulkShipmentsOut,
+    LinkIn,
+    LinkListArgs,
+    LinkOut,
+    ShipmentIn,
+    ShipmentListArgs,
+    ShipmentOut,
+)
+from logicrm.schemas import patch_schema
+
+links_blp = Blueprint(
+    "links", __name__, url_prefix="/links", description="Lanes from a shipper to a consignee."
+)
+shipments_blp = Blueprint("shipments", __name__, url_prefix="/shipments", description="Shipments on lanes.")
+
+
+@links_blp.route("")
+class Links(MethodView):
+    @links_blp.arguments(LinkListArgs, location="query")
+    @links_blp.response(200, page_of(LinkOut))
+    def get(self, args):
+        """List lanes where you see at least one end."""
+        page, page_size = args.pop("page"), args.pop("page_size")
+        return paginate(
+            session(), service.list_links_statement(current_user(), **args), page=page, page_size=page_size
+        )
+
+    @links_blp.arguments(LinkIn)
+    @links_blp.response(201, LinkOut)
+    def post(self, link_in):
+        """Link a shipper to a consignee; both must already hold those roles."""
+        link = service.create_link(session(), current_user(), link_in)
+        return link, 201, {"ETag": etag_of(link)}
+
+
+@links_blp.route("/<int:link_id>")
+class LinkById(MethodView):
+    @links_blp.response(200, LinkOut)
+    def get(self, link_id):
+        """Read one lane."""
+        link = service.get_link(session(), current_user(), link_id)
+        return link, 200, {"ETag": etag_of(link)}
+
+    @links_blp.arguments(patch_schema(LinkIn))
+    @links_blp.response(200, LinkOut)
+    def patch(self, changes, link_id):
+        """Update a lane (If-Match required)."""
+        link = service.get_link(session(), current_user(), link_id)
+        expected_version(link)
+        service.update_link(session(), current_user(), link, changes)
+        return link, 200, {"ETag": etag_of(link)}
+
+    @links_blp.response(204)
+    def delete(self, link_id):
+        """Delete a lane and its shipments (If-Match required); set status ended to keep history."""
+        link = service.get_link(session(), current_user(), link_id)
+        expected_version(link)
+        service.delete_link(session(), current_user(), link)
+
+
+class BulkShipmentsIn(ma.Schema):
+    shipments = ma.fields.List(
+        ma.fields.Nested(ShipmentIn), required=True, validate=ma.validate.Length(min=1)
+    )
+
+
+@shipments_blp.route("")
+class Shipments(MethodView):
+    @shipments_blp.arguments(ShipmentListArgs, location="query")
+    @shipments_blp.response(200, page_of(ShipmentOut))
+    def get(self, args):
+        """List shipments on lanes you see."""
+        page, page_size = args.pop("page"), args.pop("page_size")
+        statement = service.list_shipments_statement(current_user(), **args)
+        return paginate(session(), statement, page=page, page_size=page_size)
+
+    @shipments_blp.arguments(BulkShipmentsIn)
+    @shipments_blp.response(201, BulkShipmentsOut)
+    def post(self, bulk_in):
+        """Import up to 10,000 shipments at once: all rows are written or none; a known external_ref updates its row."""
+        limit = current_app.config["LOGICRM"].bulk_shipments_max
+        return service.import_shipments(session(), current_user(), bulk_in["shipments"], max_rows=limit)
+
+
+@shipments_blp.route("/<int:shipment_id>")
+class ShipmentById(MethodView):
+    @shipments_blp.response(200, ShipmentOut)
+    def get(self, shipment_id):
+        """Read one shipment."""
+        return service.get_shipment(session(), current_user(), shipment_id)
+
+    @shipments_blp.arguments(patch_schema(ShipmentIn))
+    @shipments_blp.response(200, ShipmentOut)
+    def patch(self, changes, shipment_id):
+        """Correct a shipment (e.g. record its delivery)."""
+        shipment = service.get_shipment(session(), current_user(), shipment_id)
+        return service.update_shipment(session(), current_user(), shipment, changes)
+
+    @shipments_blp.response(204)
+    def delete(self, shipment_id):
+        """Delete a shipment."""
+        session().delete(service.get_shipment(session(), current_user(), shipment_id))
+
+
+blueprints = (links_blp, shipments_blp)

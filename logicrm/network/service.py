@@ -1,0 +1,240 @@
+"""Links and shipments: role checks, visibility through either end, bulk import."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, or_, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.orm import Session, aliased
+
+from logicrm.audit import service as audit
+from logicrm.consignees.models import ConsigneeProfile
+from logicrm.customers import service as customers
+from logicrm.customers.models import Customer
+from logicrm.errors import Invalid, NotFound, field_error
+from logicrm.network.models import Link, Shipment
+from logicrm.shippers.models import ShipperProfile
+from logicrm.users.models import User
+
+LINK_FIELDS = (
+    "shipper_id",
+    "consignee_id",
+    "origin",
+    "destination",
+    "service_type",
+    "declared_monthly_volume",
+    "started_on",
+    "ended_on",
+    "status",
+)
+
+
+def visible_links(user: User):
+    """SQL condition on Link: a lane is visible when either end is."""
+    ids = customers.visible_ids(user)
+    return or_(Link.shipper_id.in_(ids), Link.consignee_id.in_(ids))
+
+
+def list_links_statement(user: User, *, customer_id=None, shipper_id=None, consignee_id=None, status=None):
+    """Select visible links with filters."""
+    statement = select(Link).where(visible_links(user))
+    if customer_id is not None:
+        statement = statement.where(or_(Link.shipper_id == customer_id, Link.consignee_id == customer_id))
+    for column, value in (
+        (Link.shipper_id, shipper_id),
+        (Link.consignee_id, consignee_id),
+        (Link.status, status),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    return statement.order_by(Link.id)
+
+
+def get_link(session: Session, user: User, link_id: int) -> Link:
+    """Return a visible link or raise NotFound."""
+    link = session.scalar(select(Link).where(Link.id == link_id, visible_links(user)))
+    if link is None:
+        raise NotFound(f"link {link_id} not found")
+    return link
+
+
+def _check_ends(session: Session, user: User, shipper_id: int, consignee_id: int) -> None:
+    """Both ends must exist and hold the right role; the user must see at least one end."""
+    ends = {
+        "shipper_id": (shipper_id, ShipperProfile, "shipper"),
+        "consignee_id": (consignee_id, ConsigneeProfile, "consignee"),
+    }
+    errors = {}
+    for field, (customer_id, profile, role) in ends.items():
+        customer = session.get(Customer, customer_id)
+        if customer is None or customer.deleted_at is not None:
+            errors[field] = [f"unknown customer {customer_id}"]
+        elif session.get(profile, customer_id) is None:
+            errors[field] = [f"customer {customer_id} ({customer.name}) has no {role} role; add it first"]
+    if errors:
+        raise Invalid("; ".join(f"{k}: {v[0]}" for k, v in errors.items()), errors={"json": errors})
+    seen = session.scalar(
+        select(Customer.id)
+        .where(Customer.id.in_([shipper_id, consignee_id]), customers.visible(user))
+        .limit(1)
+    )
+    if seen is None:
+        raise field_error("shipper_id", "you may link only customers you own or are on the team of")
+
+
+def _audit_link(session: Session, user: User, link: Link, action: str, changes: dict) -> None:
+    # A lane belongs to both ends' history.
+    for customer_id in {link.shipper_id, link.consignee_id}:
+        audit.record(
+            session,
+            user=user,
+            entity="link",
+            entity_id=link.id,
+            customer_id=customer_id,
+            action=action,
+            changes=changes,
+        )
+
+
+def create_link(session: Session, user: User, data: dict) -> Link:
+    """Create a shipper → consignee lane; both roles must exist already."""
+    _check_ends(session, user, data["shipper_id"], data["consignee_id"])
+    link = Link(**data)
+    session.add(link)
+    session.flush()
+    _audit_link(session, user, link, "create", audit.snapshot(link, LINK_FIELDS))
+    return link
+
+
+def update_link(session: Session, user: User, link: Link, changes: dict) -> Link:
+    """Apply a partial update to a lane and record it."""
+    shipper_id = changes.get("shipper_id", link.shipper_id)
+    consignee_id = changes.get("consignee_id", link.consignee_id)
+    if shipper_id == consignee_id:
+        raise field_error("consignee_id", "must differ from shipper_id")
+    if "shipper_id" in changes or "consignee_id" in changes:
+        _check_ends(session, user, shipper_id, consignee_id)
+    started, ended = changes.get("started_on", link.started_on), changes.get("ended_on", link.ended_on)
+    if started and ended and ended < started:
+        raise field_error("ended_on", "must not be before started_on")
+    diff = audit.apply_changes(link, changes)
+    session.flush()
+    _audit_link(session, user, link, "update", diff)
+    return link
+
+
+def delete_link(session: Session, user: User, link: Link) -> None:
+    """Delete a lane with its shipments (end it instead to keep them)."""
+    _audit_link(session, user, link, "delete", {})
+    session.delete(link)
+    session.flush()
+
+
+def partners_statement(user: User, customer_id: int, *, as_role: str):
+    """Select the visible customers on the other end of `customer_id`'s lanes (as shipper or consignee)."""
+    mine, theirs = (
+        (Link.shipper_id, Link.consignee_id) if as_role == "shipper" else (Link.consignee_id, Link.shipper_id)
+    )
+    partner_ids = select(theirs).where(mine == customer_id)
+    return (
+        select(Customer)
+        .where(Customer.id.in_(partner_ids), customers.visible(user), Customer.deleted_at.is_(None))
+        .order_by(Customer.normalized_name, Customer.id)
+    )
+
+
+def list_shipments_statement(
+    user: User, *, link_id=None, customer_id=None, shipped_from=None, shipped_to=None
+):
+    """Select shipments on visible links with filters."""
+    link = aliased(Link)
+    statement = (
+        select(Shipment)
+        .join(link, Shipment.link_id == link.id)
+        .where(link.id.in_(select(Link.id).where(visible_links(user))))
+    )
+    if link_id is not None:
+        statement = statement.where(Shipment.link_id == link_id)
+    if customer_id is not None:
+        statement = statement.where(or_(link.shipper_id == customer_id, link.consignee_id == customer_id))
+    if shipped_from is not None:
+        statement = statement.where(Shipment.shipped_at >= shipped_from)
+    if shipped_to is not None:
+        statement = statement.where(Shipment.shipped_at < shipped_to)
+    return statement.order_by(Shipment.shipped_at, Shipment.id)
+
+
+def get_shipment(session: Session, user: User, shipment_id: int) -> Shipment:
+    """Return a shipment on a visible link or raise NotFound."""
+    shipment = session.get(Shipment, shipment_id)
+    if (
+        shipment is None
+        or session.scalar(select(Link.id).where(Link.id == shipment.link_id, visible_links(user))) is None
+    ):
+        raise NotFound(f"shipment {shipment_id} not found")
+    return shipment
+
+
+def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows: int) -> dict:
+    """Insert or update (by external_ref) a batch of shipments: every row valid, or nothing written."""
+    if len(rows) > max_rows:
+        raise field_error("shipments", f"at most {max_rows} rows per request, got {len(rows)}")
+    link_ids = {row["link_id"] for row in rows}
+    known = set(session.scalars(select(Link.id).where(Link.id.in_(link_ids), visible_links(user))))
+    refs = [row["external_ref"] for row in rows if row.get("external_ref")]
+    errors: dict[int, dict] = {}
+    seen_refs: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        if row["link_id"] not in known:
+            errors.setdefault(index, {})["link_id"] = [f"unknown link {row['link_id']}"]
+        ref = row.get("external_ref")
+        if ref and ref in seen_refs:
+            errors.setdefault(index, {})["external_ref"] = [f"also given in row {seen_refs[ref]}"]
+        elif ref:
+            seen_refs[ref] = index
+    if errors:
+        raise Invalid(
+            f"{len(errors)} of {len(rows)} rows are invalid; nothing was written",
+            errors={"json": {"shipments": errors}},
+        )
+    existing = (
+        dict(
+            session.execute(
+                select(Shipment.external_ref, Shipment.id).where(Shipment.external_ref.in_(refs))
+            ).all()
+        )
+        if refs
+        else {}
+    )
+    updates = [
+        {**row, "id": existing[row["external_ref"]]} for row in rows if row.get("external_ref") in existing
+    ]
+    inserts = [row for row in rows if row.get("external_ref") not in existing]
+    new_ids = (
+        list(session.scalars(insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True), inserts))
+        if inserts
+        else []
+    )
+    if updates:
+        session.execute(sql_update(Shipment), updates)
+    new = iter(new_ids)
+    ids = [
+        existing[row["external_ref"]] if row.get("external_ref") in existing else next(new) for row in rows
+    ]
+    return {"created": len(inserts), "updated": len(updates), "ids": ids}
+
+
+def update_shipment(session: Session, user: User, shipment: Shipment, changes: dict) -> Shipment:
+    """Apply a partial update; delivery still may not precede shipping."""
+    if (
+        "link_id" in changes
+        and session.scalar(select(Link.id).where(Link.id == changes["link_id"], visible_links(user))) is None
+    ):
+        raise field_error("link_id", f"unknown link {changes['link_id']}")
+    shipped = changes.get("shipped_at", shipment.shipped_at)
+    for field in ("delivered_at", "promised_at"):
+        value = changes.get(field, getattr(shipment, field))
+        if value is not None and value < shipped:
+            raise field_error(field, f"must not be before shipped_at ({shipped.isoformat()})")
+    audit.apply_changes(shipment, changes)
+    session.flush()
+    return shipment

@@ -1,0 +1,43 @@
+"""User and API key payloads."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from logicrm.api import PageArgs
+from logicrm.schemas import enum_field
+from logicrm.users.models import UserRole
+
+
+class UserIn(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    email = ma.fields.Email(required=True)
+    role = enum_field(UserRole, required=True)
+    active = ma.fields.Boolean(load_default=True)
+
+
+class UserOut(UserIn):
+    id = ma.fields.Integer()
+    created_at = ma.fields.DateTime()
+
+
+class UserListArgs(PageArgs):
+    role = enum_field(UserRole)
+
+
+class ApiKeyIn(ma.Schema):
+    label = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+
+
+class ApiKeyOut(ma.Schema):
+    id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    prefix = ma.fields.String()
+    label = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    last_used_at = ma.fields.DateTime()
+    revoked_at = ma.fields.DateTime()
+
+
+class NewApiKeyOut(ApiKeyOut):
+    key = ma.fields.String(metadata={"description": "the secret, shown this once only"})

@@ -1,0 +1,143 @@
+"""Test harness: every database test runs on SQLite and, when LOGICRM_TEST_POSTGRES_URL is set, on PostgreSQL.
+
+The schema is built once per backend with the real migrations; each test then starts from empty tables,
+so code under test (and other processes) may commit freely.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import text
+
+import logicrm.models  # noqa: F401
+from logicrm import create_app, migrate
+from logicrm.db import Base, Database, make_engine
+from logicrm.users import service as users
+from logicrm.users.models import UserRole
+
+POSTGRES_URL = os.environ.get("LOGICRM_TEST_POSTGRES_URL")
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skipif(
+        not POSTGRES_URL, reason="LOGICRM_TEST_POSTGRES_URL not set: PostgreSQL tests skipped")]),
+]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """A migrated, empty database for one backend, shared by the session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'logicrm.db'}"
+    else:
+        url = POSTGRES_URL
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def _empty_tables(database: Database) -> None:
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    with database.session_scope() as session:
+        if database.engine.dialect.name == "postgresql":
+            session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                session.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """A Flask app on the test database, with empty tables."""
+    application = create_app({"database_url": database_url})
+    application.config["TESTING"] = True
+    application.instance_path = str(tmp_path)
+    database = application.extensions["logicrm.db"]
+    _empty_tables(database)
+    yield application
+    database.engine.dispose()
+
+
+@pytest.fixture
+def db(app) -> Database:
+    return app.extensions["logicrm.db"]
+
+
+@pytest.fixture
+def session(db):
+    with db.session() as s:
+        yield s
+
+
+@dataclass
+class Actor:
+    user_id: int
+    role: UserRole
+    key: str
+
+
+class Api:
+    """Test client that speaks to /api/v1 as one actor."""
+
+    def __init__(self, client, key: str | None = None):
+        self.client, self.key = client, key
+
+    def as_(self, actor: Actor | None) -> Api:
+        return Api(self.client, actor.key if actor else None)
+
+    def request(self, method: str, path: str, *, json=None, query=None, headers=None):
+        headers = dict(headers or {})
+        if self.key:
+            headers["Authorization"] = f"Bearer {self.key}"
+        return self.client.open(f"/api/v1{path}", method=method, json=json, query_string=query, headers=headers)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.request("POST", path, json=json, **kw)
+
+    def patch(self, path, json=None, **kw):
+        return self.request("PATCH", path, json=json, **kw)
+
+    def put(self, path, json=None, **kw):
+        return self.request("PUT", path, json=json, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def update(self, path, json, method="PATCH"):
+        """Read the ETag, then write with If-Match (the normal optimistic-concurrency round trip)."""
+        etag = self.get(path).headers["ETag"]
+        return self.request(method, path, json=json, headers={"If-Match": etag})
+
+    def remove(self, path):
+        etag = self.get(path).headers["ETag"]
+        return self.delete(path, headers={"If-Match": etag})
+
+
+@pytest.fixture
+def actors(db) -> dict[str, Actor]:
+    """One user per role, plus a second account manager: admin, manager, am, am2, planner, viewer."""
+    made = {}
+    with db.session_scope() as s:
+        for name, role in [("admin", UserRole.ADMIN), ("manager", UserRole.MANAGER),
+                           ("am", UserRole.ACCOUNT_MANAGER), ("am2", UserRole.ACCOUNT_MANAGER),
+                           ("planner", UserRole.PLANNER), ("viewer", UserRole.VIEWER)]:
+            user = users.create_user(s, name=name.title(), email=f"{name}@test.example", role=role)
+            _key, secret = users.create_key(s, user=user)
+            made[name] = Actor(user.id, role, secret)
+    return made
+
+
+@pytest.fixture
+def api(app, actors) -> Api:
+    """API client acting as the admin; use api.as_(actors[...]) for other roles."""
+    return Api(app.test_client(), actors["admin"].key)
