@@ -13,6 +13,7 @@ from logicrm.customers.models import (
     Ticket,
 )
 from logicrm.network.models import Link, Shipment
+from logicrm.network.revisions import Revision
 from logicrm.shippers.models import ShipperProfile
 from logicrm.users.models import ApiKey, User
 
@@ -26,6 +27,7 @@ __all__ = [
     "Interaction",
     "Link",
     "Opportunity",
+    "Revision",
     "Shipment",
     "ShipperProfile",
     "SurveyResponse",

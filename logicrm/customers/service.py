@@ -22,6 +22,7 @@ from logicrm.customers.models import (
 from logicrm.customers.names import normalize_name, search_pattern
 from logicrm.db import utcnow
 from logicrm.errors import Conflict, Forbidden, NotFound, field_error
+from logicrm.network import revisions
 from logicrm.network.models import Link
 from logicrm.shippers.models import ShipperProfile
 from logicrm.users.models import User, UserRole
@@ -217,12 +218,14 @@ def update(
         )
         if "name" in changes:
             changes["normalized_name"] = normalize_name(changes["name"])
+    # Look the team up before changing anything: the query's autoflush would write a version in between.
+    team = _team(session, team_ids) if team_ids is not None else None
     diff = audit.apply_changes(customer, changes)
     diff.pop("normalized_name", None)
-    if team_ids is not None:
+    if team is not None:
         before = sorted(u.id for u in customer.team)
         if before != sorted(set(team_ids)):
-            customer.team = _team(session, team_ids)
+            customer.team = team
             diff["team_ids"] = [before, sorted(set(team_ids))]
     if diff:
         customer.updated_at = utcnow()
@@ -379,6 +382,7 @@ def merge(session: Session, user: User, target: Customer, source: Customer) -> d
     source.deleted_at = utcnow()
     source.merged_into_id = target.id
     session.flush()
+    revisions.bump(session, revisions.NETWORK)  # links moved by bulk UPDATE, which no flush sees
     audit.record(
         session,
         user=user,

@@ -11,6 +11,7 @@ from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers import service as customers
 from logicrm.customers.models import Customer
 from logicrm.errors import Invalid, NotFound, field_error
+from logicrm.network import revisions
 from logicrm.network.models import Link, Shipment
 from logicrm.shippers.models import ShipperProfile
 from logicrm.users.models import User
@@ -216,6 +217,8 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
     )
     if updates:
         session.execute(sql_update(Shipment), updates)
+    # Bulk statements bypass the flush that normally advances the revisions.
+    revisions.bump(session, revisions.NETWORK, revisions.SCORES)
     new = iter(new_ids)
     ids = [
         existing[row["external_ref"]] if row.get("external_ref") in existing else next(new) for row in rows

@@ -1,0 +1,194 @@
+"""SQL aggregates that feed the scoring core: one GROUP BY query per fact, no loops over rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from logicrm.consignees.models import ConsigneeProfile
+from logicrm.customers.models import (
+    Customer,
+    CustomerStatus,
+    Department,
+    Interaction,
+    Opportunity,
+    OpportunityKind,
+    OpportunityStage,
+    SurveyResponse,
+    SurveyScore,
+    Ticket,
+    TicketStatus,
+)
+from logicrm.network.models import Link, LinkStatus, Shipment
+from logicrm.shippers.models import ShipperProfile
+
+DAY = dt.timedelta(days=1)
+
+
+def customers(session: Session):
+    """Live, not churned customers with roles, tier, owner and shipper contract facts."""
+    statement = (
+        select(
+            Customer.id,
+            Customer.name,
+            Customer.tier,
+            Customer.owner_id,
+            ShipperProfile.customer_id.is_not(None).label("is_shipper"),
+            ConsigneeProfile.customer_id.is_not(None).label("is_consignee"),
+            ShipperProfile.contract_end,
+            ShipperProfile.on_time_target,
+        )
+        .outerjoin(ShipperProfile, ShipperProfile.customer_id == Customer.id)
+        .outerjoin(ConsigneeProfile, ConsigneeProfile.customer_id == Customer.id)
+        .where(Customer.deleted_at.is_(None), Customer.status != CustomerStatus.CHURNED)
+        .order_by(Customer.id)
+    )
+    return session.execute(statement).all()
+
+
+def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_days: int):
+    """Per live link: shipments in the trailing window and recent days, 12-month business, quality counts."""
+    year_ago = now - 365 * DAY
+    window_start = now - window_days * DAY
+    recent_start = now - recent_days * DAY
+    in_window = Shipment.shipped_at >= window_start
+    on_time = and_(
+        Shipment.delivered_at.is_not(None),
+        Shipment.promised_at.is_not(None),
+        Shipment.delivered_at <= Shipment.promised_at,
+        Shipment.in_full,
+    )
+    delivered = and_(Shipment.delivered_at.is_not(None), Shipment.promised_at.is_not(None))
+    troubled = or_(Shipment.damaged, Shipment.claim_amount > 0)
+
+    def count_if(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    def sum_if(condition, column):
+        return func.coalesce(func.sum(case((condition, column), else_=0)), 0)
+
+    per_link = (
+        select(
+            Shipment.link_id,
+            count_if(in_window).label("volume_window"),
+            count_if(Shipment.shipped_at >= recent_start).label("volume_recent"),
+            func.count().label("shipments_12m"),
+            func.coalesce(func.sum(Shipment.revenue), 0).label("revenue_12m"),
+            func.coalesce(func.sum(Shipment.cost), 0).label("cost_12m"),
+            count_if(and_(in_window, delivered)).label("delivered_window"),
+            count_if(and_(in_window, on_time)).label("on_time_window"),
+            count_if(and_(in_window, troubled)).label("troubled_window"),
+            sum_if(in_window, Shipment.revenue).label("revenue_window"),
+        )
+        .where(Shipment.shipped_at >= year_ago, Shipment.shipped_at <= now)
+        .group_by(Shipment.link_id)
+        .subquery()
+    )
+    zero = literal(0)
+    statement = (
+        select(
+            Link.id,
+            Link.shipper_id,
+            Link.consignee_id,
+            Link.declared_monthly_volume,
+            *(
+                func.coalesce(column, zero).label(column.name)
+                for column in per_link.c
+                if column.name != "link_id"
+            ),
+        )
+        .outerjoin(per_link, per_link.c.link_id == Link.id)
+        .join(Customer, Customer.id == Link.shipper_id)
+        .where(Link.status != LinkStatus.ENDED)
+        .order_by(Link.id)
+    )
+    return session.execute(statement).all()
+
+
+def response_scores(session: Session, *, since: dt.datetime):
+    """Per survey response: its importance-weighted dimension score (DESIGN §4.1) and likelihood to recommend."""
+    span = 2.0 * (SurveyResponse.scale_max - SurveyResponse.scale_min)
+    gap = 0.5 + (SurveyScore.perception - SurveyScore.expectation) / span
+    clamped = case((gap < 0, 0.0), (gap > 1, 1.0), else_=gap)
+    statement = (
+        select(
+            SurveyResponse.id,
+            SurveyResponse.customer_id,
+            SurveyResponse.department_id,
+            SurveyResponse.collected_at,
+            SurveyResponse.likelihood_to_recommend,
+            (func.sum(SurveyScore.importance * clamped) / func.sum(SurveyScore.importance)).label("score"),
+        )
+        .join(SurveyScore, SurveyScore.response_id == SurveyResponse.id)
+        .where(SurveyResponse.collected_at >= since)
+        .group_by(
+            SurveyResponse.id,
+            SurveyResponse.customer_id,
+            SurveyResponse.department_id,
+            SurveyResponse.collected_at,
+            SurveyResponse.likelihood_to_recommend,
+        )
+        .order_by(SurveyResponse.customer_id, SurveyResponse.collected_at)
+    )
+    return session.execute(statement).all()
+
+
+def departments(session: Session):
+    """Every department with its decision weight."""
+    return session.execute(
+        select(
+            Department.id,
+            Department.customer_id,
+            Department.name,
+            Department.decision_weight,
+            Department.is_decision_maker,
+        ).order_by(Department.customer_id, Department.id)
+    ).all()
+
+
+def last_contacts(session: Session, *, now: dt.datetime) -> dict[int, dt.datetime]:
+    """When each customer was last contacted (visits, calls, meetings...)."""
+    rows = session.execute(
+        select(Interaction.customer_id, func.max(Interaction.at))
+        .where(Interaction.at <= now)
+        .group_by(Interaction.customer_id)
+    )
+    return {customer_id: at for customer_id, at in rows}
+
+
+def overdue_tickets(session: Session, *, now: dt.datetime, sla_days: dict[str, float]) -> dict[int, int]:
+    """Open tickets per customer older than their tier's resolution SLA."""
+    deadline = case(
+        *((Customer.tier == tier, literal(days)) for tier, days in sla_days.items()),
+        else_=literal(max(sla_days.values())),
+    )
+    age_days = _days_between(session, Ticket.opened_at, now)
+    rows = session.execute(
+        select(Ticket.customer_id, func.count())
+        .join(Customer, Customer.id == Ticket.customer_id)
+        .where(Ticket.status.in_([TicketStatus.OPEN, TicketStatus.IN_PROGRESS]), age_days > deadline)
+        .group_by(Ticket.customer_id)
+    )
+    return dict(rows.all())
+
+
+def open_renewals(session: Session) -> set[int]:
+    """Customers with a renewal opportunity still in the funnel."""
+    rows = session.scalars(
+        select(Opportunity.customer_id)
+        .where(
+            Opportunity.kind == OpportunityKind.RENEWAL,
+            Opportunity.stage.not_in([OpportunityStage.WON, OpportunityStage.LOST]),
+        )
+        .distinct()
+    )
+    return set(rows)
+
+
+def _days_between(session: Session, column, now: dt.datetime):
+    """SQL expression: days from `column` to `now`, on SQLite and PostgreSQL."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(now.replace(tzinfo=None).isoformat(sep=" ")) - func.julianday(column)
+    return func.extract("epoch", literal(now) - column) / 86400.0
