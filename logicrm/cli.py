@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
+from logicrm.errors import DomainError
 from logicrm.users.models import UserRole
 
 
@@ -14,7 +17,16 @@ def _database():
     return current_app.extensions["logicrm.db"]
 
 
-@click.group("db")
+@contextlib.contextmanager
+def _domain_errors():
+    """Turn a service's domain error into a one-line message and exit status 1, not a traceback."""
+    try:
+        yield
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+
+
+@click.group("db", cls=AppGroup)
 def db_group():
     """Database schema."""
 
@@ -29,7 +41,7 @@ def db_upgrade(revision):
     click.echo(f"database at {revision}", err=True)
 
 
-@click.group("users")
+@click.group("users", cls=AppGroup)
 def users_group():
     """Users."""
 
@@ -42,14 +54,14 @@ def users_create(name, email, role):
     """Create a user and print its first API key (shown once)."""
     from logicrm.users import service as users
 
-    with _database().session_scope() as session:
+    with _domain_errors(), _database().session_scope() as session:
         user = users.create_user(session, name=name, email=email, role=UserRole(role))
-        _key, secret = users.create_key(session, user=user, label="created by CLI")
-    click.echo(f"user {user.id} ({user.email}, {user.role})", err=True)
+        key, secret = users.create_key(session, user=user, label="created by CLI")
+    click.echo(f"user {user.id} ({user.email}, {user.role}), key {key.id}", err=True)
     click.echo(secret)
 
 
-@click.group("keys")
+@click.group("keys", cls=AppGroup)
 def keys_group():
     """API keys."""
 
@@ -61,10 +73,11 @@ def keys_create(email, label):
     """Create an API key for a user and print it (shown once)."""
     from logicrm.users import service as users
 
-    with _database().session_scope() as session:
-        _key, secret = users.create_key(
+    with _domain_errors(), _database().session_scope() as session:
+        key, secret = users.create_key(
             session, user=users.get_user_by_email(session, email=email), label=label
         )
+    click.echo(f"key {key.id} for {email}", err=True)
     click.echo(secret)
 
 
@@ -74,12 +87,13 @@ def keys_revoke(key_id):
     """Revoke an API key by id."""
     from logicrm.users import service as users
 
-    with _database().session_scope() as session:
+    with _domain_errors(), _database().session_scope() as session:
         users.revoke_key(session, key_id=key_id)
     click.echo(f"key {key_id} revoked", err=True)
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="load only when the database has no customers")
 @click.option("--seed", default=7, show_default=True)
 def demo(if_empty, seed):

@@ -44,6 +44,18 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+_BOOLEANS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
+
+
 def _convert(name: str, type_name: str, raw: str):
     try:
         if type_name == "int":
@@ -51,8 +63,8 @@ def _convert(name: str, type_name: str, raw: str):
         if type_name == "float":
             return float(raw)
         if type_name == "bool":
-            return raw.strip().lower() in {"1", "true", "yes", "on"}
-    except ValueError as error:
+            return _BOOLEANS[raw.strip().lower()]
+    except (ValueError, KeyError) as error:
         raise ValueError(f"LOGICRM_{name.upper()}: {error}") from None
     return raw
 

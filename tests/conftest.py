@@ -21,8 +21,15 @@ from logicrm.users.models import UserRole
 POSTGRES_URL = os.environ.get("LOGICRM_TEST_POSTGRES_URL")
 BACKENDS = [
     "sqlite",
-    pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skipif(
-        not POSTGRES_URL, reason="LOGICRM_TEST_POSTGRES_URL not set: PostgreSQL tests skipped")]),
+    pytest.param(
+        "postgresql",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(
+                not POSTGRES_URL, reason="LOGICRM_TEST_POSTGRES_URL not set: PostgreSQL tests skipped"
+            ),
+        ],
+    ),
 ]
 
 
@@ -96,7 +103,9 @@ class Api:
         headers = dict(headers or {})
         if self.key:
             headers["Authorization"] = f"Bearer {self.key}"
-        return self.client.open(f"/api/v1{path}", method=method, json=json, query_string=query, headers=headers)
+        return self.client.open(
+            f"/api/v1{path}", method=method, json=json, query_string=query, headers=headers
+        )
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -128,9 +137,14 @@ def actors(db) -> dict[str, Actor]:
     """One user per role, plus a second account manager: admin, manager, am, am2, planner, viewer."""
     made = {}
     with db.session_scope() as s:
-        for name, role in [("admin", UserRole.ADMIN), ("manager", UserRole.MANAGER),
-                           ("am", UserRole.ACCOUNT_MANAGER), ("am2", UserRole.ACCOUNT_MANAGER),
-                           ("planner", UserRole.PLANNER), ("viewer", UserRole.VIEWER)]:
+        for name, role in [
+            ("admin", UserRole.ADMIN),
+            ("manager", UserRole.MANAGER),
+            ("am", UserRole.ACCOUNT_MANAGER),
+            ("am2", UserRole.ACCOUNT_MANAGER),
+            ("planner", UserRole.PLANNER),
+            ("viewer", UserRole.VIEWER),
+        ]:
             user = users.create_user(s, name=name.title(), email=f"{name}@test.example", role=role)
             _key, secret = users.create_key(s, user=user)
             made[name] = Actor(user.id, role, secret)

@@ -1,0 +1,263 @@
+"""The database layer: SQLite pragmas and locking, UTC timestamps, and constraints enforced by the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
+
+from logicrm import migrate
+from logicrm.customers.models import Customer, Department, SurveyResponse
+from logicrm.db import Database, make_engine
+from logicrm.network.models import Link, Shipment
+from logicrm.users import service as users
+from logicrm.users.models import User, UserRole
+
+SHORT_BUSY_MS = 300
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+# --- SQLite: pragmas and locking -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sqlite_url(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('locking') / 'logicrm.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url):
+    """A Database on a migrated SQLite file whose writers give up on the lock quickly."""
+    database = Database(make_engine(sqlite_url, busy_timeout_ms=SHORT_BUSY_MS))
+    yield database
+    database.engine.dispose()
+
+
+def _add_user(database: Database, name: str) -> int:
+    with database.session_scope() as session:
+        email = f"{name}-{time.monotonic_ns()}@test.example"
+        return users.create_user(session, name=name, email=email, role=UserRole.VIEWER).id
+
+
+def test_sqlite_engine_uses_wal_foreign_keys_and_busy_timeout(sqlite_url):
+    engine = make_engine(sqlite_url, busy_timeout_ms=1234)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+    finally:
+        engine.dispose()
+
+
+def test_writer_session_takes_the_write_lock_at_its_first_read(sqlite_db):
+    with sqlite_db.session() as first, sqlite_db.session() as second:
+        first.execute(select(1))  # only a read, but BEGIN IMMEDIATE already holds the write lock
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="database is locked"):
+            second.execute(select(1))
+        # The second writer waited for the busy timeout instead of starting alongside the first.
+        assert time.monotonic() - started >= SHORT_BUSY_MS / 1000 * 0.8
+
+
+def test_second_writer_waits_for_the_first_to_commit_then_proceeds(sqlite_url):
+    database = Database(make_engine(sqlite_url, busy_timeout_ms=10_000))
+    user_id = _add_user(database, "waiter")
+    order: list[str] = []
+
+    def second_writer():
+        with database.session_scope() as session:
+            session.get(User, user_id)
+            order.append("second began")
+            session.get(User, user_id).name = "second"
+
+    try:
+        with database.session() as first:
+            first.get(User, user_id).name = "first"
+            first.flush()
+            thread = threading.Thread(target=second_writer)
+            thread.start()
+            time.sleep(0.3)
+            order.append("first commits")
+            first.commit()
+        thread.join(timeout=10)
+        assert order == ["first commits", "second began"]
+        with database.session(write=False) as session:
+            assert session.get(User, user_id).name == "second"
+    finally:
+        database.engine.dispose()
+
+
+def test_reader_sessions_do_not_take_the_write_lock(sqlite_db):
+    user_id = _add_user(sqlite_db, "reader")
+    with sqlite_db.session(write=False) as reader:
+        assert reader.get(User, user_id) is not None  # the reader's transaction is open
+        with sqlite_db.session_scope() as writer:  # would fail after SHORT_BUSY_MS if it were locked out
+            writer.get(User, user_id).name = "written while a reader reads"
+    with sqlite_db.session() as writer:
+        writer.get(User, user_id).name = "uncommitted"
+        writer.flush()  # the writer holds the lock and has written ...
+        with sqlite_db.session(write=False) as reader:  # ... and WAL readers still read the last commit
+            assert reader.get(User, user_id).name == "written while a reader reads"
+
+
+def test_deferred_transactions_that_read_then_write_fail_which_is_why_writers_begin_immediate(sqlite_db):
+    """SQLite's default BEGIN: two transactions read, one commits, the other cannot write any more."""
+    user_id = _add_user(sqlite_db, "deferred")
+    with sqlite_db.session(write=False) as first, sqlite_db.session(write=False) as second:
+        first.get(User, user_id)
+        second.get(User, user_id)
+        first.get(User, user_id).name = "first"
+        first.commit()
+        second.get(User, user_id).name = "second"
+        with pytest.raises(OperationalError, match="database is locked"):
+            second.flush()
+
+
+# --- UTC timestamps (both backends) -----------------------------------------------------------------
+
+
+def test_utc_datetime_stores_aware_values_and_returns_them_in_utc(db):
+    moment = dt.datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=SHANGHAI)
+    with db.session_scope() as session:
+        user = users.create_user(session, name="Zhang", email="zhang@test.example", role=UserRole.VIEWER)
+        user.created_at = moment
+    with db.session(write=False) as session:
+        stored = session.get(User, user.id).created_at
+        raw = session.execute(text("SELECT created_at FROM users WHERE id = :id"), {"id": user.id}).scalar()
+    assert stored == moment
+    assert stored.tzinfo is dt.UTC
+    assert stored.hour == 1
+    if db.engine.dialect.name == "sqlite":
+        assert raw == "2026-03-01 01:30:15.123456"  # naive text, always UTC
+    else:
+        assert raw == moment and raw.utcoffset() is not None
+        columns = {column["name"]: column for column in inspect(db.engine).get_columns("users")}
+        assert columns["created_at"]["type"].timezone  # timestamptz
+
+
+def test_utc_datetime_refuses_naive_values(db):
+    with db.session() as session:
+        session.add(
+            User(
+                name="Naive",
+                email="naive@test.example",
+                role=UserRole.VIEWER,
+                created_at=dt.datetime(2026, 3, 1, 9, 30),
+            )
+        )
+        with pytest.raises(StatementError, match="naive datetime") as raised:
+            session.flush()
+    assert isinstance(raised.value.orig, ValueError)
+
+
+# --- Constraints live in the database (both backends) -----------------------------------------------
+# Core inserts and raw SQL skip every Python-side check, so only the database can refuse these rows.
+
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _customer(connection, name: str, **values) -> int:
+    row = {"name": name, "normalized_name": name.lower(), **values}
+    return connection.execute(insert(Customer).values(row).returning(Customer.id)).scalar_one()
+
+
+def _link(connection) -> int:
+    shipper, consignee = _customer(connection, "shipper"), _customer(connection, "consignee")
+    row = {"shipper_id": shipper, "consignee_id": consignee, "origin": "Hamburg", "destination": "Shanghai"}
+    return connection.execute(insert(Link).values(row).returning(Link.id)).scalar_one()
+
+
+def _department(connection) -> tuple[int, int]:
+    customer = _customer(connection, "surveyed")
+    row = {"customer_id": customer, "name": "logistics"}
+    return customer, connection.execute(insert(Department).values(row).returning(Department.id)).scalar_one()
+
+
+def _survey(ids: tuple[int, int], ltr: int) -> dict:
+    return {
+        "customer_id": ids[0],
+        "department_id": ids[1],
+        "collected_at": NOW,
+        "likelihood_to_recommend": ltr,
+    }
+
+
+# name: (setup(connection) -> context, violate(connection, context), what the error names)
+VIOLATIONS = {
+    "duplicate external_ref": (
+        lambda c: _customer(c, "first", external_ref="ERP-1"),
+        lambda c, _: _customer(c, "second", external_ref="ERP-1"),
+        r"uq_customers_external_ref|customers\.external_ref",
+    ),
+    "duplicate registration_number": (
+        lambda c: _customer(c, "first", registration_number="91310000MA1FL"),
+        lambda c, _: _customer(c, "second", registration_number="91310000MA1FL"),
+        r"uq_customers_registration_number|customers\.registration_number",
+    ),
+    "enum value outside the enumeration": (
+        lambda c: _customer(c, "tiered"),
+        lambda c, customer: c.execute(
+            text("UPDATE customers SET tier = 'platinum' WHERE id = :id"), {"id": customer}
+        ),
+        r"ck_customers_tier",
+    ),
+    "link from a customer to itself": (
+        lambda c: _customer(c, "both roles"),
+        lambda c, customer: c.execute(
+            insert(Link).values(shipper_id=customer, consignee_id=customer, origin="A", destination="B")
+        ),
+        r"ck_links_ends_differ",
+    ),
+    "link to an unknown customer": (
+        lambda c: _customer(c, "lonely"),
+        lambda c, customer: c.execute(
+            insert(Link).values(shipper_id=customer, consignee_id=customer + 999, origin="A", destination="B")
+        ),
+        r"FOREIGN KEY|fk_links_consignee_id_customers",
+    ),
+    "shipment delivered before shipped": (
+        _link,
+        lambda c, link: c.execute(
+            insert(Shipment).values(link_id=link, shipped_at=NOW, delivered_at=NOW - dt.timedelta(hours=1))
+        ),
+        r"ck_shipments_delivered_after_shipped",
+    ),
+    "likelihood to recommend above 10": (
+        _department,
+        lambda c, ids: c.execute(insert(SurveyResponse).values(_survey(ids, 11))),
+        r"ck_survey_responses_ltr_range",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", VIOLATIONS, ids=list(VIOLATIONS))
+def test_database_refuses_rows_that_break_a_constraint(db, case):
+    setup, violate, names = VIOLATIONS[case]
+    with db.engine.begin() as connection:
+        context = setup(connection)
+    with pytest.raises(IntegrityError, match=names), db.engine.begin() as connection:
+        violate(connection, context)
+
+
+def test_many_customers_may_have_no_registration_number(db):
+    with db.engine.begin() as connection:
+        _customer(connection, "first", registration_number=None)
+        _customer(connection, "second", registration_number=None)
+        assert connection.scalar(select(func.count()).select_from(Customer)) == 2
+
+
+def test_edge_values_pass_the_constraints(db):
+    with db.engine.begin() as connection:
+        link = _link(connection)
+        connection.execute(insert(Shipment).values(link_id=link, shipped_at=NOW, delivered_at=NOW))
+        ids = _department(connection)
+        connection.execute(insert(SurveyResponse).values([_survey(ids, 0), _survey(ids, 10)]))
