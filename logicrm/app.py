@@ -15,6 +15,7 @@ from logicrm import auth
 from logicrm.config import Settings
 from logicrm.db import Database, make_engine
 from logicrm.errors import DomainError
+from logicrm.network.params import ScoringParams
 
 API_PREFIX = "/api/v1"
 PUBLIC_PATHS = (f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs")
@@ -32,6 +33,7 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
     if not settings.database_url:
         settings = settings.replace(database_url=f"sqlite:///{os.path.join(app.instance_path, 'logicrm.db')}")
     app.config["LOGICRM"] = settings
+    app.config["LOGICRM_SCORING"] = ScoringParams.from_mapping(os.environ)
     app.extensions["logicrm.db"] = Database(
         make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     )
@@ -57,6 +59,7 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
 def _register_api(app: Flask) -> None:
     from logicrm.consignees.routes import blp as consignees_blp
     from logicrm.customers.routes import blueprints as customer_blueprints
+    from logicrm.network.analysis_routes import blueprints as analysis_blueprints
     from logicrm.network.routes import blueprints as network_blueprints
     from logicrm.shippers.routes import blp as shippers_blp
     from logicrm.users.routes import blp as users_blp
@@ -72,7 +75,14 @@ def _register_api(app: Flask) -> None:
             "security": [{"bearerAuth": []}],
         },
     )
-    for blp in (*customer_blueprints, shippers_blp, consignees_blp, *network_blueprints, users_blp):
+    for blp in (
+        *customer_blueprints,
+        shippers_blp,
+        consignees_blp,
+        *network_blueprints,
+        *analysis_blueprints,
+        users_blp,
+    ):
         api.register_blueprint(blp, url_prefix=f"{API_PREFIX}{blp.url_prefix or ''}")
 
     # Swagger UI's assets ship in a wheel, so the docs page works with no internet.

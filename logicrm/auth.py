@@ -34,8 +34,16 @@ def authenticate_request() -> None:
         with database.session_scope() as session:
             users.touch_key(session, key_id=key.id, now=now)
     g.user = user
-    if request.method not in SAFE_METHODS and user.role not in WRITERS:
+    if not is_read_only_request() and user.role not in WRITERS:
         raise Forbidden(f"role {user.role} may not write")
+
+
+def is_read_only_request() -> bool:
+    """Tell whether this request only reads: a safe method, or a view class marked `read_only` (what-if POSTs)."""
+    if request.method in SAFE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(getattr(view, "view_class", None), "read_only", False)
 
 
 def current_user() -> User:

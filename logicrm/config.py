@@ -24,6 +24,9 @@ class Settings:
     bulk_shipments_max: int = field(
         default=10_000, metadata={"doc": "rows accepted by one bulk shipment POST"}
     )
+    scores_cache_seconds: int = field(
+        default=300, metadata={"doc": "computed scores are reused this long unless the data changed"}
+    )
     key_last_used_resolution_s: int = field(
         default=60, metadata={"doc": "an API key's last_used_at is written at most this often"}
     )

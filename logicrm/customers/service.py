@@ -52,9 +52,14 @@ SORTS = {
 ROLE_PROFILES = {"shipper": ShipperProfile, "consignee": ConsigneeProfile}
 
 
+def is_restricted(user: User) -> bool:
+    """Tell whether the user sees only some accounts (account managers: owned or on the team)."""
+    return user.role == UserRole.ACCOUNT_MANAGER
+
+
 def visible(user: User):
     """SQL condition on Customer: the accounts this user may see (account managers: owned or on the team)."""
-    if user.role != UserRole.ACCOUNT_MANAGER:
+    if not is_restricted(user):
         return true()
     on_team = select(customer_team.c.customer_id).where(customer_team.c.user_id == user.id)
     return or_(Customer.owner_id == user.id, Customer.id.in_(on_team))

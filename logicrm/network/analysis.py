@@ -1,0 +1,260 @@
+"""Score the whole portfolio from the database: SQL aggregates in, the pure scoring core does the rest.
+
+`current(session, params)` returns a cached `PortfolioScores`; every API worker keeps one per database
+and rebuilds it when the data revisions move (any scored write, in any worker) or when it is older
+than `max_age_s` (scores decay with time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import networkx as nx
+from sqlalchemy.orm import Session
+
+from logicrm.db import utcnow
+from logicrm.network import queries, revisions
+from logicrm.network.graph import CONSIGNEE, SHIPPER, GraphArrays, LinkRecord, NodeRecord, build_graph
+from logicrm.network.params import ScoringParams
+from logicrm.network.risk import (
+    Explanation,
+    OwnRisk,
+    RiskSignals,
+    explain,
+    own_risk,
+    propagate_arrays,
+    risk_drivers,
+)
+from logicrm.network.satisfaction import (
+    AccountSatisfaction,
+    DepartmentRecord,
+    ResponseRecord,
+    account_satisfaction,
+    two_sided,
+)
+from logicrm.network.value import CustomerValue, ValueRecord
+from logicrm.network.value import portfolio as value_portfolio
+
+DAYS_PER_MONTH = 30
+
+
+@dataclass(frozen=True, slots=True)
+class AccountScores:
+    """Everything computed for one customer."""
+
+    customer_id: int
+    name: str
+    tier: str
+    owner_id: int | None
+    roles: tuple[str, ...]
+    satisfaction: AccountSatisfaction
+    satisfaction_before: float | None
+    two_sided: float | None
+    signals: RiskSignals
+    own: OwnRisk
+    network_risk: float
+    explanation: Explanation
+    value: CustomerValue
+
+
+@dataclass(slots=True)
+class PortfolioScores:
+    """The scored portfolio at one moment, with the graph it was computed on."""
+
+    as_of: dt.datetime
+    config_hash: str
+    revision: tuple[int, int]
+    graph: nx.DiGraph
+    arrays: GraphArrays
+    accounts: dict[int, AccountScores]
+    pareto_ratio: float | None
+    class_counts: dict[str, int]
+    built_at: float = field(default_factory=time.monotonic)
+
+    def own_risks(self) -> dict[int, float]:
+        """Map every account to its own risk r0 (the input of propagation and expected loss)."""
+        return {c: a.own.risk for c, a in self.accounts.items()}
+
+
+def compute(session: Session, params: ScoringParams, *, now: dt.datetime | None = None) -> PortfolioScores:
+    """Load aggregates with SQL and score every live customer as of `now`."""
+    now = now or utcnow()
+    revision = revisions.current(session)
+    customers = queries.customers(session)
+    known = {row.id for row in customers}
+    nodes = [NodeRecord(id=row.id, name=row.name, roles=_roles(row), tier=str(row.tier)) for row in customers]
+    flows = [
+        row
+        for row in queries.link_flows(
+            session, now=now, window_days=params.volume_window_days, recent_days=params.volume_recent_days
+        )
+        if row.shipper_id in known and row.consignee_id in known
+    ]
+    months_in_window = params.volume_window_days / DAYS_PER_MONTH
+    links = [
+        LinkRecord(
+            id=f.id,
+            shipper_id=f.shipper_id,
+            consignee_id=f.consignee_id,
+            volume_90d=float(f.volume_window),
+            declared_monthly_volume=f.declared_monthly_volume,
+            shipments_per_month=f.volume_window / months_in_window or (f.declared_monthly_volume or 0.0),
+            revenue_per_month=float(f.revenue_window) / months_in_window,
+        )
+        for f in flows
+    ]
+    graph = build_graph(nodes, links, params)
+    arrays = GraphArrays.from_graph(graph)
+
+    satisfaction, before = _satisfaction(session, params, known, now)
+    two = two_sided(arrays, {c: s.score for c, s in satisfaction.items()}, params)
+    signals = _signals(session, params, customers, flows, satisfaction, before, now)
+    own = {c: own_risk(risk_drivers(s, params), params) for c, s in signals.items()}
+    propagation = propagate_arrays(
+        arrays,
+        arrays.vector({c: r.risk for c, r in own.items()}),
+        tol=params.propagation_tol,
+        max_iter=params.propagation_max_iter,
+    )
+    explanations = explain(arrays, propagation, own, params)
+    value = value_portfolio(_value_records(customers, flows), params, graph=arrays)
+    accounts = {
+        row.id: AccountScores(
+            customer_id=row.id,
+            name=row.name,
+            tier=str(row.tier),
+            owner_id=row.owner_id,
+            roles=tuple(sorted(_roles(row))),
+            satisfaction=satisfaction[row.id],
+            satisfaction_before=before[row.id],
+            two_sided=two.get(row.id),
+            signals=signals[row.id],
+            own=own[row.id],
+            network_risk=explanations[row.id].risk,
+            explanation=explanations[row.id],
+            value=value.customers[row.id],
+        )
+        for row in customers
+    }
+    return PortfolioScores(
+        as_of=now,
+        config_hash=params.config_hash(),
+        revision=revision,
+        graph=graph,
+        arrays=arrays,
+        accounts=accounts,
+        pareto_ratio=value.pareto_ratio,
+        class_counts=value.class_counts,
+    )
+
+
+def _roles(row) -> frozenset[str]:
+    return frozenset(
+        role for role, held in ((SHIPPER, row.is_shipper), (CONSIGNEE, row.is_consignee)) if held
+    )
+
+
+def _satisfaction(session, params, known, now):
+    """Return account satisfaction now and the score `satisfaction_drop_days` ago, per customer."""
+    departments: dict[int, list[DepartmentRecord]] = defaultdict(list)
+    for row in queries.departments(session):
+        departments[row.customer_id].append(
+            DepartmentRecord(
+                id=row.id, name=row.name, weight=row.decision_weight, is_decision_maker=row.is_decision_maker
+            )
+        )
+    earlier = now - dt.timedelta(days=params.satisfaction_drop_days)
+    since = earlier - dt.timedelta(days=params.silent_after_days)
+    responses: dict[int, list[ResponseRecord]] = defaultdict(list)
+    for row in queries.response_scores(session, since=since):
+        responses[row.customer_id].append(
+            ResponseRecord(
+                department_id=row.department_id,
+                collected_at=row.collected_at,
+                score=float(row.score),
+                likelihood_to_recommend=row.likelihood_to_recommend,
+            )
+        )
+    now_scores, before_scores = {}, {}
+    for customer_id in known:
+        depts, said = departments[customer_id], responses[customer_id]
+        now_scores[customer_id] = account_satisfaction(depts, said, as_of=now, params=params)
+        before_scores[customer_id] = account_satisfaction(depts, said, as_of=earlier, params=params).score
+    return now_scores, before_scores
+
+
+def _signals(session, params, customers, flows, satisfaction, before, now) -> dict[int, RiskSignals]:
+    """Gather each account's own-risk facts; a distributor's volumes count both its roles."""
+    volume = defaultdict(lambda: [0, 0, 0, 0, 0])  # recent, window, delivered, on time, troubled
+    for f in flows:
+        for customer_id in {f.shipper_id, f.consignee_id}:
+            totals = volume[customer_id]
+            for k, amount in enumerate(
+                (f.volume_recent, f.volume_window, f.delivered_window, f.on_time_window, f.troubled_window)
+            ):
+                totals[k] += amount
+    contacts = queries.last_contacts(session, now=now)
+    overdue = queries.overdue_tickets(session, now=now, sla_days=params.ticket_sla_days())
+    renewals = queries.open_renewals(session)
+    signals = {}
+    for row in customers:
+        recent, window, delivered, on_time, troubled = volume[row.id]
+        last = contacts.get(row.id)
+        sat = satisfaction[row.id]
+        signals[row.id] = RiskSignals(
+            satisfaction=sat.score,
+            satisfaction_before=before[row.id],
+            loyalty=sat.loyalty.score,
+            volume_recent=recent,
+            volume_window=window,
+            otif=on_time / delivered if delivered else None,
+            otif_target=row.on_time_target,
+            claims_rate=troubled / window if window else 0.0,
+            overdue_tickets=overdue.get(row.id, 0),
+            days_since_contact=(now - last).total_seconds() / 86_400 if last else None,
+            tier=str(row.tier),
+            contract_days_left=(row.contract_end - now.date()).days if row.contract_end else None,
+            renewal_open=row.id in renewals,
+            silent_deciding_department=bool(sat.silent_deciding),
+        )
+    return signals
+
+
+def _value_records(customers, flows) -> list[ValueRecord]:
+    """Value each account by the business on its lanes: billed to shippers, carried for consignees."""
+    revenue, cost = defaultdict(float), defaultdict(float)
+    for f in flows:
+        for customer_id in {f.shipper_id, f.consignee_id}:
+            revenue[customer_id] += float(f.revenue_12m)
+            cost[customer_id] += float(f.cost_12m)
+    return [
+        ValueRecord(
+            customer_id=row.id, revenue_12m=revenue[row.id], cost_12m=cost[row.id], tier=str(row.tier)
+        )
+        for row in customers
+    ]
+
+
+_cache: dict[str, PortfolioScores] = {}
+_lock = threading.Lock()
+
+
+def current(session: Session, params: ScoringParams, *, max_age_s: float) -> PortfolioScores:
+    """Return the cached scores for this database, rebuilt when data changed or they grew stale."""
+    key = str(session.get_bind().url)
+    revision = revisions.current(session)
+    with _lock:
+        cached = _cache.get(key)
+        fresh = (
+            cached is not None
+            and cached.revision == revision
+            and cached.config_hash == params.config_hash()
+            and time.monotonic() - cached.built_at < max_age_s
+        )
+        if not fresh:
+            cached = _cache[key] = compute(session, params)
+        return cached

@@ -1,0 +1,119 @@
+"""HTTP routes of the network intelligence: account health, risk ranking, graph, what-if, hubs, portfolio."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from logicrm.api import session
+from logicrm.auth import current_user
+from logicrm.customers import service as customers
+from logicrm.network import analysis, reports
+from logicrm.network.analysis_schemas import (
+    GraphArgs,
+    GraphOut,
+    HealthOut,
+    HubPage,
+    PortfolioOut,
+    RankingArgs,
+    RiskPage,
+    WhatIfIn,
+    WhatIfOut,
+)
+from logicrm.network.params import ScoringParams
+
+health_blp = Blueprint("health", __name__, url_prefix="/customers", description="Health of one account.")
+network_blp = Blueprint(
+    "network",
+    __name__,
+    url_prefix="/network",
+    description="Double-churn risk, the customer network and what-if cascades.",
+)
+portfolio_blp = Blueprint(
+    "portfolio", __name__, url_prefix="/portfolio", description="Portfolio value and health."
+)
+
+
+def _params() -> ScoringParams:
+    return current_app.config["LOGICRM_SCORING"]
+
+
+def _scores() -> analysis.PortfolioScores:
+    return analysis.current(
+        session(), _params(), max_age_s=current_app.config["LOGICRM"].scores_cache_seconds
+    )
+
+
+def _visible() -> set[int] | None:
+    """Customer ids the caller may see; None means all of them."""
+    user = current_user()
+    if not customers.is_restricted(user):
+        return None
+    return set(session().scalars(customers.visible_ids(user)))
+
+
+def _page_args(args: dict) -> dict:
+    settings = current_app.config["LOGICRM"]
+    return {
+        **args,
+        "page_size": min(args.get("page_size") or settings.page_size_default, settings.page_size_max),
+    }
+
+
+@health_blp.route("/<int:customer_id>/health")
+class CustomerHealth(MethodView):
+    @health_blp.response(200, HealthOut)
+    def get(self, customer_id):
+        """Current health of one customer, with the drivers behind it."""
+        customers.get_visible(session(), current_user(), customer_id)
+        return reports.health(_scores(), customer_id, visible=_visible())
+
+
+@network_blp.route("/risk")
+class RiskRanking(MethodView):
+    @network_blp.arguments(RankingArgs, location="query")
+    @network_blp.response(200, RiskPage)
+    def get(self, args):
+        """Accounts ranked by network (double-churn) risk, each with own risk and top driver."""
+        return reports.risk_ranking(_scores(), visible=_visible(), **_page_args(args))
+
+
+@network_blp.route("/hubs")
+class Hubs(MethodView):
+    @network_blp.arguments(RankingArgs, location="query")
+    @network_blp.response(200, HubPage)
+    def get(self, args):
+        """Accounts ranked by exposure: the revenue, shippers and consignees their loss would take along."""
+        return reports.hubs(_scores(), _params(), visible=_visible(), **_page_args(args))
+
+
+@network_blp.route("/graph")
+class NetworkGraph(MethodView):
+    @network_blp.arguments(GraphArgs, location="query")
+    @network_blp.response(200, GraphOut)
+    def get(self, args):
+        """The neighbourhood of one account, for drawing: nodes with risk, lanes with volumes and influences."""
+        return reports.ego_graph(_scores(), visible=_visible(), **args)
+
+
+@network_blp.route("/what-if")
+class WhatIf(MethodView):
+    read_only = True  # a computation: planners and viewers may POST it, and it takes no write lock
+
+    @network_blp.arguments(WhatIfIn)
+    @network_blp.response(200, WhatIfOut)
+    def post(self, what_if_in):
+        """What if these customers or lanes go? The cascade by round and the business lost (nothing is written)."""
+        return reports.what_if(_scores(), _params(), visible=_visible(), **what_if_in)
+
+
+@portfolio_blp.route("/summary")
+class PortfolioSummary(MethodView):
+    @portfolio_blp.response(200, PortfolioOut)
+    def get(self):
+        """Counts by role, tier and ABC class, the Pareto ratio, distributions and tier mismatches."""
+        return reports.summary(_scores(), visible=_visible())
+
+
+blueprints = (health_blp, network_blp, portfolio_blp)

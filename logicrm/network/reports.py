@@ -1,0 +1,342 @@
+"""Read models of the network intelligence: plain dicts the API serialises, built from PortfolioScores.
+
+`visible` is the set of customer ids the caller may see, or None for everyone: account managers get
+rankings of their own accounts, while cascades still run over the whole network.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+
+import networkx as nx
+
+from logicrm.errors import NotFound, field_error
+from logicrm.network import cascade
+from logicrm.network.analysis import AccountScores, PortfolioScores
+from logicrm.network.graph import CONSIGNEE, SHIPPER
+from logicrm.network.params import ScoringParams
+
+DRIVER_LABELS = {
+    "baseline": "baseline churn",
+    "low_satisfaction": "low satisfaction",
+    "satisfaction_drop": "satisfaction dropped",
+    "low_loyalty": "low loyalty (NPS)",
+    "volume_drop": "falling volume",
+    "otif_gap": "on-time-in-full below SLA",
+    "claims": "damage and claims",
+    "overdue_tickets": "tickets past SLA",
+    "contact_overdue": "no contact for too long",
+    "contract_ending": "contract ending, no renewal open",
+    "silent_deciding_department": "a deciding department is silent",
+}
+
+
+def _percent(score: float | None) -> float | None:
+    return None if score is None else round(100.0 * score, 1)
+
+
+def _driver(portfolio: PortfolioScores, account: AccountScores, driver, visible) -> dict:
+    if driver.kind == "neighbour":
+        other = portfolio.accounts[driver.key]
+        role = " and ".join(other.roles) or "partner"
+        name = other.name if visible is None or driver.key in visible else "an account outside your portfolio"
+        label = f"{role} {name}"
+    elif (
+        driver.kind == "own" and driver.key == "low_satisfaction" and account.satisfaction.weakest is not None
+    ):
+        label = f"low satisfaction (weakest deciding: {account.satisfaction.weakest.name})"
+    else:
+        label = DRIVER_LABELS.get(driver.key or driver.kind, "other drivers")
+    return {"kind": driver.kind, "key": driver.key, "label": label, "share": driver.share}
+
+
+def _department(department) -> dict:
+    return {
+        "id": department.department_id,
+        "name": department.name,
+        "weight": department.weight,
+        "is_decision_maker": department.is_decision_maker,
+        "score": _percent(department.score),
+        "responses": department.responses,
+        "last_response": department.last_response,
+        "silent": department.silent,
+    }
+
+
+def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[int] | None) -> dict:
+    """Return one account's satisfaction, loyalty, retention, risks, drivers, value and exposure."""
+    account = portfolio.accounts.get(customer_id)
+    if account is None:
+        raise NotFound(f"customer {customer_id} is not scored (deleted or churned)")
+    sat, signals, value = account.satisfaction, account.signals, account.value
+    return {
+        "customer_id": account.customer_id,
+        "name": account.name,
+        "roles": list(account.roles),
+        "tier": account.tier,
+        "satisfaction": {
+            "overall": _percent(sat.score),
+            "uncapped": _percent(sat.uncapped),
+            "capped": sat.capped,
+            "coverage": sat.coverage,
+            "weakest_deciding_department": _department(sat.weakest) if sat.weakest else None,
+            "two_sided": _percent(account.two_sided),
+            "ninety_days_ago": _percent(account.satisfaction_before),
+            "departments": [_department(d) for d in sat.departments],
+        },
+        "loyalty": {
+            "nps": sat.loyalty.nps,
+            "score": _percent(sat.loyalty.score),
+            "responses": sat.loyalty.responses,
+        },
+        "retention": {
+            "shipments_last_30_days": signals.volume_recent,
+            "shipments_trailing_window": signals.volume_window,
+            "otif": signals.otif,
+            "otif_target": signals.otif_target,
+            "claims_rate": signals.claims_rate,
+        },
+        "own_risk": account.own.risk,
+        "network_risk": account.network_risk,
+        "drivers": [_driver(portfolio, account, d, visible) for d in account.explanation.drivers],
+        "value": {
+            "revenue_12m": value.revenue,
+            "cost_12m": value.cost,
+            "profit_12m": value.profit,
+            "margin": value.margin,
+            "abc_class": value.abc,
+            "value_tier": value.value_tier,
+            "tier_mismatch": value.mismatch,
+        },
+        "exposure": value.exposure or 0.0,
+        "config_hash": portfolio.config_hash,
+        "as_of": portfolio.as_of,
+    }
+
+
+def _selected(portfolio, visible, *, role=None, tier=None, owner_id=None) -> list[AccountScores]:
+    return [
+        a
+        for a in portfolio.accounts.values()
+        if (visible is None or a.customer_id in visible)
+        and (role is None or role in a.roles)
+        and (tier is None or a.tier == tier)
+        and (owner_id is None or a.owner_id == owner_id)
+    ]
+
+
+def _page(items: list[dict], portfolio: PortfolioScores, *, total: int, page: int, page_size: int) -> dict:
+    return {
+        "items": items,
+        "meta": {
+            "total": total,
+            "page": page,
+            "page_size": page_size,
+            "pages": math.ceil(total / page_size) if total else 0,
+            "config_hash": portfolio.config_hash,
+            "as_of": portfolio.as_of,
+        },
+    }
+
+
+def risk_ranking(portfolio: PortfolioScores, *, visible, page: int, page_size: int, **filters) -> dict:
+    """Rank accounts by network risk, each with its own risk and top driver."""
+    accounts = sorted(
+        _selected(portfolio, visible, **filters), key=lambda a: (-a.network_risk, a.customer_id)
+    )
+    rows = [
+        {
+            "id": a.customer_id,
+            "name": a.name,
+            "roles": list(a.roles),
+            "tier": a.tier,
+            "owner_id": a.owner_id,
+            "own_risk": a.own.risk,
+            "network_risk": a.network_risk,
+            "top_driver": next(
+                (_driver(portfolio, a, d, visible) for d in a.explanation.drivers if d.kind != "baseline"),
+                None,
+            ),
+        }
+        for a in accounts
+    ]
+    start = (page - 1) * page_size
+    return _page(rows[start : start + page_size], portfolio, total=len(rows), page=page, page_size=page_size)
+
+
+def hubs(
+    portfolio: PortfolioScores, params: ScoringParams, *, visible, page: int, page_size: int, **filters
+) -> dict:
+    """Rank accounts by exposure; the page's accounts also say how many shippers and consignees they take along."""
+    accounts = sorted(
+        _selected(portfolio, visible, **filters), key=lambda a: (-(a.value.exposure or 0.0), a.customer_id)
+    )
+    start = (page - 1) * page_size
+    rows = []
+    for a in accounts[start : start + page_size]:
+        result = cascade.what_if(
+            portfolio.arrays, remove_customers=[a.customer_id], threshold=params.cascade_threshold
+        )
+        lost = [portfolio.accounts[c] for c in result.lost if c != a.customer_id]
+        rows.append(
+            {
+                "id": a.customer_id,
+                "name": a.name,
+                "roles": list(a.roles),
+                "tier": a.tier,
+                "exposure": a.value.exposure or 0.0,
+                "shippers_lost": sum(SHIPPER in c.roles for c in lost),
+                "consignees_lost": sum(CONSIGNEE in c.roles for c in lost),
+            }
+        )
+    return _page(rows, portfolio, total=len(accounts), page=page, page_size=page_size)
+
+
+def ego_graph(portfolio: PortfolioScores, *, center: int, depth: int, visible) -> dict:
+    """Return the neighbourhood of `center` up to `depth` lanes away, for drawing."""
+    graph = portfolio.graph
+    if center not in graph or (visible is not None and center not in visible):
+        raise NotFound(f"customer {center} not found")
+    members = nx.single_source_shortest_path_length(graph, center, cutoff=depth)
+    nodes = []
+    for node in members:
+        account = portfolio.accounts[node]
+        hidden = visible is not None and node not in visible
+        nodes.append(
+            {
+                "id": node,
+                "name": None if hidden else account.name,
+                "hidden": hidden,
+                "roles": list(account.roles),
+                "tier": account.tier,
+                "satisfaction": _percent(account.satisfaction.score),
+                "risk": account.network_risk,
+            }
+        )
+    edges = []
+    for u, v, data in graph.edges(data=True):
+        # Each trading pair has arcs both ways; draw it once, from its shipper (or lower id if reciprocal).
+        if (
+            u in members
+            and v in members
+            and (data["direction"] == "down" or (data["direction"] == "both" and u < v))
+        ):
+            edges.append(
+                {
+                    "shipper": u,
+                    "consignee": v,
+                    "monthly_volume": data["shipments_per_month"],
+                    "revenue_per_month": data["revenue_per_month"],
+                    "influence_down": data["influence"],
+                    "influence_up": graph[v][u]["influence"],
+                }
+            )
+    return {"nodes": nodes, "edges": edges, "config_hash": portfolio.config_hash}
+
+
+def what_if(
+    portfolio: PortfolioScores,
+    params: ScoringParams,
+    *,
+    remove_customers: list[int],
+    remove_links: list[int],
+    threshold: float | None,
+    visible,
+) -> dict:
+    """Run the threshold cascade over the whole network; name only the lost accounts the caller may see."""
+    unknown = [
+        c
+        for c in remove_customers
+        if c not in portfolio.accounts or (visible is not None and c not in visible)
+    ]
+    if unknown:
+        raise field_error("remove_customers", f"unknown customers {unknown}")
+    unknown_links = [link for link in remove_links if link not in portfolio.arrays.link_index]
+    if unknown_links:
+        raise field_error("remove_links", f"unknown or ended links {unknown_links}")
+    threshold = params.cascade_threshold if threshold is None else threshold
+    result = cascade.what_if(
+        portfolio.arrays, remove_customers=remove_customers, remove_links=remove_links, threshold=threshold
+    )
+    expected = cascade.expected_loss(
+        portfolio.arrays,
+        portfolio.own_risks(),
+        remove_customers=remove_customers,
+        tol=params.propagation_tol,
+        max_iter=params.propagation_max_iter,
+    )
+    shown = [c for c in result.lost if visible is None or c in visible]
+    return {
+        "rounds": [[c for c in members if visible is None or c in visible] for members in result.rounds],
+        "lost_customers": [
+            {
+                "id": c,
+                "name": portfolio.accounts[c].name,
+                "round": result.lost[c],
+                "roles": list(portfolio.accounts[c].roles),
+            }
+            for c in shown
+        ],
+        "hidden_lost_customers": len(result.lost) - len(shown),
+        "links_cut": result.links_cut,
+        "shipments_per_month_lost": result.shipments_per_month_lost,
+        "revenue_per_month_lost": result.revenue_per_month_lost,
+        "expected_revenue_per_month_lost": expected,
+        "threshold": threshold,
+        "config_hash": portfolio.config_hash,
+    }
+
+
+SATISFACTION_BUCKETS = [(0, 20), (20, 40), (40, 60), (60, 80), (80, 100.0001)]
+RISK_BUCKETS = [(0, 0.1), (0.1, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 1.0001)]
+
+
+def _histogram(values, buckets, fmt) -> list[dict]:
+    rows = [
+        {"bucket": fmt(lo, hi), "count": sum(1 for v in values if v is not None and lo <= v < hi)}
+        for lo, hi in buckets
+    ]
+    unknown = sum(1 for v in values if v is None)
+    return [*rows, {"bucket": "unknown", "count": unknown}] if unknown else rows
+
+
+def summary(portfolio: PortfolioScores, *, visible) -> dict:
+    """Summarise the (visible) portfolio: roles, tiers, ABC classes, distributions, tier mismatches."""
+    accounts = _selected(portfolio, visible)
+
+    def count(key) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for a in accounts:
+            for k in key(a):
+                counts[k] = counts.get(k, 0) + 1
+        return counts
+
+    return {
+        "customers": len(accounts),
+        "by_role": count(lambda a: ["+".join(a.roles) or "none"]),
+        "by_tier": count(lambda a: [a.tier]),
+        "by_abc_class": count(lambda a: [a.value.abc]),
+        "pareto_ratio": portfolio.pareto_ratio,
+        "satisfaction_distribution": _histogram(
+            [_percent(a.satisfaction.score) for a in accounts],
+            SATISFACTION_BUCKETS,
+            lambda lo, hi: f"{lo}-{min(hi, 100):.0f}",
+        ),
+        "risk_distribution": _histogram(
+            [a.network_risk for a in accounts], RISK_BUCKETS, lambda lo, hi: f"{lo:.1f}-{min(hi, 1):.1f}"
+        ),
+        "tier_mismatches": [
+            {
+                "id": a.customer_id,
+                "name": a.name,
+                "tier": a.tier,
+                "value_tier": a.value.value_tier,
+                "mismatch": a.value.mismatch,
+            }
+            for a in accounts
+            if a.value.mismatch
+        ],
+        "config_hash": portfolio.config_hash,
+        "as_of": portfolio.as_of,
+    }

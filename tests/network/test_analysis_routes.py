@@ -1,0 +1,214 @@
+"""Network intelligence through the API, on the demo network (loaded once per backend for this module)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from sqlalchemy import func, select
+
+from logicrm.demo import load_demo
+from logicrm.network.models import Link
+from logicrm.network.params import ScoringParams
+from tests.conftest import Api, fresh_app
+
+
+@pytest.fixture(scope="module")
+def demo(database_url, tmp_path_factory):
+    """The demo network in the test database, with the app and the demo's summary."""
+    app = fresh_app(database_url, str(tmp_path_factory.mktemp("instance")))
+    with app.extensions["logicrm.db"].session_scope() as session:
+        summary = load_demo(session, seed=7)
+    yield app, summary
+    app.extensions["logicrm.db"].engine.dispose()
+
+
+def as_user(demo, email: str) -> Api:
+    app, summary = demo
+    return Api(app.test_client(), summary.api_keys[email])
+
+
+@pytest.fixture(scope="module")
+def admin(demo) -> Api:
+    return Api(demo[0].test_client(), demo[1].admin_key)
+
+
+def role_email(demo, role: str) -> str:
+    """Return the email of a demo user with this role."""
+    from logicrm.users.models import User
+
+    with demo[0].extensions["logicrm.db"].session() as session:
+        return session.scalars(select(User.email).where(User.role == role).order_by(User.id)).first()
+
+
+def test_health_explains_risk_and_reproduces(admin, demo):
+    customer_id = demo[1].troubled["overdue_claim"][0]
+    health = admin.get(f"/customers/{customer_id}/health").json
+    assert health["network_risk"] >= health["own_risk"] > 0
+    assert math.isclose(sum(d["share"] for d in health["drivers"]), health["network_risk"], abs_tol=1e-9)
+    assert health["config_hash"] == ScoringParams().config_hash()
+    assert any(d["key"] == "overdue_tickets" for d in health["drivers"])
+    departments = health["satisfaction"]["departments"]
+    assert departments and all(
+        {"weight", "score", "responses", "last_response", "silent"} <= set(d) for d in departments
+    )
+    assert all(d["score"] is None for d in departments if d["silent"])
+    assert {"revenue_12m", "cost_12m", "profit_12m", "margin", "abc_class"} <= set(health["value"])
+
+
+def test_silent_deciding_department_is_unknown_not_average(admin, demo):
+    customer_id = demo[1].troubled["silent_deciding_department"][0]
+    health = admin.get(f"/customers/{customer_id}/health").json
+    silent = [d for d in health["satisfaction"]["departments"] if d["silent"] and d["is_decision_maker"]]
+    assert silent and all(d["score"] is None for d in silent)
+    assert health["satisfaction"]["coverage"] < 1
+    assert any(d["key"] == "silent_deciding_department" for d in health["drivers"])
+
+
+def test_unhappy_consignees_pull_down_their_shippers_two_sided_satisfaction(admin, demo):
+    shipper_id = demo[1].troubled["unhappy_consignees"][0]
+    health = admin.get(f"/customers/{shipper_id}/health").json
+    satisfaction = health["satisfaction"]
+    assert satisfaction["two_sided"] < satisfaction["overall"]
+    consignees = {
+        c["id"]
+        for c in admin.get(f"/shippers/{shipper_id}/consignees", query={"page_size": 500}).json["items"]
+    }
+    assert any(d["kind"] == "neighbour" and d["key"] in consignees for d in health["drivers"])
+
+
+def test_healthy_vips_are_low_risk_and_troubled_rank_higher(admin, demo):
+    summary = demo[1]
+    ranking = admin.get("/network/risk", query={"page_size": 500}).json
+    risk = {row["id"]: row["network_risk"] for row in ranking["items"]}
+    assert ranking["meta"]["total"] == len(risk)
+    assert list(risk.values()) == sorted(risk.values(), reverse=True)
+    healthy = [risk[c] for c in summary.healthy_vips]
+    troubled = [risk[c] for c in summary.troubled["unhappy_deciding_department"] if c in risk]
+    assert max(healthy) < 0.4
+    assert min(troubled) > max(healthy)
+
+
+def test_risk_ranking_filters(admin):
+    rows = admin.get("/network/risk", query={"role": "shipper", "tier": "vip", "page_size": 500}).json[
+        "items"
+    ]
+    assert rows and all("shipper" in r["roles"] and r["tier"] == "vip" for r in rows)
+
+
+def test_what_if_largest_shipper_loses_sole_dependants_and_keeps_the_others(admin, demo):
+    app = demo[0]
+    with app.extensions["logicrm.db"].session() as session:
+        volumes = dict(session.execute(select(Link.shipper_id, func.count()).group_by(Link.shipper_id)).all())
+        largest = max(volumes, key=volumes.get)
+        consignees = set(session.scalars(select(Link.consignee_id).where(Link.shipper_id == largest)))
+        shippers_of = {
+            c: set(session.scalars(select(Link.shipper_id).where(Link.consignee_id == c))) for c in consignees
+        }
+    result = admin.post("/network/what-if", json={"remove_customers": [largest]}).json
+    assert result["rounds"][0] == [largest]
+    first_round = set(result["rounds"][1]) if len(result["rounds"]) > 1 else set()
+    sole = {c for c, shippers in shippers_of.items() if shippers == {largest}}
+    graph = admin.get("/network/graph", query={"center": largest, "depth": 2}).json
+    inbound: dict[int, dict[int, float]] = {}
+    for edge in graph["edges"]:
+        inbound.setdefault(edge["consignee"], {})[edge["shipper"]] = edge["monthly_volume"]
+    well_served = {
+        c
+        for c in consignees - sole
+        if sum(v for s, v in inbound.get(c, {}).items() if s != largest)
+        > sum(inbound.get(c, {}).values()) / 2
+    }
+    assert sole and sole <= first_round
+    assert well_served and not well_served & first_round
+    assert result["revenue_per_month_lost"] > 0 and result["links_cut"] >= len(consignees)
+    assert result["expected_revenue_per_month_lost"] > 0
+    lost = {c["id"]: c for c in result["lost_customers"]}
+    assert lost[largest]["round"] == 0 and "shipper" in lost[largest]["roles"]
+
+
+def test_what_if_validates_input(admin):
+    missing = admin.post("/network/what-if", json={}).json
+    assert "remove_customers" in missing["errors"]["json"]
+    unknown = admin.post("/network/what-if", json={"remove_customers": [999_999]})
+    assert unknown.status_code == 422 and "remove_customers" in unknown.json["errors"]["json"]
+    bad_threshold = admin.post("/network/what-if", json={"remove_customers": [1], "threshold": 1.5})
+    assert "threshold" in bad_threshold.json["errors"]["json"]
+
+
+def test_graph_neighbourhood_has_both_influences(admin, demo):
+    shipper_id = demo[1].troubled["unhappy_consignees"][0]
+    graph = admin.get("/network/graph", query={"center": shipper_id, "depth": 1}).json
+    ids = {n["id"] for n in graph["nodes"]}
+    consignees = {
+        c["id"]
+        for c in admin.get(f"/shippers/{shipper_id}/consignees", query={"page_size": 500}).json["items"]
+    }
+    assert shipper_id in ids and consignees <= ids
+    own_edges = [e for e in graph["edges"] if e["shipper"] == shipper_id]
+    assert {e["consignee"] for e in own_edges} <= consignees
+    assert all(0 <= e["influence_down"] <= 0.6 and 0 <= e["influence_up"] <= 0.5 for e in graph["edges"])
+    # a shipper's up-influences are α↑ times shares of its outbound volume, so they sum to at most α↑
+    assert sum(e["influence_up"] for e in own_edges) <= 0.5 + 1e-9
+    assert admin.get("/network/graph", query={"center": shipper_id, "depth": 4}).status_code == 422
+
+
+def test_hubs_and_portfolio_summary(admin):
+    hubs = admin.get("/network/hubs", query={"page_size": 5}).json
+    exposures = [h["exposure"] for h in hubs["items"]]
+    assert exposures == sorted(exposures, reverse=True) and exposures[0] > 0
+    assert hubs["items"][0]["consignees_lost"] > 0
+    summary = admin.get("/portfolio/summary").json
+    assert sum(summary["by_tier"].values()) == summary["customers"] == sum(summary["by_abc_class"].values())
+    assert 0 < summary["pareto_ratio"] < 0.5
+    assert sum(b["count"] for b in summary["risk_distribution"]) == summary["customers"]
+    assert summary["tier_mismatches"]
+
+
+def test_account_manager_sees_own_accounts_but_what_if_spans_the_network(demo, admin):
+    manager = as_user(demo, role_email(demo, "account_manager"))
+    listed = manager.get("/customers", query={"page_size": 500}).json["items"]
+    own = {c["id"] for c in listed if c["status"] != "churned"}  # churned accounts are not scored
+    ranked = {r["id"] for r in manager.get("/network/risk", query={"page_size": 500}).json["items"]}
+    assert ranked == own
+    everyone = {r["id"] for r in admin.get("/network/risk", query={"page_size": 500}).json["items"]}
+    stranger = min(everyone - own)
+    assert manager.get(f"/customers/{stranger}/health").status_code == 404
+    shipper = next(
+        r["id"]
+        for r in manager.get("/network/risk", query={"role": "shipper", "page_size": 500}).json["items"]
+    )
+    result = manager.post("/network/what-if", json={"remove_customers": [shipper]}).json
+    full = admin.post("/network/what-if", json={"remove_customers": [shipper]}).json
+    assert {c["id"] for c in result["lost_customers"]} <= own
+    assert len(result["lost_customers"]) + result["hidden_lost_customers"] == len(full["lost_customers"])
+    assert result["revenue_per_month_lost"] == full["revenue_per_month_lost"]
+
+
+def test_planner_may_run_network_endpoints_but_not_write(demo):
+    planner = as_user(demo, role_email(demo, "planner"))
+    assert planner.get("/network/risk").status_code == 200
+    assert planner.get("/portfolio/summary").status_code == 200
+    shipper = planner.get("/shippers").json["items"][0]["id"]
+    assert planner.post("/network/what-if", json={"remove_customers": [shipper]}).status_code == 200
+    assert planner.post("/customers", json={"name": "Nope Ltd"}).status_code == 403
+
+
+def test_scores_are_cached_until_the_network_changes(admin, demo):
+    first = admin.get("/network/risk", query={"page_size": 1}).json["meta"]["as_of"]
+    assert admin.get("/network/risk", query={"page_size": 1}).json["meta"]["as_of"] == first
+    shipper, consignee = demo[1].healthy_vips[0], demo[1].troubled["silent_deciding_department"][0]
+    link = admin.post(
+        "/links",
+        json={
+            "shipper_id": shipper,
+            "consignee_id": consignee,
+            "origin": "A",
+            "destination": "B",
+            "declared_monthly_volume": 40,
+        },
+    )
+    assert link.status_code == 201, link.json
+    assert admin.get("/network/risk", query={"page_size": 1}).json["meta"]["as_of"] != first
+    graph = admin.get("/network/graph", query={"center": consignee, "depth": 1}).json
+    assert any(e["shipper"] == shipper and e["consignee"] == consignee for e in graph["edges"])
