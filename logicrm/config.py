@@ -30,6 +30,37 @@ class Settings:
     key_last_used_resolution_s: int = field(
         default=60, metadata={"doc": "an API key's last_used_at is written at most this often"}
     )
+    public_url: str = field(
+        default="http://127.0.0.1:5000", metadata={"doc": "base URL of the API, used in links inside emails"}
+    )
+    smtp_host: str = field(default="localhost", metadata={"doc": "SMTP server for alert emails"})
+    smtp_port: int = field(default=25, metadata={"doc": "SMTP port (587 with starttls, 465 with ssl)"})
+    smtp_security: str = field(default="none", metadata={"doc": "none, starttls or ssl"})
+    smtp_username: str = field(default="", metadata={"doc": "SMTP login; empty means no authentication"})
+    smtp_password: str = field(default="", metadata={"doc": "SMTP password"})
+    smtp_from: str = field(
+        default="LogiCRM <alerts@logicrm.invalid>", metadata={"doc": "sender of alert emails"}
+    )
+    smtp_timeout_s: float = field(default=10.0, metadata={"doc": "SMTP connect/send timeout"})
+    webhook_timeout_s: float = field(default=10.0, metadata={"doc": "webhook POST timeout"})
+    webhook_allow_private: bool = field(
+        default=False, metadata={"doc": "allow webhook receivers on loopback or private addresses"}
+    )
+    delivery_max_attempts: int = field(
+        default=8, metadata={"doc": "attempts before a delivery is dead-lettered"}
+    )
+    delivery_backoff_base_s: float = field(
+        default=30.0, metadata={"doc": "first retry delay (doubles each time)"}
+    )
+    delivery_backoff_max_s: float = field(default=3600.0, metadata={"doc": "longest retry delay"})
+    health_cron: str = field(default="0 2 * * *", metadata={"doc": "crontab of the nightly health run"})
+    scheduler_timezone: str = field(default="UTC", metadata={"doc": "time zone of health_cron"})
+    scheduler_misfire_grace_s: int = field(
+        default=6 * 3600,
+        metadata={"doc": "a missed run still runs (once) if the scheduler is back within this"},
+    )
+    outbox_interval_s: int = field(default=60, metadata={"doc": "how often the outbox is flushed"})
+    sla_check_interval_s: int = field(default=900, metadata={"doc": "how often ticket SLAs are checked"})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

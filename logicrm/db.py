@@ -112,8 +112,8 @@ class Database:
                 raise
 
 
-def enum_type(enum_cls) -> Enum:
-    """Store a StrEnum as its value, with a CHECK constraint on every backend."""
+def enum_type(enum_cls, *, name: str | None = None) -> Enum:
+    """Store a StrEnum as its value, with a CHECK constraint (named `name` or after the enum) on every backend."""
     return Enum(
         enum_cls,
         native_enum=False,
@@ -121,5 +121,5 @@ def enum_type(enum_cls) -> Enum:
         validate_strings=True,
         length=24,
         values_callable=lambda members: [member.value for member in members],
-        name=enum_cls.__name__.lower(),
+        name=name or enum_cls.__name__.lower(),
     )

@@ -12,19 +12,24 @@ from logicrm.customers.models import (
     SurveyScore,
     Ticket,
 )
+from logicrm.health.models import Alert, Delivery, HealthSnapshot, JobRun, WebhookReceiver
 from logicrm.network.models import Link, Shipment
 from logicrm.network.revisions import Revision
 from logicrm.shippers.models import ShipperProfile
 from logicrm.users.models import ApiKey, User
 
 __all__ = [
+    "Alert",
     "ApiKey",
     "AuditEvent",
     "ConsigneeProfile",
     "Contact",
     "Customer",
+    "Delivery",
     "Department",
+    "HealthSnapshot",
     "Interaction",
+    "JobRun",
     "Link",
     "Opportunity",
     "Revision",
@@ -34,4 +39,5 @@ __all__ = [
     "SurveyScore",
     "Ticket",
     "User",
+    "WebhookReceiver",
 ]

@@ -1,0 +1,156 @@
+"""Health history, alerts, their deliveries (the outbox), job runs and webhook receivers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from logicrm.customers.models import Severity
+from logicrm.db import Base, enum_type, utcnow
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class AlertState(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Channel(enum.StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class JobRun(Base):
+    """One run of a scheduled job; (job, slot) is unique so a slot runs once however many processes try."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "slot"), Index("ix_job_runs_job_started", "job", "started_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    slot: Mapped[str] = mapped_column(String(64))
+    status: Mapped[RunStatus] = mapped_column(enum_type(RunStatus), default=RunStatus.RUNNING, index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    host: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int] = mapped_column(default=0)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    config_hash: Mapped[str | None] = mapped_column(String(16))
+
+
+class HealthSnapshot(Base):
+    """One customer's scores at one health run."""
+
+    __tablename__ = "health_snapshots"
+    __table_args__ = (
+        UniqueConstraint("run_id", "customer_id"),
+        Index("ix_health_snapshots_customer_taken", "customer_id", "taken_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("job_runs.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    taken_at: Mapped[dt.datetime]
+    satisfaction: Mapped[float | None]
+    two_sided: Mapped[float | None]
+    coverage: Mapped[float]
+    loyalty_nps: Mapped[float | None]
+    own_risk: Mapped[float]
+    network_risk: Mapped[float]
+    exposure: Mapped[float]
+    revenue_12m: Mapped[float]
+    profit_12m: Mapped[float]
+    abc_class: Mapped[str] = mapped_column(String(1))
+    departments: Mapped[list] = mapped_column(JSON, default=list)
+    drivers: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class Alert(Base):
+    """A churn-risk alert; at most one unresolved alert per (customer, rule)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "uq_alerts_customer_rule_unresolved",
+            "customer_id",
+            "rule",
+            unique=True,
+            sqlite_where=text("state <> 'resolved'"),
+            postgresql_where=text("state <> 'resolved'"),
+        ),
+        Index("ix_alerts_state_severity", "state", "severity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(40), index=True)
+    severity: Mapped[Severity] = mapped_column(enum_type(Severity))
+    state: Mapped[AlertState] = mapped_column(enum_type(AlertState), default=AlertState.OPEN)
+    dedupe_key: Mapped[str] = mapped_column(String(100))
+    value: Mapped[float] = mapped_column(default=0.0)
+    notified_value: Mapped[float | None]
+    notified_severity: Mapped[Severity | None] = mapped_column(enum_type(Severity, name="notified_severity"))
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    resolved_at: Mapped[dt.datetime | None]
+
+
+class WebhookReceiver(Base):
+    """An endpoint that receives alert events, signed with its own secret."""
+
+    __tablename__ = "webhook_receivers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """The outbox: a message written with the alert it announces, sent (and retried) later."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Message-ID / webhook-id: stable across retries so receivers can deduplicate.
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # alert | digest | test
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
+    receiver_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_receivers.id", ondelete="CASCADE"), index=True
+    )
+    recipient: Mapped[str] = mapped_column(String(2000))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[DeliveryStatus] = mapped_column(enum_type(DeliveryStatus), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
