@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 import swagger_ui_bundle
 from flask import Blueprint, Flask, g, jsonify, request, send_from_directory
 from flask_smorest import Api
+from sqlalchemy import UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from logicrm import auth
 from logicrm.config import Settings
-from logicrm.db import Database, make_engine
+from logicrm.db import Base, Database, make_engine
 from logicrm.errors import DomainError
+from logicrm.health.rules import RuleParams
 from logicrm.network.params import ScoringParams
 
 API_PREFIX = "/api/v1"
@@ -34,6 +37,7 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
         settings = settings.replace(database_url=f"sqlite:///{os.path.join(app.instance_path, 'logicrm.db')}")
     app.config["LOGICRM"] = settings
     app.config["LOGICRM_SCORING"] = ScoringParams.from_mapping(os.environ)
+    app.config["LOGICRM_RULES"] = RuleParams.from_mapping(os.environ)
     app.extensions["logicrm.db"] = Database(
         make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     )
@@ -59,6 +63,8 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
 def _register_api(app: Flask) -> None:
     from logicrm.consignees.routes import blp as consignees_blp
     from logicrm.customers.routes import blueprints as customer_blueprints
+    from logicrm.health.delivery_routes import blueprints as delivery_blueprints
+    from logicrm.health.routes import blueprints as health_blueprints
     from logicrm.network.analysis_routes import blueprints as analysis_blueprints
     from logicrm.network.routes import blueprints as network_blueprints
     from logicrm.shippers.routes import blp as shippers_blp
@@ -81,6 +87,8 @@ def _register_api(app: Flask) -> None:
         consignees_blp,
         *network_blueprints,
         *analysis_blueprints,
+        *health_blueprints,
+        *delivery_blueprints,
         users_blp,
     ):
         api.register_blueprint(blp, url_prefix=f"{API_PREFIX}{blp.url_prefix or ''}")
@@ -141,7 +149,29 @@ def _error_response(code: int, message: str, errors: dict | None = None, **extra
 
 
 def _integrity_response(error: IntegrityError):
-    return _error_response(409, f"conflicts with existing data: {str(error.orig).splitlines()[0]}")
+    fields = _unique_columns(error)
+    return _error_response(
+        409,
+        f"conflicts with existing data: {str(error.orig).splitlines()[0]}",
+        {"json": {field: ["already used by another record"] for field in fields}} if fields else None,
+    )
+
+
+def _unique_columns(error: IntegrityError) -> list[str]:
+    """Name the columns of the unique constraint a write broke, so the 409 names its fields."""
+    constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)  # PostgreSQL
+    if constraint:
+        return next(
+            (
+                [column.name for column in unique.columns]
+                for table in Base.metadata.tables.values()
+                for unique in table.constraints
+                if isinstance(unique, UniqueConstraint) and unique.name == constraint
+            ),
+            [],
+        )
+    match = re.search(r"UNIQUE constraint failed: (.+)", str(error.orig))  # SQLite
+    return [column.rsplit(".", 1)[-1] for column in match.group(1).split(", ")] if match else []
 
 
 def _register_errors(app: Flask) -> None:

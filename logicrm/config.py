@@ -59,6 +59,10 @@ class Settings:
         default=6 * 3600,
         metadata={"doc": "a missed run still runs (once) if the scheduler is back within this"},
     )
+    health_run_timeout_s: int = field(
+        default=3 * 3600,
+        metadata={"doc": "a run still 'running' after this long on another host is deemed abandoned"},
+    )
     outbox_interval_s: int = field(default=60, metadata={"doc": "how often the outbox is flushed"})
     sla_check_interval_s: int = field(default=900, metadata={"doc": "how often ticket SLAs are checked"})
 

@@ -7,6 +7,8 @@ than `max_age_s` (scores decay with time).
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from logicrm.db import utcnow
 from logicrm.network import queries, revisions
+from logicrm.network.cascade import exposures
 from logicrm.network.graph import CONSIGNEE, SHIPPER, GraphArrays, LinkRecord, NodeRecord, build_graph
 from logicrm.network.params import ScoringParams
 from logicrm.network.risk import (
@@ -36,7 +39,7 @@ from logicrm.network.satisfaction import (
     account_satisfaction,
     two_sided,
 )
-from logicrm.network.value import CustomerValue, ValueRecord
+from logicrm.network.value import OVER_SERVED, CustomerValue, Portfolio, ValueRecord
 from logicrm.network.value import portfolio as value_portfolio
 
 DAYS_PER_MONTH = 30
@@ -80,13 +83,23 @@ class PortfolioScores:
         return {c: a.own.risk for c, a in self.accounts.items()}
 
 
-def compute(session: Session, params: ScoringParams, *, now: dt.datetime | None = None) -> PortfolioScores:
-    """Load aggregates with SQL and score every live customer as of `now`."""
-    now = now or utcnow()
-    revision = revisions.current(session)
+@dataclass(frozen=True, slots=True)
+class Aggregates:
+    """Everything the scores need, as loaded from the database."""
+
+    customers: list
+    flows: list
+    departments: list
+    responses: list
+    last_contacts: dict[int, dt.datetime]
+    overdue_tickets: dict[int, int]
+    open_renewals: set[int]
+
+
+def load(session: Session, params: ScoringParams, *, now: dt.datetime) -> Aggregates:
+    """Run the SQL aggregates (GROUP BY in the database, never a loop over shipments)."""
     customers = queries.customers(session)
     known = {row.id for row in customers}
-    nodes = [NodeRecord(id=row.id, name=row.name, roles=_roles(row), tier=str(row.tier)) for row in customers]
     flows = [
         row
         for row in queries.link_flows(
@@ -94,34 +107,52 @@ def compute(session: Session, params: ScoringParams, *, now: dt.datetime | None 
         )
         if row.shipper_id in known and row.consignee_id in known
     ]
-    months_in_window = params.volume_window_days / DAYS_PER_MONTH
-    links = [
-        LinkRecord(
-            id=f.id,
-            shipper_id=f.shipper_id,
-            consignee_id=f.consignee_id,
-            volume_90d=float(f.volume_window),
-            declared_monthly_volume=f.declared_monthly_volume,
-            shipments_per_month=f.volume_window / months_in_window or (f.declared_monthly_volume or 0.0),
-            revenue_per_month=float(f.revenue_window) / months_in_window,
-        )
-        for f in flows
-    ]
-    graph = build_graph(nodes, links, params)
-    arrays = GraphArrays.from_graph(graph)
-
-    satisfaction, before = _satisfaction(session, params, known, now)
-    two = two_sided(arrays, {c: s.score for c, s in satisfaction.items()}, params)
-    signals = _signals(session, params, customers, flows, satisfaction, before, now)
-    own = {c: own_risk(risk_drivers(s, params), params) for c, s in signals.items()}
-    propagation = propagate_arrays(
-        arrays,
-        arrays.vector({c: r.risk for c, r in own.items()}),
-        tol=params.propagation_tol,
-        max_iter=params.propagation_max_iter,
+    earliest = now - dt.timedelta(days=params.satisfaction_drop_days + params.silent_after_days)
+    return Aggregates(
+        customers=customers,
+        flows=flows,
+        departments=queries.departments(session),
+        responses=queries.response_scores(session, since=earliest),
+        last_contacts=queries.last_contacts(session, now=now),
+        overdue_tickets=queries.overdue_tickets(session, now=now, sla_days=params.ticket_sla_days()),
+        open_renewals=queries.open_renewals(session),
     )
-    explanations = explain(arrays, propagation, own, params)
-    value = value_portfolio(_value_records(customers, flows), params, graph=arrays)
+
+
+@contextlib.contextmanager
+def _phase(timings: dict[str, float] | None, name: str):
+    started = time.perf_counter()
+    yield
+    if timings is not None:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+
+
+def compute(
+    session: Session,
+    params: ScoringParams,
+    *,
+    now: dt.datetime | None = None,
+    timings: dict[str, float] | None = None,
+) -> PortfolioScores:
+    """Score every live customer as of `now`; `timings` collects seconds per phase (sql_load, graph, scores)."""
+    now = now or utcnow()
+    with _phase(timings, "sql_load"):
+        revision = revisions.current(session)
+        data = load(session, params, now=now)
+    with _phase(timings, "graph"):
+        graph = build_graph(_nodes(data), _links(data, params), params)
+        arrays = GraphArrays.from_graph(graph)
+    with _phase(timings, "scores"):
+        satisfaction, before = _satisfaction(data, params, now)
+        two = two_sided(arrays, {c: s.score for c, s in satisfaction.items()}, params)
+        signals = _signals(data, params, satisfaction, before, now)
+        own = {c: own_risk(risk_drivers(s, params), params) for c, s in signals.items()}
+        r0 = arrays.vector({c: r.risk for c, r in own.items()})
+        propagation = propagate_arrays(
+            arrays, r0, tol=params.propagation_tol, max_iter=params.propagation_max_iter
+        )
+        explanations = explain(arrays, propagation, own, params)
+        value = _value(data, params, arrays)
     accounts = {
         row.id: AccountScores(
             customer_id=row.id,
@@ -138,7 +169,7 @@ def compute(session: Session, params: ScoringParams, *, now: dt.datetime | None 
             explanation=explanations[row.id],
             value=value.customers[row.id],
         )
-        for row in customers
+        for row in data.customers
     }
     return PortfolioScores(
         as_of=now,
@@ -152,25 +183,45 @@ def compute(session: Session, params: ScoringParams, *, now: dt.datetime | None 
     )
 
 
+def _nodes(data: Aggregates) -> list[NodeRecord]:
+    return [
+        NodeRecord(id=row.id, name=row.name, roles=_roles(row), tier=str(row.tier)) for row in data.customers
+    ]
+
+
+def _links(data: Aggregates, params: ScoringParams) -> list[LinkRecord]:
+    months_in_window = params.volume_window_days / DAYS_PER_MONTH
+    return [
+        LinkRecord(
+            id=f.id,
+            shipper_id=f.shipper_id,
+            consignee_id=f.consignee_id,
+            volume_90d=float(f.volume_window),
+            declared_monthly_volume=f.declared_monthly_volume,
+            shipments_per_month=f.volume_window / months_in_window or (f.declared_monthly_volume or 0.0),
+            revenue_per_month=float(f.revenue_window) / months_in_window,
+        )
+        for f in data.flows
+    ]
+
+
 def _roles(row) -> frozenset[str]:
     return frozenset(
         role for role, held in ((SHIPPER, row.is_shipper), (CONSIGNEE, row.is_consignee)) if held
     )
 
 
-def _satisfaction(session, params, known, now):
+def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime):
     """Return account satisfaction now and the score `satisfaction_drop_days` ago, per customer."""
     departments: dict[int, list[DepartmentRecord]] = defaultdict(list)
-    for row in queries.departments(session):
+    for row in data.departments:
         departments[row.customer_id].append(
             DepartmentRecord(
                 id=row.id, name=row.name, weight=row.decision_weight, is_decision_maker=row.is_decision_maker
             )
         )
-    earlier = now - dt.timedelta(days=params.satisfaction_drop_days)
-    since = earlier - dt.timedelta(days=params.silent_after_days)
     responses: dict[int, list[ResponseRecord]] = defaultdict(list)
-    for row in queries.response_scores(session, since=since):
+    for row in data.responses:
         responses[row.customer_id].append(
             ResponseRecord(
                 department_id=row.department_id,
@@ -179,31 +230,29 @@ def _satisfaction(session, params, known, now):
                 likelihood_to_recommend=row.likelihood_to_recommend,
             )
         )
+    earlier = now - dt.timedelta(days=params.satisfaction_drop_days)
     now_scores, before_scores = {}, {}
-    for customer_id in known:
-        depts, said = departments[customer_id], responses[customer_id]
-        now_scores[customer_id] = account_satisfaction(depts, said, as_of=now, params=params)
-        before_scores[customer_id] = account_satisfaction(depts, said, as_of=earlier, params=params).score
+    for row in data.customers:
+        depts, said = departments[row.id], responses[row.id]
+        now_scores[row.id] = account_satisfaction(depts, said, as_of=now, params=params)
+        before_scores[row.id] = account_satisfaction(depts, said, as_of=earlier, params=params).score
     return now_scores, before_scores
 
 
-def _signals(session, params, customers, flows, satisfaction, before, now) -> dict[int, RiskSignals]:
+def _signals(data: Aggregates, params, satisfaction, before, now) -> dict[int, RiskSignals]:
     """Gather each account's own-risk facts; a distributor's volumes count both its roles."""
     volume = defaultdict(lambda: [0, 0, 0, 0, 0])  # recent, window, delivered, on time, troubled
-    for f in flows:
+    for f in data.flows:
         for customer_id in {f.shipper_id, f.consignee_id}:
             totals = volume[customer_id]
             for k, amount in enumerate(
                 (f.volume_recent, f.volume_window, f.delivered_window, f.on_time_window, f.troubled_window)
             ):
                 totals[k] += amount
-    contacts = queries.last_contacts(session, now=now)
-    overdue = queries.overdue_tickets(session, now=now, sla_days=params.ticket_sla_days())
-    renewals = queries.open_renewals(session)
     signals = {}
-    for row in customers:
+    for row in data.customers:
         recent, window, delivered, on_time, troubled = volume[row.id]
-        last = contacts.get(row.id)
+        last = data.last_contacts.get(row.id)
         sat = satisfaction[row.id]
         signals[row.id] = RiskSignals(
             satisfaction=sat.score,
@@ -214,29 +263,55 @@ def _signals(session, params, customers, flows, satisfaction, before, now) -> di
             otif=on_time / delivered if delivered else None,
             otif_target=row.on_time_target,
             claims_rate=troubled / window if window else 0.0,
-            overdue_tickets=overdue.get(row.id, 0),
+            overdue_tickets=data.overdue_tickets.get(row.id, 0),
             days_since_contact=(now - last).total_seconds() / 86_400 if last else None,
             tier=str(row.tier),
             contract_days_left=(row.contract_end - now.date()).days if row.contract_end else None,
-            renewal_open=row.id in renewals,
+            renewal_open=row.id in data.open_renewals,
             silent_deciding_department=bool(sat.silent_deciding),
         )
     return signals
 
 
-def _value_records(customers, flows) -> list[ValueRecord]:
-    """Value each account by the business on its lanes: billed to shippers, carried for consignees."""
-    revenue, cost = defaultdict(float), defaultdict(float)
-    for f in flows:
-        for customer_id in {f.shipper_id, f.consignee_id}:
-            revenue[customer_id] += float(f.revenue_12m)
-            cost[customer_id] += float(f.cost_12m)
-    return [
-        ValueRecord(
-            customer_id=row.id, revenue_12m=revenue[row.id], cost_12m=cost[row.id], tier=str(row.tier)
+def _value(data: Aggregates, params: ScoringParams, arrays: GraphArrays) -> Portfolio:
+    """Value payers and pure consignees each against their own kind.
+
+    A shipper (distributors included) is valued by the lanes it is billed for; a pure consignee pays
+    nothing, so it is valued by the business carried to it. Ranking the two together would make every
+    large consignee look like an under-served VIP. A consignee's tier is a service promise the shipper
+    pays for, so a consignee is flagged only when over-served (a high tier for little business carried).
+    The Pareto ratio is that of the paying customers.
+    """
+    billed, carried = defaultdict(lambda: [0.0, 0.0]), defaultdict(lambda: [0.0, 0.0])
+    for f in data.flows:
+        for book, customer_id in ((billed, f.shipper_id), (carried, f.consignee_id)):
+            book[customer_id][0] += float(f.revenue_12m)
+            book[customer_id][1] += float(f.cost_12m)
+    payers = [row for row in data.customers if row.is_shipper]
+    receivers = [row for row in data.customers if not row.is_shipper]
+
+    def records(rows, book) -> list[ValueRecord]:
+        return [ValueRecord(row.id, book[row.id][0], book[row.id][1], str(row.tier)) for row in rows]
+
+    paying = value_portfolio(records(payers, billed), params)
+    receiving = value_portfolio(records(receivers, carried), params)
+    exposure = exposures(arrays, threshold=params.cascade_threshold)
+    customers = {
+        c: dataclasses.replace(v, exposure=exposure.get(c, 0.0)) for c, v in paying.customers.items()
+    }
+    customers |= {
+        c: dataclasses.replace(
+            v, exposure=exposure.get(c, 0.0), mismatch=v.mismatch if v.mismatch == OVER_SERVED else None
         )
-        for row in customers
-    ]
+        for c, v in receiving.customers.items()
+    }
+    counts = {k: paying.class_counts[k] + receiving.class_counts[k] for k in paying.class_counts}
+    return Portfolio(
+        customers=customers,
+        positive_profit=paying.positive_profit,
+        pareto_ratio=paying.pareto_ratio,
+        class_counts=counts,
+    )
 
 
 _cache: dict[str, PortfolioScores] = {}

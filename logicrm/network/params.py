@@ -33,7 +33,9 @@ class ScoringParams:
     beta_two_sided: float = _param(0.4, "Weight of the other side's satisfaction in two-sided satisfaction.")
     # §4.6 own churn risk: r0 = logistic(bias + Σ weight·driver)
     risk_bias: float = _param(-3.75, "Logistic bias of own churn risk (baseline risk = logistic(bias)).")
-    risk_weight_low_satisfaction: float = _param(3.0, "Weight of 1 − account satisfaction.")
+    risk_weight_low_satisfaction: float = _param(
+        6.0, "Weight of the shortfall below satisfied_level, as a share of it."
+    )
     risk_weight_satisfaction_drop: float = _param(
         4.0, "Weight of the satisfaction drop over the drop window."
     )
@@ -53,12 +55,22 @@ class ScoringParams:
     )
     satisfaction_drop_days: int = _param(90, "Window over which the satisfaction drop is measured.")
     volume_recent_days: int = _param(30, "Recent window compared with the trailing monthly mean volume.")
+    volume_trend_min_shipments: int = _param(
+        20, "Below this many shipments in the window, the volume drop is scaled down (it is mostly noise)."
+    )
+    satisfied_level: float = _param(
+        0.55, "Satisfaction at or above this adds no risk (0.5 = expectations exactly met)."
+    )
     contact_overdue_cap: float = _param(1.0, "The contact overdue driver saturates at this value.")
     cadence_vip_days: int = _param(30, "Expected contact cadence of a VIP account.")
     cadence_key_days: int = _param(60, "Expected contact cadence of a key account.")
     cadence_standard_days: int = _param(120, "Expected contact cadence of a standard account.")
-    ticket_sla_vip_days: float = _param(2.0, "An open ticket of a VIP account is overdue after this many days.")
-    ticket_sla_key_days: float = _param(5.0, "An open ticket of a key account is overdue after this many days.")
+    ticket_sla_vip_days: float = _param(
+        2.0, "An open ticket of a VIP account is overdue after this many days."
+    )
+    ticket_sla_key_days: float = _param(
+        5.0, "An open ticket of a key account is overdue after this many days."
+    )
     ticket_sla_standard_days: float = _param(
         10.0, "An open ticket of a standard account is overdue after this many days."
     )
@@ -106,6 +118,8 @@ class ScoringParams:
             "alpha_up": 0 <= self.alpha_up <= 1,
             "volume_window_days": self.volume_window_days > 0,
             "volume_recent_days": 0 < self.volume_recent_days <= self.volume_window_days,
+            "volume_trend_min_shipments": self.volume_trend_min_shipments >= 1,
+            "satisfied_level": 0 < self.satisfied_level <= 1,
             "propagation_tol": self.propagation_tol > 0,
             "propagation_max_iter": self.propagation_max_iter > 0,
             "explain_top": self.explain_top > 0,

@@ -159,19 +159,11 @@ def last_contacts(session: Session, *, now: dt.datetime) -> dict[int, dt.datetim
 
 
 def overdue_tickets(session: Session, *, now: dt.datetime, sla_days: dict[str, float]) -> dict[int, int]:
-    """Open tickets per customer older than their tier's resolution SLA."""
-    deadline = case(
-        *((Customer.tier == tier, literal(days)) for tier, days in sla_days.items()),
-        else_=literal(max(sla_days.values())),
-    )
-    age_days = _days_between(session, Ticket.opened_at, now)
-    rows = session.execute(
-        select(Ticket.customer_id, func.count())
-        .join(Customer, Customer.id == Ticket.customer_id)
-        .where(Ticket.status.in_([TicketStatus.OPEN, TicketStatus.IN_PROGRESS]), age_days > deadline)
-        .group_by(Ticket.customer_id)
-    )
-    return dict(rows.all())
+    """Count open tickets per customer older than their tier's resolution SLA."""
+    counts: dict[int, int] = {}
+    for row in overdue_ticket_list(session, now=now, sla_days=sla_days):
+        counts[row.customer_id] = counts.get(row.customer_id, 0) + 1
+    return counts
 
 
 def open_renewals(session: Session) -> set[int]:
@@ -192,3 +184,30 @@ def _days_between(session: Session, column, now: dt.datetime):
     if session.get_bind().dialect.name == "sqlite":
         return func.julianday(now.replace(tzinfo=None).isoformat(sep=" ")) - func.julianday(column)
     return func.extract("epoch", literal(now) - column) / 86400.0
+
+
+def overdue_ticket_list(session: Session, *, now: dt.datetime, sla_days: dict[str, float]):
+    """Open tickets older than their tier's SLA, with what an alert needs to name them."""
+    deadline = case(
+        *((Customer.tier == tier, literal(days)) for tier, days in sla_days.items()),
+        else_=literal(max(sla_days.values())),
+    )
+    age_days = _days_between(session, Ticket.opened_at, now)
+    statement = (
+        select(
+            Ticket.id,
+            Ticket.customer_id,
+            Ticket.subject,
+            Ticket.kind,
+            age_days.label("days_open"),
+            deadline.label("sla_days"),
+        )
+        .join(Customer, Customer.id == Ticket.customer_id)
+        .where(
+            Ticket.status.in_([TicketStatus.OPEN, TicketStatus.IN_PROGRESS]),
+            age_days > deadline,
+            Customer.deleted_at.is_(None),
+        )
+        .order_by(Ticket.customer_id, Ticket.id)
+    )
+    return session.execute(statement).all()

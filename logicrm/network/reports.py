@@ -51,6 +51,11 @@ def _driver(portfolio: PortfolioScores, account: AccountScores, driver, visible)
     return {"kind": driver.kind, "key": driver.key, "label": label, "share": driver.share}
 
 
+def drivers(portfolio: PortfolioScores, account: AccountScores, *, visible) -> list[dict]:
+    """Return an account's risk drivers, largest first, with human labels and shares summing to its risk."""
+    return [_driver(portfolio, account, d, visible) for d in account.explanation.drivers]
+
+
 def _department(department) -> dict:
     return {
         "id": department.department_id,
@@ -99,7 +104,7 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
         },
         "own_risk": account.own.risk,
         "network_risk": account.network_risk,
-        "drivers": [_driver(portfolio, account, d, visible) for d in account.explanation.drivers],
+        "drivers": drivers(portfolio, account, visible=visible),
         "value": {
             "revenue_12m": value.revenue,
             "cost_12m": value.cost,

@@ -108,11 +108,17 @@ def test_what_if_largest_shipper_loses_sole_dependants_and_keeps_the_others(admi
     result = admin.post("/network/what-if", json={"remove_customers": [largest]}).json
     assert result["rounds"][0] == [largest]
     first_round = set(result["rounds"][1]) if len(result["rounds"]) > 1 else set()
-    sole = {c for c, shippers in shippers_of.items() if shippers == {largest}}
     graph = admin.get("/network/graph", query={"center": largest, "depth": 2}).json
+    roles = {n["id"]: n["roles"] for n in graph["nodes"]}
     inbound: dict[int, dict[int, float]] = {}
     for edge in graph["edges"]:
         inbound.setdefault(edge["consignee"], {})[edge["shipper"]] = edge["monthly_volume"]
+    # Everything a live pure consignee receives rides on this shipper: it goes with it.
+    sole = {
+        c
+        for c, shippers in shippers_of.items()
+        if shippers == {largest} and roles.get(c) == ["consignee"] and inbound[c].get(largest, 0) > 0
+    }
     well_served = {
         c
         for c in consignees - sole

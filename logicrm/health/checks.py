@@ -1,0 +1,419 @@
+"""The health run: score the portfolio, keep its history, raise alerts and queue their notifications.
+
+Called the same way by the scheduler, the CLI and the API. A run claims its (job, slot) with a unique
+JobRun row, so one slot runs once however many processes try; on PostgreSQL an advisory lock also keeps
+runs of one job from overlapping. Snapshots, alerts, outbox and the run's success commit together: a run
+that fails or is killed leaves no partial snapshots, and the next run marks a dead one failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import os
+import socket
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Collection
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from logicrm.config import Settings
+from logicrm.db import Database, utcnow
+from logicrm.errors import Conflict
+from logicrm.health import notify, rules
+from logicrm.health.models import Alert, AlertState, HealthSnapshot, JobRun, RunStatus
+from logicrm.network import analysis, queries, reports
+from logicrm.network.params import ScoringParams
+from logicrm.users.models import User
+
+log = logging.getLogger(__name__)
+
+HEALTH_RUN = "health_run"
+SLA_CHECK = "sla_check"
+TICKET_RULE = "ticket_overdue"  # the only rule the frequent SLA check evaluates
+
+
+class RunInProgress(Conflict):
+    """Another run of this job is still going."""
+
+
+class SlotTaken(Conflict):
+    """This (job, slot) already ran or is running."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """What a run needs besides the database: settings and both parameter sets."""
+
+    settings: Settings
+    scoring: ScoringParams
+    rules: rules.RuleParams
+
+    def config_hash(self) -> str:
+        """Fingerprint of the scoring and rule parameters in force."""
+        joined = f"{self.scoring.config_hash()}:{self.rules.config_hash()}"
+        return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+def run_health(
+    database: Database,
+    config: RunConfig,
+    *,
+    slot: str | None = None,
+    now: dt.datetime | None = None,
+    on_phase: Callable[[str], None] | None = None,
+) -> JobRun:
+    """Run the full health check for one slot; return the finished JobRun (raises if it failed)."""
+    now = now or utcnow()
+    return _run(
+        database,
+        config,
+        HEALTH_RUN,
+        slot or f"manual-{now.isoformat()}",
+        now,
+        lambda session, run: _health_work(session, config, run, now, on_phase or (lambda _phase: None)),
+    )
+
+
+def run_sla_check(
+    database: Database, config: RunConfig, *, slot: str | None = None, now: dt.datetime | None = None
+) -> JobRun:
+    """Raise or resolve ticket-past-SLA alerts only (cheap; runs every few minutes)."""
+    now = now or utcnow()
+    return _run(
+        database,
+        config,
+        SLA_CHECK,
+        slot or f"manual-{now.isoformat()}",
+        now,
+        lambda session, run: _sla_work(session, config, run, now),
+    )
+
+
+def _run(database: Database, config: RunConfig, job: str, slot: str, now: dt.datetime, work) -> JobRun:
+    with _exclusive(database, job) as holds_lock:
+        run_id = _claim(
+            database,
+            job=job,
+            slot=slot,
+            now=now,
+            holds_lock=holds_lock,
+            timeout_s=config.settings.health_run_timeout_s,
+        )
+        try:
+            with database.session_scope() as session:
+                run = session.get(JobRun, run_id)
+                counts = work(session, run)
+                run.status, run.finished_at = RunStatus.SUCCEEDED, utcnow()
+                run.counts, run.config_hash = counts, config.config_hash()
+        except Exception as error:
+            log.exception("%s %s failed", job, slot)
+            _finish_failed(database, run_id, f"{type(error).__name__}: {error}")
+            raise
+    with database.session(write=False) as session:
+        return session.get(JobRun, run_id)
+
+
+@contextlib.contextmanager
+def _exclusive(database: Database, job: str):
+    """Hold a PostgreSQL advisory lock for the job (yield True), or nothing on SQLite (yield False)."""
+    if database.engine.dialect.name != "postgresql":
+        yield False
+        return
+    key = zlib.crc32(f"logicrm:{job}".encode())
+    with database.engine.connect() as connection:
+        if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
+            raise RunInProgress(f"a {job} is running in another process")
+        try:
+            yield True
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            connection.commit()
+
+
+def _claim(
+    database: Database, *, job: str, slot: str, now: dt.datetime, holds_lock: bool, timeout_s: int
+) -> int:
+    """Insert the running JobRun for (job, slot) after failing runs whose process is gone."""
+    with database.session_scope() as session:
+        for stale in session.scalars(
+            select(JobRun).where(JobRun.job == job, JobRun.status == RunStatus.RUNNING)
+        ):
+            reason = _abandoned(stale, holds_lock=holds_lock, now=now, timeout_s=timeout_s)
+            if reason is None:
+                raise RunInProgress(f"{job} {stale.slot} is running (run {stale.id})", run_id=stale.id)
+            stale.status, stale.finished_at, stale.error = RunStatus.FAILED, now, reason
+        if session.scalar(select(JobRun.id).where(JobRun.job == job, JobRun.slot == slot)) is not None:
+            raise SlotTaken(f"{job} slot {slot} already ran")
+        run = JobRun(job=job, slot=slot, started_at=now, host=socket.gethostname(), pid=os.getpid())
+        session.add(run)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise SlotTaken(f"{job} slot {slot} already ran") from None
+        return run.id
+
+
+def _abandoned(run: JobRun, *, holds_lock: bool, now: dt.datetime, timeout_s: int) -> str | None:
+    """Say why a 'running' run is dead, or None if it may still be alive."""
+    if holds_lock:
+        return "abandoned: its process no longer holds the run lock"
+    if run.host == socket.gethostname() and not _pid_alive(run.pid):
+        return f"abandoned: process {run.pid} is gone"
+    if (now - run.started_at).total_seconds() > timeout_s:
+        return f"abandoned: still running after {timeout_s} s"
+    return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _finish_failed(database: Database, run_id: int, error: str) -> None:
+    with database.session_scope() as session:
+        run = session.get(JobRun, run_id)
+        run.status, run.finished_at, run.error = RunStatus.FAILED, utcnow(), error[:4000]
+
+
+def _health_work(session: Session, config: RunConfig, run: JobRun, now: dt.datetime, on_phase) -> dict:
+    timings: dict[str, float] = {}
+    portfolio = analysis.compute(session, config.scoring, now=now, timings=timings)
+    on_phase("scored")
+    started = time.perf_counter()
+    previous = _previous_risks(session)
+    rows = [_snapshot_row(portfolio, account, run.id, now) for account in portfolio.accounts.values()]
+    if rows:
+        session.execute(insert(HealthSnapshot), rows)
+    timings["snapshots"] = time.perf_counter() - started
+    on_phase("snapshots_written")
+    started = time.perf_counter()
+    tickets = queries.overdue_ticket_list(session, now=now, sla_days=config.scoring.ticket_sla_days())
+    facts = _all_facts(portfolio, portfolio.accounts.values(), previous, tickets, config.scoring)
+    findings = rules.evaluate(facts, config.rules)
+    timings["rules"] = time.perf_counter() - started
+    started = time.perf_counter()
+    counts = _raise_alerts(session, config, run, portfolio, findings, evaluated=rules.RULES, now=now)
+    timings["alerts_and_outbox"] = time.perf_counter() - started
+    on_phase("alerts_written")
+    return {
+        "customers": len(rows),
+        "findings": len(findings),
+        **counts,
+        "seconds": {phase: round(seconds, 4) for phase, seconds in timings.items()},
+    }
+
+
+def _sla_work(session: Session, config: RunConfig, run: JobRun, now: dt.datetime) -> dict:
+    portfolio = analysis.current(session, config.scoring, max_age_s=config.settings.scores_cache_seconds)
+    tickets = queries.overdue_ticket_list(session, now=now, sla_days=config.scoring.ticket_sla_days())
+    late = {t.customer_id for t in tickets}
+    accounts = [portfolio.accounts[c] for c in late if c in portfolio.accounts]
+    facts = _all_facts(portfolio, accounts, {}, tickets, config.scoring)
+    findings = rules.evaluate(facts, config.rules, rules={TICKET_RULE})
+    counts = _raise_alerts(session, config, run, portfolio, findings, evaluated={TICKET_RULE}, now=now)
+    return {"customers": len(facts), "findings": len(findings), **counts}
+
+
+def _previous_risks(session: Session) -> dict[int, float]:
+    """Network risk per customer at the last successful health run."""
+    last = (
+        select(JobRun.id)
+        .where(JobRun.job == HEALTH_RUN, JobRun.status == RunStatus.SUCCEEDED)
+        .order_by(JobRun.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(HealthSnapshot.customer_id, HealthSnapshot.network_risk).where(HealthSnapshot.run_id == last)
+    )
+    return dict(rows.all())
+
+
+def _snapshot_row(portfolio, account: analysis.AccountScores, run_id: int, now: dt.datetime) -> dict:
+    sat, value = account.satisfaction, account.value
+    return {
+        "run_id": run_id,
+        "customer_id": account.customer_id,
+        "taken_at": now,
+        "satisfaction": sat.score,
+        "two_sided": account.two_sided,
+        "coverage": sat.coverage,
+        "loyalty_nps": sat.loyalty.nps,
+        "own_risk": account.own.risk,
+        "network_risk": account.network_risk,
+        "exposure": value.exposure or 0.0,
+        "revenue_12m": value.revenue,
+        "profit_12m": value.profit,
+        "abc_class": value.abc,
+        "departments": [
+            {
+                "id": d.department_id,
+                "name": d.name,
+                "weight": d.weight,
+                "is_decision_maker": d.is_decision_maker,
+                "score": d.score,
+                "silent": d.silent,
+            }
+            for d in sat.departments
+        ],
+        "drivers": reports.drivers(portfolio, account, visible=None),
+    }
+
+
+def _all_facts(portfolio, accounts, previous: dict[int, float], tickets, scoring: ScoringParams) -> list:
+    """Build the rules' facts for these accounts (portfolio-wide figures computed once)."""
+    revenue = float(portfolio.arrays.node_revenue.sum())
+    by_customer = defaultdict(list)
+    for ticket in tickets:
+        by_customer[ticket.customer_id].append(ticket)
+    return [_facts(portfolio, a, previous, by_customer[a.customer_id], scoring, revenue) for a in accounts]
+
+
+def _facts(
+    portfolio,
+    account: analysis.AccountScores,
+    previous: dict[int, float],
+    tickets,
+    scoring: ScoringParams,
+    portfolio_revenue: float,
+) -> rules.AccountFacts:
+    signals = account.signals
+    return rules.AccountFacts(
+        customer_id=account.customer_id,
+        name=account.name,
+        tier=account.tier,
+        network_risk=account.network_risk,
+        previous_network_risk=previous.get(account.customer_id),
+        exposure=account.value.exposure or 0.0,
+        portfolio_revenue=portfolio_revenue,
+        deciding_departments=tuple(
+            rules.DepartmentFact(name=d.name, score=d.score, silent=d.silent)
+            for d in account.satisfaction.departments
+            if d.is_decision_maker
+        ),
+        days_since_contact=signals.days_since_contact,
+        cadence_days=float(scoring.cadence_days(account.tier)),
+        contract_days_left=signals.contract_days_left,
+        renewal_open=signals.renewal_open,
+        overdue_tickets=tuple(
+            rules.TicketFact(
+                id=t.id,
+                subject=t.subject,
+                kind=str(t.kind),
+                days_open=float(t.days_open),
+                sla_days=float(t.sla_days),
+            )
+            for t in tickets
+        ),
+        tier_mismatch=account.value.mismatch,
+        drivers=tuple(
+            (d["label"], d["share"])
+            for d in reports.drivers(portfolio, account, visible=None)
+            if d["kind"] != "baseline"
+        )[:3],
+    )
+
+
+def _raise_alerts(
+    session: Session,
+    config: RunConfig,
+    run: JobRun,
+    portfolio,
+    findings,
+    *,
+    evaluated: Collection[str],
+    now: dt.datetime,
+) -> dict:
+    """Open, refresh and resolve alerts from the findings; queue notices in the same transaction."""
+    alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.state != AlertState.RESOLVED))}
+    open_alerts = [
+        rules.OpenAlert(
+            id=a.id,
+            customer_id=a.customer_id,
+            rule=a.rule,
+            state=str(a.state),
+            severity=str(a.severity),
+            value=a.value,
+            notified_value=a.notified_value,
+            notified_severity=a.notified_severity and str(a.notified_severity),
+        )
+        for a in alerts.values()
+    ]
+    transitions = rules.reconcile(open_alerts, findings, evaluated_rules=evaluated, params=config.rules)
+    owners = dict(session.execute(select(User.id, User.email)).all())
+    notices, counts = [], {"opened": 0, "refreshed": 0, "resolved": 0, "notified": 0}
+    for transition in transitions:
+        finding = transition.finding
+        if transition.kind == "open":
+            alert = Alert(
+                customer_id=finding.customer_id,
+                rule=finding.rule,
+                severity=finding.severity,
+                dedupe_key=f"{finding.customer_id}:{finding.rule}",
+                value=finding.value,
+                notified_value=finding.value,
+                notified_severity=finding.severity,
+                message=finding.message,
+                details=finding.details,
+                first_seen=now,
+                last_seen=now,
+            )
+            session.add(alert)
+            session.flush()
+            event, counts["opened"] = "opened", counts["opened"] + 1
+        elif transition.kind == "refresh":
+            alert = alerts[transition.alert_id]
+            alert.severity, alert.value, alert.message = finding.severity, finding.value, finding.message
+            alert.details, alert.last_seen = finding.details, now
+            if transition.reopen:
+                alert.state, alert.acknowledged_at, alert.acknowledged_by_id = AlertState.OPEN, None, None
+            if transition.notify:
+                alert.notified_value, alert.notified_severity = finding.value, finding.severity
+            event, counts["refreshed"] = "worsened", counts["refreshed"] + 1
+        else:
+            alert = alerts[transition.alert_id]
+            alert.state, alert.resolved_at = AlertState.RESOLVED, now
+            event, counts["resolved"] = "resolved", counts["resolved"] + 1
+        if transition.notify:
+            notices.append(_notice(portfolio, alert, event, owners))
+    session.flush()
+    counts["notified"] = len(notices)
+    counts["deliveries"] = notify.enqueue(session, run_id=run.id, notices=notices, settings=config.settings)
+    return counts
+
+
+def _notice(portfolio, alert: Alert, event: str, owners: dict[int, str]) -> notify.Notice:
+    account = portfolio.accounts.get(alert.customer_id)
+    return notify.Notice(
+        alert_id=alert.id,
+        customer_id=alert.customer_id,
+        customer_name=account.name if account else str(alert.customer_id),
+        tier=account.tier if account else "standard",
+        owner_email=owners.get(account.owner_id) if account else None,
+        rule=alert.rule,
+        severity=str(alert.severity),
+        event=event,
+        message=alert.message,
+        value=alert.value,
+        drivers=[
+            (d["label"], d["share"])
+            for d in reports.drivers(portfolio, account, visible=None)
+            if d["kind"] != "baseline"
+        ][:3]
+        if account
+        else [],
+        details=alert.details,
+    )

@@ -1,0 +1,111 @@
+"""HTTP routes for alerts, health-check runs and each customer's health history."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from logicrm.api import PageArgs, page_of, paginate, session
+from logicrm.auth import current_user, require_role
+from logicrm.customers import service as customers
+from logicrm.db import utcnow
+from logicrm.errors import Conflict
+from logicrm.health import checks
+from logicrm.health import service as health
+from logicrm.health.schemas import AlertListArgs, AlertOut, RunListArgs, RunOut, SnapshotOut
+from logicrm.users.models import UserRole
+
+alerts_blp = Blueprint("alerts", __name__, url_prefix="/alerts", description="Churn-risk alerts.")
+runs_blp = Blueprint(
+    "health-checks",
+    __name__,
+    url_prefix="/health-checks",
+    description="Scheduled health runs: list them, or trigger one now.",
+)
+history_blp = Blueprint(
+    "health-history", __name__, url_prefix="/customers", description="A customer's health over time."
+)
+
+
+def run_config() -> checks.RunConfig:
+    """The settings and parameters a run uses, from the app's configuration."""
+    config = current_app.config
+    return checks.RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"])
+
+
+@alerts_blp.route("")
+class Alerts(MethodView):
+    @alerts_blp.arguments(AlertListArgs, location="query")
+    @alerts_blp.response(200, page_of(AlertOut))
+    def get(self, args):
+        """List alerts on your accounts, newest first."""
+        page, page_size = args.pop("page"), args.pop("page_size")
+        return paginate(
+            session(), health.alerts_statement(current_user(), **args), page=page, page_size=page_size
+        )
+
+
+@alerts_blp.route("/<int:alert_id>/acknowledge")
+class AcknowledgeAlert(MethodView):
+    @alerts_blp.response(200, AlertOut)
+    def post(self, alert_id):
+        """Acknowledge an alert: no more notifications unless it worsens."""
+        alert = health.get_alert(session(), current_user(), alert_id)
+        return health.acknowledge(session(), current_user(), alert)
+
+
+@alerts_blp.route("/<int:alert_id>/resolve")
+class ResolveAlert(MethodView):
+    @alerts_blp.response(200, AlertOut)
+    def post(self, alert_id):
+        """Resolve an alert by hand (a persisting condition opens a new one at the next run)."""
+        alert = health.get_alert(session(), current_user(), alert_id)
+        return health.resolve(session(), current_user(), alert)
+
+
+@runs_blp.route("/runs")
+class Runs(MethodView):
+    @runs_blp.arguments(RunListArgs, location="query")
+    @runs_blp.response(200, page_of(RunOut))
+    def get(self, args):
+        """List health-check runs, newest first, with counts and seconds per phase."""
+        page, page_size = args.pop("page"), args.pop("page_size")
+        return paginate(session(), health.runs_statement(**args), page=page, page_size=page_size)
+
+    @runs_blp.response(202, RunOut)
+    @runs_blp.alt_response(409, description="a health run is in progress")
+    def post(self):
+        """Start a full health run now (admin, manager); poll GET /runs?slot=… for its outcome."""
+        require_role(UserRole.ADMIN, UserRole.MANAGER)
+        in_progress = health.running(session(), job=checks.HEALTH_RUN)
+        if in_progress is not None:
+            raise Conflict(f"health run {in_progress.id} is in progress", run_id=in_progress.id)
+        slot = f"manual-{utcnow().isoformat()}"
+        database, config = current_app.extensions["logicrm.db"], run_config()
+        threading.Thread(
+            target=_run_quietly, args=(database, config, slot), daemon=True, name=f"health-run {slot}"
+        ).start()
+        return {"job": checks.HEALTH_RUN, "slot": slot, "status": "running", "counts": {}}
+
+
+def _run_quietly(database, config, slot) -> None:
+    # The outcome is recorded on the JobRun (failed with its error, logged); nothing to raise to.
+    with contextlib.suppress(Exception):
+        checks.run_health(database, config, slot=slot)
+
+
+@history_blp.route("/<int:customer_id>/health/history")
+class HealthHistory(MethodView):
+    @history_blp.arguments(PageArgs, location="query")
+    @history_blp.response(200, page_of(SnapshotOut))
+    def get(self, args, customer_id):
+        """The customer's snapshots from past health runs, newest first."""
+        customer = customers.get_visible(session(), current_user(), customer_id)
+        return paginate(session(), health.history_statement(customer.id), **args)
+
+
+blueprints = (alerts_blp, runs_blp, history_blp)

@@ -1,0 +1,549 @@
+"""Alert rules (DESIGN §5): account facts in, findings out, and the alert lifecycle they drive.
+
+Pure: plain records only, so a run, the SLA check and tests share the same decisions without a database.
+"""
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+ENV_PREFIX = "LOGICRM_RULES_"
+SEVERITIES = ("low", "medium", "high")
+# the same values as logicrm.network (params.TIERS, value.UNDER_SERVED...), restated so that this module
+# needs nothing beyond the standard library
+TIERS = ("vip", "key", "standard")
+UNDER_SERVED = "under_served"  # its value says a higher tier than it has
+OVER_SERVED = "over_served"  # its value says a lower tier than it has
+SEVERITY_PREFIX = "severity_"
+TIER_STEP_PREFIX = "tier_step_"
+# a rise or growth of exactly the threshold, computed as a difference of floats, may land a hair below it
+_EPSILON = 1e-9
+
+
+def _param(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True, slots=True)
+class RuleParams:
+    """Alert rule configuration: thresholds, escalation points, severities and when an alert worsens."""
+
+    # thresholds: when each rule fires
+    risk_high: float = _param(0.6, "risk_high fires when network risk is at or above this.")
+    risk_jump: float = _param(
+        0.15, "risk_jump fires when network risk rose at least this since the last snapshot."
+    )
+    exposure_high: float = _param(
+        0.05,
+        "exposure_high fires when the account's cascade exposure is at least this share of the portfolio's monthly revenue.",
+    )
+    dissatisfied: float = _param(
+        0.35, "A deciding department scoring below this (0–1, 0.5 = expectations met) is dissatisfied."
+    )
+    contact_overdue_factor: float = _param(
+        1.0, "contact_overdue fires when days since last contact exceed the tier cadence × this."
+    )
+    contract_expiring_days: int = _param(
+        90, "contract_expiring fires when the contract ends within this many days and no renewal is open."
+    )
+    # escalation: one severity level up for a large magnitude
+    risk_high_escalate: float = _param(0.8, "Network risk at or above this raises risk_high one level.")
+    risk_jump_escalate: float = _param(0.3, "A rise at least this large raises risk_jump one level.")
+    exposure_min_risk: float = _param(
+        0.3,
+        "exposure_high fires only when the account's network risk is at least this: a steady, happy hub is "
+        "concentration to plan for, not a churn alert.",
+    )
+    exposure_high_escalate: float = _param(
+        0.15, "Exposure at least this share raises exposure_high one level."
+    )
+    dissatisfied_escalate: float = _param(
+        0.2, "A deciding department scoring below this raises department_dissatisfied one level."
+    )
+    contact_overdue_escalate: float = _param(
+        2.0, "No contact for more than the cadence × this (or never) raises contact_overdue one level."
+    )
+    contract_expiring_escalate_days: int = _param(
+        30, "A contract ending within this many days (or already ended) raises contract_expiring one level."
+    )
+    ticket_overdue_escalate: float = _param(
+        3.0, "A ticket open more than its SLA × this raises ticket_overdue one level."
+    )
+    # severity = base of the rule + step of the tier (+ 1 if escalated), clamped to low..high
+    severity_risk_high: str = _param("medium", "Base severity of risk_high.")
+    severity_risk_jump: str = _param("medium", "Base severity of risk_jump.")
+    severity_exposure_high: str = _param(
+        "low", "Base severity of exposure_high (what is at stake, not a churn signal by itself)."
+    )
+    severity_department_dissatisfied: str = _param("medium", "Base severity of department_dissatisfied.")
+    severity_department_silent: str = _param("low", "Base severity of department_silent.")
+    severity_contact_overdue: str = _param("low", "Base severity of contact_overdue.")
+    severity_contract_expiring: str = _param("medium", "Base severity of contract_expiring.")
+    severity_ticket_overdue: str = _param("medium", "Base severity of ticket_overdue.")
+    severity_tier_mismatch: str = _param(
+        "low",
+        "Severity of tier_mismatch (over-served); under-served is one level up; the tier step is not applied.",
+    )
+    tier_step_vip: int = _param(1, "Severity levels added for a VIP account.")
+    tier_step_key: int = _param(0, "Severity levels added for a key account.")
+    tier_step_standard: int = _param(-1, "Severity levels added for a standard account.")
+    # worsening: when a refreshed alert notifies again (and an acknowledged one reopens)
+    worsen_margin: float = _param(
+        0.1, "An alert worsens when its value grows by this share of the value last notified."
+    )
+    worsen_floor: float = _param(
+        0.01, "…and by at least this much in absolute terms (one point on the 0–1 scales)."
+    )
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            expected = type(f.default)
+            # ints passed for float fields would change config_hash() without changing anything else
+            if expected is float and type(value) is int:
+                object.__setattr__(self, f.name, float(value))
+            elif type(value) is not expected:
+                raise ValueError(f"{f.name} must be {expected.__name__}, got {value!r}")
+        self._validate()
+
+    def _validate(self) -> None:
+        checks = {
+            "risk_high": 0 < self.risk_high <= 1,
+            "risk_jump": 0 < self.risk_jump <= 1,
+            "exposure_high": 0 < self.exposure_high <= 1,
+            "exposure_min_risk": 0 <= self.exposure_min_risk <= 1,
+            "dissatisfied": 0 < self.dissatisfied <= 1,
+            "contact_overdue_factor": self.contact_overdue_factor > 0,
+            "contract_expiring_days": self.contract_expiring_days > 0,
+            # an escalation point beyond the scale (e.g. risk 1.1) switches escalation off
+            "risk_high_escalate": self.risk_high_escalate >= self.risk_high,
+            "risk_jump_escalate": self.risk_jump_escalate >= self.risk_jump,
+            "exposure_high_escalate": self.exposure_high_escalate >= self.exposure_high,
+            "dissatisfied_escalate": 0 <= self.dissatisfied_escalate <= self.dissatisfied,
+            "contact_overdue_escalate": self.contact_overdue_escalate >= self.contact_overdue_factor,
+            "contract_expiring_escalate_days": self.contract_expiring_escalate_days
+            <= self.contract_expiring_days,
+            "ticket_overdue_escalate": self.ticket_overdue_escalate >= 1,
+            "worsen_margin": self.worsen_margin >= 0,
+            "worsen_floor": self.worsen_floor >= 0,
+        }
+        checks.update({f"{SEVERITY_PREFIX}{r}": self.base_severity(r) in SEVERITIES for r in RULES})
+        checks.update({f"{TIER_STEP_PREFIX}{t}": abs(self.tier_step(t)) < len(SEVERITIES) for t in TIERS})
+        failed = [name for name, ok in checks.items() if not ok]
+        if failed:
+            raise ValueError(f"invalid rule parameters: {', '.join(failed)}")
+
+    def base_severity(self, rule: str) -> str:
+        """Return a rule's severity before the tier step and escalation."""
+        return getattr(self, SEVERITY_PREFIX + rule)
+
+    def tier_step(self, tier: str) -> int:
+        """Return the severity levels a tier adds."""
+        if tier not in TIERS:
+            raise ValueError(f"unknown tier {tier!r}")
+        return getattr(self, TIER_STEP_PREFIX + tier)
+
+    def config_hash(self) -> str:
+        """Return a stable 16-hex-digit fingerprint of these parameters."""
+        canonical = json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, str]) -> "RuleParams":
+        """Build parameters from LOGICRM_RULES_<FIELD> keys (e.g. os.environ); other keys are ignored."""
+        types = {f.name: type(f.default) for f in dataclasses.fields(cls)}
+        overrides: dict[str, Any] = {}
+        for key, raw in mapping.items():
+            if not key.startswith(ENV_PREFIX):
+                continue
+            name = key.removeprefix(ENV_PREFIX).lower()
+            if name not in types:
+                raise ValueError(f"unknown rule parameter {key}")
+            try:
+                overrides[name] = types[name](raw.strip())
+            except ValueError as exc:
+                raise ValueError(f"{key}={raw!r} is not a valid {types[name].__name__}") from exc
+        return cls(**overrides)
+
+
+def describe_params() -> list[tuple[str, str, Any, str]]:
+    """List (field, environment key, default, description) for every parameter."""
+    return [
+        (f.name, ENV_PREFIX + f.name.upper(), f.default, f.metadata["doc"])
+        for f in dataclasses.fields(RuleParams)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentFact:
+    """A deciding department's satisfaction (None: unknown) and whether it has gone silent."""
+
+    name: str
+    score: float | None
+    silent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFact:
+    """An open ticket and the SLA of its account's tier."""
+
+    id: int
+    subject: str
+    kind: str
+    days_open: float
+    sla_days: float
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFacts:
+    """Everything the rules look at for one account, from one health run (or one SLA check).
+
+    Figures must be plain floats (numpy float64 is one) so that findings' details serialise to JSON.
+    """
+
+    customer_id: int
+    name: str
+    tier: str
+    network_risk: float
+    previous_network_risk: float | None  # None: no earlier snapshot
+    exposure: float  # revenue/month the cascade loses if this account leaves
+    portfolio_revenue: float  # the portfolio's revenue/month
+    deciding_departments: tuple[DepartmentFact, ...]
+    days_since_contact: float | None  # None: never contacted
+    cadence_days: float  # expected contact cadence of the tier
+    contract_days_left: float | None  # None: no contract end date; negative: already ended
+    renewal_open: bool
+    overdue_tickets: tuple[TicketFact, ...]
+    tier_mismatch: str | None  # UNDER_SERVED, OVER_SERVED or None
+    drivers: tuple[tuple[str, float], ...]  # top risk drivers: (label, share)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule firing for one account: how bad (value, higher = worse), in words and in figures."""
+
+    customer_id: int
+    rule: str
+    severity: str
+    value: float
+    message: str
+    details: dict
+
+
+class _Hit(NamedTuple):
+    value: float
+    escalated: bool
+    text: str
+    details: dict
+
+
+def _drivers_text(a: AccountFacts) -> str:
+    return (
+        "; drivers: " + ", ".join(f"{label} ({share:.2f})" for label, share in a.drivers) if a.drivers else ""
+    )
+
+
+def _risk_high(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    if a.network_risk < p.risk_high:
+        return None
+    text = f"network risk {a.network_risk:.2f} (alert at {p.risk_high:.2f}){_drivers_text(a)}"
+    details = {"network_risk": a.network_risk, "threshold": p.risk_high}
+    return _Hit(a.network_risk, a.network_risk >= p.risk_high_escalate, text, details)
+
+
+def _risk_jump(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    if a.previous_network_risk is None:
+        return None
+    rise = a.network_risk - a.previous_network_risk
+    if rise < p.risk_jump - _EPSILON:
+        return None
+    text = (
+        f"network risk rose {rise:+.2f} since the last snapshot "
+        f"({a.previous_network_risk:.2f} → {a.network_risk:.2f}){_drivers_text(a)}"
+    )
+    details = {
+        "network_risk": a.network_risk,
+        "previous_network_risk": a.previous_network_risk,
+        "rise": rise,
+        "threshold": p.risk_jump,
+    }
+    return _Hit(rise, rise >= p.risk_jump_escalate - _EPSILON, text, details)
+
+
+def _exposure_high(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    if a.portfolio_revenue <= 0:
+        return None
+    share = a.exposure / a.portfolio_revenue
+    if share < p.exposure_high or a.network_risk < p.exposure_min_risk:
+        return None
+    text = (
+        f"losing it would cascade to {a.exposure:,.0f}/month, {share:.1%} of the portfolio's monthly revenue "
+        f"(alert at {p.exposure_high:.1%}) and its network risk is {a.network_risk:.2f}"
+    )
+    details = {
+        "exposure": a.exposure,
+        "portfolio_revenue": a.portfolio_revenue,
+        "share": share,
+        "threshold": p.exposure_high,
+        "network_risk": a.network_risk,
+    }
+    return _Hit(share, share >= p.exposure_high_escalate, text, details)
+
+
+def _department_dissatisfied(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    unhappy = sorted(
+        (d for d in a.deciding_departments if d.score is not None and d.score < p.dissatisfied),
+        key=lambda d: d.score,
+    )
+    if not unhappy:
+        return None
+    worst = unhappy[0].score
+    listed = ", ".join(f"{d.name} ({100 * d.score:.0f}/100)" for d in unhappy)
+    text = f"deciding department dissatisfied: {listed} (alert below {100 * p.dissatisfied:.0f})"
+    details = {
+        "departments": [{"name": d.name, "score": d.score} for d in unhappy],
+        "threshold": p.dissatisfied,
+    }
+    return _Hit(1.0 - worst, worst < p.dissatisfied_escalate, text, details)
+
+
+def _department_silent(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    silent = [d.name for d in a.deciding_departments if d.silent]
+    if not silent:
+        return None
+    text = f"deciding department silent (no recent survey response): {', '.join(silent)}"
+    return _Hit(1.0, False, text, {"departments": silent})
+
+
+def _contact_overdue(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    due = a.cadence_days * p.contact_overdue_factor
+    if a.days_since_contact is not None and a.days_since_contact <= due:
+        return None
+    escalate_after = a.cadence_days * p.contact_overdue_escalate
+    never = a.days_since_contact is None
+    # never contacted: as overdue as the escalation point, and escalated
+    days = escalate_after if never else a.days_since_contact
+    seen = "never contacted" if never else f"last contact {days:.0f} days ago"
+    text = f"{seen}; the {a.tier} cadence is {a.cadence_days:.0f} days"
+    details = {
+        "days_since_contact": a.days_since_contact,
+        "cadence_days": a.cadence_days,
+        "overdue_days": days - due,
+    }
+    return _Hit((days - due) / a.cadence_days, never or days > escalate_after, text, details)
+
+
+def _contract_expiring(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    left = a.contract_days_left
+    if left is None or a.renewal_open or left > p.contract_expiring_days:
+        return None
+    when = f"ended {-left:.0f} days ago" if left < 0 else f"ends in {left:.0f} days"
+    text = f"contract {when} and no renewal opportunity is open"
+    details = {"contract_days_left": left, "threshold_days": p.contract_expiring_days}
+    return _Hit(
+        1.0 - left / p.contract_expiring_days, left <= p.contract_expiring_escalate_days, text, details
+    )
+
+
+def _sla_factor(ticket: TicketFact) -> float:
+    return ticket.days_open / ticket.sla_days
+
+
+def _ticket_overdue(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    # the facts should carry only overdue tickets; checking again keeps the rule honest on its own
+    late = sorted((t for t in a.overdue_tickets if t.days_open > t.sla_days), key=_sla_factor, reverse=True)
+    if not late:
+        return None
+    worst = late[0]
+    factor = _sla_factor(worst)
+    text = (
+        f"{len(late)} ticket(s) past SLA; worst #{worst.id} {worst.subject!r} ({worst.kind}) open "
+        f"{worst.days_open:.1f} days against a {worst.sla_days:g}-day SLA ({factor:.1f}×)"
+    )
+    details = {
+        "tickets": [
+            {
+                "id": t.id,
+                "subject": t.subject,
+                "kind": t.kind,
+                "days_open": t.days_open,
+                "sla_days": t.sla_days,
+                "factor": _sla_factor(t),
+            }
+            for t in late
+        ]
+    }
+    return _Hit(factor, factor > p.ticket_overdue_escalate, text, details)
+
+
+def _tier_mismatch(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    if a.tier_mismatch is None:
+        return None
+    if a.tier_mismatch not in (UNDER_SERVED, OVER_SERVED):
+        raise ValueError(f"unknown tier mismatch {a.tier_mismatch!r}")
+    direction = "higher" if a.tier_mismatch == UNDER_SERVED else "lower"
+    text = f"tier {a.tier} but its value says a {direction} tier ({a.tier_mismatch.replace('_', '-')})"
+    # an under-served account is a valuable one treated as ordinary: the churn worry
+    return _Hit(1.0, a.tier_mismatch == UNDER_SERVED, text, {"mismatch": a.tier_mismatch})
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    description: str
+    check: Callable[[AccountFacts, RuleParams], _Hit | None]
+    # tier_mismatch: the tier is what is wrong, so it must not also scale the severity
+    by_tier: bool = True
+    # the value grows with the clock alone, so only a severity rise (an escalation) is a worsening;
+    # otherwise an acknowledged alert would re-notify every few days for the same, ageing problem
+    ages: bool = False
+
+
+_RULES: dict[str, _Rule] = {
+    "risk_high": _Rule("Network (double-churn) risk is high.", _risk_high),
+    "risk_jump": _Rule("Network risk rose sharply since the previous snapshot.", _risk_jump),
+    "exposure_high": _Rule("Losing the account would cascade to a large share of revenue.", _exposure_high),
+    "department_dissatisfied": _Rule("A deciding department is dissatisfied.", _department_dissatisfied),
+    "department_silent": _Rule("A deciding department stopped answering surveys.", _department_silent),
+    "contact_overdue": _Rule("No contact for longer than the tier's cadence.", _contact_overdue, ages=True),
+    "contract_expiring": _Rule(
+        "The contract ends soon and no renewal opportunity is open.", _contract_expiring, ages=True
+    ),
+    "ticket_overdue": _Rule("A ticket is open past its tier's SLA.", _ticket_overdue, ages=True),
+    "tier_mismatch": _Rule("The account's tier does not match its value.", _tier_mismatch, by_tier=False),
+}
+RULES: dict[str, str] = {name: rule.description for name, rule in _RULES.items()}
+
+
+def _known(rules: Iterable[str]) -> set[str]:
+    names = set(rules)
+    unknown = sorted(names - _RULES.keys())
+    if unknown:
+        raise ValueError(f"unknown rule(s): {', '.join(unknown)}")
+    return names
+
+
+def _severity(rule: str, tier: str, *, escalated: bool, params: RuleParams) -> str:
+    # base + tier step + escalation, clamped to low..high
+    level = SEVERITIES.index(params.base_severity(rule)) + int(escalated)
+    if _RULES[rule].by_tier:
+        level += params.tier_step(tier)
+    return SEVERITIES[min(max(level, 0), len(SEVERITIES) - 1)]
+
+
+def evaluate(
+    facts: Iterable[AccountFacts], params: RuleParams, *, rules: Collection[str] | None = None
+) -> list[Finding]:
+    """Run the rules (all, or only those named) over every account and return what fired."""
+    wanted = _RULES.keys() if rules is None else _known(rules)
+    selected = [(name, rule) for name, rule in _RULES.items() if name in wanted]
+    findings = []
+    for account in facts:
+        for name, rule in selected:
+            hit = rule.check(account, params)
+            if hit is None:
+                continue
+            details = {
+                "customer": account.name,
+                "tier": account.tier,
+                **hit.details,
+                "drivers": [{"label": label, "share": share} for label, share in account.drivers],
+            }
+            findings.append(
+                Finding(
+                    customer_id=account.customer_id,
+                    rule=name,
+                    severity=_severity(name, account.tier, escalated=hit.escalated, params=params),
+                    value=float(hit.value),
+                    message=f"{account.name} ({account.tier}): {hit.text}",
+                    details=details,
+                )
+            )
+    return findings
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAlert:
+    """An unresolved alert as stored: state 'open' or 'acknowledged', and what was last notified."""
+
+    id: int
+    customer_id: int
+    rule: str
+    state: str
+    severity: str
+    value: float
+    notified_value: float | None
+    notified_severity: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What to do with one alert: open it, refresh it from a finding, or resolve it; and whether to tell."""
+
+    kind: str  # open | refresh | resolve
+    alert_id: int | None  # None when opening
+    finding: Finding | None  # None when resolving
+    notify: bool
+    reopen: bool  # an acknowledged alert that worsened goes back to open
+
+
+def _rank(finding: Finding) -> tuple[int, float]:
+    return SEVERITIES.index(finding.severity), finding.value
+
+
+def worsened(alert: OpenAlert, finding: Finding, params: RuleParams) -> bool:
+    """Tell whether a finding is worse than what the alert last notified (its stored state if never)."""
+    before_severity = alert.notified_severity or alert.severity
+    if SEVERITIES.index(finding.severity) > SEVERITIES.index(before_severity):
+        return True
+    if _RULES[finding.rule].ages:
+        return False
+    before = alert.value if alert.notified_value is None else alert.notified_value
+    return finding.value - before >= max(params.worsen_margin * abs(before), params.worsen_floor) - _EPSILON
+
+
+def reconcile(
+    open_alerts: Iterable[OpenAlert],
+    findings: Iterable[Finding],
+    *,
+    evaluated_rules: Collection[str],
+    params: RuleParams,
+) -> list[Transition]:
+    """Turn a run's findings into alert transitions: open the new, refresh the firing, resolve the cleared.
+
+    Alerts of rules not in `evaluated_rules` are left alone, so a partial run (the SLA check) never
+    resolves what it did not look at.
+    """
+    evaluated = _known(evaluated_rules)
+    alerts: dict[tuple[int, str], OpenAlert] = {}
+    for alert in open_alerts:
+        key = (alert.customer_id, alert.rule)
+        if alert.state not in ("open", "acknowledged"):
+            raise ValueError(f"alert {alert.id} is {alert.state}, not open or acknowledged")
+        if key in alerts:
+            raise ValueError(f"alerts {alerts[key].id} and {alert.id} are both unresolved for {key}")
+        alerts[key] = alert
+    worst: dict[tuple[int, str], Finding] = {}
+    for finding in findings:
+        if finding.rule not in evaluated:
+            raise ValueError(f"finding for rule {finding.rule!r}, which was not evaluated")
+        key = (finding.customer_id, finding.rule)
+        if key not in worst or _rank(finding) > _rank(worst[key]):
+            worst[key] = finding
+    transitions = []
+    for key, finding in worst.items():
+        alert = alerts.get(key)
+        if alert is None:
+            transitions.append(Transition("open", None, finding, notify=True, reopen=False))
+            continue
+        worse = worsened(alert, finding, params)
+        reopen = worse and alert.state == "acknowledged"
+        transitions.append(Transition("refresh", alert.id, finding, notify=worse, reopen=reopen))
+    transitions.extend(
+        Transition("resolve", alert.id, None, notify=True, reopen=False)
+        for key, alert in alerts.items()
+        if alert.rule in evaluated and key not in worst
+    )
+    return transitions

@@ -1,0 +1,76 @@
+"""Alert, job-run and snapshot payloads."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from logicrm.api import PageArgs
+from logicrm.customers.models import Severity
+from logicrm.health.models import AlertState, RunStatus
+from logicrm.schemas import enum_field
+
+F = ma.fields
+
+
+class AlertListArgs(PageArgs):
+    state = enum_field(AlertState)
+    rule = F.String()
+    severity = enum_field(Severity)
+    customer_id = F.Integer()
+    owner_id = F.Integer()
+
+
+class AlertOut(ma.Schema):
+    id = F.Integer()
+    customer_id = F.Integer()
+    rule = F.String()
+    severity = enum_field(Severity)
+    state = enum_field(AlertState)
+    value = F.Float(metadata={"description": "the rule's measure; higher is worse"})
+    message = F.String()
+    details = F.Dict()
+    first_seen = F.DateTime()
+    last_seen = F.DateTime()
+    acknowledged_at = F.DateTime(allow_none=True)
+    acknowledged_by_id = F.Integer(allow_none=True)
+    resolved_at = F.DateTime(allow_none=True)
+
+
+class RunListArgs(PageArgs):
+    job = F.String()
+    slot = F.String()
+    status = enum_field(RunStatus)
+
+
+class RunOut(ma.Schema):
+    id = F.Integer()
+    job = F.String()
+    slot = F.String()
+    status = enum_field(RunStatus)
+    started_at = F.DateTime()
+    finished_at = F.DateTime(allow_none=True)
+    counts = F.Dict(
+        metadata={
+            "description": "customers, findings, alerts opened/refreshed/resolved, deliveries, seconds per phase"
+        }
+    )
+    error = F.String(allow_none=True)
+    config_hash = F.String(allow_none=True)
+
+
+class SnapshotOut(ma.Schema):
+    id = F.Integer()
+    run_id = F.Integer()
+    taken_at = F.DateTime()
+    satisfaction = F.Float(allow_none=True, metadata={"description": "0–1 (×100 for display)"})
+    two_sided = F.Float(allow_none=True)
+    coverage = F.Float()
+    loyalty_nps = F.Float(allow_none=True)
+    own_risk = F.Float()
+    network_risk = F.Float()
+    exposure = F.Float()
+    revenue_12m = F.Float()
+    profit_12m = F.Float()
+    abc_class = F.String()
+    departments = F.List(F.Dict())
+    drivers = F.List(F.Dict())

@@ -1,0 +1,84 @@
+"""Alerts, job runs and snapshot history as the API reads and changes them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from logicrm.customers import service as customers
+from logicrm.customers.models import Customer
+from logicrm.db import utcnow
+from logicrm.errors import Conflict, NotFound
+from logicrm.health.models import Alert, AlertState, HealthSnapshot, JobRun, RunStatus
+from logicrm.users.models import User
+
+
+def alerts_statement(user: User, *, state=None, rule=None, severity=None, customer_id=None, owner_id=None):
+    """Select alerts on accounts the user may see, newest first, with filters."""
+    statement = select(Alert).where(Alert.customer_id.in_(customers.visible_ids(user)))
+    for column, value in (
+        (Alert.state, state),
+        (Alert.rule, rule),
+        (Alert.severity, severity),
+        (Alert.customer_id, customer_id),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    if owner_id is not None:
+        statement = statement.where(
+            Alert.customer_id.in_(select(Customer.id).where(Customer.owner_id == owner_id))
+        )
+    return statement.order_by(Alert.last_seen.desc(), Alert.id.desc())
+
+
+def get_alert(session: Session, user: User, alert_id: int) -> Alert:
+    """Return an alert on a visible account or raise NotFound."""
+    alert = session.scalar(
+        select(Alert).where(Alert.id == alert_id, Alert.customer_id.in_(customers.visible_ids(user)))
+    )
+    if alert is None:
+        raise NotFound(f"alert {alert_id} not found")
+    return alert
+
+
+def acknowledge(session: Session, user: User, alert: Alert) -> Alert:
+    """Acknowledge an open alert: it stays until its condition clears but notifies again only if it worsens."""
+    if alert.state == AlertState.RESOLVED:
+        raise Conflict(f"alert {alert.id} is resolved")
+    if alert.state == AlertState.OPEN:
+        alert.state, alert.acknowledged_at, alert.acknowledged_by_id = (
+            AlertState.ACKNOWLEDGED,
+            utcnow(),
+            user.id,
+        )
+    return alert
+
+
+def resolve(session: Session, user: User, alert: Alert) -> Alert:
+    """Resolve an alert by hand; if its condition persists the next run opens a new one."""
+    if alert.state != AlertState.RESOLVED:
+        alert.state, alert.resolved_at = AlertState.RESOLVED, utcnow()
+    return alert
+
+
+def runs_statement(*, job=None, slot=None, status=None):
+    """Select job runs, newest first."""
+    statement = select(JobRun)
+    for column, value in ((JobRun.job, job), (JobRun.slot, slot), (JobRun.status, status)):
+        if value is not None:
+            statement = statement.where(column == value)
+    return statement.order_by(JobRun.id.desc())
+
+
+def running(session: Session, *, job: str) -> JobRun | None:
+    """Return the run of `job` in progress, if any."""
+    return session.scalar(select(JobRun).where(JobRun.job == job, JobRun.status == RunStatus.RUNNING))
+
+
+def history_statement(customer_id: int):
+    """Select a customer's snapshots, newest first."""
+    return (
+        select(HealthSnapshot)
+        .where(HealthSnapshot.customer_id == customer_id)
+        .order_by(HealthSnapshot.taken_at.desc(), HealthSnapshot.id.desc())
+    )

@@ -1,0 +1,639 @@
+import ast
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logicrm.health import rules
+from logicrm.health.rules import (
+    RULES,
+    SEVERITIES,
+    AccountFacts,
+    DepartmentFact,
+    Finding,
+    OpenAlert,
+    RuleParams,
+    TicketFact,
+    Transition,
+    describe_params,
+    evaluate,
+    reconcile,
+    worsened,
+)
+
+PARAMS = RuleParams()
+DRIVERS = (("consignee Globex", 0.22), ("overdue claims", 0.15))
+
+
+def account(**overrides) -> AccountFacts:
+    """A key account that no default rule should flag, changed by `overrides`."""
+    healthy = {
+        "customer_id": 7,
+        "name": "Acme Freight",
+        "tier": "key",
+        "network_risk": 0.2,
+        "previous_network_risk": 0.2,
+        "exposure": 1_000.0,
+        "portfolio_revenue": 100_000.0,
+        "deciding_departments": (DepartmentFact("Finance", 0.6, False),),
+        "days_since_contact": 10.0,
+        "cadence_days": 60.0,
+        "contract_days_left": 365.0,
+        "renewal_open": False,
+        "overdue_tickets": (),
+        "tier_mismatch": None,
+        "drivers": DRIVERS,
+    }
+    return AccountFacts(**(healthy | overrides))
+
+
+def ticket(days_open: float, sla_days: float = 5.0, id: int = 17) -> TicketFact:
+    return TicketFact(id=id, subject="Damaged pallet", kind="claim", days_open=days_open, sla_days=sla_days)
+
+
+def fired(facts: AccountFacts, params: RuleParams = PARAMS) -> dict[str, Finding]:
+    findings = evaluate([facts], params)
+    assert len({f.rule for f in findings}) == len(findings)
+    return {f.rule: f for f in findings}
+
+
+def finding(rule="risk_high", *, customer_id=7, severity="medium", value=0.7) -> Finding:
+    return Finding(customer_id, rule, severity, value, message="m", details={})
+
+
+def alert(rule="risk_high", *, id=1, customer_id=7, state="open", severity="medium", value=0.7, **notified):
+    notified = {"notified_value": value, "notified_severity": severity} | notified
+    return OpenAlert(id, customer_id, rule, state, severity, value, **notified)
+
+
+# --- rules fire at their thresholds and not a hair before ---
+
+
+def test_healthy_account_raises_nothing():
+    assert evaluate([account()], PARAMS) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "fires", "quiet"),
+    [
+        (
+            "risk_high",
+            {"network_risk": 0.6, "previous_network_risk": 0.6},
+            {"network_risk": 0.5999, "previous_network_risk": 0.5999},
+        ),
+        (
+            "risk_jump",
+            {"previous_network_risk": 0.25, "network_risk": 0.4},
+            {"previous_network_risk": 0.25, "network_risk": 0.3999},
+        ),
+        (
+            "risk_jump",
+            {"previous_network_risk": 0.2, "network_risk": 0.35},
+            {"previous_network_risk": None, "network_risk": 0.35},
+        ),
+        (
+            "exposure_high",
+            {"exposure": 5_000.0, "network_risk": 0.34},
+            {"exposure": 4_999.0, "network_risk": 0.34},
+        ),
+        (
+            "exposure_high",
+            {"exposure": 5_000.0, "network_risk": 0.34},
+            {"exposure": 5_000.0, "portfolio_revenue": 0.0},
+        ),
+        # a steady hub is concentration to plan for, not a churn alert
+        (
+            "exposure_high",
+            {"exposure": 5_000.0, "network_risk": 0.3},
+            {"exposure": 5_000.0, "network_risk": 0.29},
+        ),
+        (
+            "department_dissatisfied",
+            {"deciding_departments": (DepartmentFact("Finance", 0.3499, False),)},
+            {"deciding_departments": (DepartmentFact("Finance", 0.35, False),)},
+        ),
+        (
+            "department_dissatisfied",
+            {"deciding_departments": (DepartmentFact("Finance", 0.1, False),)},
+            {"deciding_departments": (DepartmentFact("Finance", None, False),)},
+        ),
+        (
+            "department_silent",
+            {"deciding_departments": (DepartmentFact("Ops", None, True),)},
+            {"deciding_departments": (DepartmentFact("Ops", None, False),)},
+        ),
+        ("contact_overdue", {"days_since_contact": 60.01}, {"days_since_contact": 60.0}),
+        ("contact_overdue", {"days_since_contact": None}, {"days_since_contact": 0.0}),
+        ("contract_expiring", {"contract_days_left": 90.0}, {"contract_days_left": 90.01}),
+        (
+            "contract_expiring",
+            {"contract_days_left": -3.0},
+            {"contract_days_left": -3.0, "renewal_open": True},
+        ),
+        ("contract_expiring", {"contract_days_left": 10.0}, {"contract_days_left": None}),
+        ("ticket_overdue", {"overdue_tickets": (ticket(5.01),)}, {"overdue_tickets": (ticket(5.0),)}),
+        ("tier_mismatch", {"tier_mismatch": "under_served"}, {"tier_mismatch": None}),
+        ("tier_mismatch", {"tier_mismatch": "over_served"}, {}),
+    ],
+)
+def test_each_rule_fires_at_its_threshold_and_only_then(rule, fires, quiet):
+    assert set(fired(account(**fires))) == {rule}
+    assert fired(account(**quiet)) == {}
+
+
+def test_every_rule_is_covered_and_described():
+    assert set(RULES) == {
+        "risk_high", "risk_jump", "exposure_high", "department_dissatisfied", "department_silent",
+        "contact_overdue", "contract_expiring", "ticket_overdue", "tier_mismatch",
+    }  # fmt: skip
+    assert all(description.endswith(".") for description in RULES.values())
+
+
+def test_thresholds_are_configurable():
+    params = RuleParams(risk_high=0.5, contact_overdue_factor=1.5, dissatisfied=0.5)
+    facts = account(
+        network_risk=0.55,
+        previous_network_risk=0.55,
+        days_since_contact=80.0,  # past 60 days, not past 90
+        deciding_departments=(DepartmentFact("Finance", 0.45, False),),
+    )
+    assert set(fired(facts, params)) == {"risk_high", "department_dissatisfied"}
+
+
+def test_tickets_within_sla_are_ignored_even_if_handed_over():
+    facts = account(overdue_tickets=(ticket(4.0, id=1), ticket(12.0, id=2), ticket(7.0, id=3)))
+    found = fired(facts)["ticket_overdue"]
+    assert [t["id"] for t in found.details["tickets"]] == [2, 3]  # worst first
+    assert found.value == pytest.approx(12.0 / 5.0)
+
+
+# --- severity: base per rule, tier step, escalation ---
+
+
+@pytest.mark.parametrize(
+    ("rule", "facts", "by_tier"),
+    [
+        ("risk_high", {"network_risk": 0.7, "previous_network_risk": 0.7}, ("high", "medium", "low")),
+        ("risk_high", {"network_risk": 0.8, "previous_network_risk": 0.8}, ("high", "high", "medium")),
+        ("risk_jump", {"previous_network_risk": 0.1, "network_risk": 0.3}, ("high", "medium", "low")),
+        ("risk_jump", {"previous_network_risk": 0.1, "network_risk": 0.4}, ("high", "high", "medium")),
+        ("exposure_high", {"exposure": 14_999.0, "network_risk": 0.34}, ("medium", "low", "low")),
+        ("exposure_high", {"exposure": 15_000.0, "network_risk": 0.34}, ("high", "medium", "low")),
+        (
+            "department_dissatisfied",
+            {"deciding_departments": (DepartmentFact("Finance", 0.2, False),)},
+            ("high", "medium", "low"),
+        ),
+        (
+            "department_dissatisfied",
+            {"deciding_departments": (DepartmentFact("Finance", 0.19, False),)},
+            ("high", "high", "medium"),
+        ),
+        (
+            "department_silent",
+            {"deciding_departments": (DepartmentFact("Ops", None, True),)},
+            ("medium", "low", "low"),
+        ),
+        ("contact_overdue", {"days_since_contact": 120.0}, ("medium", "low", "low")),
+        ("contact_overdue", {"days_since_contact": 120.5}, ("high", "medium", "low")),
+        ("contact_overdue", {"days_since_contact": None}, ("high", "medium", "low")),
+        ("contract_expiring", {"contract_days_left": 31.0}, ("high", "medium", "low")),
+        ("contract_expiring", {"contract_days_left": 30.0}, ("high", "high", "medium")),
+        ("ticket_overdue", {"overdue_tickets": (ticket(15.0),)}, ("high", "medium", "low")),
+        ("ticket_overdue", {"overdue_tickets": (ticket(15.5),)}, ("high", "high", "medium")),
+        # the tier is what tier_mismatch is about, so it does not scale its severity
+        ("tier_mismatch", {"tier_mismatch": "over_served"}, ("low", "low", "low")),
+        ("tier_mismatch", {"tier_mismatch": "under_served"}, ("medium", "medium", "medium")),
+    ],
+)
+def test_severity_by_tier_and_escalation(rule, facts, by_tier):
+    got = tuple(fired(account(tier=tier, **facts))[rule].severity for tier in ("vip", "key", "standard"))
+    assert got == by_tier
+
+
+def test_severities_and_tier_steps_are_configurable():
+    params = RuleParams(severity_contact_overdue="high", tier_step_standard=0, tier_step_vip=2)
+    overdue = {"days_since_contact": 70.0}
+    assert fired(account(tier="standard", **overdue), params)["contact_overdue"].severity == "high"
+    silent = {"deciding_departments": (DepartmentFact("Ops", None, True),)}
+    assert fired(account(tier="vip", **silent), params)["department_silent"].severity == "high"
+
+
+# --- findings: values, messages, details ---
+
+
+def test_values_measure_how_bad():
+    facts = account(
+        tier="vip",
+        cadence_days=30.0,
+        network_risk=0.72,
+        previous_network_risk=0.5,
+        exposure=6_000.0,
+        deciding_departments=(
+            DepartmentFact("Finance", 0.3, False),
+            DepartmentFact("Logistics", 0.1, False),
+            DepartmentFact("Procurement", None, True),
+        ),
+        days_since_contact=75.0,
+        contract_days_left=40.0,
+        overdue_tickets=(ticket(9.0, sla_days=2.0),),
+        tier_mismatch="over_served",
+    )
+    values = {rule: f.value for rule, f in fired(facts).items()}
+    assert values == pytest.approx(
+        {
+            "risk_high": 0.72,
+            "risk_jump": 0.22,
+            "exposure_high": 0.06,
+            "department_dissatisfied": 0.9,
+            "department_silent": 1.0,
+            "contact_overdue": 45 / 30,
+            "contract_expiring": 1 - 40 / 90,
+            "ticket_overdue": 4.5,
+            "tier_mismatch": 1.0,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "facts", "phrases"),
+    [
+        (
+            "risk_high",
+            {"network_risk": 0.72, "previous_network_risk": 0.72},
+            ["network risk 0.72", "consignee Globex (0.22)", "overdue claims (0.15)"],
+        ),
+        ("risk_jump", {"previous_network_risk": 0.3, "network_risk": 0.5}, ["+0.20", "0.30 → 0.50"]),
+        ("exposure_high", {"exposure": 6_000.0, "network_risk": 0.34}, ["6,000/month", "6.0%", "0.34"]),
+        (
+            "department_dissatisfied",
+            {
+                "deciding_departments": (
+                    DepartmentFact("Finance", 0.3, False),
+                    DepartmentFact("IT", 0.2, False),
+                )
+            },
+            ["IT (20/100), Finance (30/100)", "below 35"],
+        ),
+        (
+            "department_silent",
+            {"deciding_departments": (DepartmentFact("Procurement", None, True),)},
+            ["Procurement"],
+        ),
+        (
+            "contact_overdue",
+            {"days_since_contact": 75.0},
+            ["last contact 75 days ago", "key cadence is 60 days"],
+        ),
+        ("contact_overdue", {"days_since_contact": None}, ["never contacted"]),
+        ("contract_expiring", {"contract_days_left": 40.0}, ["contract ends in 40 days", "no renewal"]),
+        ("contract_expiring", {"contract_days_left": -5.0}, ["contract ended 5 days ago"]),
+        (
+            "ticket_overdue",
+            {"overdue_tickets": (ticket(9.0, sla_days=2.0), ticket(6.0, id=18))},
+            ["2 ticket(s)", "#17 'Damaged pallet' (claim)", "9.0 days", "2-day SLA", "4.5×"],
+        ),
+        ("tier_mismatch", {"tier_mismatch": "under_served"}, ["tier key", "higher tier", "under-served"]),
+    ],
+)
+def test_messages_name_the_account_and_figures(rule, facts, phrases):
+    message = fired(account(**facts))[rule].message
+    assert message.startswith("Acme Freight (key): ")
+    for phrase in phrases:
+        assert phrase in message
+
+
+def test_details_carry_figures_names_and_drivers():
+    facts = account(
+        deciding_departments=(DepartmentFact("Finance", 0.3, False),),
+        overdue_tickets=(ticket(9.0),),
+    )
+    found = fired(facts)
+    dissatisfied = found["department_dissatisfied"].details
+    assert dissatisfied["departments"] == [{"name": "Finance", "score": 0.3}]
+    assert dissatisfied["customer"] == "Acme Freight"
+    assert dissatisfied["drivers"] == [
+        {"label": "consignee Globex", "share": 0.22},
+        {"label": "overdue claims", "share": 0.15},
+    ]
+    assert found["ticket_overdue"].details["tickets"][0]["id"] == 17
+    json.dumps([f.details for f in found.values()], allow_nan=False)
+
+
+def test_rules_filter_runs_only_the_named_rules():
+    troubled = account(network_risk=0.9, overdue_tickets=(ticket(8.0),), days_since_contact=None)
+    assert {f.rule for f in evaluate([troubled], PARAMS)} == {
+        "risk_high",
+        "risk_jump",
+        "ticket_overdue",
+        "contact_overdue",
+    }
+    assert [f.rule for f in evaluate([troubled, account()], PARAMS, rules=["ticket_overdue"])] == [
+        "ticket_overdue"
+    ]
+    assert evaluate([troubled], PARAMS, rules=()) == []
+    with pytest.raises(ValueError, match="unknown rule"):
+        evaluate([troubled], PARAMS, rules={"ticket_late"})
+
+
+def test_unknown_tier_and_mismatch_are_rejected():
+    with pytest.raises(ValueError, match="unknown tier"):
+        evaluate([account(tier="gold", network_risk=0.9)], PARAMS)
+    with pytest.raises(ValueError, match="unknown tier mismatch"):
+        evaluate([account(tier_mismatch="sideways")], PARAMS)
+
+
+fractions = st.floats(0.0, 1.0)
+departments = st.builds(
+    DepartmentFact, st.sampled_from(["Finance", "Ops", "IT"]), st.none() | fractions, st.booleans()
+)
+tickets = st.builds(
+    TicketFact,
+    st.integers(1, 999),
+    st.sampled_from(["Damaged pallet", 'Late "express"']),
+    st.sampled_from(["claim", "billing"]),
+    st.floats(0.0, 60.0),
+    st.sampled_from([2.0, 5.0, 10.0]),
+)
+# random facts across every rule's range, the unknowns included
+accounts = st.builds(
+    AccountFacts,
+    customer_id=st.integers(1, 5),
+    name=st.sampled_from(["Acme Freight", "Müller & Söhne", '"Quoted" Ltd']),
+    tier=st.sampled_from(rules.TIERS),
+    network_risk=fractions,
+    previous_network_risk=st.none() | fractions,
+    exposure=st.floats(0.0, 50_000.0),
+    portfolio_revenue=st.sampled_from([0.0, 100_000.0]),
+    deciding_departments=st.lists(departments, max_size=3).map(tuple),
+    days_since_contact=st.none() | st.floats(0.0, 400.0),
+    cadence_days=st.sampled_from([30.0, 60.0, 120.0]),
+    contract_days_left=st.none() | st.floats(-30.0, 400.0),
+    renewal_open=st.booleans(),
+    overdue_tickets=st.lists(tickets, max_size=3).map(tuple),
+    tier_mismatch=st.sampled_from([None, "under_served", "over_served"]),
+    drivers=st.lists(st.tuples(st.sampled_from(["claims", "consignee X"]), fractions), max_size=2).map(tuple),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(accounts)
+def test_findings_are_well_formed_and_higher_tiers_never_less_severe(facts):
+    levels = {}
+    for tier in ("standard", "key", "vip"):
+        found = fired(dataclasses.replace(facts, tier=tier))
+        for rule, f in found.items():
+            assert f.customer_id == facts.customer_id
+            assert f.severity in SEVERITIES
+            assert f.value > 0
+            assert f.message.startswith(f"{facts.name} ({tier}): ")
+            json.dumps(f.details, allow_nan=False)
+            assert levels.get(rule, 0) <= SEVERITIES.index(f.severity)
+            levels[rule] = SEVERITIES.index(f.severity)
+        # the tier changes how loud, never whether (cadences and SLAs come in the facts)
+        assert set(found) == set(levels)
+
+
+# --- reconcile: the alert lifecycle ---
+
+
+def test_new_finding_opens_a_notified_alert():
+    f = finding()
+    assert reconcile([], [f], evaluated_rules=RULES, params=PARAMS) == [
+        Transition("open", None, f, True, False)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("state", "new", "notify", "reopen"),
+    [
+        ("open", finding(value=0.7), False, False),  # refreshed, nothing new to say
+        ("open", finding(value=0.65), False, False),  # better: quiet
+        ("open", finding(value=0.77), True, False),  # +10%: worse, tell again
+        ("open", finding(value=0.769), False, False),
+        ("open", finding(severity="high", value=0.7), True, False),
+        ("acknowledged", finding(value=0.75), False, False),  # stays acknowledged and silent
+        ("acknowledged", finding(value=0.77), True, True),  # worsened: reopened and notified
+        ("acknowledged", finding(severity="high", value=0.7), True, True),
+        ("acknowledged", finding(severity="low", value=0.9), True, True),  # value alone counts too
+    ],
+)
+def test_firing_again_refreshes_and_notifies_only_when_worse(state, new, notify, reopen):
+    old = alert(state=state, severity="medium", value=0.7)
+    assert reconcile([old], [new], evaluated_rules=RULES, params=PARAMS) == [
+        Transition("refresh", old.id, new, notify, reopen)
+    ]
+
+
+def test_worsening_compares_with_what_was_notified():
+    # notified at 0.6, drifted up quietly to 0.65: 0.66 is 10% above what the receivers heard
+    drifted = alert(value=0.65, notified_value=0.6)
+    assert worsened(drifted, finding(value=0.66), PARAMS)
+    # never notified (e.g. acknowledged in the UI first): the stored state is the baseline
+    unheard = alert(state="acknowledged", value=0.65, notified_value=None, notified_severity=None)
+    assert not worsened(unheard, finding(value=0.7), PARAMS)
+    assert worsened(unheard, finding(value=0.72), PARAMS)
+
+
+def test_worsening_has_an_absolute_floor_for_small_values():
+    small = alert("exposure_high", value=0.05)
+    assert not worsened(small, finding("exposure_high", value=0.059), PARAMS)  # +18% but under a point
+    assert worsened(small, finding("exposure_high", value=0.06), PARAMS)
+    assert not worsened(small, finding("exposure_high", value=0.06), RuleParams(worsen_floor=0.02))
+
+
+@pytest.mark.parametrize("rule", ["contact_overdue", "contract_expiring", "ticket_overdue"])
+def test_ageing_rules_worsen_only_by_severity(rule):
+    old = alert(rule, value=1.2, severity="medium")
+    assert not worsened(old, finding(rule, value=2.5, severity="medium"), PARAMS)
+    assert worsened(old, finding(rule, value=1.2, severity="high"), PARAMS)
+
+
+@pytest.mark.parametrize("state", ["open", "acknowledged"])
+def test_cleared_condition_resolves_with_an_all_clear(state):
+    old = alert(state=state)
+    assert reconcile([old], [], evaluated_rules=RULES, params=PARAMS) == [
+        Transition("resolve", old.id, None, True, False)
+    ]
+
+
+def test_alerts_of_rules_not_evaluated_are_untouched():
+    risk = alert("risk_high", id=1)
+    late = alert("ticket_overdue", id=2, value=2.0)
+    other = alert("ticket_overdue", id=3, customer_id=8, value=1.5)
+    worse = finding("ticket_overdue", severity="high", value=3.5)
+    got = reconcile([risk, late, other], [worse], evaluated_rules={"ticket_overdue"}, params=PARAMS)
+    assert got == [Transition("refresh", 2, worse, True, False), Transition("resolve", 3, None, True, False)]
+
+
+def test_duplicate_findings_keep_the_worst():
+    mild, bad, worst = finding(value=0.7), finding(value=0.95), finding(severity="high", value=0.65)
+    (opened,) = reconcile([], [mild, worst, bad], evaluated_rules=RULES, params=PARAMS)
+    assert opened.finding is worst
+    (opened,) = reconcile([], [mild, bad], evaluated_rules=RULES, params=PARAMS)
+    assert opened.finding is bad
+
+
+def test_one_alert_per_customer_and_rule():
+    findings = [finding(), finding(customer_id=8), finding("risk_jump", value=0.2)]
+    got = reconcile([alert(customer_id=8)], findings, evaluated_rules=RULES, params=PARAMS)
+    assert [(t.kind, t.finding.customer_id, t.finding.rule) for t in got] == [
+        ("open", 7, "risk_high"),
+        ("refresh", 8, "risk_high"),
+        ("open", 7, "risk_jump"),
+    ]
+
+
+def test_inconsistent_inputs_are_rejected():
+    with pytest.raises(ValueError, match="not evaluated"):
+        reconcile([], [finding("risk_high")], evaluated_rules={"ticket_overdue"}, params=PARAMS)
+    with pytest.raises(ValueError, match="both unresolved"):
+        reconcile([alert(id=1), alert(id=2)], [], evaluated_rules=RULES, params=PARAMS)
+    with pytest.raises(ValueError, match="resolved"):
+        reconcile([alert(state="resolved")], [], evaluated_rules=RULES, params=PARAMS)
+    with pytest.raises(ValueError, match="unknown rule"):
+        reconcile([], [], evaluated_rules={"risky"}, params=PARAMS)
+
+
+def apply(alerts: dict[int, OpenAlert], transitions: list[Transition]) -> dict[int, OpenAlert]:
+    """Persist transitions the way the health run does: notified_* follow what was last told."""
+    alerts = dict(alerts)
+    for t in transitions:
+        if t.kind == "resolve":
+            del alerts[t.alert_id]
+            continue
+        f = t.finding
+        old = alerts.get(t.alert_id)
+        alert_id = old.id if old else max(alerts, default=0) + 1
+        state = "open" if old is None or t.reopen else old.state
+        told = (f.value, f.severity) if t.notify else (old.notified_value, old.notified_severity)
+        alerts[alert_id] = OpenAlert(alert_id, f.customer_id, f.rule, state, f.severity, f.value, *told)
+    return alerts
+
+
+# duplicates per (customer, rule) welcome: reconcile must keep the worst
+findings = st.lists(
+    st.builds(
+        Finding,
+        customer_id=st.integers(1, 3),
+        rule=st.sampled_from(sorted(RULES)),
+        severity=st.sampled_from(SEVERITIES),
+        value=st.floats(0.01, 5.0),
+        message=st.just("m"),
+        details=st.just({}),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(findings, findings, st.sets(st.sampled_from(sorted(RULES)), min_size=1), st.booleans())
+def test_lifecycle_keeps_one_alert_per_key_and_settles(first, second, evaluated, acknowledge):
+    alerts = apply({}, reconcile([], first, evaluated_rules=RULES, params=PARAMS))
+    if acknowledge:
+        alerts = {i: dataclasses.replace(a, state="acknowledged") for i, a in alerts.items()}
+    firing = [f for f in second if f.rule in evaluated]
+    transitions = reconcile(alerts.values(), firing, evaluated_rules=evaluated, params=PARAMS)
+    after = apply(alerts, transitions)
+    keys = [(a.customer_id, a.rule) for a in after.values()]
+    assert len(keys) == len(set(keys))
+    assert set(keys) == {(f.customer_id, f.rule) for f in firing} | {
+        (a.customer_id, a.rule) for a in alerts.values() if a.rule not in evaluated
+    }
+    for t in transitions:
+        assert t.notify or t.kind == "refresh"
+        assert not t.reopen or alerts[t.alert_id].state == "acknowledged"
+    # the same findings again: every alert is refreshed and nobody hears about it twice
+    again = reconcile(after.values(), firing, evaluated_rules=evaluated, params=PARAMS)
+    assert all(t.kind == "refresh" and not t.notify for t in again)
+
+
+# --- parameters ---
+
+
+def test_defaults():
+    p = RuleParams()
+    assert (p.risk_high, p.risk_jump, p.exposure_high, p.dissatisfied) == (0.6, 0.15, 0.05, 0.35)
+    assert (p.contact_overdue_factor, p.contract_expiring_days, p.worsen_margin) == (1.0, 90, 0.1)
+    assert [p.tier_step(t) for t in ("vip", "key", "standard")] == [1, 0, -1]
+    severities = {f.name for f in dataclasses.fields(p) if f.name.startswith("severity_")}
+    assert severities == {f"severity_{rule}" for rule in RULES}  # one base severity per rule, no strays
+    with pytest.raises(ValueError, match="unknown tier"):
+        p.tier_step("gold")
+
+
+def test_params_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        RuleParams().risk_high = 0.9
+
+
+def test_config_hash_is_stable_and_sensitive():
+    default = RuleParams().config_hash()
+    assert len(default) == 16 and int(default, 16) >= 0
+    assert RuleParams().config_hash() == default
+    assert RuleParams(contact_overdue_factor=1).config_hash() == default
+    assert RuleParams(severity_tier_mismatch="medium").config_hash() != default
+
+
+def test_from_mapping_reads_typed_overrides():
+    env = {
+        "LOGICRM_RULES_RISK_HIGH": "0.7",
+        "LOGICRM_RULES_CONTRACT_EXPIRING_DAYS": " 60 ",
+        "LOGICRM_RULES_SEVERITY_TIER_MISMATCH": "medium",
+        "LOGICRM_RULES_TIER_STEP_STANDARD": "0",
+        "LOGICRM_SCORING_ALPHA_UP": "0.4",
+        "PATH": "/bin",
+    }
+    p = RuleParams.from_mapping(env)
+    assert (p.risk_high, p.contract_expiring_days, p.severity_tier_mismatch, p.tier_step_standard) == (
+        0.7,
+        60,
+        "medium",
+        0,
+    )
+    assert RuleParams.from_mapping({}) == RuleParams()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"LOGICRM_RULES_RISK": "0.7"}, "LOGICRM_RULES_RISK"),
+        ({"LOGICRM_RULES_CONTRACT_EXPIRING_DAYS": "6.5"}, "LOGICRM_RULES_CONTRACT_EXPIRING_DAYS"),
+        ({"LOGICRM_RULES_RISK_HIGH": "high"}, "LOGICRM_RULES_RISK_HIGH"),
+        ({"LOGICRM_RULES_RISK_HIGH": "1.5"}, "risk_high"),
+        ({"LOGICRM_RULES_RISK_HIGH": "0.85"}, "risk_high_escalate"),
+        ({"LOGICRM_RULES_DISSATISFIED_ESCALATE": "0.4"}, "dissatisfied_escalate"),
+        ({"LOGICRM_RULES_CONTRACT_EXPIRING_ESCALATE_DAYS": "120"}, "contract_expiring_escalate_days"),
+        ({"LOGICRM_RULES_SEVERITY_RISK_HIGH": "urgent"}, "severity_risk_high"),
+        ({"LOGICRM_RULES_TIER_STEP_VIP": "3"}, "tier_step_vip"),
+        ({"LOGICRM_RULES_WORSEN_MARGIN": "-0.1"}, "worsen_margin"),
+    ],
+)
+def test_from_mapping_rejects_bad_keys_and_values(env, message):
+    with pytest.raises(ValueError, match=message):
+        RuleParams.from_mapping(env)
+
+
+def test_wrong_types_rejected():
+    with pytest.raises(ValueError, match="contract_expiring_days must be int"):
+        RuleParams(contract_expiring_days=90.0)
+
+
+def test_every_field_is_described():
+    rows = describe_params()
+    assert [name for name, *_ in rows] == [f.name for f in dataclasses.fields(RuleParams)]
+    for name, key, default, doc in rows:
+        assert key == "LOGICRM_RULES_" + name.upper()
+        assert default == getattr(RuleParams(), name)
+        assert doc.endswith(".")
+
+
+def test_rules_module_is_pure():
+    tree = ast.parse(Path(rules.__file__).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert {name.split(".")[0] for name in imported} <= sys.stdlib_module_names
