@@ -46,6 +46,9 @@ LATIN_SUFFIXES = frozenset(
     }
 )
 _PUNCTUATION = re.compile(r"[\W_]+", re.UNICODE)
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# A gap next to a CJK character: "上海·华联" and "上海华联" are the same name.
+_CJK_GAP = re.compile(f" (?=[{_CJK}])|(?<=[{_CJK}]) ")
 
 
 def normalize_name(name: str) -> str:
@@ -55,10 +58,13 @@ def normalize_name(name: str) -> str:
     for suffix in CJK_SUFFIXES:
         text = text.replace(suffix, " ")
     words = [word for word in _PUNCTUATION.split(text) if word]
-    while len(words) > 1 and words[-1] in LATIN_SUFFIXES:
+    stripped = False
+    # "& Co. KG" goes whole: an "and" is dropped only when a legal suffix followed it.
+    while len(words) > 1 and (words[-1] in LATIN_SUFFIXES or (stripped and words[-1] == "and")):
         words.pop()
+        stripped = True
     # CJK names carry no spaces; Latin words keep one so 'ab c' and 'abc' stay distinct.
-    return " ".join(words)
+    return _CJK_GAP.sub("", " ".join(words))
 
 
 def search_pattern(query: str) -> str:

@@ -22,7 +22,7 @@ from logicrm.customers.models import (
     SurveyScore,
     Ticket,
 )
-from logicrm.errors import NotFound, field_error
+from logicrm.errors import Conflict, NotFound, field_error
 from logicrm.network.models import Link
 from logicrm.users.models import User
 
@@ -34,15 +34,21 @@ class RelatedKind:
     audited: bool = False
     # payload field -> model of a row that must belong to the same customer
     same_customer: dict[str, type] = field(default_factory=dict)
+    # field unique within one customer (the database enforces it; this names the field in the 409)
+    unique_per_customer: str | None = None
+    # later field -> earlier field it may not precede (checked on the merged record, so PATCH too)
+    not_before: dict[str, str] = field(default_factory=dict)
 
 
-DEPARTMENTS = RelatedKind(Department, "department", audited=True)
+DEPARTMENTS = RelatedKind(Department, "department", audited=True, unique_per_customer="name")
 CONTACTS = RelatedKind(Contact, "contact", audited=True, same_customer={"department_id": Department})
 SURVEYS = RelatedKind(
     SurveyResponse, "survey", same_customer={"department_id": Department, "contact_id": Contact}
 )
 INTERACTIONS = RelatedKind(Interaction, "interaction", same_customer={"department_id": Department})
-TICKETS = RelatedKind(Ticket, "ticket")
+TICKETS = RelatedKind(
+    Ticket, "ticket", not_before={"first_response_at": "opened_at", "resolved_at": "opened_at"}
+)
 OPPORTUNITIES = RelatedKind(Opportunity, "opportunity")
 
 
@@ -65,6 +71,30 @@ def get(session: Session, user: User, kind: RelatedKind, record_id: int):
     except NotFound:
         raise NotFound(f"{kind.entity} {record_id} not found") from None
     return record
+
+
+def _check_rules(session: Session, kind: RelatedKind, record, customer_id: int) -> None:
+    """Check the rules that span fields or rows on the record as it would be written."""
+    for later, earlier in kind.not_before.items():
+        late, early = getattr(record, later, None), getattr(record, earlier, None)
+        if late is not None and early is not None and late < early:
+            raise field_error(later, f"must not be before {earlier} ({early.isoformat()})")
+    name = kind.unique_per_customer
+    if name is not None:
+        column = getattr(kind.model, name)
+        taken = session.scalar(
+            select(kind.model.id).where(
+                kind.model.customer_id == customer_id,
+                column == getattr(record, name),
+                kind.model.id != (record.id or 0),
+            )
+        )
+        if taken is not None:
+            raise Conflict(
+                f"{kind.entity} {taken} of customer {customer_id} already has this {name}",
+                errors={"json": {name: ["already used by another record of this customer"]}},
+                existing_id=taken,
+            )
 
 
 def _check_references(session: Session, user: User, kind: RelatedKind, data: dict, customer_id: int) -> None:
@@ -115,6 +145,7 @@ def create(session: Session, user: User, kind: RelatedKind, data: dict):
         data = {**data, "user_id": user.id}
     _check_references(session, user, kind, data, customer.id)
     record = _build(kind, data)
+    _check_rules(session, kind, record, customer.id)
     session.add(record)
     session.flush()
     if kind.audited:
@@ -141,7 +172,9 @@ def update(session: Session, user: User, kind: RelatedKind, record, changes: dic
         if hasattr(record, name)
     }
     _check_references(session, user, kind, merged, customer_id)
-    diff = audit.apply_changes(record, changes)
+    with session.no_autoflush:
+        diff = audit.apply_changes(record, changes)
+        _check_rules(session, kind, record, customer_id)
     session.flush()
     if kind.audited:
         audit.record(

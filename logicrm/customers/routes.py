@@ -282,14 +282,12 @@ def role_blueprint(role: str, other: str) -> Blueprint:
         f"{role}s", __name__, url_prefix=f"/{role}s", description=f"Customers holding the {role} role."
     )
 
-    @rblp.route("")
     class Members(MethodView):
         @rblp.arguments(RoleViewArgs, location="query")
         @rblp.response(200, page_of(CustomerOut))
         def get(self, args):
             return list_customers(args, role=role)
 
-    @rblp.route(f"/<int:customer_id>/{other}s")
     class Partners(MethodView):
         @rblp.arguments(PageArgs, location="query")
         @rblp.response(200, page_of(CustomerOut))
@@ -300,6 +298,9 @@ def role_blueprint(role: str, other: str) -> Blueprint:
             statement = network.partners_statement(current_user(), customer.id, as_role=role)
             return paginate(session(), statement, **args)
 
+    # The OpenAPI summary is read when the route is registered, so set the docstrings first.
     Members.get.__doc__ = f"List customers holding the {role} role (same filters as /customers)."
     Partners.get.__doc__ = f"List the {other}s this {role} has lanes with."
+    rblp.route("")(Members)
+    rblp.route(f"/<int:customer_id>/{other}s")(Partners)
     return rblp

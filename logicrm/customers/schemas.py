@@ -20,6 +20,7 @@ from logicrm.customers.models import (
     Tier,
 )
 from logicrm.customers.service import SORTS
+from logicrm.db import utcnow
 from logicrm.schemas import AwareDateTime, enum_field
 from logicrm.shippers.schemas import ShipperProfileIn, ShipperProfileOut
 from logicrm.users.models import UserRole
@@ -241,7 +242,7 @@ class TicketIn(ma.Schema):
     kind = enum_field(TicketKind, required=True)
     severity = enum_field(Severity, load_default=Severity.MEDIUM)
     subject = ma.fields.String(required=True, validate=Length(min=1, max=300))
-    opened_at = AwareDateTime()
+    opened_at = AwareDateTime(load_default=utcnow)
     first_response_at = AwareDateTime(allow_none=True)
     resolved_at = AwareDateTime(allow_none=True)
     status = enum_field(TicketStatus, load_default=TicketStatus.OPEN)

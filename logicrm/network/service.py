@@ -182,6 +182,16 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
     link_ids = {row["link_id"] for row in rows}
     known = set(session.scalars(select(Link.id).where(Link.id.in_(link_ids), visible_links(user))))
     refs = [row["external_ref"] for row in rows if row.get("external_ref")]
+    existing, hidden = {}, set()
+    if refs:
+        # A known ref on a lane the caller cannot see is somebody else's shipment: never overwrite it.
+        on_visible_link = Shipment.link_id.in_(select(Link.id).where(visible_links(user)))
+        for ref, shipment_id, visible in session.execute(
+            select(Shipment.external_ref, Shipment.id, on_visible_link).where(Shipment.external_ref.in_(refs))
+        ):
+            existing[ref] = shipment_id
+            if not visible:
+                hidden.add(ref)
     errors: dict[int, dict] = {}
     seen_refs: dict[str, int] = {}
     for index, row in enumerate(rows):
@@ -190,6 +200,8 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
         ref = row.get("external_ref")
         if ref and ref in seen_refs:
             errors.setdefault(index, {})["external_ref"] = [f"also given in row {seen_refs[ref]}"]
+        elif ref in hidden:
+            errors.setdefault(index, {})["external_ref"] = [f"{ref} belongs to a shipment you cannot see"]
         elif ref:
             seen_refs[ref] = index
     if errors:
@@ -197,15 +209,6 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
             f"{len(errors)} of {len(rows)} rows are invalid; nothing was written",
             errors={"json": {"shipments": errors}},
         )
-    existing = (
-        dict(
-            session.execute(
-                select(Shipment.external_ref, Shipment.id).where(Shipment.external_ref.in_(refs))
-            ).all()
-        )
-        if refs
-        else {}
-    )
     updates = [
         {**row, "id": existing[row["external_ref"]]} for row in rows if row.get("external_ref") in existing
     ]

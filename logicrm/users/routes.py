@@ -72,7 +72,7 @@ class UserKeys(MethodView):
         key, secret = users.create_key(
             session(), user=users.get_user(session(), user_id=user_id), label=key_in.get("label")
         )
-        return {**ApiKeyOut().dump(key), "key": secret}
+        return {**{name: getattr(key, name) for name in ApiKeyOut().fields}, "key": secret}
 
 
 @blp.route("/api-keys/<int:key_id>/revoke")
