@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import math
 
+import flask_smorest
 import marshmallow as ma
 from flask import current_app, g, request
+from flask_smorest.arguments import ArgumentsMixin
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from logicrm.errors import PreconditionFailed, PreconditionRequired
+
+
+class _StrictParser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
+    # webargs ignores unknown query parameters by default; a typo such as ?teir=vip would then
+    # silently return the unfiltered list, so query strings are as strict as bodies.
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **type(ArgumentsMixin.ARGUMENTS_PARSER).DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": ma.RAISE,
+        "querystring": ma.RAISE,
+    }
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest Blueprint that rejects unknown query parameters, naming them."""
+
+    ARGUMENTS_PARSER = _StrictParser()
 
 
 def session() -> Session:

@@ -54,3 +54,9 @@ def test_walkthrough(api, actors):
     assert survey.status_code == 201, survey.json
     assert api.get("/openapi.json").status_code == 200
     assert api.as_(None).get("/customers").status_code == 401
+
+
+def test_unknown_query_parameter_is_named(api):
+    response = api.get("/customers", query={"teir": "vip"})
+    assert response.status_code == 422
+    assert "teir" in response.json["errors"]["query"]

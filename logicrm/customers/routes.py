@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from logicrm.api import PageArgs, etag_of, expected_version, page_of, paginate, session
+from logicrm.api import Blueprint, PageArgs, etag_of, expected_version, page_of, paginate, session
 from logicrm.auth import current_user
 from logicrm.consignees.schemas import ConsigneeProfileIn, ConsigneeProfileOut
 from logicrm.customers import related

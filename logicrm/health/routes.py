@@ -7,9 +7,8 @@ import threading
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from logicrm.api import PageArgs, page_of, paginate, session
+from logicrm.api import Blueprint, PageArgs, page_of, paginate, session
 from logicrm.auth import current_user, require_role
 from logicrm.customers import service as customers
 from logicrm.db import utcnow

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from logicrm.api import session
+from logicrm.api import Blueprint, session
 from logicrm.auth import current_user
 from logicrm.customers import service as customers
 from logicrm.network import analysis, reports

@@ -5,9 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from logicrm.api import etag_of, expected_version, page_of, paginate, session
+from logicrm.api import Blueprint, etag_of, expected_version, page_of, paginate, session
 from logicrm.auth import current_user
 from logicrm.network import service
 from logicrm.network.schemas import (

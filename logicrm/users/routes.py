@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from logicrm.api import page_of, paginate, session
+from logicrm.api import Blueprint, page_of, paginate, session
 from logicrm.auth import require_role
 from logicrm.schemas import patch_schema
 from logicrm.users import service as users
