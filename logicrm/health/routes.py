@@ -15,6 +15,7 @@ from logicrm.db import utcnow
 from logicrm.errors import Conflict
 from logicrm.health import checks
 from logicrm.health import service as health
+from logicrm.health.models import RunStatus
 from logicrm.health.schemas import AlertListArgs, AlertOut, RunListArgs, RunOut, SnapshotOut
 from logicrm.users.models import UserRole
 
@@ -88,7 +89,7 @@ class Runs(MethodView):
         threading.Thread(
             target=_run_quietly, args=(database, config, slot), daemon=True, name=f"health-run {slot}"
         ).start()
-        return {"job": checks.HEALTH_RUN, "slot": slot, "status": "running", "counts": {}}
+        return {"job": checks.HEALTH_RUN, "slot": slot, "status": RunStatus.RUNNING, "counts": {}}
 
 
 def _run_quietly(database, config, slot) -> None:
