@@ -1,0 +1,119 @@
+"""Webhook receivers and the delivery outbox (admins only)."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+
+from logicrm.api import Blueprint, page_of, paginate, session
+from logicrm.auth import require_role
+from logicrm.health import notify, webhooks
+from logicrm.health.delivery_schemas import (
+    DeliveryDetailOut,
+    DeliveryListArgs,
+    DeliveryOut,
+    NewWebhookOut,
+    WebhookIn,
+    WebhookListArgs,
+    WebhookOut,
+)
+from logicrm.schemas import patch_schema
+from logicrm.users.models import UserRole
+
+webhooks_blp = Blueprint(
+    "webhooks",
+    __name__,
+    url_prefix="/webhooks",
+    description="Webhook receivers of alert events, signed Standard Webhooks style (admin only).",
+)
+deliveries_blp = Blueprint(
+    "deliveries",
+    __name__,
+    url_prefix="/deliveries",
+    description="The outbox: alert emails and webhooks, their retries and dead letters (admin only).",
+)
+
+
+@webhooks_blp.before_request
+@deliveries_blp.before_request
+def _admins_only():
+    require_role(UserRole.ADMIN)
+
+
+def _settings():
+    return current_app.config["LOGICRM"]
+
+
+@webhooks_blp.route("")
+class Webhooks(MethodView):
+    @webhooks_blp.arguments(WebhookListArgs, location="query")
+    @webhooks_blp.response(200, page_of(WebhookOut))
+    def get(self, args):
+        """List webhook receivers (never their secrets)."""
+        statement = webhooks.list_receivers(active=args.get("active"))
+        return paginate(session(), statement, page=args["page"], page_size=args["page_size"])
+
+    @webhooks_blp.arguments(WebhookIn)
+    @webhooks_blp.response(201, NewWebhookOut)
+    def post(self, webhook_in):
+        """Register a receiver; the response is the only time its signing secret is shown."""
+        receiver, secret = webhooks.create_receiver(session(), **webhook_in, settings=_settings())
+        return {**{name: getattr(receiver, name) for name in WebhookOut().fields}, "secret": secret}
+
+
+@webhooks_blp.route("/<int:receiver_id>")
+class WebhookById(MethodView):
+    @webhooks_blp.response(200, WebhookOut)
+    def get(self, receiver_id):
+        """Read one receiver."""
+        return webhooks.get_receiver(session(), receiver_id=receiver_id)
+
+    @webhooks_blp.arguments(patch_schema(WebhookIn))
+    @webhooks_blp.response(200, WebhookOut)
+    def patch(self, changes, receiver_id):
+        """Change a receiver's URL (checked again), description or active flag."""
+        receiver = webhooks.get_receiver(session(), receiver_id=receiver_id)
+        return webhooks.update_receiver(session(), receiver, changes, settings=_settings())
+
+    @webhooks_blp.response(204)
+    def delete(self, receiver_id):
+        """Delete a receiver and its deliveries."""
+        webhooks.delete_receiver(session(), webhooks.get_receiver(session(), receiver_id=receiver_id))
+
+
+@webhooks_blp.route("/<int:receiver_id>/test")
+class WebhookTest(MethodView):
+    @webhooks_blp.response(202, DeliveryOut)
+    def post(self, receiver_id):
+        """Queue a webhook.test event to this receiver; the next outbox flush sends it."""
+        receiver = webhooks.get_receiver(session(), receiver_id=receiver_id)
+        return notify.enqueue_test(session(), receiver=receiver, settings=_settings())
+
+
+@deliveries_blp.route("")
+class Deliveries(MethodView):
+    @deliveries_blp.arguments(DeliveryListArgs, location="query")
+    @deliveries_blp.response(200, page_of(DeliveryOut))
+    def get(self, args):
+        """List deliveries, newest first; status=dead shows the dead letters."""
+        page, page_size = args.pop("page"), args.pop("page_size")
+        return paginate(session(), notify.list_deliveries(**args), page=page, page_size=page_size)
+
+
+@deliveries_blp.route("/<int:delivery_id>")
+class DeliveryById(MethodView):
+    @deliveries_blp.response(200, DeliveryDetailOut)
+    def get(self, delivery_id):
+        """Read one delivery with its payload."""
+        return notify.get_delivery(session(), delivery_id=delivery_id)
+
+
+@deliveries_blp.route("/<int:delivery_id>/retry")
+class DeliveryRetry(MethodView):
+    @deliveries_blp.response(200, DeliveryOut)
+    def post(self, delivery_id):
+        """Put a dead delivery back in the queue, due now, with fresh attempts (409 unless dead)."""
+        return notify.retry(session(), delivery_id=delivery_id)
+
+
+blueprints = (webhooks_blp, deliveries_blp)

@@ -1,0 +1,162 @@
+"""Webhook receivers: Standard Webhooks signatures, and which destinations may be called."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+
+from logicrm.config import Settings
+from logicrm.errors import Invalid
+from logicrm.health import webhooks
+from logicrm.health.webhooks import InvalidSignature, UnsafeDestination
+
+# The published Standard Webhooks / Svix test vector: a receiver library must accept what we send.
+VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+VECTOR_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+VECTOR_TIMESTAMP = 1614265330
+VECTOR_BODY = b'{"test": 2432232314}'
+VECTOR_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+DEV = Settings(env="development")
+PRODUCTION = Settings(env="production")
+ALLOW_PRIVATE = Settings(webhook_allow_private=True)
+
+
+def signed_headers(secret, *, message_id="msg_1", timestamp=None, body=b"{}"):
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": webhooks.sign(secret, message_id=message_id, timestamp=timestamp, body=body),
+    }
+
+
+def test_signature_matches_the_standard_webhooks_test_vector():
+    assert (
+        webhooks.sign(VECTOR_SECRET, message_id=VECTOR_ID, timestamp=VECTOR_TIMESTAMP, body=VECTOR_BODY)
+        == VECTOR_SIGNATURE
+    )
+    headers = {
+        "Webhook-Id": VECTOR_ID,
+        "Webhook-Timestamp": str(VECTOR_TIMESTAMP),
+        "Webhook-Signature": f"v1,bm9wZQ== {VECTOR_SIGNATURE}",  # any of several (key rotation)
+    }
+    assert (
+        webhooks.verify_signature(VECTOR_SECRET, headers, VECTOR_BODY, now=VECTOR_TIMESTAMP + 10) == VECTOR_ID
+    )
+
+
+def test_secrets_are_fresh_whsec_keys():
+    first, second = webhooks.new_secret(), webhooks.new_secret()
+    assert first.startswith("whsec_") and first != second
+    assert len(base64.b64decode(first.removeprefix("whsec_"))) == webhooks.SECRET_BYTES
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        (lambda h, b: (h, b + b" "), "no signature matches"),
+        (lambda h, b: ({**h, "webhook-id": "msg_2"}, b), "no signature matches"),
+        (lambda h, b: ({**h, "webhook-timestamp": str(int(h["webhook-timestamp"]) + 1)}, b), "no signature"),
+        (lambda h, b: ({**h, "webhook-signature": "v1,AAAA"}, b), "no signature matches"),
+        (lambda h, b: ({k: v for k, v in h.items() if k != "webhook-id"}, b), "missing header webhook-id"),
+        (lambda h, b: ({**h, "webhook-timestamp": "soon"}, b), "not an integer"),
+    ],
+)
+def test_tampered_requests_are_refused(tamper, reason):
+    secret = webhooks.new_secret()
+    headers, body = tamper(signed_headers(secret, body=b'{"a":1}'), b'{"a":1}')
+    with pytest.raises(InvalidSignature, match=reason):
+        webhooks.verify_signature(secret, headers, body)
+
+
+def test_wrong_secret_and_stale_timestamps_are_refused():
+    secret = webhooks.new_secret()
+    with pytest.raises(InvalidSignature, match="no signature matches"):
+        webhooks.verify_signature(webhooks.new_secret(), signed_headers(secret), b"{}")
+    stale = signed_headers(secret, timestamp=int(time.time()) - 301)
+    with pytest.raises(InvalidSignature, match="tolerance"):
+        webhooks.verify_signature(secret, stale, b"{}")
+    assert webhooks.verify_signature(secret, stale, "{}", tolerance_s=600) == "msg_1"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:8080/hook", "loopback"),
+        ("http://localhost/hook", "loopback"),
+        ("http://[::1]/hook", "loopback"),
+        ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+        ("http://10.1.2.3/hook", "private"),
+        ("http://172.16.0.9/hook", "private"),
+        ("http://192.168.1.20/hook", "private"),
+        ("http://[fd00::1]/hook", "private"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://[fe80::1]/hook", "link-local"),
+        ("http://224.0.0.1/hook", "multicast"),
+        ("http://0.0.0.0/hook", "unspecified"),
+        ("http://240.0.0.1/hook", "reserved"),
+        ("http://100.64.0.1/hook", "non-global"),
+        ("http://host.invalid/hook", "does not resolve"),
+        ("ftp://93.184.215.14/hook", "must be an http or https URL"),
+        ("93.184.215.14/hook", "must be an http or https URL"),
+        ("http:///hook", "has no host"),
+        ("http://93.184.215.14:99999/hook", "not a valid URL"),
+        ("http://user:pw@93.184.215.14/hook", "credentials"),
+    ],
+)
+def test_non_public_or_malformed_destinations_are_refused(url, reason):
+    with pytest.raises(UnsafeDestination, match=reason):
+        webhooks.check_destination(url, DEV)
+
+
+def test_public_destinations_pass_and_pin_the_checked_address():
+    destination = webhooks.check_destination("http://93.184.215.14:8443/hooks?x=1", DEV)
+    assert (destination.host, destination.port, destination.address) == (
+        "93.184.215.14",
+        8443,
+        "93.184.215.14",
+    )
+    assert webhooks.check_destination("https://[2606:4700:4700::1111]/h", PRODUCTION).port == 443
+
+
+def test_production_requires_https():
+    with pytest.raises(UnsafeDestination, match="must use https"):
+        webhooks.check_destination("http://93.184.215.14/hook", PRODUCTION)
+    assert webhooks.check_destination("https://93.184.215.14/hook", PRODUCTION).address == "93.184.215.14"
+
+
+def test_private_destinations_pass_when_allowed():
+    assert webhooks.check_destination("http://localhost:9/hook", ALLOW_PRIVATE).address in (
+        "127.0.0.1",
+        "::1",
+    )
+    assert webhooks.check_destination("http://10.1.2.3/hook", ALLOW_PRIVATE).address == "10.1.2.3"
+    with pytest.raises(UnsafeDestination, match="does not resolve"):
+        webhooks.check_destination("http://host.invalid/hook", ALLOW_PRIVATE)
+
+
+def test_receivers_are_checked_on_create_and_update(session):
+    with pytest.raises(Invalid) as refused:
+        webhooks.create_receiver(session, url="http://10.0.0.5/hook", settings=DEV)
+    assert "private" in refused.value.errors["json"]["url"][0]
+
+    receiver, secret = webhooks.create_receiver(
+        session, url="https://93.184.215.14/hook", description="ops", settings=PRODUCTION
+    )
+    assert receiver.id and receiver.secret == secret and receiver.active
+    with pytest.raises(Invalid, match="url: must use https"):
+        webhooks.update_receiver(session, receiver, {"url": "http://93.184.215.14/"}, settings=PRODUCTION)
+    webhooks.update_receiver(
+        session, receiver, {"description": "on-call", "active": False}, settings=PRODUCTION
+    )
+    assert (receiver.description, receiver.active, receiver.url) == (
+        "on-call",
+        False,
+        "https://93.184.215.14/hook",
+    )
+    assert session.scalars(webhooks.list_receivers(active=False)).all() == [receiver]
+    webhooks.delete_receiver(session, receiver)
+    assert session.scalars(webhooks.list_receivers()).all() == []
