@@ -194,7 +194,12 @@ class WhatIfOut(ma.Schema):
     links_cut = F.Integer()
     shipments_per_month_lost = F.Float()
     revenue_per_month_lost = F.Float()
-    expected_revenue_per_month_lost = F.Float()
+    expected_revenue_per_month_lost = F.Float(
+        metadata={
+            "description": "what the removal adds to the expected revenue loss under the risk model "
+            "(removed accounts at risk 1, compared with nobody removed)"
+        }
+    )
     threshold = F.Float()
     config_hash = F.String()
 

@@ -264,13 +264,17 @@ def what_if(
     result = cascade.what_if(
         portfolio.arrays, remove_customers=remove_customers, remove_links=remove_links, threshold=threshold
     )
-    expected = cascade.expected_loss(
-        portfolio.arrays,
-        portfolio.own_risks(),
-        remove_customers=remove_customers,
-        tol=params.propagation_tol,
-        max_iter=params.propagation_max_iter,
-    )
+    # What the removal adds to the expected loss: the same model with and without the removed accounts at r = 1.
+    expected = [
+        cascade.expected_loss(
+            portfolio.arrays,
+            portfolio.own_risks(),
+            remove_customers=removed,
+            tol=params.propagation_tol,
+            max_iter=params.propagation_max_iter,
+        )
+        for removed in (remove_customers, [])
+    ]
     shown = [c for c in result.lost if visible is None or c in visible]
     return {
         "rounds": [[c for c in members if visible is None or c in visible] for members in result.rounds],
@@ -287,7 +291,7 @@ def what_if(
         "links_cut": result.links_cut,
         "shipments_per_month_lost": result.shipments_per_month_lost,
         "revenue_per_month_lost": result.revenue_per_month_lost,
-        "expected_revenue_per_month_lost": expected,
+        "expected_revenue_per_month_lost": expected[0] - expected[1],
         "threshold": threshold,
         "config_hash": portfolio.config_hash,
     }
