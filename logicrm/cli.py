@@ -1,4 +1,5 @@
-"""Command line: `logicrm db upgrade`, `users create`, `keys create`, `demo`, and Flask's own commands."""
+"""Command line: `logicrm db upgrade`, `users create`, `keys create`, `demo`, `scheduler`, `health run`,
+`outbox flush`, and Flask's own commands."""
 
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ from logicrm.users.models import UserRole
 
 def _database():
     return current_app.extensions["logicrm.db"]
+
+
+def _run_config():
+    from logicrm.health.checks import RunConfig
+
+    config = current_app.config
+    return RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"])
 
 
 @contextlib.contextmanager
@@ -110,9 +118,86 @@ def demo(if_empty, seed):
     click.echo(summary.admin_key)
 
 
+@click.group("scheduler", cls=AppGroup, invoke_without_command=True)
+@click.pass_context
+def scheduler_group(ctx):
+    """Scheduled jobs: run the scheduler (the default) or list its jobs."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(scheduler_run)
+
+
+@scheduler_group.command("run")
+def scheduler_run():
+    """Run the scheduler in the foreground (nightly health run, outbox flush, SLA check) until stopped."""
+    import logging
+
+    from logicrm.health import scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scheduler.run(_database(), _run_config())
+
+
+@scheduler_group.command("list")
+def scheduler_list():
+    """Show each job's id, trigger and next run time."""
+    from logicrm.db import utcnow
+    from logicrm.health import scheduler
+
+    now = utcnow()
+    for job in scheduler.list_jobs(current_app.config["LOGICRM"], now=now):
+        if job.next_run_time is None:
+            when = "paused"
+        else:
+            when = job.next_run_time.isoformat() + (" (due)" if job.next_run_time <= now else "")
+        click.echo(f"{job.id:<14}{job.trigger:<34}{when}")
+
+
+@click.group("health", cls=AppGroup)
+def health_group():
+    """Health checks."""
+
+
+@health_group.command("run")
+@click.option("--slot", help="the slot this run is for; a slot runs once (default: a new manual slot)")
+def health_run(slot):
+    """Run one full health check now and print its counts."""
+    from logicrm.health import checks
+
+    try:
+        run = checks.run_health(_database(), _run_config(), slot=slot)
+    except checks.SlotTaken as error:
+        click.echo(f"{error.message}: nothing to do", err=True)
+        return
+    except checks.RunInProgress as error:
+        raise click.ClickException(error.message) from None
+    except Exception as error:  # recorded on the JobRun and logged with its traceback by the run
+        raise click.ClickException(f"health run failed: {type(error).__name__}: {error}") from None
+    seconds = (run.finished_at - run.started_at).total_seconds()
+    click.echo(f"health run {run.id} ({run.slot}) {run.status} in {seconds:.2f} s")
+    for key, value in run.counts.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{phase} {spent:.3f} s" for phase, spent in value.items())
+        click.echo(f"  {key:<12}{value}")
+
+
+@click.group("outbox", cls=AppGroup)
+def outbox_group():
+    """Alert deliveries."""
+
+
+@outbox_group.command("flush")
+@click.option("--limit", default=100, show_default=True, help="deliveries sent at most")
+def outbox_flush(limit):
+    """Send the due email and webhook deliveries now; print how many were sent, failed, dead-lettered."""
+    from logicrm.health import notify
+
+    counts = notify.flush(_database(), current_app.config["LOGICRM"], limit=limit)
+    click.echo(", ".join(f"{key} {value}" for key, value in counts.items()))
+
+
 def register_commands(app: Flask) -> None:
     """Attach LogiCRM's commands to the app's CLI."""
-    for command in (db_group, users_group, keys_group, demo):
+    for command in (db_group, users_group, keys_group, demo, scheduler_group, health_group, outbox_group):
         app.cli.add_command(command)
 
 

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 HEALTH_RUN = "health_run"
 SLA_CHECK = "sla_check"
 TICKET_RULE = "ticket_overdue"  # the only rule the frequent SLA check evaluates
+# Both jobs write alerts, so they never overlap either: at most one unresolved alert per (customer, rule)
+# means the later of two concurrent runs opening the same alert would fail on the unique index.
+EXCLUSIVE_JOBS = (HEALTH_RUN, SLA_CHECK)
 
 
 class RunInProgress(Conflict):
@@ -70,15 +73,23 @@ def run_health(
     now: dt.datetime | None = None,
     on_phase: Callable[[str], None] | None = None,
 ) -> JobRun:
-    """Run the full health check for one slot; return the finished JobRun (raises if it failed)."""
+    """Run the full health check for one slot; return the finished JobRun (raises if it failed).
+
+    `on_phase` hears "claimed", "scored", "snapshots_written" and "alerts_written" as the run gets there.
+    """
     now = now or utcnow()
+    on_phase = on_phase or (lambda _phase: None)
     return _run(
         database,
         config,
         HEALTH_RUN,
         slot or f"manual-{now.isoformat()}",
         now,
-        lambda session, run: _health_work(session, config, run, now, on_phase or (lambda _phase: None)),
+        on_phase,
+        prepare=lambda reader, timings: _prepare_health(reader, config, now, timings),
+        write=lambda session, run, prepared, timings: _write_health(
+            session, config, run, prepared, now, timings, on_phase
+        ),
     )
 
 
@@ -93,11 +104,22 @@ def run_sla_check(
         SLA_CHECK,
         slot or f"manual-{now.isoformat()}",
         now,
-        lambda session, run: _sla_work(session, config, run, now),
+        lambda _phase: None,
+        prepare=lambda reader, _timings: _prepare_sla(reader, config, now),
+        write=lambda session, run, prepared, _timings: _write_alerts(
+            session, config, run, prepared, evaluated={TICKET_RULE}, now=now
+        ),
     )
 
 
-def _run(database: Database, config: RunConfig, job: str, slot: str, now: dt.datetime, work) -> JobRun:
+def _run(
+    database: Database, config: RunConfig, job: str, slot: str, now: dt.datetime, on_phase, *, prepare, write
+) -> JobRun:
+    """Claim the slot, load and score in a read session, then write everything in one short transaction.
+
+    Scoring takes no write lock, so on SQLite API writes are not held up by a long run; a run that fails
+    or is killed before the final commit leaves nothing behind but its failed JobRun.
+    """
     with _exclusive(database, job) as holds_lock:
         run_id = _claim(
             database,
@@ -107,10 +129,17 @@ def _run(database: Database, config: RunConfig, job: str, slot: str, now: dt.dat
             holds_lock=holds_lock,
             timeout_s=config.settings.health_run_timeout_s,
         )
+        on_phase("claimed")
+        timings: dict[str, float] = {}
         try:
+            with database.session(write=False) as reader:
+                prepared = prepare(reader, timings)
+            on_phase("scored")
             with database.session_scope() as session:
                 run = session.get(JobRun, run_id)
-                counts = work(session, run)
+                counts = write(session, run, prepared, timings)
+                if timings:
+                    counts["seconds"] = {phase: round(seconds, 4) for phase, seconds in timings.items()}
                 run.status, run.finished_at = RunStatus.SUCCEEDED, utcnow()
                 run.counts, run.config_hash = counts, config.config_hash()
         except Exception as error:
@@ -127,10 +156,20 @@ def _exclusive(database: Database, job: str):
     if database.engine.dialect.name != "postgresql":
         yield False
         return
-    key = zlib.crc32(f"logicrm:{job}".encode())
+    key = zlib.crc32(f"logicrm:{'alerts' if job in EXCLUSIVE_JOBS else job}".encode())
     with database.engine.connect() as connection:
         if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
-            raise RunInProgress(f"a {job} is running in another process")
+            holder = connection.execute(
+                select(JobRun.id, JobRun.job, JobRun.slot)
+                .where(JobRun.job.in_(EXCLUSIVE_JOBS), JobRun.status == RunStatus.RUNNING)
+                .order_by(JobRun.id.desc())
+                .limit(1)
+            ).first()
+            what = f"{holder.job} {holder.slot} (run {holder.id})" if holder else " or ".join(EXCLUSIVE_JOBS)
+            raise RunInProgress(f"{what} is running in another process", run_id=holder.id if holder else None)
+        # The lock is the session's, not the transaction's: end the transaction so this connection does
+        # not sit idle in one for the whole run (idle_in_transaction_session_timeout would drop the lock).
+        connection.commit()
         try:
             yield True
         finally:
@@ -142,15 +181,27 @@ def _claim(
     database: Database, *, job: str, slot: str, now: dt.datetime, holds_lock: bool, timeout_s: int
 ) -> int:
     """Insert the running JobRun for (job, slot) after failing runs whose process is gone."""
+    # Read first: on SQLite a run holds the write lock until it commits, and the write claim below would
+    # wait out the busy timeout (then fail) where a read sees the live run or the taken slot at once.
+    with database.session(write=False) as session:
+        running = session.scalars(
+            select(JobRun).where(JobRun.job.in_(EXCLUSIVE_JOBS), JobRun.status == RunStatus.RUNNING)
+        ).all()
+        for run in running:
+            if _abandoned(run, holds_lock=holds_lock, now=now, timeout_s=timeout_s) is None:
+                raise RunInProgress(f"{run.job} {run.slot} is running (run {run.id})", run_id=run.id)
+        if not running and _slot_taken(session, job, slot):
+            raise SlotTaken(f"{job} slot {slot} already ran")
     with database.session_scope() as session:
         for stale in session.scalars(
-            select(JobRun).where(JobRun.job == job, JobRun.status == RunStatus.RUNNING)
+            select(JobRun).where(JobRun.job.in_(EXCLUSIVE_JOBS), JobRun.status == RunStatus.RUNNING)
         ):
             reason = _abandoned(stale, holds_lock=holds_lock, now=now, timeout_s=timeout_s)
             if reason is None:
-                raise RunInProgress(f"{job} {stale.slot} is running (run {stale.id})", run_id=stale.id)
+                raise RunInProgress(f"{stale.job} {stale.slot} is running (run {stale.id})", run_id=stale.id)
             stale.status, stale.finished_at, stale.error = RunStatus.FAILED, now, reason
-        if session.scalar(select(JobRun.id).where(JobRun.job == job, JobRun.slot == slot)) is not None:
+        if _slot_taken(session, job, slot):
+            session.commit()  # keep the abandoned runs failed: a retry of a dead run's slot gets here
             raise SlotTaken(f"{job} slot {slot} already ran")
         run = JobRun(job=job, slot=slot, started_at=now, host=socket.gethostname(), pid=os.getpid())
         session.add(run)
@@ -159,6 +210,10 @@ def _claim(
         except IntegrityError:
             raise SlotTaken(f"{job} slot {slot} already ran") from None
         return run.id
+
+
+def _slot_taken(session: Session, job: str, slot: str) -> bool:
+    return session.scalar(select(JobRun.id).where(JobRun.job == job, JobRun.slot == slot)) is not None
 
 
 def _abandoned(run: JobRun, *, holds_lock: bool, now: dt.datetime, timeout_s: int) -> str | None:
@@ -188,43 +243,55 @@ def _finish_failed(database: Database, run_id: int, error: str) -> None:
         run.status, run.finished_at, run.error = RunStatus.FAILED, utcnow(), error[:4000]
 
 
-def _health_work(session: Session, config: RunConfig, run: JobRun, now: dt.datetime, on_phase) -> dict:
-    timings: dict[str, float] = {}
-    portfolio = analysis.compute(session, config.scoring, now=now, timings=timings)
-    on_phase("scored")
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """What a run computed before taking the write lock."""
+
+    portfolio: analysis.PortfolioScores
+    findings: list
+
+
+def _prepare_health(reader: Session, config: RunConfig, now: dt.datetime, timings: dict) -> _Prepared:
+    portfolio = analysis.compute(reader, config.scoring, now=now, timings=timings)
     started = time.perf_counter()
-    previous = _previous_risks(session)
+    previous = _previous_risks(reader)
+    tickets = queries.overdue_ticket_list(reader, now=now, sla_days=config.scoring.ticket_sla_days())
+    facts = _all_facts(portfolio, portfolio.accounts.values(), previous, tickets, config.scoring)
+    findings = rules.evaluate(facts, config.rules)
+    timings["rules"] = time.perf_counter() - started
+    return _Prepared(portfolio, findings)
+
+
+def _write_health(
+    session: Session,
+    config: RunConfig,
+    run: JobRun,
+    prepared: _Prepared,
+    now: dt.datetime,
+    timings: dict,
+    on_phase,
+) -> dict:
+    started = time.perf_counter()
+    portfolio = prepared.portfolio
     rows = [_snapshot_row(portfolio, account, run.id, now) for account in portfolio.accounts.values()]
     if rows:
         session.execute(insert(HealthSnapshot), rows)
     timings["snapshots"] = time.perf_counter() - started
     on_phase("snapshots_written")
     started = time.perf_counter()
-    tickets = queries.overdue_ticket_list(session, now=now, sla_days=config.scoring.ticket_sla_days())
-    facts = _all_facts(portfolio, portfolio.accounts.values(), previous, tickets, config.scoring)
-    findings = rules.evaluate(facts, config.rules)
-    timings["rules"] = time.perf_counter() - started
-    started = time.perf_counter()
-    counts = _raise_alerts(session, config, run, portfolio, findings, evaluated=rules.RULES, now=now)
+    counts = _write_alerts(session, config, run, prepared, evaluated=rules.RULES, now=now)
     timings["alerts_and_outbox"] = time.perf_counter() - started
     on_phase("alerts_written")
-    return {
-        "customers": len(rows),
-        "findings": len(findings),
-        **counts,
-        "seconds": {phase: round(seconds, 4) for phase, seconds in timings.items()},
-    }
+    return {"customers": len(rows), **counts}
 
 
-def _sla_work(session: Session, config: RunConfig, run: JobRun, now: dt.datetime) -> dict:
-    portfolio = analysis.current(session, config.scoring, max_age_s=config.settings.scores_cache_seconds)
-    tickets = queries.overdue_ticket_list(session, now=now, sla_days=config.scoring.ticket_sla_days())
+def _prepare_sla(reader: Session, config: RunConfig, now: dt.datetime) -> _Prepared:
+    portfolio = analysis.current(reader, config.scoring, max_age_s=config.settings.scores_cache_seconds)
+    tickets = queries.overdue_ticket_list(reader, now=now, sla_days=config.scoring.ticket_sla_days())
     late = {t.customer_id for t in tickets}
     accounts = [portfolio.accounts[c] for c in late if c in portfolio.accounts]
     facts = _all_facts(portfolio, accounts, {}, tickets, config.scoring)
-    findings = rules.evaluate(facts, config.rules, rules={TICKET_RULE})
-    counts = _raise_alerts(session, config, run, portfolio, findings, evaluated={TICKET_RULE}, now=now)
-    return {"customers": len(facts), "findings": len(findings), **counts}
+    return _Prepared(portfolio, rules.evaluate(facts, config.rules, rules={TICKET_RULE}))
 
 
 def _previous_risks(session: Session) -> dict[int, float]:
@@ -327,17 +394,17 @@ def _facts(
     )
 
 
-def _raise_alerts(
+def _write_alerts(
     session: Session,
     config: RunConfig,
     run: JobRun,
-    portfolio,
-    findings,
+    prepared: _Prepared,
     *,
     evaluated: Collection[str],
     now: dt.datetime,
 ) -> dict:
     """Open, refresh and resolve alerts from the findings; queue notices in the same transaction."""
+    portfolio, findings = prepared.portfolio, prepared.findings
     alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.state != AlertState.RESOLVED))}
     open_alerts = [
         rules.OpenAlert(
@@ -390,7 +457,7 @@ def _raise_alerts(
         if transition.notify:
             notices.append(_notice(portfolio, alert, event, owners))
     session.flush()
-    counts["notified"] = len(notices)
+    counts["findings"], counts["notified"] = len(findings), len(notices)
     counts["deliveries"] = notify.enqueue(session, run_id=run.id, notices=notices, settings=config.settings)
     return counts
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import queue
 import threading
 
 from flask import current_app
@@ -12,10 +12,8 @@ from logicrm.api import Blueprint, PageArgs, page_of, paginate, session
 from logicrm.auth import current_user, require_role
 from logicrm.customers import service as customers
 from logicrm.db import utcnow
-from logicrm.errors import Conflict
 from logicrm.health import checks
 from logicrm.health import service as health
-from logicrm.health.models import RunStatus
 from logicrm.health.schemas import AlertListArgs, AlertOut, RunListArgs, RunOut, SnapshotOut
 from logicrm.users.models import UserRole
 
@@ -81,21 +79,29 @@ class Runs(MethodView):
     def post(self):
         """Start a full health run now (admin, manager); poll GET /runs?slot=… for its outcome."""
         require_role(UserRole.ADMIN, UserRole.MANAGER)
-        in_progress = health.running(session(), job=checks.HEALTH_RUN)
-        if in_progress is not None:
-            raise Conflict(f"health run {in_progress.id} is in progress", run_id=in_progress.id)
         slot = f"manual-{utcnow().isoformat()}"
         database, config = current_app.extensions["logicrm.db"], run_config()
-        threading.Thread(
-            target=_run_quietly, args=(database, config, slot), daemon=True, name=f"health-run {slot}"
-        ).start()
-        return {"job": checks.HEALTH_RUN, "slot": slot, "status": RunStatus.RUNNING, "counts": {}}
+        claimed: queue.Queue = queue.Queue()
 
+        def run() -> None:
+            try:
+                checks.run_health(
+                    database,
+                    config,
+                    slot=slot,
+                    on_phase=lambda phase: phase == "claimed" and claimed.put(None),
+                )
+            except (checks.RunInProgress, checks.SlotTaken) as refused:
+                claimed.put(refused)
+            except Exception:
+                pass
 
-def _run_quietly(database, config, slot) -> None:
-    # The outcome is recorded on the JobRun (failed with its error, logged); nothing to raise to.
-    with contextlib.suppress(Exception):
-        checks.run_health(database, config, slot=slot)
+        threading.Thread(target=run, daemon=True, name=f"health-run {slot}").start()
+        # The claim (with abandoned-run detection) decides between 202 and 409; the run goes on alone.
+        refused = claimed.get(timeout=current_app.config["LOGICRM"].sqlite_busy_timeout_ms / 1000 + 10)
+        if refused is not None:
+            raise refused
+        return session().scalar(health.runs_statement(job=checks.HEALTH_RUN, slot=slot))
 
 
 @history_blp.route("/<int:customer_id>/health/history")

@@ -9,7 +9,7 @@ from logicrm.customers import service as customers
 from logicrm.customers.models import Customer
 from logicrm.db import utcnow
 from logicrm.errors import Conflict, NotFound
-from logicrm.health.models import Alert, AlertState, HealthSnapshot, JobRun, RunStatus
+from logicrm.health.models import Alert, AlertState, HealthSnapshot, JobRun
 from logicrm.users.models import User
 
 
@@ -68,11 +68,6 @@ def runs_statement(*, job=None, slot=None, status=None):
         if value is not None:
             statement = statement.where(column == value)
     return statement.order_by(JobRun.id.desc())
-
-
-def running(session: Session, *, job: str) -> JobRun | None:
-    """Return the run of `job` in progress, if any."""
-    return session.scalar(select(JobRun).where(JobRun.job == job, JobRun.status == RunStatus.RUNNING))
 
 
 def history_statement(customer_id: int):

@@ -41,7 +41,7 @@ class ScoringParams:
     )
     risk_weight_low_loyalty: float = _param(1.5, "Weight of 1 − loyalty score.")
     risk_weight_volume_drop: float = _param(
-        4.5, "Weight of 1 − last 30 days' volume / trailing monthly mean."
+        6.0, "Weight of 1 − last 30 days' volume / trailing monthly mean."
     )
     risk_weight_otif_gap: float = _param(10.0, "Weight of the OTIF shortfall below the SLA target.")
     risk_weight_claims: float = _param(8.0, "Weight of the share of shipments damaged or claimed.")

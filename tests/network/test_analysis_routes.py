@@ -149,8 +149,12 @@ def test_graph_neighbourhood_has_both_influences(admin, demo):
     consignees = {
         c["id"]
         for c in admin.get(f"/shippers/{shipper_id}/consignees", query={"page_size": 500}).json["items"]
+        if c["status"] != "churned"
     }
-    assert shipper_id in ids and consignees <= ids
+    lanes = admin.get("/links", query={"shipper_id": shipper_id, "page_size": 500}).json["items"]
+    live = {lane["consignee_id"] for lane in lanes if lane["status"] != "ended"} & consignees
+    # depth 1: the shipper and exactly the partners it still trades with
+    assert ids == {shipper_id} | live
     own_edges = [e for e in graph["edges"] if e["shipper"] == shipper_id]
     assert {e["consignee"] for e in own_edges} <= consignees
     assert all(0 <= e["influence_down"] <= 0.6 and 0 <= e["influence_up"] <= 0.5 for e in graph["edges"])
@@ -203,7 +207,15 @@ def test_planner_may_run_network_endpoints_but_not_write(demo):
 def test_scores_are_cached_until_the_network_changes(admin, demo):
     first = admin.get("/network/risk", query={"page_size": 1}).json["meta"]["as_of"]
     assert admin.get("/network/risk", query={"page_size": 1}).json["meta"]["as_of"] == first
-    shipper, consignee = demo[1].healthy_vips[0], demo[1].troubled["silent_deciding_department"][0]
+    shipper = next(c for c in demo[1].healthy_vips if "shipper" in admin.get(f"/customers/{c}").json["roles"])
+    partners = {
+        c["id"] for c in admin.get(f"/shippers/{shipper}/consignees", query={"page_size": 500}).json["items"]
+    }
+    consignee = next(
+        c["id"]
+        for c in admin.get("/consignees", query={"page_size": 500}).json["items"]
+        if c["id"] not in partners
+    )
     link = admin.post(
         "/links",
         json={
