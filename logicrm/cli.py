@@ -110,8 +110,14 @@ def demo(if_empty, seed):
     from logicrm.demo import load_demo
 
     with _database().session_scope() as session:
-        if if_empty and session.scalar(select(func.count()).select_from(Customer)):
+        existing = session.scalar(select(func.count()).select_from(Customer))
+        if existing and if_empty:
             return
+        if existing:
+            raise click.ClickException(
+                f"the database already holds {existing} customers; the demo loads into an empty database "
+                "(use --if-empty to skip quietly)"
+            )
         summary = load_demo(session, seed=seed)
     for line in summary.lines():
         click.echo(line, err=True)

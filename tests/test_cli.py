@@ -115,3 +115,15 @@ def test_users_create_rejects_an_unknown_role(cli):
     result = cli("users", "create", "--name", "A", "--email", "a@example.com", "--role", "owner")
     assert result.exit_code == 2
     assert "owner" in result.stderr
+
+
+def test_demo_refuses_a_database_that_has_customers(app, db, cli, actors):
+    from logicrm.customers import service as customers
+    from logicrm.users.models import User
+
+    with db.session_scope() as session:
+        customers.create(session, session.get(User, actors["admin"].user_id), {"name": "Already Here Ltd"})
+    refused = cli("demo")
+    assert refused.exit_code == 1 and "already holds 1 customers" in refused.output
+    skipped = cli("demo", "--if-empty")
+    assert skipped.exit_code == 0 and skipped.stdout == ""
