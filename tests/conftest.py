@@ -85,6 +85,8 @@ def db(app) -> Database:
 
 @pytest.fixture
 def session(db):
+    """A writer session. On SQLite it holds the write lock from its first query until commit or rollback,
+    so end its transaction before the test starts another writer (the CLI, a second process)."""
     with db.session() as s:
         yield s
 

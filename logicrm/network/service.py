@@ -214,7 +214,15 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
     ]
     inserts = [row for row in rows if row.get("external_ref") not in existing]
     new_ids = (
-        list(session.scalars(insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True), inserts))
+        # render_nulls: rows mixing delivered and in-transit shipments would otherwise split into one
+        # INSERT per run of equal None-patterns
+        list(
+            session.scalars(
+                insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True),
+                inserts,
+                execution_options={"render_nulls": True},
+            )
+        )
         if inserts
         else []
     )
