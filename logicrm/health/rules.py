@@ -3,12 +3,11 @@
 Pure: plain records only, so a run, the SLA check and tests share the same decisions without a database.
 """
 
-import dataclasses
-import hashlib
-import json
-from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from logicrm.parameters import EnvParams, param
 
 ENV_PREFIX = "LOGICRM_RULES_"
 SEVERITIES = ("low", "medium", "high")
@@ -23,93 +22,80 @@ TIER_STEP_PREFIX = "tier_step_"
 _EPSILON = 1e-9
 
 
-def _param(default: Any, doc: str) -> Any:
-    return field(default=default, metadata={"doc": doc})
-
-
 @dataclass(frozen=True, slots=True)
-class RuleParams:
+class RuleParams(EnvParams):
     """Alert rule configuration: thresholds, escalation points, severities and when an alert worsens."""
 
+    ENV_PREFIX = ENV_PREFIX
+
     # thresholds: when each rule fires
-    risk_high: float = _param(0.6, "risk_high fires when network risk is at or above this.")
-    risk_jump: float = _param(
+    risk_high: float = param(0.6, "risk_high fires when network risk is at or above this.")
+    risk_jump: float = param(
         0.15, "risk_jump fires when network risk rose at least this since the last snapshot."
     )
-    exposure_high: float = _param(
+    exposure_high: float = param(
         0.05,
         "exposure_high fires when the account's cascade exposure is at least this share of the portfolio's monthly revenue.",
     )
-    dissatisfied: float = _param(
+    dissatisfied: float = param(
         0.35, "A deciding department scoring below this (0–1, 0.5 = expectations met) is dissatisfied."
     )
-    contact_overdue_factor: float = _param(
+    contact_overdue_factor: float = param(
         1.0, "contact_overdue fires when days since last contact exceed the tier cadence × this."
     )
-    contract_expiring_days: int = _param(
+    contract_expiring_days: int = param(
         90, "contract_expiring fires when the contract ends within this many days and no renewal is open."
     )
     # escalation: one severity level up for a large magnitude
-    risk_high_escalate: float = _param(0.8, "Network risk at or above this raises risk_high one level.")
-    risk_jump_escalate: float = _param(0.3, "A rise at least this large raises risk_jump one level.")
-    exposure_min_risk: float = _param(
+    risk_high_escalate: float = param(0.8, "Network risk at or above this raises risk_high one level.")
+    risk_jump_escalate: float = param(0.3, "A rise at least this large raises risk_jump one level.")
+    exposure_min_risk: float = param(
         0.3,
         "exposure_high fires only when the account's network risk is at least this: a steady, happy hub is "
         "concentration to plan for, not a churn alert.",
     )
-    exposure_high_escalate: float = _param(
+    exposure_high_escalate: float = param(
         0.15, "Exposure at least this share raises exposure_high one level."
     )
-    dissatisfied_escalate: float = _param(
+    dissatisfied_escalate: float = param(
         0.2, "A deciding department scoring below this raises department_dissatisfied one level."
     )
-    contact_overdue_escalate: float = _param(
+    contact_overdue_escalate: float = param(
         2.0, "No contact for more than the cadence × this (or never) raises contact_overdue one level."
     )
-    contract_expiring_escalate_days: int = _param(
+    contract_expiring_escalate_days: int = param(
         30, "A contract ending within this many days (or already ended) raises contract_expiring one level."
     )
-    ticket_overdue_escalate: float = _param(
+    ticket_overdue_escalate: float = param(
         3.0, "A ticket open more than its SLA × this raises ticket_overdue one level."
     )
     # severity = base of the rule + step of the tier (+ 1 if escalated), clamped to low..high
-    severity_risk_high: str = _param("medium", "Base severity of risk_high.")
-    severity_risk_jump: str = _param("medium", "Base severity of risk_jump.")
-    severity_exposure_high: str = _param(
+    severity_risk_high: str = param("medium", "Base severity of risk_high.")
+    severity_risk_jump: str = param("medium", "Base severity of risk_jump.")
+    severity_exposure_high: str = param(
         "low", "Base severity of exposure_high (what is at stake, not a churn signal by itself)."
     )
-    severity_department_dissatisfied: str = _param("medium", "Base severity of department_dissatisfied.")
-    severity_department_silent: str = _param("low", "Base severity of department_silent.")
-    severity_contact_overdue: str = _param("low", "Base severity of contact_overdue.")
-    severity_contract_expiring: str = _param("medium", "Base severity of contract_expiring.")
-    severity_ticket_overdue: str = _param("medium", "Base severity of ticket_overdue.")
-    severity_tier_mismatch: str = _param(
+    severity_department_dissatisfied: str = param("medium", "Base severity of department_dissatisfied.")
+    severity_department_silent: str = param("low", "Base severity of department_silent.")
+    severity_contact_overdue: str = param("low", "Base severity of contact_overdue.")
+    severity_contract_expiring: str = param("medium", "Base severity of contract_expiring.")
+    severity_ticket_overdue: str = param("medium", "Base severity of ticket_overdue.")
+    severity_tier_mismatch: str = param(
         "low",
         "Severity of tier_mismatch (over-served); under-served is one level up; the tier step is not applied.",
     )
-    tier_step_vip: int = _param(1, "Severity levels added for a VIP account.")
-    tier_step_key: int = _param(0, "Severity levels added for a key account.")
-    tier_step_standard: int = _param(-1, "Severity levels added for a standard account.")
+    tier_step_vip: int = param(1, "Severity levels added for a VIP account.")
+    tier_step_key: int = param(0, "Severity levels added for a key account.")
+    tier_step_standard: int = param(-1, "Severity levels added for a standard account.")
     # worsening: when a refreshed alert notifies again (and an acknowledged one reopens)
-    worsen_margin: float = _param(
+    worsen_margin: float = param(
         0.1, "An alert worsens when its value grows by this share of the value last notified."
     )
-    worsen_floor: float = _param(
+    worsen_floor: float = param(
         0.01, "…and by at least this much in absolute terms (one point on the 0–1 scales)."
     )
 
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            expected = type(f.default)
-            # ints passed for float fields would change config_hash() without changing anything else
-            if expected is float and type(value) is int:
-                object.__setattr__(self, f.name, float(value))
-            elif type(value) is not expected:
-                raise ValueError(f"{f.name} must be {expected.__name__}, got {value!r}")
-        self._validate()
-
-    def _validate(self) -> None:
+    def _checks(self) -> dict[str, bool]:
         checks = {
             "risk_high": 0 < self.risk_high <= 1,
             "risk_jump": 0 < self.risk_jump <= 1,
@@ -132,9 +118,7 @@ class RuleParams:
         }
         checks.update({f"{SEVERITY_PREFIX}{r}": self.base_severity(r) in SEVERITIES for r in RULES})
         checks.update({f"{TIER_STEP_PREFIX}{t}": abs(self.tier_step(t)) < len(SEVERITIES) for t in TIERS})
-        failed = [name for name, ok in checks.items() if not ok]
-        if failed:
-            raise ValueError(f"invalid rule parameters: {', '.join(failed)}")
+        return checks
 
     def base_severity(self, rule: str) -> str:
         """Return a rule's severity before the tier step and escalation."""
@@ -146,35 +130,10 @@ class RuleParams:
             raise ValueError(f"unknown tier {tier!r}")
         return getattr(self, TIER_STEP_PREFIX + tier)
 
-    def config_hash(self) -> str:
-        """Return a stable 16-hex-digit fingerprint of these parameters."""
-        canonical = json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, str]) -> "RuleParams":
-        """Build parameters from LOGICRM_RULES_<FIELD> keys (e.g. os.environ); other keys are ignored."""
-        types = {f.name: type(f.default) for f in dataclasses.fields(cls)}
-        overrides: dict[str, Any] = {}
-        for key, raw in mapping.items():
-            if not key.startswith(ENV_PREFIX):
-                continue
-            name = key.removeprefix(ENV_PREFIX).lower()
-            if name not in types:
-                raise ValueError(f"unknown rule parameter {key}")
-            try:
-                overrides[name] = types[name](raw.strip())
-            except ValueError as exc:
-                raise ValueError(f"{key}={raw!r} is not a valid {types[name].__name__}") from exc
-        return cls(**overrides)
-
 
 def describe_params() -> list[tuple[str, str, Any, str]]:
     """List (field, environment key, default, description) for every parameter."""
-    return [
-        (f.name, ENV_PREFIX + f.name.upper(), f.default, f.metadata["doc"])
-        for f in dataclasses.fields(RuleParams)
-    ]
+    return RuleParams.describe()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,114 +1,92 @@
 """Every weight, half-life, threshold and coupling of the scores (DESIGN §4), in one frozen record."""
 
 import dataclasses
-import hashlib
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from logicrm.parameters import EnvParams, param
 
 ENV_PREFIX = "LOGICRM_SCORING_"
 TIERS = ("vip", "key", "standard")
 RISK_WEIGHT_PREFIX = "risk_weight_"
 
 
-def _param(default: Any, doc: str) -> Any:
-    return field(default=default, metadata={"doc": doc})
-
-
 @dataclass(frozen=True, slots=True)
-class ScoringParams:
+class ScoringParams(EnvParams):
     """Scoring configuration; defaults are DESIGN §4's."""
 
+    ENV_PREFIX = ENV_PREFIX
+
     # §4.1–4.5 satisfaction and loyalty
-    half_life_days: float = _param(
+    half_life_days: float = param(
         90.0, "Half-life of a survey response's weight in satisfaction and loyalty."
     )
-    silent_after_days: float = _param(
+    silent_after_days: float = param(
         180.0, "A department with no response for this long is silent (unknown)."
     )
-    weakest_cap: float = _param(
+    weakest_cap: float = param(
         0.25, "Account satisfaction is capped at the weakest deciding department + this."
     )
-    beta_two_sided: float = _param(0.4, "Weight of the other side's satisfaction in two-sided satisfaction.")
+    beta_two_sided: float = param(0.4, "Weight of the other side's satisfaction in two-sided satisfaction.")
     # §4.6 own churn risk: r0 = logistic(bias + Σ weight·driver)
-    risk_bias: float = _param(-3.75, "Logistic bias of own churn risk (baseline risk = logistic(bias)).")
-    risk_weight_low_satisfaction: float = _param(
+    risk_bias: float = param(-3.75, "Logistic bias of own churn risk (baseline risk = logistic(bias)).")
+    risk_weight_low_satisfaction: float = param(
         6.0, "Weight of the shortfall below satisfied_level, as a share of it."
     )
-    risk_weight_satisfaction_drop: float = _param(
-        4.0, "Weight of the satisfaction drop over the drop window."
-    )
-    risk_weight_low_loyalty: float = _param(1.5, "Weight of 1 − loyalty score.")
-    risk_weight_volume_drop: float = _param(
-        6.0, "Weight of 1 − last 30 days' volume / trailing monthly mean."
-    )
-    risk_weight_otif_gap: float = _param(10.0, "Weight of the OTIF shortfall below the SLA target.")
-    risk_weight_claims: float = _param(8.0, "Weight of the share of shipments damaged or claimed.")
-    risk_weight_overdue_tickets: float = _param(0.8, "Weight of log(1 + number of overdue open tickets).")
-    risk_weight_contact_overdue: float = _param(
-        1.0, "Weight of the contact overdue ratio (days/cadence − 1)."
-    )
-    risk_weight_contract_ending: float = _param(1.5, "Weight of 'contract ends soon, no renewal open'.")
-    risk_weight_silent_deciding_department: float = _param(
-        1.0, "Weight of 'a deciding department is silent'."
-    )
-    satisfaction_drop_days: int = _param(90, "Window over which the satisfaction drop is measured.")
-    volume_recent_days: int = _param(30, "Recent window compared with the trailing monthly mean volume.")
-    volume_trend_min_shipments: int = _param(
+    risk_weight_satisfaction_drop: float = param(4.0, "Weight of the satisfaction drop over the drop window.")
+    risk_weight_low_loyalty: float = param(1.5, "Weight of 1 − loyalty score.")
+    risk_weight_volume_drop: float = param(6.0, "Weight of 1 − last 30 days' volume / trailing monthly mean.")
+    risk_weight_otif_gap: float = param(10.0, "Weight of the OTIF shortfall below the SLA target.")
+    risk_weight_claims: float = param(8.0, "Weight of the share of shipments damaged or claimed.")
+    risk_weight_overdue_tickets: float = param(0.8, "Weight of log(1 + number of overdue open tickets).")
+    risk_weight_contact_overdue: float = param(1.0, "Weight of the contact overdue ratio (days/cadence − 1).")
+    risk_weight_contract_ending: float = param(1.5, "Weight of 'contract ends soon, no renewal open'.")
+    risk_weight_silent_deciding_department: float = param(1.0, "Weight of 'a deciding department is silent'.")
+    satisfaction_drop_days: int = param(90, "Window over which the satisfaction drop is measured.")
+    volume_recent_days: int = param(30, "Recent window compared with the trailing monthly mean volume.")
+    volume_trend_min_shipments: int = param(
         20, "Below this many shipments in the window, the volume drop is scaled down (it is mostly noise)."
     )
-    satisfied_level: float = _param(
+    satisfied_level: float = param(
         0.55, "Satisfaction at or above this adds no risk (0.5 = expectations exactly met)."
     )
-    contact_overdue_cap: float = _param(1.0, "The contact overdue driver saturates at this value.")
-    cadence_vip_days: int = _param(30, "Expected contact cadence of a VIP account.")
-    cadence_key_days: int = _param(60, "Expected contact cadence of a key account.")
-    cadence_standard_days: int = _param(120, "Expected contact cadence of a standard account.")
-    ticket_sla_vip_days: float = _param(
+    contact_overdue_cap: float = param(1.0, "The contact overdue driver saturates at this value.")
+    cadence_vip_days: int = param(30, "Expected contact cadence of a VIP account.")
+    cadence_key_days: int = param(60, "Expected contact cadence of a key account.")
+    cadence_standard_days: int = param(120, "Expected contact cadence of a standard account.")
+    ticket_sla_vip_days: float = param(
         2.0, "An open ticket of a VIP account is overdue after this many days."
     )
-    ticket_sla_key_days: float = _param(
+    ticket_sla_key_days: float = param(
         5.0, "An open ticket of a key account is overdue after this many days."
     )
-    ticket_sla_standard_days: float = _param(
+    ticket_sla_standard_days: float = param(
         10.0, "An open ticket of a standard account is overdue after this many days."
     )
-    contract_ending_days: int = _param(
+    contract_ending_days: int = param(
         90, "A contract ending within this many days without renewal is a risk."
     )
     # §4.7 network risk
-    alpha_down: float = _param(
+    alpha_down: float = param(
         0.6, "Coupling shipper → consignee: influence = alpha_down · consignee's share."
     )
-    alpha_up: float = _param(0.5, "Coupling consignee → shipper: influence = alpha_up · shipper's share.")
-    volume_window_days: int = _param(
+    alpha_up: float = param(0.5, "Coupling consignee → shipper: influence = alpha_up · shipper's share.")
+    volume_window_days: int = param(
         90, "Trailing window of link volumes (declared monthly volume is scaled)."
     )
-    propagation_tol: float = _param(1e-12, "Message passing stops when no message changes by this much.")
-    propagation_max_iter: int = _param(10_000, "Message passing gives up after this many sweeps.")
-    explain_top: int = _param(5, "Number of drivers named in a risk explanation (the rest are 'other').")
+    propagation_tol: float = param(1e-12, "Message passing stops when no message changes by this much.")
+    propagation_max_iter: int = param(10_000, "Message passing gives up after this many sweeps.")
+    explain_top: int = param(5, "Number of drivers named in a risk explanation (the rest are 'other').")
     # §4.9 what-if cascade
-    cascade_threshold: float = _param(0.5, "An account keeping less than this share of its volume is lost.")
+    cascade_threshold: float = param(0.5, "An account keeping less than this share of its volume is lost.")
     # §4.10 value
-    abc_a_cutoff: float = _param(0.8, "Class A: customers making the first 80% of positive profit.")
-    abc_b_cutoff: float = _param(0.95, "Class B: customers making the profit from the A cutoff to 95%.")
-    tier_mismatch_steps: int = _param(
+    abc_a_cutoff: float = param(0.8, "Class A: customers making the first 80% of positive profit.")
+    abc_b_cutoff: float = param(0.95, "Class B: customers making the profit from the A cutoff to 95%.")
+    tier_mismatch_steps: int = param(
         2, "Report a tier mismatch when tier and value tier are this many steps apart."
     )
 
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            expected = type(f.default)
-            # ints passed for float fields would change config_hash() without changing anything else
-            if expected is float and type(value) is int:
-                object.__setattr__(self, f.name, float(value))
-            elif type(value) is not expected:
-                raise ValueError(f"{f.name} must be {expected.__name__}, got {value!r}")
-        self._validate()
-
-    def _validate(self) -> None:
+    def _checks(self) -> dict[str, bool]:
         checks = {
             "half_life_days": self.half_life_days > 0,
             "silent_after_days": self.silent_after_days > 0,
@@ -133,9 +111,7 @@ class ScoringParams:
         checks.update({f"ticket_sla_{tier}_days": days > 0 for tier, days in self.ticket_sla_days().items()})
         # drivers only ever add risk: explanations split r0 over positive contributions
         checks.update({f"{RISK_WEIGHT_PREFIX}{k}": w >= 0 for k, w in self.risk_weights().items()})
-        failed = [name for name, ok in checks.items() if not ok]
-        if failed:
-            raise ValueError(f"invalid scoring parameters: {', '.join(failed)}")
+        return checks
 
     def risk_weights(self) -> dict[str, float]:
         """Return the own-risk weight of each driver, keyed by driver name."""
@@ -155,32 +131,7 @@ class ScoringParams:
         """Return how long a ticket may stay open, per tier."""
         return {tier: getattr(self, f"ticket_sla_{tier}_days") for tier in TIERS}
 
-    def config_hash(self) -> str:
-        """Return a stable 16-hex-digit fingerprint of these parameters."""
-        canonical = json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, str]) -> "ScoringParams":
-        """Build parameters from LOGICRM_SCORING_<FIELD> keys (e.g. os.environ); other keys are ignored."""
-        types = {f.name: type(f.default) for f in dataclasses.fields(cls)}
-        overrides: dict[str, Any] = {}
-        for key, raw in mapping.items():
-            if not key.startswith(ENV_PREFIX):
-                continue
-            name = key.removeprefix(ENV_PREFIX).lower()
-            if name not in types:
-                raise ValueError(f"unknown scoring parameter {key}")
-            try:
-                overrides[name] = types[name](raw.strip())
-            except ValueError as exc:
-                raise ValueError(f"{key}={raw!r} is not a valid {types[name].__name__}") from exc
-        return cls(**overrides)
-
 
 def describe_params() -> list[tuple[str, str, Any, str]]:
     """List (field, environment key, default, description) for every parameter."""
-    return [
-        (f.name, ENV_PREFIX + f.name.upper(), f.default, f.metadata["doc"])
-        for f in dataclasses.fields(ScoringParams)
-    ]
+    return ScoringParams.describe()
