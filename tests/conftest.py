@@ -15,6 +15,7 @@ from sqlalchemy import text
 import logicrm.models  # noqa: F401
 from logicrm import create_app, migrate
 from logicrm.db import Base, Database, make_engine
+from logicrm.network import revisions
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
 
@@ -55,10 +56,18 @@ def _empty_tables(database: Database) -> None:
     tables = [table.name for table in reversed(Base.metadata.sorted_tables) if table.name != "revisions"]
     with database.session_scope() as session:
         if database.engine.dialect.name == "postgresql":
-            session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # One round trip of DELETEs and sequence resets: ~10x faster than TRUNCATE on small tables.
+            session.execute(text("; ".join(f"DELETE FROM {table}" for table in tables)))
+            session.execute(
+                text(
+                    "SELECT setval(sequencename::regclass, 1, false) FROM pg_sequences WHERE schemaname = 'public'"
+                )
+            )
         else:
             for table in tables:
                 session.execute(text(f"DELETE FROM {table}"))
+        # Raw DELETEs bypass the flush hook: move the revisions so no worker reuses scores of deleted data.
+        revisions.bump(session, revisions.NETWORK, revisions.SCORES)
 
 
 def fresh_app(database_url: str, instance_path: str):
@@ -70,12 +79,24 @@ def fresh_app(database_url: str, instance_path: str):
     return application
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
-    """A Flask app on the test database, with empty tables."""
-    application = fresh_app(database_url, str(tmp_path))
+@pytest.fixture(scope="session")
+def shared_app(database_url, tmp_path_factory):
+    """One app per backend: building it (blueprints, OpenAPI) costs more than most tests."""
+    application = fresh_app(database_url, str(tmp_path_factory.mktemp("instance")))
     yield application
     application.extensions["logicrm.db"].engine.dispose()
+
+
+CONFIG_KEYS = ("LOGICRM", "LOGICRM_SCORING", "LOGICRM_RULES")
+
+
+@pytest.fixture
+def app(shared_app):
+    """The app on the test database with empty tables; configuration changes end with the test."""
+    saved = {key: shared_app.config[key] for key in CONFIG_KEYS}
+    _empty_tables(shared_app.extensions["logicrm.db"])
+    yield shared_app
+    shared_app.config.update(saved)
 
 
 @pytest.fixture
