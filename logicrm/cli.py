@@ -1,9 +1,10 @@
 """Command line: `logicrm db upgrade`, `users create`, `keys create`, `demo`, `scheduler`, `health run`,
-`outbox flush`, and Flask's own commands."""
+`outbox flush`, `webhooks add`, the development sinks `mailbox` and `webhook-sink`, and Flask's own commands."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 
 import click
 from flask import Flask, current_app
@@ -11,6 +12,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
 from logicrm.errors import DomainError
+from logicrm.health import sinks
 from logicrm.users.models import UserRole
 
 
@@ -201,9 +203,97 @@ def outbox_flush(limit):
     click.echo(", ".join(f"{key} {value}" for key, value in counts.items()))
 
 
+@click.group("webhooks", cls=AppGroup)
+def webhooks_group():
+    """Webhook receivers."""
+
+
+@webhooks_group.command("add")
+@click.option("--url", required=True, help="where alert events are POSTed")
+@click.option("--description")
+def webhooks_add(url, description):
+    """Register a webhook receiver and print its signing secret (shown once)."""
+    from logicrm.health import webhooks
+
+    with _domain_errors(), _database().session_scope() as session:
+        receiver, secret = webhooks.create_receiver(
+            session, url=url, description=description, settings=current_app.config["LOGICRM"]
+        )
+        receiver_id = receiver.id
+    click.echo(f"webhook receiver {receiver_id} for {url}", err=True)
+    click.echo(secret)
+
+
+def _serve_logging() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
+
+
+@click.command("mailbox")
+@with_appcontext
+@click.option("--host", default=sinks.HOST, show_default=True)
+@click.option("--port", default=sinks.MAILBOX_PORT, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help=f"Maildir to write into  [default: <instance folder>/{sinks.MAILBOX_DIR}]",
+)
+def mailbox(host, port, directory):
+    """Development SMTP server: keep every message it receives in a Maildir, until SIGTERM or Ctrl-C."""
+    directory = directory or os.path.join(current_app.instance_path, sinks.MAILBOX_DIR)
+    _serve_logging()
+    try:
+        controller = sinks.start_mailbox(directory, host=host, port=port)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+    click.echo(f"mailbox: SMTP on {host}:{port}, messages in the Maildir {directory}", err=True)
+    stopped_by = sinks.serve_until_stopped(controller.stop)
+    click.echo(f"mailbox: {stopped_by} received, stopped", err=True)
+
+
+@click.command("webhook-sink")
+@with_appcontext
+@click.option("--host", default=sinks.HOST, show_default=True)
+@click.option("--port", default=sinks.WEBHOOK_SINK_PORT, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False),
+    help=f"JSON Lines file to append events to  [default: <instance folder>/{sinks.WEBHOOK_SINK_FILE}]",
+)
+@click.option(
+    "--secret",
+    help="the receiver's whsec_ signing secret (visible to other local users: prefer --secret-file)",
+)
+@click.option("--secret-file", type=click.File(), help="a file holding the whsec_ signing secret")
+def webhook_sink(host, port, path, secret, secret_file):
+    """Development webhook receiver: verify signatures, append each event once to a JSON Lines file."""
+    if (secret is None) == (secret_file is None):
+        raise click.UsageError("give the signing secret with exactly one of --secret and --secret-file")
+    if secret_file is not None:
+        secret = secret_file.read()
+    path = path or os.path.join(current_app.instance_path, sinks.WEBHOOK_SINK_FILE)
+    _serve_logging()
+    try:
+        sink = sinks.WebhookSink(secret=secret, path=path, host=host, port=port)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="secret") from None
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+    sink.start()
+    click.echo(f"webhook-sink: http://{host}:{sink.port}/ (any path), events in {path}", err=True)
+    stopped_by = sinks.serve_until_stopped(sink.stop)
+    click.echo(f"webhook-sink: {stopped_by} received, stopped", err=True)
+
+
 def register_commands(app: Flask) -> None:
     """Attach LogiCRM's commands to the app's CLI."""
     for command in (db_group, users_group, keys_group, demo, scheduler_group, health_group, outbox_group):
+        app.cli.add_command(command)
+    for command in (webhooks_group, mailbox, webhook_sink):
         app.cli.add_command(command)
 
 
