@@ -1,7 +1,9 @@
 """Customer network: one node per customer, two influence arcs per trading pair (DESIGN §4.7)."""
 
+import gc
 from collections import defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -58,7 +60,22 @@ def link_volume(link: LinkRecord, params: ScoringParams) -> float:
     return link.declared_monthly_volume * params.volume_window_days / DAYS_PER_MONTH
 
 
-def build_graph(nodes: Iterable[NodeRecord], links: Iterable[LinkRecord], params: ScoringParams) -> nx.DiGraph:
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cycle collector: building millions of acyclic containers would trigger it again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@paused_gc()
+def build_graph(
+    nodes: Iterable[NodeRecord], links: Iterable[LinkRecord], params: ScoringParams
+) -> nx.DiGraph:
     """Build the influence graph: per trading pair, arcs both ways carrying influence and the pair's business.
 
     Arc u→v has `influence` a_uv, `direction` ('down' shipper→consignee, 'up', or 'both' when the two
@@ -66,74 +83,119 @@ def build_graph(nodes: Iterable[NodeRecord], links: Iterable[LinkRecord], params
     its links in both directions: `volume`, `shipments_per_month`, `revenue_per_month`, `link_ids`.
     The graph attribute `links` maps each link id to its LinkFlow.
     """
-    graph = nx.DiGraph()
+    records: dict[int, NodeRecord] = {}
     for node in nodes:
-        if node.id in graph:
+        if node.id in records:
             raise ValueError(f"duplicate customer {node.id}")
-        graph.add_node(
-            node.id, name=node.name, roles=node.roles, tier=node.tier, volume=0.0,
-            shipments_per_month=0.0, revenue_per_month=0.0,
-        )  # fmt: skip
-
+        records[node.id] = node
     flows: dict[int, LinkFlow] = {}
-    directed: dict[tuple[int, int], list[int]] = defaultdict(list)
+    trades: dict[tuple[int, int], _Trade] = {}
     inbound: dict[int, float] = defaultdict(float)
     outbound: dict[int, float] = defaultdict(float)
     for link in links:
-        _check_link(graph, link, flows)
-        flow = LinkFlow(link_volume(link, params), link.shipments_per_month, link.revenue_per_month)
-        flows[link.id] = flow
-        directed[link.shipper_id, link.consignee_id].append(link.id)
+        _check_link(link, records, flows)
+        flow = flows[link.id] = LinkFlow(
+            link_volume(link, params), link.shipments_per_month, link.revenue_per_month
+        )
+        key = (link.shipper_id, link.consignee_id)
+        trade = trades.get(key)
+        if trade is None:
+            trade = trades[key] = _Trade()
+        trade.add(link.id, flow)
         inbound[link.consignee_id] += flow.volume
         outbound[link.shipper_id] += flow.volume
-        shipper = graph.nodes[link.shipper_id]
-        shipper["shipments_per_month"] += flow.shipments_per_month
-        shipper["revenue_per_month"] += flow.revenue_per_month
 
-    def channel(shipper: int, consignee: int, alpha: float, total: float) -> float:
-        volume = sum(flows[i].volume for i in directed[shipper, consignee])
-        return alpha * volume / total if total > 0 else 0.0
+    def channel(trade: _Trade, alpha: float, total: float) -> float:
+        return alpha * trade.volume / total if total > 0 else 0.0
 
+    volume: dict[int, float] = defaultdict(float)
+    billed_shipments: dict[int, float] = defaultdict(float)
+    billed_revenue: dict[int, float] = defaultdict(float)
     arcs = []
-    for shipper, consignee in list(directed):
-        pair = (shipper, consignee)
-        reverse = (consignee, shipper)
-        if reverse in directed and reverse < pair:
+    for (shipper, consignee), trade in trades.items():
+        billed_shipments[shipper] += trade.shipments_per_month
+        billed_revenue[shipper] += trade.revenue_per_month
+        back = trades.get((consignee, shipper))
+        if back is not None and (consignee, shipper) < (shipper, consignee):
             continue  # the reciprocal pair was handled from its other direction
-        link_ids = tuple(sorted(directed[pair] + directed.get(reverse, [])))
-        totals = {
-            "volume": sum(flows[i].volume for i in link_ids),
-            "shipments_per_month": sum(flows[i].shipments_per_month for i in link_ids),
-            "revenue_per_month": sum(flows[i].revenue_per_month for i in link_ids),
-            "link_ids": link_ids,
+        totals = _Trade().merge(trade)
+        if back is not None:
+            totals.merge(back)
+        attrs = {
+            "volume": totals.volume,
+            "shipments_per_month": totals.shipments_per_month,
+            "revenue_per_month": totals.revenue_per_month,
+            "link_ids": tuple(sorted(totals.link_ids)),
         }
-        down = channel(shipper, consignee, params.alpha_down, inbound[consignee])
-        up = channel(shipper, consignee, params.alpha_up, outbound[shipper])
-        if reverse in directed:
-            # consignee also ships to shipper: each arc has a down and an up channel
-            back_down = channel(consignee, shipper, params.alpha_down, inbound[shipper])
-            back_up = channel(consignee, shipper, params.alpha_up, outbound[consignee])
-            arcs.append((shipper, consignee, _either(down, back_up), "both", totals))
-            arcs.append((consignee, shipper, _either(up, back_down), "both", totals))
+        down = channel(trade, params.alpha_down, inbound[consignee])
+        up = channel(trade, params.alpha_up, outbound[shipper])
+        if back is None:
+            arcs.append((shipper, consignee, {"influence": down, "direction": "down", **attrs}))
+            arcs.append((consignee, shipper, {"influence": up, "direction": "up", **attrs}))
         else:
-            arcs.append((shipper, consignee, down, "down", totals))
-            arcs.append((consignee, shipper, up, "up", totals))
-        for node in pair:
-            graph.nodes[node]["volume"] += totals["volume"]
-    graph.add_edges_from((u, v, {"influence": a, "direction": d, **t}) for u, v, a, d, t in arcs)
-    graph.graph["links"] = flows
+            # the consignee also ships to the shipper: each arc has a down and an up channel
+            back_down = channel(back, params.alpha_down, inbound[shipper])
+            back_up = channel(back, params.alpha_up, outbound[consignee])
+            arcs.append(
+                (shipper, consignee, {"influence": _either(down, back_up), "direction": "both", **attrs})
+            )
+            arcs.append(
+                (consignee, shipper, {"influence": _either(up, back_down), "direction": "both", **attrs})
+            )
+        volume[shipper] += totals.volume
+        volume[consignee] += totals.volume
+    graph = nx.DiGraph(links=flows)
+    graph.add_nodes_from(
+        (
+            node.id,
+            {
+                "name": node.name,
+                "roles": node.roles,
+                "tier": node.tier,
+                "volume": volume[node.id],
+                "shipments_per_month": billed_shipments[node.id],
+                "revenue_per_month": billed_revenue[node.id],
+            },
+        )
+        for node in records.values()
+    )
+    graph.add_edges_from(arcs)
     return graph
 
 
+class _Trade:
+    """Running totals of the links between two customers."""
+
+    __slots__ = ("link_ids", "revenue_per_month", "shipments_per_month", "volume")
+
+    def __init__(self) -> None:
+        self.volume = self.shipments_per_month = self.revenue_per_month = 0.0
+        self.link_ids: list[int] = []
+
+    def add(self, link_id: int, flow: LinkFlow) -> None:
+        self.volume += flow.volume
+        self.shipments_per_month += flow.shipments_per_month
+        self.revenue_per_month += flow.revenue_per_month
+        self.link_ids.append(link_id)
+
+    def merge(self, other: "_Trade") -> "_Trade":
+        self.volume += other.volume
+        self.shipments_per_month += other.shipments_per_month
+        self.revenue_per_month += other.revenue_per_month
+        self.link_ids += other.link_ids
+        return self
+
+
 def _either(a: float, b: float) -> float:
+    """Return the chance that either of two independent channels transmits."""
     return 1.0 - (1.0 - a) * (1.0 - b)
 
 
-def _check_link(graph: nx.DiGraph, link: LinkRecord, seen: dict[int, LinkFlow]) -> None:
+def _check_link(link: LinkRecord, customers: Mapping[int, NodeRecord], seen: Mapping[int, LinkFlow]) -> None:
     if link.id in seen:
         raise ValueError(f"duplicate link {link.id}")
     for end in (link.shipper_id, link.consignee_id):
-        if end not in graph:
+        if end not in customers:
             raise ValueError(f"link {link.id} refers to unknown customer {end}")
     if link.shipper_id == link.consignee_id:
         raise ValueError(f"link {link.id} ships from customer {link.shipper_id} to itself")
@@ -141,12 +203,17 @@ def _check_link(graph: nx.DiGraph, link: LinkRecord, seen: dict[int, LinkFlow]) 
         raise ValueError(f"link {link.id} has a negative volume")
 
 
+_PAIR_BUSINESS = ("volume", "shipments_per_month", "revenue_per_month")
+
+
 @dataclass(frozen=True, eq=False)
 class GraphArrays:
     """The graph as flat arrays, built once, for propagation and cascades without networkx.
 
-    Arcs come in reverse pairs: arc p (p < pairs) is u→v and arc p + pairs is v→u; an arc absent from
-    the graph is present here with influence 0. Pair p's business (`pair_*`) is the sum over its links.
+    Arcs come in reverse pairs: arc p (p < pairs, the forward half, sorted by head) is u→v and arc
+    p + pairs is v→u; an arc absent from the graph is present here with influence 0. Pair p's business
+    (`pair_*`) is the sum over its links in both directions; `out_ptr`/`out_arc` list each node's out-arcs
+    and `bwd_by_head` orders the reverse half by head.
     """
 
     nodes: tuple[Hashable, ...]
@@ -162,6 +229,7 @@ class GraphArrays:
     node_revenue: np.ndarray
     out_ptr: np.ndarray
     out_arc: np.ndarray
+    bwd_by_head: np.ndarray
     link_index: dict[int, int]
     link_pair: np.ndarray
     link_volume: np.ndarray
@@ -174,65 +242,78 @@ class GraphArrays:
         return len(self.pair_volume)
 
     @classmethod
+    @paused_gc()
     def from_graph(cls, graph: nx.DiGraph, *, weight: str = "influence") -> "GraphArrays":
         """Flatten a graph whose arcs carry `weight` (and, if built by build_graph, the pair business)."""
-        nodes = tuple(graph.nodes)
-        index = {node: i for i, node in enumerate(nodes)}
-        pair_of: dict[tuple[Hashable, Hashable], int] = {}
+        slot: dict[tuple[Hashable, Hashable], int] = {}
         forward: list[tuple[Hashable, Hashable, dict]] = []
-        backward: dict[int, float] = {}
-        # 'down' arcs first so that, for build_graph's graphs, one half of the arcs is all down arcs
-        ordered = sorted(graph.edges(data=True), key=lambda arc: arc[2].get("direction") == "up")
-        for u, v, data in ordered:
-            if u == v:
-                raise ValueError(f"self-loop on {u!r}")
-            pair = pair_of.get((v, u))
-            if pair is None:
-                pair_of[u, v] = len(forward)
-                forward.append((u, v, data))
-            else:
-                backward[pair] = float(data[weight])
-        pairs = len(forward)
-        src = np.fromiter((index[u] for u, _, _ in forward), np.int64, pairs)
-        dst = np.fromiter((index[v] for _, v, _ in forward), np.int64, pairs)
-        influence = np.zeros(2 * pairs)
-        influence[:pairs] = [float(data[weight]) for _, _, data in forward]
-        influence[pairs + np.fromiter(backward, np.int64, len(backward))] = list(backward.values())
+        backward: list[dict | None] = []
+        for u, successors in graph.adjacency():
+            for v, data in successors.items():
+                if u == v:
+                    raise ValueError(f"self-loop on {u!r}")
+                p = slot.get((v, u))
+                if p is None:
+                    slot[u, v] = len(forward)
+                    forward.append((u, v, data))
+                    backward.append(None)
+                else:
+                    backward[p] = data
+        # on build_graph's graphs, make the forward half exactly the down arcs
+        for p, (u, v, data) in enumerate(forward):
+            if data.get("direction") == "up" and backward[p] is not None:
+                forward[p], backward[p] = (v, u, backward[p]), data
+        # busiest nodes first: the random reads and writes of propagation then mostly hit cache
+        nodes = tuple(sorted(graph.nodes, key=lambda node: -len(graph.pred[node]) - len(graph.succ[node])))
+        index = {node: i for i, node in enumerate(nodes)}
+        # forward arcs sorted by head: propagation multiplies each node's forward in-factors as a segment
+        fwd_dst = np.array([index[v] for _, v, _ in forward], dtype=np.int64)
+        order = np.argsort(fwd_dst, kind="stable")
+        fwd_dst = fwd_dst[order]
+        forward = [forward[p] for p in order.tolist()]
+        backward = [backward[p] for p in order.tolist()]
+        fwd_src = np.array([index[u] for u, _, _ in forward], dtype=np.int64)
+        src = np.concatenate([fwd_src, fwd_dst])
+        influence = np.array(
+            [data[weight] for _, _, data in forward]
+            + [0.0 if data is None else data[weight] for data in backward],
+            dtype=np.float64,
+        )
 
-        def pair_attr(name: str) -> np.ndarray:
-            return np.fromiter((data.get(name, 0.0) for _, _, data in forward), np.float64, pairs)
-
-        pair_volume = pair_attr("volume")
+        business = np.array(
+            [[data.get(key, 0.0) for key in _PAIR_BUSINESS] for _, _, data in forward], dtype=np.float64
+        ).reshape(-1, len(_PAIR_BUSINESS))
+        pair_volume = business[:, 0]
+        link_ids = [data.get("link_ids", ()) for _, _, data in forward]
+        link_pair = np.repeat(np.arange(len(forward)), [len(ids) for ids in link_ids])
+        link_ids = [link for ids in link_ids for link in ids]
         flows: dict[int, LinkFlow] = graph.graph.get("links", {})
-        link_ids = [(link, p) for p, (_, _, data) in enumerate(forward) for link in data.get("link_ids", ())]
-        link_flows = np.array([flows[link] for link, _ in link_ids], dtype=np.float64).reshape(-1, 3)
+        link_flows = np.array([flows[link] for link in link_ids], dtype=np.float64).reshape(-1, 3)
+        revenue = dict(graph.nodes(data="revenue_per_month", default=0.0))
         n = len(nodes)
-        all_src = np.concatenate([src, dst])
-        out_arc = np.argsort(all_src, kind="stable")
         return cls(
             nodes=nodes,
             index=index,
-            src=all_src,
-            dst=np.concatenate([dst, src]),
+            src=src,
+            dst=np.concatenate([fwd_dst, fwd_src]),
             influence=influence,
             pair_volume=pair_volume,
-            pair_shipments=pair_attr("shipments_per_month"),
-            pair_revenue=pair_attr("revenue_per_month"),
-            pair_links=np.fromiter((len(data.get("link_ids", ())) for _, _, data in forward), np.int64, pairs),
-            node_volume=np.bincount(all_src, np.concatenate([pair_volume, pair_volume]), minlength=n),
-            node_revenue=np.fromiter(
-                (graph.nodes[node].get("revenue_per_month", 0.0) for node in nodes), np.float64, n
-            ),
-            out_ptr=np.concatenate([[0], np.cumsum(np.bincount(all_src, minlength=n))]),
-            out_arc=out_arc,
-            link_index={link: row for row, (link, _) in enumerate(link_ids)},
-            link_pair=np.fromiter((p for _, p in link_ids), np.int64, len(link_ids)),
+            pair_shipments=business[:, 1],
+            pair_revenue=business[:, 2],
+            pair_links=np.bincount(link_pair, minlength=len(forward)),
+            node_volume=np.bincount(src, np.concatenate([pair_volume, pair_volume]), minlength=n),
+            node_revenue=np.array([revenue[node] for node in nodes], dtype=np.float64),
+            out_ptr=np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]),
+            out_arc=np.argsort(src, kind="stable"),
+            bwd_by_head=np.argsort(fwd_src, kind="stable"),
+            link_index={link: row for row, link in enumerate(link_ids)},
+            link_pair=link_pair,
             link_volume=link_flows[:, 0],
             link_shipments=link_flows[:, 1],
             link_revenue=link_flows[:, 2],
         )
 
-    def vector(self, values: "dict[Hashable, float] | Iterable", *, default: float | None = None) -> np.ndarray:
+    def vector(self, values: Mapping[Hashable, float], *, default: float | None = None) -> np.ndarray:
         """Return per-node values in index order; a node missing from `values` takes `default`."""
         if default is None:
             missing = [node for node in self.nodes if node not in values]

@@ -150,8 +150,9 @@ def propagate_arrays(
     halves = (slice(0, pairs), slice(pairs, 2 * pairs))
     src = [arrays.src[h] for h in halves]
     influence = [arrays.influence[h] for h in halves]
+    miss = [1.0 - a for a in influence]
     keep = [(1.0 - r0)[s] for s in src]
-    messages = [r0[s] for s in src]
+    survive = [k.copy() for k in keep]  # 1 − m, starting from m = r0 of the sender
     factors = [np.empty(pairs), np.empty(pairs)]
     # per half, the arcs in head order as segments; the forward half is stored in that order already
     by_head = [None, arrays.bwd_by_head]
@@ -160,11 +161,14 @@ def propagate_arrays(
     segment_heads = [head[start] for head, start in zip(heads, starts, strict=True)]
     into = [np.ones(n), np.ones(n)]  # per node, Π (1 − a·m) over its in-arcs of each half
     scratch, spare = np.empty(pairs), np.empty(pairs)
+    can_be_certain = bool(pairs) and arrays.influence.max() == 1.0  # only a = 1 can make a factor 0
 
     def refresh(h: int) -> None:
-        np.multiply(influence[h], messages[h], out=factors[h])
-        np.subtract(1.0, factors[h], out=factors[h])
-        np.maximum(factors[h], _FACTOR_FLOOR, out=factors[h])
+        # 1 − a·m = (1 − a) + a·(1 − m)
+        np.multiply(influence[h], survive[h], out=factors[h])
+        np.add(factors[h], miss[h], out=factors[h])
+        if can_be_certain:
+            np.maximum(factors[h], _FACTOR_FLOOR, out=factors[h])
         if pairs:
             ordered = (
                 factors[h] if by_head[h] is None else np.take(factors[h], by_head[h], out=spare, mode="clip")
@@ -178,20 +182,20 @@ def propagate_arrays(
         sweeps += 1
         change = 0.0
         for h in (0, 1):
+            # dividing out the reverse arc's factor leaves the product over k→j, k ≠ i
             new = np.take(into[0] * into[1], src[h], out=scratch, mode="clip")
             np.multiply(new, keep[h], out=new)
             np.divide(new, factors[1 - h], out=new)
-            np.subtract(1.0, new, out=new)
-            np.subtract(new, messages[h], out=spare)
+            np.subtract(new, survive[h], out=spare)
             change = max(change, float(np.abs(spare, out=spare).max(initial=0.0)))
-            messages[h], scratch = new, messages[h]
+            survive[h], scratch = new, survive[h]
             refresh(h)
         if change < tol:
             break
         if sweeps == max_iter:
             raise NotConverged(f"messages still changing by {change:.3g} after {max_iter} sweeps")
     risk = 1.0 - (1.0 - r0) * into[0] * into[1]
-    return Propagation(risk=risk, messages=np.concatenate(messages), sweeps=sweeps)
+    return Propagation(risk=risk, messages=1.0 - np.concatenate(survive), sweeps=sweeps)
 
 
 def _check_probabilities(values: np.ndarray, what: str, size: int) -> None:

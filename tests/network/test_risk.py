@@ -89,7 +89,7 @@ def test_design_worked_example():
         assert risk == pytest.approx({"shipper": 0.5, "consignee": 0.3}, abs=1e-15)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(graphs())
 def test_vectorised_equals_reference(case):
     graph, r0 = case
@@ -107,7 +107,7 @@ def test_certain_transmission_is_exact(case):
     assert max(abs(fast[i] - slow[i]) for i in graph) < 1e-9
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(graphs())
 def test_risk_bounded_below_by_own_risk(case):
     graph, r0 = case
@@ -133,7 +133,7 @@ def test_zero_influence_gives_own_risk(case):
     assert propagate(graph, r0) == pytest.approx(r0, abs=1e-15)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(graphs(), st.data())
 def test_raising_own_risk_never_lowers_risk(case, data):
     graph, r0 = case
@@ -143,7 +143,7 @@ def test_raising_own_risk_never_lowers_risk(case, data):
     assert all(after[i] >= before[i] - 1e-9 for i in graph)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(graphs(), st.data())
 def test_raising_influence_never_lowers_risk(case, data):
     graph, r0 = case
@@ -334,6 +334,14 @@ def _doc_table(text: str, name: str) -> list[list[str]]:
     return rows[2:]
 
 
+# the worked example's own parameters, as stated on the page: recalibrated defaults leave it intact
+DOC_EXAMPLE = ScoringParams(
+    alpha_down=0.6, alpha_up=0.5, beta_two_sided=0.4, cascade_threshold=0.5, volume_window_days=90,
+    explain_top=5, risk_bias=-3.75, risk_weight_otif_gap=10.0, risk_weight_contract_ending=1.5,
+    risk_weight_overdue_tickets=0.8, risk_weight_low_loyalty=1.5, risk_weight_volume_drop=3.0,
+)  # fmt: skip
+
+
 def test_scoring_doc_worked_example():
     shipper, consignee = frozenset({SHIPPER}), frozenset({CONSIGNEE})
     names = {1: "S1", 2: "S2", 3: "C1", 4: "D", 5: "C2"}
@@ -344,7 +352,7 @@ def test_scoring_doc_worked_example():
         LinkRecord(3, 1, 4, 90.0, shipments_per_month=30.0, revenue_per_month=6000.0),
         LinkRecord(4, 4, 5, 30.0, shipments_per_month=10.0, revenue_per_month=1500.0),
     ]
-    graph = build_graph([NodeRecord(i, n, roles[i]) for i, n in names.items()], links, PARAMS)
+    graph = build_graph([NodeRecord(i, n, roles[i]) for i, n in names.items()], links, DOC_EXAMPLE)
     satisfaction = {1: 0.70, 2: 0.50, 3: 0.40, 4: 0.60, 5: 0.80}
     drivers = {
         1: {"otif_gap": 0.1, "contract_ending": 1.0},
@@ -353,12 +361,12 @@ def test_scoring_doc_worked_example():
         4: {"volume_drop": 0.2},
         5: {},
     }
-    own = {i: own_risk(d, PARAMS) for i, d in drivers.items()}
+    own = {i: own_risk(d, DOC_EXAMPLE) for i, d in drivers.items()}
     r0 = {i: o.risk for i, o in own.items()}
     arrays = GraphArrays.from_graph(graph)
     result = propagate_arrays(arrays, arrays.vector(r0))
     risk = arrays.mapping(result.risk)
-    two = two_sided(graph, satisfaction, PARAMS)
+    two = two_sided(graph, satisfaction, DOC_EXAMPLE)
     text = (Path(__file__).parents[2] / "docs" / "scoring.md").read_text()
 
     by_name = {n: i for i, n in names.items()}
@@ -368,10 +376,12 @@ def test_scoring_doc_worked_example():
         for n, i in by_name.items()
     }
 
-    c1 = explain(arrays, result, own, PARAMS, nodes=[3])[3]
-    label = {"neighbour": lambda d: f"neighbour {names[d.key]}", "own": lambda d: f"own {d.key}"}
-    shown = [[label.get(d.kind, lambda d: d.kind)(d), f"{d.share:.4f}"] for d in c1.drivers]
-    assert _doc_table(text, "explanation") == shown
+    def label(driver):
+        named = {"neighbour": f"neighbour {names.get(driver.key)}", "own": f"own {driver.key}"}
+        return named.get(driver.kind, driver.kind)
+
+    c1 = explain(arrays, result, own, DOC_EXAMPLE, nodes=[3])[3]
+    assert _doc_table(text, "explanation") == [[label(d), f"{d.share:.4f}"] for d in c1.drivers]
 
     cascade = what_if(arrays, remove_customers=[1])
     expected_revenue = expected_loss(arrays, r0, remove_customers=[1])
