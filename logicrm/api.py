@@ -11,6 +11,7 @@ from flask_smorest.arguments import ArgumentsMixin
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from logicrm import auth
 from logicrm.errors import PreconditionFailed, PreconditionRequired
 
 
@@ -31,11 +32,12 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 def session() -> Session:
-    """Return this request's session; writers take the database lock up front (see db.py)."""
+    """Return this request's session; writers take the database lock up front (see db.py).
+
+    Read-only requests (safe methods, and computations such as the what-if POST) never take it.
+    """
     if "db_session" not in g:
-        g.db_session = current_app.extensions["logicrm.db"].session(
-            write=request.method not in {"GET", "HEAD"}
-        )
+        g.db_session = current_app.extensions["logicrm.db"].session(write=not auth.is_read_only_request())
     return g.db_session
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -230,3 +231,16 @@ def test_scores_are_cached_until_the_network_changes(admin, demo):
     assert admin.get("/network/risk", query={"page_size": 1}).json["meta"]["as_of"] != first
     graph = admin.get("/network/graph", query={"center": consignee, "depth": 1}).json
     assert any(e["shipper"] == shipper and e["consignee"] == consignee for e in graph["edges"])
+
+
+def test_what_if_takes_no_write_lock(admin, demo):
+    database = demo[0].extensions["logicrm.db"]
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("write locks are SQLite's concern")
+    shipper = admin.get("/shippers").json["items"][0]["id"]
+    with database.session() as writer:
+        writer.execute(select(func.count()).select_from(Link))  # BEGIN IMMEDIATE: the write lock is held
+        started = time.perf_counter()
+        response = admin.post("/network/what-if", json={"remove_customers": [shipper]})
+        assert response.status_code == 200
+        assert time.perf_counter() - started < 5  # a writer would wait out the 30 s busy timeout
