@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import namedtuple
 
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
@@ -27,6 +28,16 @@ from logicrm.shippers.models import ShipperProfile
 DAY = dt.timedelta(days=1)
 
 
+def _records(result) -> list:
+    """Fetch all rows as plain named tuples.
+
+    The scoring loops read millions of fields; a SQLAlchemy Row resolves each attribute by name (about
+    1 µs), a named tuple by index (about 30 ns).
+    """
+    record = namedtuple("Record", result.keys(), rename=True)
+    return list(map(record._make, result))
+
+
 def customers(session: Session):
     """Live, not churned customers with roles, tier, owner and shipper contract facts."""
     statement = (
@@ -45,7 +56,7 @@ def customers(session: Session):
         .where(Customer.deleted_at.is_(None), Customer.status != CustomerStatus.CHURNED)
         .order_by(Customer.id)
     )
-    return session.execute(statement).all()
+    return _records(session.execute(statement))
 
 
 def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_days: int):
@@ -104,7 +115,7 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
         .where(Link.status != LinkStatus.ENDED)
         .order_by(Link.id)
     )
-    return session.execute(statement).all()
+    return _records(session.execute(statement))
 
 
 def response_scores(session: Session, *, since: dt.datetime):
@@ -132,20 +143,22 @@ def response_scores(session: Session, *, since: dt.datetime):
         )
         .order_by(SurveyResponse.customer_id, SurveyResponse.collected_at)
     )
-    return session.execute(statement).all()
+    return _records(session.execute(statement))
 
 
 def departments(session: Session):
     """Every department with its decision weight."""
-    return session.execute(
-        select(
-            Department.id,
-            Department.customer_id,
-            Department.name,
-            Department.decision_weight,
-            Department.is_decision_maker,
-        ).order_by(Department.customer_id, Department.id)
-    ).all()
+    return _records(
+        session.execute(
+            select(
+                Department.id,
+                Department.customer_id,
+                Department.name,
+                Department.decision_weight,
+                Department.is_decision_maker,
+            ).order_by(Department.customer_id, Department.id)
+        )
+    )
 
 
 def last_contacts(session: Session, *, now: dt.datetime) -> dict[int, dt.datetime]:
