@@ -88,14 +88,7 @@ _context: _Context | None = None
 
 def health_run() -> None:
     """Run the full health check for the slot now due."""
-    context = _job_context()
-    slot = current_slot("health_run", context.config.settings)
-    try:
-        run = checks.run_health(context.database, context.config, slot=slot)
-    except (checks.RunInProgress, checks.SlotTaken) as skipped:
-        log.info("health_run %s skipped: %s", slot, skipped.message)
-        return
-    log.info("health_run %s: run %s %s: %s", slot, run.id, run.status, _counts(run.counts))
+    _run_slot("health_run", checks.run_health)
 
 
 def outbox_flush() -> None:
@@ -113,14 +106,19 @@ def outbox_flush() -> None:
 
 def sla_check() -> None:
     """Raise or resolve ticket-past-SLA alerts for the slot now due."""
+    _run_slot("sla_check", checks.run_sla_check)
+
+
+def _run_slot(job: str, run_job) -> None:
+    """Run a slotted job for its current slot; another process having it is normal, not an error."""
     context = _job_context()
-    slot = current_slot("sla_check", context.config.settings)
+    slot = current_slot(job, context.config.settings)
     try:
-        run = checks.run_sla_check(context.database, context.config, slot=slot)
+        run = run_job(context.database, context.config, slot=slot)
     except (checks.RunInProgress, checks.SlotTaken) as skipped:
-        log.info("sla_check %s skipped: %s", slot, skipped.message)
+        log.info("%s %s skipped: %s", job, slot, skipped.message)
         return
-    log.info("sla_check %s: run %s %s: %s", slot, run.id, run.status, _counts(run.counts))
+    log.info("%s %s: run %s %s: %s", job, slot, run.id, run.status, _counts(run.counts))
 
 
 def _job_context() -> _Context:
