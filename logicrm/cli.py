@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 
 import click
 from flask import Flask, current_app
@@ -289,11 +290,98 @@ def webhook_sink(host, port, path, secret, secret_file):
     click.echo(f"webhook-sink: {stopped_by} received, stopped", err=True)
 
 
+@click.command("import")
+@with_appcontext
+@click.argument("kind")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="check and report; write nothing")
+@click.option("--skip-invalid", is_flag=True, help="import the valid rows and report the rest")
+@click.option("--date-format", help="local date format accepted besides ISO 8601, e.g. %d.%m.%Y")
+@click.option("--timezone", help="time zone of timestamps without a UTC offset (default: configured)")
+@click.option("--user", "user_email", help="act as this user (default: an administrator, in no one's name)")
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, writable=True),
+    help="where to write the rejected rows (default: FILE.rejected.csv when there are any)",
+)
+def import_command(kind, file, dry_run, skip_invalid, date_format, timezone, user_email, rejects):
+    """Import a CSV file of KIND (customers, departments, contacts, links, shipments, surveys,
+    interactions, tickets); by default any invalid row means nothing is written."""
+    import time
+
+    from logicrm.imports import service as imports
+    from logicrm.imports.csvfile import write_rows
+    from logicrm.users import service as users
+
+    database, settings = _database(), current_app.config["LOGICRM"]
+    started = time.perf_counter()
+    with _domain_errors(), database.session_scope() as session:
+        import_kind = imports.kind_named(kind)
+        options = imports.options_from(
+            settings, dry_run=dry_run, skip_invalid=skip_invalid, date_format=date_format, timezone=timezone
+        )
+        user = users.get_user_by_email(session, email=user_email) if user_email else None
+        job = imports.create_job(
+            session, kind=import_kind, filename=os.path.abspath(file), user=user, options=options,
+            bytes_total=os.path.getsize(file),
+        )  # fmt: skip
+    with (
+        open(file, "rb") as stream,
+        click.progressbar(length=job.bytes_total, label=f"{kind}", file=sys.stderr) as bar,
+    ):
+        reading = _ProgressStream(stream, bar)
+        job = imports.execute(
+            database, job_id=job.id, stream=reading, options=options,
+            spool_dir=imports.spool_dir(settings, current_app.instance_path),
+        )  # fmt: skip
+    seconds = time.perf_counter() - started
+    counts = job.counts
+    click.echo(
+        f"import {job.id}: {job.state} — {job.rows_done:,} rows in {seconds:.1f} s "
+        f"({job.rows_done / seconds:,.0f} rows/s): {counts.get('created', 0):,} created, "
+        f"{counts.get('updated', 0):,} updated, {counts.get('unchanged', 0):,} unchanged, "
+        f"{counts.get('invalid', 0):,} invalid" + (" (dry run: nothing written)" if dry_run else ""),
+        err=True,
+    )
+    if job.error:
+        click.echo(f"  {job.error}", err=True)
+    for error in counts.get("errors", []):
+        click.echo(f"  line {error['line']}, {error['column'] or 'row'}: {error['reason']}", err=True)
+    if counts.get("invalid"):
+        path = rejects or f"{file}.rejected.csv"
+        with (
+            database.session(write=False) as session,
+            open(path, "w", encoding="utf-8-sig", newline="") as out,
+        ):
+            for chunk in write_rows(*_header_and_rows(imports.rejected_rows(session, job))):
+                out.write(chunk)
+        click.echo(f"  rejected rows (fix and import again): {path}", err=True)
+    if job.state != "succeeded":
+        raise SystemExit(1)
+
+
+def _header_and_rows(rows):
+    rows = iter(rows)
+    return next(rows), rows
+
+
+class _ProgressStream:
+    """A binary file that moves a progress bar as it is read."""
+
+    def __init__(self, stream, bar):
+        self._stream, self._bar = stream, bar
+
+    def __iter__(self):
+        for line in self._stream:
+            self._bar.update(len(line))
+            yield line
+
+
 def register_commands(app: Flask) -> None:
     """Attach LogiCRM's commands to the app's CLI."""
     for command in (db_group, users_group, keys_group, demo, scheduler_group, health_group, outbox_group):
         app.cli.add_command(command)
-    for command in (webhooks_group, mailbox, webhook_sink):
+    for command in (webhooks_group, mailbox, webhook_sink, import_command):
         app.cli.add_command(command)
 
 

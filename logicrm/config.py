@@ -64,6 +64,29 @@ class Settings:
         metadata={"doc": "a run still 'running' after this long on another host is deemed abandoned"},
     )
     outbox_interval_s: int = field(default=60, metadata={"doc": "how often the outbox is flushed"})
+    import_max_upload_bytes: int = field(
+        default=1 << 30, metadata={"doc": "largest CSV upload the import API accepts (larger answers 413)"}
+    )
+    import_inline_max_bytes: int = field(
+        default=1 << 20,
+        metadata={"doc": "uploads up to this size are imported within the request; larger ones run as a job"},
+    )
+    import_batch_rows: int = field(
+        default=2000, metadata={"doc": "rows an import checks and writes at a time"}
+    )
+    import_date_format: str = field(
+        default="", metadata={"doc": "local date format accepted besides ISO 8601, e.g. %d.%m.%Y (strptime)"}
+    )
+    import_timezone: str = field(
+        default="UTC", metadata={"doc": "time zone of imported timestamps that carry no UTC offset"}
+    )
+    import_spool_dir: str = field(
+        default="", metadata={"doc": "where uploads wait for their job; empty means <instance>/imports"}
+    )
+    import_timeout_s: int = field(
+        default=6 * 3600,
+        metadata={"doc": "an import still running after this long (on another host) is deemed abandoned"},
+    )
     sla_check_interval_s: int = field(default=900, metadata={"doc": "how often ticket SLAs are checked"})
 
     @classmethod

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+import itertools
+import uuid
+from collections.abc import Iterable, Iterator
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, Table, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -53,6 +55,12 @@ class Base(DeclarativeBase):
 def utcnow() -> dt.datetime:
     """Return the current time as an aware UTC datetime."""
     return dt.datetime.now(dt.UTC)
+
+
+def new_external_ref() -> str:
+    """Return a fresh import key for a record created without one, so every record can be exported
+    and re-imported (random, so refs generated in two databases never collide)."""
+    return f"lcrm-{uuid.uuid4().hex[:24]}"
 
 
 WRITE_OPTION = "logicrm_write"
@@ -123,3 +131,36 @@ def enum_type(enum_cls, *, name: str | None = None) -> Enum:
         values_callable=lambda members: [member.value for member in members],
         name=name or enum_cls.__name__.lower(),
     )
+
+
+BULK_CHUNK = 20_000
+
+
+def bulk_insert(
+    connection: Connection, table: Table, columns: tuple[str, ...], rows: Iterable[tuple]
+) -> None:
+    """Insert plain tuples in bulk (no defaults applied), without per-row ORM work.
+
+    PostgreSQL streams them with COPY (executemany there is ten times slower). Elsewhere one compiled
+    INSERT goes to the driver's executemany, each value converted by its column type's own bind
+    processor, exactly as SQLAlchemy would convert it.
+    """
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    statement = str(table.insert().compile(dialect=dialect, column_keys=list(columns)))
+    processors = [
+        (position, processor)
+        for position, name in enumerate(columns)
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+    rows = iter(rows)
+    while chunk := [list(row) for row in itertools.islice(rows, BULK_CHUNK)]:
+        for position, processor in processors:
+            for row in chunk:
+                row[position] = processor(row[position])
+        connection.exec_driver_sql(statement, [tuple(row) for row in chunk])

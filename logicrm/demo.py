@@ -9,16 +9,15 @@ them to leave alone; `DemoSummary` names both.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import math
 import random
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session
 
 from logicrm.consignees.models import ConsigneeProfile
@@ -44,6 +43,7 @@ from logicrm.customers.models import (
     customer_team,
 )
 from logicrm.customers.names import normalize_name
+from logicrm.db import bulk_insert
 from logicrm.network.models import Link, LinkStatus, ServiceType, Shipment
 from logicrm.shippers.models import ShipperProfile
 from logicrm.users import service as users
@@ -59,7 +59,6 @@ WINDOW_DAYS = 365
 TARGET_SHIPMENTS = 115_000  # expected shipments over the window before seasonality and troubles
 MULTI_SHIPPER_LINKS = 70  # at least this many links beyond one shipper per consignee
 LINK_CURVE = (80.0, 0.9)  # consignees of the r-th largest shipper ≈ 80 · r^-0.9 (power law)
-BULK_CHUNK = 20_000
 
 CADENCE_DAYS = {Tier.VIP: 30, Tier.KEY: 60, Tier.STANDARD: 120}
 SILENT_AFTER_DAYS = 180
@@ -1739,7 +1738,7 @@ def _insert(session: Session, target, rows: list[dict]) -> None:
         session.execute(insert(target), rows, execution_options=BULK)
 
 
-SHIPMENT_COLUMNS = ("link_id", "shipped_at", "promised_at", "delivered_at", "in_full", "damaged", "claim_amount", "revenue", "cost")  # fmt: skip
+SHIPMENT_COLUMNS = ("external_ref", "link_id", "shipped_at", "promised_at", "delivered_at", "in_full", "damaged", "claim_amount", "revenue", "cost")  # fmt: skip
 SCORE_COLUMNS = ("response_id", "dimension", "importance", "expectation", "perception")
 # Columns copied as they are from the plan's records (references are mapped to ids separately).
 DEPARTMENT_COLUMNS = ("name", "decision_weight", "is_decision_maker")
@@ -1748,35 +1747,6 @@ SURVEY_COLUMNS = ("collected_at", "channel", "scale_min", "scale_max", "likeliho
 INTERACTION_COLUMNS = ("kind", "at", "summary", "next_follow_up")
 TICKET_COLUMNS = ("kind", "severity", "subject", "opened_at", "first_response_at", "resolved_at", "status", "claim_amount")  # fmt: skip
 OPPORTUNITY_COLUMNS = ("kind", "stage", "title", "value", "probability", "expected_close")
-
-
-def _insert_tuples(session: Session, table: Table, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
-    """Insert plain tuples (no defaults applied) in bulk, without per-row ORM work.
-
-    PostgreSQL streams them with COPY (executemany there is ten times slower). Elsewhere one compiled
-    INSERT goes to the driver's executemany, each value converted by its column type's own bind
-    processor, exactly as SQLAlchemy would convert it.
-    """
-    connection = session.connection()
-    dialect = connection.dialect
-    if dialect.name == "postgresql":
-        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    statement = str(table.insert().compile(dialect=dialect, column_keys=list(columns)))
-    processors = [
-        (position, processor)
-        for position, name in enumerate(columns)
-        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
-    ]
-    rows = iter(rows)
-    while chunk := [list(row) for row in itertools.islice(rows, BULK_CHUNK)]:
-        for position, processor in processors:
-            for row in chunk:
-                row[position] = processor(row[position])
-        connection.exec_driver_sql(statement, [tuple(row) for row in chunk])
 
 
 def _rows(
@@ -1883,6 +1853,7 @@ def load_demo(session: Session, *, seed: int = 7, today: dt.date | None = None) 
         Link,
         [
             {
+                "external_ref": f"LNK-{number:04d}",
                 "shipper_id": customer_ids[lane.shipper],
                 "consignee_id": customer_ids[lane.consignee],
                 "origin": lane.origin,
@@ -1893,14 +1864,14 @@ def load_demo(session: Session, *, seed: int = 7, today: dt.date | None = None) 
                 "ended_on": lane.ended_on,
                 "status": lane.status,
             }
-            for lane in plan.lanes
+            for number, lane in enumerate(plan.lanes, 1)
         ],
     )
-    _insert_tuples(
-        session,
+    bulk_insert(
+        session.connection(),
         Shipment.__table__,
         SHIPMENT_COLUMNS,
-        ((link_ids[row[0]], *row[1:]) for row in plan.shipments),
+        ((f"SHP-{number:07d}", link_ids[row[0]], *row[1:]) for number, row in enumerate(plan.shipments, 1)),
     )
 
     department_ids = _insert_ids(
@@ -1920,8 +1891,8 @@ def load_demo(session: Session, *, seed: int = 7, today: dt.date | None = None) 
         _rows(plan.surveys, SURVEY_COLUMNS, customer_id=("company", customer_ids),
               department_id=("department", department_ids), contact_id=("contact", contact_ids)),
     )  # fmt: skip
-    _insert_tuples(
-        session,
+    bulk_insert(
+        session.connection(),
         SurveyScore.__table__,
         SCORE_COLUMNS,
         (

@@ -13,6 +13,7 @@ from logicrm.customers.models import (
     Ticket,
 )
 from logicrm.health.models import Alert, Delivery, HealthSnapshot, JobRun, WebhookReceiver
+from logicrm.imports.models import ImportJob, ImportReject
 from logicrm.network.models import Link, Shipment
 from logicrm.network.revisions import Revision
 from logicrm.shippers.models import ShipperProfile
@@ -28,6 +29,8 @@ __all__ = [
     "Delivery",
     "Department",
     "HealthSnapshot",
+    "ImportJob",
+    "ImportReject",
     "Interaction",
     "JobRun",
     "Link",

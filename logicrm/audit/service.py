@@ -12,7 +12,8 @@ from logicrm.audit.models import AuditEvent
 from logicrm.users.models import User
 
 
-def _plain(value):
+def plain(value):
+    """Return a JSON-ready form of a field value (enums by value, dates in ISO 8601)."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.date | dt.datetime):
@@ -27,13 +28,13 @@ def apply_changes(obj, changes: dict) -> dict:
         old = getattr(obj, field)
         if old != new:
             setattr(obj, field, new)
-            diff[field] = [_plain(old), _plain(new)]
+            diff[field] = [plain(old), plain(new)]
     return diff
 
 
 def snapshot(obj, fields) -> dict:
     """Return {field: [None, value]} describing a created record."""
-    return {field: [None, _plain(getattr(obj, field))] for field in fields if getattr(obj, field) is not None}
+    return {field: [None, plain(getattr(obj, field))] for field in fields if getattr(obj, field) is not None}
 
 
 def record(

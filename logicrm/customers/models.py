@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from logicrm.db import Base, enum_type, utcnow
+from logicrm.db import Base, enum_type, new_external_ref, utcnow
 
 MONEY = Numeric(14, 2, asdecimal=False)
 
@@ -113,7 +113,7 @@ class Customer(Base):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, default=new_external_ref)
     name: Mapped[str] = mapped_column(String(300))
     normalized_name: Mapped[str] = mapped_column(String(300), index=True)
     registration_number: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -178,6 +178,7 @@ class Contact(Base):
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, default=new_external_ref)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("departments.id", ondelete="SET NULL"), index=True
@@ -202,6 +203,7 @@ class SurveyResponse(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, default=new_external_ref)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
@@ -246,6 +248,7 @@ class Interaction(Base):
     __table_args__ = (Index("ix_interactions_customer_at", "customer_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, default=new_external_ref)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("departments.id", ondelete="SET NULL"), index=True
@@ -264,6 +267,7 @@ class Ticket(Base):
     __tablename__ = "tickets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, default=new_external_ref)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     link_id: Mapped[int | None] = mapped_column(ForeignKey("links.id", ondelete="SET NULL"), index=True)
     kind: Mapped[TicketKind] = mapped_column(enum_type(TicketKind))

@@ -13,8 +13,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-import os
-import socket
 import time
 import zlib
 from collections import defaultdict
@@ -24,6 +22,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from logicrm import processes
 from logicrm.config import Settings
 from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict
@@ -203,7 +202,8 @@ def _claim(
         if _slot_taken(session, job, slot):
             session.commit()  # keep the abandoned runs failed: a retry of a dead run's slot gets here
             raise SlotTaken(f"{job} slot {slot} already ran")
-        run = JobRun(job=job, slot=slot, started_at=now, host=socket.gethostname(), pid=os.getpid())
+        host, pid = processes.here()
+        run = JobRun(job=job, slot=slot, started_at=now, host=host, pid=pid)
         session.add(run)
         try:
             session.flush()
@@ -220,21 +220,11 @@ def _abandoned(run: JobRun, *, holds_lock: bool, now: dt.datetime, timeout_s: in
     """Say why a 'running' run is dead, or None if it may still be alive."""
     if holds_lock:
         return "abandoned: its process no longer holds the run lock"
-    if run.host == socket.gethostname() and not _pid_alive(run.pid):
+    if processes.gone(run.host, run.pid):
         return f"abandoned: process {run.pid} is gone"
     if (now - run.started_at).total_seconds() > timeout_s:
         return f"abandoned: still running after {timeout_s} s"
     return None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _finish_failed(database: Database, run_id: int, error: str) -> None:

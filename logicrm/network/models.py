@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from logicrm.customers.models import MONEY
-from logicrm.db import Base, enum_type
+from logicrm.db import Base, enum_type, new_external_ref
 
 
 class ServiceType(enum.StrEnum):
@@ -42,6 +42,7 @@ class Link(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, default=new_external_ref)
     shipper_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     consignee_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     origin: Mapped[str] = mapped_column(String(100))
@@ -65,7 +66,7 @@ class Shipment(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, default=new_external_ref)
     link_id: Mapped[int] = mapped_column(ForeignKey("links.id", ondelete="CASCADE"), index=True)
     shipped_at: Mapped[dt.datetime] = mapped_column(index=True)
     promised_at: Mapped[dt.datetime | None]

@@ -1,0 +1,1 @@
+"""Bulk import and export of CSV files, keyed on external_ref."""

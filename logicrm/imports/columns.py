@@ -1,0 +1,296 @@
+"""Column types of import and export files: how a cell is read, checked and written back.
+
+Reading a cell turns text into a value or raises ValueError with the reason a user reads next to the
+line and column; writing formats a value so that reading it again gives the same value (an export
+re-imports to the same data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from logicrm.imports.csvfile import escape_formula, unescape_formula
+
+LIST_SEPARATOR = "|"
+TRUE = frozenset({"true", "yes", "y", "1", "是"})
+FALSE = frozenset({"false", "no", "n", "0", "否"})
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Formats:
+    """How the file writes dates: ISO 8601 always, and optionally a local format such as %d.%m.%Y."""
+
+    date_format: str | None = None
+    timezone: dt.tzinfo = dt.UTC  # naive timestamps are wall-clock times here
+
+    @classmethod
+    def of(cls, *, date_format: str | None, timezone: str) -> Formats:
+        return cls(date_format or None, dt.UTC if timezone == "UTC" else ZoneInfo(timezone))
+
+
+Parser = Callable[[str], Any]
+
+
+class Type:
+    """A column type: `parser(formats)` reads a non-empty cell, `format(value)` writes one."""
+
+    doc = ""
+
+    def parser(self, formats: Formats) -> Parser:
+        raise NotImplementedError
+
+    def format(self, value) -> str:
+        return str(value)
+
+
+class Text(Type):
+    def __init__(self, max_length: int, *, strip: bool = False):
+        self.max_length, self.strip = max_length, strip
+        self.doc = f"text, at most {max_length} characters"
+
+    def parser(self, formats: Formats) -> Parser:
+        limit, strip = self.max_length, self.strip
+
+        def parse(cell: str) -> str:
+            text = unescape_formula(cell.strip() if strip else cell)
+            if len(text) > limit:
+                raise ValueError(f"longer than {limit} characters ({len(text)})")
+            return text
+
+        return parse
+
+    def format(self, value) -> str:
+        return escape_formula(value)
+
+
+def ref(max_length: int = 64) -> Text:
+    """An external_ref or a reference to one: surrounding spaces are never meant."""
+    text = Text(max_length, strip=True)
+    text.doc = f"external_ref, at most {max_length} characters"
+    return text
+
+
+class Integer(Type):
+    def __init__(self, low: int | None = None, high: int | None = None):
+        self.low, self.high = low, high
+        self.doc = "whole number" + _bounds_doc(low, high)
+
+    def parser(self, formats: Formats) -> Parser:
+        low, high = self.low, self.high
+
+        def parse(cell: str) -> int:
+            try:
+                value = int(cell.strip())
+            except ValueError:
+                raise ValueError(f"{cell!r} is not a whole number") from None
+            _check_bounds(value, low, high)
+            return value
+
+        return parse
+
+
+class Number(Type):
+    """A decimal number; a decimal comma (1,5) is read too. `places` rounds as the database stores it."""
+
+    def __init__(self, low: float | None = None, high: float | None = None, *, places: int | None = None):
+        self.low, self.high, self.places = low, high, places
+        self.doc = "number" + _bounds_doc(low, high) + (f", {places} decimals" if places is not None else "")
+
+    def parser(self, formats: Formats) -> Parser:
+        low, high, places = self.low, self.high, self.places
+
+        def parse(cell: str) -> float:
+            text = cell.strip()
+            try:
+                value = float(text)
+            except ValueError:
+                if text.count(",") != 1 or "." in text:
+                    raise ValueError(f"{cell!r} is not a number") from None
+                try:
+                    value = float(text.replace(",", "."))
+                except ValueError:
+                    raise ValueError(f"{cell!r} is not a number") from None
+            if not math.isfinite(value):
+                raise ValueError(f"{cell!r} is not a finite number")
+            if places is not None:
+                value = round(value, places)
+            _check_bounds(value, low, high)
+            return value
+
+        return parse
+
+    def format(self, value) -> str:
+        return f"{value:.{self.places}f}" if self.places is not None else repr(float(value))
+
+
+def money() -> Number:
+    return Number(0, places=2)
+
+
+class Boolean(Type):
+    doc = "true/false (also yes/no, 1/0, 是/否)"
+
+    def parser(self, formats: Formats) -> Parser:
+        def parse(cell: str) -> bool:
+            text = cell.strip().lower()
+            if text in TRUE:
+                return True
+            if text in FALSE:
+                return False
+            raise ValueError(f"{cell!r} is not true or false")
+
+        return parse
+
+    def format(self, value) -> str:
+        return "true" if value else "false"
+
+
+class Choice(Type):
+    def __init__(self, enum_cls: type[enum.StrEnum]):
+        self.values = {member.value: member for member in enum_cls}
+        self.doc = "one of " + ", ".join(self.values)
+
+    def parser(self, formats: Formats) -> Parser:
+        values = self.values
+
+        def parse(cell: str):
+            member = values.get(cell.strip().lower())
+            if member is None:
+                raise ValueError(f"{cell!r} is not one of {', '.join(values)}")
+            return member
+
+        return parse
+
+    def format(self, value) -> str:
+        return value.value if isinstance(value, enum.Enum) else str(value)
+
+
+class Date(Type):
+    doc = "date, ISO 8601 (2026-03-31) or the configured local format"
+
+    def parser(self, formats: Formats) -> Parser:
+        local = formats.date_format
+
+        def parse(cell: str) -> dt.date:
+            text = cell.strip()
+            try:
+                return dt.date.fromisoformat(text)
+            except ValueError:
+                pass
+            if local:
+                try:
+                    return dt.datetime.strptime(text, local).date()
+                except ValueError:
+                    pass
+            raise ValueError(f"{cell!r} is not a date (YYYY-MM-DD{' or ' + local if local else ''})")
+
+        return parse
+
+    def format(self, value) -> str:
+        return value.isoformat()
+
+
+class DateTime(Type):
+    doc = (
+        "timestamp, ISO 8601 (2026-03-31T14:05:00+08:00); without an offset it is read in the import "
+        "time zone; a date alone means midnight"
+    )
+
+    def parser(self, formats: Formats) -> Parser:
+        local, zone = formats.date_format, formats.timezone
+        local_formats = [f"{local} %H:%M:%S", f"{local} %H:%M", local] if local else []
+
+        def parse(cell: str) -> dt.datetime:
+            text = cell.strip()
+            try:
+                value = dt.datetime.fromisoformat(text)
+            except ValueError:
+                value = None
+                for pattern in local_formats:
+                    try:
+                        value = dt.datetime.strptime(text, pattern)
+                        break
+                    except ValueError:
+                        continue
+                if value is None:
+                    raise ValueError(
+                        f"{cell!r} is not a timestamp (ISO 8601{' or ' + local if local else ''})"
+                    ) from None
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=zone)
+            return value.astimezone(dt.UTC)
+
+        return parse
+
+    def format(self, value) -> str:
+        return value.astimezone(dt.UTC).isoformat()
+
+
+class Email(Type):
+    doc = "email address"
+
+    def parser(self, formats: Formats) -> Parser:
+        def parse(cell: str) -> str:
+            text = cell.strip()
+            if len(text) > 254 or not EMAIL.match(text):
+                raise ValueError(f"{cell!r} is not an email address")
+            return text
+
+        return parse
+
+
+class Listing(Type):
+    """Several texts in one cell, separated by |."""
+
+    def __init__(self, max_length: int):
+        self.item = Text(max_length, strip=True)
+        self.doc = f"list separated by {LIST_SEPARATOR}, each item at most {max_length} characters"
+
+    def parser(self, formats: Formats) -> Parser:
+        item = self.item.parser(formats)
+
+        def parse(cell: str) -> list[str]:
+            return [item(part) for part in cell.split(LIST_SEPARATOR) if part.strip()]
+
+        return parse
+
+    def format(self, value) -> str:
+        return LIST_SEPARATOR.join(escape_formula(item) for item in value)
+
+
+def _bounds_doc(low, high) -> str:
+    if low is not None and high is not None:
+        return f" from {low:g} to {high:g}"
+    if low is not None:
+        return f", at least {low:g}"
+    return f", at most {high:g}" if high is not None else ""
+
+
+def _check_bounds(value, low, high) -> None:
+    if low is not None and value < low:
+        raise ValueError(f"{value:g} is below the minimum {low:g}")
+    if high is not None and value > high:
+        raise ValueError(f"{value:g} is above the maximum {high:g}")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a kind's file. An empty cell is `default`; a column left out of the file leaves
+    existing records' values as they are (and gives new records `default`)."""
+
+    name: str
+    type: Type
+    required: bool = False
+    default: Any = None
+    doc: str = ""
+
+    def format(self, value) -> str:
+        return "" if value is None else self.type.format(value)

@@ -1,0 +1,952 @@
+"""What each kind of import file holds and how its rows become records.
+
+A kind lists its columns (the documented file format, also what its export writes), checks a parsed
+row on its own, resolves the row's references (external_refs of other records, user emails) for a
+whole batch at once, and writes the batch. Customer-level kinds write each row through the same
+service functions as the API, inside a savepoint, so a row the database refuses becomes a row error
+and leaves nothing behind. Shipments, the one kind that comes in millions, are compared and written
+in bulk (COPY on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from sqlalchemy import bindparam, func, literal, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from logicrm.audit import service as audit
+from logicrm.consignees.models import ConsigneeProfile
+from logicrm.customers import related
+from logicrm.customers import service as customers
+from logicrm.customers.models import (
+    AcquisitionChannel,
+    Contact,
+    Customer,
+    CustomerStatus,
+    Department,
+    Dimension,
+    Interaction,
+    InteractionKind,
+    Severity,
+    SurveyResponse,
+    SurveyScore,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+    Tier,
+)
+from logicrm.db import bulk_insert
+from logicrm.errors import DomainError
+from logicrm.imports.columns import (
+    Boolean,
+    Choice,
+    Column,
+    Date,
+    DateTime,
+    Email,
+    Integer,
+    Listing,
+    Number,
+    Text,
+    money,
+    ref,
+)
+from logicrm.network import revisions
+from logicrm.network import service as network
+from logicrm.network.models import Link, LinkStatus, ServiceType, Shipment
+from logicrm.shippers.models import ShipperProfile
+from logicrm.users.models import User
+
+# ------------------------------------------------------------------------------------------ rows
+
+
+@dataclass
+class Row:
+    """One record of the file on its way in."""
+
+    line: int
+    cells: list[str]
+    values: dict[str, Any] = field(default_factory=dict)  # by column name, parsed
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (column, reason)
+    record: dict[str, Any] = field(default_factory=dict)  # model fields to write
+
+    def error(self, column: str, reason: str) -> None:
+        self.errors.append((column, reason))
+
+
+class CustomerRef(NamedTuple):
+    id: int
+    visible: bool
+    shipper: bool
+    consignee: bool
+
+
+class LinkRef(NamedTuple):
+    id: int
+    shipper_id: int
+    consignee_id: int
+    visible: bool
+
+
+@dataclass
+class Context:
+    """One import: its session and user, which columns the file has, counts and lookup caches."""
+
+    session: Session
+    user: User
+    present: frozenset[str]
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0, "invalid": 0}
+    )
+    seen: dict = field(default_factory=dict)  # import key -> line, for keys repeated in one file
+    pending: list = field(default_factory=list)  # work a kind defers to the end of the file
+    state: dict = field(default_factory=dict)  # whatever else a kind keeps for one import
+    _customers: dict[str, CustomerRef | None] = field(default_factory=dict)
+    _links: dict[str, LinkRef | None] = field(default_factory=dict)
+    _users: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def restricted(self) -> bool:
+        return customers.is_restricted(self.user)
+
+    def customers(self, refs: Iterable[str]) -> dict[str, CustomerRef | None]:
+        """Look live customers up by external_ref (cached); hidden ones come back with visible=False."""
+        missing = {r for r in refs if r not in self._customers}
+        for chunk in _chunks(missing):
+            found = self.session.execute(
+                select(
+                    Customer.external_ref,
+                    Customer.id,
+                    customers.visible(self.user),
+                    Customer.id.in_(select(ShipperProfile.customer_id)),
+                    Customer.id.in_(select(ConsigneeProfile.customer_id)),
+                ).where(Customer.external_ref.in_(chunk), Customer.deleted_at.is_(None))
+            )
+            for external_ref, *values in found:
+                self._customers[external_ref] = CustomerRef(*values)
+        for r in missing:
+            self._customers.setdefault(r, None)
+        return self._customers
+
+    def links(self, refs: Iterable[str]) -> dict[str, LinkRef | None]:
+        """Look links up by external_ref (cached), with their ends and whether the user sees them."""
+        missing = {r for r in refs if r not in self._links}
+        for chunk in _chunks(missing):
+            found = self.session.execute(
+                select(
+                    Link.external_ref,
+                    Link.id,
+                    Link.shipper_id,
+                    Link.consignee_id,
+                    network.visible_links(self.user) if self.restricted else literal(True),
+                ).where(Link.external_ref.in_(chunk))
+            )
+            for external_ref, *values in found:
+                self._links[external_ref] = LinkRef(*values)
+        for r in missing:
+            self._links.setdefault(r, None)
+        return self._links
+
+    def users(self, emails: Iterable[str]) -> dict[str, int | None]:
+        """Look active users up by email, case-insensitively (cached)."""
+        missing = {e.lower() for e in emails} - self._users.keys()
+        for chunk in _chunks(missing):
+            for email, user_id in self.session.execute(
+                select(func.lower(User.email), User.id).where(
+                    func.lower(User.email).in_(chunk), User.active.is_(True)
+                )
+            ):
+                self._users[email] = user_id
+        for e in missing:
+            self._users.setdefault(e, None)
+        return self._users
+
+
+def _chunks(items, size: int = 500) -> Iterator[list]:
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# ------------------------------------------------------------------------------------------ kinds
+
+
+class Kind:
+    """A kind of import file. Subclasses declare columns and fill in resolution and writing."""
+
+    name: str
+    model: type
+    entity: str
+    columns: tuple[Column, ...]
+    key_column = "external_ref"
+    # service field named in a domain error -> the file's column to report it on
+    fields: dict[str, str] = {}
+    # later -> earlier timestamp or date column it may not precede
+    not_before: dict[str, str] = {}
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def check(self, row: Row) -> None:
+        """Check the rules that span columns of one row."""
+        values = row.values
+        for later, earlier in self.not_before.items():
+            late, early = values.get(later), values.get(earlier)
+            if late is not None and early is not None and late < early:
+                row.error(later, f"must not be before {earlier} ({early.isoformat()})")
+
+    def start(self, ctx: Context) -> None:
+        """Prepare for an import, before the first row."""
+
+    def resolve(self, ctx: Context, rows: list[Row]) -> None:
+        """Turn references into ids and fill `row.record`; report what does not resolve."""
+        raise NotImplementedError
+
+    def write(self, ctx: Context, rows: list[Row]) -> None:
+        """Insert new records, update changed ones, count unchanged ones (valid rows only)."""
+        raise NotImplementedError
+
+    def finish(self, ctx: Context, write: bool) -> list[Row]:
+        """Work left for after the last row; return rows found invalid only now."""
+        return []
+
+    # helpers shared by the kinds
+
+    def _record(self, row: Row, names: Iterable[str]) -> dict:
+        """Copy the present columns among `names` from the row's values (columns left out stay out)."""
+        return {name: row.values[name] for name in names if name in row.values}
+
+    def _customer(
+        self, ctx: Context, row: Row, column: str, *, role: str | None = None
+    ) -> CustomerRef | None:
+        """Resolve a customer reference the user may write to; report it on `column` when it does not."""
+        value = row.values.get(column)
+        if value is None:
+            return None
+        found = ctx.customers([value])[value]
+        if found is None or not found.visible:
+            row.error(column, f"no customer with external_ref {value!r}")
+            return None
+        if role and not getattr(found, role):
+            row.error(column, f"customer {value!r} has no {role} role; import it with {role}=true first")
+        return found
+
+    def _column_of(self, error: DomainError) -> str:
+        fields = (error.errors or {}).get("json", {})
+        name = next(iter(fields), None)
+        return self.fields.get(name, name or self.key_column)
+
+
+class ServiceKind(Kind):
+    """Kinds written one row at a time through the API's service functions, each row in a savepoint."""
+
+    def existing(self, ctx: Context, rows: list[Row]) -> dict:
+        """Load the records the rows' keys already name: key -> model instance."""
+        refs = [row.values[self.key_column] for row in rows]
+        model = self.model
+        return {
+            obj.external_ref: obj
+            for obj in ctx.session.scalars(select(model).where(model.external_ref.in_(refs)))
+        }
+
+    def key(self, row: Row):
+        return row.values[self.key_column]
+
+    def write(self, ctx: Context, rows: list[Row]) -> None:
+        existing = self.existing(ctx, rows)
+        hidden = self._hidden(ctx, existing.values())
+        for row in rows:
+            key = self.key(row)
+            if key in ctx.seen:
+                row.error(self.key_column, f"also on line {ctx.seen[key]}")
+                continue
+            ctx.seen[key] = row.line
+            obj = existing.get(key)
+            if obj is not None and obj in hidden:
+                row.error(self.key_column, f"{key!r} belongs to a record you cannot see")
+                continue
+            try:
+                with ctx.session.begin_nested():
+                    if obj is None:
+                        self.create(ctx, row)
+                        ctx.counts["created"] += 1
+                    elif self.update(ctx, obj, row):
+                        ctx.counts["updated"] += 1
+                    else:
+                        ctx.counts["unchanged"] += 1
+            except DomainError as error:
+                row.error(self._column_of(error), error.message)
+            except IntegrityError as error:
+                row.error(self.key_column, f"refused by the database: {str(error.orig).splitlines()[0]}")
+
+    def _hidden(self, ctx: Context, objs: Iterable) -> set:
+        """The existing records whose customer the user may not see."""
+        objs = list(objs)
+        if not ctx.restricted or not objs:
+            return set()
+        ids = {obj.customer_id for obj in objs}
+        visible = set(ctx.session.scalars(customers.visible_ids(ctx.user).where(Customer.id.in_(ids))))
+        return {obj for obj in objs if obj.customer_id not in visible}
+
+    def create(self, ctx: Context, row: Row) -> None:
+        raise NotImplementedError
+
+    def update(self, ctx: Context, obj, row: Row) -> bool:
+        raise NotImplementedError
+
+
+class RelatedServiceKind(ServiceKind):
+    """Records of one customer (contacts, surveys, interactions, tickets) through customers.related."""
+
+    related_kind: related.RelatedKind
+    plain = ()  # columns copied as they are
+
+    def resolve(self, ctx: Context, rows: list[Row]) -> None:
+        ctx.customers(row.values["customer_ref"] for row in rows if row.values.get("customer_ref"))
+        departments = self._departments(ctx, rows)
+        for row in rows:
+            customer = self._customer(ctx, row, "customer_ref")
+            if customer is None:
+                continue
+            row.record = {"customer_id": customer.id, **self._record(row, ("external_ref", *self.plain))}
+            if "department" in row.values:
+                name = row.values["department"]
+                if name is None:
+                    row.record["department_id"] = None
+                elif (department_id := departments.get((customer.id, name))) is None:
+                    row.error(
+                        "department",
+                        f"customer {row.values['customer_ref']!r} has no department {name!r}; import departments first",
+                    )
+                else:
+                    row.record["department_id"] = department_id
+            self.resolve_more(ctx, row, customer)
+
+    def resolve_more(self, ctx: Context, row: Row, customer: CustomerRef) -> None:
+        """Resolve the kind's other references."""
+
+    def _departments(self, ctx: Context, rows: list[Row]) -> dict[tuple[int, str], int]:
+        pairs = set()
+        for row in rows:
+            customer = ctx.customers([row.values["customer_ref"]]).get(row.values["customer_ref"])
+            if customer is not None and row.values.get("department"):
+                pairs.add((customer.id, row.values["department"]))
+        found = {}
+        for chunk in _chunks(pairs):
+            for customer_id, name, department_id in ctx.session.execute(
+                select(Department.customer_id, Department.name, Department.id).where(
+                    tuple_(Department.customer_id, Department.name).in_(chunk)
+                )
+            ):
+                found[(customer_id, name)] = department_id
+        return found
+
+    def create(self, ctx: Context, row: Row) -> None:
+        related.create(ctx.session, ctx.user, self.related_kind, row.record)
+
+    def update(self, ctx: Context, obj, row: Row) -> bool:
+        version = obj.version
+        related.update(ctx.session, ctx.user, self.related_kind, obj, row.record)
+        return obj.version != version
+
+
+# ------------------------------------------------------------------------------------------ customers
+
+PROFILE_COLUMNS = {
+    "shipper": ("contract_start", "contract_end", "services", "contracted_annual_value", "on_time_target"),
+    "consignee": ("sites", "receiving_windows", "delivery_requirements"),
+}
+CUSTOMER_PLAIN = ("external_ref", "name", "registration_number", "industry", "region", "tier", "status",
+                  "acquisition_channel", "acquired_on", "churned_on")  # fmt: skip
+
+
+class Customers(ServiceKind):
+    name = "customers"
+    model = Customer
+    entity = "customer"
+    columns = (
+        Column("external_ref", ref(), required=True, doc="your system's key for the company"),
+        Column("name", Text(300), required=True),
+        Column("registration_number", ref(), doc="unique: the same number is the same legal entity"),
+        Column("industry", Text(100)),
+        Column("region", Text(100)),
+        Column("tier", Choice(Tier), default=Tier.STANDARD),
+        Column("status", Choice(CustomerStatus), default=CustomerStatus.ACTIVE),
+        Column("owner_email", Email(), doc="account owner (a user); account managers import only their own"),
+        Column("team_emails", Listing(254), doc="account team members (users)"),
+        Column("acquisition_channel", Choice(AcquisitionChannel)),
+        Column("referred_by_ref", ref(), doc="external_ref of the referring customer (may come later in the file)"),
+        Column("acquired_on", Date()),
+        Column("churned_on", Date()),
+        Column("shipper", Boolean(), doc="true adds or updates the shipper role (roles are removed through the API)"),
+        Column("contract_start", Date()),
+        Column("contract_end", Date()),
+        Column("services", Listing(60)),
+        Column("contracted_annual_value", money()),
+        Column("on_time_target", Number(0, 1), doc="share of shipments on time the contract promises"),
+        Column("consignee", Boolean(), doc="true adds or updates the consignee role"),
+        Column("sites", Listing(200)),
+        Column("receiving_windows", Text(2000)),
+        Column("delivery_requirements", Text(4000)),
+    )  # fmt: skip
+    fields = {"owner_id": "owner_email", "team_ids": "team_emails", "referred_by_id": "referred_by_ref",
+              "json": "external_ref"}  # fmt: skip
+    not_before = {"churned_on": "acquired_on", "contract_end": "contract_start"}
+
+    def check(self, row: Row) -> None:
+        super().check(row)
+        for role, columns in PROFILE_COLUMNS.items():
+            if row.values.get(role) is not True:
+                for column in columns:
+                    if row.values.get(column) not in (None, []):
+                        row.error(column, f"given, but {role} is not true")
+
+    def resolve(self, ctx: Context, rows: list[Row]) -> None:
+        emails = [row.values["owner_email"] for row in rows if row.values.get("owner_email")]
+        emails += [email for row in rows for email in row.values.get("team_emails") or ()]
+        users = ctx.users(emails)
+        for row in rows:
+            row.record = self._record(row, CUSTOMER_PLAIN)
+            if "owner_email" in row.values:
+                email = row.values["owner_email"]
+                row.record["owner_id"] = None if email is None else users[email.lower()]
+                if email is not None and row.record["owner_id"] is None:
+                    row.error("owner_email", f"no active user {email!r}")
+            if "team_emails" in row.values:
+                team = row.values["team_emails"] or []
+                unknown = [email for email in team if users[email.lower()] is None]
+                if unknown:
+                    row.error("team_emails", f"no active user {', '.join(map(repr, unknown))}")
+                row.record["team_ids"] = sorted({users[email.lower()] for email in team} - {None})
+            for role, columns in PROFILE_COLUMNS.items():
+                if row.values.get(role):
+                    row.record[role] = self._record(row, columns)
+
+    def create(self, ctx: Context, row: Row) -> None:
+        customer = customers.create(ctx.session, ctx.user, row.record, allow_duplicate=True)
+        self._defer_referral(ctx, row, customer)
+
+    def update(self, ctx: Context, obj: Customer, row: Row) -> bool:
+        before = _customer_versions(obj)
+        changes = dict(row.record)
+        profiles = {role: changes.pop(role, None) for role in PROFILE_COLUMNS}
+        customers.update(ctx.session, ctx.user, obj, changes, allow_duplicate=True)
+        for role, given in profiles.items():
+            if given is None:
+                continue
+            current = getattr(obj, f"{role}_profile")
+            merged = {column: getattr(current, column) for column in PROFILE_COLUMNS[role]} if current else {}
+            customers.put_profile(ctx.session, ctx.user, obj, role, {**merged, **given})
+        changed = _customer_versions(obj) != before
+        self._defer_referral(ctx, row, obj, counted_unchanged=not changed)
+        return changed
+
+    def _defer_referral(self, ctx: Context, row: Row, customer: Customer, *, counted_unchanged=False) -> None:
+        # The referring customer may be further down the file: referrals are set after the last row.
+        if "referred_by_ref" in row.values:
+            ctx.pending.append((row, customer.id, row.values["referred_by_ref"], counted_unchanged))
+
+    def finish(self, ctx: Context, write: bool) -> list[Row]:
+        refs = {referred for _row, _id, referred, _unchanged in ctx.pending if referred}
+        known = {}
+        for chunk in _chunks(refs):
+            known.update(
+                ctx.session.execute(
+                    select(Customer.external_ref, Customer.id).where(
+                        Customer.external_ref.in_(chunk), Customer.deleted_at.is_(None)
+                    )
+                ).all()
+            )
+        invalid = []
+        for row, customer_id, referred, counted_unchanged in ctx.pending:
+            if referred and referred not in known and referred not in ctx.seen:
+                row.error(
+                    "referred_by_ref",
+                    f"no customer with external_ref {referred!r} in the database or this file",
+                )
+                invalid.append(row)
+            elif write:
+                referred_id = known.get(referred)
+                if referred_id == customer_id:
+                    row.error("referred_by_ref", "a customer cannot refer itself")
+                    invalid.append(row)
+                    continue
+                customer = ctx.session.get(Customer, customer_id)
+                if customer.referred_by_id != referred_id:
+                    customers.update(ctx.session, ctx.user, customer, {"referred_by_id": referred_id})
+                    if counted_unchanged:
+                        ctx.counts["unchanged"] -= 1
+                        ctx.counts["updated"] += 1
+        return invalid
+
+
+def _customer_versions(customer: Customer) -> tuple:
+    return (
+        customer.version,
+        sorted(user.id for user in customer.team),
+        *(
+            profile.version if (profile := getattr(customer, f"{role}_profile")) else None
+            for role in PROFILE_COLUMNS
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------ customer records
+
+
+class Departments(RelatedServiceKind):
+    name = "departments"
+    model = Department
+    entity = "department"
+    related_kind = related.DEPARTMENTS
+    key_column = "name"
+    columns = (
+        Column("customer_ref", ref(), required=True, doc="external_ref of the customer"),
+        Column("name", Text(100, strip=True), required=True, doc="unique within the customer: the import key with customer_ref"),
+        Column("decision_weight", Number(0), default=1.0, doc="weight of its verdict in the account's satisfaction"),
+        Column("is_decision_maker", Boolean(), default=False, doc="its satisfaction caps the account's"),
+    )  # fmt: skip
+    plain = ("name", "decision_weight", "is_decision_maker")
+    fields = {"customer_id": "customer_ref"}
+
+    def resolve(self, ctx: Context, rows: list[Row]) -> None:
+        super().resolve(ctx, rows)
+        for row in rows:
+            row.record.pop("external_ref", None)
+
+    def key(self, row: Row):
+        return (row.record["customer_id"], row.values["name"])
+
+    def existing(self, ctx: Context, rows: list[Row]) -> dict:
+        keys = [self.key(row) for row in rows]
+        found = {}
+        for chunk in _chunks(keys):
+            for department in ctx.session.scalars(
+                select(Department).where(tuple_(Department.customer_id, Department.name).in_(chunk))
+            ):
+                found[(department.customer_id, department.name)] = department
+        return found
+
+
+class Contacts(RelatedServiceKind):
+    name = "contacts"
+    model = Contact
+    entity = "contact"
+    related_kind = related.CONTACTS
+    columns = (
+        Column("external_ref", ref(), required=True),
+        Column("customer_ref", ref(), required=True),
+        Column("department", Text(100, strip=True), doc="name of one of the customer's departments"),
+        Column("name", Text(200), required=True),
+        Column("role", Text(100), doc="job title"),
+        Column("email", Email()),
+        Column("phone", Text(50)),
+    )
+    plain = ("name", "role", "email", "phone")
+    fields = {"customer_id": "customer_ref", "department_id": "department"}
+
+
+class Surveys(RelatedServiceKind):
+    """One row per survey response; each service dimension has expectation, perception and importance
+    columns, and a response's dimensions are the ones the row fills in."""
+
+    name = "surveys"
+    model = SurveyResponse
+    entity = "survey"
+    related_kind = related.SURVEYS
+    columns = (
+        Column("external_ref", ref(), required=True),
+        Column("customer_ref", ref(), required=True),
+        Column("department", Text(100, strip=True), required=True, doc="the department that answered"),
+        Column("contact_ref", ref(), doc="external_ref of the contact who answered"),
+        Column("collected_at", DateTime(), required=True),
+        Column("channel", Text(40)),
+        Column("scale_min", Integer(), default=1),
+        Column("scale_max", Integer(), default=7),
+        Column("likelihood_to_recommend", Integer(0, 10)),
+        Column("comment", Text(10_000)),
+        *(
+            Column(f"{dimension.value}_{part}", Number(0 if part == "importance" else None), default=None, doc=doc)
+            for dimension in Dimension
+            for part, doc in (
+                ("expectation", f"{dimension.value}: what the department expected, on the scale"),
+                ("perception", f"{dimension.value}: what it perceived, on the scale"),
+                ("importance", f"{dimension.value}: weight (> 0, default 1)"),
+            )
+        ),
+    )  # fmt: skip
+    plain = ("collected_at", "channel", "scale_min", "scale_max", "likelihood_to_recommend", "comment")
+    fields = {"customer_id": "customer_ref", "department_id": "department", "contact_id": "contact_ref"}
+
+    def check(self, row: Row) -> None:
+        super().check(row)
+        values = row.values
+        low, high = values.get("scale_min", 1), values.get("scale_max", 7)
+        low, high = 1 if low is None else low, 7 if high is None else high
+        if high <= low:
+            row.error("scale_max", f"must be greater than scale_min ({low})")
+            return
+        answered = 0
+        for dimension in Dimension:
+            expectation, perception, importance = (
+                values.get(f"{dimension.value}_{part}")
+                for part in ("expectation", "perception", "importance")
+            )
+            if expectation is None and perception is None:
+                if importance is not None:
+                    row.error(f"{dimension.value}_importance", "given without expectation and perception")
+                continue
+            answered += 1
+            for part, value in (("expectation", expectation), ("perception", perception)):
+                if value is None:
+                    row.error(f"{dimension.value}_{part}", "required when the dimension is answered")
+                elif not low <= value <= high:
+                    row.error(
+                        f"{dimension.value}_{part}", f"{value:g} is outside the declared scale {low}–{high}"
+                    )
+            if importance == 0:
+                row.error(f"{dimension.value}_importance", "must be greater than 0")
+        if answered == 0 and any(f"{d.value}_expectation" in values for d in Dimension):
+            row.error(
+                "timeliness_expectation",
+                "no dimension answered: fill expectation and perception of at least one",
+            )
+
+    def resolve_more(self, ctx: Context, row: Row, customer: CustomerRef) -> None:
+        if any(f"{d.value}_expectation" in row.values for d in Dimension):
+            row.record["scores"] = [
+                {
+                    "dimension": dimension,
+                    "importance": row.values.get(f"{dimension.value}_importance") or 1.0,
+                    "expectation": row.values[f"{dimension.value}_expectation"],
+                    "perception": row.values[f"{dimension.value}_perception"],
+                }
+                for dimension in Dimension
+                if row.values.get(f"{dimension.value}_expectation") is not None
+            ]
+        if "contact_ref" in row.values:
+            contact_ref = row.values["contact_ref"]
+            if contact_ref is None:
+                row.record["contact_id"] = None
+                return
+            found = ctx.session.execute(
+                select(Contact.id, Contact.customer_id).where(Contact.external_ref == contact_ref)
+            ).first()
+            if found is None or found.customer_id != customer.id:
+                row.error(
+                    "contact_ref", f"customer {row.values['customer_ref']!r} has no contact {contact_ref!r}"
+                )
+            else:
+                row.record["contact_id"] = found.id
+
+    def update(self, ctx: Context, obj: SurveyResponse, row: Row) -> bool:
+        changes = dict(row.record)
+        scores = changes.pop("scores", None)
+        changed = super().update(ctx, obj, Row(row.line, row.cells, row.values, row.errors, changes))
+        if scores is not None:
+            old = _score_table(obj.scores)
+            if old != _score_table(scores):
+                obj.scores = [SurveyScore(**score) for score in scores]
+                ctx.session.flush()
+                audit.record(ctx.session, user=ctx.user, entity="survey", entity_id=obj.id, customer_id=obj.customer_id,
+                             action="update", changes={"scores": [old, _score_table(scores)]})  # fmt: skip
+                changed = True
+        return changed
+
+
+def _score_table(scores) -> dict:
+    def get(score, name):
+        return score[name] if isinstance(score, dict) else getattr(score, name)
+
+    return {
+        str(get(s, "dimension")): [get(s, "importance"), get(s, "expectation"), get(s, "perception")]
+        for s in scores
+    }
+
+
+class Interactions(RelatedServiceKind):
+    name = "interactions"
+    model = Interaction
+    entity = "interaction"
+    related_kind = related.INTERACTIONS
+    columns = (
+        Column("external_ref", ref(), required=True),
+        Column("customer_ref", ref(), required=True),
+        Column("department", Text(100, strip=True)),
+        Column("user_email", Email(), doc="who met or called them; empty: the importing user"),
+        Column("kind", Choice(InteractionKind), required=True),
+        Column("at", DateTime(), required=True),
+        Column("summary", Text(10_000), required=True),
+        Column("next_follow_up", Date()),
+    )
+    plain = ("kind", "at", "summary", "next_follow_up")
+    fields = {"customer_id": "customer_ref", "department_id": "department", "user_id": "user_email"}
+
+    def resolve_more(self, ctx: Context, row: Row, customer: CustomerRef) -> None:
+        email = row.values.get("user_email")
+        if email is not None:
+            user_id = ctx.users([email])[email.lower()]
+            if user_id is None:
+                row.error("user_email", f"no active user {email!r}")
+            row.record["user_id"] = user_id
+
+
+class Tickets(RelatedServiceKind):
+    name = "tickets"
+    model = Ticket
+    entity = "ticket"
+    related_kind = related.TICKETS
+    columns = (
+        Column("external_ref", ref(), required=True),
+        Column("customer_ref", ref(), required=True),
+        Column("link_ref", ref(), doc="the lane it is about (one of the customer's)"),
+        Column("kind", Choice(TicketKind), required=True),
+        Column("severity", Choice(Severity), default=Severity.MEDIUM),
+        Column("subject", Text(300), required=True),
+        Column("opened_at", DateTime(), required=True),
+        Column("first_response_at", DateTime()),
+        Column("resolved_at", DateTime()),
+        Column("status", Choice(TicketStatus), default=TicketStatus.OPEN),
+        Column("claim_amount", money()),
+    )
+    plain = (
+        "kind",
+        "severity",
+        "subject",
+        "opened_at",
+        "first_response_at",
+        "resolved_at",
+        "status",
+        "claim_amount",
+    )
+    fields = {"customer_id": "customer_ref", "link_id": "link_ref"}
+    not_before = {"first_response_at": "opened_at", "resolved_at": "opened_at"}
+
+    def resolve_more(self, ctx: Context, row: Row, customer: CustomerRef) -> None:
+        if "link_ref" in row.values:
+            link_ref = row.values["link_ref"]
+            link = ctx.links([link_ref])[link_ref] if link_ref else None
+            if link_ref and (link is None or customer.id not in (link.shipper_id, link.consignee_id)):
+                row.error("link_ref", f"customer {row.values['customer_ref']!r} has no link {link_ref!r}")
+            row.record["link_id"] = link.id if link else None
+
+
+# ------------------------------------------------------------------------------------------ network
+
+
+class Links(ServiceKind):
+    name = "links"
+    model = Link
+    entity = "link"
+    columns = (
+        Column("external_ref", ref(), required=True),
+        Column("shipper_ref", ref(), required=True, doc="external_ref of a customer with the shipper role"),
+        Column("consignee_ref", ref(), required=True, doc="external_ref of a customer with the consignee role"),
+        Column("origin", Text(100), required=True),
+        Column("destination", Text(100), required=True),
+        Column("service_type", Choice(ServiceType), default=ServiceType.FTL),
+        Column("declared_monthly_volume", Number(0), doc="shipments a month expected before any exist"),
+        Column("started_on", Date()),
+        Column("ended_on", Date()),
+        Column("status", Choice(LinkStatus), default=LinkStatus.ACTIVE),
+    )  # fmt: skip
+    fields = {"shipper_id": "shipper_ref", "consignee_id": "consignee_ref"}
+    not_before = {"ended_on": "started_on"}
+
+    def check(self, row: Row) -> None:
+        super().check(row)
+        if row.values.get("shipper_ref") == row.values.get("consignee_ref"):
+            row.error("consignee_ref", "must differ from shipper_ref")
+
+    def resolve(self, ctx: Context, rows: list[Row]) -> None:
+        found = ctx.customers(row.values[end] for row in rows for end in ("shipper_ref", "consignee_ref"))
+        for row in rows:
+            row.record = self._record(
+                row, ("external_ref", "origin", "destination", "service_type", "declared_monthly_volume",
+                      "started_on", "ended_on", "status"),
+            )  # fmt: skip
+            ends = {}
+            for end, role in (("shipper_ref", "shipper"), ("consignee_ref", "consignee")):
+                customer = found[row.values[end]]
+                if customer is None:
+                    row.error(end, f"no customer with external_ref {row.values[end]!r}")
+                elif not getattr(customer, role):
+                    row.error(
+                        end,
+                        f"customer {row.values[end]!r} has no {role} role; import it with {role}=true first",
+                    )
+                else:
+                    ends[end] = customer
+                    row.record[f"{role}_id"] = customer.id
+            if len(ends) == 2 and not any(customer.visible for customer in ends.values()):
+                row.error("shipper_ref", "you may link only customers you own or are on the team of")
+
+    def _hidden(self, ctx: Context, objs: Iterable) -> set:
+        objs = list(objs)
+        if not ctx.restricted or not objs:
+            return set()
+        visible = set(
+            ctx.session.scalars(
+                select(Link.id).where(Link.id.in_([o.id for o in objs]), network.visible_links(ctx.user))
+            )
+        )
+        return {obj for obj in objs if obj.id not in visible}
+
+    def create(self, ctx: Context, row: Row) -> None:
+        network.create_link(ctx.session, ctx.user, row.record)
+
+    def update(self, ctx: Context, obj: Link, row: Row) -> bool:
+        version = obj.version
+        network.update_link(ctx.session, ctx.user, obj, row.record)
+        return obj.version != version
+
+
+SHIPMENT_COLUMNS = ("external_ref", "link_id", "shipped_at", "promised_at", "delivered_at", "in_full", "damaged",
+                    "claim_amount", "revenue", "cost")  # fmt: skip
+
+
+class Shipments(Kind):
+    """Shipments come by the million: compared and written per batch in bulk, not row by row.
+
+    A key repeated in the file is found without remembering every key: a row the database already
+    holds was either created by this import (its id is above the highest id before the import) or
+    updated by it (those ids are remembered; an import updates far fewer rows than it creates).
+    """
+
+    name = "shipments"
+    model = Shipment
+    entity = "shipment"
+    columns = (
+        Column("external_ref", ref(), required=True, doc="your TMS's shipment number"),
+        Column("link_ref", ref(), required=True, doc="external_ref of the link (lane) it ran on"),
+        Column("shipped_at", DateTime(), required=True),
+        Column("promised_at", DateTime(), doc="promised delivery"),
+        Column("delivered_at", DateTime(), doc="empty while in transit"),
+        Column("in_full", Boolean(), default=True),
+        Column("damaged", Boolean(), default=False),
+        Column("claim_amount", money(), default=0.0),
+        Column("revenue", money(), default=0.0),
+        Column("cost", money(), default=0.0),
+    )
+    not_before = {"delivered_at": "shipped_at", "promised_at": "shipped_at"}
+    defaults = {column.name: column.default for column in columns}
+
+    def start(self, ctx: Context) -> None:
+        ctx.state["watermark"] = ctx.session.scalar(select(func.max(Shipment.id))) or 0
+        ctx.state["updated_ids"] = set()
+
+    def resolve(self, ctx: Context, rows: list[Row]) -> None:
+        links = ctx.links({row.values["link_ref"] for row in rows})
+        for row in rows:
+            link = links[row.values["link_ref"]]
+            if link is None or not link.visible:
+                row.error("link_ref", f"no link with external_ref {row.values['link_ref']!r}")
+                continue
+            values = row.values
+            row.record = {
+                "external_ref": values["external_ref"],
+                "link_id": link.id,
+                **{name: values[name] for name in SHIPMENT_COLUMNS[2:] if name in values},
+            }
+
+    def write(self, ctx: Context, rows: list[Row]) -> None:
+        table = Shipment.__table__
+        connection = ctx.session.connection()
+        existing = {}
+        for chunk in _chunks([row.record["external_ref"] for row in rows], 1000):
+            for found in connection.execute(
+                select(table.c.id, *(table.c[c] for c in SHIPMENT_COLUMNS)).where(
+                    table.c.external_ref.in_(chunk)
+                )
+            ):
+                existing[found.external_ref] = found
+        hidden = self._hidden_links(ctx, {found.link_id for found in existing.values()})
+        watermark, updated_ids = ctx.state["watermark"], ctx.state["updated_ids"]
+        inserts, updates, audits, batch = [], [], [], {}
+        for row in rows:
+            record, key = row.record, row.record["external_ref"]
+            old = existing.get(key)
+            if key in batch or (old is not None and (old.id > watermark or old.id in updated_ids)):
+                row.error(
+                    "external_ref",
+                    f"also on line {batch[key]}" if key in batch else "also earlier in this file",
+                )
+                continue
+            batch[key] = row.line
+            if old is None:
+                inserts.append(tuple(record.get(name, self.defaults.get(name)) for name in SHIPMENT_COLUMNS))
+                continue
+            if old.link_id in hidden:
+                row.error("external_ref", f"{key!r} belongs to a shipment you cannot see")
+                continue
+            diff = {
+                name: [old._mapping[name], value]
+                for name, value in record.items()
+                if old._mapping[name] != value
+            }
+            if not diff:
+                ctx.counts["unchanged"] += 1
+                continue
+            updated_ids.add(old.id)
+            updates.append({"_id": old.id, **record})
+            audits.append((old.id, record["link_id"], diff))
+        if inserts:
+            bulk_insert(connection, table, SHIPMENT_COLUMNS, inserts)
+            ctx.counts["created"] += len(inserts)
+        for names, group in _group_by_keys(updates).items():
+            connection.execute(
+                update(table)
+                .where(table.c.id == bindparam("_id"))
+                .values({name: bindparam(name) for name in names}),
+                group,
+            )
+            ctx.counts["updated"] += len(group)
+        link_ends = {link.id: link for link in ctx._links.values() if link is not None}
+        for shipment_id, link_id, diff in audits:
+            link = link_ends[link_id]
+            for customer_id in {link.shipper_id, link.consignee_id}:
+                audit.record(ctx.session, user=ctx.user, entity="shipment", entity_id=shipment_id, customer_id=customer_id,
+                             action="update", changes={name: [audit.plain(a), audit.plain(b)] for name, (a, b) in diff.items()})  # fmt: skip
+        if inserts or updates:
+            ctx.state["written"] = True
+
+    def _hidden_links(self, ctx: Context, link_ids: set[int]) -> set[int]:
+        if not ctx.restricted or not link_ids:
+            return set()
+        visible = set(
+            ctx.session.scalars(select(Link.id).where(Link.id.in_(link_ids), network.visible_links(ctx.user)))
+        )
+        return link_ids - visible
+
+    def finish(self, ctx: Context, write: bool) -> list[Row]:
+        if write and ctx.state.get("written"):
+            # Bulk statements bypass the flush that normally advances the revisions.
+            revisions.bump(ctx.session, revisions.NETWORK, revisions.SCORES)
+        return []
+
+
+def _group_by_keys(updates: list[dict]) -> dict[tuple, list[dict]]:
+    groups: dict[tuple, list[dict]] = {}
+    for params in updates:
+        groups.setdefault(tuple(name for name in params if name != "_id"), []).append(params)
+    return groups
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Customers(),
+        Departments(),
+        Contacts(),
+        Links(),
+        Shipments(),
+        Surveys(),
+        Interactions(),
+        Tickets(),
+    )
+}

@@ -1,0 +1,431 @@
+"""Run an import: stream the file, check every row, write it all in one transaction or nothing.
+
+The file is read in batches, so memory stays flat however long it is. Every row is parsed, checked,
+resolved and (while the file is still clean, or with skip_invalid) written in the same transaction;
+rejected rows go to a temporary file, not memory. The caller commits only a successful, real run, so
+an invalid row (by default), a dry run, a crash or a killed process all leave the database as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import itertools
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from logicrm import processes
+from logicrm.config import Settings
+from logicrm.db import Database, utcnow
+from logicrm.errors import NotFound, field_error
+from logicrm.imports.columns import Formats
+from logicrm.imports.csvfile import CsvReader, FileError
+from logicrm.imports.kinds import KINDS, Context, Kind, Row
+from logicrm.imports.models import ImportJob, ImportReject, ImportState
+from logicrm.users.models import User, UserRole
+
+log = logging.getLogger(__name__)
+
+# The column a rejected-rows file adds; importing that file again ignores it.
+ERRORS_COLUMN = "import_errors"
+ERRORS_SHOWN = 20  # errors listed in a job's summary; all of them are in import_rejects
+
+
+@dataclass(frozen=True)
+class Options:
+    dry_run: bool = False
+    skip_invalid: bool = False
+    formats: Formats = field(default_factory=Formats)
+    batch_rows: int = 2000
+
+
+def options_from(
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    date_format: str | None = None,
+    timezone: str | None = None,
+) -> Options:
+    """Build import options; the date format and time zone default to the configured ones."""
+    try:
+        formats = Formats.of(
+            date_format=date_format or settings.import_date_format,
+            timezone=timezone or settings.import_timezone,
+        )
+    except (KeyError, ValueError):
+        raise field_error("timezone", f"unknown time zone {timezone or settings.import_timezone!r}") from None
+    return Options(dry_run, skip_invalid, formats, settings.import_batch_rows)
+
+
+def spool_dir(settings: Settings, instance_path: str) -> str:
+    """Return (and create) the folder where uploads and progress files of running imports live."""
+    path = settings.import_spool_dir or os.path.join(instance_path, "imports")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+class Rejects:
+    """Rejected rows, spooled to a temporary file: an import of a million bad rows stays small."""
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        self.count = 0
+        self.first: list[dict] = []
+
+    def add(self, row: Row) -> None:
+        errors = [{"column": column, "reason": reason} for column, reason in row.errors]
+        self._file.write(json.dumps([row.line, row.cells, errors], ensure_ascii=False) + "\n")
+        self.count += 1
+        for error in errors:
+            if len(self.first) < ERRORS_SHOWN:
+                self.first.append({"line": row.line, **error})
+
+    def __iter__(self) -> Iterator[tuple[int, list[str], list[dict]]]:
+        self._file.seek(0)
+        for line in self._file:
+            yield tuple(json.loads(line))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class Outcome:
+    state: ImportState
+    counts: dict
+    rows: int
+    header: list[str]
+    rejects: Rejects
+    error: str | None = None
+
+
+def kind_named(name: str) -> Kind:
+    """Return the import kind called `name`, or raise NotFound listing the kinds."""
+    kind = KINDS.get(name)
+    if kind is None:
+        raise NotFound(f"no import kind {name!r}; kinds: {', '.join(KINDS)}")
+    return kind
+
+
+def run(
+    session: Session,
+    *,
+    kind: Kind,
+    user: User,
+    stream: BinaryIO,
+    options: Options,
+    progress: Callable[[int, int], None] | None = None,
+) -> Outcome:
+    """Import one file in `session` (which the caller commits only for a real, successful run)."""
+    reader = CsvReader(stream)
+    parsers = _parsers(kind, reader.header, options.formats)
+    ctx = Context(session, user, present=frozenset(name for _i, name, *_rest in parsers))
+    kind.start(ctx)
+    rejects, rows_done, writing = Rejects(), 0, True
+    records = reader.records()
+    while batch := list(itertools.islice(records, options.batch_rows)):
+        rows = [_parse(line, cells, parsers, len(reader.header)) for line, cells in batch]
+        for row in rows:
+            if not row.errors:
+                kind.check(row)
+        clean = [row for row in rows if not row.errors]
+        kind.resolve(ctx, clean)
+        if writing:
+            kind.write(ctx, [row for row in clean if not row.errors])
+        for row in rows:
+            if row.errors:
+                rejects.add(row)
+        # By default one invalid row means nothing will be written: keep checking, stop writing.
+        writing = writing and (options.skip_invalid or rejects.count == 0)
+        rows_done += len(rows)
+        if progress:
+            progress(rows_done, reader.bytes_read)
+    for row in kind.finish(ctx, writing):
+        rejects.add(row)
+    ctx.counts["invalid"] = rejects.count
+    if progress:
+        progress(rows_done, reader.bytes_read)
+    state = ImportState.REJECTED if rejects.count and not options.skip_invalid else ImportState.SUCCEEDED
+    counts = {name: value for name, value in ctx.counts.items() if not name.startswith("_")}
+    if state == ImportState.REJECTED:
+        counts.update(created=0, updated=0, unchanged=0)
+    return Outcome(state, counts, rows_done, reader.header, rejects)
+
+
+def _parsers(kind: Kind, header: list[str], formats: Formats) -> list[tuple]:
+    """Match the header to the kind's columns; refuse unknown, repeated or missing required columns."""
+    by_name = {column.name: column for column in kind.columns}
+    names = [name.lower() for name in header]
+    problems = []
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"column {name!r} appears twice")
+    for name in names:
+        if name not in by_name and name != ERRORS_COLUMN:
+            close = difflib.get_close_matches(name, by_name, n=1)
+            problems.append(f"unknown column {name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    missing = [c.name for c in kind.columns if c.required and c.name not in names]
+    if missing:
+        problems.append(f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    if problems:
+        raise FileError(
+            f"header (line 1): {'; '.join(problems)}. A {kind.name} file has the columns: "
+            + ", ".join(kind.column_names)
+        )
+    return [
+        (index, name, by_name[name].type.parser(formats), by_name[name].required, by_name[name].default)
+        for index, name in enumerate(names)
+        if name in by_name
+    ]
+
+
+def _parse(line: int, cells: list[str], parsers: list[tuple], width: int) -> Row:
+    row = Row(line, cells)
+    values = row.values
+    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+        row.error("", f"{len(cells)} cells, but the header names {width} columns")
+    for index, name, parse, required, default in parsers:
+        cell = cells[index] if index < len(cells) else ""
+        if not cell or cell.isspace():
+            if required:
+                row.error(name, "required")
+            values[name] = default
+            continue
+        try:
+            values[name] = parse(cell)
+        except ValueError as error:
+            row.error(name, str(error))
+    return row
+
+
+# ------------------------------------------------------------------------------------------ jobs
+
+
+def command_line_user() -> User:
+    """The user a command-line import acts as when no --user is given: an administrator, in no one's name."""
+    return User(id=None, name="command line", email="", role=UserRole.ADMIN, active=True)
+
+
+def create_job(
+    session: Session,
+    *,
+    kind: Kind,
+    filename: str,
+    user: User | None,
+    options: Options,
+    bytes_total: int | None,
+) -> ImportJob:
+    """Record a new import job, queued."""
+    job = ImportJob(
+        kind=kind.name,
+        filename=filename[:300],
+        user_id=user.id if user else None,
+        dry_run=options.dry_run,
+        skip_invalid=options.skip_invalid,
+        date_format=options.formats.date_format,
+        bytes_total=bytes_total,
+        counts={},
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+class Progress:
+    """Publish a running import's progress where other processes can read it.
+
+    The import's own transaction cannot carry it (nobody sees it before commit), and on SQLite no
+    other connection may write while the import holds the write lock, so there it goes to a small
+    file beside the spooled upload instead of the job row.
+    """
+
+    interval_s = 1.0
+
+    def __init__(self, database: Database, spool_dir: str, job_id: int):
+        self.database, self.job_id = database, job_id
+        self.path = progress_path(spool_dir, job_id)
+        self._last = 0.0
+
+    def __call__(self, rows: int, bytes_done: int) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval_s:
+            return
+        self._last = now
+        if self.database.engine.dialect.name == "sqlite":
+            temporary = f"{self.path}.tmp"
+            with open(temporary, "w") as handle:
+                json.dump({"rows_done": rows, "bytes_done": bytes_done}, handle)
+            os.replace(temporary, self.path)
+            return
+        with self.database.engine.connect() as connection:
+            connection.execute(
+                update(ImportJob)
+                .where(ImportJob.id == self.job_id)
+                .values(rows_done=rows, bytes_done=bytes_done)
+            )
+            connection.commit()
+
+
+def progress_path(spool_dir: str, job_id: int) -> str:
+    return os.path.join(spool_dir, f"{job_id}.progress.json")
+
+
+def execute(
+    database: Database, *, job_id: int, stream: BinaryIO, options: Options, spool_dir: str
+) -> ImportJob:
+    """Run a recorded job on `stream` in its own transaction and record the outcome."""
+    with database.session_scope() as session:
+        job = session.get(ImportJob, job_id)
+        user = session.get(User, job.user_id) if job.user_id else command_line_user()
+        if user.id is not None:
+            session.expunge(user)
+        job.state, job.started_at = ImportState.RUNNING, utcnow()
+        job.host, job.pid = processes.here()
+        kind = kind_named(job.kind)
+    progress = Progress(database, spool_dir, job_id)
+    try:
+        with database.session() as session:
+            try:
+                outcome = run(
+                    session, kind=kind, user=user, stream=stream, options=options, progress=progress
+                )
+                if outcome.state == ImportState.SUCCEEDED and not options.dry_run:
+                    session.commit()
+                else:
+                    session.rollback()
+            except FileError as problem:
+                session.rollback()
+                return _finish(database, job_id, ImportState.REJECTED, error=str(problem))
+            except Exception as problem:
+                session.rollback()
+                _finish(database, job_id, ImportState.FAILED, error=f"{type(problem).__name__}: {problem}")
+                raise
+        try:
+            _store_rejects(database, job_id, outcome)
+            return _finish(database, job_id, outcome.state, outcome=outcome)
+        finally:
+            outcome.rejects.close()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(progress.path)
+
+
+def _store_rejects(database: Database, job_id: int, outcome: Outcome) -> None:
+    if not outcome.rejects.count:
+        return
+    with database.session_scope() as session:
+        session.execute(
+            insert(ImportReject),
+            [{"job_id": job_id, "line": 1, "cells": {"header": outcome.header}, "errors": []}],
+        )
+        rejects = iter(outcome.rejects)
+        while chunk := list(itertools.islice(rejects, 5000)):
+            session.execute(
+                insert(ImportReject),
+                [
+                    {"job_id": job_id, "line": line, "cells": {"values": cells}, "errors": errors}
+                    for line, cells, errors in chunk
+                ],
+            )
+
+
+def _finish(
+    database: Database,
+    job_id: int,
+    state: ImportState,
+    *,
+    outcome: Outcome | None = None,
+    error: str | None = None,
+) -> ImportJob:
+    with database.session_scope() as session:
+        job = session.get(ImportJob, job_id)
+        job.state, job.finished_at, job.error = state, utcnow(), error
+        if outcome is not None:
+            job.rows_done, job.counts = outcome.rows, {**outcome.counts, "errors": outcome.rejects.first}
+            if job.bytes_total is not None:
+                job.bytes_done = job.bytes_total
+        return job
+
+
+def recover_abandoned(session: Session, *, timeout_s: int) -> None:
+    """Mark failed the jobs whose process died (this host) or that ran longer than `timeout_s`."""
+    now = utcnow()
+    for job in session.scalars(
+        select(ImportJob).where(ImportJob.state.in_([ImportState.QUEUED, ImportState.RUNNING]))
+    ):
+        reference = job.started_at or job.created_at
+        if processes.gone(job.host, job.pid):
+            reason = f"interrupted: process {job.pid} on {job.host} stopped; nothing was written"
+        elif (now - reference).total_seconds() > timeout_s:
+            reason = f"abandoned after {timeout_s} s without finishing; nothing was written"
+        else:
+            continue
+        job.state, job.finished_at, job.error = ImportState.FAILED, now, reason
+
+
+def get_job(session: Session, user: User, job_id: int) -> ImportJob:
+    """Return a job the user may see (administrators and managers: all; others: their own)."""
+    job = session.get(ImportJob, job_id)
+    if job is None or (user.role not in (UserRole.ADMIN, UserRole.MANAGER) and job.user_id != user.id):
+        raise NotFound(f"import job {job_id} not found")
+    return job
+
+
+def list_statement(user: User, *, state: ImportState | None = None, kind: str | None = None):
+    """Select the jobs the user may see, newest first."""
+    statement = select(ImportJob)
+    if user.role not in (UserRole.ADMIN, UserRole.MANAGER):
+        statement = statement.where(ImportJob.user_id == user.id)
+    if state is not None:
+        statement = statement.where(ImportJob.state == state)
+    if kind is not None:
+        statement = statement.where(ImportJob.kind == kind)
+    return statement.order_by(ImportJob.created_at.desc(), ImportJob.id.desc())
+
+
+def live_progress(job: ImportJob, spool_dir: str) -> dict:
+    """Return rows_done and bytes_done of a job, live from the progress file while it runs on SQLite."""
+    progress = {"rows_done": job.rows_done, "bytes_done": job.bytes_done}
+    if job.state == ImportState.RUNNING:
+        try:
+            with open(progress_path(spool_dir, job.id)) as handle:
+                progress.update(json.load(handle))
+        except (FileNotFoundError, ValueError):
+            pass
+    return progress
+
+
+def rejected_rows(session: Session, job: ImportJob) -> Iterator[list[str]]:
+    """Yield the rejected-rows file: the original header plus import_errors, then each rejected row."""
+    keep: list[int] = []
+    for reject in session.scalars(
+        select(ImportReject).where(ImportReject.job_id == job.id).order_by(ImportReject.line, ImportReject.id)
+    ).yield_per(2000):
+        if "header" in reject.cells:
+            header = reject.cells["header"]
+            keep = [i for i, name in enumerate(header) if name.lower() != ERRORS_COLUMN]
+            yield [*(header[i] for i in keep), ERRORS_COLUMN]
+            continue
+        values = reject.cells["values"]
+        yield [
+            *(values[i] if i < len(values) else "" for i in keep),
+            "; ".join(f"{e['column'] or 'row'}: {e['reason']}" for e in reject.errors),
+        ]
+
+
+def errors_statement(job: ImportJob):
+    """Select the job's rejected rows in line order (the header row excluded)."""
+    return (
+        select(ImportReject)
+        .where(ImportReject.job_id == job.id, ImportReject.line > 1)
+        .order_by(ImportReject.line, ImportReject.id)
+    )
