@@ -12,6 +12,7 @@ from flask_smorest import Api
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from logicrm import auth
 from logicrm.config import Settings
@@ -50,6 +51,7 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL=f"{API_PREFIX}/docs/static/",
         JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=settings.import_max_upload_bytes,
     )
     _register_api(app)
     _register_session_lifecycle(app)
@@ -65,6 +67,7 @@ def _register_api(app: Flask) -> None:
     from logicrm.customers.routes import blueprints as customer_blueprints
     from logicrm.health.delivery_routes import blueprints as delivery_blueprints
     from logicrm.health.routes import blueprints as health_blueprints
+    from logicrm.imports.routes import blp as imports_blp
     from logicrm.network.analysis_routes import blueprints as analysis_blueprints
     from logicrm.network.routes import blueprints as network_blueprints
     from logicrm.shippers.routes import blp as shippers_blp
@@ -89,6 +92,7 @@ def _register_api(app: Flask) -> None:
         *analysis_blueprints,
         *health_blueprints,
         *delivery_blueprints,
+        imports_blp,
         users_blp,
     ):
         api.register_blueprint(blp, url_prefix=f"{API_PREFIX}{blp.url_prefix or ''}")
@@ -185,6 +189,13 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(IntegrityError)
     def _integrity(error: IntegrityError):
         return _integrity_response(error)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_error):
+        limit = app.config["LOGICRM"].import_max_upload_bytes
+        return _error_response(
+            413, f"the upload is larger than the limit of {limit:,} bytes (import_max_upload_bytes)"
+        )
 
     @app.errorhandler(StaleDataError)
     def _stale(_error):

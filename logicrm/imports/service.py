@@ -235,6 +235,7 @@ def create_job(
         bytes_total=bytes_total,
         counts={},
     )
+    job.host, job.pid = processes.here()
     session.add(job)
     session.flush()
     return job
@@ -356,20 +357,22 @@ def _finish(
         return job
 
 
-def recover_abandoned(session: Session, *, timeout_s: int) -> None:
+def recover_abandoned(database: Database, *, timeout_s: int) -> None:
     """Mark failed the jobs whose process died (this host) or that ran longer than `timeout_s`."""
+    unfinished = select(ImportJob).where(ImportJob.state.in_([ImportState.QUEUED, ImportState.RUNNING]))
+    with database.session(write=False) as reader:
+        if reader.scalar(unfinished.with_only_columns(ImportJob.id).limit(1)) is None:
+            return
     now = utcnow()
-    for job in session.scalars(
-        select(ImportJob).where(ImportJob.state.in_([ImportState.QUEUED, ImportState.RUNNING]))
-    ):
-        reference = job.started_at or job.created_at
-        if processes.gone(job.host, job.pid):
-            reason = f"interrupted: process {job.pid} on {job.host} stopped; nothing was written"
-        elif (now - reference).total_seconds() > timeout_s:
-            reason = f"abandoned after {timeout_s} s without finishing; nothing was written"
-        else:
-            continue
-        job.state, job.finished_at, job.error = ImportState.FAILED, now, reason
+    with database.session_scope() as session:
+        for job in session.scalars(unfinished):
+            if processes.gone(job.host, job.pid):
+                reason = f"interrupted: process {job.pid} on {job.host} stopped; nothing was written"
+            elif (now - (job.started_at or job.created_at)).total_seconds() > timeout_s:
+                reason = f"abandoned after {timeout_s} s without finishing; nothing was written"
+            else:
+                continue
+            job.state, job.finished_at, job.error = ImportState.FAILED, now, reason
 
 
 def get_job(session: Session, user: User, job_id: int) -> ImportJob:

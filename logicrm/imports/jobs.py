@@ -1,0 +1,39 @@
+"""Imports too large for one HTTP request run here, in the background of the process that received them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from logicrm.db import Database
+from logicrm.imports import service
+from logicrm.imports.models import ImportJob
+
+log = logging.getLogger(__name__)
+
+# One at a time per process: on SQLite imports queue for the write lock anyway, and on PostgreSQL
+# a second concurrent million-row import would only halve the speed of the first.
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logicrm-import")
+
+
+def submit(database: Database, *, job_id: int, path: str, options: service.Options, spool_dir: str) -> Future:
+    """Run the spooled upload at `path` as job `job_id`; the file is removed afterwards."""
+    return _executor.submit(_run, database, job_id, path, options, spool_dir)
+
+
+def _run(
+    database: Database, job_id: int, path: str, options: service.Options, spool_dir: str
+) -> ImportJob | None:
+    try:
+        with open(path, "rb") as stream:
+            return service.execute(
+                database, job_id=job_id, stream=stream, options=options, spool_dir=spool_dir
+            )
+    except Exception:
+        log.exception("import job %s failed", job_id)  # execute() has recorded it failed
+        return None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)

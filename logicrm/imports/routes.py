@@ -1,0 +1,161 @@
+"""Import API: upload a CSV, follow its job, download the rejected rows."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from flask import Response, current_app, url_for
+from flask.views import MethodView
+
+from logicrm.api import Blueprint, page_of, paginate, session
+from logicrm.auth import current_user, require_role
+from logicrm.imports import jobs, service
+from logicrm.imports.csvfile import write_rows
+from logicrm.imports.kinds import KINDS
+from logicrm.imports.schemas import ImportArgs, ImportJobOut, ImportListArgs, KindOut, RejectOut, UploadIn
+from logicrm.users.models import UserRole
+
+blp = Blueprint("imports", __name__, url_prefix="/imports", description="Bulk CSV imports and their jobs")
+IMPORTERS = (UserRole.ADMIN, UserRole.MANAGER, UserRole.ACCOUNT_MANAGER)
+
+
+def _settings():
+    return current_app.config["LOGICRM"]
+
+
+def _database():
+    return current_app.extensions["logicrm.db"]
+
+
+def _spool_dir() -> str:
+    return service.spool_dir(_settings(), current_app.instance_path)
+
+
+def _out(job) -> dict:
+    """A job as the API shows it: live progress while running, and where its rejected rows are."""
+    shown = {column.key: getattr(job, column.key) for column in job.__table__.columns}
+    shown.update(service.live_progress(job, _spool_dir()))
+    if job.counts.get("invalid"):
+        shown["rejected_rows_url"] = url_for("imports.RejectedRows", job_id=job.id)
+    return shown
+
+
+@blp.route("/kinds")
+class Kinds(MethodView):
+    @blp.response(200, KindOut(many=True))
+    def get(self):
+        """The kinds of file an import takes, with their columns."""
+        return [
+            {
+                "name": kind.name,
+                "columns": [
+                    {
+                        "name": c.name,
+                        "required": c.required,
+                        "type": c.type.doc,
+                        "default": c.format(c.default) or None,
+                        "doc": c.doc,
+                    }
+                    for c in kind.columns
+                ],
+            }
+            for kind in KINDS.values()
+        ]
+
+
+@blp.route("/<string:kind>")
+class Upload(MethodView):
+    @blp.arguments(ImportArgs, location="query")
+    @blp.arguments(UploadIn, location="files")
+    @blp.response(201, ImportJobOut)
+    @blp.alt_response(
+        202, schema=ImportJobOut, description="a large file: queued as a job; follow its Location"
+    )
+    @blp.alt_response(413, description="the file is larger than import_max_upload_bytes")
+    def post(self, args, upload, kind):
+        """Import a CSV file of `kind`: small files at once (201), large ones as a background job (202).
+
+        By default any invalid row means nothing is written (state rejected); every invalid row is
+        reported with its line, column and reason."""
+        user = require_role(*IMPORTERS)
+        import_kind = service.kind_named(kind)
+        options = service.options_from(_settings(), **args)
+        path = os.path.join(_spool_dir(), f"upload-{uuid.uuid4().hex}.csv")
+        upload["file"].save(path)
+        size = os.path.getsize(path)
+        with _database().session_scope() as writer:
+            job = service.create_job(
+                writer, kind=import_kind, filename=upload["file"].filename or "upload.csv", user=user,
+                options=options, bytes_total=size,
+            )  # fmt: skip
+            if size > _settings().import_inline_max_bytes:
+                job.spool_path = path
+        if job.spool_path:
+            jobs.submit(_database(), job_id=job.id, path=path, options=options, spool_dir=_spool_dir())
+            location = url_for("imports.Job", job_id=job.id)
+            return _out(job), 202, {"Location": location}
+        try:
+            with open(path, "rb") as stream:
+                job = service.execute(
+                    _database(), job_id=job.id, stream=stream, options=options, spool_dir=_spool_dir()
+                )
+        finally:
+            os.remove(path)
+        return _out(job), 201, {"Location": url_for("imports.Job", job_id=job.id)}
+
+
+@blp.route("")
+class Jobs(MethodView):
+    @blp.arguments(ImportListArgs, location="query")
+    @blp.response(200, page_of(ImportJobOut))
+    def get(self, args):
+        """Import jobs, newest first (administrators and managers see all, others their own)."""
+        service.recover_abandoned(_database(), timeout_s=_settings().import_timeout_s)
+        page = paginate(
+            session(), service.list_statement(current_user(), state=args.get("state"), kind=args.get("kind")),
+            page=args["page"], page_size=args["page_size"],
+        )  # fmt: skip
+        return {**page, "items": [_out(job) for job in page["items"]]}
+
+
+@blp.route("/<int:job_id>")
+class Job(MethodView):
+    @blp.response(200, ImportJobOut)
+    def get(self, job_id):
+        """One import job: state, rows done, counts and the first errors."""
+        service.recover_abandoned(_database(), timeout_s=_settings().import_timeout_s)
+        return _out(service.get_job(session(), current_user(), job_id))
+
+
+@blp.route("/<int:job_id>/errors")
+class Errors(MethodView):
+    @blp.arguments(ImportListArgs(only=("page", "page_size")), location="query")
+    @blp.response(200, page_of(RejectOut))
+    def get(self, args, job_id):
+        """Every rejected row of a job with its line, cells and problems."""
+        job = service.get_job(session(), current_user(), job_id)
+        return paginate(
+            session(), service.errors_statement(job), page=args["page"], page_size=args["page_size"]
+        )
+
+
+@blp.route("/<int:job_id>/rejected.csv")
+class RejectedRows(MethodView):
+    @blp.response(200, description="CSV: the file's header plus import_errors, and each rejected row")
+    def get(self, job_id):
+        """Download the rejected rows to fix and import again (the import_errors column is ignored)."""
+        job, database = service.get_job(session(), current_user(), job_id), _database()
+
+        def csv_text():
+            # Streamed after the request's session is gone: read with a session of its own.
+            with database.session(write=False) as reader:
+                rows = service.rejected_rows(reader, job)
+                yield "\ufeff"
+                yield from write_rows(next(rows, []), rows)
+
+        return Response(
+            csv_text(),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="import-{job.id}-rejected.csv"'},
+        )
