@@ -9,6 +9,14 @@ import marshmallow as ma
 AwareDateTime = lambda **kw: ma.fields.AwareDateTime(default_timezone=dt.UTC, **kw)  # noqa: E731
 
 
+def external_ref_field() -> ma.fields.String:
+    """The import key of a record: given by the client's own system, or generated (lcrm-…) when left out."""
+    return ma.fields.String(
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={"description": "import key (unique); generated as lcrm-… when not given"},
+    )
+
+
 def enum_field(enum_cls, **kwargs) -> ma.fields.Enum:
     """Serialise a StrEnum by value, as stored and documented."""
     return ma.fields.Enum(enum_cls, by_value=True, **kwargs)

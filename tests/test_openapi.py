@@ -69,7 +69,7 @@ def test_unknown_ids_answer_404_everywhere(api, actors):
     existing = api.post("/customers", json={"name": "Existing"}).json["id"]
     failures = []
     for path, item in spec["paths"].items():
-        if "{" not in path:
+        if "{" not in path or "{kind}" in path:  # kinds are names, tested with their routes
             continue
         concrete = re.sub(r"\{[a-z_]+\}", "999999", path.removeprefix("/api/v1"))
         for method in item:

@@ -43,11 +43,19 @@ class RelatedKind:
 DEPARTMENTS = RelatedKind(Department, "department", audited=True, unique_per_customer="name")
 CONTACTS = RelatedKind(Contact, "contact", audited=True, same_customer={"department_id": Department})
 SURVEYS = RelatedKind(
-    SurveyResponse, "survey", same_customer={"department_id": Department, "contact_id": Contact}
+    SurveyResponse,
+    "survey",
+    audited=True,
+    same_customer={"department_id": Department, "contact_id": Contact},
 )
-INTERACTIONS = RelatedKind(Interaction, "interaction", same_customer={"department_id": Department})
+INTERACTIONS = RelatedKind(
+    Interaction, "interaction", audited=True, same_customer={"department_id": Department}
+)
 TICKETS = RelatedKind(
-    Ticket, "ticket", not_before={"first_response_at": "opened_at", "resolved_at": "opened_at"}
+    Ticket,
+    "ticket",
+    audited=True,
+    not_before={"first_response_at": "opened_at", "resolved_at": "opened_at"},
 )
 OPPORTUNITIES = RelatedKind(Opportunity, "opportunity")
 
@@ -149,6 +157,9 @@ def create(session: Session, user: User, kind: RelatedKind, data: dict):
     session.add(record)
     session.flush()
     if kind.audited:
+        changes = audit.snapshot(record, [name for name in data if name != "scores"])
+        if "scores" in data:
+            changes["scores"] = [None, score_table(record.scores)]
         audit.record(
             session,
             user=user,
@@ -156,9 +167,21 @@ def create(session: Session, user: User, kind: RelatedKind, data: dict):
             entity_id=record.id,
             customer_id=customer.id,
             action="create",
-            changes=audit.snapshot(record, data.keys()),
+            changes=changes,
         )
     return record
+
+
+def score_table(scores) -> dict[str, list[float]]:
+    """Describe survey scores (models or payload dicts) as {dimension: [importance, expectation, perception]}."""
+
+    def value(score, name):
+        return score[name] if isinstance(score, dict) else getattr(score, name)
+
+    return {
+        str(value(s, "dimension")): [value(s, "importance"), value(s, "expectation"), value(s, "perception")]
+        for s in scores
+    }
 
 
 def update(session: Session, user: User, kind: RelatedKind, record, changes: dict):

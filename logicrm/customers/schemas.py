@@ -21,7 +21,7 @@ from logicrm.customers.models import (
 )
 from logicrm.customers.service import SORTS
 from logicrm.db import utcnow
-from logicrm.schemas import AwareDateTime, enum_field
+from logicrm.schemas import AwareDateTime, enum_field, external_ref_field
 from logicrm.shippers.schemas import ShipperProfileIn, ShipperProfileOut
 from logicrm.users.models import UserRole
 
@@ -31,7 +31,7 @@ Range = ma.validate.Range
 
 class CustomerIn(ma.Schema):
     name = ma.fields.String(required=True, validate=Length(min=1, max=300))
-    external_ref = ma.fields.String(allow_none=True, validate=Length(min=1, max=64))
+    external_ref = external_ref_field()
     registration_number = ma.fields.String(allow_none=True, validate=Length(min=1, max=64))
     industry = ma.fields.String(allow_none=True, validate=Length(max=100))
     region = ma.fields.String(allow_none=True, validate=Length(max=100))
@@ -149,6 +149,7 @@ class DepartmentOut(DepartmentIn):
 
 
 class ContactIn(ma.Schema):
+    external_ref = external_ref_field()
     customer_id = ma.fields.Integer(required=True)
     department_id = ma.fields.Integer(allow_none=True)
     name = ma.fields.String(required=True, validate=Length(min=1, max=200))
@@ -180,6 +181,7 @@ class SurveyScoreIn(ma.Schema):
 
 
 class SurveyIn(ma.Schema):
+    external_ref = external_ref_field()
     customer_id = ma.fields.Integer(required=True)
     department_id = ma.fields.Integer(required=True)
     contact_id = ma.fields.Integer(allow_none=True)
@@ -222,6 +224,7 @@ class SurveyOut(SurveyIn):
 
 
 class InteractionIn(ma.Schema):
+    external_ref = external_ref_field()
     customer_id = ma.fields.Integer(required=True)
     department_id = ma.fields.Integer(allow_none=True)
     user_id = ma.fields.Integer(allow_none=True, metadata={"description": "defaults to the caller"})
@@ -237,6 +240,7 @@ class InteractionOut(InteractionIn):
 
 
 class TicketIn(ma.Schema):
+    external_ref = external_ref_field()
     customer_id = ma.fields.Integer(required=True)
     link_id = ma.fields.Integer(allow_none=True)
     kind = enum_field(TicketKind, required=True)

@@ -211,7 +211,7 @@ class Kind:
         """Insert new records, update changed ones, count unchanged ones (valid rows only)."""
         raise NotImplementedError
 
-    def finish(self, ctx: Context, write: bool) -> list[Row]:
+    def finish(self, ctx: Context) -> list[Row]:
         """Work left for after the last row; return rows found invalid only now."""
         return []
 
@@ -429,7 +429,7 @@ class Customers(ServiceKind):
 
     def create(self, ctx: Context, row: Row) -> None:
         customer = customers.create(ctx.session, ctx.user, row.record, allow_duplicate=True)
-        self._defer_referral(ctx, row, customer)
+        self._defer_referral(ctx, row, customer, counted="created")
 
     def update(self, ctx: Context, obj: Customer, row: Row) -> bool:
         before = _customer_versions(obj)
@@ -443,16 +443,17 @@ class Customers(ServiceKind):
             merged = {column: getattr(current, column) for column in PROFILE_COLUMNS[role]} if current else {}
             customers.put_profile(ctx.session, ctx.user, obj, role, {**merged, **given})
         changed = _customer_versions(obj) != before
-        self._defer_referral(ctx, row, obj, counted_unchanged=not changed)
+        self._defer_referral(ctx, row, obj, counted="updated" if changed else "unchanged")
         return changed
 
-    def _defer_referral(self, ctx: Context, row: Row, customer: Customer, *, counted_unchanged=False) -> None:
+    def _defer_referral(self, ctx: Context, row: Row, customer: Customer, *, counted: str) -> None:
         # The referring customer may be further down the file: referrals are set after the last row.
+        # `counted` is the count the row went to, moved if the referral turns out invalid or a change.
         if "referred_by_ref" in row.values:
-            ctx.pending.append((row, customer.id, row.values["referred_by_ref"], counted_unchanged))
+            ctx.pending.append((row, customer.id, row.values["referred_by_ref"], counted))
 
-    def finish(self, ctx: Context, write: bool) -> list[Row]:
-        refs = {referred for _row, _id, referred, _unchanged in ctx.pending if referred}
+    def finish(self, ctx: Context) -> list[Row]:
+        refs = {referred for _row, _id, referred, _counted in ctx.pending if referred}
         known = {}
         for chunk in _chunks(refs):
             known.update(
@@ -463,25 +464,25 @@ class Customers(ServiceKind):
                 ).all()
             )
         invalid = []
-        for row, customer_id, referred, counted_unchanged in ctx.pending:
-            if referred and referred not in known and referred not in ctx.seen:
+        for row, customer_id, referred, counted in ctx.pending:
+            referred_id = known.get(referred)
+            if referred and referred_id is None:
                 row.error(
                     "referred_by_ref",
                     f"no customer with external_ref {referred!r} in the database or this file",
                 )
-                invalid.append(row)
-            elif write:
-                referred_id = known.get(referred)
-                if referred_id == customer_id:
-                    row.error("referred_by_ref", "a customer cannot refer itself")
-                    invalid.append(row)
-                    continue
+            elif referred_id == customer_id:
+                row.error("referred_by_ref", "a customer cannot refer itself")
+            else:
                 customer = ctx.session.get(Customer, customer_id)
                 if customer.referred_by_id != referred_id:
                     customers.update(ctx.session, ctx.user, customer, {"referred_by_id": referred_id})
-                    if counted_unchanged:
+                    if counted == "unchanged":
                         ctx.counts["unchanged"] -= 1
                         ctx.counts["updated"] += 1
+                continue
+            ctx.counts[counted] -= 1
+            invalid.append(row)
         return invalid
 
 
@@ -649,24 +650,14 @@ class Surveys(RelatedServiceKind):
         scores = changes.pop("scores", None)
         changed = super().update(ctx, obj, Row(row.line, row.cells, row.values, row.errors, changes))
         if scores is not None:
-            old = _score_table(obj.scores)
-            if old != _score_table(scores):
+            old = related.score_table(obj.scores)
+            if old != related.score_table(scores):
                 obj.scores = [SurveyScore(**score) for score in scores]
                 ctx.session.flush()
                 audit.record(ctx.session, user=ctx.user, entity="survey", entity_id=obj.id, customer_id=obj.customer_id,
-                             action="update", changes={"scores": [old, _score_table(scores)]})  # fmt: skip
+                             action="update", changes={"scores": [old, related.score_table(scores)]})  # fmt: skip
                 changed = True
         return changed
-
-
-def _score_table(scores) -> dict:
-    def get(score, name):
-        return score[name] if isinstance(score, dict) else getattr(score, name)
-
-    return {
-        str(get(s, "dimension")): [get(s, "importance"), get(s, "expectation"), get(s, "perception")]
-        for s in scores
-    }
 
 
 class Interactions(RelatedServiceKind):
@@ -923,8 +914,8 @@ class Shipments(Kind):
         )
         return link_ids - visible
 
-    def finish(self, ctx: Context, write: bool) -> list[Row]:
-        if write and ctx.state.get("written"):
+    def finish(self, ctx: Context) -> list[Row]:
+        if ctx.state.get("written"):
             # Bulk statements bypass the flush that normally advances the revisions.
             revisions.bump(ctx.session, revisions.NETWORK, revisions.SCORES)
         return []

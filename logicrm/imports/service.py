@@ -131,7 +131,7 @@ def run(
     parsers = _parsers(kind, reader.header, options.formats)
     ctx = Context(session, user, present=frozenset(name for _i, name, *_rest in parsers))
     kind.start(ctx)
-    rejects, rows_done, writing = Rejects(), 0, True
+    rejects, rows_done = Rejects(), 0
     records = reader.records()
     while batch := list(itertools.islice(records, options.batch_rows)):
         rows = [_parse(line, cells, parsers, len(reader.header)) for line, cells in batch]
@@ -140,17 +140,16 @@ def run(
                 kind.check(row)
         clean = [row for row in rows if not row.errors]
         kind.resolve(ctx, clean)
-        if writing:
-            kind.write(ctx, [row for row in clean if not row.errors])
+        # Written even after an invalid row: only writing finds repeated keys, missing referrers and
+        # conflicts, so every problem is reported; a rejected file is rolled back by the caller.
+        kind.write(ctx, [row for row in clean if not row.errors])
         for row in rows:
             if row.errors:
                 rejects.add(row)
-        # By default one invalid row means nothing will be written: keep checking, stop writing.
-        writing = writing and (options.skip_invalid or rejects.count == 0)
         rows_done += len(rows)
         if progress:
             progress(rows_done, reader.bytes_read)
-    for row in kind.finish(ctx, writing):
+    for row in kind.finish(ctx):
         rejects.add(row)
     ctx.counts["invalid"] = rejects.count
     if progress:
@@ -351,7 +350,10 @@ def _finish(
         job = session.get(ImportJob, job_id)
         job.state, job.finished_at, job.error = state, utcnow(), error
         if outcome is not None:
-            job.rows_done, job.counts = outcome.rows, {**outcome.counts, "errors": outcome.rejects.first}
+            job.rows_done, job.counts = (
+                outcome.rows,
+                {**outcome.counts, "errors": sorted(outcome.rejects.first, key=lambda error: error["line"])},
+            )
             if job.bytes_total is not None:
                 job.bytes_done = job.bytes_total
         return job

@@ -6,12 +6,13 @@ import marshmallow as ma
 
 from logicrm.api import PageArgs
 from logicrm.network.models import LinkStatus, ServiceType
-from logicrm.schemas import AwareDateTime, enum_field
+from logicrm.schemas import AwareDateTime, enum_field, external_ref_field
 
 Length = ma.validate.Length
 
 
 class LinkIn(ma.Schema):
+    external_ref = external_ref_field()
     shipper_id = ma.fields.Integer(required=True)
     consignee_id = ma.fields.Integer(required=True)
     origin = ma.fields.String(required=True, validate=Length(min=1, max=100))
@@ -48,11 +49,7 @@ class LinkListArgs(PageArgs):
 
 class ShipmentIn(ma.Schema):
     link_id = ma.fields.Integer(required=True)
-    external_ref = ma.fields.String(
-        allow_none=True,
-        validate=Length(min=1, max=64),
-        metadata={"description": "import key: re-sending a row with a known ref updates it"},
-    )
+    external_ref = external_ref_field()
     shipped_at = AwareDateTime(required=True)
     promised_at = AwareDateTime(allow_none=True)
     delivered_at = AwareDateTime(allow_none=True)

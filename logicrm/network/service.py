@@ -10,6 +10,7 @@ from logicrm.audit import service as audit
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers import service as customers
 from logicrm.customers.models import Customer
+from logicrm.db import new_external_ref
 from logicrm.errors import Invalid, NotFound, field_error
 from logicrm.network import revisions
 from logicrm.network.models import Link, Shipment
@@ -209,6 +210,7 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
             f"{len(errors)} of {len(rows)} rows are invalid; nothing was written",
             errors={"json": {"shipments": errors}},
         )
+    rows = [row if row.get("external_ref") else {**row, "external_ref": new_external_ref()} for row in rows]
     updates = [
         {**row, "id": existing[row["external_ref"]]} for row in rows if row.get("external_ref") in existing
     ]
