@@ -239,12 +239,15 @@ class Email(Type):
 
     def parser(self, formats: Formats) -> Parser:
         def parse(cell: str) -> str:
-            text = cell.strip()
+            text = unescape_formula(cell.strip())
             if len(text) > 254 or not EMAIL.match(text):
                 raise ValueError(f"{cell!r} is not an email address")
             return text
 
         return parse
+
+    def format(self, value) -> str:
+        return escape_formula(value)
 
 
 class Listing(Type):

@@ -388,7 +388,7 @@ class Customers(ServiceKind):
         Column("contract_end", Date()),
         Column("services", Listing(60), default=[]),
         Column("contracted_annual_value", money()),
-        Column("on_time_target", Number(0, 1), doc="share of shipments on time the contract promises"),
+        Column("on_time_target", Number(0, 1), default=0.95, doc="share of shipments on time the contract promises"),
         Column("consignee", Boolean(), doc="true adds or updates the consignee role"),
         Column("sites", Listing(200), default=[]),
         Column("receiving_windows", Text(2000)),
@@ -397,13 +397,14 @@ class Customers(ServiceKind):
     fields = {"owner_id": "owner_email", "team_ids": "team_emails", "referred_by_id": "referred_by_ref",
               "json": "external_ref"}  # fmt: skip
     not_before = {"churned_on": "acquired_on", "contract_end": "contract_start"}
+    defaults = {column.name: column.default for column in columns}
 
     def check(self, row: Row) -> None:
         super().check(row)
         for role, columns in PROFILE_COLUMNS.items():
             if row.values.get(role) is not True:
                 for column in columns:
-                    if row.values.get(column) not in (None, []):
+                    if row.values.get(column) not in (None, [], self.defaults[column]):
                         row.error(column, f"given, but {role} is not true")
 
     def resolve(self, ctx: Context, rows: list[Row]) -> None:
@@ -426,6 +427,14 @@ class Customers(ServiceKind):
             for role, columns in PROFILE_COLUMNS.items():
                 if row.values.get(role):
                     row.record[role] = self._record(row, columns)
+
+    def _hidden(self, ctx: Context, objs: Iterable) -> set:
+        objs = list(objs)
+        if not ctx.restricted or not objs:
+            return set()
+        ids = [obj.id for obj in objs]
+        visible = set(ctx.session.scalars(customers.visible_ids(ctx.user).where(Customer.id.in_(ids))))
+        return {obj for obj in objs if obj.id not in visible}
 
     def create(self, ctx: Context, row: Row) -> None:
         customer = customers.create(ctx.session, ctx.user, row.record, allow_duplicate=True)

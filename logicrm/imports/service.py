@@ -361,20 +361,25 @@ def _finish(
 
 def recover_abandoned(database: Database, *, timeout_s: int) -> None:
     """Mark failed the jobs whose process died (this host) or that ran longer than `timeout_s`."""
-    unfinished = select(ImportJob).where(ImportJob.state.in_([ImportState.QUEUED, ImportState.RUNNING]))
-    with database.session(write=False) as reader:
-        if reader.scalar(unfinished.with_only_columns(ImportJob.id).limit(1)) is None:
-            return
+    unfinished = (ImportState.QUEUED, ImportState.RUNNING)
     now = utcnow()
-    with database.session_scope() as session:
-        for job in session.scalars(unfinished):
+    # Decide in a read session: on SQLite a writer would wait for the lock a running import holds.
+    with database.session(write=False) as reader:
+        dead = {}
+        for job in reader.scalars(select(ImportJob).where(ImportJob.state.in_(unfinished))):
             if processes.gone(job.host, job.pid):
-                reason = f"interrupted: process {job.pid} on {job.host} stopped; nothing was written"
+                dead[job.id] = f"interrupted: process {job.pid} on {job.host} stopped; nothing was written"
             elif (now - (job.started_at or job.created_at)).total_seconds() > timeout_s:
-                reason = f"abandoned after {timeout_s} s without finishing; nothing was written"
-            else:
-                continue
-            job.state, job.finished_at, job.error = ImportState.FAILED, now, reason
+                dead[job.id] = f"abandoned after {timeout_s} s without finishing; nothing was written"
+    if not dead:
+        return
+    with database.session_scope() as session:
+        for job_id, reason in dead.items():
+            session.execute(
+                update(ImportJob)
+                .where(ImportJob.id == job_id, ImportJob.state.in_(unfinished))
+                .values(state=ImportState.FAILED, finished_at=now, error=reason)
+            )
 
 
 def get_job(session: Session, user: User, job_id: int) -> ImportJob:
