@@ -67,6 +67,7 @@ def _register_api(app: Flask) -> None:
     from logicrm.customers.routes import blueprints as customer_blueprints
     from logicrm.health.delivery_routes import blueprints as delivery_blueprints
     from logicrm.health.routes import blueprints as health_blueprints
+    from logicrm.imports.export_routes import blp as exports_blp
     from logicrm.imports.routes import blp as imports_blp
     from logicrm.network.analysis_routes import blueprints as analysis_blueprints
     from logicrm.network.routes import blueprints as network_blueprints
@@ -94,6 +95,7 @@ def _register_api(app: Flask) -> None:
         *delivery_blueprints,
         imports_blp,
         users_blp,
+        exports_blp,
     ):
         api.register_blueprint(blp, url_prefix=f"{API_PREFIX}{blp.url_prefix or ''}")
 

@@ -377,11 +377,43 @@ class _ProgressStream:
             yield line
 
 
+@click.command("export")
+@with_appcontext
+@click.argument("kind")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="file to write, UTF-8 with a byte-order mark as Excel wants (default: standard output)",
+)
+@click.option("--user", "user_email", help="export what this user sees (default: everything)")
+def export_command(kind, output, user_email):
+    """Export KIND as CSV: an import kind (the file re-imports as it is), health_snapshots or alerts."""
+    from logicrm.imports import exports
+    from logicrm.imports import service as imports
+    from logicrm.imports.csvfile import write_rows
+    from logicrm.users import service as users
+
+    with _domain_errors(), _database().session(write=False) as session:
+        user = (
+            users.get_user_by_email(session, email=user_email) if user_email else imports.command_line_user()
+        )
+        header, rows = exports.table(session, kind=kind, user=user)
+        with (
+            open(output, "w", encoding="utf-8-sig", newline="")
+            if output
+            else contextlib.nullcontext(sys.stdout)
+        ) as out:
+            for chunk in write_rows(header, rows):
+                out.write(chunk)
+    if output:
+        click.echo(f"{kind} exported to {output}", err=True)
+
+
 def register_commands(app: Flask) -> None:
     """Attach LogiCRM's commands to the app's CLI."""
     for command in (db_group, users_group, keys_group, demo, scheduler_group, health_group, outbox_group):
         app.cli.add_command(command)
-    for command in (webhooks_group, mailbox, webhook_sink, import_command):
+    for command in (webhooks_group, mailbox, webhook_sink, import_command, export_command):
         app.cli.add_command(command)
 
 

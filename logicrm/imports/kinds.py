@@ -64,7 +64,7 @@ from logicrm.users.models import User
 # ------------------------------------------------------------------------------------------ rows
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One record of the file on its way in."""
 

@@ -31,6 +31,7 @@ from logicrm.imports.columns import Formats
 from logicrm.imports.csvfile import CsvReader, FileError
 from logicrm.imports.kinds import KINDS, Context, Kind, Row
 from logicrm.imports.models import ImportJob, ImportReject, ImportState
+from logicrm.network import revisions
 from logicrm.users.models import User, UserRole
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,26 @@ def run(
     parsers = _parsers(kind, reader.header, options.formats)
     ctx = Context(session, user, present=frozenset(name for _i, name, *_rest in parsers))
     kind.start(ctx)
-    rejects, rows_done = Rejects(), 0
+    rejects = Rejects()
+    with revisions.deferred(session):
+        rows_done = _run_batches(kind, ctx, reader, parsers, options, rejects, progress)
+        for row in kind.finish(ctx):
+            rejects.add(row)
+    ctx.counts["invalid"] = rejects.count
+    if progress:
+        progress(rows_done, reader.bytes_read)
+    state = ImportState.REJECTED if rejects.count and not options.skip_invalid else ImportState.SUCCEEDED
+    counts = {name: value for name, value in ctx.counts.items() if not name.startswith("_")}
+    if state == ImportState.REJECTED:
+        counts.update(created=0, updated=0, unchanged=0)
+    return Outcome(state, counts, rows_done, reader.header, rejects)
+
+
+def _run_batches(
+    kind: Kind, ctx: Context, reader: CsvReader, parsers, options: Options, rejects, progress
+) -> int:
+    """Parse, check, resolve and write the file a batch at a time; return the number of rows."""
+    rows_done = 0
     records = reader.records()
     while batch := list(itertools.islice(records, options.batch_rows)):
         rows = [_parse(line, cells, parsers, len(reader.header)) for line, cells in batch]
@@ -149,16 +169,7 @@ def run(
         rows_done += len(rows)
         if progress:
             progress(rows_done, reader.bytes_read)
-    for row in kind.finish(ctx):
-        rejects.add(row)
-    ctx.counts["invalid"] = rejects.count
-    if progress:
-        progress(rows_done, reader.bytes_read)
-    state = ImportState.REJECTED if rejects.count and not options.skip_invalid else ImportState.SUCCEEDED
-    counts = {name: value for name, value in ctx.counts.items() if not name.startswith("_")}
-    if state == ImportState.REJECTED:
-        counts.update(created=0, updated=0, unchanged=0)
-    return Outcome(state, counts, rows_done, reader.header, rejects)
+    return rows_done
 
 
 def _parsers(kind: Kind, header: list[str], formats: Formats) -> list[tuple]:

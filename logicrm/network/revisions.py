@@ -7,6 +7,9 @@ revision it was built at is still current, so a write in one worker invalidates 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from sqlalchemy import String, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -40,6 +43,28 @@ def current(session: Session) -> tuple[int, int]:
     return values.get(NETWORK, 0), values.get(SCORES, 0)
 
 
+_DEFERRED = "logicrm.revisions.deferred"
+
+
+@contextlib.contextmanager
+def deferred(session: Session) -> Iterator[None]:
+    """Collect the bumps of every flush inside and make them once at the end.
+
+    A long import flushes thousands of times in one transaction; on PostgreSQL each bump of the same
+    row leaves a dead version that the next one has to step over, so per-flush bumps slow it down
+    quadratically.
+    """
+    session.info[_DEFERRED] = set()
+    try:
+        yield
+    except BaseException:
+        session.info.pop(_DEFERRED, None)
+        raise
+    names = session.info.pop(_DEFERRED)
+    if names:
+        bump(session, *sorted(names))
+
+
 @event.listens_for(Session, "after_flush")
 def _bump_on_flush(session: Session, _context) -> None:
     changed = [
@@ -51,4 +76,7 @@ def _bump_on_flush(session: Session, _context) -> None:
     names = [SCORES]
     if any(isinstance(obj, Link | Shipment) for obj in scored):
         names.append(NETWORK)
+    if _DEFERRED in session.info:
+        session.info[_DEFERRED].update(names)
+        return
     bump(session, *names)

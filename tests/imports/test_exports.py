@@ -1,0 +1,444 @@
+"""CSV exports: the import format in, the same data out; only what the user sees; formulas defused."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logicrm.customers.models import (
+    AcquisitionChannel,
+    CustomerStatus,
+    Dimension,
+    InteractionKind,
+    Severity,
+    TicketKind,
+    TicketStatus,
+    Tier,
+)
+from logicrm.db import utcnow
+from logicrm.health.models import Alert, HealthSnapshot, JobRun
+from logicrm.imports import exports
+from logicrm.imports import service as imports
+from logicrm.imports.csvfile import write_rows
+from logicrm.imports.kinds import KINDS
+from logicrm.network.models import LinkStatus, ServiceType
+from logicrm.users import service as users
+from logicrm.users.models import UserRole
+from tests import factories as f
+from tests.conftest import _empty_tables
+
+ORDER = ("customers", "departments", "contacts", "links", "shipments", "surveys", "interactions", "tickets")
+USERS = ("li.wei@test.example", "-ana@test.example")  # emails may start like a formula too
+FORMULA_STARTS = ("", "", "=", "+", "-", "@", "'", "=SUM(A1:A9)")
+LETTERS = "abcXYZ 09.,;\"|'\n杭州鲜达超市有限公司物流"
+
+
+def _text(max_size: int = 12, *, strip: bool = False):
+    """Text a spreadsheet might execute: Chinese, quotes, separators, newlines, formula starts."""
+    body = st.text(alphabet=LETTERS.replace("\n", "") if strip else LETTERS, min_size=1, max_size=max_size)
+    text = st.builds(lambda start, rest: start + rest, st.sampled_from(FORMULA_STARTS), body)
+    if strip:
+        return text.map(str.strip).filter(bool)
+    return text.filter(lambda value: not value.isspace())
+
+
+def _optional(strategy):
+    return st.none() | strategy
+
+
+_moments = st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2030, 1, 1), timezones=st.just(dt.UTC))
+_dates = st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1))
+_money = st.integers(0, 10_000_000).map(lambda cents: cents / 100)
+
+
+def _after(moment: dt.datetime):
+    return st.integers(0, 10_000_000).map(lambda seconds: moment + dt.timedelta(seconds=seconds))
+
+
+def _on_or_after(day: dt.date):
+    return st.integers(0, 900).map(lambda days: day + dt.timedelta(days=days))
+
+
+_list_item = _text(8, strip=True).filter(lambda text: "|" not in text)
+
+
+def _ref(prefix: str, index: int):
+    return st.sampled_from(FORMULA_STARTS[:-1]).map(lambda start: f"{start}{prefix}{index}")
+
+
+@st.composite
+def networks(draw) -> dict[str, list[dict]]:
+    """A small network, each kind's rows as column values, every column given (defaults explicit)."""
+    data = {kind: [] for kind in ORDER}
+    count = draw(st.integers(2, 4))
+    refs = [draw(_ref("客户", i)) for i in range(count)]
+    for i, external_ref in enumerate(refs):
+        shipper, consignee = draw(st.booleans()), draw(st.booleans())
+        acquired = draw(_optional(_dates))
+        start = draw(_optional(_dates))
+        data["customers"].append(
+            {
+                "external_ref": external_ref,
+                "name": draw(_text(20)),
+                "registration_number": draw(st.sampled_from([None, f"REG-{i}"])),
+                "industry": draw(_optional(_text())),
+                "region": draw(_optional(_text())),
+                "tier": draw(st.sampled_from(Tier)),
+                "status": draw(st.sampled_from(CustomerStatus)),
+                "owner_email": draw(_optional(st.sampled_from(USERS))),
+                "team_emails": sorted(draw(st.sets(st.sampled_from(USERS)))),
+                "acquisition_channel": draw(_optional(st.sampled_from(AcquisitionChannel))),
+                "referred_by_ref": draw(_optional(st.sampled_from(refs[:i] + refs[i + 1 :]))),
+                "acquired_on": acquired,
+                "churned_on": None if acquired is None else draw(_optional(_on_or_after(acquired))),
+                "shipper": shipper,
+                "contract_start": start if shipper else None,
+                "contract_end": draw(_on_or_after(start)) if shipper and start else None,
+                "services": sorted(draw(st.sets(_list_item, max_size=2))) if shipper else [],
+                "contracted_annual_value": draw(_optional(_money)) if shipper else None,
+                # always given: an empty cell creates the profile with the model default 0.95, not empty
+                "on_time_target": draw(st.floats(0, 1)) if shipper else None,
+                "consignee": consignee,
+                "sites": draw(st.lists(_list_item, max_size=2)) if consignee else [],
+                "receiving_windows": draw(_optional(_text())) if consignee else None,
+                "delivery_requirements": draw(_optional(_text())) if consignee else None,
+            }
+        )
+    departments = {}
+    for customer in data["customers"]:
+        names = draw(st.lists(_text(10, strip=True), min_size=1, max_size=2, unique=True))
+        departments[customer["external_ref"]] = names
+        for name in names:
+            data["departments"].append(
+                {
+                    "customer_ref": customer["external_ref"],
+                    "name": name,
+                    "decision_weight": draw(st.floats(0, 10)),
+                    "is_decision_maker": draw(st.booleans()),
+                }
+            )
+    contacts = {}
+    for n in range(draw(st.integers(0, 3))):
+        customer_ref = draw(st.sampled_from(refs))
+        contact = {
+            "external_ref": draw(_ref("C", n)),
+            "customer_ref": customer_ref,
+            "department": draw(_optional(st.sampled_from(departments[customer_ref]))),
+            "name": draw(_text()),
+            "role": draw(_optional(_text())),
+            "email": draw(_optional(st.just(f"person{n}@client.example"))),
+            "phone": draw(_optional(_text())),
+        }
+        contacts.setdefault(customer_ref, []).append(contact["external_ref"])
+        data["contacts"].append(contact)
+    shippers = [c["external_ref"] for c in data["customers"] if c["shipper"]]
+    consignees = [c["external_ref"] for c in data["customers"] if c["consignee"]]
+    lanes = [(s, c) for s in shippers for c in consignees if s != c]
+    for n, (shipper_ref, consignee_ref) in enumerate(
+        draw(st.lists(st.sampled_from(lanes), max_size=3)) if lanes else []
+    ):
+        started = draw(_optional(_dates))
+        data["links"].append(
+            {
+                "external_ref": draw(_ref("L", n)),
+                "shipper_ref": shipper_ref,
+                "consignee_ref": consignee_ref,
+                "origin": draw(_text()),
+                "destination": draw(_text()),
+                "service_type": draw(st.sampled_from(ServiceType)),
+                "declared_monthly_volume": draw(_optional(st.floats(0, 1e6))),
+                "started_on": started,
+                "ended_on": draw(_optional(_on_or_after(started))) if started else None,
+                "status": draw(st.sampled_from(LinkStatus)),
+            }
+        )
+    for n in range(draw(st.integers(0, 4)) if data["links"] else 0):
+        shipped = draw(_moments)
+        data["shipments"].append(
+            {
+                "external_ref": draw(_ref("S", n)),
+                "link_ref": draw(st.sampled_from([link["external_ref"] for link in data["links"]])),
+                "shipped_at": shipped,
+                "promised_at": draw(_optional(_after(shipped))),
+                "delivered_at": draw(_optional(_after(shipped))),
+                "in_full": draw(st.booleans()),
+                "damaged": draw(st.booleans()),
+                "claim_amount": draw(_money),
+                "revenue": draw(_money),
+                "cost": draw(_money),
+            }
+        )
+    for n in range(draw(st.integers(0, 3))):
+        customer_ref = draw(st.sampled_from(refs))
+        low, high = draw(st.sampled_from([(1, 5), (1, 7), (0, 10)]))
+        answered = draw(st.sets(st.sampled_from(Dimension), min_size=1, max_size=3))
+        survey = {
+            "external_ref": draw(_ref("Q", n)),
+            "customer_ref": customer_ref,
+            "department": draw(st.sampled_from(departments[customer_ref])),
+            "contact_ref": draw(_optional(st.sampled_from(contacts.get(customer_ref, [None])))),
+            "collected_at": draw(_moments),
+            "channel": draw(_optional(_text())),
+            "scale_min": low,
+            "scale_max": high,
+            "likelihood_to_recommend": draw(_optional(st.integers(0, 10))),
+            "comment": draw(_optional(_text(40))),
+        }
+        for dimension in answered:
+            survey[f"{dimension}_expectation"] = draw(st.floats(low, high))
+            survey[f"{dimension}_perception"] = draw(st.floats(low, high))
+            survey[f"{dimension}_importance"] = draw(st.floats(0.1, 5))
+        data["surveys"].append(survey)
+    for n in range(draw(st.integers(0, 2))):
+        customer_ref = draw(st.sampled_from(refs))
+        data["interactions"].append(
+            {
+                "external_ref": draw(_ref("I", n)),
+                "customer_ref": customer_ref,
+                "department": draw(_optional(st.sampled_from(departments[customer_ref]))),
+                "user_email": draw(_optional(st.sampled_from(USERS))),
+                "kind": draw(st.sampled_from(InteractionKind)),
+                "at": draw(_moments),
+                "summary": draw(_text(40)),
+                "next_follow_up": draw(_optional(_dates)),
+            }
+        )
+    for n in range(draw(st.integers(0, 2))):
+        customer_ref = draw(st.sampled_from(refs))
+        own = [
+            link["external_ref"]
+            for link in data["links"]
+            if customer_ref in (link["shipper_ref"], link["consignee_ref"])
+        ]
+        opened = draw(_moments)
+        data["tickets"].append(
+            {
+                "external_ref": draw(_ref("T", n)),
+                "customer_ref": customer_ref,
+                "link_ref": draw(_optional(st.sampled_from(own))) if own else None,
+                "kind": draw(st.sampled_from(TicketKind)),
+                "severity": draw(st.sampled_from(Severity)),
+                "subject": draw(_text(30)),
+                "opened_at": opened,
+                "first_response_at": draw(_optional(_after(opened))),
+                "resolved_at": draw(_optional(_after(opened))),
+                "status": draw(st.sampled_from(TicketStatus)),
+                "claim_amount": draw(_optional(_money)),
+            }
+        )
+    return data
+
+
+def _canonical(kind: str, rows: list[dict]) -> str:
+    """The file an export of these rows must be: every column, formatted as the import reads it."""
+    columns = KINDS[kind].columns
+    return "".join(
+        write_rows([c.name for c in columns], ([c.format(row.get(c.name)) for c in columns] for row in rows))
+    )
+
+
+def _import(db, kind: str, text: str) -> dict:
+    with db.session_scope() as session:
+        outcome = imports.run(
+            session,
+            kind=KINDS[kind],
+            user=imports.command_line_user(),
+            stream=io.BytesIO(text.encode()),
+            options=imports.Options(),
+        )
+        assert outcome.state == "succeeded", (kind, list(outcome.rejects))
+    return outcome.counts
+
+
+def _export(db, kind: str, user=None) -> str:
+    with db.session(write=False) as session:
+        header, rows = exports.table(session, kind=kind, user=user or imports.command_line_user())
+        return "".join(write_rows(header, rows))
+
+
+def _records(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
+def _create_users(db) -> None:
+    with db.session_scope() as session:
+        for email in USERS:
+            users.create_user(session, name=email.split("@")[0], email=email, role=UserRole.ACCOUNT_MANAGER)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(network=networks())
+def test_an_export_is_the_imported_file_and_reimports_to_the_same_data(db, network):
+    _empty_tables(db)
+    _create_users(db)
+    files = {kind: _canonical(kind, network[kind]) for kind in ORDER}
+    for kind in ORDER:
+        _import(db, kind, files[kind])
+    exported = {kind: _export(db, kind) for kind in ORDER}
+    assert exported == files
+
+    for kind in ORDER:  # the export imported over its own data changes nothing
+        counts = _import(db, kind, exported[kind])
+        assert (counts["created"], counts["updated"], counts["unchanged"]) == (0, 0, len(network[kind])), kind
+
+    _empty_tables(db)  # and into an empty database it rebuilds the same data
+    _create_users(db)
+    for kind in ORDER:
+        _import(db, kind, exported[kind])
+    assert {kind: _export(db, kind) for kind in ORDER} == exported
+
+
+def test_formula_cells_are_escaped_and_chinese_survives(api):
+    f.customer(api, '=HYPERLINK("http://evil.example","点击")', external_ref="@ref", region="-1+1")
+    f.customer(api, "杭州鲜达超市有限公司", external_ref="HZ-1", region="China East")
+    response = api.get("/exports/customers")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv" and response.mimetype_params["charset"] == "utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="customers.csv"'
+    raw = response.data.decode("utf-8")
+    assert raw.startswith("\ufeff")
+    rows = _records(raw)
+    assert [row["name"] for row in rows] == [
+        '\'=HYPERLINK("http://evil.example","点击")',
+        "杭州鲜达超市有限公司",
+    ]
+    assert (rows[0]["external_ref"], rows[0]["region"]) == ("'@ref", "'-1+1")
+    assert "'=HYPERLINK" in raw  # in the raw file, not only after csv parsing
+
+
+@pytest.fixture
+def portfolio(api, actors):
+    """am owns shipper A1 and consignee A2; am2 owns B1 (shipper) and B2 (consignee); lanes and shipments
+    A1→A2 (am only), A1→B2 (both), B1→B2 (am2 only); a contact, snapshot and alert on A1 and on B1."""
+    am, am2 = api.as_(actors["am"]), api.as_(actors["am2"])
+    a1 = f.customer(am, "A1", external_ref="A1", roles=("shipper",))
+    a2 = f.customer(am, "A2", external_ref="A2", roles=("consignee",))
+    b1 = f.customer(am2, "B1", external_ref="B1", roles=("shipper",))
+    b2 = f.customer(am2, "B2", external_ref="B2", roles=("consignee",))
+    for shipper, consignee in ((a1, a2), (a1, b2), (b1, b2)):
+        lane = f.link(api, shipper, consignee, external_ref=f"{shipper['name']}-{consignee['name']}")
+        f.shipments(api, lane, external_ref=f"S-{lane['external_ref']}")
+    for customer in (a1, b1):
+        f.contact(api, customer, external_ref=f"C-{customer['name']}")
+        f.department(api, customer)
+    return {"a1": a1, "b1": b1}
+
+
+def _add_health(db, customers) -> None:
+    with db.session_scope() as session:
+        run = JobRun(job="health_run", slot="manual-1")
+        session.add(run)
+        session.flush()
+        for customer in customers:
+            session.add(
+                HealthSnapshot(
+                    run_id=run.id,
+                    customer_id=customer["id"],
+                    taken_at=utcnow(),
+                    satisfaction=0.5,
+                    two_sided=None,
+                    coverage=1.0,
+                    loyalty_nps=-20.0,
+                    own_risk=0.25,
+                    network_risk=0.3,
+                    exposure=1200.0,
+                    revenue_12m=5000.0,
+                    profit_12m=-125.5,
+                    abc_class="B",
+                )
+            )
+            session.add(
+                Alert(
+                    customer_id=customer["id"],
+                    rule="satisfaction_low",
+                    severity=Severity.HIGH,
+                    dedupe_key=f"{customer['id']}:satisfaction_low",
+                    value=0.5,
+                    message=f"=satisfaction of {customer['name']} fell",
+                )
+            )
+
+
+def test_an_account_manager_exports_only_their_accounts(api, actors, db, portfolio):
+    _add_health(db, portfolio.values())
+    am = api.as_(actors["am"])
+    expected = {
+        "customers": ("external_ref", {"A1", "A2"}),
+        "departments": ("customer_ref", {"A1"}),
+        "contacts": ("external_ref", {"C-A1"}),
+        "links": ("external_ref", {"A1-A2", "A1-B2"}),
+        "shipments": ("external_ref", {"S-A1-A2", "S-A1-B2"}),
+        "health_snapshots": ("customer_ref", {"A1"}),
+        "alerts": ("customer_ref", {"A1"}),
+    }
+    for kind, (column, refs) in expected.items():
+        response = am.get(f"/exports/{kind}")
+        assert response.status_code == 200, (kind, response.json)
+        assert {row[column] for row in _records(response.data.decode())} == refs, kind
+    everything = _records(api.get("/exports/shipments").data.decode())
+    assert {row["external_ref"] for row in everything} == {"S-A1-A2", "S-A1-B2", "S-B1-B2"}
+    alerts = _records(api.get("/exports/alerts").data.decode())
+    assert [row["message"] for row in alerts] == ["'=satisfaction of A1 fell", "'=satisfaction of B1 fell"]
+    snapshot = _records(am.get("/exports/health_snapshots").data.decode())[0]
+    assert list(snapshot) == [column.name for column in exports.SNAPSHOT_COLUMNS]
+    assert (snapshot["customer_name"], snapshot["two_sided"], snapshot["profit_12m"]) == ("A1", "", "-125.50")
+
+
+def test_deleted_customers_and_their_records_are_not_exported(api, portfolio):
+    assert api.remove(f"/customers/{portfolio['b1']['id']}").status_code == 204
+    assert {row["external_ref"] for row in _records(api.get("/exports/customers").data.decode())} == {
+        "A1",
+        "A2",
+        "B2",
+    }
+    assert {row["external_ref"] for row in _records(api.get("/exports/links").data.decode())} == {
+        "A1-A2",
+        "A1-B2",
+    }
+    assert {row["external_ref"] for row in _records(api.get("/exports/contacts").data.decode())} == {"C-A1"}
+
+
+def test_planners_may_not_export_contacts_but_may_export_the_rest(api, actors, portfolio):
+    planner, viewer = api.as_(actors["planner"]), api.as_(actors["viewer"])
+    refused = planner.get("/exports/contacts")
+    assert refused.status_code == 403 and "contacts" in refused.json["message"]
+    assert planner.get("/exports/customers").status_code == 200
+    assert viewer.get("/exports/contacts").status_code == 200
+    assert api.as_(None).get("/exports/customers").status_code == 401
+
+
+def test_an_unknown_kind_is_404_naming_the_kinds(api):
+    response = api.get("/exports/unknown")
+    assert response.status_code == 404 and response.mimetype == "application/json"
+    assert "not found" in response.json["message"]
+    assert all(kind in response.json["message"] for kind in exports.EXPORT_KINDS)
+
+
+def test_the_openapi_document_shows_a_csv_download(api):
+    operation = api.get("/openapi.json").json["paths"]["/api/v1/exports/{kind}"]["get"]
+    assert operation["summary"] and "text/csv" in operation["responses"]["200"]["content"]
+
+
+def test_cli_exports_to_a_file_or_stdout_as_a_user(app, db, api, actors, portfolio, tmp_path):
+    runner = app.test_cli_runner()
+    path = tmp_path / "links.csv"
+    result = runner.invoke(args=["export", "links", "--output", str(path), "--user", "am@test.example"])
+    assert result.exit_code == 0, result.output
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert {row["external_ref"] for row in _records(raw.decode())} == {"A1-A2", "A1-B2"}
+
+    everything = runner.invoke(args=["export", "links"])
+    assert everything.exit_code == 0, everything.output
+    assert not everything.stdout.startswith("\ufeff")
+    assert {row["external_ref"] for row in _records(everything.stdout)} == {"A1-A2", "A1-B2", "B1-B2"}
+
+    unknown = runner.invoke(args=["export", "lanes"])
+    assert unknown.exit_code == 1 and "kinds: customers" in unknown.output
+    refused = runner.invoke(args=["export", "contacts", "--user", "planner@test.example"])
+    assert refused.exit_code == 1 and "may not export contacts" in refused.output
