@@ -60,7 +60,9 @@ class Text(Type):
         limit, strip = self.max_length, self.strip
 
         def parse(cell: str) -> str:
-            text = unescape_formula(cell.strip() if strip else cell)
+            text = cell.strip() if strip else cell
+            if text[:1] == "'":
+                text = unescape_formula(text)
             if len(text) > limit:
                 raise ValueError(f"longer than {limit} characters ({len(text)})")
             return text
@@ -108,10 +110,10 @@ class Number(Type):
         low, high, places = self.low, self.high, self.places
 
         def parse(cell: str) -> float:
-            text = cell.strip()
             try:
-                value = float(text)
+                value = float(cell)  # surrounding spaces are fine for float()
             except ValueError:
+                text = cell.strip()
                 if text.count(",") != 1 or "." in text:
                     raise ValueError(f"{cell!r} is not a number") from None
                 try:
@@ -226,7 +228,7 @@ class DateTime(Type):
                     ) from None
             if value.tzinfo is None:
                 value = value.replace(tzinfo=zone)
-            return value.astimezone(dt.UTC)
+            return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
 
         return parse
 

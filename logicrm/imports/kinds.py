@@ -64,15 +64,17 @@ from logicrm.users.models import User
 # ------------------------------------------------------------------------------------------ rows
 
 
-@dataclass(slots=True)
 class Row:
-    """One record of the file on its way in."""
+    """One record of the file on its way in (a plain slotted class: a million are made per import)."""
 
-    line: int
-    cells: list[str]
-    values: dict[str, Any] = field(default_factory=dict)  # by column name, parsed
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (column, reason)
-    record: dict[str, Any] = field(default_factory=dict)  # model fields to write
+    __slots__ = ("cells", "errors", "line", "record", "values")
+
+    def __init__(self, line: int, cells: list[str], values: dict | None = None, errors: list | None = None,
+                 record: dict | None = None):  # fmt: skip
+        self.line, self.cells = line, cells
+        self.values: dict[str, Any] = {} if values is None else values  # by column name, parsed
+        self.errors: list[tuple[str, str]] = [] if errors is None else errors  # (column, reason)
+        self.record: dict[str, Any] = {} if record is None else record  # model fields to write
 
     def error(self, column: str, reason: str) -> None:
         self.errors.append((column, reason))
@@ -242,6 +244,9 @@ class Kind:
         return self.fields.get(name, name or self.key_column)
 
 
+CUSTOMER_ID_FIELDS = ("customer_id", "shipper_id", "consignee_id")
+
+
 class ServiceKind(Kind):
     """Kinds written one row at a time through the API's service functions, each row in a savepoint."""
 
@@ -260,6 +265,15 @@ class ServiceKind(Kind):
     def write(self, ctx: Context, rows: list[Row]) -> None:
         existing = self.existing(ctx, rows)
         hidden = self._hidden(ctx, existing.values())
+        # The session's identity map holds objects weakly: without this list each row's service
+        # call would load its customers (and their profiles and team) again.
+        customer_ids = {
+            row.record[name] for row in rows for name in CUSTOMER_ID_FIELDS if row.record.get(name)
+        }
+        _keep_alive = [
+            ctx.session.scalars(select(Customer).where(Customer.id.in_(chunk))).all()
+            for chunk in _chunks(customer_ids)
+        ]
         for row in rows:
             key = self.key(row)
             if key in ctx.seen:
@@ -879,7 +893,7 @@ class Shipments(Kind):
                 continue
             batch[key] = row.line
             if old is None:
-                inserts.append(tuple(record.get(name, self.defaults.get(name)) for name in SHIPMENT_COLUMNS))
+                inserts.append(tuple(map({**self.defaults, **record}.get, SHIPMENT_COLUMNS)))
                 continue
             if old.link_id in hidden:
                 row.error("external_ref", f"{key!r} belongs to a shipment you cannot see")

@@ -201,19 +201,21 @@ def _parsers(kind: Kind, header: list[str], formats: Formats) -> list[tuple]:
 def _parse(line: int, cells: list[str], parsers: list[tuple], width: int) -> Row:
     row = Row(line, cells)
     values = row.values
-    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-        row.error("", f"{len(cells)} cells, but the header names {width} columns")
+    if len(cells) != width:
+        if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+            row.error("", f"{len(cells)} cells, but the header names {width} columns")
+        cells = cells + [""] * (width - len(cells))
     for index, name, parse, required, default in parsers:
-        cell = cells[index] if index < len(cells) else ""
-        if not cell or cell.isspace():
-            if required:
-                row.error(name, "required")
-            values[name] = default
+        cell = cells[index]
+        if cell and (cell[0] > " " or not cell.isspace()):
+            try:
+                values[name] = parse(cell)
+            except ValueError as error:
+                row.error(name, str(error))
             continue
-        try:
-            values[name] = parse(cell)
-        except ValueError as error:
-            row.error(name, str(error))
+        if required:
+            row.error(name, "required")
+        values[name] = default
     return row
 
 
