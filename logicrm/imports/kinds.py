@@ -117,55 +117,54 @@ class Context:
 
     def customers(self, refs: Iterable[str]) -> dict[str, CustomerRef | None]:
         """Look live customers up by external_ref (cached); hidden ones come back with visible=False."""
-        missing = {r for r in refs if r not in self._customers}
-        for chunk in _chunks(missing):
-            found = self.session.execute(
-                select(
-                    Customer.external_ref,
-                    Customer.id,
-                    customers.visible(self.user),
-                    Customer.id.in_(select(ShipperProfile.customer_id)),
-                    Customer.id.in_(select(ConsigneeProfile.customer_id)),
-                ).where(Customer.external_ref.in_(chunk), Customer.deleted_at.is_(None))
-            )
-            for external_ref, *values in found:
-                self._customers[external_ref] = CustomerRef(*values)
-        for r in missing:
-            self._customers.setdefault(r, None)
-        return self._customers
+        return self._lookup(
+            self._customers,
+            refs,
+            lambda chunk: select(
+                Customer.external_ref,
+                Customer.id,
+                customers.visible(self.user),
+                Customer.id.in_(select(ShipperProfile.customer_id)),
+                Customer.id.in_(select(ConsigneeProfile.customer_id)),
+            ).where(Customer.external_ref.in_(chunk), Customer.deleted_at.is_(None)),
+            CustomerRef,
+        )
 
     def links(self, refs: Iterable[str]) -> dict[str, LinkRef | None]:
         """Look links up by external_ref (cached), with their ends and whether the user sees them."""
-        missing = {r for r in refs if r not in self._links}
-        for chunk in _chunks(missing):
-            found = self.session.execute(
-                select(
-                    Link.external_ref,
-                    Link.id,
-                    Link.shipper_id,
-                    Link.consignee_id,
-                    network.visible_links(self.user) if self.restricted else literal(True),
-                ).where(Link.external_ref.in_(chunk))
-            )
-            for external_ref, *values in found:
-                self._links[external_ref] = LinkRef(*values)
-        for r in missing:
-            self._links.setdefault(r, None)
-        return self._links
+        return self._lookup(
+            self._links,
+            refs,
+            lambda chunk: select(
+                Link.external_ref,
+                Link.id,
+                Link.shipper_id,
+                Link.consignee_id,
+                network.visible_links(self.user) if self.restricted else literal(True),
+            ).where(Link.external_ref.in_(chunk)),
+            LinkRef,
+        )
 
     def users(self, emails: Iterable[str]) -> dict[str, int | None]:
-        """Look active users up by email, case-insensitively (cached)."""
-        missing = {e.lower() for e in emails} - self._users.keys()
+        """Look active users up by lower-cased email (cached)."""
+        return self._lookup(
+            self._users,
+            (email.lower() for email in emails),
+            lambda chunk: select(func.lower(User.email), User.id).where(
+                func.lower(User.email).in_(chunk), User.active.is_(True)
+            ),
+            lambda user_id: user_id,
+        )
+
+    def _lookup(self, cache: dict, keys: Iterable, statement, make) -> dict:
+        """Fill `cache` for the keys it lacks (key -> make(*rest of the row), or None when not found)."""
+        missing = set(keys) - cache.keys()
         for chunk in _chunks(missing):
-            for email, user_id in self.session.execute(
-                select(func.lower(User.email), User.id).where(
-                    func.lower(User.email).in_(chunk), User.active.is_(True)
-                )
-            ):
-                self._users[email] = user_id
-        for e in missing:
-            self._users.setdefault(e, None)
-        return self._users
+            for key, *values in self.session.execute(statement(chunk)):
+                cache[key] = make(*values)
+        for key in missing:
+            cache.setdefault(key, None)
+        return cache
 
 
 def _chunks(items, size: int = 500) -> Iterator[list]:
