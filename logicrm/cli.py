@@ -1,5 +1,5 @@
 """Command line: `logicrm db upgrade`, `users create`, `keys create`, `demo`, `scheduler`, `health run`,
-`outbox flush`, `webhooks add`, the development sinks `mailbox` and `webhook-sink`, and Flask's own commands."""
+`outbox flush`, `webhooks add`, `import`, `export`, the development sinks `mailbox` and `webhook-sink`, and Flask's own commands."""
 
 from __future__ import annotations
 

@@ -142,7 +142,7 @@ def run(
     if progress:
         progress(rows_done, reader.bytes_read)
     state = ImportState.REJECTED if rejects.count and not options.skip_invalid else ImportState.SUCCEEDED
-    counts = {name: value for name, value in ctx.counts.items() if not name.startswith("_")}
+    counts = dict(ctx.counts)
     if state == ImportState.REJECTED:
         counts.update(created=0, updated=0, unchanged=0)
     return Outcome(state, counts, rows_done, reader.header, rejects)
