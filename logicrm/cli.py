@@ -353,16 +353,11 @@ def import_command(kind, file, dry_run, skip_invalid, date_format, timezone, use
             database.session(write=False) as session,
             open(path, "w", encoding="utf-8-sig", newline="") as out,
         ):
-            for chunk in write_rows(*_header_and_rows(imports.rejected_rows(session, job))):
+            for chunk in write_rows(*imports.rejected_rows(session, job)):
                 out.write(chunk)
         click.echo(f"  rejected rows (fix and import again): {path}", err=True)
     if job.state != "succeeded":
         raise SystemExit(1)
-
-
-def _header_and_rows(rows):
-    rows = iter(rows)
-    return next(rows), rows
 
 
 class _ProgressStream:

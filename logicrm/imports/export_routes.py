@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from flask import Response
 from flask.views import MethodView
@@ -38,11 +38,16 @@ class Export(MethodView):
         tickets (each in its import format), health_snapshots or alerts."""
         db = session()
         header, rows = exports.table(db, kind=kind, user=current_user())
-        return Response(
-            _body(db, write_rows(header, rows)),
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'},
-        )
+        return csv_download(db, header, rows, filename=f"{kind}.csv")
+
+
+def csv_download(db: Session, header: list[str], rows: Iterable[list[str]], *, filename: str) -> Response:
+    """Stream a CSV attachment read from the request's session `db`."""
+    return Response(
+        _body(db, write_rows(header, rows)),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def _body(db: Session, chunks: Iterator[str]) -> Iterator[str]:

@@ -69,12 +69,11 @@ class Row:
 
     __slots__ = ("cells", "errors", "line", "record", "values")
 
-    def __init__(self, line: int, cells: list[str], values: dict | None = None, errors: list | None = None,
-                 record: dict | None = None):  # fmt: skip
+    def __init__(self, line: int, cells: list[str]):
         self.line, self.cells = line, cells
-        self.values: dict[str, Any] = {} if values is None else values  # by column name, parsed
-        self.errors: list[tuple[str, str]] = [] if errors is None else errors  # (column, reason)
-        self.record: dict[str, Any] = {} if record is None else record  # model fields to write
+        self.values: dict[str, Any] = {}  # by column name, parsed
+        self.errors: list[tuple[str, str]] = []  # (column, reason)
+        self.record: dict[str, Any] = {}  # model fields to write
 
     def error(self, column: str, reason: str) -> None:
         self.errors.append((column, reason))
@@ -156,6 +155,20 @@ class Context:
             lambda user_id: user_id,
         )
 
+    def hidden_customers(self, ids: Iterable[int]) -> set[int]:
+        """Return the customer ids among `ids` the user may not see (none for unrestricted users)."""
+        return self._hidden(ids, customers.visible_ids(self.user), Customer.id)
+
+    def hidden_links(self, ids: Iterable[int]) -> set[int]:
+        """Return the link ids among `ids` the user may not see (neither end visible)."""
+        return self._hidden(ids, select(Link.id).where(network.visible_links(self.user)), Link.id)
+
+    def _hidden(self, ids: Iterable[int], visible, column) -> set[int]:
+        ids = set(ids)
+        if not self.restricted or not ids:
+            return set()
+        return ids - set(self.session.scalars(visible.where(column.in_(ids))))
+
     def _lookup(self, cache: dict, keys: Iterable, statement, make) -> dict:
         """Fill `cache` for the keys it lacks (key -> make(*rest of the row), or None when not found)."""
         missing = set(keys) - cache.keys()
@@ -222,9 +235,7 @@ class Kind:
         """Copy the present columns among `names` from the row's values (columns left out stay out)."""
         return {name: row.values[name] for name in names if name in row.values}
 
-    def _customer(
-        self, ctx: Context, row: Row, column: str, *, role: str | None = None
-    ) -> CustomerRef | None:
+    def _customer(self, ctx: Context, row: Row, column: str) -> CustomerRef | None:
         """Resolve a customer reference the user may write to; report it on `column` when it does not."""
         value = row.values.get(column)
         if value is None:
@@ -233,8 +244,6 @@ class Kind:
         if found is None or not found.visible:
             row.error(column, f"no customer with external_ref {value!r}")
             return None
-        if role and not getattr(found, role):
-            row.error(column, f"customer {value!r} has no {role} role; import it with {role}=true first")
         return found
 
     def _column_of(self, error: DomainError) -> str:
@@ -248,6 +257,8 @@ CUSTOMER_ID_FIELDS = ("customer_id", "shipper_id", "consignee_id")
 
 class ServiceKind(Kind):
     """Kinds written one row at a time through the API's service functions, each row in a savepoint."""
+
+    owner_attribute = "customer_id"  # the customer whose visibility decides who may overwrite a record
 
     def existing(self, ctx: Context, rows: list[Row]) -> dict:
         """Load the records the rows' keys already name: key -> model instance."""
@@ -299,12 +310,9 @@ class ServiceKind(Kind):
 
     def _hidden(self, ctx: Context, objs: Iterable) -> set:
         """The existing records whose customer the user may not see."""
-        objs = list(objs)
-        if not ctx.restricted or not objs:
-            return set()
-        ids = {obj.customer_id for obj in objs}
-        visible = set(ctx.session.scalars(customers.visible_ids(ctx.user).where(Customer.id.in_(ids))))
-        return {obj for obj in objs if obj.customer_id not in visible}
+        owners = {obj: getattr(obj, self.owner_attribute) for obj in objs}
+        hidden = ctx.hidden_customers(owners.values())
+        return {obj for obj, owner in owners.items() if owner in hidden}
 
     def create(self, ctx: Context, row: Row) -> None:
         raise NotImplementedError
@@ -363,8 +371,12 @@ class RelatedServiceKind(ServiceKind):
         related.create(ctx.session, ctx.user, self.related_kind, row.record)
 
     def update(self, ctx: Context, obj, row: Row) -> bool:
+        return self._apply(ctx, obj, row.record)
+
+    def _apply(self, ctx: Context, obj, changes: dict) -> bool:
+        """Update `obj` through the service; tell whether anything changed."""
         version = obj.version
-        related.update(ctx.session, ctx.user, self.related_kind, obj, row.record)
+        related.update(ctx.session, ctx.user, self.related_kind, obj, changes)
         return obj.version != version
 
 
@@ -411,6 +423,7 @@ class Customers(ServiceKind):
               "json": "external_ref"}  # fmt: skip
     not_before = {"churned_on": "acquired_on", "contract_end": "contract_start"}
     defaults = {column.name: column.default for column in columns}
+    owner_attribute = "id"
 
     def check(self, row: Row) -> None:
         super().check(row)
@@ -440,14 +453,6 @@ class Customers(ServiceKind):
             for role, columns in PROFILE_COLUMNS.items():
                 if row.values.get(role):
                     row.record[role] = self._record(row, columns)
-
-    def _hidden(self, ctx: Context, objs: Iterable) -> set:
-        objs = list(objs)
-        if not ctx.restricted or not objs:
-            return set()
-        ids = [obj.id for obj in objs]
-        visible = set(ctx.session.scalars(customers.visible_ids(ctx.user).where(Customer.id.in_(ids))))
-        return {obj for obj in objs if obj.id not in visible}
 
     def create(self, ctx: Context, row: Row) -> None:
         customer = customers.create(ctx.session, ctx.user, row.record, allow_duplicate=True)
@@ -670,7 +675,7 @@ class Surveys(RelatedServiceKind):
     def update(self, ctx: Context, obj: SurveyResponse, row: Row) -> bool:
         changes = dict(row.record)
         scores = changes.pop("scores", None)
-        changed = super().update(ctx, obj, Row(row.line, row.cells, row.values, row.errors, changes))
+        changed = self._apply(ctx, obj, changes)
         if scores is not None:
             old = related.score_table(obj.scores)
             if old != related.score_table(scores):
@@ -801,14 +806,8 @@ class Links(ServiceKind):
 
     def _hidden(self, ctx: Context, objs: Iterable) -> set:
         objs = list(objs)
-        if not ctx.restricted or not objs:
-            return set()
-        visible = set(
-            ctx.session.scalars(
-                select(Link.id).where(Link.id.in_([o.id for o in objs]), network.visible_links(ctx.user))
-            )
-        )
-        return {obj for obj in objs if obj.id not in visible}
+        hidden = ctx.hidden_links(obj.id for obj in objs)
+        return {obj for obj in objs if obj.id in hidden}
 
     def create(self, ctx: Context, row: Row) -> None:
         network.create_link(ctx.session, ctx.user, row.record)
@@ -878,7 +877,7 @@ class Shipments(Kind):
                 )
             ):
                 existing[found.external_ref] = found
-        hidden = self._hidden_links(ctx, {found.link_id for found in existing.values()})
+        hidden = ctx.hidden_links(found.link_id for found in existing.values())
         watermark, updated_ids = ctx.state["watermark"], ctx.state["updated_ids"]
         inserts, updates, audits, batch = [], [], [], {}
         for row in rows:
@@ -927,14 +926,6 @@ class Shipments(Kind):
                              action="update", changes={name: [audit.plain(a), audit.plain(b)] for name, (a, b) in diff.items()})  # fmt: skip
         if inserts or updates:
             ctx.state["written"] = True
-
-    def _hidden_links(self, ctx: Context, link_ids: set[int]) -> set[int]:
-        if not ctx.restricted or not link_ids:
-            return set()
-        visible = set(
-            ctx.session.scalars(select(Link.id).where(Link.id.in_(link_ids), network.visible_links(ctx.user)))
-        )
-        return link_ids - visible
 
     def finish(self, ctx: Context) -> list[Row]:
         if ctx.state.get("written"):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import uuid
 
-from flask import Response, current_app, url_for
+from flask import current_app, url_for
 from flask.views import MethodView
 
 from logicrm.api import Blueprint, page_of, paginate, session
 from logicrm.auth import current_user, require_role
 from logicrm.imports import jobs, service
-from logicrm.imports.csvfile import write_rows
+from logicrm.imports.export_routes import csv_download
 from logicrm.imports.kinds import KINDS
 from logicrm.imports.schemas import ImportArgs, ImportJobOut, ImportListArgs, KindOut, RejectOut, UploadIn
 from logicrm.users.models import UserRole
@@ -145,17 +145,6 @@ class RejectedRows(MethodView):
     @blp.response(200, description="CSV: the file's header plus import_errors, and each rejected row")
     def get(self, job_id):
         """Download the rejected rows to fix and import again (the import_errors column is ignored)."""
-        job, database = service.get_job(session(), current_user(), job_id), _database()
-
-        def csv_text():
-            # Streamed after the request's session is gone: read with a session of its own.
-            with database.session(write=False) as reader:
-                rows = service.rejected_rows(reader, job)
-                yield "\ufeff"
-                yield from write_rows(next(rows, []), rows)
-
-        return Response(
-            csv_text(),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="import-{job.id}-rejected.csv"'},
-        )
+        db = session()
+        header, rows = service.rejected_rows(db, service.get_job(db, current_user(), job_id))
+        return csv_download(db, header, rows, filename=f"import-{job_id}-rejected.csv")

@@ -443,22 +443,25 @@ def live_progress(job: ImportJob, spool_dir: str) -> dict:
     return progress
 
 
-def rejected_rows(session: Session, job: ImportJob) -> Iterator[list[str]]:
-    """Yield the rejected-rows file: the original header plus import_errors, then each rejected row."""
-    keep: list[int] = []
-    for reject in session.scalars(
-        select(ImportReject).where(ImportReject.job_id == job.id).order_by(ImportReject.line, ImportReject.id)
-    ).yield_per(2000):
-        if "header" in reject.cells:
-            header = reject.cells["header"]
-            keep = [i for i, name in enumerate(header) if name.lower() != ERRORS_COLUMN]
-            yield [*(header[i] for i in keep), ERRORS_COLUMN]
-            continue
-        values = reject.cells["values"]
-        yield [
-            *(values[i] if i < len(values) else "" for i in keep),
-            "; ".join(f"{e['column'] or 'row'}: {e['reason']}" for e in reject.errors),
-        ]
+def rejected_rows(session: Session, job: ImportJob) -> tuple[list[str], Iterator[list[str]]]:
+    """Return the rejected-rows file: the original header plus import_errors, and (lazily) each rejected row."""
+    stored = session.scalar(
+        select(ImportReject.cells).where(ImportReject.job_id == job.id, ImportReject.line == 1)
+    )
+    if stored is None:
+        return [], iter(())
+    header = stored["header"]
+    keep = [i for i, name in enumerate(header) if name.lower() != ERRORS_COLUMN]
+
+    def rows() -> Iterator[list[str]]:
+        for reject in session.scalars(errors_statement(job)).yield_per(2000):
+            values = reject.cells["values"]
+            yield [
+                *(values[i] if i < len(values) else "" for i in keep),
+                "; ".join(f"{e['column'] or 'row'}: {e['reason']}" for e in reject.errors),
+            ]
+
+    return [*(header[i] for i in keep), ERRORS_COLUMN], rows()
 
 
 def errors_statement(job: ImportJob):
