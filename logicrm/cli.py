@@ -329,10 +329,10 @@ def import_command(kind, file, dry_run, skip_invalid, date_format, timezone, use
         open(file, "rb") as stream,
         click.progressbar(length=job.bytes_total, label=f"{kind}", file=sys.stderr) as bar,
     ):
-        reading = _ProgressStream(stream, bar)
         job = imports.execute(
-            database, job_id=job.id, stream=reading, options=options,
+            database, job_id=job.id, stream=stream, options=options,
             spool_dir=imports.spool_dir(settings, current_app.instance_path),
+            watch=lambda _rows, bytes_done: bar.update(bytes_done - bar.pos),
         )  # fmt: skip
     seconds = time.perf_counter() - started
     counts = job.counts
@@ -358,18 +358,6 @@ def import_command(kind, file, dry_run, skip_invalid, date_format, timezone, use
         click.echo(f"  rejected rows (fix and import again): {path}", err=True)
     if job.state != "succeeded":
         raise SystemExit(1)
-
-
-class _ProgressStream:
-    """A binary file that moves a progress bar as it is read."""
-
-    def __init__(self, stream, bar):
-        self._stream, self._bar = stream, bar
-
-    def __iter__(self):
-        for line in self._stream:
-            self._bar.update(len(line))
-            yield line
 
 
 @click.command("export")

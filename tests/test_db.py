@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from logicrm import migrate
 from logicrm.customers.models import Customer, Department, SurveyResponse
-from logicrm.db import Database, make_engine
+from logicrm.db import Database, bulk_insert, make_engine
 from logicrm.network.models import Link, Shipment
 from logicrm.users import service as users
 from logicrm.users.models import User, UserRole
@@ -261,3 +261,43 @@ def test_edge_values_pass_the_constraints(db):
         connection.execute(insert(Shipment).values(link_id=link, shipped_at=NOW, delivered_at=NOW))
         ids = _department(connection)
         connection.execute(insert(SurveyResponse).values([_survey(ids, 0), _survey(ids, 10)]))
+
+
+# --- Bulk inserts store what the ORM stores (both backends) -----------------------------------------
+
+SHIPMENT_COLUMNS = ("external_ref", "link_id", "shipped_at", "promised_at", "delivered_at", "in_full", "damaged",
+                    "claim_amount", "revenue", "cost")  # fmt: skip
+MOMENTS = [
+    dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+    dt.datetime(999, 5, 6, 7, 8, 9, 10, tzinfo=dt.UTC),
+    dt.datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=SHANGHAI),
+    dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+    None,
+]
+
+
+def test_bulk_insert_stores_exactly_what_the_orm_stores(db):
+    with db.session_scope() as session:
+        link = _link(session.connection())
+        rows = [
+            (f"bulk-{n}", link, NOW, moment, moment and NOW, n % 2 == 0, n % 2 == 1, 0.0, 12.34, 5.0)
+            for n, moment in enumerate(MOMENTS)
+        ]
+        for ref, *values in rows:
+            session.add(
+                Shipment(**dict(zip(SHIPMENT_COLUMNS, (ref.replace("bulk", "orm"), *values), strict=True)))
+            )
+        session.flush()
+        bulk_insert(session.connection(), Shipment.__table__, SHIPMENT_COLUMNS, rows)
+    with db.session(write=False) as session:
+        stored = {
+            ref: tuple(values)
+            for ref, *values in session.execute(
+                text(f"SELECT external_ref, {', '.join(SHIPMENT_COLUMNS[2:])} FROM shipments")
+            )
+        }
+    for n in range(len(MOMENTS)):
+        assert stored[f"bulk-{n}"] == stored[f"orm-{n}"]
+    if db.engine.dialect.name == "sqlite":  # the text the ORM's type stores, years below 1000 included
+        assert stored["bulk-1"][1] == "0999-05-06 07:08:09.000010"
+        assert stored["bulk-2"][1] == "2026-03-01 01:30:15.123456"

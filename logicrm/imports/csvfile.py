@@ -39,47 +39,62 @@ def unescape_formula(text: str) -> str:
 
 
 class CsvReader:
-    """Stream the records of a CSV file; `bytes_read` and `line` follow the reading for progress."""
+    """Stream the records of a CSV file; `bytes_read` follows the reading for progress."""
 
     def __init__(self, stream: BinaryIO):
         self._stream = stream
-        self.bytes_read = 0
-        self.line = 0
-        first = self._decoded_lines()
-        try:
-            header_line = next(first)
-        except StopIteration:
-            raise FileError("the file is empty: expected a header line naming the columns") from None
+        self._lines = iter(stream)
+        raw = next(self._lines, b"")
+        if not raw:
+            raise FileError("the file is empty: expected a header line naming the columns")
+        self._counted = 0  # bytes read, for streams that cannot tell their position
+        header_line = _decode(raw.removeprefix(codecs.BOM_UTF8), 1)
         self.delimiter = max(DELIMITERS, key=header_line.count)
         header = next(csv.reader([header_line], delimiter=self.delimiter), [])
         self.header = [name.strip() for name in header]
-        self._lines = first
+        if not _tells(stream):
+            self._lines = self._counting(self._lines)
+            self._counted = len(raw)
 
-    def _decoded_lines(self) -> Iterator[str]:
-        for number, raw in enumerate(self._stream, 1):
-            self.bytes_read += len(raw)
-            self.line = number
-            if number == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
-            try:
-                yield raw.decode()
-            except UnicodeDecodeError as error:
-                raise FileError(
-                    f"line {number}: not UTF-8 (byte 0x{raw[error.start]:02x} at position {error.start + 1}); "
-                    "save the file as UTF-8 (in Excel: CSV UTF-8)"
-                ) from None
+    @property
+    def bytes_read(self) -> int:
+        return self._stream.tell() if _tells(self._stream) else self._counted
+
+    def _counting(self, lines: Iterator[bytes]) -> Iterator[bytes]:
+        for raw in lines:
+            self._counted += len(raw)
+            yield raw
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """Yield (line the record starts on, cells) for each non-blank record after the header."""
-        reader = csv.reader(self._lines, delimiter=self.delimiter)
+        # Decoding line by line in C keeps reading fast; a line that is not UTF-8 is then the one after
+        # the last the csv reader counted (line_num counts the lines after the header).
+        reader = csv.reader(map(bytes.decode, self._lines), delimiter=self.delimiter)
         start = 2
         try:
             for cells in reader:
-                line, start = start, self.line + 1
-                if cells and any(cell.strip() for cell in cells):
+                line, start = start, reader.line_num + 2
+                if cells and (cells[0][:1] > " " or any(cell.strip() for cell in cells)):
                     yield line, cells
         except csv.Error as error:
-            raise FileError(f"line {self.line}: {error}") from None
+            raise FileError(f"line {reader.line_num + 1}: {error}") from None
+        except UnicodeDecodeError as error:
+            _decode(error.object, reader.line_num + 2)
+
+
+def _decode(raw: bytes, line: int) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as error:
+        raise FileError(
+            f"line {line}: not UTF-8 (byte 0x{raw[error.start]:02x} at position {error.start + 1}); "
+            "save the file as UTF-8 (in Excel: CSV UTF-8)"
+        ) from None
+
+
+def _tells(stream) -> bool:
+    seekable = getattr(stream, "seekable", None)
+    return bool(seekable and seekable())
 
 
 def write_rows(header: Iterable[str], rows: Iterable[Iterable[str]]) -> Iterator[str]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import numpy as np
 from sqlalchemy import bindparam, func, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -64,19 +65,63 @@ from logicrm.users.models import User
 # ------------------------------------------------------------------------------------------ rows
 
 
+class Batch:
+    """Rows of the file read together: their cells, their values column by column, and their errors."""
+
+    def __init__(self, lines: list[int], cells: list[list[str]]):
+        self.lines, self.cells = lines, cells
+        self.columns: dict[str, list] = {}  # column name -> parsed values, one per row
+        self.errors: dict[int, list[tuple[str, str]]] = {}  # position -> [(column, reason)]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def error(self, position: int, column: str, reason: str) -> None:
+        self.errors.setdefault(position, []).append((column, reason))
+
+    def valid(self) -> list[int] | range:
+        """The positions of the rows without an error so far."""
+        errors = self.errors
+        return [p for p in range(len(self)) if p not in errors] if errors else range(len(self))
+
+    def rows(self) -> list[Row]:
+        """The rows without an error so far, each with its values by column name."""
+        names, columns = list(self.columns), list(self.columns.values())
+        return [
+            Row(self, p, dict(zip(names, [column[p] for column in columns], strict=True)))
+            for p in self.valid()
+        ]
+
+    def rejected(self) -> Iterator[tuple[int, list[str], list[tuple[str, str]]]]:
+        """(line, cells, errors) of each row with an error, in file order."""
+        for position in sorted(self.errors):
+            yield self.lines[position], self.cells[position], self.errors[position]
+
+
 class Row:
-    """One record of the file on its way in (a plain slotted class: a million are made per import)."""
+    """One row of a batch, for the kinds that handle rows one at a time."""
 
-    __slots__ = ("cells", "errors", "line", "record", "values")
+    __slots__ = ("batch", "position", "record", "values")
 
-    def __init__(self, line: int, cells: list[str]):
-        self.line, self.cells = line, cells
-        self.values: dict[str, Any] = {}  # by column name, parsed
-        self.errors: list[tuple[str, str]] = []  # (column, reason)
+    def __init__(self, batch: Batch, position: int, values: dict[str, Any]):
+        self.batch, self.position = batch, position
+        self.values = values  # by column name, parsed
         self.record: dict[str, Any] = {}  # model fields to write
 
+    @property
+    def line(self) -> int:
+        return self.batch.lines[self.position]
+
+    @property
+    def cells(self) -> list[str]:
+        return self.batch.cells[self.position]
+
+    @property
+    def errors(self) -> list[tuple[str, str]]:
+        return self.batch.errors.get(self.position, [])
+
     def error(self, column: str, reason: str) -> None:
-        self.errors.append((column, reason))
+        self.batch.error(self.position, column, reason)
 
 
 class CustomerRef(NamedTuple):
@@ -206,13 +251,30 @@ class Kind:
     def column_names(self) -> list[str]:
         return [column.name for column in self.columns]
 
-    def check(self, row: Row) -> None:
-        """Check the rules that span columns of one row."""
-        values = row.values
+    def process(self, ctx: Context, batch: Batch) -> None:
+        """Check, resolve and write the valid rows of a batch, one row at a time; record what fails."""
+        self.check_order(batch)
+        rows = batch.rows()
+        for row in rows:
+            self.check(row)
+        rows = [row for row in rows if not row.errors]
+        self.resolve(ctx, rows)
+        self.write(ctx, [row for row in rows if not row.errors])
+
+    def check_order(self, batch: Batch) -> None:
+        """Report the valid rows whose timestamps or dates are out of order (`not_before`)."""
+        positions = batch.valid()
         for later, earlier in self.not_before.items():
-            late, early = values.get(later), values.get(earlier)
-            if late is not None and early is not None and late < early:
-                row.error(later, f"must not be before {earlier} ({early.isoformat()})")
+            lates, earlies = batch.columns.get(later), batch.columns.get(earlier)
+            if lates is None or earlies is None:
+                continue
+            for position in positions:
+                late, early = lates[position], earlies[position]
+                if late is not None and early is not None and late < early:
+                    batch.error(position, later, f"must not be before {earlier} ({early.isoformat()})")
+
+    def check(self, row: Row) -> None:
+        """Check the rules that span columns of one row (beyond `not_before`)."""
 
     def start(self, ctx: Context) -> None:
         """Prepare for an import, before the first row."""
@@ -426,7 +488,6 @@ class Customers(ServiceKind):
     owner_attribute = "id"
 
     def check(self, row: Row) -> None:
-        super().check(row)
         for role, columns in PROFILE_COLUMNS.items():
             if row.values.get(role) is not True:
                 for column in columns:
@@ -612,7 +673,6 @@ class Surveys(RelatedServiceKind):
     fields = {"customer_id": "customer_ref", "department_id": "department", "contact_id": "contact_ref"}
 
     def check(self, row: Row) -> None:
-        super().check(row)
         values = row.values
         low, high = values.get("scale_min", 1), values.get("scale_max", 7)
         low, high = 1 if low is None else low, 7 if high is None else high
@@ -777,7 +837,6 @@ class Links(ServiceKind):
     not_before = {"ended_on": "started_on"}
 
     def check(self, row: Row) -> None:
-        super().check(row)
         if row.values.get("shipper_ref") == row.values.get("consignee_ref"):
             row.error("consignee_ref", "must differ from shipper_ref")
 
@@ -823,12 +882,7 @@ SHIPMENT_COLUMNS = ("external_ref", "link_id", "shipped_at", "promised_at", "del
 
 
 class Shipments(Kind):
-    """Shipments come by the million: compared and written per batch in bulk, not row by row.
-
-    A key repeated in the file is found without remembering every key: a row the database already
-    holds was either created by this import (its id is above the highest id before the import) or
-    updated by it (those ids are remembered; an import updates far fewer rows than it creates).
-    """
+    """Shipments come by the million: checked and written a batch at a time, column by column."""
 
     name = "shipments"
     model = Shipment
@@ -849,89 +903,133 @@ class Shipments(Kind):
     defaults = {column.name: column.default for column in columns}
 
     def start(self, ctx: Context) -> None:
-        ctx.state["watermark"] = ctx.session.scalar(select(func.max(Shipment.id))) or 0
-        ctx.state["updated_ids"] = set()
+        watermark = ctx.session.scalar(select(func.max(Shipment.id))) or 0
+        ctx.state["watermark"] = watermark
+        # one flag per stored id (a million shipments: 1 MB), set when a row of the file matched it
+        ctx.state["matched"] = np.zeros(watermark + 1, dtype=bool)
 
-    def resolve(self, ctx: Context, rows: list[Row]) -> None:
-        links = ctx.links({row.values["link_ref"] for row in rows})
-        for row in rows:
-            link = links[row.values["link_ref"]]
+    def process(self, ctx: Context, batch: Batch) -> None:
+        """Column by column: a batch of new shipments becomes one bulk insert with no per-row work."""
+        self.check_order(batch)
+        link_ids = self._link_ids(ctx, batch)
+        positions = batch.valid()
+        refs = batch.columns["external_ref"]
+        keys = _pick(refs, positions)
+        existing = self._existing(ctx, keys)
+        if existing or len(set(keys)) < len(keys):
+            positions = self._compare(ctx, batch, positions, link_ids, existing)
+        if positions:
+            values = [
+                _pick(batch.columns[name], positions)
+                if name in batch.columns
+                else [self.defaults[name]] * len(positions)
+                for name in SHIPMENT_COLUMNS[2:]
+            ]
+            bulk_insert(
+                ctx.session.connection(),
+                Shipment.__table__,
+                SHIPMENT_COLUMNS,
+                zip(_pick(refs, positions), _pick(link_ids, positions), *values, strict=True),
+            )
+            ctx.counts["created"] += len(positions)
+            ctx.state["written"] = True
+
+    def _link_ids(self, ctx: Context, batch: Batch) -> list[int | None]:
+        """The id of each valid row's link; rows naming a link that is unknown or hidden get an error."""
+        link_ids: list[int | None] = [None] * len(batch)
+        refs, positions = batch.columns["link_ref"], batch.valid()
+        links = ctx.links({refs[p] for p in positions})
+        for position in positions:
+            link = links[refs[position]]
             if link is None or not link.visible:
-                row.error("link_ref", f"no link with external_ref {row.values['link_ref']!r}")
-                continue
-            values = row.values
-            row.record = {
-                "external_ref": values["external_ref"],
-                "link_id": link.id,
-                **{name: values[name] for name in SHIPMENT_COLUMNS[2:] if name in values},
-            }
+                batch.error(position, "link_ref", f"no link with external_ref {refs[position]!r}")
+            else:
+                link_ids[position] = link.id
+        return link_ids
 
-    def write(self, ctx: Context, rows: list[Row]) -> None:
+    def _existing(self, ctx: Context, keys: list[str]) -> dict[str, Any]:
+        """The stored shipments among `keys`: external_ref -> row of SHIPMENT_COLUMNS with its id."""
         table = Shipment.__table__
+        statement = select(table.c.id, *(table.c[c] for c in SHIPMENT_COLUMNS)).where(
+            table.c.external_ref.in_(bindparam("keys", expanding=True))
+        )
         connection = ctx.session.connection()
-        existing = {}
-        for chunk in _chunks([row.record["external_ref"] for row in rows], 1000):
-            for found in connection.execute(
-                select(table.c.id, *(table.c[c] for c in SHIPMENT_COLUMNS)).where(
-                    table.c.external_ref.in_(chunk)
-                )
-            ):
-                existing[found.external_ref] = found
-        hidden = ctx.hidden_links(found.link_id for found in existing.values())
-        watermark, updated_ids = ctx.state["watermark"], ctx.state["updated_ids"]
-        inserts, updates, audits, batch = [], [], [], {}
-        for row in rows:
-            record, key = row.record, row.record["external_ref"]
+        return {
+            found.external_ref: found
+            for chunk in _chunks(keys, 1000)
+            for found in connection.execute(statement, {"keys": chunk})
+        }
+
+    def _compare(self, ctx: Context, batch: Batch, positions, link_ids: list, existing: dict) -> list[int]:
+        """Update the changed stored shipments, count the unchanged ones and report repeated keys;
+        return the positions of the new rows.
+
+        A key repeated in the file is found without remembering every key: a stored row that an
+        earlier row of the file matched is either newer than the import (its id is above the highest
+        id before it) or flagged in `matched`.
+        """
+        watermark, matched = ctx.state["watermark"], ctx.state["matched"]
+        hidden = ctx.hidden_links(old.link_id for old in existing.values())
+        columns = {name: batch.columns[name] for name in SHIPMENT_COLUMNS[2:] if name in batch.columns}
+        refs = batch.columns["external_ref"]
+        new, updates, audits, lines = [], [], [], {}
+        for position in positions:
+            key = refs[position]
             old = existing.get(key)
-            if key in batch or (old is not None and (old.id > watermark or old.id in updated_ids)):
-                row.error(
-                    "external_ref",
-                    f"also on line {batch[key]}" if key in batch else "also earlier in this file",
-                )
+            if key in lines or (old is not None and (old.id > watermark or matched[old.id])):
+                reason = f"also on line {lines[key]}" if key in lines else "also earlier in this file"
+                batch.error(position, "external_ref", reason)
                 continue
-            batch[key] = row.line
+            lines[key] = batch.lines[position]
             if old is None:
-                inserts.append(tuple(map({**self.defaults, **record}.get, SHIPMENT_COLUMNS)))
+                new.append(position)
                 continue
+            matched[old.id] = True
             if old.link_id in hidden:
-                row.error("external_ref", f"{key!r} belongs to a shipment you cannot see")
+                batch.error(position, "external_ref", f"{key!r} belongs to a shipment you cannot see")
                 continue
-            diff = {
-                name: [old._mapping[name], value]
-                for name, value in record.items()
-                if old._mapping[name] != value
+            record = {
+                "link_id": link_ids[position],
+                **{name: values[position] for name, values in columns.items()},
             }
+            stored = old._mapping
+            diff = {name: [stored[name], value] for name, value in record.items() if stored[name] != value}
             if not diff:
                 ctx.counts["unchanged"] += 1
                 continue
-            updated_ids.add(old.id)
             updates.append({"_id": old.id, **record})
             audits.append((old.id, record["link_id"], diff))
-        if inserts:
-            bulk_insert(connection, table, SHIPMENT_COLUMNS, inserts)
-            ctx.counts["created"] += len(inserts)
+        self._update(ctx, updates, audits)
+        return new
+
+    def _update(self, ctx: Context, updates: list[dict], audits: list[tuple]) -> None:
+        table = Shipment.__table__
         for names, group in _group_by_keys(updates).items():
-            connection.execute(
+            ctx.session.connection().execute(
                 update(table)
                 .where(table.c.id == bindparam("_id"))
                 .values({name: bindparam(name) for name in names}),
                 group,
             )
             ctx.counts["updated"] += len(group)
+            ctx.state["written"] = True
         link_ends = {link.id: link for link in ctx._links.values() if link is not None}
         for shipment_id, link_id, diff in audits:
             link = link_ends[link_id]
             for customer_id in {link.shipper_id, link.consignee_id}:
                 audit.record(ctx.session, user=ctx.user, entity="shipment", entity_id=shipment_id, customer_id=customer_id,
                              action="update", changes={name: [audit.plain(a), audit.plain(b)] for name, (a, b) in diff.items()})  # fmt: skip
-        if inserts or updates:
-            ctx.state["written"] = True
 
     def finish(self, ctx: Context) -> list[Row]:
         if ctx.state.get("written"):
             # Bulk statements bypass the flush that normally advances the revisions.
             revisions.bump(ctx.session, revisions.NETWORK, revisions.SCORES)
         return []
+
+
+def _pick(values: list, positions) -> list:
+    """The values at `positions` (all of them when positions is the whole range)."""
+    return values if isinstance(positions, range) else [values[p] for p in positions]
 
 
 def _group_by_keys(updates: list[dict]) -> dict[tuple, list[dict]]:

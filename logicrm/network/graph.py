@@ -1,15 +1,14 @@
 """Customer network: one node per customer, two influence arcs per trading pair (DESIGN §4.7)."""
 
-import gc
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
 
+from logicrm.memory import paused_gc
 from logicrm.network.params import ScoringParams
 
 SHIPPER = "shipper"
@@ -58,18 +57,6 @@ def link_volume(link: LinkRecord, params: ScoringParams) -> float:
     if link.volume_90d > 0 or link.declared_monthly_volume is None:
         return link.volume_90d
     return link.declared_monthly_volume * params.volume_window_days / DAYS_PER_MONTH
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cycle collector: building millions of acyclic containers would trigger it again and again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @paused_gc()

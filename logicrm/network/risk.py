@@ -9,7 +9,8 @@ from itertools import accumulate
 import networkx as nx
 import numpy as np
 
-from logicrm.network.graph import GraphArrays, paused_gc
+from logicrm.memory import paused_gc
+from logicrm.network.graph import GraphArrays
 from logicrm.network.params import ScoringParams
 
 # An arc that surely transmits (a·m = 1) has factor 0; flooring it keeps logs finite, and any product

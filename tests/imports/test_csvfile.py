@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pytest
@@ -97,8 +98,35 @@ def test_a_file_that_is_not_utf8_names_the_line():
         list(reader.records())
 
 
-def test_bytes_read_reaches_the_file_size():
-    data = b"a,b\n1,2\n3,4\n"
+def test_a_line_that_is_not_utf8_is_named_after_a_record_spanning_lines():
+    data = 'a,b\n1,"two\nlines"\n3,4\nMüller,5\n'.encode("latin-1")
     reader = CsvReader(io.BytesIO(data))
-    list(reader.records())
+    with pytest.raises(FileError, match=r"line 5: not UTF-8"):
+        list(reader.records())
+
+
+def test_a_cell_over_the_csv_field_limit_names_its_line():
+    data = f"a,b\n1,2\n3,{'x' * (csv.field_size_limit() + 1)}\n".encode()
+    with pytest.raises(FileError, match=r"line 3: field larger than field limit"):
+        list(CsvReader(io.BytesIO(data)).records())
+
+
+class _Unseekable:
+    """An upload stream that can only be iterated."""
+
+    def __init__(self, data: bytes):
+        self._lines = iter(io.BytesIO(data))
+
+    def __iter__(self):
+        return self._lines
+
+
+@pytest.mark.parametrize("stream", [io.BytesIO, _Unseekable])
+def test_bytes_read_follows_the_reading_on_any_stream(stream):
+    data = b"a,b\n1,2\n3,4\n"
+    reader = CsvReader(stream(data))
+    records = reader.records()
+    next(records)
+    assert reader.bytes_read == len(b"a,b\n1,2\n")
+    list(records)
     assert reader.bytes_read == len(data)

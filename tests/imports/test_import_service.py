@@ -632,3 +632,28 @@ def test_contacts_in_an_unknown_department_are_row_errors(app, db, actors):
     assert job.state == "rejected"
     assert job.counts["errors"][0]["column"] == "department"
     assert count(db, Contact) == 0
+
+
+def test_a_shipment_key_repeated_in_the_file_is_reported_wherever_the_repeat_falls(app, db, lane):
+    """Within a batch, across batches, and for stored rows the file updated or left unchanged."""
+    app.config["LOGICRM"] = app.config["LOGICRM"].replace(import_batch_rows=4)
+    run_import(app, "shipments", csv_text(SHIPMENT_HEADER, shipment_rows(3)))  # SH00000..SH00002 stored
+    rows = shipment_rows(6)  # lines 2-7: SH00000 changed, SH00001..2 unchanged, SH00003..5 new
+    rows[0][4] = "999"
+    repeats = [rows[0], rows[4], rows[1], rows[3]]  # lines 8-11 (batches: lines 2-5, 6-9, 10-13)
+    changed_again = [*rows[2][:4], "1.25", rows[2][5]]  # line 12: SH00002 again, with other values
+    job = run_import(
+        app, "shipments", csv_text(SHIPMENT_HEADER, [*rows, *repeats, changed_again]), skip_invalid=True
+    )
+    assert (job.counts["created"], job.counts["updated"], job.counts["unchanged"]) == (3, 1, 2)
+    errors = {error["line"]: (error["column"], error["reason"]) for error in job.counts["errors"]}
+    assert errors == {
+        8: ("external_ref", "also earlier in this file"),  # updated in the first batch
+        9: ("external_ref", "also on line 6"),  # created in the same batch
+        10: ("external_ref", "also earlier in this file"),  # unchanged in the first batch
+        11: ("external_ref", "also earlier in this file"),  # created in the first batch
+        12: ("external_ref", "also earlier in this file"),  # unchanged earlier, other values now
+    }
+    with db.session(write=False) as session:
+        revenue = dict(session.execute(select(Shipment.external_ref, Shipment.revenue)).all())
+    assert (revenue["SH00000"], revenue["SH00002"], len(revenue)) == (999, 102.5, 6)
