@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from logicrm.imports.csvfile import escape_formula, unescape_formula
+from logicrm.imports.csvfile import ESCAPE, escape_formula, unescape_formula
 
 LIST_SEPARATOR = "|"
 TRUE = frozenset({"true", "yes", "y", "1", "是"})
@@ -81,6 +82,20 @@ class Text(Type):
             return text
 
         return parse
+
+    def column_parser(self, formats: Formats) -> ColumnParser:
+        parse, limit, strip = self.parser(formats), self.max_length, self.strip
+        escaped = operator.methodcaller("startswith", ESCAPE)
+
+        def parse_all(cells: Sequence[str]) -> list[str]:
+            texts = list(map(str.strip, cells)) if strip else list(cells)
+            if any(map(escaped, texts)):
+                return list(map(parse, cells))
+            if texts and max(map(len, texts)) > limit:
+                raise ValueError("a cell too long")
+            return texts
+
+        return parse_all
 
     def format(self, value) -> str:
         return escape_formula(value)
@@ -278,9 +293,13 @@ class DateTime(Type):
 
     def column_parser(self, formats: Formats) -> ColumnParser:
         in_utc, read = self._in_utc(formats), dt.datetime.fromisoformat
+        in_utc_already = operator.methodcaller("endswith", ("Z", "+00:00"))
 
         def parse_all(cells: Sequence[str]) -> list[dt.datetime]:
-            return [value if value.tzinfo is dt.UTC else in_utc(value) for value in map(read, cells)]
+            values = list(map(read, cells))
+            if all(map(in_utc_already, cells)):  # Z or +00:00 (checked in C): nothing to convert
+                return values
+            return [value if value.tzinfo is dt.UTC else in_utc(value) for value in values]
 
         return parse_all
 

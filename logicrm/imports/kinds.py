@@ -936,15 +936,15 @@ class Shipments(Kind):
 
     def _link_ids(self, ctx: Context, batch: Batch) -> list[int | None]:
         """The id of each valid row's link; rows naming a link that is unknown or hidden get an error."""
-        link_ids: list[int | None] = [None] * len(batch)
         refs, positions = batch.columns["link_ref"], batch.valid()
-        links = ctx.links({refs[p] for p in positions})
-        for position in positions:
-            link = links[refs[position]]
-            if link is None or not link.visible:
-                batch.error(position, "link_ref", f"no link with external_ref {refs[position]!r}")
-            else:
-                link_ids[position] = link.id
+        wanted = set(_pick(refs, positions))
+        links = ctx.links(wanted)
+        usable = {ref: links[ref].id for ref in wanted if links[ref] is not None and links[ref].visible}
+        link_ids = list(map(usable.get, refs))
+        if None in link_ids:
+            for position in positions:
+                if link_ids[position] is None:
+                    batch.error(position, "link_ref", f"no link with external_ref {refs[position]!r}")
         return link_ids
 
     def _existing(self, ctx: Context, keys: list[str]) -> dict[str, Any]:
