@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import ARRAY, String, any_, bindparam, func, literal, select, tuple_, update
+from sqlalchemy import ARRAY, JSON, String, any_, bindparam, func, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -950,18 +950,15 @@ class Shipments(Kind):
     def _existing(self, ctx: Context, keys: list[str]) -> dict[str, Any]:
         """The stored shipments among `keys`: external_ref -> row of SHIPMENT_COLUMNS with its id."""
         table, connection = Shipment.__table__, ctx.session.connection()
+        # The keys go as one parameter (an array; a JSON list on SQLite): rendering and parsing an IN
+        # list of thousands of placeholders costs more than running the query.
         if connection.dialect.name == "postgresql":
-            # One array parameter: rendering and parsing an IN list of 1,000 placeholders costs more
-            # than running the query.
             match = table.c.external_ref == any_(bindparam("keys", type_=ARRAY(String)))
         else:
-            match = table.c.external_ref.in_(bindparam("keys", expanding=True))
+            keys_table = func.json_each(bindparam("keys", type_=JSON)).table_valued("value")
+            match = table.c.external_ref.in_(select(keys_table.c.value))
         statement = select(table.c.id, *(table.c[c] for c in SHIPMENT_COLUMNS)).where(match)
-        return {
-            found.external_ref: found
-            for chunk in _chunks(keys, 1000)
-            for found in connection.execute(statement, {"keys": chunk})
-        }
+        return {found.external_ref: found for found in connection.execute(statement, {"keys": list(keys)})}
 
     def _compare(self, ctx: Context, batch: Batch, positions, link_ids: list, existing: dict) -> list[int]:
         """Update the changed stored shipments, count the unchanged ones and report repeated keys;

@@ -657,3 +657,13 @@ def test_a_shipment_key_repeated_in_the_file_is_reported_wherever_the_repeat_fal
     with db.session(write=False) as session:
         revenue = dict(session.execute(select(Shipment.external_ref, Shipment.revenue)).all())
     assert (revenue["SH00000"], revenue["SH00002"], len(revenue)) == (999, 102.5, 6)
+
+
+def test_shipment_refs_with_quotes_backslashes_and_chinese_are_found_again(app, db, lane):
+    rows = shipment_rows(4)
+    for row, ref in zip(rows, ['SH"1"', "SH\\2", "运单-3", "SH'4"], strict=True):
+        row[0] = ref
+    body = csv_text(SHIPMENT_HEADER, rows)
+    assert run_import(app, "shipments", body).counts["created"] == 4
+    again = run_import(app, "shipments", body)
+    assert (again.counts["created"], again.counts["unchanged"]) == (0, 4)
