@@ -143,8 +143,8 @@ def bulk_insert(
     """Insert plain tuples in bulk (no defaults applied), without per-row ORM work.
 
     PostgreSQL streams them with COPY (executemany there is ten times slower). Elsewhere one compiled
-    INSERT goes to the driver's executemany, each value converted by its column type's own bind
-    processor, exactly as SQLAlchemy would convert it.
+    INSERT goes to the driver's executemany, the values converted a column at a time to exactly what
+    SQLAlchemy's bind processors would give.
     """
     dialect = connection.dialect
     if dialect.name == "postgresql":
