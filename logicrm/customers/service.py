@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select, true
+from sqlalchemy import Select, case, or_, select, true
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
@@ -12,11 +12,13 @@ from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers.models import (
     Contact,
     Customer,
+    CustomerStatus,
     Department,
     Interaction,
     Opportunity,
     SurveyResponse,
     Ticket,
+    Tier,
     customer_team,
 )
 from logicrm.customers.names import normalize_name, search_pattern
@@ -41,12 +43,19 @@ CUSTOMER_FIELDS = (
     "acquired_on",
     "churned_on",
 )
+
+
+def _in_declared_order(column, enum_cls):
+    """Sort an enum column by its members' order (vip, key, standard), not alphabetically."""
+    return case({member: rank for rank, member in enumerate(enum_cls)}, value=column)
+
+
 SORTS = {
     "name": Customer.normalized_name,
     "created_at": Customer.created_at,
-    "tier": Customer.tier,
+    "tier": _in_declared_order(Customer.tier, Tier),
     "region": Customer.region,
-    "status": Customer.status,
+    "status": _in_declared_order(Customer.status, CustomerStatus),
     "id": Customer.id,
 }
 ROLE_PROFILES = {"shipper": ShipperProfile, "consignee": ConsigneeProfile}

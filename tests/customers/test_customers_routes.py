@@ -383,3 +383,13 @@ def test_if_match_guards_writes_and_history_records_who_changed_what(api, actors
     )
     assert latest["changes"] == {field: [before.json[field], value] for field, value in change.items()}
     assert all(e["action"] == "create" for e in history[1:])
+
+
+def test_tier_and_status_sort_by_rank_and_lifecycle_not_alphabetically(api):
+    for name, tier, status in (("Alpha", "standard", "active"), ("Beta", "vip", "churned"),
+                               ("Gamma", "key", "prospect")):  # fmt: skip
+        f.customer(api, name, tier=tier, status=status)
+    names = lambda sort: [c["name"] for c in api.get("/customers", query={"sort": sort}).json["items"]]  # noqa: E731
+    assert names("tier") == ["Beta", "Gamma", "Alpha"]  # vip, key, standard
+    assert names("-tier") == ["Alpha", "Gamma", "Beta"]
+    assert names("status") == ["Gamma", "Alpha", "Beta"]  # prospect, active, churned
