@@ -42,7 +42,7 @@ class CustomerIn(ma.Schema):
     acquisition_channel = enum_field(AcquisitionChannel, allow_none=True)
     referred_by_id = ma.fields.Integer(allow_none=True)
     acquired_on = ma.fields.Date(allow_none=True)
-    churned_on = ma.fields.Date(allow_none=True)
+    churned_on = ma.fields.Date(allow_none=True, metadata={"description": "not before acquired_on"})
 
 
 class CustomerCreateIn(CustomerIn):

@@ -133,6 +133,11 @@ def _check_references(session: Session, data: dict) -> None:
         raise field_error("referred_by_id", f"unknown customer {referred}")
 
 
+def _check_dates(acquired_on, churned_on) -> None:
+    if acquired_on is not None and churned_on is not None and churned_on < acquired_on:
+        raise field_error("churned_on", f"must not be before acquired_on ({acquired_on.isoformat()})")
+
+
 def _team(session: Session, team_ids: list[int]) -> list[User]:
     users = session.scalars(select(User).where(User.id.in_(team_ids))).all()
     missing = sorted(set(team_ids) - {u.id for u in users})
@@ -191,6 +196,7 @@ def create(session: Session, user: User, data: dict, *, allow_duplicate: bool = 
             raise Forbidden("account managers create customers they own")
         data["owner_id"] = user.id
     _check_references(session, data)
+    _check_dates(data.get("acquired_on"), data.get("churned_on"))
     _refuse_duplicate(
         session,
         name=data["name"],
@@ -222,6 +228,10 @@ def update(
     changes = dict(changes)
     team_ids = changes.pop("team_ids", None)
     _check_references(session, changes)
+    if "acquired_on" in changes or "churned_on" in changes:
+        _check_dates(
+            changes.get("acquired_on", customer.acquired_on), changes.get("churned_on", customer.churned_on)
+        )
     if "name" in changes or "registration_number" in changes:
         _refuse_duplicate(
             session,

@@ -52,11 +52,14 @@ CUSTOMER_INVALID = [
     ("PATCH", {"id": 5}, "id"),
     ("PATCH", {"owner_id": 999_999}, "owner_id"),
     ("PATCH", {"team_ids": [999_999]}, "team_ids"),
+    ("POST", {"name": "X", "acquired_on": "2026-03-01", "churned_on": "2026-02-01"}, "churned_on"),
+    ("PATCH", {"churned_on": "2025-01-31"}, "churned_on"),  # before the stored acquired_on
+    ("PATCH", {"acquired_on": "2026-03-01", "churned_on": "2026-02-01"}, "churned_on"),
 ]
 
 
 def test_customer_validation_names_the_field_and_writes_nothing(api):
-    existing = f.customer(api, "Existing", roles=())
+    existing = f.customer(api, "Existing", roles=(), acquired_on="2025-06-01")
     for method, body, field in CUSTOMER_INVALID:
         if method == "POST":
             response = api.post("/customers", json=body)
