@@ -2,7 +2,8 @@
 
 Nothing is lost when the SMTP server or a webhook receiver is down: a delivery stays pending, is retried
 with exponential backoff and full jitter, and is dead-lettered after `delivery_max_attempts` (visible and
-retryable through the API). Delivery is at least once; every delivery carries an id that is stable across
+retryable through the API). A refusal that repeating cannot change (an SMTP 5xx reply, HTTP 410 Gone, a
+receiver that was deleted) dead-letters the delivery at once. Delivery is at least once; every delivery carries an id that is stable across
 retries (the email Message-ID, the webhook-id header) so receivers can make it exactly once.
 
 Message ids, where <batch> is "run<run_id>" (or "adhoc<random>" when there is no run):
@@ -32,6 +33,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
+from http import HTTPStatus
+from typing import NamedTuple
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
@@ -437,16 +440,21 @@ def _claim(database: Database, settings: Settings, *, now: dt.datetime, limit: i
     return sorted(claims, key=lambda claim: claim.channel != Channel.EMAIL)
 
 
-def _record(database: Database, settings: Settings, claim: _Claim, error: str | None, *, now) -> str:
+class Failure(NamedTuple):
+    reason: str
+    permanent: bool = False  # retrying cannot help: dead-letter at once
+
+
+def _record(database: Database, settings: Settings, claim: _Claim, failure: Failure | None, *, now) -> str:
     mine = (Delivery.id == claim.id, Delivery.status == DeliveryStatus.PENDING)
     with database.session_scope() as session:
-        if error is None:
+        if failure is None:
             session.execute(update(Delivery).where(*mine).values(status=DeliveryStatus.SENT, sent_at=now))
             return "sent"
         # Only the flusher holding the current lease records a failure (attempts changes on every claim).
         mine = (*mine, Delivery.attempts == claim.attempts)
-        error = error[:ERROR_MAX_CHARS]
-        if claim.attempts >= settings.delivery_max_attempts:
+        error = failure.reason[:ERROR_MAX_CHARS]
+        if failure.permanent or claim.attempts >= settings.delivery_max_attempts:
             session.execute(
                 update(Delivery).where(*mine).values(status=DeliveryStatus.DEAD, last_error=error)
             )
@@ -462,8 +470,8 @@ def _record(database: Database, settings: Settings, claim: _Claim, error: str | 
         return "failed"
 
 
-def _send_all(claims: Sequence[_Claim], settings: Settings) -> Iterator[tuple[_Claim, str | None]]:
-    """Send each claim; yield it with None on success or the reason it failed."""
+def _send_all(claims: Sequence[_Claim], settings: Settings) -> Iterator[tuple[_Claim, Failure | None]]:
+    """Send each claim; yield it with None on success or why it failed."""
     with _Mailer(settings) as mailer:
         for claim in claims:
             try:
@@ -473,7 +481,7 @@ def _send_all(claims: Sequence[_Claim], settings: Settings) -> Iterator[tuple[_C
                     mailer.close()
                     error = _send_webhook(claim, settings)
             except Exception as unexpected:  # one bad delivery must not strand the rest of the batch
-                error = f"unexpected error: {_describe(unexpected)}"
+                error = Failure(f"unexpected error: {_describe(unexpected)}")
             yield claim, error
 
 
@@ -498,24 +506,27 @@ class _Mailer:
     def __exit__(self, *_exc) -> None:
         self.close()
 
-    def send(self, claim: _Claim) -> str | None:
+    def send(self, claim: _Claim) -> Failure | None:
         if self.down:
             return self.down
         try:
             if self.smtp is None:
                 self.smtp = self._connect()
         except (OSError, smtplib.SMTPException) as error:
-            self.down = (
+            self.down = Failure(
                 f"SMTP {self.settings.smtp_host}:{self.settings.smtp_port} unavailable: {_describe(error)}"
             )
             return self.down
         try:
             self.smtp.send_message(self._message(claim))
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
-            return f"SMTP refused: {_describe(error)}"
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _message in error.recipients.values()]
+            return Failure(f"SMTP refused: {_describe(error)}", permanent=min(codes) >= 500)
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+            return Failure(f"SMTP refused: {_describe(error)}", permanent=error.smtp_code >= 500)
         except (OSError, smtplib.SMTPException) as error:
             self.close()  # the connection is unusable; the next email reconnects
-            return f"SMTP failed: {_describe(error)}"
+            return Failure(f"SMTP failed: {_describe(error)}")
         return None
 
     def _connect(self) -> smtplib.SMTP:
@@ -561,16 +572,16 @@ class _Mailer:
 # Webhooks ----------------------------------------------------------------------------------------------
 
 
-def _send_webhook(claim: _Claim, settings: Settings) -> str | None:
+def _send_webhook(claim: _Claim, settings: Settings) -> Failure | None:
     if claim.receiver_url is None or claim.receiver_secret is None:
-        return "receiver no longer exists"
+        return Failure("receiver no longer exists", permanent=True)
     if not claim.receiver_active:
-        return "receiver is inactive"
+        return Failure("receiver is inactive")
     try:
         # Checked again at send time: the name may resolve elsewhere now than when it was registered.
         destination = webhooks.check_destination(claim.receiver_url, settings)
     except webhooks.UnsafeDestination as error:
-        return f"destination refused: {error}"
+        return Failure(f"destination refused: {error}")
     body = json.dumps(claim.payload, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(time.time())
     request = urllib.request.Request(
@@ -593,11 +604,12 @@ def _send_webhook(claim: _Claim, settings: Settings) -> str | None:
             response.read(4096)
     except urllib.error.HTTPError as error:
         detail = error.read(200).decode("utf-8", "replace").strip()
-        return f"HTTP {error.code} {error.reason}" + (f": {detail}" if detail else "")
+        reason = f"HTTP {error.code} {error.reason}" + (f": {detail}" if detail else "")
+        return Failure(reason, permanent=error.code == HTTPStatus.GONE)  # the receiver says: stop
     except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
         reason = getattr(error, "reason", None)
-        return f"network error: {_describe(reason if isinstance(reason, BaseException) else error)}"
-    return None if 200 <= status < 300 else f"HTTP {status}"
+        return Failure(f"network error: {_describe(reason if isinstance(reason, BaseException) else error)}")
+    return None if 200 <= status < 300 else Failure(f"HTTP {status}")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

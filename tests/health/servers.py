@@ -47,8 +47,15 @@ class SmtpServer:
         self.port = free_port()
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.refuse: dict[str, str] = {}  # recipient -> the SMTP reply refusing it ("550 5.1.1 ...")
         self._lock = threading.Lock()
         self._controller: Controller | None = None
+
+    async def handle_RCPT(self, _server, _session, envelope, address, _options):  # aiosmtpd handler hook
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, _server, _session, envelope):  # aiosmtpd handler hook
         message = email.message_from_bytes(
@@ -89,6 +96,7 @@ class WebhookServer:
         self.secret = secret
         self.receiver_id: int | None = None  # set by the test that registers it
         self.fail_rate = fail_rate
+        self.gone = False  # answer 410 Gone, as a receiver that was shut down for good
         self.requests = 0
         self.rejected: list[str] = []  # reasons signatures failed
         self.received: list[tuple[str, dict]] = []  # every processed (webhook-id, body), duplicates included
@@ -128,6 +136,8 @@ class WebhookServer:
             except InvalidSignature as error:
                 self.rejected.append(str(error))
                 return 401
+            if self.gone:
+                return 410
             fail = self._random.random() < self.fail_rate
             after = self._random.random() < 0.5
             if fail and not after:

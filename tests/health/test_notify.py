@@ -262,6 +262,32 @@ def test_dead_letter_after_max_attempts_then_retry(actors, db, settings, receive
     assert receiver.delivery_counts[dead.message_id] >= 1
 
 
+def test_a_mailbox_refused_for_good_is_dead_at_once_and_a_busy_one_is_retried(actors, db, settings, smtp):
+    notices = raise_alerts(db, PORTFOLIO)
+    enqueue(db, settings, notices)
+    smtp.refuse["am@test.example"] = "550 5.1.1 mailbox unavailable"
+    smtp.refuse["am2@test.example"] = "451 4.3.0 try again later"
+    counts = notify.flush(db, settings)
+    emails = deliveries(db, channel=Channel.EMAIL)
+    refused = [d for d in emails if d.recipient == "am@test.example"]  # a digest and a VIP mail
+    busy = [d for d in emails if d.recipient == "am2@test.example"]
+    assert len(refused) == 2 and len(busy) == 1
+    assert all(d.status == DeliveryStatus.DEAD and d.attempts == 1 and "550" in d.last_error for d in refused)
+    assert all(d.status == DeliveryStatus.PENDING and d.attempts == 1 and "451" in d.last_error for d in busy)
+    assert (counts["dead"], counts["failed"]) == (2, 1)
+
+
+def test_a_receiver_answering_410_gone_is_not_retried(actors, db, settings, receiver):
+    receiver.gone = True
+    enqueue(db, settings, raise_alerts(db, PORTFOLIO[4:5]))
+    assert notify.flush(db, settings)["dead"] == 1
+    (dead,) = deliveries(db, channel=Channel.WEBHOOK)
+    assert (dead.status, dead.attempts) == (DeliveryStatus.DEAD, 1) and dead.last_error.startswith("HTTP 410")
+    later = utcnow() + dt.timedelta(seconds=settings.delivery_backoff_max_s + 1)
+    assert notify.flush(db, settings, now=later) == {"sent": 0, "failed": 0, "dead": 0}
+    assert receiver.requests == 1
+
+
 def test_parallel_flushers_never_send_the_same_delivery_twice(actors, db, settings, receiver):
     specs = [(f"Account {i}", "standard", None, "risk_high", "high", "opened", []) for i in range(40)]
     enqueue(db, settings, raise_alerts(db, specs))
