@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from logicrm.audit import service as audit
@@ -38,9 +38,25 @@ class RelatedKind:
     unique_per_customer: str | None = None
     # later field -> earlier field it may not precede (checked on the merged record, so PATCH too)
     not_before: dict[str, str] = field(default_factory=dict)
+    # what a delete would take with it through the database's cascade: (model, its column naming this
+    # record, a sentence on what to do about them); the delete is refused while any exist, so no
+    # history disappears without a trace
+    kept_by: tuple[tuple[type, str, str], ...] = ()
 
 
-DEPARTMENTS = RelatedKind(Department, "department", audited=True, unique_per_customer="name")
+DEPARTMENTS = RelatedKind(
+    Department,
+    "department",
+    audited=True,
+    unique_per_customer="name",
+    kept_by=(
+        (
+            SurveyResponse,
+            "department_id",
+            "survey responses would go with it; rename the department instead, or delete them first",
+        ),
+    ),
+)
 CONTACTS = RelatedKind(Contact, "contact", audited=True, same_customer={"department_id": Department})
 SURVEYS = RelatedKind(
     SurveyResponse,
@@ -213,7 +229,13 @@ def update(session: Session, user: User, kind: RelatedKind, record, changes: dic
 
 
 def delete(session: Session, user: User, kind: RelatedKind, record) -> None:
-    """Delete a record (the audit trail keeps what it was)."""
+    """Delete a record (the audit trail keeps what it was); refused while records it would take exist."""
+    for model, column, advice in kind.kept_by:
+        count = session.scalar(
+            select(func.count()).select_from(model).where(getattr(model, column) == record.id)
+        )
+        if count:
+            raise Conflict(f"{kind.entity} {record.id}: {count} {advice}")
     if kind.audited:
         audit.record(
             session,

@@ -218,7 +218,10 @@ def related_blueprint(
         return with_etag(related.update(session(), current_user(), kind, record, changes))
 
     get.__doc__ = f"Read one {kind.entity}."
-    delete.__doc__ = f"Delete a {kind.entity} (If-Match required)."
+    delete.__doc__ = f"Delete a {kind.entity} (If-Match required)." + "".join(
+        f" Refused (409) while {model.__tablename__.replace('_', ' ')} would go with it."
+        for model, _column, _advice in kind.kept_by
+    )
     patch.__doc__ = f"Update some fields of a {kind.entity} (If-Match required)."
     # MethodView fixes its HTTP methods when the class is created, so build it with the right ones.
     item_methods = {"get": get, "delete": delete, **({"patch": patch} if patchable else {})}

@@ -304,3 +304,17 @@ def test_records_of_a_deleted_customer_are_hidden(api, world):
     assert [c["id"] for c in api.get("/contacts").json["items"]] == [world["their_contact"]["id"]]
     assert api.post(f"/customers/{world['mine']['id']}/restore").status_code == 200
     assert api.get(f"/contacts/{world['contact']['id']}").status_code == 200
+
+
+def test_a_department_is_not_deleted_while_survey_responses_would_go_with_it(api, world):
+    dept = world["dept"]
+    survey = f.survey(api, world["mine"], dept)
+    refused = api.delete(f"/departments/{dept['id']}", headers={"If-Match": "*"})
+    assert refused.status_code == 409
+    assert f"department {dept['id']}: 1 survey responses would go with it" in refused.json["message"]
+    assert api.get(f"/surveys/{survey['id']}").status_code == 200
+    assert api.remove(f"/surveys/{survey['id']}").status_code == 204
+    assert api.delete(f"/departments/{dept['id']}", headers={"If-Match": "*"}).status_code == 204
+    history = api.get(f"/customers/{world['mine']['id']}/history", query={"page_size": 100}).json["items"]
+    deleted = {(event["entity"], event["entity_id"]) for event in history if event["action"] == "delete"}
+    assert deleted == {("survey", survey["id"]), ("department", dept["id"])}
