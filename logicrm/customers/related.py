@@ -74,6 +74,7 @@ TICKETS = RelatedKind(
     not_before={"first_response_at": "opened_at", "resolved_at": "opened_at"},
 )
 OPPORTUNITIES = RelatedKind(Opportunity, "opportunity")
+KINDS = (DEPARTMENTS, CONTACTS, SURVEYS, INTERACTIONS, TICKETS, OPPORTUNITIES)
 
 
 def list_statement(kind: RelatedKind, user: User, *, customer_id: int | None = None):
@@ -146,6 +147,27 @@ def _check_references(session: Session, user: User, kind: RelatedKind, data: dic
             )
 
 
+def _refuse_move_while_referred_to(session: Session, kind: RelatedKind, record) -> None:
+    """A record that others of its customer refer to (a department, a contact) stays with them."""
+    referrers = [
+        (other.model, name)
+        for other in KINDS
+        for name, target in other.same_customer.items()
+        if target is kind.model
+    ]
+    counts = {
+        model.__tablename__.replace("_", " "): session.scalar(
+            select(func.count()).select_from(model).where(getattr(model, name) == record.id)
+        )
+        for model, name in referrers
+    }
+    if any(counts.values()):
+        held = ", ".join(f"{count} {what}" for what, count in counts.items() if count)
+        raise field_error(
+            "customer_id", f"{kind.entity} {record.id} cannot move to another customer: {held} refer to it"
+        )
+
+
 def _customer_for_write(session: Session, user: User, customer_id: int):
     try:
         return customers.get_visible(session, user, customer_id)
@@ -201,10 +223,12 @@ def score_table(scores) -> dict[str, list[float]]:
 
 
 def update(session: Session, user: User, kind: RelatedKind, record, changes: dict):
-    """Apply a partial update; a record may move only to another visible customer."""
+    """Apply a partial update; a record may move only to another visible customer, and only when no
+    record of its customer refers to it."""
     customer_id = changes.get("customer_id", record.customer_id)
     if customer_id != record.customer_id:
         _customer_for_write(session, user, customer_id)
+        _refuse_move_while_referred_to(session, kind, record)
     merged = {
         name: changes.get(name, getattr(record, name, None))
         for name in (*kind.same_customer, "user_id", "link_id")

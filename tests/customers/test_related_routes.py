@@ -318,3 +318,21 @@ def test_a_department_is_not_deleted_while_survey_responses_would_go_with_it(api
     history = api.get(f"/customers/{world['mine']['id']}/history", query={"page_size": 100}).json["items"]
     deleted = {(event["entity"], event["entity_id"]) for event in history if event["action"] == "delete"}
     assert deleted == {("survey", survey["id"]), ("department", dept["id"])}
+
+
+def test_a_department_or_contact_that_records_refer_to_stays_with_its_customer(api, world):
+    dept, other = world["dept"], f.customer(api, "Other", roles=("shipper",))
+    contact = f.contact(api, world["mine"], "Wang Fang", department_id=dept["id"])
+    f.survey(api, world["mine"], dept, contact_id=contact["id"])
+    f.interaction(api, world["mine"], department_id=dept["id"])
+    for path, held in (
+        (f"/departments/{dept['id']}", "1 contacts, 1 survey responses, 1 interactions refer to it"),
+        (f"/contacts/{contact['id']}", "1 survey responses refer to it"),
+    ):
+        refused = api.update(path, {"customer_id": other["id"]})
+        assert refused.status_code == 422, refused.json
+        assert held in refused.json["errors"]["json"]["customer_id"][0]
+        assert api.get(path).json["customer_id"] == world["mine"]["id"]
+    unused = f.department(api, world["mine"], "finance")
+    moved = api.update(f"/departments/{unused['id']}", {"customer_id": other["id"]})
+    assert moved.status_code == 200 and moved.json["customer_id"] == other["id"]
