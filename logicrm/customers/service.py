@@ -385,11 +385,15 @@ def merge(session: Session, user: User, target: Customer, source: Customer) -> d
     _merge_departments(session, target, source, moved)
     for model in MOVED_BY_CUSTOMER:
         result = session.execute(
-            sql_update(model).where(model.customer_id == source.id).values(customer_id=target.id)
+            sql_update(model)
+            .where(model.customer_id == source.id)
+            .values(_moved(model, customer_id=target.id))
         )
         moved[model.__tablename__] = result.rowcount
     for column in (Link.shipper_id, Link.consignee_id):
-        result = session.execute(sql_update(Link).where(column == source.id).values({column: target.id}))
+        result = session.execute(
+            sql_update(Link).where(column == source.id).values(_moved(Link, **{column.key: target.id}))
+        )
         moved["links"] = moved.get("links", 0) + result.rowcount
     session.execute(
         sql_update(Customer).where(Customer.referred_by_id == source.id).values(referred_by_id=target.id)
@@ -424,6 +428,12 @@ def merge(session: Session, user: User, target: Customer, source: Customer) -> d
     return moved
 
 
+def _moved(model, **values) -> dict:
+    """Values for a bulk UPDATE that moves rows: the version goes up as an ORM write's would, so an
+    ETag read before the merge no longer matches."""
+    return {**values, "version": model.version + 1}
+
+
 def _merge_departments(session: Session, target: Customer, source: Customer, moved: dict) -> None:
     """Move departments; a department both have (same name) keeps the target's row and takes the source's records."""
     target_by_name = {
@@ -438,7 +448,9 @@ def _merge_departments(session: Session, target: Customer, source: Customer, mov
             continue
         for model in (Contact, SurveyResponse, Interaction):
             session.execute(
-                sql_update(model).where(model.department_id == department.id).values(department_id=twin.id)
+                sql_update(model)
+                .where(model.department_id == department.id)
+                .values(_moved(model, department_id=twin.id))
             )
         twin.decision_weight = max(twin.decision_weight, department.decision_weight)
         twin.is_decision_maker = twin.is_decision_maker or department.is_decision_maker

@@ -135,3 +135,24 @@ def test_merge_refusals(api, actors):
     assert api.as_(actors["viewer"]).post(path, json={"source_id": mine["id"]}).status_code == 403
     assert api.get("/customers").json["meta"]["total"] == 4
     assert all(c["merged_into_id"] is None for c in api.get("/customers").json["items"])
+
+
+def test_records_moved_by_a_merge_get_new_etags(api):
+    target, source = (
+        f.customer(api, "Target", roles=("shipper",)),
+        f.customer(api, "Source", roles=("shipper",)),
+    )
+    partner = f.customer(api, "Partner", roles=("consignee",))
+    f.department(api, target, "logistics")
+    twin_department = f.department(api, source, "logistics")  # merged into the target's logistics
+    edits = {  # path -> a change a client would send with the ETag it read before the merge
+        f"/contacts/{f.contact(api, source, department_id=twin_department['id'])['id']}": {"name": "Wu"},
+        f"/tickets/{f.ticket(api, source)['id']}": {"subject": "late again"},
+        f"/links/{f.link(api, source, partner)['id']}": {"origin": "Ningbo"},
+    }
+    before = {path: api.get(path).headers["ETag"] for path in edits}
+    assert api.post(f"/customers/{target['id']}/merge", json={"source_id": source["id"]}).status_code == 200
+    for path, etag in before.items():
+        assert api.get(path).headers["ETag"] != etag, path
+        stale = api.patch(path, json=edits[path], headers={"If-Match": etag})
+        assert stale.status_code == 412, (path, stale.json)
