@@ -156,9 +156,7 @@ def _refuse_move_while_referred_to(session: Session, kind: RelatedKind, record) 
         if target is kind.model
     ]
     counts = {
-        model.__tablename__.replace("_", " "): session.scalar(
-            select(func.count()).select_from(model).where(getattr(model, name) == record.id)
-        )
+        model.__tablename__.replace("_", " "): _count_referring(session, model, name, record)
         for model, name in referrers
     }
     if any(counts.values()):
@@ -166,6 +164,11 @@ def _refuse_move_while_referred_to(session: Session, kind: RelatedKind, record) 
         raise field_error(
             "customer_id", f"{kind.entity} {record.id} cannot move to another customer: {held} refer to it"
         )
+
+
+def _count_referring(session: Session, model, column: str, record) -> int:
+    """How many `model` rows name `record` in `column`."""
+    return session.scalar(select(func.count()).select_from(model).where(getattr(model, column) == record.id))
 
 
 def _customer_for_write(session: Session, user: User, customer_id: int):
@@ -255,9 +258,7 @@ def update(session: Session, user: User, kind: RelatedKind, record, changes: dic
 def delete(session: Session, user: User, kind: RelatedKind, record) -> None:
     """Delete a record (the audit trail keeps what it was); refused while records it would take exist."""
     for model, column, advice in kind.kept_by:
-        count = session.scalar(
-            select(func.count()).select_from(model).where(getattr(model, column) == record.id)
-        )
+        count = _count_referring(session, model, column, record)
         if count:
             raise Conflict(f"{kind.entity} {record.id}: {count} {advice}")
     if kind.audited:

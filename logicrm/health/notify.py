@@ -3,8 +3,9 @@
 Nothing is lost when the SMTP server or a webhook receiver is down: a delivery stays pending, is retried
 with exponential backoff and full jitter, and is dead-lettered after `delivery_max_attempts` (visible and
 retryable through the API). A refusal that repeating cannot change (an SMTP 5xx reply, HTTP 410 Gone, a
-receiver that was deleted) dead-letters the delivery at once. Delivery is at least once; every delivery carries an id that is stable across
-retries (the email Message-ID, the webhook-id header) so receivers can make it exactly once.
+receiver that was deleted) dead-letters the delivery at once. Delivery is at least once; every delivery
+carries an id that is stable across retries (the email Message-ID, the webhook-id header) so receivers
+can make it exactly once.
 
 Message ids, where <batch> is "run<run_id>" (or "adhoc<random>" when there is no run):
     digest email      <digest-<batch>-<sha256(owner email)[:12]>@logicrm>
@@ -382,8 +383,8 @@ def flush(
     while remaining > 0:
         batch = min(CLAIM_BATCH, remaining)
         claims = _claim(database, settings, now=clock(), limit=batch)
-        for claim, error in _send_all(claims, settings):
-            counts[_record(database, settings, claim, error, now=clock())] += 1
+        for claim, failure in _send_all(claims, settings):
+            counts[_record(database, settings, claim, failure, now=clock())] += 1
         remaining -= len(claims)
         if len(claims) < batch:  # nothing more is due
             break
@@ -476,13 +477,13 @@ def _send_all(claims: Sequence[_Claim], settings: Settings) -> Iterator[tuple[_C
         for claim in claims:
             try:
                 if claim.channel == Channel.EMAIL:
-                    error = mailer.send(claim)
+                    failure = mailer.send(claim)
                 else:
                     mailer.close()
-                    error = _send_webhook(claim, settings)
+                    failure = _send_webhook(claim, settings)
             except Exception as unexpected:  # one bad delivery must not strand the rest of the batch
-                error = Failure(f"unexpected error: {_describe(unexpected)}")
-            yield claim, error
+                failure = Failure(f"unexpected error: {_describe(unexpected)}")
+            yield claim, failure
 
 
 def _describe(error: BaseException) -> str:
