@@ -190,13 +190,12 @@ class Context:
         )
 
     def users(self, emails: Iterable[str]) -> dict[str, int | None]:
-        """Look active users up by lower-cased email (cached)."""
+        """Look users up by lower-cased email (cached). Deactivated users count, as in the API: an
+        account whose manager has left, or an interaction they logged, exports and re-imports as it is."""
         return self._lookup(
             self._users,
             (email.lower() for email in emails),
-            lambda chunk: select(func.lower(User.email), User.id).where(
-                func.lower(User.email).in_(chunk), User.active.is_(True)
-            ),
+            lambda chunk: select(func.lower(User.email), User.id).where(func.lower(User.email).in_(chunk)),
             lambda user_id: user_id,
         )
 
@@ -504,12 +503,12 @@ class Customers(ServiceKind):
                 email = row.values["owner_email"]
                 row.record["owner_id"] = None if email is None else users[email.lower()]
                 if email is not None and row.record["owner_id"] is None:
-                    row.error("owner_email", f"no active user {email!r}")
+                    row.error("owner_email", f"no user {email!r}")
             if "team_emails" in row.values:
                 team = row.values["team_emails"] or []
                 unknown = [email for email in team if users[email.lower()] is None]
                 if unknown:
-                    row.error("team_emails", f"no active user {', '.join(map(repr, unknown))}")
+                    row.error("team_emails", f"no user {', '.join(map(repr, unknown))}")
                 row.record["team_ids"] = sorted({users[email.lower()] for email in team} - {None})
             for role, columns in PROFILE_COLUMNS.items():
                 if row.values.get(role):
@@ -770,7 +769,7 @@ class Interactions(RelatedServiceKind):
         if email is not None:
             user_id = ctx.users([email])[email.lower()]
             if user_id is None:
-                row.error("user_email", f"no active user {email!r}")
+                row.error("user_email", f"no user {email!r}")
             row.record["user_id"] = user_id
 
 

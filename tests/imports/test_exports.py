@@ -442,3 +442,14 @@ def test_cli_exports_to_a_file_or_stdout_as_a_user(app, db, api, actors, portfol
     assert unknown.exit_code == 1 and "kinds: customers" in unknown.output
     refused = runner.invoke(args=["export", "contacts", "--user", "planner@test.example"])
     assert refused.exit_code == 1 and "may not export contacts" in refused.output
+
+
+def test_accounts_and_interactions_of_a_deactivated_user_export_and_reimport_unchanged(api, actors, db):
+    am = api.as_(actors["am"])
+    customer = f.customer(am, "Left Behind", external_ref="LB1", roles=("shipper",))
+    f.interaction(am, customer, external_ref="I-LB1")
+    assert api.patch(f"/users/{actors['am'].user_id}", json={"active": False}).status_code == 200
+    for kind in ("customers", "interactions"):
+        exported = _export(db, kind)
+        assert "am@test.example" in exported
+        assert _import(db, kind, exported)["unchanged"] == 1, kind
