@@ -667,3 +667,20 @@ def test_shipment_refs_with_quotes_backslashes_and_chinese_are_found_again(app, 
     assert run_import(app, "shipments", body).counts["created"] == 4
     again = run_import(app, "shipments", body)
     assert (again.counts["created"], again.counts["unchanged"]) == (0, 4)
+
+
+def test_short_rows_are_padded_long_ones_refused_and_an_all_invalid_batch_writes_nothing(app, db, lane):
+    app.config["LOGICRM"] = app.config["LOGICRM"].replace(import_batch_rows=3)
+    rows = shipment_rows(7)
+    for row in rows[:3]:  # the whole first batch (lines 2-4) names an unknown lane
+        row[1] = "NOPE"
+    rows[4] = rows[4][:3]  # line 6: the trailing optional cells left out, as some exporters do
+    rows[5] = [*rows[5], "", " "]  # line 7: blank extra cells are fine
+    rows[6] = [*rows[6], "x"]  # line 8: a value beyond the header is not
+    job = run_import(app, "shipments", csv_text(SHIPMENT_HEADER, rows), skip_invalid=True)
+    errors = {error["line"]: error["column"] for error in job.counts["errors"]}
+    assert errors == {2: "link_ref", 3: "link_ref", 4: "link_ref", 8: ""}
+    assert job.counts["created"] == 3
+    with db.session(write=False) as session:
+        short = session.scalar(select(Shipment).where(Shipment.external_ref == "SH00004"))
+    assert (short.delivered_at, short.revenue, short.cost) == (None, 0, 0)
