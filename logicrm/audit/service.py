@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,9 +33,21 @@ def apply_changes(obj, changes: dict) -> dict:
     return diff
 
 
+def diff(stored: Mapping, new: Mapping) -> dict:
+    """Return {field: [old, new]} for the fields of `new` whose value differs from `stored`'s."""
+    return {
+        field: [plain(stored[field]), plain(value)] for field, value in new.items() if stored[field] != value
+    }
+
+
 def snapshot(obj, fields) -> dict:
     """Return {field: [None, value]} describing a created record."""
     return {field: [None, plain(getattr(obj, field))] for field in fields if getattr(obj, field) is not None}
+
+
+def removed(obj, fields) -> dict:
+    """Return {field: [value, None]} describing a deleted record."""
+    return {field: [plain(getattr(obj, field)), None] for field in fields if getattr(obj, field) is not None}
 
 
 def record(

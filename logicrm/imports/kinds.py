@@ -991,13 +991,12 @@ class Shipments(Kind):
                 "link_id": link_ids[position],
                 **{name: values[position] for name, values in columns.items()},
             }
-            stored = old._mapping
-            diff = {name: [stored[name], value] for name, value in record.items() if stored[name] != value}
+            diff = audit.diff(old._mapping, record)
             if not diff:
                 ctx.counts["unchanged"] += 1
                 continue
             updates.append({"_id": old.id, **record})
-            audits.append((old.id, record["link_id"], diff))
+            audits.append((old.id, {old.link_id, record["link_id"]}, diff))
         self._update(ctx, updates, audits)
         return new
 
@@ -1012,12 +1011,7 @@ class Shipments(Kind):
             )
             ctx.counts["updated"] += len(group)
             ctx.state["written"] = True
-        link_ends = {link.id: link for link in ctx._links.values() if link is not None}
-        for shipment_id, link_id, diff in audits:
-            link = link_ends[link_id]
-            for customer_id in {link.shipper_id, link.consignee_id}:
-                audit.record(ctx.session, user=ctx.user, entity="shipment", entity_id=shipment_id, customer_id=customer_id,
-                             action="update", changes={name: [audit.plain(a), audit.plain(b)] for name, (a, b) in diff.items()})  # fmt: skip
+        network.audit_shipments(ctx.session, ctx.user, "update", audits)
 
     def finish(self, ctx: Context) -> list[Row]:
         if ctx.state.get("written"):

@@ -104,14 +104,16 @@ class ShipmentById(MethodView):
     @shipments_blp.arguments(patch_schema(ShipmentIn))
     @shipments_blp.response(200, ShipmentOut)
     def patch(self, changes, shipment_id):
-        """Correct a shipment (e.g. record its delivery)."""
+        """Correct a shipment (e.g. record its delivery); the change goes into both ends' history."""
         shipment = service.get_shipment(session(), current_user(), shipment_id)
         return service.update_shipment(session(), current_user(), shipment, changes)
 
     @shipments_blp.response(204)
     def delete(self, shipment_id):
-        """Delete a shipment."""
-        session().delete(service.get_shipment(session(), current_user(), shipment_id))
+        """Delete a shipment (recorded in both ends' history with what it was)."""
+        service.delete_shipment(
+            session(), current_user(), service.get_shipment(session(), current_user(), shipment_id)
+        )
 
 
 blueprints = (links_blp, shipments_blp)

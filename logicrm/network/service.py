@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import insert, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session, aliased
@@ -28,6 +30,8 @@ LINK_FIELDS = (
     "ended_on",
     "status",
 )
+SHIPMENT_FIELDS = ("external_ref", "link_id", "shipped_at", "promised_at", "delivered_at", "in_full", "damaged",
+                   "claim_amount", "revenue", "cost")  # fmt: skip
 
 
 def visible_links(user: User):
@@ -83,17 +87,61 @@ def _check_ends(session: Session, user: User, shipper_id: int, consignee_id: int
         raise field_error("shipper_id", "you may link only customers you own or are on the team of")
 
 
-def _audit_link(session: Session, user: User, link: Link, action: str, changes: dict) -> None:
-    # A lane belongs to both ends' history.
-    for customer_id in {link.shipper_id, link.consignee_id}:
+def record_for_ends(
+    session: Session,
+    user: User | None,
+    *,
+    entity: str,
+    entity_id: int,
+    ends: Iterable[int],
+    action: str,
+    changes: dict,
+) -> None:
+    """Record a write to a lane or a shipment in the history of each customer at its ends."""
+    for customer_id in sorted(set(ends)):
         audit.record(
             session,
             user=user,
-            entity="link",
-            entity_id=link.id,
+            entity=entity,
+            entity_id=entity_id,
             customer_id=customer_id,
             action=action,
             changes=changes,
+        )
+
+
+def _audit_link(session: Session, user: User, link: Link, action: str, changes: dict) -> None:
+    record_for_ends(
+        session,
+        user,
+        entity="link",
+        entity_id=link.id,
+        ends=(link.shipper_id, link.consignee_id),
+        action=action,
+        changes=changes,
+    )
+
+
+def audit_shipments(session: Session, user: User | None, action: str, changes: Iterable[tuple]) -> None:
+    """Record (shipment id, ids of the lanes it ran on, changes) in the history of those lanes' ends:
+    two lanes when a correction moved the shipment, so both old and new customers see it."""
+    changes = list(changes)
+    lane_ids = {link_id for _id, link_ids, _changes in changes for link_id in link_ids}
+    ends = {
+        link_id: (shipper_id, consignee_id)
+        for link_id, shipper_id, consignee_id in session.execute(
+            select(Link.id, Link.shipper_id, Link.consignee_id).where(Link.id.in_(lane_ids))
+        )
+    }
+    for shipment_id, link_ids, shipment_changes in changes:
+        record_for_ends(
+            session,
+            user,
+            entity="shipment",
+            entity_id=shipment_id,
+            ends=[end for link_id in link_ids for end in ends[link_id]],
+            action=action,
+            changes=shipment_changes,
         )
 
 
@@ -183,16 +231,17 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
     link_ids = {row["link_id"] for row in rows}
     known = set(session.scalars(select(Link.id).where(Link.id.in_(link_ids), visible_links(user))))
     refs = [row["external_ref"] for row in rows if row.get("external_ref")]
-    existing, hidden = {}, set()
+    existing, hidden = {}, set()  # ref -> stored row (id and SHIPMENT_FIELDS)
     if refs:
         # A known ref on a lane the caller cannot see is somebody else's shipment: never overwrite it.
         on_visible_link = Shipment.link_id.in_(select(Link.id).where(visible_links(user)))
-        for ref, shipment_id, visible in session.execute(
-            select(Shipment.external_ref, Shipment.id, on_visible_link).where(Shipment.external_ref.in_(refs))
+        columns = [Shipment.id, *(getattr(Shipment, name) for name in SHIPMENT_FIELDS)]
+        for found in session.execute(
+            select(*columns, on_visible_link.label("visible")).where(Shipment.external_ref.in_(refs))
         ):
-            existing[ref] = shipment_id
-            if not visible:
-                hidden.add(ref)
+            existing[found.external_ref] = found._mapping
+            if not found.visible:
+                hidden.add(found.external_ref)
     errors: dict[int, dict] = {}
     seen_refs: dict[str, int] = {}
     for index, row in enumerate(rows):
@@ -212,7 +261,9 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
         )
     rows = [row if row.get("external_ref") else {**row, "external_ref": new_external_ref()} for row in rows]
     updates = [
-        {**row, "id": existing[row["external_ref"]]} for row in rows if row.get("external_ref") in existing
+        {**row, "id": existing[row["external_ref"]]["id"]}
+        for row in rows
+        if row.get("external_ref") in existing
     ]
     inserts = [row for row in rows if row.get("external_ref") not in existing]
     new_ids = (
@@ -230,13 +281,26 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
     )
     if updates:
         session.execute(sql_update(Shipment), updates)
+        _audit_bulk_updates(session, user, existing, updates)
     # Bulk statements bypass the flush that normally advances the revisions.
     revisions.bump(session, revisions.NETWORK, revisions.SCORES)
     new = iter(new_ids)
     ids = [
-        existing[row["external_ref"]] if row.get("external_ref") in existing else next(new) for row in rows
+        existing[row["external_ref"]]["id"] if row.get("external_ref") in existing else next(new)
+        for row in rows
     ]
     return {"created": len(inserts), "updated": len(updates), "ids": ids}
+
+
+def _audit_bulk_updates(session: Session, user: User, stored: dict, updates: list[dict]) -> None:
+    """Record the rows a bulk request really changed."""
+    changes = []
+    for row in updates:
+        old = stored[row["external_ref"]]
+        diff = audit.diff(old, {name: value for name, value in row.items() if name in SHIPMENT_FIELDS})
+        if diff:
+            changes.append((row["id"], {old["link_id"], row["link_id"]}, diff))
+    audit_shipments(session, user, "update", changes)
 
 
 def update_shipment(session: Session, user: User, shipment: Shipment, changes: dict) -> Shipment:
@@ -251,6 +315,16 @@ def update_shipment(session: Session, user: User, shipment: Shipment, changes: d
         value = changes.get(field, getattr(shipment, field))
         if value is not None and value < shipped:
             raise field_error(field, f"must not be before shipped_at ({shipped.isoformat()})")
-    audit.apply_changes(shipment, changes)
+    link_before = shipment.link_id
+    diff = audit.apply_changes(shipment, changes)
     session.flush()
+    audit_shipments(session, user, "update", [(shipment.id, {link_before, shipment.link_id}, diff)])
     return shipment
+
+
+def delete_shipment(session: Session, user: User, shipment: Shipment) -> None:
+    """Delete a shipment; its history keeps what it was (shipments come in bulk, without create events)."""
+    removed = audit.removed(shipment, SHIPMENT_FIELDS)
+    audit_shipments(session, user, "delete", [(shipment.id, {shipment.link_id}, removed)])
+    session.delete(shipment)
+    session.flush()

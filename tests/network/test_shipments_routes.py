@@ -184,3 +184,39 @@ def test_planner_reads_shipments_but_nobody_read_only_writes(api, actors, lane):
         assert client.delete(f"/shipments/{shipment_id}").status_code == 403
     assert api.get("/shipments").json["meta"]["total"] == 1
     assert api.get(f"/shipments/{shipment_id}").json["damaged"] is False
+
+
+def test_corrections_and_deletes_go_into_both_ends_history(api, lane):
+    other_lane = f.link(
+        api, f.customer(api, "Second Shipper", roles=("shipper",)), {"id": lane["consignee_id"]}
+    )
+    created = api.post("/shipments", json={"shipments": [row(lane, 3, external_ref="S-3")]}).json
+    path = f"/shipments/{created['ids'][0]}"
+    assert api.patch(path, json={"damaged": True, "link_id": other_lane["id"]}).status_code == 200
+    assert api.delete(path).status_code == 204
+
+    def shipment_events(customer_id: int) -> list[tuple[str, dict]]:
+        history = api.get(f"/customers/{customer_id}/history", query={"page_size": 100}).json["items"]
+        return [(e["action"], e["changes"]) for e in reversed(history) if e["entity"] == "shipment"]
+
+    correction = ("update", {"damaged": [False, True], "link_id": [lane["id"], other_lane["id"]]})
+    # the lane it left, the lane it moved to, and the consignee on both
+    assert shipment_events(lane["shipper_id"]) == [correction]
+    assert shipment_events(other_lane["shipper_id"])[0] == correction
+    consignee = shipment_events(lane["consignee_id"])
+    assert [action for action, _changes in consignee] == ["update", "delete"]
+    deleted = consignee[1][1]
+    assert deleted["external_ref"] == ["S-3", None] and deleted["damaged"] == [True, None]
+    assert deleted["shipped_at"] == ["2026-04-03T08:00:00+00:00", None]
+
+
+def test_a_bulk_repost_records_only_the_rows_it_changed(api, lane):
+    rows = [row(lane, day, external_ref=f"S-{day}") for day in (1, 2)]
+    assert api.post("/shipments", json={"shipments": rows}).status_code == 201
+    rows[1]["revenue"] = 120.0
+    again = api.post("/shipments", json={"shipments": rows})
+    assert again.status_code == 201 and again.json["updated"] == 2
+    for customer_id in (lane["shipper_id"], lane["consignee_id"]):
+        history = api.get(f"/customers/{customer_id}/history", query={"page_size": 100}).json["items"]
+        events = [(e["entity_id"], e["changes"]) for e in history if e["entity"] == "shipment"]
+        assert events == [(again.json["ids"][1], {"revenue": [100.0, 120.0]})]
