@@ -45,6 +45,7 @@ from logicrm.customers.models import (
 from logicrm.customers.names import normalize_name
 from logicrm.db import bulk_insert
 from logicrm.network.models import Link, LinkStatus, ServiceType, Shipment
+from logicrm.network.service import SHIPMENT_FIELDS
 from logicrm.shippers.models import ShipperProfile
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
@@ -1738,7 +1739,6 @@ def _insert(session: Session, target, rows: list[dict]) -> None:
         session.execute(insert(target), rows, execution_options=BULK)
 
 
-SHIPMENT_COLUMNS = ("external_ref", "link_id", "shipped_at", "promised_at", "delivered_at", "in_full", "damaged", "claim_amount", "revenue", "cost")  # fmt: skip
 SCORE_COLUMNS = ("response_id", "dimension", "importance", "expectation", "perception")
 # Columns copied as they are from the plan's records (references are mapped to ids separately).
 DEPARTMENT_COLUMNS = ("name", "decision_weight", "is_decision_maker")
@@ -1870,7 +1870,7 @@ def load_demo(session: Session, *, seed: int = 7, today: dt.date | None = None) 
     bulk_insert(
         session.connection(),
         Shipment.__table__,
-        SHIPMENT_COLUMNS,
+        SHIPMENT_FIELDS,
         ((f"SHP-{number:07d}", link_ids[row[0]], *row[1:]) for number, row in enumerate(plan.shipments, 1)),
     )
 

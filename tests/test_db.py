@@ -14,6 +14,7 @@ from logicrm import migrate
 from logicrm.customers.models import Customer, Department, SurveyResponse
 from logicrm.db import Database, bulk_insert, make_engine
 from logicrm.network.models import Link, Shipment
+from logicrm.network.service import SHIPMENT_FIELDS
 from logicrm.users import service as users
 from logicrm.users.models import User, UserRole
 
@@ -265,8 +266,6 @@ def test_edge_values_pass_the_constraints(db):
 
 # --- Bulk inserts store what the ORM stores (both backends) -----------------------------------------
 
-SHIPMENT_COLUMNS = ("external_ref", "link_id", "shipped_at", "promised_at", "delivered_at", "in_full", "damaged",
-                    "claim_amount", "revenue", "cost")  # fmt: skip
 MOMENTS = [
     dt.datetime(1, 1, 1, tzinfo=dt.UTC),
     dt.datetime(999, 5, 6, 7, 8, 9, 10, tzinfo=dt.UTC),
@@ -285,15 +284,15 @@ def test_bulk_insert_stores_exactly_what_the_orm_stores(db):
         ]
         for ref, *values in rows:
             session.add(
-                Shipment(**dict(zip(SHIPMENT_COLUMNS, (ref.replace("bulk", "orm"), *values), strict=True)))
+                Shipment(**dict(zip(SHIPMENT_FIELDS, (ref.replace("bulk", "orm"), *values), strict=True)))
             )
         session.flush()
-        bulk_insert(session.connection(), Shipment.__table__, SHIPMENT_COLUMNS, rows)
+        bulk_insert(session.connection(), Shipment.__table__, SHIPMENT_FIELDS, rows)
     with db.session(write=False) as session:
         stored = {
             ref: tuple(values)
             for ref, *values in session.execute(
-                text(f"SELECT external_ref, {', '.join(SHIPMENT_COLUMNS[2:])} FROM shipments")
+                text(f"SELECT external_ref, {', '.join(SHIPMENT_FIELDS[2:])} FROM shipments")
             )
         }
     for n in range(len(MOMENTS)):

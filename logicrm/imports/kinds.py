@@ -59,6 +59,7 @@ from logicrm.imports.columns import (
 from logicrm.network import revisions
 from logicrm.network import service as network
 from logicrm.network.models import Link, LinkStatus, ServiceType, Shipment
+from logicrm.network.service import SHIPMENT_FIELDS
 from logicrm.shippers.models import ShipperProfile
 from logicrm.users.models import User
 
@@ -876,10 +877,6 @@ class Links(ServiceKind):
         return obj.version != version
 
 
-SHIPMENT_COLUMNS = ("external_ref", "link_id", "shipped_at", "promised_at", "delivered_at", "in_full", "damaged",
-                    "claim_amount", "revenue", "cost")  # fmt: skip
-
-
 class Shipments(Kind):
     """Shipments come by the million: checked and written a batch at a time, column by column."""
 
@@ -922,12 +919,12 @@ class Shipments(Kind):
                 _pick(batch.columns[name], positions)
                 if name in batch.columns
                 else [self.defaults[name]] * len(positions)
-                for name in SHIPMENT_COLUMNS[2:]
+                for name in SHIPMENT_FIELDS[2:]
             ]
             bulk_insert(
                 ctx.session.connection(),
                 Shipment.__table__,
-                SHIPMENT_COLUMNS,
+                SHIPMENT_FIELDS,
                 zip(_pick(refs, positions), _pick(link_ids, positions), *values, strict=True),
             )
             ctx.counts["created"] += len(positions)
@@ -947,7 +944,7 @@ class Shipments(Kind):
         return link_ids
 
     def _existing(self, ctx: Context, keys: list[str]) -> dict[str, Any]:
-        """The stored shipments among `keys`: external_ref -> row of SHIPMENT_COLUMNS with its id."""
+        """The stored shipments among `keys`: external_ref -> row of SHIPMENT_FIELDS with its id."""
         table, connection = Shipment.__table__, ctx.session.connection()
         # The keys go as one parameter (an array; a JSON list on SQLite): rendering and parsing an IN
         # list of thousands of placeholders costs more than running the query.
@@ -956,7 +953,7 @@ class Shipments(Kind):
         else:
             keys_table = func.json_each(bindparam("keys", type_=JSON)).table_valued("value")
             match = table.c.external_ref.in_(select(keys_table.c.value))
-        statement = select(table.c.id, *(table.c[c] for c in SHIPMENT_COLUMNS)).where(match)
+        statement = select(table.c.id, *(table.c[c] for c in SHIPMENT_FIELDS)).where(match)
         return {found.external_ref: found for found in connection.execute(statement, {"keys": list(keys)})}
 
     def _compare(self, ctx: Context, batch: Batch, positions, link_ids: list, existing: dict) -> list[int]:
@@ -969,7 +966,7 @@ class Shipments(Kind):
         """
         watermark, matched = ctx.state["watermark"], ctx.state["matched"]
         hidden = ctx.hidden_links(old.link_id for old in existing.values())
-        columns = {name: batch.columns[name] for name in SHIPMENT_COLUMNS[2:] if name in batch.columns}
+        columns = {name: batch.columns[name] for name in SHIPMENT_FIELDS[2:] if name in batch.columns}
         refs = batch.columns["external_ref"]
         new, updates, audits, lines = [], [], [], {}
         for position in positions:
