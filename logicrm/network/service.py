@@ -125,7 +125,9 @@ def _audit_link(session: Session, user: User, link: Link, action: str, changes: 
 def audit_shipments(session: Session, user: User | None, action: str, changes: Iterable[tuple]) -> None:
     """Record (shipment id, ids of the lanes it ran on, changes) in the history of those lanes' ends:
     two lanes when a correction moved the shipment, so both old and new customers see it."""
-    changes = list(changes)
+    changes = [change for change in changes if change[2] or action != "update"]  # nothing changed: no event
+    if not changes:
+        return
     lane_ids = {link_id for _id, link_ids, _changes in changes for link_id in link_ids}
     ends = {
         link_id: (shipper_id, consignee_id)
@@ -293,13 +295,12 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
 
 
 def _audit_bulk_updates(session: Session, user: User, stored: dict, updates: list[dict]) -> None:
-    """Record the rows a bulk request really changed."""
+    """Record the rows a bulk request really changed (audit_shipments skips the unchanged ones)."""
     changes = []
     for row in updates:
         old = stored[row["external_ref"]]
         diff = audit.diff(old, {name: value for name, value in row.items() if name in SHIPMENT_FIELDS})
-        if diff:
-            changes.append((row["id"], {old["link_id"], row["link_id"]}, diff))
+        changes.append((row["id"], {old["link_id"], row["link_id"]}, diff))
     audit_shipments(session, user, "update", changes)
 
 
