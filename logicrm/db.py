@@ -15,7 +15,18 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import Boolean, Connection, DateTime, Engine, Enum, MetaData, Table, create_engine, event
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -119,6 +130,19 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+
+def lock_keys(session: Session, keys: Iterable[str]) -> None:
+    """Hold transaction-scoped locks on `keys` so a check-then-write on them runs one writer at a time.
+
+    SQLite writers already hold the database lock from their first statement (BEGIN IMMEDIATE). On
+    PostgreSQL each key is an advisory lock, released at commit or rollback; taken in sorted order so two
+    writers never wait on each other.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 def enum_type(enum_cls, *, name: str | None = None) -> Enum:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from logicrm import access
 from logicrm.audit.models import AuditEvent
 from logicrm.users.models import User
 
@@ -73,6 +74,18 @@ def record(
             changes=changes,
         )
     )
+
+
+def present(user: User, events) -> list[dict]:
+    """Render audit events for one reader: fields the reader may not see (contacts' email and phone for
+    planners) are left out of the changes, as they are left out of the record's own answers."""
+    return [
+        {
+            **{column.key: getattr(event, column.key) for column in event.__table__.columns},
+            "changes": access.redact(user, event.entity, event.changes or {}),
+        }
+        for event in events
+    ]
 
 
 def history_statement(*, customer_id: int):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from logicrm import access
 from logicrm.audit import service as audit
 from logicrm.customers import service as customers
 from logicrm.customers.models import (
@@ -127,13 +128,10 @@ def _check_references(session: Session, user: User, kind: RelatedKind, data: dic
         ref = data.get(name)
         if ref is None:
             continue
+        # One answer whether the row is missing or another (perhaps hidden) customer's.
         row = session.get(model, ref)
-        if row is None:
-            raise field_error(name, f"unknown {model.__tablename__[:-1]} {ref}")
-        if row.customer_id != customer_id:
-            raise field_error(name, f"{model.__tablename__[:-1]} {ref} belongs to another customer")
-    if data.get("user_id") is not None and session.get(User, data["user_id"]) is None:
-        raise field_error("user_id", f"unknown user {data['user_id']}")
+        if row is None or row.customer_id != customer_id:
+            raise field_error(name, f"no {model.__tablename__[:-1]} {ref} at customer {customer_id}")
     link_id = data.get("link_id")
     if link_id is not None:
         link = session.scalar(
@@ -145,6 +143,16 @@ def _check_references(session: Session, user: User, kind: RelatedKind, data: dic
             raise field_error(
                 "link_id", f"link {link_id} does not exist or does not involve customer {customer_id}"
             )
+
+
+def _check_author(session: Session, user: User, author: int | None) -> None:
+    """Interactions are logged as the caller; managers and admins may record one in a colleague's name."""
+    if author == user.id:
+        return
+    if not access.manages_teams(user):
+        raise field_error("user_id", "you log interactions as yourself; leave user_id out")
+    if author is not None and session.get(User, author) is None:
+        raise field_error("user_id", f"unknown user {author}")
 
 
 def _refuse_move_while_referred_to(session: Session, kind: RelatedKind, record) -> None:
@@ -190,8 +198,10 @@ def _build(kind: RelatedKind, data: dict):
 def create(session: Session, user: User, kind: RelatedKind, data: dict):
     """Validate references and create a record for a visible customer."""
     customer = _customer_for_write(session, user, data["customer_id"])
-    if kind is INTERACTIONS and data.get("user_id") is None:
-        data = {**data, "user_id": user.id}
+    if kind is INTERACTIONS:
+        if data.get("user_id") is None:
+            data = {**data, "user_id": user.id}
+        _check_author(session, user, data["user_id"])
     _check_references(session, user, kind, data, customer.id)
     record = _build(kind, data)
     _check_rules(session, kind, record, customer.id)
@@ -232,9 +242,11 @@ def update(session: Session, user: User, kind: RelatedKind, record, changes: dic
     if customer_id != record.customer_id:
         _customer_for_write(session, user, customer_id)
         _refuse_move_while_referred_to(session, kind, record)
+    if "user_id" in changes and changes["user_id"] != record.user_id:
+        _check_author(session, user, changes["user_id"])
     merged = {
         name: changes.get(name, getattr(record, name, None))
-        for name in (*kind.same_customer, "user_id", "link_id")
+        for name in (*kind.same_customer, "link_id")
         if hasattr(record, name)
     }
     _check_references(session, user, kind, merged, customer_id)

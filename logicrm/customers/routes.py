@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from logicrm.api import Blueprint, PageArgs, etag_of, expected_version, page_of, paginate, session
+from logicrm.audit import service as audit
 from logicrm.auth import current_user
 from logicrm.consignees.schemas import ConsigneeProfileIn, ConsigneeProfileOut
 from logicrm.customers import related
@@ -140,7 +141,8 @@ class CustomerHistory(MethodView):
     def get(self, args, customer_id):
         """Who changed what on this customer, its roles, departments, contacts and links."""
         customer = customers.get_visible(session(), current_user(), customer_id, include_deleted=True)
-        return paginate(session(), customers.history_statement(customer), **args)
+        found = paginate(session(), customers.history_statement(customer), **args)
+        return {**found, "items": audit.present(current_user(), found["items"])}
 
 
 def _role_profile_routes(role: str, in_schema, out_schema) -> None:

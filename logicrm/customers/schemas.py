@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import g
 
+from logicrm import access
 from logicrm.api import PageArgs
 from logicrm.consignees.schemas import ConsigneeProfileIn, ConsigneeProfileOut
 from logicrm.customers.models import (
@@ -23,7 +24,6 @@ from logicrm.customers.service import SORTS
 from logicrm.db import utcnow
 from logicrm.schemas import AwareDateTime, enum_field, external_ref_field
 from logicrm.shippers.schemas import ShipperProfileIn, ShipperProfileOut
-from logicrm.users.models import UserRole
 
 Length = ma.validate.Length
 Range = ma.validate.Range
@@ -166,11 +166,7 @@ class ContactOut(ContactIn):
 
     @ma.post_dump
     def _hide_personal_data(self, data, **_kwargs):
-        # Planners work on lanes and volumes; contacts' personal data is not theirs to see.
-        if g.user.role == UserRole.PLANNER:
-            data.pop("email", None)
-            data.pop("phone", None)
-        return data
+        return access.redact(g.user, "contact", data)
 
 
 class SurveyScoreIn(ma.Schema):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Select, case, or_, select, true
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
+from logicrm import access, db
 from logicrm.audit import service as audit
 from logicrm.audit.models import AuditEvent
 from logicrm.consignees.models import ConsigneeProfile
@@ -27,7 +30,7 @@ from logicrm.errors import Conflict, Forbidden, NotFound, field_error
 from logicrm.network import revisions
 from logicrm.network.models import Link
 from logicrm.shippers.models import ShipperProfile
-from logicrm.users.models import User, UserRole
+from logicrm.users.models import User
 
 CUSTOMER_FIELDS = (
     "external_ref",
@@ -61,14 +64,9 @@ SORTS = {
 ROLE_PROFILES = {"shipper": ShipperProfile, "consignee": ConsigneeProfile}
 
 
-def is_restricted(user: User) -> bool:
-    """Tell whether the user sees only some accounts (account managers: owned or on the team)."""
-    return user.role == UserRole.ACCOUNT_MANAGER
-
-
 def visible(user: User):
     """SQL condition on Customer: the accounts this user may see (account managers: owned or on the team)."""
-    if not is_restricted(user):
+    if not access.is_restricted(user):
         return true()
     on_team = select(customer_team.c.customer_id).where(customer_team.c.user_id == user.id)
     return or_(Customer.owner_id == user.id, Customer.id.in_(on_team))
@@ -124,13 +122,69 @@ def list_statement(
     return statement.order_by(column.desc() if sort.startswith("-") else column.asc(), Customer.id)
 
 
-def _check_references(session: Session, data: dict) -> None:
+def _check_references(session: Session, user: User, data: dict) -> None:
     owner_id = data.get("owner_id")
     if owner_id is not None and session.get(User, owner_id) is None:
         raise field_error("owner_id", f"unknown user {owner_id}")
     referred = data.get("referred_by_id")
-    if referred is not None and session.get(Customer, referred) is None:
+    if referred is not None and not is_visible(session, user, referred, include_deleted=True):
         raise field_error("referred_by_id", f"unknown customer {referred}")
+
+
+def is_visible(session: Session, user: User, customer_id: int, *, include_deleted: bool = False) -> bool:
+    """Tell whether a customer exists for this user (hidden and missing are the same answer)."""
+    statement = select(Customer.id).where(Customer.id == customer_id, visible(user))
+    if not include_deleted:
+        statement = statement.where(Customer.deleted_at.is_(None))
+    return session.scalar(statement) is not None
+
+
+def visible_id_set(session: Session, user: User) -> set[int] | None:
+    """Return the ids of the live customers the user may see, or None when it sees them all."""
+    if not access.is_restricted(user):
+        return None
+    return set(session.scalars(visible_ids(user)))
+
+
+def visible_among(session: Session, user: User, ids: Iterable[int]) -> set[int]:
+    """Return the ids among `ids` of customers the user may see."""
+    ids = set(ids)
+    if not access.is_restricted(user) or not ids:
+        return ids
+    return set(session.scalars(select(Customer.id).where(Customer.id.in_(ids), visible(user))))
+
+
+def names_for(session: Session, user: User, ids: Iterable[int]) -> dict[int, str]:
+    """Map the ids among `ids` of customers the user may see to their names."""
+    ids = set(ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids), visible(user)))
+    return dict(rows.all())
+
+
+def _check_coverage_change(user: User, customer: Customer | None, data: dict) -> None:
+    """Owner and team are set by managers and admins; an account manager creates accounts it owns."""
+    if access.manages_teams(user):
+        return
+    if customer is None:
+        changed = {
+            "owner_id": data.get("owner_id") not in (None, user.id),
+            "team_ids": bool(data.get("team_ids")),
+        }
+    else:
+        changed = {
+            "owner_id": "owner_id" in data and data["owner_id"] != customer.owner_id,
+            "team_ids": "team_ids" in data
+            and data["team_ids"] is not None
+            and set(data["team_ids"]) != {member.id for member in customer.team},
+        }
+    for field, refused in changed.items():
+        if refused:
+            raise Forbidden(
+                f"{field}: an account's owner and team are set by managers and admins",
+                errors={"json": {field: ["only managers and admins change who covers an account"]}},
+            )
 
 
 def _check_dates(acquired_on, churned_on) -> None:
@@ -171,17 +225,36 @@ def find_duplicate(
     return (same, "name") if same is not None else None
 
 
-def _refuse_duplicate(session, *, name, registration_number, allow_duplicate, exclude_id=None) -> None:
+def _refuse_duplicate(
+    session: Session, user: User, *, name, registration_number, allow_duplicate, exclude_id=None
+) -> None:
+    # Check-then-write is safe only one writer at a time per name and registration number.
+    db.lock_keys(
+        session, [f"customer-name:{normalize_name(name)}", f"customer-registration:{registration_number}"]
+    )
     found = find_duplicate(session, name=name, registration_number=registration_number, exclude_id=exclude_id)
     if found is None:
         return
     existing, reason = found
     # The same registration number is the same legal entity: no insisting past it.
     if reason == "registration_number" or not allow_duplicate:
+        same = reason.replace("_", " ")
+        if is_visible(session, user, existing.id, include_deleted=True):
+            raise Conflict(
+                f"probable duplicate of customer {existing.id} ({existing.name}): same {same}",
+                errors={"json": {reason: ["matches an existing customer"]}},
+                existing_id=existing.id,
+                allow_duplicate=reason == "name",
+            )
+        # A customer the caller may not see is never named, but the same company must not be entered twice.
+        insist = (
+            ""
+            if reason == "registration_number"
+            else " (or send allow_duplicate=true if it is another company)"
+        )
         raise Conflict(
-            f"probable duplicate of customer {existing.id} ({existing.name}): same {reason.replace('_', ' ')}",
+            f"a customer with this {same} already exists; ask a manager{insist}",
             errors={"json": {reason: ["matches an existing customer"]}},
-            existing_id=existing.id,
             allow_duplicate=reason == "name",
         )
 
@@ -191,14 +264,14 @@ def create(session: Session, user: User, data: dict, *, allow_duplicate: bool = 
     data = dict(data)
     team_ids = data.pop("team_ids", [])
     profiles = {role: data.pop(role, None) for role in ROLE_PROFILES}
-    if user.role == UserRole.ACCOUNT_MANAGER:
-        if data.get("owner_id") not in (None, user.id):
-            raise Forbidden("account managers create customers they own")
+    _check_coverage_change(user, None, {**data, "team_ids": team_ids})
+    if not access.manages_teams(user):
         data["owner_id"] = user.id
-    _check_references(session, data)
+    _check_references(session, user, data)
     _check_dates(data.get("acquired_on"), data.get("churned_on"))
     _refuse_duplicate(
         session,
+        user,
         name=data["name"],
         registration_number=data.get("registration_number"),
         allow_duplicate=allow_duplicate,
@@ -225,9 +298,10 @@ def update(
     session: Session, user: User, customer: Customer, changes: dict, *, allow_duplicate: bool = False
 ) -> Customer:
     """Apply a partial update and record what changed."""
+    _check_coverage_change(user, customer, changes)
     changes = dict(changes)
     team_ids = changes.pop("team_ids", None)
-    _check_references(session, changes)
+    _check_references(session, user, changes)
     if "acquired_on" in changes or "churned_on" in changes:
         _check_dates(
             changes.get("acquired_on", customer.acquired_on), changes.get("churned_on", customer.churned_on)
@@ -235,6 +309,7 @@ def update(
     if "name" in changes or "registration_number" in changes:
         _refuse_duplicate(
             session,
+            user,
             name=changes.get("name", customer.name),
             registration_number=changes.get("registration_number"),
             allow_duplicate=allow_duplicate or "name" not in changes,
@@ -291,7 +366,12 @@ def restore(session: Session, user: User, customer: Customer) -> Customer:
             merged_into_id=customer.merged_into_id,
         )
     _refuse_duplicate(
-        session, name=customer.name, registration_number=None, allow_duplicate=False, exclude_id=customer.id
+        session,
+        user,
+        name=customer.name,
+        registration_number=None,
+        allow_duplicate=False,
+        exclude_id=customer.id,
     )
     customer.deleted_at = None
     session.flush()

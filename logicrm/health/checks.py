@@ -24,11 +24,12 @@ from sqlalchemy.orm import Session
 
 from logicrm import processes
 from logicrm.config import Settings
+from logicrm.customers import service as customers
 from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict
 from logicrm.health import notify, rules
 from logicrm.health.models import Alert, AlertState, HealthSnapshot, JobRun, RunStatus
-from logicrm.network import analysis, queries, reports
+from logicrm.network import analysis, drivers, queries, reports
 from logicrm.network.params import ScoringParams
 from logicrm.users.models import User
 
@@ -326,7 +327,7 @@ def _snapshot_row(portfolio, account: analysis.AccountScores, run_id: int, now: 
             }
             for d in sat.departments
         ],
-        "drivers": reports.drivers(portfolio, account, visible=None),
+        "drivers": reports.stored_drivers(portfolio, account),
     }
 
 
@@ -376,11 +377,7 @@ def _facts(
             for t in tickets
         ),
         tier_mismatch=account.value.mismatch,
-        drivers=tuple(
-            (d["label"], d["share"])
-            for d in reports.drivers(portfolio, account, visible=None)
-            if d["kind"] != "baseline"
-        )[:3],
+        drivers=tuple(reports.stored_drivers(portfolio, account)),
     )
 
 
@@ -410,7 +407,6 @@ def _write_alerts(
         for a in alerts.values()
     ]
     transitions = rules.reconcile(open_alerts, findings, evaluated_rules=evaluated, params=config.rules)
-    owners = dict(session.execute(select(User.id, User.email)).all())
     noticed, counts = [], {"opened": 0, "refreshed": 0, "resolved": 0, "notified": 0}
     for transition in transitions:
         finding = transition.finding
@@ -447,31 +443,48 @@ def _write_alerts(
             noticed.append((alert, event))
     session.flush()
     # the flush gave the new alerts their ids
-    notices = [_notice(portfolio, alert, event, owners) for alert, event in noticed]
+    notices = _notices(session, portfolio, noticed)
     counts["findings"], counts["notified"] = len(findings), len(notices)
     counts["deliveries"] = notify.enqueue(session, run_id=run.id, notices=notices, settings=config.settings)
     return counts
 
 
-def _notice(portfolio, alert: Alert, event: str, owners: dict[int, str]) -> notify.Notice:
-    account = portfolio.accounts.get(alert.customer_id)
-    return notify.Notice(
-        alert_id=alert.id,
-        customer_id=alert.customer_id,
-        customer_name=account.name if account else str(alert.customer_id),
-        tier=account.tier if account else "standard",
-        owner_email=owners.get(account.owner_id) if account else None,
-        rule=alert.rule,
-        severity=str(alert.severity),
-        event=event,
-        message=alert.message,
-        value=alert.value,
-        drivers=[
-            (d["label"], d["share"])
-            for d in reports.drivers(portfolio, account, visible=None)
-            if d["kind"] != "baseline"
-        ][:3]
-        if account
-        else [],
-        details=alert.details,
-    )
+def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> list[notify.Notice]:
+    """Announce alert events; drivers are rendered for webhooks (all names) and for each owner's mail
+    (only the partners that owner may see)."""
+    stored = {alert.id: alert.details.get("drivers", []) for alert, _event in noticed}
+    partners = set().union(*(drivers.partner_ids(kept) for kept in stored.values()))
+    names = reports.partner_names(portfolio, partners, visible=None)
+    owner_ids = {
+        portfolio.accounts[alert.customer_id].owner_id
+        for alert, _event in noticed
+        if alert.customer_id in portfolio.accounts
+    }
+    owners = {user.id: user for user in session.scalars(select(User).where(User.id.in_(owner_ids - {None})))}
+    seen_by = {
+        owner_id: customers.visible_among(session, owner, partners) for owner_id, owner in owners.items()
+    }
+    notices = []
+    for alert, event in noticed:
+        account = portfolio.accounts.get(alert.customer_id)
+        owner = owners.get(account.owner_id) if account else None
+        kept = stored[alert.id]
+        owner_names = {c: names[c] for c in seen_by[owner.id]} if owner else {}
+        notices.append(
+            notify.Notice(
+                alert_id=alert.id,
+                customer_id=alert.customer_id,
+                customer_name=account.name if account else str(alert.customer_id),
+                tier=account.tier if account else "standard",
+                owner_email=owner.email if owner else None,
+                rule=alert.rule,
+                severity=str(alert.severity),
+                event=event,
+                message=alert.message,
+                value=alert.value,
+                drivers=drivers.describe(kept, names=names),
+                owner_drivers=drivers.describe(kept, names=owner_names),
+                details=alert.details,
+            )
+        )
+    return notices

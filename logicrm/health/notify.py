@@ -45,6 +45,7 @@ from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict, NotFound
 from logicrm.health import webhooks
 from logicrm.health.models import Channel, Delivery, DeliveryStatus, WebhookReceiver
+from logicrm.network import drivers
 
 EVENTS = ("opened", "worsened", "resolved")
 DIGEST_EVENTS = ("opened", "worsened")
@@ -74,7 +75,10 @@ class Notice:
     event: str  # opened | worsened | resolved
     message: str
     value: float = 0.0
-    drivers: Sequence[tuple[str, float]] = ()
+    # risk drivers as rendered by logicrm.network.drivers: for the webhooks (every partner named, with
+    # its id) and for the owner's emails (partners the owner may not see read as "another shipper")
+    drivers: Sequence[Mapping] = ()
+    owner_drivers: Sequence[Mapping] = ()
     details: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
@@ -152,13 +156,10 @@ def _links(settings: Settings, customer_id: int | None = None) -> dict:
     return links
 
 
-def _drivers(notice: Notice) -> list[tuple[str, float]]:
-    return [(str(label), float(share)) for label, share in notice.drivers]
-
-
-def _drivers_text(notice: Notice) -> str:
-    top = sorted(_drivers(notice), key=lambda driver: -driver[1])[:TOP_DRIVERS]
-    return ", ".join(f"{label} {share:.0%}" for label, share in top) or "none recorded"
+def _drivers_lines(notice: Notice, prefix: str) -> list[str]:
+    """One line naming the owner's view of the top drivers, or none for an alert that has no drivers."""
+    summary = drivers.summary(notice.owner_drivers, top=TOP_DRIVERS)
+    return [f"{prefix}{summary}"] if summary else []
 
 
 def _ordered(notices: Sequence[Notice]) -> list[Notice]:
@@ -210,7 +211,7 @@ def _digest_text(owned: Sequence[Notice], *, run_id: int | None, settings: Setti
         for notice in alerts:
             lines += [
                 f"  [{str(notice.severity).upper()}] {notice.rule} ({notice.event}): {notice.message}",
-                f"      top drivers: {_drivers_text(notice)}",
+                *_drivers_lines(notice, "      top drivers: "),
             ]
         lines += [f"  {_links(settings, customer_id)['customer_health']}", ""]
     lines += ["--", f"LogiCRM. All alerts: {_links(settings)['alerts']}"]
@@ -236,7 +237,7 @@ def _immediate_emails(notices, *, batch, settings, now) -> Iterator[Delivery]:
                 f"  Severity: {notice.severity}",
                 f"  Value:    {notice.value:g}",
                 f"  {notice.message}",
-                f"  Top drivers: {_drivers_text(notice)}",
+                *_drivers_lines(notice, "  Top drivers: "),
                 "",
                 _links(settings, notice.customer_id)["customer_health"],
                 "",
@@ -291,7 +292,7 @@ def event_body(notice: Notice, *, run_id: int | None, settings: Settings, now: d
             "severity": str(notice.severity),
             "message": notice.message,
             "value": notice.value,
-            "drivers": [{"label": label, "share": share} for label, share in _drivers(notice)],
+            "drivers": [dict(driver) for driver in notice.drivers],
             "details": json.loads(json.dumps(dict(notice.details), default=str)),
             "links": _links(settings, notice.customer_id),
         },

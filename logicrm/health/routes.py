@@ -42,9 +42,10 @@ class Alerts(MethodView):
     def get(self, args):
         """List alerts on your accounts, newest first."""
         page, page_size = args.pop("page"), args.pop("page_size")
-        return paginate(
+        found = paginate(
             session(), health.alerts_statement(current_user(), **args), page=page, page_size=page_size
         )
+        return {**found, "items": health.present_alerts(session(), current_user(), found["items"])}
 
 
 @alerts_blp.route("/<int:alert_id>/acknowledge")
@@ -53,7 +54,8 @@ class AcknowledgeAlert(MethodView):
     def post(self, alert_id):
         """Acknowledge an alert: no more notifications unless it worsens."""
         alert = health.get_alert(session(), current_user(), alert_id)
-        return health.acknowledge(session(), current_user(), alert)
+        health.acknowledge(session(), current_user(), alert)
+        return health.present_alerts(session(), current_user(), [alert])[0]
 
 
 @alerts_blp.route("/<int:alert_id>/resolve")
@@ -62,7 +64,8 @@ class ResolveAlert(MethodView):
     def post(self, alert_id):
         """Resolve an alert by hand (a persisting condition opens a new one at the next run)."""
         alert = health.get_alert(session(), current_user(), alert_id)
-        return health.resolve(session(), current_user(), alert)
+        health.resolve(session(), current_user(), alert)
+        return health.present_alerts(session(), current_user(), [alert])[0]
 
 
 @runs_blp.route("/runs")
@@ -111,7 +114,8 @@ class HealthHistory(MethodView):
     def get(self, args, customer_id):
         """The customer's snapshots from past health runs, newest first."""
         customer = customers.get_visible(session(), current_user(), customer_id)
-        return paginate(session(), health.history_statement(customer.id), **args)
+        found = paginate(session(), health.history_statement(customer.id), **args)
+        return {**found, "items": health.present_snapshots(session(), current_user(), found["items"])}
 
 
 blueprints = (alerts_blp, runs_blp, history_blp)

@@ -3,7 +3,7 @@
 Pure: plain records only, so a run, the SLA check and tests share the same decisions without a database.
 """
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -177,7 +177,8 @@ class AccountFacts:
     renewal_open: bool
     overdue_tickets: tuple[TicketFact, ...]
     tier_mismatch: str | None  # UNDER_SERVED, OVER_SERVED or None
-    drivers: tuple[tuple[str, float], ...]  # top risk drivers: (label, share)
+    # risk drivers as stored (logicrm.network.drivers: ids, no names), rendered per reader at read time
+    drivers: tuple[Mapping, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,16 +200,10 @@ class _Hit(NamedTuple):
     details: dict
 
 
-def _drivers_text(a: AccountFacts) -> str:
-    return (
-        "; drivers: " + ", ".join(f"{label} ({share:.2f})" for label, share in a.drivers) if a.drivers else ""
-    )
-
-
 def _risk_high(a: AccountFacts, p: RuleParams) -> _Hit | None:
     if a.network_risk < p.risk_high:
         return None
-    text = f"network risk {a.network_risk:.2f} (alert at {p.risk_high:.2f}){_drivers_text(a)}"
+    text = f"network risk {a.network_risk:.2f} (alert at {p.risk_high:.2f})"
     details = {"network_risk": a.network_risk, "threshold": p.risk_high}
     return _Hit(a.network_risk, a.network_risk >= p.risk_high_escalate, text, details)
 
@@ -221,7 +216,7 @@ def _risk_jump(a: AccountFacts, p: RuleParams) -> _Hit | None:
         return None
     text = (
         f"network risk rose {rise:+.2f} since the last snapshot "
-        f"({a.previous_network_risk:.2f} → {a.network_risk:.2f}){_drivers_text(a)}"
+        f"({a.previous_network_risk:.2f} → {a.network_risk:.2f})"
     )
     details = {
         "network_risk": a.network_risk,
@@ -358,11 +353,15 @@ class _Rule:
     # the value grows with the clock alone, so only a severity rise (an escalation) is a worsening;
     # otherwise an acknowledged alert would re-notify every few days for the same, ageing problem
     ages: bool = False
+    # the rule is about the risk itself, so its alert carries the risk's drivers
+    explains_risk: bool = False
 
 
 _RULES: dict[str, _Rule] = {
-    "risk_high": _Rule("Network (double-churn) risk is high.", _risk_high),
-    "risk_jump": _Rule("Network risk rose sharply since the previous snapshot.", _risk_jump),
+    "risk_high": _Rule("Network (double-churn) risk is high.", _risk_high, explains_risk=True),
+    "risk_jump": _Rule(
+        "Network risk rose sharply since the previous snapshot.", _risk_jump, explains_risk=True
+    ),
     "exposure_high": _Rule("Losing the account would cascade to a large share of revenue.", _exposure_high),
     "department_dissatisfied": _Rule("A deciding department is dissatisfied.", _department_dissatisfied),
     "department_silent": _Rule("A deciding department stopped answering surveys.", _department_silent),
@@ -404,12 +403,9 @@ def evaluate(
             hit = rule.check(account, params)
             if hit is None:
                 continue
-            details = {
-                "customer": account.name,
-                "tier": account.tier,
-                **hit.details,
-                "drivers": [{"label": label, "share": share} for label, share in account.drivers],
-            }
+            details = {"customer": account.name, "tier": account.tier, **hit.details}
+            if rule.explains_risk:
+                details["drivers"] = [dict(driver) for driver in account.drivers]
             findings.append(
                 Finding(
                     customer_id=account.customer_id,

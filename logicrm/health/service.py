@@ -10,6 +10,7 @@ from logicrm.customers.models import Customer
 from logicrm.db import utcnow
 from logicrm.errors import Conflict, NotFound
 from logicrm.health.models import Alert, AlertState, HealthSnapshot, JobRun
+from logicrm.network import drivers
 from logicrm.users.models import User
 
 
@@ -59,6 +60,40 @@ def resolve(session: Session, user: User, alert: Alert) -> Alert:
     if alert.state != AlertState.RESOLVED:
         alert.state, alert.resolved_at = AlertState.RESOLVED, utcnow()
     return alert
+
+
+def present_alerts(session: Session, user: User, alerts) -> list[dict]:
+    """Render alerts for one reader: risk drivers name only the partners this reader may see."""
+    names = _partner_names(session, user, [(alert.details or {}).get("drivers") or [] for alert in alerts])
+    return [_present_alert(alert, names) for alert in alerts]
+
+
+def _present_alert(alert: Alert, names: dict[int, str]) -> dict:
+    fields = _columns(alert)
+    kept = (alert.details or {}).get("drivers")
+    if kept is not None:
+        described = drivers.describe(kept, names=names)
+        summary = drivers.summary(described)
+        fields["message"] = f"{alert.message}; drivers: {summary}" if summary else alert.message
+        fields["details"] = {**alert.details, "drivers": described}
+    return fields
+
+
+def present_snapshots(session: Session, user: User, snapshots) -> list[dict]:
+    """Render health snapshots for one reader, their drivers like an alert's."""
+    names = _partner_names(session, user, [snapshot.drivers for snapshot in snapshots])
+    return [
+        {**_columns(snapshot), "drivers": drivers.describe(snapshot.drivers, names=names)}
+        for snapshot in snapshots
+    ]
+
+
+def _partner_names(session: Session, user: User, stored: list[list]) -> dict[int, str]:
+    return customers.names_for(session, user, set().union(*map(drivers.partner_ids, stored)))
+
+
+def _columns(row) -> dict:
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns}
 
 
 def runs_statement(*, job=None, slot=None, status=None):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session, aliased
 
+from logicrm import access
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers import service as customers
 from logicrm.customers.models import (
@@ -259,7 +260,7 @@ def _lanes(statement: Select, user: User) -> Select:
         .join(consignee, consignee.id == Link.consignee_id)
         .where(shipper.deleted_at.is_(None), consignee.deleted_at.is_(None))
     )
-    return statement.where(network.visible_links(user)) if customers.is_restricted(user) else statement
+    return statement.where(network.visible_links(user)) if access.is_restricted(user) else statement
 
 
 def _links(user: User) -> Select:

@@ -19,6 +19,7 @@ from sqlalchemy import ARRAY, JSON, String, any_, bindparam, func, literal, sele
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from logicrm import access
 from logicrm.audit import service as audit
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers import related
@@ -158,7 +159,7 @@ class Context:
 
     @property
     def restricted(self) -> bool:
-        return customers.is_restricted(self.user)
+        return access.is_restricted(self.user)
 
     def customers(self, refs: Iterable[str]) -> dict[str, CustomerRef | None]:
         """Look live customers up by external_ref (cached); hidden ones come back with visible=False."""

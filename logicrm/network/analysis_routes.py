@@ -9,6 +9,7 @@ from logicrm.api import Blueprint, session
 from logicrm.auth import current_user
 from logicrm.customers import service as customers
 from logicrm.network import analysis, reports
+from logicrm.network import service as network
 from logicrm.network.analysis_schemas import (
     GraphArgs,
     GraphOut,
@@ -46,10 +47,7 @@ def _scores() -> analysis.PortfolioScores:
 
 def _visible() -> set[int] | None:
     """Customer ids the caller may see; None means all of them."""
-    user = current_user()
-    if not customers.is_restricted(user):
-        return None
-    return set(session().scalars(customers.visible_ids(user)))
+    return customers.visible_id_set(session(), current_user())
 
 
 def _page_args(args: dict) -> dict:
@@ -104,7 +102,10 @@ class WhatIf(MethodView):
     @network_blp.response(200, WhatIfOut)
     def post(self, what_if_in):
         """What if these customers or lanes go? The cascade by round and the business lost (nothing is written)."""
-        return reports.what_if(_scores(), _params(), visible=_visible(), **what_if_in)
+        visible_links = network.visible_link_ids(session(), current_user())
+        return reports.what_if(
+            _scores(), _params(), visible=_visible(), visible_links=visible_links, **what_if_in
+        )
 
 
 @portfolio_blp.route("/summary")

@@ -12,48 +12,39 @@ from collections.abc import Collection
 import networkx as nx
 
 from logicrm.errors import NotFound, field_error
-from logicrm.network import cascade
+from logicrm.network import cascade, drivers
 from logicrm.network.analysis import AccountScores, PortfolioScores
 from logicrm.network.graph import CONSIGNEE, SHIPPER
 from logicrm.network.params import ScoringParams
-
-DRIVER_LABELS = {
-    "baseline": "baseline churn",
-    "low_satisfaction": "low satisfaction",
-    "satisfaction_drop": "satisfaction dropped",
-    "low_loyalty": "low loyalty (NPS)",
-    "volume_drop": "falling volume",
-    "otif_gap": "on-time-in-full below SLA",
-    "claims": "damage and claims",
-    "overdue_tickets": "tickets past SLA",
-    "contact_overdue": "no contact for too long",
-    "contract_ending": "contract ending, no renewal open",
-    "silent_deciding_department": "a deciding department is silent",
-}
 
 
 def _percent(score: float | None) -> float | None:
     return None if score is None else round(100.0 * score, 1)
 
 
-def _driver(portfolio: PortfolioScores, account: AccountScores, driver, visible) -> dict:
-    if driver.kind == "neighbour":
-        other = portfolio.accounts[driver.key]
-        role = " and ".join(other.roles) or "partner"
-        name = other.name if visible is None or driver.key in visible else "an account outside your portfolio"
-        label = f"{role} {name}"
-    elif (
-        driver.kind == "own" and driver.key == "low_satisfaction" and account.satisfaction.weakest is not None
-    ):
-        label = f"low satisfaction (weakest deciding: {account.satisfaction.weakest.name})"
-    else:
-        label = DRIVER_LABELS.get(driver.key or driver.kind, "other drivers")
-    return {"kind": driver.kind, "key": driver.key, "label": label, "share": driver.share}
+def stored_drivers(portfolio: PortfolioScores, account: AccountScores) -> list[dict]:
+    """Return an account's risk drivers, largest first, as snapshots and alerts keep them (ids, no names)."""
+    weakest = account.satisfaction.weakest
+    roles = {
+        d.key: portfolio.accounts[d.key].roles
+        for d in account.explanation.drivers
+        if d.kind == drivers.NEIGHBOUR
+    }
+    return [
+        drivers.record(d, partner_roles=roles, weakest_department=weakest.name if weakest else None)
+        for d in account.explanation.drivers
+    ]
 
 
-def drivers(portfolio: PortfolioScores, account: AccountScores, *, visible) -> list[dict]:
-    """Return an account's risk drivers, largest first, with human labels and shares summing to its risk."""
-    return [_driver(portfolio, account, d, visible) for d in account.explanation.drivers]
+def partner_names(portfolio: PortfolioScores, ids, *, visible) -> dict[int, str]:
+    """Map the partner ids the caller may see to their names."""
+    return {c: portfolio.accounts[c].name for c in ids if visible is None or c in visible}
+
+
+def _drivers(portfolio: PortfolioScores, account: AccountScores, *, visible) -> list[dict]:
+    stored = stored_drivers(portfolio, account)
+    names = partner_names(portfolio, drivers.partner_ids(stored), visible=visible)
+    return drivers.describe(stored, names=names)
 
 
 def _department(department) -> dict:
@@ -104,7 +95,7 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
         },
         "own_risk": account.own.risk,
         "network_risk": account.network_risk,
-        "drivers": drivers(portfolio, account, visible=visible),
+        "drivers": _drivers(portfolio, account, visible=visible),
         "value": {
             "revenue_12m": value.revenue,
             "cost_12m": value.cost,
@@ -160,8 +151,7 @@ def risk_ranking(portfolio: PortfolioScores, *, visible, page: int, page_size: i
             "own_risk": a.own.risk,
             "network_risk": a.network_risk,
             "top_driver": next(
-                (_driver(portfolio, a, d, visible) for d in a.explanation.drivers if d.kind != "baseline"),
-                None,
+                (d for d in _drivers(portfolio, a, visible=visible) if d["kind"] != "baseline"), None
             ),
         }
         for a in accounts
@@ -198,33 +188,58 @@ def hubs(
     return _page(rows, portfolio, total=len(accounts), page=page, page_size=page_size)
 
 
+def _neighbourhood(graph: nx.DiGraph, center: int, depth: int, visible) -> dict[int, int]:
+    """Map the accounts within `depth` lanes of `center` to their distance, walking only through accounts
+    the caller sees: a hidden account shows as the far end of a visible lane, never as a way further."""
+    members, frontier = {center: 0}, [center]
+    for distance in range(1, depth + 1):
+        reached = []
+        for node in frontier:
+            if visible is not None and node not in visible:
+                continue
+            for neighbour in graph.successors(node):  # every lane has arcs both ways
+                if neighbour not in members:
+                    members[neighbour] = distance
+                    reached.append(neighbour)
+        frontier = reached
+    return members
+
+
+def _graph_node(account: AccountScores, *, hidden: bool) -> dict:
+    if hidden:
+        return {"id": account.customer_id, "hidden": True, "roles": list(account.roles), "name": None,
+                "tier": None, "satisfaction": None, "risk": None}  # fmt: skip
+    return {
+        "id": account.customer_id,
+        "hidden": False,
+        "roles": list(account.roles),
+        "name": account.name,
+        "tier": account.tier,
+        "satisfaction": _percent(account.satisfaction.score),
+        "risk": account.network_risk,
+    }
+
+
 def ego_graph(portfolio: PortfolioScores, *, center: int, depth: int, visible) -> dict:
-    """Return the neighbourhood of `center` up to `depth` lanes away, for drawing."""
+    """Return the neighbourhood of `center` up to `depth` lanes away, for drawing.
+
+    A restricted caller gets only lanes with an end it sees; a hidden end carries its id (the lane names
+    it) and roles, never its name or figures.
+    """
     graph = portfolio.graph
     if center not in graph or (visible is not None and center not in visible):
         raise NotFound(f"customer {center} not found")
-    members = nx.single_source_shortest_path_length(graph, center, cutoff=depth)
-    nodes = []
-    for node in members:
-        account = portfolio.accounts[node]
-        hidden = visible is not None and node not in visible
-        nodes.append(
-            {
-                "id": node,
-                "name": None if hidden else account.name,
-                "hidden": hidden,
-                "roles": list(account.roles),
-                "tier": account.tier,
-                "satisfaction": _percent(account.satisfaction.score),
-                "risk": account.network_risk,
-            }
-        )
+    members = _neighbourhood(graph, center, depth, visible)
+    nodes = [
+        _graph_node(portfolio.accounts[node], hidden=visible is not None and node not in visible)
+        for node in members
+    ]
     edges = []
-    for u, v, data in graph.edges(data=True):
+    for u, v, data in graph.out_edges(members, data=True):
         # Each trading pair has arcs both ways; draw it once, from its shipper (or lower id if reciprocal).
         if (
-            u in members
-            and v in members
+            v in members
+            and (visible is None or u in visible or v in visible)
             and (data["direction"] == "down" or (data["direction"] == "both" and u < v))
         ):
             edges.append(
@@ -248,8 +263,12 @@ def what_if(
     remove_links: list[int],
     threshold: float | None,
     visible,
+    visible_links=None,
 ) -> dict:
-    """Run the threshold cascade over the whole network; name only the lost accounts the caller may see."""
+    """Run the threshold cascade over the whole network; name only the lost accounts the caller may see.
+
+    `visible_links` (None: all) are the lanes the caller may name; a hidden lane reads as unknown.
+    """
     unknown = [
         c
         for c in remove_customers
@@ -257,7 +276,12 @@ def what_if(
     ]
     if unknown:
         raise field_error("remove_customers", f"unknown customers {unknown}")
-    unknown_links = [link for link in remove_links if link not in portfolio.arrays.link_index]
+    unknown_links = [
+        link
+        for link in remove_links
+        if link not in portfolio.arrays.link_index
+        or (visible_links is not None and link not in visible_links)
+    ]
     if unknown_links:
         raise field_error("remove_links", f"unknown or ended links {unknown_links}")
     threshold = params.cascade_threshold if threshold is None else threshold

@@ -8,12 +8,13 @@ from sqlalchemy import insert, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session, aliased
 
+from logicrm import access
 from logicrm.audit import service as audit
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers import service as customers
 from logicrm.customers.models import Customer
 from logicrm.db import new_external_ref
-from logicrm.errors import Invalid, NotFound, field_error
+from logicrm.errors import Forbidden, Invalid, NotFound, field_error
 from logicrm.network import revisions
 from logicrm.network.models import Link, Shipment
 from logicrm.shippers.models import ShipperProfile
@@ -40,6 +41,13 @@ def visible_links(user: User):
     return or_(Link.shipper_id.in_(ids), Link.consignee_id.in_(ids))
 
 
+def visible_link_ids(session: Session, user: User) -> set[int] | None:
+    """Return the ids of the lanes the user may see, or None when it sees them all."""
+    if not access.is_restricted(user):
+        return None
+    return set(session.scalars(select(Link.id).where(visible_links(user))))
+
+
 def list_links_statement(user: User, *, customer_id=None, shipper_id=None, consignee_id=None, status=None):
     """Select visible links with filters."""
     statement = select(Link).where(visible_links(user))
@@ -55,36 +63,45 @@ def list_links_statement(user: User, *, customer_id=None, shipper_id=None, consi
     return statement.order_by(Link.id)
 
 
-def get_link(session: Session, user: User, link_id: int) -> Link:
-    """Return a visible link or raise NotFound."""
+def get_link(session: Session, user: User, link_id: int, *, field: str | None = None) -> Link:
+    """Return a visible link, or raise NotFound (or a 422 naming `field` when the id came in a body)."""
     link = session.scalar(select(Link).where(Link.id == link_id, visible_links(user)))
     if link is None:
+        if field is not None:
+            raise field_error(field, f"unknown link {link_id}")
         raise NotFound(f"link {link_id} not found")
     return link
 
 
+WRITTEN_BY_SHIPPER = "link {link_id} and its shipments are written by its shipper's account team"
+
+
+def writable_links(user: User):
+    """SQL condition on Link: a lane is written by its shipper's account team (the payer's)."""
+    return Link.shipper_id.in_(customers.visible_ids(user))
+
+
+def _require_writer(session: Session, user: User, link: Link) -> None:
+    """Refuse a write to a lane the user sees only through its consignee."""
+    if not customers.is_visible(session, user, link.shipper_id):
+        raise Forbidden(WRITTEN_BY_SHIPPER.format(link_id=link.id))
+
+
 def _check_ends(session: Session, user: User, shipper_id: int, consignee_id: int) -> None:
-    """Both ends must exist and hold the right role; the user must see at least one end."""
+    """Both ends must be customers the user sees (a hidden one reads as unknown) holding the right role."""
     ends = {
         "shipper_id": (shipper_id, ShipperProfile, "shipper"),
         "consignee_id": (consignee_id, ConsigneeProfile, "consignee"),
     }
     errors = {}
     for field, (customer_id, profile, role) in ends.items():
-        customer = session.get(Customer, customer_id)
-        if customer is None or customer.deleted_at is not None:
+        if not customers.is_visible(session, user, customer_id):
             errors[field] = [f"unknown customer {customer_id}"]
         elif session.get(profile, customer_id) is None:
-            errors[field] = [f"customer {customer_id} ({customer.name}) has no {role} role; add it first"]
+            name = session.get(Customer, customer_id).name
+            errors[field] = [f"customer {customer_id} ({name}) has no {role} role; add it first"]
     if errors:
         raise Invalid("; ".join(f"{k}: {v[0]}" for k, v in errors.items()), errors={"json": errors})
-    seen = session.scalar(
-        select(Customer.id)
-        .where(Customer.id.in_([shipper_id, consignee_id]), customers.visible(user))
-        .limit(1)
-    )
-    if seen is None:
-        raise field_error("shipper_id", "you may link only customers you own or are on the team of")
 
 
 def record_for_ends(
@@ -110,13 +127,15 @@ def record_for_ends(
         )
 
 
-def _audit_link(session: Session, user: User, link: Link, action: str, changes: dict) -> None:
+def _audit_link(
+    session: Session, user: User, link: Link, action: str, changes: dict, *, also: Iterable[int] = ()
+) -> None:
     record_for_ends(
         session,
         user,
         entity="link",
         entity_id=link.id,
-        ends=(link.shipper_id, link.consignee_id),
+        ends=(link.shipper_id, link.consignee_id, *also),
         action=action,
         changes=changes,
     )
@@ -158,7 +177,8 @@ def create_link(session: Session, user: User, data: dict) -> Link:
 
 
 def update_link(session: Session, user: User, link: Link, changes: dict) -> Link:
-    """Apply a partial update to a lane and record it."""
+    """Apply a partial update to a lane and record it in the history of its old and new ends."""
+    _require_writer(session, user, link)
     shipper_id = changes.get("shipper_id", link.shipper_id)
     consignee_id = changes.get("consignee_id", link.consignee_id)
     if shipper_id == consignee_id:
@@ -168,14 +188,16 @@ def update_link(session: Session, user: User, link: Link, changes: dict) -> Link
     started, ended = changes.get("started_on", link.started_on), changes.get("ended_on", link.ended_on)
     if started and ended and ended < started:
         raise field_error("ended_on", "must not be before started_on")
+    ends_before = (link.shipper_id, link.consignee_id)
     diff = audit.apply_changes(link, changes)
     session.flush()
-    _audit_link(session, user, link, "update", diff)
+    _audit_link(session, user, link, "update", diff, also=ends_before)
     return link
 
 
 def delete_link(session: Session, user: User, link: Link) -> None:
     """Delete a lane with its shipments (end it instead to keep them)."""
+    _require_writer(session, user, link)
     _audit_link(session, user, link, "delete", {})
     session.delete(link)
     session.flush()
@@ -231,29 +253,35 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
     if len(rows) > max_rows:
         raise field_error("shipments", f"at most {max_rows} rows per request, got {len(rows)}")
     link_ids = {row["link_id"] for row in rows}
-    known = set(session.scalars(select(Link.id).where(Link.id.in_(link_ids), visible_links(user))))
+    lanes = dict(
+        session.execute(
+            select(Link.id, writable_links(user)).where(Link.id.in_(link_ids), visible_links(user))
+        ).all()
+    )  # visible lane -> whether the caller may write it
     refs = [row["external_ref"] for row in rows if row.get("external_ref")]
-    existing, hidden = {}, set()  # ref -> stored row (id and SHIPMENT_FIELDS)
+    existing, foreign = {}, set()  # ref -> stored row (id and SHIPMENT_FIELDS)
     if refs:
-        # A known ref on a lane the caller cannot see is somebody else's shipment: never overwrite it.
-        on_visible_link = Shipment.link_id.in_(select(Link.id).where(visible_links(user)))
+        # A known ref on a lane the caller may not write is somebody else's shipment: never overwrite it.
+        on_writable_link = Shipment.link_id.in_(select(Link.id).where(writable_links(user)))
         columns = [Shipment.id, *(getattr(Shipment, name) for name in SHIPMENT_FIELDS)]
         for found in session.execute(
-            select(*columns, on_visible_link.label("visible")).where(Shipment.external_ref.in_(refs))
+            select(*columns, on_writable_link.label("writable")).where(Shipment.external_ref.in_(refs))
         ):
             existing[found.external_ref] = found._mapping
-            if not found.visible:
-                hidden.add(found.external_ref)
+            if not found.writable:
+                foreign.add(found.external_ref)
     errors: dict[int, dict] = {}
     seen_refs: dict[str, int] = {}
     for index, row in enumerate(rows):
-        if row["link_id"] not in known:
+        if row["link_id"] not in lanes:
             errors.setdefault(index, {})["link_id"] = [f"unknown link {row['link_id']}"]
+        elif not lanes[row["link_id"]]:
+            errors.setdefault(index, {})["link_id"] = [WRITTEN_BY_SHIPPER.format(link_id=row["link_id"])]
         ref = row.get("external_ref")
         if ref and ref in seen_refs:
             errors.setdefault(index, {})["external_ref"] = [f"also given in row {seen_refs[ref]}"]
-        elif ref in hidden:
-            errors.setdefault(index, {})["external_ref"] = [f"{ref} belongs to a shipment you cannot see"]
+        elif ref in foreign:
+            errors.setdefault(index, {})["external_ref"] = [f"{ref} is already used by another shipment"]
         elif ref:
             seen_refs[ref] = index
     if errors:
@@ -306,11 +334,9 @@ def _audit_bulk_updates(session: Session, user: User, stored: dict, updates: lis
 
 def update_shipment(session: Session, user: User, shipment: Shipment, changes: dict) -> Shipment:
     """Apply a partial update; delivery still may not precede shipping."""
-    if (
-        "link_id" in changes
-        and session.scalar(select(Link.id).where(Link.id == changes["link_id"], visible_links(user))) is None
-    ):
-        raise field_error("link_id", f"unknown link {changes['link_id']}")
+    _require_writer(session, user, session.get(Link, shipment.link_id))
+    if "link_id" in changes and changes["link_id"] != shipment.link_id:
+        _require_writer(session, user, get_link(session, user, changes["link_id"], field="link_id"))
     shipped = changes.get("shipped_at", shipment.shipped_at)
     for field in ("delivered_at", "promised_at"):
         value = changes.get(field, getattr(shipment, field))
@@ -325,6 +351,7 @@ def update_shipment(session: Session, user: User, shipment: Shipment, changes: d
 
 def delete_shipment(session: Session, user: User, shipment: Shipment) -> None:
     """Delete a shipment; its history keeps what it was (shipments come in bulk, without create events)."""
+    _require_writer(session, user, session.get(Link, shipment.link_id))
     removed = audit.removed(shipment, SHIPMENT_FIELDS)
     audit_shipments(session, user, "delete", [(shipment.id, {shipment.link_id}, removed)])
     session.delete(shipment)

@@ -103,11 +103,17 @@ def raise_alerts(db, specs) -> list[Notice]:
                     event=event,
                     message=alert.message,
                     value=alert.value,
-                    drivers=drivers,
+                    drivers=described(drivers),
+                    owner_drivers=described(drivers),
                     details=alert.details,
                 )
             )
     return notices
+
+
+def described(drivers) -> list[dict]:
+    """Drivers (label, share) as logicrm.network.drivers renders them."""
+    return [{"kind": "own", "key": None, "label": label, "share": share} for label, share in drivers]
 
 
 def enqueue(db, settings, notices, *, run_id=1) -> int:
@@ -164,7 +170,7 @@ def test_one_digest_per_owner_naming_accounts_rules_and_drivers_plus_immediate_v
         "[HIGH] risk_high (opened): Network risk 0.72 is at or above 0.60",
         "[MEDIUM] risk_jump (worsened)",
         "ticket_past_sla",
-        "late deliveries on Hamburg → Shanghai 45%, consignee dissatisfied 30%, claims 15%",
+        "late deliveries on Hamburg → Shanghai (0.45), consignee dissatisfied (0.30), claims (0.15)",
         "https://crm.example.com/api/v1/customers/",
     ]:
         assert text in body, (text, body)
@@ -177,7 +183,7 @@ def test_one_digest_per_owner_naming_accounts_rules_and_drivers_plus_immediate_v
     assert "上海远东物流有限公司" not in am2_digest.get_content()
 
     assert vip["Subject"] == "[LogiCRM] VIP alert (new): 上海远东物流有限公司: risk_high"
-    assert "late deliveries on Hamburg → Shanghai 45%" in vip.get_content()
+    assert "late deliveries on Hamburg → Shanghai (0.45)" in vip.get_content()
 
     stored = {d.message_id: d for d in deliveries(db, channel=Channel.EMAIL)}
     assert {m["Message-ID"] for m in smtp.messages} == set(stored)
@@ -235,7 +241,7 @@ def test_flaky_receiver_gets_every_alert_at_least_once_and_dedupes_to_exactly_on
     assert got == {(n.alert_id, f"alert.{n.event}") for n in notices}
     event = receiver.events[f"msg_alert-{notices[0].alert_id}-opened-run5-to-{receiver.receiver_id}"]
     assert event["data"]["customer"] == {"id": notices[0].customer_id, "name": "Account 0", "tier": "standard", "owner_email": None}  # fmt: skip
-    assert event["data"]["drivers"] == [{"label": "late", "share": 1.0}]
+    assert event["data"]["drivers"] == [{"kind": "own", "key": None, "label": "late", "share": 1.0}]
     assert dt.datetime.fromisoformat(event["timestamp"]).tzinfo is not None
 
 

@@ -26,7 +26,10 @@ from logicrm.health.rules import (
 )
 
 PARAMS = RuleParams()
-DRIVERS = (("consignee Globex", 0.22), ("overdue claims", 0.15))
+DRIVERS = (
+    {"kind": "neighbour", "key": 42, "share": 0.22, "roles": ["consignee"]},
+    {"kind": "own", "key": "overdue_tickets", "share": 0.15},
+)
 
 
 def account(**overrides) -> AccountFacts:
@@ -265,7 +268,7 @@ def test_values_measure_how_bad():
         (
             "risk_high",
             {"network_risk": 0.72, "previous_network_risk": 0.72},
-            ["network risk 0.72", "consignee Globex (0.22)", "overdue claims (0.15)"],
+            ["network risk 0.72", "alert at 0.60"],
         ),
         ("risk_jump", {"previous_network_risk": 0.3, "network_risk": 0.5}, ["+0.20", "0.30 → 0.50"]),
         ("exposure_high", {"exposure": 6_000.0, "network_risk": 0.34}, ["6,000/month", "6.0%", "0.34"]),
@@ -307,8 +310,9 @@ def test_messages_name_the_account_and_figures(rule, facts, phrases):
         assert phrase in message
 
 
-def test_details_carry_figures_names_and_drivers():
+def test_details_carry_figures_names_and_only_risk_alerts_carry_drivers_as_ids():
     facts = account(
+        network_risk=0.9,
         deciding_departments=(DepartmentFact("Finance", 0.3, False),),
         overdue_tickets=(ticket(9.0),),
     )
@@ -316,10 +320,10 @@ def test_details_carry_figures_names_and_drivers():
     dissatisfied = found["department_dissatisfied"].details
     assert dissatisfied["departments"] == [{"name": "Finance", "score": 0.3}]
     assert dissatisfied["customer"] == "Acme Freight"
-    assert dissatisfied["drivers"] == [
-        {"label": "consignee Globex", "share": 0.22},
-        {"label": "overdue claims", "share": 0.15},
-    ]
+    assert "drivers" not in dissatisfied and "drivers" not in found["ticket_overdue"].details
+    # stored with partner ids, never names: each reader sees the names it may see
+    assert found["risk_high"].details["drivers"] == [dict(driver) for driver in DRIVERS]
+    assert "Globex" not in found["risk_high"].message
     assert found["ticket_overdue"].details["tickets"][0]["id"] == 17
     json.dumps([f.details for f in found.values()], allow_nan=False)
 
@@ -376,7 +380,16 @@ accounts = st.builds(
     renewal_open=st.booleans(),
     overdue_tickets=st.lists(tickets, max_size=3).map(tuple),
     tier_mismatch=st.sampled_from([None, "under_served", "over_served"]),
-    drivers=st.lists(st.tuples(st.sampled_from(["claims", "consignee X"]), fractions), max_size=2).map(tuple),
+    drivers=st.lists(
+        st.fixed_dictionaries(
+            {
+                "kind": st.sampled_from(["own", "neighbour"]),
+                "key": st.sampled_from(["claims", 5]),
+                "share": fractions,
+            }
+        ),
+        max_size=2,
+    ).map(tuple),
 )
 
 

@@ -146,19 +146,52 @@ def test_account_manager_sees_lanes_with_one_of_its_customers(api, actors):
         },
     )
     assert refused.status_code == 422 and "shipper_id" in refused.json["errors"]["json"]
-    assert (
+    # A customer it cannot see reads exactly like one that does not exist, even as the far end.
+    to_hidden, to_missing = (
         as_am.post(
-            "/links",
-            json={
-                "shipper_id": mine["id"],
-                "consignee_id": their_partner["id"],
-                "origin": "A",
-                "destination": "B",
-            },
-        ).status_code
-        == 201
+            "/links", json={"shipper_id": mine["id"], "consignee_id": end, "origin": "A", "destination": "B"}
+        )
+        for end in (their_partner["id"], 999_999)
     )
-    assert api.get("/links").json["meta"]["total"] == 3
+    assert to_hidden.status_code == to_missing.status_code == 422
+    assert to_hidden.json["errors"]["json"]["consignee_id"] == [f"unknown customer {their_partner['id']}"]
+    assert to_missing.json["errors"]["json"]["consignee_id"] == ["unknown customer 999999"]
+    assert "Their Partner" not in to_hidden.get_data(as_text=True)
+    assert api.get("/links").json["meta"]["total"] == 2
+
+
+def test_a_lane_is_written_by_its_shippers_team_and_read_from_either_end(api, actors):
+    am, am2 = actors["am"], actors["am2"]
+    shipper = f.customer(api, "Payer", roles=("shipper",), owner_id=am.user_id)
+    consignee = f.customer(api, "Receiver", roles=("consignee",), owner_id=am2.user_id)
+    other = f.customer(api, "Second Receiver", roles=("consignee",), owner_id=am.user_id)
+    lane = f.link(api, shipper, consignee)
+    shipments = api.post(
+        "/shipments", json={"shipments": [{"link_id": lane["id"], "shipped_at": "2026-10-01T08:00:00Z"}]}
+    )
+    shipment_id = shipments.json["ids"][0]
+    as_receiver = api.as_(am2)
+    assert as_receiver.get(f"/links/{lane['id']}").status_code == 200
+    assert as_receiver.get(f"/shipments/{shipment_id}").status_code == 200
+    for refused in (
+        as_receiver.update(f"/links/{lane['id']}", {"origin": "Elsewhere"}),
+        as_receiver.remove(f"/links/{lane['id']}"),
+        as_receiver.patch(f"/shipments/{shipment_id}", json={"revenue": 1}, headers={"If-Match": "*"}),
+        as_receiver.delete(f"/shipments/{shipment_id}", headers={"If-Match": "*"}),
+        as_receiver.post(
+            "/shipments", json={"shipments": [{"link_id": lane["id"], "shipped_at": "2026-10-02T08:00:00Z"}]}
+        ),
+    ):
+        assert refused.status_code in (403, 422), refused.json
+        assert "shipper's account team" in refused.get_data(as_text=True)
+    assert api.get(f"/links/{lane['id']}").json["origin"] == lane["origin"]
+
+    # The payer's manager re-points the lane to its own consignee: both the old and the new end record it.
+    moved = api.as_(am).update(f"/links/{lane['id']}", {"consignee_id": other["id"]})
+    assert moved.status_code == 200, moved.json
+    for end in (shipper, consignee, other):
+        events = api.get(f"/customers/{end['id']}/history").json["items"]
+        assert any(e["entity"] == "link" and e["action"] == "update" for e in events), end["name"]
 
 
 def test_planner_and_viewer_read_lanes_but_cannot_write(api, actors, ends):

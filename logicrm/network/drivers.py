@@ -1,0 +1,68 @@
+"""Risk drivers as stored and as read.
+
+Stored drivers carry ids, never names: a snapshot or an alert outlives the visibility of the moment,
+and each reader may see other partners. `describe` renders them for one reader from the names that
+reader may see; a partner missing from those names reads as "another shipper" with no id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from logicrm.network.risk import Driver
+
+OWN_LABELS = {
+    "low_satisfaction": "low satisfaction",
+    "satisfaction_drop": "satisfaction dropped",
+    "low_loyalty": "low loyalty (NPS)",
+    "volume_drop": "falling volume",
+    "otif_gap": "on-time-in-full below SLA",
+    "claims": "damage and claims",
+    "overdue_tickets": "tickets past SLA",
+    "contact_overdue": "no contact for too long",
+    "contract_ending": "contract ending, no renewal open",
+    "silent_deciding_department": "a deciding department is silent",
+}
+KIND_LABELS = {"baseline": "baseline churn", "other": "other drivers"}
+NEIGHBOUR = "neighbour"
+
+
+def record(driver: Driver, *, partner_roles: Mapping, weakest_department: str | None) -> dict:
+    """Return the stored form of a driver: kind, key (driver name or partner id), share, and for a
+    partner its roles; the weakest deciding department's name rides along with low satisfaction."""
+    stored = {"kind": driver.kind, "key": driver.key, "share": float(driver.share)}
+    if driver.kind == NEIGHBOUR:
+        stored["roles"] = list(partner_roles.get(driver.key, ()))
+    elif driver.key == "low_satisfaction" and weakest_department is not None:
+        stored["department"] = weakest_department
+    return stored
+
+
+def describe(stored: Iterable[Mapping], *, names: Mapping) -> list[dict]:
+    """Render stored drivers for one reader; `names` maps the partner ids the reader may see to names."""
+    return [_describe(driver, names) for driver in stored]
+
+
+def _describe(driver: Mapping, names: Mapping) -> dict:
+    kind, key = driver["kind"], driver.get("key")
+    if kind == NEIGHBOUR:
+        role = " and ".join(driver.get("roles") or ()) or "partner"
+        if key in names:
+            return {"kind": kind, "key": key, "label": f"{role} {names[key]}", "share": driver["share"]}
+        return {"kind": kind, "key": None, "label": f"another {role}", "share": driver["share"]}
+    label = OWN_LABELS.get(key) or KIND_LABELS.get(kind, "other drivers")
+    if driver.get("department"):
+        label = f"{label} (weakest deciding: {driver['department']})"
+    return {"kind": kind, "key": key, "label": label, "share": driver["share"]}
+
+
+def partner_ids(stored: Iterable[Mapping]) -> set:
+    """Return the partner ids named by stored drivers (what a reader's names must cover)."""
+    return {driver["key"] for driver in stored if driver["kind"] == NEIGHBOUR}
+
+
+def summary(described: Iterable[Mapping], *, top: int = 3) -> str:
+    """Say the largest drivers beyond the baseline in one line: "shipper X (0.22), claims (0.15)"."""
+    named = [d for d in described if d["kind"] != "baseline"]
+    named.sort(key=lambda d: -d["share"])
+    return ", ".join(f"{d['label']} ({d['share']:.2f})" for d in named[:top])
