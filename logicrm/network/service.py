@@ -233,11 +233,11 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
     link_ids = {row["link_id"] for row in rows}
     known = set(session.scalars(select(Link.id).where(Link.id.in_(link_ids), visible_links(user))))
     refs = [row["external_ref"] for row in rows if row.get("external_ref")]
-    existing, hidden = {}, set()  # ref -> stored row (id and SHIPMENT_FIELDS)
+    existing, hidden = {}, set()  # ref -> stored row (id, version and SHIPMENT_FIELDS)
     if refs:
         # A known ref on a lane the caller cannot see is somebody else's shipment: never overwrite it.
         on_visible_link = Shipment.link_id.in_(select(Link.id).where(visible_links(user)))
-        columns = [Shipment.id, *(getattr(Shipment, name) for name in SHIPMENT_FIELDS)]
+        columns = [Shipment.id, Shipment.version, *(getattr(Shipment, name) for name in SHIPMENT_FIELDS)]
         for found in session.execute(
             select(*columns, on_visible_link.label("visible")).where(Shipment.external_ref.in_(refs))
         ):
@@ -262,8 +262,14 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
             errors={"json": {"shipments": errors}},
         )
     rows = [row if row.get("external_ref") else {**row, "external_ref": new_external_ref()} for row in rows]
+    # The version read goes with each row: the ORM bulk UPDATE bumps it, as a flush would, and answers
+    # 412 (StaleDataError) if another writer changed the row since.
     updates = [
-        {**row, "id": existing[row["external_ref"]]["id"]}
+        {
+            **row,
+            "id": existing[row["external_ref"]]["id"],
+            "version": existing[row["external_ref"]]["version"],
+        }
         for row in rows
         if row.get("external_ref") in existing
     ]
