@@ -276,3 +276,23 @@ def test_shipments_imported_from_csv_start_at_version_one(api):
     listed = api.get("/shipments", query={"link_id": imported_lane["id"]}).json["items"]
     assert [s["version"] for s in listed] == [1, 1, 1]
     assert api.update(f"/shipments/{listed[0]['id']}", {"damaged": True}).json["version"] == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="logicrm/imports/kinds.py Shipments._update must set version = version + 1 (imports' owner)",
+)
+def test_a_csv_reimport_moves_the_version_of_the_shipments_it_changes(api):
+    f.link(
+        api,
+        f.customer(api, "CSV Shipper", roles=("shipper",)),
+        f.customer(api, "CSV Consignee", roles=("consignee",)),
+        external_ref="L1",
+    )
+    rows = shipment_rows(2)
+    assert upload(api, "shipments", csv_text(SHIPMENT_HEADER, rows)).status_code == 201
+    first = api.get("/shipments").json["items"][0]
+    rows[0][4] = "999.00"  # revenue
+    again = upload(api, "shipments", csv_text(SHIPMENT_HEADER, rows))
+    assert again.status_code == 201 and again.json["counts"]["updated"] == 1, again.json
+    assert api.get(f"/shipments/{first['id']}").json["version"] == 2
