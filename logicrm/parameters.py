@@ -64,7 +64,7 @@ def parse_env(key: str, raw: str, kind: type, choices: Collection[str] = ()) -> 
 
 def value_problems(key: str, field: dataclasses.Field, value: Any) -> list[str]:
     """Say what is wrong with a field's value however it was given: outside its enumeration, or a float
-    that is not finite (NaN passes every comparison a range check makes)."""
+    that is not finite (range checks need not catch them: infinity passes `> 0`, unchecked fields pass)."""
     choices = field.metadata.get("choices")
     if choices and value not in choices:
         return [_not_one_of(key, value, choices)]
