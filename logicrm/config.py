@@ -1,137 +1,163 @@
-"""Settings from LOGICRM_* environment variables (stdlib only, documented in README)."""
+"""Settings from LOGICRM_* environment variables (stdlib only, documented in README).
+
+A value start-up cannot use stops it with a ConfigError naming the variable, the value and what is
+allowed: an unknown enumerated value, a number or boolean that does not parse, a number outside its
+range, an unknown time zone. Every such problem is reported at once.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+import zoneinfo
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
+from typing import Any
+
+from logicrm.parameters import ConfigError, parse_env, value_problems
+
+__all__ = ["ConfigError", "Settings", "documented"]
+
+ENVS = ("development", "production")
+SMTP_SECURITIES = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A condition a setting's value must meet, and how to say it."""
+
+    holds: Callable[[Any], bool]
+    says: str
+
+
+def _is_time_zone(name: str) -> bool:
+    if name == "UTC":  # needs no time zone database (slim images may lack one)
+        return True
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+POSITIVE = Rule(lambda value: value > 0, "> 0")
+NOT_NEGATIVE = Rule(lambda value: value >= 0, ">= 0")
+PORT = Rule(lambda value: 1 <= value <= 65_535, "a port number, 1 to 65535")
+TIME_ZONE = Rule(_is_time_zone, "a time zone name of the IANA database, such as UTC or Europe/Berlin")
+
+
+def setting(default: Any, doc: str, *, choices: Collection[str] = (), rule: Rule | None = None) -> Any:
+    """Declare a setting with its default, a one-line description, and what its values may be."""
+    return field(default=default, metadata={"doc": doc, "choices": tuple(choices), "rule": rule})
 
 
 @dataclass(frozen=True)
 class Settings:
     """Application settings; every field maps to LOGICRM_<FIELD_NAME_UPPER>."""
 
-    database_url: str = field(
-        default="", metadata={"doc": "SQLAlchemy URL; empty means an SQLite file in the instance folder"}
+    database_url: str = setting("", "SQLAlchemy URL; empty means an SQLite file in the instance folder")
+    env: str = setting("development", "development or production", choices=ENVS)
+    sqlite_busy_timeout_ms: int = setting(
+        30_000, "how long an SQLite writer waits for the lock before failing", rule=NOT_NEGATIVE
     )
-    env: str = field(default="development", metadata={"doc": "development or production"})
-    sqlite_busy_timeout_ms: int = field(
-        default=30_000, metadata={"doc": "how long an SQLite writer waits for the lock before failing"}
+    page_size_default: int = setting(50, "list page size when none is asked", rule=POSITIVE)
+    page_size_max: int = setting(500, "largest page size a list accepts", rule=POSITIVE)
+    bulk_shipments_max: int = setting(10_000, "rows accepted by one bulk shipment POST", rule=POSITIVE)
+    scores_cache_seconds: int = setting(
+        300, "computed scores are reused this long unless the data changed", rule=NOT_NEGATIVE
     )
-    page_size_default: int = field(default=50, metadata={"doc": "list page size when none is asked"})
-    page_size_max: int = field(default=500, metadata={"doc": "largest page size a list accepts"})
-    bulk_shipments_max: int = field(
-        default=10_000, metadata={"doc": "rows accepted by one bulk shipment POST"}
+    key_last_used_resolution_s: int = setting(
+        60, "an API key's last_used_at is written at most this often", rule=NOT_NEGATIVE
     )
-    scores_cache_seconds: int = field(
-        default=300, metadata={"doc": "computed scores are reused this long unless the data changed"}
+    public_url: str = setting("http://127.0.0.1:5000", "base URL of the API, used in links inside emails")
+    smtp_host: str = setting("localhost", "SMTP server for alert emails")
+    smtp_port: int = setting(25, "SMTP port (587 with starttls, 465 with ssl)", rule=PORT)
+    smtp_security: str = setting("none", "none, starttls or ssl", choices=SMTP_SECURITIES)
+    smtp_username: str = setting("", "SMTP login; empty means no authentication")
+    smtp_password: str = setting("", "SMTP password")
+    smtp_from: str = setting("LogiCRM <alerts@logicrm.invalid>", "sender of alert emails")
+    smtp_timeout_s: float = setting(10.0, "SMTP connect/send timeout", rule=POSITIVE)
+    webhook_timeout_s: float = setting(10.0, "webhook POST timeout", rule=POSITIVE)
+    webhook_allow_private: bool = setting(False, "allow webhook receivers on loopback or private addresses")
+    delivery_max_attempts: int = setting(8, "attempts before a delivery is dead-lettered", rule=POSITIVE)
+    delivery_backoff_base_s: float = setting(30.0, "first retry delay (doubles each time)", rule=POSITIVE)
+    delivery_backoff_max_s: float = setting(3600.0, "longest retry delay", rule=POSITIVE)
+    health_cron: str = setting("0 2 * * *", "crontab of the nightly health run")
+    scheduler_timezone: str = setting("UTC", "time zone of health_cron", rule=TIME_ZONE)
+    scheduler_misfire_grace_s: int = setting(
+        6 * 3600, "a missed run still runs (once) if the scheduler is back within this", rule=POSITIVE
     )
-    key_last_used_resolution_s: int = field(
-        default=60, metadata={"doc": "an API key's last_used_at is written at most this often"}
+    health_run_timeout_s: int = setting(
+        3 * 3600, "a run still 'running' after this long on another host is deemed abandoned", rule=POSITIVE
     )
-    public_url: str = field(
-        default="http://127.0.0.1:5000", metadata={"doc": "base URL of the API, used in links inside emails"}
+    outbox_interval_s: int = setting(60, "how often the outbox is flushed", rule=POSITIVE)
+    import_max_upload_bytes: int = setting(
+        1 << 30, "largest CSV upload the import API accepts (larger answers 413)", rule=POSITIVE
     )
-    smtp_host: str = field(default="localhost", metadata={"doc": "SMTP server for alert emails"})
-    smtp_port: int = field(default=25, metadata={"doc": "SMTP port (587 with starttls, 465 with ssl)"})
-    smtp_security: str = field(default="none", metadata={"doc": "none, starttls or ssl"})
-    smtp_username: str = field(default="", metadata={"doc": "SMTP login; empty means no authentication"})
-    smtp_password: str = field(default="", metadata={"doc": "SMTP password"})
-    smtp_from: str = field(
-        default="LogiCRM <alerts@logicrm.invalid>", metadata={"doc": "sender of alert emails"}
+    import_inline_max_bytes: int = setting(
+        1 << 20,
+        "uploads up to this size are imported within the request; larger ones run as a job",
+        rule=NOT_NEGATIVE,
     )
-    smtp_timeout_s: float = field(default=10.0, metadata={"doc": "SMTP connect/send timeout"})
-    webhook_timeout_s: float = field(default=10.0, metadata={"doc": "webhook POST timeout"})
-    webhook_allow_private: bool = field(
-        default=False, metadata={"doc": "allow webhook receivers on loopback or private addresses"}
+    import_batch_rows: int = setting(2000, "rows an import checks and writes at a time", rule=POSITIVE)
+    import_date_format: str = setting(
+        "", "local date format accepted besides ISO 8601, e.g. %d.%m.%Y (strptime)"
     )
-    delivery_max_attempts: int = field(
-        default=8, metadata={"doc": "attempts before a delivery is dead-lettered"}
+    import_timezone: str = setting(
+        "UTC", "time zone of imported timestamps that carry no UTC offset", rule=TIME_ZONE
     )
-    delivery_backoff_base_s: float = field(
-        default=30.0, metadata={"doc": "first retry delay (doubles each time)"}
+    import_spool_dir: str = setting("", "where uploads wait for their job; empty means <instance>/imports")
+    import_timeout_s: int = setting(
+        6 * 3600,
+        "an import still running after this long (on another host) is deemed abandoned",
+        rule=POSITIVE,
     )
-    delivery_backoff_max_s: float = field(default=3600.0, metadata={"doc": "longest retry delay"})
-    health_cron: str = field(default="0 2 * * *", metadata={"doc": "crontab of the nightly health run"})
-    scheduler_timezone: str = field(default="UTC", metadata={"doc": "time zone of health_cron"})
-    scheduler_misfire_grace_s: int = field(
-        default=6 * 3600,
-        metadata={"doc": "a missed run still runs (once) if the scheduler is back within this"},
-    )
-    health_run_timeout_s: int = field(
-        default=3 * 3600,
-        metadata={"doc": "a run still 'running' after this long on another host is deemed abandoned"},
-    )
-    outbox_interval_s: int = field(default=60, metadata={"doc": "how often the outbox is flushed"})
-    import_max_upload_bytes: int = field(
-        default=1 << 30, metadata={"doc": "largest CSV upload the import API accepts (larger answers 413)"}
-    )
-    import_inline_max_bytes: int = field(
-        default=1 << 20,
-        metadata={"doc": "uploads up to this size are imported within the request; larger ones run as a job"},
-    )
-    import_batch_rows: int = field(
-        default=2000, metadata={"doc": "rows an import checks and writes at a time"}
-    )
-    import_date_format: str = field(
-        default="", metadata={"doc": "local date format accepted besides ISO 8601, e.g. %d.%m.%Y (strptime)"}
-    )
-    import_timezone: str = field(
-        default="UTC", metadata={"doc": "time zone of imported timestamps that carry no UTC offset"}
-    )
-    import_spool_dir: str = field(
-        default="", metadata={"doc": "where uploads wait for their job; empty means <instance>/imports"}
-    )
-    import_timeout_s: int = field(
-        default=6 * 3600,
-        metadata={"doc": "an import still running after this long (on another host) is deemed abandoned"},
-    )
-    sla_check_interval_s: int = field(default=900, metadata={"doc": "how often ticket SLAs are checked"})
+    sla_check_interval_s: int = setting(900, "how often ticket SLAs are checked", rule=POSITIVE)
+
+    def __post_init__(self) -> None:
+        problems = [problem for f in fields(self) for problem in _problems(f, getattr(self, f.name))]
+        if problems:
+            raise ConfigError(problems)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read settings from LOGICRM_* variables, converting to each field's type."""
+        """Read settings from LOGICRM_* variables, converting to each field's type; raise ConfigError
+        listing every value that cannot be used."""
         environ = os.environ if environ is None else environ
-        values = {}
+        values, problems = {}, []
         for f in fields(cls):
-            raw = environ.get(f"LOGICRM_{f.name.upper()}")
-            if raw is not None:
-                values[f.name] = _convert(f.name, f.type, raw)
-        return cls(**values)
+            raw = environ.get(_variable(f))
+            if raw is None:
+                continue
+            try:
+                values[f.name] = parse_env(_variable(f), raw, type(f.default), f.metadata["choices"])
+            except ConfigError as error:
+                problems += error.problems
+        try:
+            settings = cls(**values)
+        except ConfigError as error:
+            problems += error.problems
+        if problems:
+            raise ConfigError(problems)
+        return settings
 
     def replace(self, **changes) -> Settings:
         """Return a copy with some fields changed (tests and create_app overrides)."""
         return dataclasses.replace(self, **changes)
 
 
-_BOOLEANS = {
-    "1": True,
-    "true": True,
-    "yes": True,
-    "on": True,
-    "0": False,
-    "false": False,
-    "no": False,
-    "off": False,
-}
+def _variable(f: dataclasses.Field) -> str:
+    return f"LOGICRM_{f.name.upper()}"
 
 
-def _convert(name: str, type_name: str, raw: str):
-    try:
-        if type_name == "int":
-            return int(raw)
-        if type_name == "float":
-            return float(raw)
-        if type_name == "bool":
-            return _BOOLEANS[raw.strip().lower()]
-    except (ValueError, KeyError) as error:
-        raise ValueError(f"LOGICRM_{name.upper()}: {error}") from None
-    return raw
+def _problems(f: dataclasses.Field, value: Any) -> list[str]:
+    problems = value_problems(_variable(f), f, value)
+    rule = f.metadata["rule"]
+    if not problems and rule is not None and not rule.holds(value):
+        problems.append(f"{_variable(f)}={value!r} must be {rule.says}")
+    return problems
 
 
 def documented() -> list[tuple[str, str, str]]:
     """List (variable, default, description) for the README's configuration table."""
-    return [
-        (f"LOGICRM_{f.name.upper()}", repr(f.default), f.metadata.get("doc", "")) for f in fields(Settings)
-    ]
+    return [(_variable(f), repr(f.default), f.metadata["doc"]) for f in fields(Settings)]

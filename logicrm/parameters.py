@@ -2,19 +2,79 @@
 
 The scoring core and the alert rules both keep their weights and thresholds in a frozen dataclass of
 `param(default, doc)` fields; this base gives them the same environment overrides, type checks,
-validation and fingerprint.
+validation and fingerprint. `parse_env` is the one reading of an environment value, for these records
+and for logicrm.config's settings alike.
 """
 
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, ClassVar
 
+BOOLEANS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False,
+            "1": True, "0": False}  # fmt: skip
 
-def param(default: Any, doc: str) -> Any:
-    """Declare a parameter field with its default and a one-line description."""
-    return dataclasses.field(default=default, metadata={"doc": doc})
+
+class ConfigError(ValueError):
+    """Configuration that start-up cannot use; the message names every variable, its value and what is allowed."""
+
+    def __init__(self, problems: Iterable[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def param(default: Any, doc: str, *, choices: Collection[str] = ()) -> Any:
+    """Declare a parameter field with its default, a one-line description and, for an enumeration, its values."""
+    metadata = {"doc": doc, "choices": tuple(choices)} if choices else {"doc": doc}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def parse_env(key: str, raw: str, kind: type, choices: Collection[str] = ()) -> Any:
+    """Convert the value of environment variable `key` to `kind`, or raise ConfigError saying why not.
+
+    Surrounding spaces are ignored, and so is the case of booleans and of enumerated values (returned in
+    lower case); numbers must be finite.
+    """
+    text = raw.strip()
+    if kind is bool:
+        if text.lower() not in BOOLEANS:
+            raise ConfigError([f"{key}={raw!r} is not a boolean; use one of {', '.join(BOOLEANS)}"])
+        return BOOLEANS[text.lower()]
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError([f"{key}={raw!r} is not a whole number"]) from None
+    if kind is float:
+        try:
+            number = float(text)
+        except ValueError:
+            raise ConfigError([f"{key}={raw!r} is not a number"]) from None
+        if not math.isfinite(number):
+            raise ConfigError([f"{key}={raw!r} is not a finite number"])
+        return number
+    if choices:
+        if text.lower() not in choices:
+            raise ConfigError([_not_one_of(key, raw, choices)])
+        return text.lower()
+    return raw
+
+
+def value_problems(key: str, field: dataclasses.Field, value: Any) -> list[str]:
+    """Say what is wrong with a field's value however it was given: outside its enumeration, or a float
+    that is not finite (range checks need not catch them: infinity passes `> 0`, unchecked fields pass)."""
+    choices = field.metadata.get("choices")
+    if choices and value not in choices:
+        return [_not_one_of(key, value, choices)]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{key}={value!r} is not a finite number"]
+    return []
+
+
+def _not_one_of(key: str, value: str, choices: Collection[str]) -> str:
+    return f"{key}={value!r} is not one of: {', '.join(choices)}"
 
 
 class EnvParams:
@@ -24,6 +84,7 @@ class EnvParams:
     ENV_PREFIX: ClassVar[str]
 
     def __post_init__(self) -> None:
+        problems = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             expected = type(f.default)
@@ -32,9 +93,12 @@ class EnvParams:
                 object.__setattr__(self, f.name, float(value))
             elif type(value) is not expected:
                 raise ValueError(f"{f.name} must be {expected.__name__}, got {value!r}")
+            problems += value_problems(self.ENV_PREFIX + f.name.upper(), f, getattr(self, f.name))
+        if problems:
+            raise ConfigError(problems)
         failed = [name for name, ok in self._checks().items() if not ok]
         if failed:
-            raise ValueError(f"invalid {type(self).__name__}: {', '.join(failed)}")
+            raise ConfigError([f"invalid {type(self).__name__}: {', '.join(failed)}"])
 
     def _checks(self) -> dict[str, bool]:
         """Name each constraint on the fields and whether it holds."""
@@ -47,19 +111,25 @@ class EnvParams:
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, str]):
-        """Build parameters from <ENV_PREFIX><FIELD> keys (e.g. os.environ); unknown such keys are errors."""
-        types = {f.name: type(f.default) for f in dataclasses.fields(cls)}
+        """Build parameters from <ENV_PREFIX><FIELD> keys (e.g. os.environ); unknown such keys are errors,
+        and every problem found is reported at once."""
+        declared = {f.name: f for f in dataclasses.fields(cls)}
         overrides: dict[str, Any] = {}
+        problems: list[str] = []
         for key, raw in mapping.items():
             if not key.startswith(cls.ENV_PREFIX):
                 continue
             name = key.removeprefix(cls.ENV_PREFIX).lower()
-            if name not in types:
-                raise ValueError(f"unknown parameter {key}")
+            if name not in declared:
+                problems.append(f"unknown parameter {key}")
+                continue
+            f = declared[name]
             try:
-                overrides[name] = types[name](raw.strip())
-            except ValueError as exc:
-                raise ValueError(f"{key}={raw!r} is not a valid {types[name].__name__}") from exc
+                overrides[name] = parse_env(key, raw, type(f.default), f.metadata.get("choices", ()))
+            except ConfigError as error:
+                problems += error.problems
+        if problems:
+            raise ConfigError(problems)
         return cls(**overrides)
 
     @classmethod

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from logicrm import create_app
-from logicrm.config import Settings, documented
+from logicrm.config import ConfigError, Settings, documented
 
 
 @pytest.fixture(autouse=True)
@@ -49,10 +49,92 @@ def test_from_env_reads_the_process_environment_by_default(monkeypatch):
     assert Settings.from_env().bulk_shipments_max == 42
 
 
-@pytest.mark.parametrize("raw", ["many", "1.5", ""])
-def test_a_bad_integer_names_the_variable(raw):
-    with pytest.raises(ValueError, match="LOGICRM_PAGE_SIZE_MAX"):
-        Settings.from_env({"LOGICRM_PAGE_SIZE_MAX": raw})
+@pytest.mark.parametrize(
+    ("variable", "raw", "problem"),
+    [
+        ("LOGICRM_PAGE_SIZE_MAX", "many", "LOGICRM_PAGE_SIZE_MAX='many' is not a whole number"),
+        ("LOGICRM_PAGE_SIZE_MAX", "1.5", "LOGICRM_PAGE_SIZE_MAX='1.5' is not a whole number"),
+        ("LOGICRM_PAGE_SIZE_MAX", "", "LOGICRM_PAGE_SIZE_MAX='' is not a whole number"),
+        ("LOGICRM_PAGE_SIZE_MAX", "0", "LOGICRM_PAGE_SIZE_MAX=0 must be > 0"),
+        ("LOGICRM_SQLITE_BUSY_TIMEOUT_MS", "-1", "LOGICRM_SQLITE_BUSY_TIMEOUT_MS=-1 must be >= 0"),
+        ("LOGICRM_SMTP_PORT", "70000", "LOGICRM_SMTP_PORT=70000 must be a port number, 1 to 65535"),
+        ("LOGICRM_SMTP_TIMEOUT_S", "ten", "LOGICRM_SMTP_TIMEOUT_S='ten' is not a number"),
+        ("LOGICRM_SMTP_TIMEOUT_S", "nan", "LOGICRM_SMTP_TIMEOUT_S='nan' is not a finite number"),
+        (
+            "LOGICRM_DELIVERY_BACKOFF_MAX_S",
+            "inf",
+            "LOGICRM_DELIVERY_BACKOFF_MAX_S='inf' is not a finite number",
+        ),
+        ("LOGICRM_WEBHOOK_TIMEOUT_S", "0", "LOGICRM_WEBHOOK_TIMEOUT_S=0.0 must be > 0"),
+        (
+            "LOGICRM_WEBHOOK_ALLOW_PRIVATE",
+            "maybe",
+            "LOGICRM_WEBHOOK_ALLOW_PRIVATE='maybe' is not a boolean; use one of true, false, yes, no, on, off, 1, 0",
+        ),
+        ("LOGICRM_ENV", "Prod", "LOGICRM_ENV='Prod' is not one of: development, production"),
+        ("LOGICRM_ENV", "", "LOGICRM_ENV='' is not one of: development, production"),
+        ("LOGICRM_SMTP_SECURITY", "tls", "LOGICRM_SMTP_SECURITY='tls' is not one of: none, starttls, ssl"),
+        (
+            "LOGICRM_SCHEDULER_TIMEZONE",
+            "Mars/Olympus_Mons",
+            "LOGICRM_SCHEDULER_TIMEZONE='Mars/Olympus_Mons' must be a time zone name of the IANA database",
+        ),
+        ("LOGICRM_IMPORT_TIMEZONE", "utc", "LOGICRM_IMPORT_TIMEZONE='utc' must be a time zone name"),
+        ("LOGICRM_IMPORT_TIMEZONE", "../../etc/passwd", "LOGICRM_IMPORT_TIMEZONE='../../etc/passwd' must be"),
+    ],
+)
+def test_a_value_start_up_cannot_use_names_the_variable_the_value_and_what_is_allowed(variable, raw, problem):
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({variable: raw})
+    [reported] = refused.value.problems
+    assert reported.startswith(problem), reported
+
+
+def test_enumerations_and_booleans_ignore_case_and_surrounding_spaces():
+    settings = Settings.from_env(
+        {
+            "LOGICRM_ENV": "Production",
+            "LOGICRM_SMTP_SECURITY": " STARTTLS ",
+            "LOGICRM_WEBHOOK_ALLOW_PRIVATE": "Yes",
+            "LOGICRM_SCHEDULER_TIMEZONE": "Europe/Berlin",
+        }
+    )
+    assert (settings.env, settings.smtp_security, settings.webhook_allow_private) == (
+        "production",
+        "starttls",
+        True,
+    )
+    assert settings.scheduler_timezone == "Europe/Berlin"
+    assert Settings.from_env({"LOGICRM_WEBHOOK_ALLOW_PRIVATE": "OFF"}).webhook_allow_private is False
+
+
+def test_every_bad_variable_is_reported_at_once():
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"LOGICRM_ENV": "prod", "LOGICRM_PAGE_SIZE_MAX": "many", "LOGICRM_SMTP_PORT": "0"})
+    assert [problem.split("=")[0] for problem in refused.value.problems] == [
+        "LOGICRM_ENV",
+        "LOGICRM_PAGE_SIZE_MAX",
+        "LOGICRM_SMTP_PORT",
+    ]
+    assert str(refused.value) == "; ".join(refused.value.problems)
+
+
+def test_settings_made_in_code_are_checked_too():
+    with pytest.raises(ConfigError, match="LOGICRM_ENV='Production' is not one of: development, production"):
+        Settings(env="Production")  # code states the canonical value; only the environment is lenient
+    with pytest.raises(ConfigError, match="LOGICRM_PAGE_SIZE_MAX=0 must be > 0"):
+        Settings().replace(page_size_max=0)
+
+
+def test_create_app_refuses_a_bad_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("LOGICRM_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("LOGICRM_ENV", "staging")
+    with pytest.raises(ConfigError, match="LOGICRM_ENV='staging' is not one of: development, production"):
+        create_app()
+    monkeypatch.setenv("LOGICRM_ENV", "Production")
+    monkeypatch.setenv("LOGICRM_RULES_SEVERITY_RISK_HIGH", "severe")
+    with pytest.raises(ConfigError, match="LOGICRM_RULES_SEVERITY_RISK_HIGH='severe' is not one of"):
+        create_app()
 
 
 def test_create_app_defaults_to_an_sqlite_file_in_the_instance_folder(monkeypatch, tmp_path):

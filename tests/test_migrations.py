@@ -1,4 +1,5 @@
-"""Migrations: upgrading an empty database gives exactly the models' schema, and downgrade undoes it."""
+"""Migrations: upgrading an empty database gives exactly the models' schema, downgrade undoes it, and
+databases holding data keep every row both ways."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 import logicrm.models  # noqa: F401  (fills Base.metadata)
@@ -111,3 +114,148 @@ def test_downgrade_to_base_leaves_no_tables_and_upgrades_again(empty_database_ur
         assert set(inspect(engine).get_table_names()) == {*Base.metadata.tables, "alembic_version"}
     finally:
         engine.dispose()
+
+
+# --- Upgrading and downgrading databases that hold data ----------------------------------------------
+
+AT = "'2026-03-01 08:00:00'"
+# One record of everything 0005 touches and what hangs off it, in the columns every revision since 0003
+# has: a lane with shipments, tickets and a shipper profile; a department with a contact, a survey and
+# its scores; an opportunity and an interaction.
+ROWS = {
+    "customers": (
+        "id, name, normalized_name, tier, status, version, created_at, updated_at",
+        [f"1, 'Shipper', 'shipper', 'key', 'active', 1, {AT}, {AT}",
+         f"2, 'Consignee', 'consignee', 'standard', 'active', 1, {AT}, {AT}"],
+    ),
+    "shipper_profiles": (
+        "customer_id, services, version, on_time_target, contracted_annual_value",
+        ["1, '[]', 1, 0.95, 250000"],
+    ),
+    "consignee_profiles": ("customer_id, sites, version", ["2, '[]', 1"]),
+    "links": (
+        "id, shipper_id, consignee_id, origin, destination, service_type, status, version, declared_monthly_volume",
+        ["1, 1, 2, 'Hamburg', 'Shanghai', 'ftl', 'active', 1, 40"],
+    ),
+    "shipments": (
+        "id, link_id, shipped_at, in_full, damaged, claim_amount, revenue, cost",
+        [f"{n}, 1, {AT}, TRUE, FALSE, 0, 100, 70" for n in (1, 2, 3)],
+    ),
+    "tickets": (
+        "id, customer_id, link_id, kind, severity, subject, opened_at, status, version, claim_amount",
+        [f"1, 2, 1, 'claim', 'high', 'dented', {AT}, 'open', 1, 120"],
+    ),
+    "departments": (
+        "id, customer_id, name, decision_weight, is_decision_maker, version",
+        ["1, 2, 'logistics', 2.5, TRUE, 1"],
+    ),
+    "contacts": ("id, customer_id, department_id, name, version", ["1, 2, 1, 'Li Wei', 1"]),
+    "survey_responses": (
+        "id, customer_id, department_id, contact_id, collected_at, scale_min, scale_max, version, likelihood_to_recommend",
+        [f"1, 2, 1, 1, {AT}, 1, 7, 1, 8"],
+    ),
+    "survey_scores": (
+        "id, response_id, dimension, importance, expectation, perception",
+        ["1, 1, 'timeliness', 2, 6, 4", "2, 1, 'reliability', 1, 6, 6"],
+    ),
+    "opportunities": (
+        "id, customer_id, kind, stage, title, value, probability, version",
+        ["1, 1, 'up_sell', 'proposal', 'Warehousing', 90000, 0.4, 1"],
+    ),
+    "interactions": ("id, customer_id, department_id, kind, at, summary, version", [f"1, 2, 1, 'visit', {AT}, 'ok', 1"]),
+}  # fmt: skip
+
+
+def _fill(engine) -> dict[str, int]:
+    """Insert ROWS; return the number of rows in each of their tables."""
+    with engine.begin() as connection:
+        for table, (columns, rows) in ROWS.items():
+            for values in rows:
+                connection.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({values})"))
+    return _counts(engine)
+
+
+def _counts(engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {table: connection.scalar(text(f"SELECT count(*) FROM {table}")) for table in ROWS}
+
+
+def _revision(engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@pytest.mark.parametrize("start", ["0003", "0004"])
+def test_upgrading_a_database_with_data_keeps_every_row(empty_database_url, start):
+    """On SQLite, rebuilding `links` in batch mode once deleted its shipments (foreign keys cascaded)."""
+    engine = make_engine(empty_database_url)
+    try:
+        migrate.upgrade(engine, start)
+        before = _fill(engine)
+        migrate.upgrade(engine)
+        assert _counts(engine) == before
+        with engine.connect() as connection:
+            assert connection.scalars(text("SELECT version FROM shipments")).all() == [1, 1, 1]
+            assert connection.scalar(text("SELECT link_id FROM tickets")) == 1
+            assert connection.scalar(text("SELECT count(*) FROM survey_scores WHERE response_id = 1")) == 2
+            if connection.dialect.name == "sqlite":
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on
+        with engine.begin() as connection:  # the new column and checks work on the old rows
+            connection.execute(text("UPDATE shipments SET revenue = 120, version = version + 1 WHERE id = 1"))
+        with pytest.raises(IntegrityError, match="ck_shipments_revenue_range"), engine.begin() as connection:
+            connection.execute(text("UPDATE shipments SET revenue = 20000000000 WHERE id = 2"))
+    finally:
+        engine.dispose()
+
+
+def test_rows_outside_the_bounds_stop_the_upgrade_naming_table_column_and_count(empty_database_url):
+    engine = make_engine(empty_database_url)
+    try:
+        migrate.upgrade(engine, "0004")
+        _fill(engine)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE shipments SET revenue = 17000000000 WHERE id IN (1, 2)"))
+            connection.execute(text("UPDATE departments SET decision_weight = 1e308"))
+            connection.execute(text("UPDATE survey_scores SET importance = 150 WHERE id = 2"))
+        before = _counts(engine)
+        with pytest.raises(CommandError) as refused:
+            migrate.upgrade(engine)
+        message = str(refused.value)
+        assert "nothing was changed" in message
+        assert "shipments.revenue: 2 rows outside ≥ 0 and ≤ 1e+10" in message
+        assert "departments.decision_weight: 1 row outside ≥ 0 and ≤ 1000" in message
+        assert "survey_scores.importance: 1 row outside > 0 and ≤ 100" in message
+        assert "shipments.cost" not in message and "links" not in message
+        # nothing changed: still at 0004, the same rows, no version column
+        assert _revision(engine) == "0004" and _counts(engine) == before
+        assert "version" not in {column["name"] for column in inspect(engine).get_columns("shipments")}
+
+        with engine.begin() as connection:  # corrected, the upgrade goes through
+            connection.execute(text("UPDATE shipments SET revenue = 170 WHERE id IN (1, 2)"))
+            connection.execute(text("UPDATE departments SET decision_weight = 1"))
+            connection.execute(text("UPDATE survey_scores SET importance = 0.5 WHERE id = 2"))
+        migrate.upgrade(engine)
+        assert (
+            _revision(engine)
+            == ScriptDirectory.from_config(migrate.alembic_config(engine)).get_current_head()
+        )
+    finally:
+        engine.dispose()
+
+
+def test_downgrading_0005_keeps_the_rows_and_restores_the_old_checks(empty_database):
+    reference = make_engine(empty_database())
+    engine = make_engine(empty_database())
+    try:
+        migrate.upgrade(reference, "0004")
+        migrate.upgrade(engine)
+        before = _fill(engine)
+        command.downgrade(migrate.alembic_config(engine), "0004")
+        assert _revision(engine) == "0004" and _counts(engine) == before
+        assert _check_constraints(engine) == _check_constraints(reference)
+        assert "version" not in {column["name"] for column in inspect(engine).get_columns("shipments")}
+        migrate.upgrade(engine)
+        assert _counts(engine) == before
+    finally:
+        engine.dispose()
+        reference.dispose()

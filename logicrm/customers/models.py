@@ -18,9 +18,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from logicrm import bounds
 from logicrm.db import Base, enum_type, new_external_ref, utcnow
 
 MONEY = Numeric(14, 2, asdecimal=False)
+
+
+def within(bound: bounds.Bound, column: str) -> CheckConstraint:
+    """The CHECK that keeps `column` inside its bound, named <column>_range."""
+    return CheckConstraint(bound.check(column), name=f"{column}_range")
 
 
 class Tier(enum.StrEnum):
@@ -161,7 +167,7 @@ class Department(Base):
     __tablename__ = "departments"
     __table_args__ = (
         UniqueConstraint("customer_id", "name"),
-        CheckConstraint("decision_weight >= 0", name="weight_not_negative"),
+        within(bounds.DECISION_WEIGHT, "decision_weight"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -196,9 +202,9 @@ class SurveyResponse(Base):
     __tablename__ = "survey_responses"
     __table_args__ = (
         CheckConstraint("scale_max > scale_min", name="scale_ordered"),
-        CheckConstraint(
-            "likelihood_to_recommend IS NULL OR likelihood_to_recommend BETWEEN 0 AND 10", name="ltr_range"
-        ),
+        within(bounds.SCALE_POINT, "scale_min"),
+        within(bounds.SCALE_POINT, "scale_max"),
+        within(bounds.LIKELIHOOD_TO_RECOMMEND, "likelihood_to_recommend"),
         Index("ix_survey_responses_customer_collected", "customer_id", "collected_at"),
     )
 
@@ -228,7 +234,9 @@ class SurveyScore(Base):
     __tablename__ = "survey_scores"
     __table_args__ = (
         UniqueConstraint("response_id", "dimension"),
-        CheckConstraint("importance > 0", name="importance_positive"),
+        within(bounds.IMPORTANCE, "importance"),
+        within(bounds.SCALE_POINT, "expectation"),
+        within(bounds.SCALE_POINT, "perception"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -265,6 +273,7 @@ class Interaction(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    __table_args__ = (within(bounds.MONEY, "claim_amount"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, default=new_external_ref)
@@ -287,7 +296,7 @@ class Ticket(Base):
 
 class Opportunity(Base):
     __tablename__ = "opportunities"
-    __table_args__ = (CheckConstraint("probability BETWEEN 0 AND 1", name="probability_range"),)
+    __table_args__ = (within(bounds.MONEY, "value"), within(bounds.SHARE, "probability"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)

@@ -70,19 +70,26 @@ class RuleParams(EnvParams):
         3.0, "A ticket open more than its SLA × this raises ticket_overdue one level."
     )
     # severity = base of the rule + step of the tier (+ 1 if escalated), clamped to low..high
-    severity_risk_high: str = param("medium", "Base severity of risk_high.")
-    severity_risk_jump: str = param("medium", "Base severity of risk_jump.")
+    severity_risk_high: str = param("medium", "Base severity of risk_high.", choices=SEVERITIES)
+    severity_risk_jump: str = param("medium", "Base severity of risk_jump.", choices=SEVERITIES)
     severity_exposure_high: str = param(
-        "low", "Base severity of exposure_high (what is at stake, not a churn signal by itself)."
+        "low",
+        "Base severity of exposure_high (what is at stake, not a churn signal by itself).",
+        choices=SEVERITIES,
     )
-    severity_department_dissatisfied: str = param("medium", "Base severity of department_dissatisfied.")
-    severity_department_silent: str = param("low", "Base severity of department_silent.")
-    severity_contact_overdue: str = param("low", "Base severity of contact_overdue.")
-    severity_contract_expiring: str = param("medium", "Base severity of contract_expiring.")
-    severity_ticket_overdue: str = param("medium", "Base severity of ticket_overdue.")
+    severity_department_dissatisfied: str = param(
+        "medium", "Base severity of department_dissatisfied.", choices=SEVERITIES
+    )
+    severity_department_silent: str = param("low", "Base severity of department_silent.", choices=SEVERITIES)
+    severity_contact_overdue: str = param("low", "Base severity of contact_overdue.", choices=SEVERITIES)
+    severity_contract_expiring: str = param(
+        "medium", "Base severity of contract_expiring.", choices=SEVERITIES
+    )
+    severity_ticket_overdue: str = param("medium", "Base severity of ticket_overdue.", choices=SEVERITIES)
     severity_tier_mismatch: str = param(
         "low",
         "Severity of tier_mismatch (over-served); under-served is one level up; the tier step is not applied.",
+        choices=SEVERITIES,
     )
     tier_step_vip: int = param(1, "Severity levels added for a VIP account.")
     tier_step_key: int = param(0, "Severity levels added for a key account.")
@@ -116,7 +123,6 @@ class RuleParams(EnvParams):
             "worsen_margin": self.worsen_margin >= 0,
             "worsen_floor": self.worsen_floor >= 0,
         }
-        checks.update({f"{SEVERITY_PREFIX}{r}": self.base_severity(r) in SEVERITIES for r in RULES})
         checks.update({f"{TIER_STEP_PREFIX}{t}": abs(self.tier_step(t)) < len(SEVERITIES) for t in TIERS})
         return checks
 

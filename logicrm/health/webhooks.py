@@ -19,6 +19,7 @@ import hmac
 import ipaddress
 import secrets
 import socket
+import string
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -134,6 +135,10 @@ def check_destination(url: str, settings: Settings) -> Destination:
         raise UnsafeDestination("has no host")
     if parts.username is not None or parts.password is not None:
         raise UnsafeDestination("must not carry credentials; authenticate with the signature")
+    if _odd_ipv4_spelling(parts.hostname):
+        raise UnsafeDestination(
+            f"host {parts.hostname} reads as an IPv4 address: write it as four decimal numbers, a.b.c.d"
+        )
     port = port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
@@ -146,21 +151,80 @@ def check_destination(url: str, settings: Settings) -> Destination:
         for address in addresses:
             problem = address_problem(address)
             if problem:
-                raise UnsafeDestination(f"host {parts.hostname} resolves to {problem} address {address}")
+                raise UnsafeDestination(f"host {parts.hostname} resolves to {problem}")
     return Destination(url=url, host=parts.hostname, port=port, address=addresses[0])
 
 
+# NAT64's local-use prefix (RFC 8215): never global.
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+# Prefixes whose last 32 bits are an IPv4 address: IPv4-compatible (RFC 4291; :: and ::1 excepted), SIIT's
+# IPv4-translated (RFC 2765) and NAT64 (RFC 6052; the local-use prefix may place the address elsewhere,
+# but none of it is global). IPv4-mapped, 6to4 and Teredo have accessors of their own.
+_LAST_32_BITS_IPV4 = (
+    ipaddress.IPv6Network("::/96"),
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    _NAT64_LOCAL,
+)
+
+
 def address_problem(address: str) -> str | None:
-    """Name what makes an IP address unfit for webhooks (loopback, private, ...), or None if it is public."""
+    """Describe what makes an IP address unfit for webhooks ("loopback address 127.0.0.1"), or return None
+    if it is public.
+
+    An IPv6 address that carries an IPv4 one (IPv4-mapped or -compatible, SIIT, 6to4, NAT64, Teredo) is
+    a way to reach that IPv4 address, so it is judged by the IPv4 address first, then by itself unless
+    IPv4-mapped (::ffff:a.b.c.d is a.b.c.d, written for an IPv6 socket).
+    """
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    for embedded in _embedded_ipv4(ip):
+        kind = _kind_of_non_public(embedded)
+        if kind:
+            return f"address {ip} embedding {kind} address {embedded}"
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return None
+    kind = _kind_of_non_public(ip)
+    return f"{kind} address {ip}" if kind else None
+
+
+def _kind_of_non_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     for flag in ("unspecified", "loopback", "link_local", "multicast", "reserved", "private"):
         if getattr(ip, f"is_{flag}"):
             return flag.replace("_", "-")
-    if not ip.is_global:  # e.g. 100.64.0.0/10, shared carrier-grade NAT space
+    # e.g. 100.64.0.0/10 (carrier-grade NAT) or NAT64's local-use prefix (RFC 8215)
+    if not ip.is_global or ip in _NAT64_LOCAL:
         return "non-global"
     return None
+
+
+def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to (none for an IPv4 address or a native IPv6 one)."""
+    if ip.version == 4:
+        return []
+    found = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]  # Teredo: server, then de-obfuscated client
+    if int(ip) > 1 and any(ip in network for network in _LAST_32_BITS_IPV4):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return [address for address in found if address is not None]
+
+
+def _odd_ipv4_spelling(host: str) -> bool:
+    """Whether a host name reads as an IPv4 address (its last label is a number, as URL parsers and
+    inet_aton see it) without being one in dotted decimal: 2130706433, 0177.0.0.1, 127.1, 0x7f.1.
+
+    Such spellings mean different addresses to different parsers (0177 is octal to inet_aton, decimal
+    to others), so they are refused rather than resolved.
+    """
+    if ":" in host:  # an IPv6 literal: parsed strictly
+        return False
+    last = host.rstrip(".").rsplit(".", 1)[-1].lower()
+    numeric = last.isdigit() or (last.startswith("0x") and all(c in string.hexdigits for c in last[2:]))
+    if not numeric:
+        return False
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return True
+    return False
 
 
 def _check_url_field(url: str, settings: Settings) -> None:

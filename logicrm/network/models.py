@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from logicrm.customers.models import MONEY
+from logicrm import bounds
+from logicrm.customers.models import MONEY, within
 from logicrm.db import Base, enum_type, new_external_ref
 
 
@@ -32,10 +33,7 @@ class Link(Base):
     __tablename__ = "links"
     __table_args__ = (
         CheckConstraint("shipper_id <> consignee_id", name="ends_differ"),
-        CheckConstraint(
-            "declared_monthly_volume IS NULL OR declared_monthly_volume >= 0",
-            name="declared_volume_not_negative",
-        ),
+        within(bounds.MONTHLY_VOLUME, "declared_monthly_volume"),
         CheckConstraint(
             "ended_on IS NULL OR started_on IS NULL OR ended_on >= started_on", name="dates_ordered"
         ),
@@ -61,7 +59,9 @@ class Shipment(Base):
     __tablename__ = "shipments"
     __table_args__ = (
         CheckConstraint("delivered_at IS NULL OR delivered_at >= shipped_at", name="delivered_after_shipped"),
-        CheckConstraint("revenue >= 0 AND cost >= 0 AND claim_amount >= 0", name="money_not_negative"),
+        within(bounds.MONEY, "claim_amount"),
+        within(bounds.MONEY, "revenue"),
+        within(bounds.MONEY, "cost"),
         Index("ix_shipments_link_shipped", "link_id", "shipped_at"),
     )
 
@@ -76,3 +76,8 @@ class Shipment(Base):
     claim_amount: Mapped[float] = mapped_column(MONEY, default=0)
     revenue: Mapped[float] = mapped_column(MONEY, default=0)
     cost: Mapped[float] = mapped_column(MONEY, default=0)
+    # A server default only: bulk inserts (COPY, executemany) leave the column out, and a Python default
+    # would put it back into their compiled INSERT. The ORM sets the first version itself.
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+
+    __mapper_args__ = {"version_id_col": version}

@@ -99,21 +99,24 @@ class ShipmentById(MethodView):
     @shipments_blp.response(200, ShipmentOut)
     def get(self, shipment_id):
         """Read one shipment."""
-        return service.get_shipment(session(), current_user(), shipment_id)
+        shipment = service.get_shipment(session(), current_user(), shipment_id)
+        return shipment, 200, {"ETag": etag_of(shipment)}
 
     @shipments_blp.arguments(patch_schema(ShipmentIn))
     @shipments_blp.response(200, ShipmentOut)
     def patch(self, changes, shipment_id):
-        """Correct a shipment (e.g. record its delivery); the change goes into both ends' history."""
+        """Correct a shipment, e.g. record its delivery (If-Match required); both ends' history records it."""
         shipment = service.get_shipment(session(), current_user(), shipment_id)
-        return service.update_shipment(session(), current_user(), shipment, changes)
+        expected_version(shipment)
+        service.update_shipment(session(), current_user(), shipment, changes)
+        return shipment, 200, {"ETag": etag_of(shipment)}
 
     @shipments_blp.response(204)
     def delete(self, shipment_id):
-        """Delete a shipment (recorded in both ends' history with what it was)."""
-        service.delete_shipment(
-            session(), current_user(), service.get_shipment(session(), current_user(), shipment_id)
-        )
+        """Delete a shipment (If-Match required); both ends' history records what it was."""
+        shipment = service.get_shipment(session(), current_user(), shipment_id)
+        expected_version(shipment)
+        service.delete_shipment(session(), current_user(), shipment)
 
 
 blueprints = (links_blp, shipments_blp)

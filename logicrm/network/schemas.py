@@ -69,6 +69,7 @@ class ShipmentIn(ma.Schema):
 
 class ShipmentOut(ShipmentIn):
     id = ma.fields.Integer()
+    version = ma.fields.Integer()
 
 
 class ShipmentListArgs(PageArgs):

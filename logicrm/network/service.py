@@ -259,11 +259,11 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
         ).all()
     )  # visible lane -> whether the caller may write it
     refs = [row["external_ref"] for row in rows if row.get("external_ref")]
-    existing, foreign = {}, set()  # ref -> stored row (id and SHIPMENT_FIELDS)
+    existing, foreign = {}, set()  # ref -> stored row (id, version and SHIPMENT_FIELDS)
     if refs:
         # A known ref on a lane the caller may not write is somebody else's shipment: never overwrite it.
         on_writable_link = Shipment.link_id.in_(select(Link.id).where(writable_links(user)))
-        columns = [Shipment.id, *(getattr(Shipment, name) for name in SHIPMENT_FIELDS)]
+        columns = [Shipment.id, Shipment.version, *(getattr(Shipment, name) for name in SHIPMENT_FIELDS)]
         for found in session.execute(
             select(*columns, on_writable_link.label("writable")).where(Shipment.external_ref.in_(refs))
         ):
@@ -290,8 +290,14 @@ def import_shipments(session: Session, user: User, rows: list[dict], *, max_rows
             errors={"json": {"shipments": errors}},
         )
     rows = [row if row.get("external_ref") else {**row, "external_ref": new_external_ref()} for row in rows]
+    # The version read goes with each row: the ORM bulk UPDATE bumps it, as a flush would, and answers
+    # 412 (StaleDataError) if another writer changed the row since.
     updates = [
-        {**row, "id": existing[row["external_ref"]]["id"]}
+        {
+            **row,
+            "id": existing[row["external_ref"]]["id"],
+            "version": existing[row["external_ref"]]["version"],
+        }
         for row in rows
         if row.get("external_ref") in existing
     ]

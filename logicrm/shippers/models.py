@@ -7,14 +7,16 @@ import datetime as dt
 from sqlalchemy import JSON, CheckConstraint, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from logicrm.customers.models import MONEY, Customer
+from logicrm import bounds
+from logicrm.customers.models import MONEY, Customer, within
 from logicrm.db import Base
 
 
 class ShipperProfile(Base):
     __tablename__ = "shipper_profiles"
     __table_args__ = (
-        CheckConstraint("on_time_target IS NULL OR on_time_target BETWEEN 0 AND 1", name="on_time_range"),
+        within(bounds.SHARE, "on_time_target"),
+        within(bounds.MONEY, "contracted_annual_value"),
         CheckConstraint(
             "contract_end IS NULL OR contract_start IS NULL OR contract_end >= contract_start",
             name="contract_ordered",

@@ -24,6 +24,7 @@ from logicrm.health.rules import (
     reconcile,
     worsened,
 )
+from logicrm.parameters import ConfigError
 
 PARAMS = RuleParams()
 DRIVERS = (
@@ -621,7 +622,11 @@ def test_from_mapping_reads_typed_overrides():
         ({"LOGICRM_RULES_RISK_HIGH": "0.85"}, "risk_high_escalate"),
         ({"LOGICRM_RULES_DISSATISFIED_ESCALATE": "0.4"}, "dissatisfied_escalate"),
         ({"LOGICRM_RULES_CONTRACT_EXPIRING_ESCALATE_DAYS": "120"}, "contract_expiring_escalate_days"),
-        ({"LOGICRM_RULES_SEVERITY_RISK_HIGH": "urgent"}, "severity_risk_high"),
+        (
+            {"LOGICRM_RULES_SEVERITY_RISK_HIGH": "urgent"},
+            "LOGICRM_RULES_SEVERITY_RISK_HIGH='urgent' is not one of: low, medium, high",
+        ),
+        ({"LOGICRM_RULES_RISK_JUMP": "nan"}, "LOGICRM_RULES_RISK_JUMP='nan' is not a finite number"),
         ({"LOGICRM_RULES_TIER_STEP_VIP": "3"}, "tier_step_vip"),
         ({"LOGICRM_RULES_WORSEN_MARGIN": "-0.1"}, "worsen_margin"),
     ],
@@ -634,6 +639,33 @@ def test_from_mapping_rejects_bad_keys_and_values(env, message):
 def test_wrong_types_rejected():
     with pytest.raises(ValueError, match="contract_expiring_days must be int"):
         RuleParams(contract_expiring_days=90.0)
+
+
+def test_severities_are_read_in_any_case_but_set_in_code_exactly():
+    env = {"LOGICRM_RULES_SEVERITY_RISK_HIGH": " High ", "LOGICRM_RULES_SEVERITY_TIER_MISMATCH": "MEDIUM"}
+    p = RuleParams.from_mapping(env)
+    assert (p.severity_risk_high, p.severity_tier_mismatch) == ("high", "medium")
+    assert (
+        p.config_hash()
+        == RuleParams(severity_risk_high="high", severity_tier_mismatch="medium").config_hash()
+    )
+    with pytest.raises(ConfigError, match="LOGICRM_RULES_SEVERITY_RISK_HIGH='High' is not one of"):
+        RuleParams(severity_risk_high="High")
+
+
+def test_every_bad_variable_is_named_at_once():
+    env = {
+        "LOGICRM_RULES_SEVERITY_RISK_JUMP": "critical",
+        "LOGICRM_RULES_RISK_HIGH": "lots",
+        "LOGICRM_RULES_RISKHIGH": "0.7",
+    }
+    with pytest.raises(ConfigError) as refused:
+        RuleParams.from_mapping(env)
+    assert refused.value.problems == [
+        "LOGICRM_RULES_SEVERITY_RISK_JUMP='critical' is not one of: low, medium, high",
+        "LOGICRM_RULES_RISK_HIGH='lots' is not a number",
+        "unknown parameter LOGICRM_RULES_RISKHIGH",
+    ]
 
 
 def test_every_field_is_described():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import time
 
 import pytest
@@ -110,6 +111,83 @@ def test_wrong_secret_and_stale_timestamps_are_refused():
 def test_non_public_or_malformed_destinations_are_refused(url, reason):
     with pytest.raises(UnsafeDestination, match=reason):
         webhooks.check_destination(url, DEV)
+
+
+# Non-public IPv4 addresses of every kind, and every IPv6 form that leads to an IPv4 address.
+NON_PUBLIC_IPV4 = {
+    "127.0.0.1": "loopback",
+    "127.255.0.9": "loopback",
+    "10.1.2.3": "private",
+    "172.16.0.9": "private",
+    "192.168.1.20": "private",
+    "0.1.2.3": "private",  # "this network"
+    "169.254.169.254": "link-local",  # cloud metadata
+    "224.0.0.1": "multicast",
+    "240.0.0.1": "reserved",
+    "255.255.255.255": "reserved",
+    "100.64.0.1": "non-global",
+}
+TEREDO_SERVER = int(ipaddress.IPv4Address("65.54.227.120"))
+EMBEDDINGS = {
+    "IPv4-mapped ::ffff:a.b.c.d": lambda v4: (0xFFFF << 32) | v4,
+    "IPv4-compatible ::a.b.c.d": lambda v4: v4,
+    "IPv4-translated ::ffff:0:a.b.c.d": lambda v4: (0xFFFF << 48) | v4,
+    "6to4 2002:wwxx:yyzz::": lambda v4: (0x2002 << 112) | (v4 << 80),
+    "NAT64 64:ff9b::a.b.c.d": lambda v4: (0x64FF9B << 96) | v4,
+    "NAT64 local use 64:ff9b:1::a.b.c.d": lambda v4: (0x64FF9B0001 << 80) | v4,
+    # flags 0x8000, port 0x63bf, client address obfuscated (every bit inverted)
+    "Teredo 2001::/32": lambda v4: (
+        (0x20010000 << 96) | (TEREDO_SERVER << 64) | (0x800063BF << 32) | (v4 ^ 0xFFFFFFFF)
+    ),
+}
+
+
+@pytest.mark.parametrize("form", EMBEDDINGS)
+@pytest.mark.parametrize(("ipv4", "kind"), NON_PUBLIC_IPV4.items())
+def test_ipv6_forms_are_judged_by_the_ipv4_address_they_embed(form, ipv4, kind):
+    ipv6 = ipaddress.IPv6Address(EMBEDDINGS[form](int(ipaddress.IPv4Address(ipv4))))
+    assert webhooks.address_problem(ipv4) == f"{kind} address {ipv4}"
+    assert webhooks.address_problem(str(ipv6)) == f"address {ipv6} embedding {kind} address {ipv4}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1, as reported
+        "http://[2002:a9fe:a9fe::1]/latest/meta-data",
+        "http://[::ffff:0:7f00:1]/hook",
+        "http://[::7f00:1]/hook",
+        "http://[64:ff9b::7f00:1]:8080/hook",
+        "http://[64:ff9b:1::a00:1]/hook",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",  # Teredo, client 127.0.0.1
+    ],
+)
+def test_urls_with_an_embedded_non_public_ipv4_address_are_refused(url):
+    with pytest.raises(UnsafeDestination, match=r"resolves to address .* embedding .* address"):
+        webhooks.check_destination(url, DEV)
+
+
+def test_public_ipv4_in_ipv6_notation_passes():
+    assert webhooks.address_problem("::ffff:93.184.215.14") is None
+    assert webhooks.check_destination("http://[::ffff:93.184.215.14]/hook", DEV).port == 80
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["2130706433", "0177.0.0.1", "127.1", "0x7f.1", "0x7F000001", "017700000001", "127.0.0.1.",
+     "0300.0250.0.1", "10.0.0.256", "１２７.０.０.１", "93.184.215.014"],
+)  # fmt: skip
+@pytest.mark.parametrize("settings", [DEV, ALLOW_PRIVATE], ids=["dev", "private allowed"])
+def test_ipv4_addresses_not_in_dotted_decimal_are_refused_before_resolving(host, settings):
+    """Resolvers disagree about these (0177 is octal to inet_aton, decimal to others): none is resolved."""
+    with pytest.raises(UnsafeDestination, match=r"write it as four decimal numbers, a\.b\.c\.d"):
+        webhooks.check_destination(f"http://{host}/hook", settings)
+
+
+@pytest.mark.parametrize("host", ["1.2.3.4.invalid", "0x7f.invalid", "127.invalid"])
+def test_names_with_numeric_labels_before_the_last_are_names(host):
+    with pytest.raises(UnsafeDestination, match=f"host {host} does not resolve"):
+        webhooks.check_destination(f"http://{host}/hook", DEV)
 
 
 def test_public_destinations_pass_and_pin_the_checked_address():

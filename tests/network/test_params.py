@@ -61,6 +61,9 @@ def test_from_mapping_reads_typed_overrides():
         ({"LOGICRM_SCORING_BETA_TWO_SIDED": "1.5"}, "beta_two_sided"),
         ({"LOGICRM_SCORING_ABC_A_CUTOFF": "0.99"}, "abc_a_cutoff"),
         ({"LOGICRM_SCORING_RISK_WEIGHT_CLAIMS": "-1"}, "risk_weight_claims"),
+        # both parse as floats, but risk_bias has no check and inf passes propagation_tol > 0
+        ({"LOGICRM_SCORING_RISK_BIAS": "nan"}, "LOGICRM_SCORING_RISK_BIAS='nan' is not a finite number"),
+        ({"LOGICRM_SCORING_PROPAGATION_TOL": "inf"}, "LOGICRM_SCORING_PROPAGATION_TOL='inf' is not a finite"),
     ],
 )
 def test_from_mapping_rejects_bad_keys_and_values(env, message):
@@ -71,6 +74,8 @@ def test_from_mapping_rejects_bad_keys_and_values(env, message):
 def test_wrong_types_rejected():
     with pytest.raises(ValueError, match="cadence_vip_days must be int"):
         ScoringParams(cadence_vip_days=30.0)
+    with pytest.raises(ValueError, match="LOGICRM_SCORING_RISK_BIAS=nan is not a finite number"):
+        ScoringParams(risk_bias=float("nan"))
 
 
 def test_every_field_is_described():

@@ -7,6 +7,7 @@ import pytest
 from logicrm import create_app
 from tests import factories as f
 from tests.conftest import Api
+from tests.imports.conftest import SHIPMENT_HEADER, csv_text, shipment_rows, upload
 
 
 @pytest.fixture
@@ -51,12 +52,12 @@ def test_bulk_import_read_filter_correct_delete(api, lane):
         s["external_ref"] for s in api.get("/shipments", query={"page_size": 3, "page": 4}).json["items"]
     ] == ["S-10"]
     path = f"/shipments/{created.json['ids'][0]}"
-    corrected = api.patch(path, json={"damaged": True, "claim_amount": 250.0})
+    corrected = api.update(path, {"damaged": True, "claim_amount": 250.0})
     assert corrected.status_code == 200 and (corrected.json["damaged"], corrected.json["claim_amount"]) == (
         True,
         250.0,
     )
-    assert api.delete(path).status_code == 204
+    assert api.remove(path).status_code == 204
     assert api.get(path).status_code == 404
     assert api.get("/shipments").json["meta"]["total"] == 9
 
@@ -133,11 +134,11 @@ def test_corrections_are_validated(api, lane):
         ({"cost": -3}, "cost"),
         ({"id": 7}, "id"),
     ):
-        response = api.patch(path, json=change)
+        response = api.update(path, change)
         assert response.status_code == 422 and field in response.json["errors"]["json"], change
     assert api.get(path).json == before
     f.shipments(api, lane, external_ref="TAKEN")
-    taken = api.patch(path, json={"external_ref": "TAKEN"})
+    taken = api.update(path, {"external_ref": "TAKEN"})
     assert taken.status_code == 409 and "external_ref" in taken.json["errors"]["json"]
     assert api.get(path).json == before
 
@@ -160,8 +161,9 @@ def test_account_manager_sees_shipments_of_its_lanes_only(api, actors):
     assert [s["id"] for s in as_am.get("/shipments").json["items"]] == [visible_id]
     assert as_am.get("/shipments", query={"link_id": hidden["id"]}).json["meta"]["total"] == 0
     assert as_am.get(f"/shipments/{hidden_id}").status_code == 404
-    assert as_am.patch(f"/shipments/{hidden_id}", json={"damaged": True}).status_code == 404
-    assert as_am.delete(f"/shipments/{hidden_id}").status_code == 404
+    etag = {"If-Match": api.get(f"/shipments/{hidden_id}").headers["ETag"]}
+    assert as_am.patch(f"/shipments/{hidden_id}", json={"damaged": True}, headers=etag).status_code == 404
+    assert as_am.delete(f"/shipments/{hidden_id}", headers=etag).status_code == 404
     onto_hidden = as_am.post("/shipments", json={"shipments": [row(mine, 1), row(hidden, 2)]})
     assert (
         onto_hidden.status_code == 422 and "link_id" in onto_hidden.json["errors"]["json"]["shipments"]["1"]
@@ -180,8 +182,8 @@ def test_planner_reads_shipments_but_nobody_read_only_writes(api, actors, lane):
         assert client.get(f"/shipments/{shipment_id}").status_code == 200
         assert client.get("/shipments").json["meta"]["total"] == 1
         assert client.post("/shipments", json={"shipments": [row(lane, 5)]}).status_code == 403
-        assert client.patch(f"/shipments/{shipment_id}", json={"damaged": True}).status_code == 403
-        assert client.delete(f"/shipments/{shipment_id}").status_code == 403
+        assert client.update(f"/shipments/{shipment_id}", {"damaged": True}).status_code == 403
+        assert client.remove(f"/shipments/{shipment_id}").status_code == 403
     assert api.get("/shipments").json["meta"]["total"] == 1
     assert api.get(f"/shipments/{shipment_id}").json["damaged"] is False
 
@@ -192,8 +194,8 @@ def test_corrections_and_deletes_go_into_both_ends_history(api, lane):
     )
     created = api.post("/shipments", json={"shipments": [row(lane, 3, external_ref="S-3")]}).json
     path = f"/shipments/{created['ids'][0]}"
-    assert api.patch(path, json={"damaged": True, "link_id": other_lane["id"]}).status_code == 200
-    assert api.delete(path).status_code == 204
+    assert api.update(path, {"damaged": True, "link_id": other_lane["id"]}).status_code == 200
+    assert api.remove(path).status_code == 204
 
     def shipment_events(customer_id: int) -> list[tuple[str, dict]]:
         history = api.get(f"/customers/{customer_id}/history", query={"page_size": 100}).json["items"]
@@ -220,3 +222,77 @@ def test_a_bulk_repost_records_only_the_rows_it_changed(api, lane):
         history = api.get(f"/customers/{customer_id}/history", query={"page_size": 100}).json["items"]
         events = [(e["entity_id"], e["changes"]) for e in history if e["entity"] == "shipment"]
         assert events == [(again.json["ids"][1], {"revenue": [100.0, 120.0]})]
+
+
+def test_corrections_and_deletes_need_the_current_etag(api, lane):
+    [shipment_id] = f.shipments(api, lane)
+    path = f"/shipments/{shipment_id}"
+    read = api.get(path)
+    assert read.headers["ETag"] == f'"shipment-{shipment_id}-v1"' and read.json["version"] == 1
+    missing = api.patch(path, json={"damaged": True})
+    assert missing.status_code == 428 and "If-Match" in missing.json["message"]
+    assert api.delete(path).status_code == 428
+    wrong = api.patch(path, json={"damaged": True}, headers={"If-Match": f'"shipment-{shipment_id}-v9"'})
+    assert wrong.status_code == 412
+    assert api.get(path).json == read.json  # refused requests changed nothing
+
+    corrected = api.patch(path, json={"damaged": True}, headers={"If-Match": read.headers["ETag"]})
+    assert corrected.status_code == 200 and corrected.json["version"] == 2
+    assert corrected.headers["ETag"] == f'"shipment-{shipment_id}-v2"' == api.get(path).headers["ETag"]
+    # the ETag read before the correction is stale for a second writer
+    for method in ("PATCH", "DELETE"):
+        body = {"cost": 1.0} if method == "PATCH" else None
+        stale = api.request(method, path, json=body, headers={"If-Match": read.headers["ETag"]})
+        assert stale.status_code == 412, method
+    assert api.get(path).json == corrected.json
+    assert api.delete(path, headers={"If-Match": corrected.headers["ETag"]}).status_code == 204
+    assert api.get(path).status_code == 404
+
+
+def test_a_bulk_repost_moves_the_version_of_the_rows_it_updates(api, lane):
+    rows = [row(lane, day, external_ref=f"S-{day}") for day in (1, 2)]
+    first, second = api.post("/shipments", json={"shipments": rows}).json["ids"]
+    assert [s["version"] for s in api.get("/shipments").json["items"]] == [1, 1]
+    etag = api.get(f"/shipments/{first}").headers["ETag"]
+    again = api.post("/shipments", json={"shipments": [{**rows[0], "revenue": 150.0}, row(lane, 3)]})
+    assert again.status_code == 201 and (again.json["created"], again.json["updated"]) == (1, 1)
+    assert [s["version"] for s in api.get("/shipments").json["items"]] == [2, 1, 1]
+    # a correction based on what was read before the repost would undo it: refused
+    stale = api.patch(f"/shipments/{first}", json={"revenue": 100.0}, headers={"If-Match": etag})
+    assert stale.status_code == 412
+    assert api.update(f"/shipments/{first}", {"revenue": 160.0}).json["version"] == 3
+    assert api.get(f"/shipments/{second}").json["version"] == 1
+
+
+def test_shipments_imported_from_csv_start_at_version_one(api):
+    imported_lane = f.link(
+        api,
+        f.customer(api, "CSV Shipper", roles=("shipper",)),
+        f.customer(api, "CSV Consignee", roles=("consignee",)),
+        external_ref="L1",
+    )
+    response = upload(api, "shipments", csv_text(SHIPMENT_HEADER, shipment_rows(3)))
+    assert response.status_code == 201 and response.json["counts"]["created"] == 3, response.json
+    listed = api.get("/shipments", query={"link_id": imported_lane["id"]}).json["items"]
+    assert [s["version"] for s in listed] == [1, 1, 1]
+    assert api.update(f"/shipments/{listed[0]['id']}", {"damaged": True}).json["version"] == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="logicrm/imports/kinds.py Shipments._update must set version = version + 1 (imports' owner)",
+)
+def test_a_csv_reimport_moves_the_version_of_the_shipments_it_changes(api):
+    f.link(
+        api,
+        f.customer(api, "CSV Shipper", roles=("shipper",)),
+        f.customer(api, "CSV Consignee", roles=("consignee",)),
+        external_ref="L1",
+    )
+    rows = shipment_rows(2)
+    assert upload(api, "shipments", csv_text(SHIPMENT_HEADER, rows)).status_code == 201
+    first = api.get("/shipments").json["items"][0]
+    rows[0][4] = "999.00"  # revenue
+    again = upload(api, "shipments", csv_text(SHIPMENT_HEADER, rows))
+    assert again.status_code == 201 and again.json["counts"]["updated"] == 1, again.json
+    assert api.get(f"/shipments/{first['id']}").json["version"] == 2
