@@ -3,6 +3,7 @@ databases holding data keep every row both ways."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -259,3 +260,69 @@ def test_downgrading_0005_keeps_the_rows_and_restores_the_old_checks(empty_datab
     finally:
         engine.dispose()
         reference.dispose()
+
+
+def _json(value):
+    """A JSON column as read: text on SQLite, already parsed on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def test_0006_keeps_snapshot_drivers_as_ids_and_drops_names_from_alerts(empty_database_url):
+    engine = make_engine(empty_database_url)
+    legacy_snapshot = [
+        {"kind": "neighbour", "key": 1, "label": "shipper and consignee Bałtyk Chemia", "share": 0.3},
+        {"kind": "own", "key": "low_satisfaction", "label": "low satisfaction (weakest deciding: finance)", "share": 0.2},
+        {"kind": "baseline", "key": None, "label": "baseline churn", "share": 0.02},
+    ]  # fmt: skip
+    legacy_alert = {
+        "customer": "Acme",
+        "threshold": 0.6,
+        "drivers": [{"label": "shipper Bałtyk Chemia", "share": 0.3}],
+    }
+    try:
+        migrate.upgrade(engine, "0005")
+        _fill(engine)
+        with engine.begin() as connection:
+            connection.execute(text(f"INSERT INTO job_runs (id, job, slot, status, started_at, counts, host, pid) VALUES (1, 'health_run', 's', 'succeeded', {AT}, '{{}}', 'h', 1)"))  # fmt: skip
+            connection.execute(
+                text(
+                    "INSERT INTO health_snapshots (run_id, customer_id, taken_at, coverage, own_risk, network_risk,"
+                    " exposure, revenue_12m, profit_12m, abc_class, departments, drivers)"
+                    f" VALUES (1, 2, {AT}, 1, 0.5, 0.5, 0, 0, 0, 'C', '[]', :drivers)"
+                ),
+                {"drivers": json.dumps(legacy_snapshot)},
+            )
+            for rule, details in (
+                ("risk_high", legacy_alert),
+                ("ticket_overdue", {**legacy_alert, "tickets": []}),
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO alerts (customer_id, rule, severity, state, dedupe_key, value, message, details,"
+                        f" first_seen, last_seen) VALUES (2, :rule, 'high', 'open', :rule, 0.7, :message, :details, {AT}, {AT})"
+                    ),
+                    {"rule": rule, "message": "Acme (key): network risk 0.70; drivers: shipper Bałtyk Chemia (0.30)",
+                     "details": json.dumps(details)},
+                )  # fmt: skip
+        migrate.upgrade(engine)
+        with engine.connect() as connection:
+            drivers = _json(connection.scalar(text("SELECT drivers FROM health_snapshots")))
+            alerts = {
+                rule: (message, _json(details))
+                for rule, message, details in connection.execute(
+                    text("SELECT rule, message, details FROM alerts")
+                )
+            }
+        assert drivers == [
+            {"kind": "neighbour", "key": 1, "share": 0.3, "roles": ["shipper", "consignee"]},
+            {"kind": "own", "key": "low_satisfaction", "share": 0.2, "department": "finance"},
+            {"kind": "baseline", "key": None, "share": 0.02},
+        ]
+        assert "Bałtyk" not in json.dumps(alerts, ensure_ascii=False)
+        assert alerts["risk_high"] == (
+            "Acme (key): network risk 0.70",
+            {"customer": "Acme", "threshold": 0.6, "drivers": []},
+        )
+        assert alerts["ticket_overdue"][1] == {"customer": "Acme", "threshold": 0.6, "tickets": []}
+    finally:
+        engine.dispose()
