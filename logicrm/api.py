@@ -72,10 +72,10 @@ class IdConverter(IntegerConverter):
 
 
 def _text_problem(value) -> str | None:
-    """Say why a string cannot be stored, or None when it can."""
+    """Say why a string (or an upload's file name) cannot be stored, or None when it can."""
     if isinstance(value, FileStorage):
         value = value.filename
-    if not isinstance(value, str):
+    if not isinstance(value, str) or (value.isascii() and "\x00" not in value):  # the fast, common case
         return None
     if "\x00" in value:
         return "must not contain the NUL character (\\u0000)"  # PostgreSQL text cannot hold it
@@ -88,20 +88,21 @@ def _text_problem(value) -> str | None:
 
 def unstorable_text(data) -> dict:
     """Name every string in loaded request data that no database can store, in marshmallow's error layout."""
+    if not isinstance(data, Mapping | list):
+        problem = _text_problem(data)
+        return {"_schema": [problem]} if problem else {}
     errors: dict = {}
     pending = [((), data)]
     while pending:  # a loop, not recursion: the JSON may nest as deep as its parser allowed
-        path, value = pending.pop()
-        if isinstance(value, Mapping):
-            pending.extend(((*path, key), item) for key, item in value.items())
-        elif isinstance(value, list):
-            pending.extend(((*path, index), item) for index, item in enumerate(value))
-        elif problem := _text_problem(value):
-            *parents, leaf = path or ("_schema",)
-            node = errors
-            for key in parents:
-                node = node.setdefault(key, {})
-            node[leaf] = [problem]
+        path, container = pending.pop()
+        for key, value in container.items() if isinstance(container, Mapping) else enumerate(container):
+            if isinstance(value, dict | list):  # JSON nests only these; a query string does not nest
+                pending.append(((*path, key), value))
+            elif problem := _text_problem(value):
+                node = errors
+                for parent in path:
+                    node = node.setdefault(parent, {})
+                node[key] = [problem]
     return errors
 
 

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from logicrm import bounds
+from tests import factories
 from tests.openapi_doc import Operation, error_at, fields, mismatches, nest, operations, resolve
 
 UNSTORABLE_TEXT = ["a\x00b", "\ud800"]  # PostgreSQL text refuses NUL; a lone surrogate is not UTF-8
@@ -161,17 +162,7 @@ def test_the_default_json_limit_refuses_a_body_one_byte_over(app, api):
 
 
 def test_a_10000_row_bulk_shipment_post_at_its_longest_fits_the_json_limit(app, api):
-    shipper = api.post("/customers", json={"name": "Shipper", "shipper": {}}).json
-    consignee = api.post("/customers", json={"name": "Consignee", "consignee": {}}).json
-    lane = api.post(
-        "/links",
-        json={
-            "shipper_id": shipper["id"],
-            "consignee_id": consignee["id"],
-            "origin": "A",
-            "destination": "B",
-        },
-    ).json
+    lane = factories.link(api, factories.customer(api), factories.customer(api, roles=("consignee",)))
     rows = [
         {
             "link_id": lane["id"],
