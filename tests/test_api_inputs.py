@@ -259,3 +259,13 @@ def test_answers_never_carry_nan_or_infinity(app):
     # A NaN that escaped the scoring core fails loudly instead of reaching a client as invalid JSON.
     with app.app_context(), pytest.raises(ValueError, match="not JSON compliant"):
         app.json.response({"network_risk": float("nan")})
+
+
+def test_an_upload_whose_file_name_cannot_be_stored_is_refused_naming_it(api):
+    response = api.client.post(
+        "/api/v1/imports/customers",
+        data={"file": (io.BytesIO(b"external_ref,name\nC1,Acme\n"), "customers\x00.csv")},
+        headers={"Authorization": f"Bearer {api.key}"},
+    )
+    assert response.status_code == 422 and error_at(response.json, "files", ("file",)), response.json
+    assert api.get("/customers").json["meta"]["total"] == 0
