@@ -130,6 +130,8 @@ class _Parser(FlaskParser):
             data = super().load_json(req, schema)
         except RecursionError:  # the stdlib parser recurses once per nesting level
             flask_smorest.abort(400, message="the JSON body is nested too deeply")
+        except ValueError:  # webargs handles JSONDecodeError; Python refuses integers over 4,300 digits
+            flask_smorest.abort(400, message="the JSON body holds an integer of more than 4,300 digits")
         if data is missing:
             flask_smorest.abort(400, message="the JSON body is empty")
         return data

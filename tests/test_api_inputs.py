@@ -119,6 +119,7 @@ MALFORMED_BODIES = [
     pytest.param(b'{"name": ', "application/json", 400, id="truncated"),
     pytest.param(b"\xff\xfe{}", "application/json", 400, id="not-utf-8"),
     pytest.param(b"[" * 100_000 + b"]" * 100_000, "application/json", 400, id="nested-100000-deep"),
+    pytest.param(b'{"id": ' + b"9" * 5_000 + b"}", "application/json", 400, id="a-5000-digit-integer"),
     pytest.param(b"[{}]", "application/json", 422, id="a-list"),
     pytest.param(b'"customer"', "application/json", 422, id="a-bare-string"),
     pytest.param(b"null", "application/json", 422, id="null"),
