@@ -8,13 +8,13 @@ from collections.abc import Mapping
 
 import swagger_ui_bundle
 from flask import Blueprint, Flask, g, jsonify, request, send_from_directory
-from flask_smorest import Api
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from logicrm import auth
+from logicrm.api import Api, IdConverter, JSONProvider
 from logicrm.config import Settings
 from logicrm.db import Base, Database, make_engine
 from logicrm.errors import DomainError
@@ -28,6 +28,8 @@ PUBLIC_PATHS = (f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs")
 def create_app(config: Settings | Mapping | None = None) -> Flask:
     """Build the Flask app; `config` overrides LOGICRM_* settings (a Settings or a mapping of fields)."""
     app = Flask("logicrm", instance_path=os.environ.get("LOGICRM_INSTANCE_PATH") or None)
+    app.json = JSONProvider(app)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     settings = Settings.from_env()
     if isinstance(config, Settings):
         settings = config
@@ -51,7 +53,8 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL=f"{API_PREFIX}/docs/static/",
         JSON_SORT_KEYS=False,
-        MAX_CONTENT_LENGTH=settings.import_max_upload_bytes,
+        # Bodies read outside the parser; the parser sets each request's own limit (api._limit_body).
+        MAX_CONTENT_LENGTH=settings.json_max_body_bytes,
     )
     _register_api(app)
     _register_session_lifecycle(app)
@@ -194,9 +197,10 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_error):
-        limit = app.config["LOGICRM"].import_max_upload_bytes
+        setting = g.get("body_limit", "json_max_body_bytes")
+        limit = request.max_content_length
         return _error_response(
-            413, f"the upload is larger than the limit of {limit:,} bytes (import_max_upload_bytes)"
+            413, f"the request body is larger than the limit of {limit:,} bytes ({setting})"
         )
 
     @app.errorhandler(StaleDataError)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app, g, request
 
 from logicrm.db import utcnow
@@ -11,17 +13,21 @@ from logicrm.users.models import User, UserRole
 
 WRITERS = frozenset({UserRole.ADMIN, UserRole.MANAGER, UserRole.ACCOUNT_MANAGER})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Keys are URL-safe base64 and underscores; anything else is no key, and is refused before it reaches the
+# database (a NUL byte would break a PostgreSQL lookup).
+KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
 def authenticate_request() -> None:
     """Resolve the bearer key into g.user; refuse writes by read-only roles."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
     database = current_app.extensions["logicrm.db"]
     with database.session(write=False) as session:
-        key = users.authenticate(session, token.strip())
+        key = users.authenticate(session, token) if KEY_SHAPE.fullmatch(token) else None
         if key is None:
             raise Unauthorized("invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
         user = key.user

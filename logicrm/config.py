@@ -91,6 +91,11 @@ class Settings:
         3 * 3600, "a run still 'running' after this long on another host is deemed abandoned", rule=POSITIVE
     )
     outbox_interval_s: int = setting(60, "how often the outbox is flushed", rule=POSITIVE)
+    json_max_body_bytes: int = setting(
+        8 << 20,
+        "largest JSON request body (larger answers 413); a 10,000-row bulk shipment POST takes 1.7–4.4 MB",
+        rule=POSITIVE,
+    )
     import_max_upload_bytes: int = setting(
         1 << 30, "largest CSV upload the import API accepts (larger answers 413)", rule=POSITIVE
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from logicrm.schemas import Id
+
 
 class ConsigneeProfileIn(ma.Schema):
     sites = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=200)), load_default=list)
@@ -12,5 +14,5 @@ class ConsigneeProfileIn(ma.Schema):
 
 
 class ConsigneeProfileOut(ConsigneeProfileIn):
-    customer_id = ma.fields.Integer()
+    customer_id = Id()
     version = ma.fields.Integer()

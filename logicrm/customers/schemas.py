@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import g
 
-from logicrm import access
+from logicrm import access, bounds
 from logicrm.api import PageArgs
 from logicrm.consignees.schemas import ConsigneeProfileIn, ConsigneeProfileOut
 from logicrm.customers.models import (
@@ -22,11 +22,10 @@ from logicrm.customers.models import (
 )
 from logicrm.customers.service import SORTS
 from logicrm.db import utcnow
-from logicrm.schemas import AwareDateTime, enum_field, external_ref_field
+from logicrm.schemas import AwareDateTime, Id, enum_field, external_ref_field, long_text, number
 from logicrm.shippers.schemas import ShipperProfileIn, ShipperProfileOut
 
 Length = ma.validate.Length
-Range = ma.validate.Range
 
 
 class CustomerIn(ma.Schema):
@@ -37,10 +36,10 @@ class CustomerIn(ma.Schema):
     region = ma.fields.String(allow_none=True, validate=Length(max=100))
     tier = enum_field(Tier, load_default=Tier.STANDARD)
     status = enum_field(CustomerStatus, load_default=CustomerStatus.ACTIVE)
-    owner_id = ma.fields.Integer(allow_none=True)
-    team_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+    owner_id = Id(allow_none=True)
+    team_ids = ma.fields.List(Id(), load_default=list)
     acquisition_channel = enum_field(AcquisitionChannel, allow_none=True)
-    referred_by_id = ma.fields.Integer(allow_none=True)
+    referred_by_id = Id(allow_none=True)
     acquired_on = ma.fields.Date(allow_none=True)
     churned_on = ma.fields.Date(allow_none=True, metadata={"description": "not before acquired_on"})
 
@@ -55,29 +54,29 @@ class CustomerCreateIn(CustomerIn):
 
 
 class CustomerOut(ma.Schema):
-    id = ma.fields.Integer()
+    id = Id()
     external_ref = ma.fields.String()
     name = ma.fields.String()
     normalized_name = ma.fields.String()
-    registration_number = ma.fields.String()
-    industry = ma.fields.String()
-    region = ma.fields.String()
+    registration_number = ma.fields.String(allow_none=True)
+    industry = ma.fields.String(allow_none=True)
+    region = ma.fields.String(allow_none=True)
     tier = enum_field(Tier)
     status = enum_field(CustomerStatus)
-    owner_id = ma.fields.Integer()
+    owner_id = Id(allow_none=True)
     team_ids = ma.fields.Method("_team_ids")
     roles = ma.fields.List(ma.fields.String())
-    acquisition_channel = enum_field(AcquisitionChannel)
-    referred_by_id = ma.fields.Integer()
-    acquired_on = ma.fields.Date()
-    churned_on = ma.fields.Date()
-    deleted_at = ma.fields.DateTime()
-    merged_into_id = ma.fields.Integer()
+    acquisition_channel = enum_field(AcquisitionChannel, allow_none=True)
+    referred_by_id = Id(allow_none=True)
+    acquired_on = ma.fields.Date(allow_none=True)
+    churned_on = ma.fields.Date(allow_none=True)
+    deleted_at = ma.fields.DateTime(allow_none=True)
+    merged_into_id = Id(allow_none=True)
     version = ma.fields.Integer()
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
-    shipper = ma.fields.Nested(ShipperProfileOut, attribute="shipper_profile")
-    consignee = ma.fields.Nested(ConsigneeProfileOut, attribute="consignee_profile")
+    shipper = ma.fields.Nested(ShipperProfileOut, attribute="shipper_profile", allow_none=True)
+    consignee = ma.fields.Nested(ConsigneeProfileOut, attribute="consignee_profile", allow_none=True)
 
     def _team_ids(self, customer) -> list[int]:
         return sorted(user.id for user in customer.team)
@@ -87,13 +86,14 @@ class CustomerListArgs(PageArgs):
     role = ma.fields.String(validate=ma.validate.OneOf(["shipper", "consignee"]))
     tier = enum_field(Tier)
     status = enum_field(CustomerStatus)
-    owner_id = ma.fields.Integer()
-    region = ma.fields.String()
-    industry = ma.fields.String()
+    owner_id = Id()
+    region = ma.fields.String(validate=Length(max=100))
+    industry = ma.fields.String(validate=Length(max=100))
     q = ma.fields.String(
+        validate=Length(max=300),
         metadata={
             "description": "name search (Latin or Chinese; case, width and legal suffixes ignored) or exact external_ref"
-        }
+        },
     )
     include_deleted = ma.fields.Boolean(load_default=False)
     sort = ma.fields.String(
@@ -114,7 +114,7 @@ class DuplicateArgs(ma.Schema):
 
 
 class MergeIn(ma.Schema):
-    source_id = ma.fields.Integer(required=True, metadata={"description": "customer folded into this one"})
+    source_id = Id(required=True, metadata={"description": "customer folded into this one"})
 
 
 class MergeOut(ma.Schema):
@@ -123,45 +123,45 @@ class MergeOut(ma.Schema):
 
 
 class AuditEventOut(ma.Schema):
-    id = ma.fields.Integer()
+    id = Id()
     at = ma.fields.DateTime()
-    user_id = ma.fields.Integer()
+    user_id = Id(allow_none=True)
     entity = ma.fields.String()
-    entity_id = ma.fields.Integer()
+    entity_id = Id()
     action = ma.fields.String()
     changes = ma.fields.Dict(metadata={"description": "field → [old, new]"})
 
 
 class ByCustomerArgs(PageArgs):
-    customer_id = ma.fields.Integer()
+    customer_id = Id()
 
 
 class DepartmentIn(ma.Schema):
-    customer_id = ma.fields.Integer(required=True)
+    customer_id = Id(required=True)
     name = ma.fields.String(required=True, validate=Length(min=1, max=100))
-    decision_weight = ma.fields.Float(load_default=1.0, validate=Range(min=0))
+    decision_weight = number(bounds.DECISION_WEIGHT, load_default=1.0)
     is_decision_maker = ma.fields.Boolean(load_default=False)
 
 
 class DepartmentOut(DepartmentIn):
-    id = ma.fields.Integer()
+    id = Id()
     version = ma.fields.Integer()
 
 
 class ContactIn(ma.Schema):
     external_ref = external_ref_field()
-    customer_id = ma.fields.Integer(required=True)
-    department_id = ma.fields.Integer(allow_none=True)
+    customer_id = Id(required=True)
+    department_id = Id(allow_none=True)
     name = ma.fields.String(required=True, validate=Length(min=1, max=200))
     role = ma.fields.String(allow_none=True, validate=Length(max=100))
-    email = ma.fields.Email(allow_none=True)
+    email = ma.fields.Email(allow_none=True, validate=Length(max=254))
     phone = ma.fields.String(allow_none=True, validate=Length(max=50))
 
 
 class ContactOut(ContactIn):
     """A contact; email and phone are omitted for planners."""
 
-    id = ma.fields.Integer()
+    id = Id()
     version = ma.fields.Integer()
 
     @ma.post_dump
@@ -171,22 +171,22 @@ class ContactOut(ContactIn):
 
 class SurveyScoreIn(ma.Schema):
     dimension = enum_field(Dimension, required=True)
-    importance = ma.fields.Float(load_default=1.0, validate=Range(min=0, min_inclusive=False))
-    expectation = ma.fields.Float(required=True)
-    perception = ma.fields.Float(required=True)
+    importance = number(bounds.IMPORTANCE, load_default=1.0)
+    expectation = number(bounds.SCALE_POINT, required=True, description="on the response's scale")
+    perception = number(bounds.SCALE_POINT, required=True, description="on the response's scale")
 
 
 class SurveyIn(ma.Schema):
     external_ref = external_ref_field()
-    customer_id = ma.fields.Integer(required=True)
-    department_id = ma.fields.Integer(required=True)
-    contact_id = ma.fields.Integer(allow_none=True)
+    customer_id = Id(required=True)
+    department_id = Id(required=True)
+    contact_id = Id(allow_none=True)
     collected_at = AwareDateTime(required=True)
     channel = ma.fields.String(allow_none=True, validate=Length(max=40))
-    scale_min = ma.fields.Integer(load_default=1)
-    scale_max = ma.fields.Integer(load_default=7)
-    likelihood_to_recommend = ma.fields.Integer(allow_none=True, validate=Range(min=0, max=10))
-    comment = ma.fields.String(allow_none=True)
+    scale_min = number(bounds.SCALE_POINT, integer=True, load_default=1)
+    scale_max = number(bounds.SCALE_POINT, integer=True, load_default=7)
+    likelihood_to_recommend = number(bounds.LIKELIHOOD_TO_RECOMMEND, integer=True, allow_none=True)
+    comment = long_text(allow_none=True)
     scores = ma.fields.List(ma.fields.Nested(SurveyScoreIn), required=True, validate=Length(min=1))
 
     @ma.validates_schema
@@ -210,35 +210,35 @@ class SurveyIn(ma.Schema):
 
 
 class SurveyScoreOut(SurveyScoreIn):
-    id = ma.fields.Integer()
+    id = Id()
 
 
 class SurveyOut(SurveyIn):
-    id = ma.fields.Integer()
+    id = Id()
     version = ma.fields.Integer()
     scores = ma.fields.List(ma.fields.Nested(SurveyScoreOut))
 
 
 class InteractionIn(ma.Schema):
     external_ref = external_ref_field()
-    customer_id = ma.fields.Integer(required=True)
-    department_id = ma.fields.Integer(allow_none=True)
-    user_id = ma.fields.Integer(allow_none=True, metadata={"description": "defaults to the caller"})
+    customer_id = Id(required=True)
+    department_id = Id(allow_none=True)
+    user_id = Id(allow_none=True, metadata={"description": "defaults to the caller"})
     kind = enum_field(InteractionKind, required=True)
     at = AwareDateTime(required=True)
-    summary = ma.fields.String(required=True, validate=Length(min=1, max=10_000))
+    summary = ma.fields.String(required=True, validate=Length(min=1, max=bounds.LONG_TEXT))
     next_follow_up = ma.fields.Date(allow_none=True)
 
 
 class InteractionOut(InteractionIn):
-    id = ma.fields.Integer()
+    id = Id()
     version = ma.fields.Integer()
 
 
 class TicketIn(ma.Schema):
     external_ref = external_ref_field()
-    customer_id = ma.fields.Integer(required=True)
-    link_id = ma.fields.Integer(allow_none=True)
+    customer_id = Id(required=True)
+    link_id = Id(allow_none=True)
     kind = enum_field(TicketKind, required=True)
     severity = enum_field(Severity, load_default=Severity.MEDIUM)
     subject = ma.fields.String(required=True, validate=Length(min=1, max=300))
@@ -246,7 +246,7 @@ class TicketIn(ma.Schema):
     first_response_at = AwareDateTime(allow_none=True)
     resolved_at = AwareDateTime(allow_none=True)
     status = enum_field(TicketStatus, load_default=TicketStatus.OPEN)
-    claim_amount = ma.fields.Float(allow_none=True, validate=Range(min=0))
+    claim_amount = number(bounds.MONEY, allow_none=True)
 
     @ma.validates_schema
     def _ordered(self, data, **_kwargs):
@@ -257,20 +257,20 @@ class TicketIn(ma.Schema):
 
 
 class TicketOut(TicketIn):
-    id = ma.fields.Integer()
+    id = Id()
     version = ma.fields.Integer()
 
 
 class OpportunityIn(ma.Schema):
-    customer_id = ma.fields.Integer(required=True)
+    customer_id = Id(required=True)
     kind = enum_field(OpportunityKind, required=True)
     stage = enum_field(OpportunityStage, load_default=OpportunityStage.LEAD)
     title = ma.fields.String(required=True, validate=Length(min=1, max=300))
-    value = ma.fields.Float(load_default=0, validate=Range(min=0))
-    probability = ma.fields.Float(load_default=0.1, validate=Range(min=0, max=1))
+    value = number(bounds.MONEY, load_default=0)
+    probability = number(bounds.SHARE, load_default=0.1)
     expected_close = ma.fields.Date(allow_none=True)
 
 
 class OpportunityOut(OpportunityIn):
-    id = ma.fields.Integer()
+    id = Id()
     version = ma.fields.Integer()

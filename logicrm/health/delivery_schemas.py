@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from logicrm.api import PageArgs
 from logicrm.health.models import Channel, DeliveryStatus
-from logicrm.schemas import enum_field
+from logicrm.schemas import Id, enum_field
 
 KINDS = ("alert", "digest", "test")
 
@@ -22,7 +22,7 @@ class WebhookIn(ma.Schema):
 
 
 class WebhookOut(WebhookIn):
-    id = ma.fields.Integer()
+    id = Id()
     created_at = ma.fields.DateTime()
 
 
@@ -35,12 +35,12 @@ class WebhookListArgs(PageArgs):
 
 
 class DeliveryOut(ma.Schema):
-    id = ma.fields.Integer()
+    id = Id()
     message_id = ma.fields.String(metadata={"description": "Message-ID or webhook-id, stable across retries"})
     kind = ma.fields.String(metadata={"description": "alert, digest or test"})
     channel = enum_field(Channel)
-    alert_id = ma.fields.Integer(allow_none=True)
-    receiver_id = ma.fields.Integer(allow_none=True)
+    alert_id = Id(allow_none=True)
+    receiver_id = Id(allow_none=True)
     recipient = ma.fields.String()
     subject = ma.fields.String(allow_none=True)
     status = enum_field(DeliveryStatus)
@@ -59,5 +59,5 @@ class DeliveryListArgs(PageArgs):
     status = enum_field(DeliveryStatus)
     channel = enum_field(Channel)
     kind = ma.fields.String(validate=ma.validate.OneOf(KINDS))
-    alert_id = ma.fields.Integer()
-    receiver_id = ma.fields.Integer()
+    alert_id = Id()
+    receiver_id = Id()

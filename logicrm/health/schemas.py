@@ -7,22 +7,22 @@ import marshmallow as ma
 from logicrm.api import PageArgs
 from logicrm.customers.models import Severity
 from logicrm.health.models import AlertState, RunStatus
-from logicrm.schemas import enum_field
+from logicrm.schemas import Id, enum_field
 
 F = ma.fields
 
 
 class AlertListArgs(PageArgs):
     state = enum_field(AlertState)
-    rule = F.String()
+    rule = F.String(validate=ma.validate.Length(max=40))
     severity = enum_field(Severity)
-    customer_id = F.Integer()
-    owner_id = F.Integer()
+    customer_id = Id()
+    owner_id = Id()
 
 
 class AlertOut(ma.Schema):
-    id = F.Integer()
-    customer_id = F.Integer()
+    id = Id()
+    customer_id = Id()
     rule = F.String()
     severity = enum_field(Severity)
     state = enum_field(AlertState)
@@ -32,18 +32,18 @@ class AlertOut(ma.Schema):
     first_seen = F.DateTime()
     last_seen = F.DateTime()
     acknowledged_at = F.DateTime(allow_none=True)
-    acknowledged_by_id = F.Integer(allow_none=True)
+    acknowledged_by_id = Id(allow_none=True)
     resolved_at = F.DateTime(allow_none=True)
 
 
 class RunListArgs(PageArgs):
-    job = F.String()
-    slot = F.String()
+    job = F.String(validate=ma.validate.Length(max=40))
+    slot = F.String(validate=ma.validate.Length(max=64))
     status = enum_field(RunStatus)
 
 
 class RunOut(ma.Schema):
-    id = F.Integer()
+    id = Id()
     job = F.String()
     slot = F.String()
     status = enum_field(RunStatus)
@@ -59,8 +59,8 @@ class RunOut(ma.Schema):
 
 
 class SnapshotOut(ma.Schema):
-    id = F.Integer()
-    run_id = F.Integer()
+    id = Id()
+    run_id = Id()
     taken_at = F.DateTime()
     satisfaction = F.Float(allow_none=True, metadata={"description": "0–1 (×100 for display)"})
     two_sided = F.Float(allow_none=True)

@@ -7,7 +7,7 @@ from flask_smorest.fields import Upload
 
 from logicrm.api import PageArgs
 from logicrm.imports.models import ImportState
-from logicrm.schemas import enum_field
+from logicrm.schemas import Id, enum_field
 
 
 class UploadIn(ma.Schema):
@@ -36,7 +36,7 @@ class ImportArgs(ma.Schema):
 
 class ImportListArgs(PageArgs):
     state = enum_field(ImportState)
-    kind = ma.fields.String()
+    kind = ma.fields.String(validate=ma.validate.Length(max=40))
 
 
 class ImportErrorOut(ma.Schema):
@@ -54,22 +54,24 @@ class ImportCountsOut(ma.Schema):
 
 
 class ImportJobOut(ma.Schema):
-    id = ma.fields.Integer()
+    id = Id()
     kind = ma.fields.String()
     filename = ma.fields.String()
-    user_id = ma.fields.Integer()
+    user_id = Id(allow_none=True)
     state = enum_field(ImportState)
     dry_run = ma.fields.Boolean()
     skip_invalid = ma.fields.Boolean()
-    date_format = ma.fields.String()
+    date_format = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
-    started_at = ma.fields.DateTime()
-    finished_at = ma.fields.DateTime()
-    bytes_total = ma.fields.Integer()
+    started_at = ma.fields.DateTime(allow_none=True)
+    finished_at = ma.fields.DateTime(allow_none=True)
+    bytes_total = ma.fields.Integer(allow_none=True)
     bytes_done = ma.fields.Integer()
     rows_done = ma.fields.Integer()
     counts = ma.fields.Nested(ImportCountsOut)
-    error = ma.fields.String(metadata={"description": "why the file as a whole was refused or failed"})
+    error = ma.fields.String(
+        allow_none=True, metadata={"description": "why the file as a whole was refused or failed"}
+    )
     rejected_rows_url = ma.fields.String(
         metadata={"description": "CSV of the rejected rows, to fix and re-import"}
     )

@@ -6,24 +6,30 @@ are probabilities in [0, 1], so a driver list reads "risk 0.71: consignee X 0.22
 
 from __future__ import annotations
 
+import dataclasses
+
 import marshmallow as ma
 
+from logicrm import bounds
 from logicrm.api import PageArgs
 from logicrm.customers.models import Tier
-from logicrm.schemas import enum_field
+from logicrm.schemas import Id, WholeNumber, enum_field, number
 
 F = ma.fields
 
 
 class DriverOut(ma.Schema):
     kind = F.String(metadata={"description": "baseline, own, neighbour or other"})
-    key = F.Raw(metadata={"description": "driver name (own) or customer id (neighbour)"})
+    key = F.Raw(
+        allow_none=True,
+        metadata={"description": "driver name (own), customer id (neighbour), null (baseline)"},
+    )
     label = F.String()
     share = F.Float(metadata={"description": "part of the network risk; the shares sum to it"})
 
 
 class DepartmentHealthOut(ma.Schema):
-    id = F.Integer()
+    id = Id()
     name = F.String()
     weight = F.Float()
     is_decision_maker = F.Boolean()
@@ -75,7 +81,7 @@ class ValueOut(ma.Schema):
 
 
 class HealthOut(ma.Schema):
-    customer_id = F.Integer()
+    customer_id = Id()
     name = F.String()
     roles = F.List(F.String())
     tier = F.String()
@@ -94,15 +100,15 @@ class HealthOut(ma.Schema):
 class RankingArgs(PageArgs):
     role = F.String(validate=ma.validate.OneOf(["shipper", "consignee"]))
     tier = enum_field(Tier)
-    owner_id = F.Integer()
+    owner_id = Id()
 
 
 class RiskRowOut(ma.Schema):
-    id = F.Integer()
+    id = Id()
     name = F.String()
     roles = F.List(F.String())
     tier = F.String()
-    owner_id = F.Integer(allow_none=True)
+    owner_id = Id(allow_none=True)
     own_risk = F.Float()
     network_risk = F.Float()
     top_driver = F.Nested(DriverOut, allow_none=True)
@@ -123,7 +129,7 @@ class RiskPage(ma.Schema):
 
 
 class HubRowOut(ma.Schema):
-    id = F.Integer()
+    id = Id()
     name = F.String()
     roles = F.List(F.String())
     tier = F.String()
@@ -138,23 +144,27 @@ class HubPage(ma.Schema):
 
 
 class GraphArgs(ma.Schema):
-    center = F.Integer(required=True)
-    depth = F.Integer(load_default=1, validate=ma.validate.Range(min=1, max=3))
+    center = Id(required=True)
+    depth = WholeNumber(load_default=1, validate=ma.validate.Range(min=1, max=3))
 
 
 class GraphNodeOut(ma.Schema):
-    id = F.Integer()
+    id = Id()
     name = F.String(allow_none=True, metadata={"description": "null for accounts you may not see"})
-    hidden = F.Boolean()
+    hidden = F.Boolean(
+        metadata={
+            "description": "an account you may not see, at the far end of one of your lanes: id and roles only"
+        }
+    )
     roles = F.List(F.String())
-    tier = F.String()
-    satisfaction = F.Float(allow_none=True)
-    risk = F.Float()
+    tier = F.String(allow_none=True, metadata={"description": "null when hidden"})
+    satisfaction = F.Float(allow_none=True, metadata={"description": "0–100; null when hidden or unknown"})
+    risk = F.Float(allow_none=True, metadata={"description": "network risk; null when hidden"})
 
 
 class GraphEdgeOut(ma.Schema):
-    shipper = F.Integer()
-    consignee = F.Integer()
+    shipper = Id()
+    consignee = Id()
     monthly_volume = F.Float()
     revenue_per_month = F.Float()
     influence_down = F.Float(metadata={"description": "shipper → consignee"})
@@ -168,9 +178,14 @@ class GraphOut(ma.Schema):
 
 
 class WhatIfIn(ma.Schema):
-    remove_customers = F.List(F.Integer(), load_default=list)
-    remove_links = F.List(F.Integer(), load_default=list)
-    threshold = F.Float(load_default=None, validate=ma.validate.Range(min=0, max=1, min_inclusive=False))
+    remove_customers = F.List(Id(), load_default=list)
+    remove_links = F.List(Id(), load_default=list)
+    threshold = number(
+        dataclasses.replace(bounds.SHARE, low_inclusive=False),
+        load_default=None,
+        description="an account keeping less than this share of its volume is lost; "
+        "default: the scoring parameter cascade_threshold",
+    )
 
     @ma.validates_schema
     def _something_removed(self, data, **_kwargs):
@@ -179,14 +194,14 @@ class WhatIfIn(ma.Schema):
 
 
 class LostCustomerOut(ma.Schema):
-    id = F.Integer()
+    id = Id()
     name = F.String()
     round = F.Integer()
     roles = F.List(F.String())
 
 
 class WhatIfOut(ma.Schema):
-    rounds = F.List(F.List(F.Integer()))
+    rounds = F.List(F.List(Id()), metadata={"description": "ids of the accounts lost in each round"})
     lost_customers = F.List(F.Nested(LostCustomerOut))
     hidden_lost_customers = F.Integer(
         metadata={"description": "lost accounts you may not see (named only for you)"}
@@ -210,7 +225,7 @@ class BucketOut(ma.Schema):
 
 
 class MismatchOut(ma.Schema):
-    id = F.Integer()
+    id = Id()
     name = F.String()
     tier = F.String()
     value_tier = F.String()

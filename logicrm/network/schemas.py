@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from logicrm import bounds
 from logicrm.api import PageArgs
 from logicrm.network.models import LinkStatus, ServiceType
-from logicrm.schemas import AwareDateTime, enum_field, external_ref_field
+from logicrm.schemas import AwareDateTime, Id, enum_field, external_ref_field, number
 
 Length = ma.validate.Length
 
 
 class LinkIn(ma.Schema):
     external_ref = external_ref_field()
-    shipper_id = ma.fields.Integer(required=True)
-    consignee_id = ma.fields.Integer(required=True)
+    shipper_id = Id(required=True)
+    consignee_id = Id(required=True)
     origin = ma.fields.String(required=True, validate=Length(min=1, max=100))
     destination = ma.fields.String(required=True, validate=Length(min=1, max=100))
     service_type = enum_field(ServiceType, load_default=ServiceType.FTL)
-    declared_monthly_volume = ma.fields.Float(
-        allow_none=True,
-        validate=ma.validate.Range(min=0),
-        metadata={"description": "shipments a month expected before any exist"},
+    declared_monthly_volume = number(
+        bounds.MONTHLY_VOLUME, allow_none=True, description="expected before any shipment exists"
     )
     started_on = ma.fields.Date(allow_none=True)
     ended_on = ma.fields.Date(allow_none=True)
@@ -36,28 +35,28 @@ class LinkIn(ma.Schema):
 
 
 class LinkOut(LinkIn):
-    id = ma.fields.Integer()
+    id = Id()
     version = ma.fields.Integer()
 
 
 class LinkListArgs(PageArgs):
-    customer_id = ma.fields.Integer(metadata={"description": "links where this customer is either end"})
-    shipper_id = ma.fields.Integer()
-    consignee_id = ma.fields.Integer()
+    customer_id = Id(metadata={"description": "links where this customer is either end"})
+    shipper_id = Id()
+    consignee_id = Id()
     status = enum_field(LinkStatus)
 
 
 class ShipmentIn(ma.Schema):
-    link_id = ma.fields.Integer(required=True)
+    link_id = Id(required=True)
     external_ref = external_ref_field()
     shipped_at = AwareDateTime(required=True)
     promised_at = AwareDateTime(allow_none=True)
     delivered_at = AwareDateTime(allow_none=True)
     in_full = ma.fields.Boolean(load_default=True)
     damaged = ma.fields.Boolean(load_default=False)
-    claim_amount = ma.fields.Float(load_default=0, validate=ma.validate.Range(min=0))
-    revenue = ma.fields.Float(load_default=0, validate=ma.validate.Range(min=0))
-    cost = ma.fields.Float(load_default=0, validate=ma.validate.Range(min=0))
+    claim_amount = number(bounds.MONEY, load_default=0)
+    revenue = number(bounds.MONEY, load_default=0)
+    cost = number(bounds.MONEY, load_default=0)
 
     @ma.validates_schema
     def _delivered_after_shipped(self, data, **_kwargs):
@@ -68,15 +67,13 @@ class ShipmentIn(ma.Schema):
 
 
 class ShipmentOut(ShipmentIn):
-    id = ma.fields.Integer()
+    id = Id()
     version = ma.fields.Integer()
 
 
 class ShipmentListArgs(PageArgs):
-    link_id = ma.fields.Integer()
-    customer_id = ma.fields.Integer(
-        metadata={"description": "shipments on links where this customer is either end"}
-    )
+    link_id = Id()
+    customer_id = Id(metadata={"description": "shipments on links where this customer is either end"})
     shipped_from = AwareDateTime()
     shipped_to = AwareDateTime()
 
@@ -84,6 +81,4 @@ class ShipmentListArgs(PageArgs):
 class BulkShipmentsOut(ma.Schema):
     created = ma.fields.Integer()
     updated = ma.fields.Integer()
-    ids = ma.fields.List(
-        ma.fields.Integer(), metadata={"description": "ids in the order of the request rows"}
-    )
+    ids = ma.fields.List(Id(), metadata={"description": "ids in the order of the request rows"})

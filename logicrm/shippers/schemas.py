@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from logicrm import bounds
+from logicrm.schemas import Id, number
+
 
 class ShipperProfileIn(ma.Schema):
     contract_start = ma.fields.Date(allow_none=True)
     contract_end = ma.fields.Date(allow_none=True)
     services = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=60)), load_default=list)
-    contracted_annual_value = ma.fields.Float(allow_none=True, validate=ma.validate.Range(min=0))
-    on_time_target = ma.fields.Float(
-        allow_none=True, load_default=0.95, validate=ma.validate.Range(min=0, max=1)
+    contracted_annual_value = number(bounds.MONEY, allow_none=True)
+    on_time_target = number(
+        bounds.SHARE, allow_none=True, load_default=0.95, description="SLA: share of shipments on time"
     )
 
     @ma.validates_schema
@@ -22,5 +25,5 @@ class ShipperProfileIn(ma.Schema):
 
 
 class ShipperProfileOut(ShipperProfileIn):
-    customer_id = ma.fields.Integer()
+    customer_id = Id()
     version = ma.fields.Integer()

@@ -5,19 +5,19 @@ from __future__ import annotations
 import marshmallow as ma
 
 from logicrm.api import PageArgs
-from logicrm.schemas import enum_field
+from logicrm.schemas import Id, enum_field
 from logicrm.users.models import UserRole
 
 
 class UserIn(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    email = ma.fields.Email(required=True)
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
     role = enum_field(UserRole, required=True)
     active = ma.fields.Boolean(load_default=True)
 
 
 class UserOut(UserIn):
-    id = ma.fields.Integer()
+    id = Id()
     created_at = ma.fields.DateTime()
 
 
@@ -30,13 +30,13 @@ class ApiKeyIn(ma.Schema):
 
 
 class ApiKeyOut(ma.Schema):
-    id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
+    id = Id()
+    user_id = Id()
     prefix = ma.fields.String()
-    label = ma.fields.String()
+    label = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
-    last_used_at = ma.fields.DateTime()
-    revoked_at = ma.fields.DateTime()
+    last_used_at = ma.fields.DateTime(allow_none=True)
+    revoked_at = ma.fields.DateTime(allow_none=True)
 
 
 class NewApiKeyOut(ApiKeyOut):
