@@ -17,11 +17,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import numpy as np
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Connection,
     DateTime,
     Engine,
     Enum,
     MetaData,
+    Numeric,
     Table,
     create_engine,
     event,
@@ -29,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from logicrm.bounds import Bound
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -143,6 +147,14 @@ def lock_keys(session: Session, keys: Iterable[str]) -> None:
         return
     for key in sorted(set(keys)):
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
+MONEY = Numeric(14, 2, asdecimal=False)
+
+
+def within(bound: Bound, column: str) -> CheckConstraint:
+    """The CHECK that keeps `column` inside its bound, named <column>_range."""
+    return CheckConstraint(bound.check(column), name=f"{column}_range")
 
 
 def enum_type(enum_cls, *, name: str | None = None) -> Enum:

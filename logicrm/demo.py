@@ -21,32 +21,23 @@ from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session
 
 from logicrm.consignees.models import ConsigneeProfile
-from logicrm.customers.models import (
-    AcquisitionChannel,
+from logicrm.customers.models import AcquisitionChannel, Customer, CustomerStatus, Tier, customer_team
+from logicrm.customers.names import normalize_name
+from logicrm.db import bulk_insert
+from logicrm.lanes.models import Link, LinkStatus, ServiceType, Shipment
+from logicrm.network.service import SHIPMENT_FIELDS
+from logicrm.relations.models import (
     Contact,
-    Customer,
-    CustomerStatus,
     Department,
     Dimension,
     Interaction,
     InteractionKind,
-    Opportunity,
-    OpportunityKind,
-    OpportunityStage,
-    Severity,
     SurveyResponse,
     SurveyScore,
-    Ticket,
-    TicketKind,
-    TicketStatus,
-    Tier,
-    customer_team,
 )
-from logicrm.customers.names import normalize_name
-from logicrm.db import bulk_insert
-from logicrm.network.models import Link, LinkStatus, ServiceType, Shipment
-from logicrm.network.service import SHIPMENT_FIELDS
+from logicrm.sales.models import Opportunity, OpportunityKind, OpportunityStage
 from logicrm.shippers.models import ShipperProfile
+from logicrm.tickets.models import Severity, Ticket, TicketKind, TicketStatus
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
 

@@ -2,21 +2,15 @@
 
 from logicrm.audit.models import AuditEvent
 from logicrm.consignees.models import ConsigneeProfile
-from logicrm.customers.models import (
-    Contact,
-    Customer,
-    Department,
-    Interaction,
-    Opportunity,
-    SurveyResponse,
-    SurveyScore,
-    Ticket,
-)
+from logicrm.customers.models import Customer
 from logicrm.health.models import Alert, Delivery, HealthSnapshot, JobRun, WebhookReceiver
 from logicrm.imports.models import ImportJob, ImportReject
-from logicrm.network.models import Link, Shipment
+from logicrm.lanes.models import Link, Shipment
 from logicrm.network.revisions import Revision
+from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
+from logicrm.sales.models import Opportunity
 from logicrm.shippers.models import ShipperProfile
+from logicrm.tickets.models import Ticket
 from logicrm.users.models import ApiKey, User
 
 __all__ = [

@@ -11,18 +11,14 @@ from sqlalchemy import CheckConstraint, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from logicrm import bounds, migrate
-from logicrm.customers.models import (
-    Customer,
-    Department,
-    Opportunity,
-    SurveyResponse,
-    SurveyScore,
-    Ticket,
-)
+from logicrm.customers.models import Customer
 from logicrm.db import Base, Database, bulk_insert, make_engine
-from logicrm.network.models import Link, Shipment
+from logicrm.lanes.models import Link, Shipment
 from logicrm.network.service import SHIPMENT_FIELDS
+from logicrm.relations.models import Department, SurveyResponse, SurveyScore
+from logicrm.sales.models import Opportunity
 from logicrm.shippers.models import ShipperProfile
+from logicrm.tickets.models import Ticket
 from logicrm.users import service as users
 from logicrm.users.models import User, UserRole
 

@@ -13,23 +13,14 @@ from collections import defaultdict
 from sqlalchemy import func, or_, select
 
 from logicrm.consignees.models import ConsigneeProfile
-from logicrm.customers.models import (
-    Customer,
-    Department,
-    Interaction,
-    Opportunity,
-    OpportunityKind,
-    OpportunityStage,
-    SurveyResponse,
-    SurveyScore,
-    Ticket,
-    TicketKind,
-    TicketStatus,
-)
+from logicrm.customers.models import Customer
 from logicrm.customers.names import normalize_name
 from logicrm.demo import ADMIN_EMAIL, build_plan, load_demo
-from logicrm.network.models import Link, Shipment
+from logicrm.lanes.models import Link, Shipment
+from logicrm.relations.models import Department, Interaction, SurveyResponse, SurveyScore
+from logicrm.sales.models import Opportunity, OpportunityKind, OpportunityStage
 from logicrm.shippers.models import ShipperProfile
+from logicrm.tickets.models import Ticket, TicketKind, TicketStatus
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
 

@@ -14,17 +14,11 @@ from sqlalchemy.orm import Session
 from logicrm import access
 from logicrm.audit import service as audit
 from logicrm.customers import service as customers
-from logicrm.customers.models import (
-    Contact,
-    Department,
-    Interaction,
-    Opportunity,
-    SurveyResponse,
-    SurveyScore,
-    Ticket,
-)
 from logicrm.errors import Conflict, NotFound, field_error
-from logicrm.network.models import Link
+from logicrm.lanes.models import Link
+from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
+from logicrm.sales.models import Opportunity
+from logicrm.tickets.models import Ticket
 from logicrm.users.models import User
 
 

@@ -8,22 +8,14 @@ from flask import g
 from logicrm import access, bounds
 from logicrm.api import PageArgs
 from logicrm.consignees.schemas import ConsigneeProfileIn, ConsigneeProfileOut
-from logicrm.customers.models import (
-    AcquisitionChannel,
-    CustomerStatus,
-    Dimension,
-    InteractionKind,
-    OpportunityKind,
-    OpportunityStage,
-    Severity,
-    TicketKind,
-    TicketStatus,
-    Tier,
-)
+from logicrm.customers.models import AcquisitionChannel, CustomerStatus, Tier
 from logicrm.customers.service import SORTS
 from logicrm.db import utcnow
+from logicrm.relations.models import Dimension, InteractionKind
+from logicrm.sales.models import OpportunityKind, OpportunityStage
 from logicrm.schemas import AwareDateTime, Id, enum_field, external_ref_field, long_text, number
 from logicrm.shippers.schemas import ShipperProfileIn, ShipperProfileOut
+from logicrm.tickets.models import Severity, TicketKind, TicketStatus
 
 Length = ma.validate.Length
 

@@ -12,24 +12,16 @@ from logicrm import access, db
 from logicrm.audit import service as audit
 from logicrm.audit.models import AuditEvent
 from logicrm.consignees.models import ConsigneeProfile
-from logicrm.customers.models import (
-    Contact,
-    Customer,
-    CustomerStatus,
-    Department,
-    Interaction,
-    Opportunity,
-    SurveyResponse,
-    Ticket,
-    Tier,
-    customer_team,
-)
+from logicrm.customers.models import Customer, CustomerStatus, Tier, customer_team
 from logicrm.customers.names import normalize_name, search_pattern
 from logicrm.db import utcnow
 from logicrm.errors import Conflict, Forbidden, NotFound, field_error
+from logicrm.lanes.models import Link
 from logicrm.network import revisions
-from logicrm.network.models import Link
+from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse
+from logicrm.sales.models import Opportunity
 from logicrm.shippers.models import ShipperProfile
+from logicrm.tickets.models import Ticket
 from logicrm.users.models import User
 
 CUSTOMER_FIELDS = (

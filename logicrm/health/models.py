@@ -8,8 +8,8 @@ import enum
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from logicrm.customers.models import Severity
 from logicrm.db import Base, enum_type, utcnow
+from logicrm.tickets.models import Severity
 
 
 class RunStatus(enum.StrEnum):

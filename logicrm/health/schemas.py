@@ -5,9 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 
 from logicrm.api import PageArgs
-from logicrm.customers.models import Severity
 from logicrm.health.models import AlertState, RunStatus
 from logicrm.schemas import Id, enum_field
+from logicrm.tickets.models import Severity
 
 F = ma.fields
 

@@ -18,25 +18,16 @@ from sqlalchemy.orm import Session, aliased
 from logicrm import access
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers import service as customers
-from logicrm.customers.models import (
-    Contact,
-    Customer,
-    Department,
-    Dimension,
-    Interaction,
-    Severity,
-    SurveyResponse,
-    SurveyScore,
-    Ticket,
-    customer_team,
-)
+from logicrm.customers.models import Customer, customer_team
 from logicrm.errors import Forbidden, NotFound
 from logicrm.health.models import Alert, AlertState, HealthSnapshot
 from logicrm.imports.columns import Choice, Column, DateTime, Email, Integer, Number, Text, ref
 from logicrm.imports.kinds import CUSTOMER_PLAIN, KINDS, PROFILE_COLUMNS
+from logicrm.lanes.models import Link, Shipment
 from logicrm.network import service as network
-from logicrm.network.models import Link, Shipment
+from logicrm.relations.models import Contact, Department, Dimension, Interaction, SurveyResponse, SurveyScore
 from logicrm.shippers.models import ShipperProfile
+from logicrm.tickets.models import Severity, Ticket
 from logicrm.users.models import User, UserRole
 
 CHUNK_ROWS = 1000

@@ -24,23 +24,7 @@ from logicrm.audit import service as audit
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers import related
 from logicrm.customers import service as customers
-from logicrm.customers.models import (
-    AcquisitionChannel,
-    Contact,
-    Customer,
-    CustomerStatus,
-    Department,
-    Dimension,
-    Interaction,
-    InteractionKind,
-    Severity,
-    SurveyResponse,
-    SurveyScore,
-    Ticket,
-    TicketKind,
-    TicketStatus,
-    Tier,
-)
+from logicrm.customers.models import AcquisitionChannel, Customer, CustomerStatus, Tier
 from logicrm.db import bulk_insert
 from logicrm.errors import DomainError
 from logicrm.imports.columns import (
@@ -57,11 +41,21 @@ from logicrm.imports.columns import (
     money,
     ref,
 )
+from logicrm.lanes.models import Link, LinkStatus, ServiceType, Shipment
 from logicrm.network import revisions
 from logicrm.network import service as network
-from logicrm.network.models import Link, LinkStatus, ServiceType, Shipment
 from logicrm.network.service import SHIPMENT_FIELDS
+from logicrm.relations.models import (
+    Contact,
+    Department,
+    Dimension,
+    Interaction,
+    InteractionKind,
+    SurveyResponse,
+    SurveyScore,
+)
 from logicrm.shippers.models import ShipperProfile
+from logicrm.tickets.models import Severity, Ticket, TicketKind, TicketStatus
 from logicrm.users.models import User
 
 # ------------------------------------------------------------------------------------------ rows

@@ -9,21 +9,12 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from logicrm.consignees.models import ConsigneeProfile
-from logicrm.customers.models import (
-    Customer,
-    CustomerStatus,
-    Department,
-    Interaction,
-    Opportunity,
-    OpportunityKind,
-    OpportunityStage,
-    SurveyResponse,
-    SurveyScore,
-    Ticket,
-    TicketStatus,
-)
-from logicrm.network.models import Link, LinkStatus, Shipment
+from logicrm.customers.models import Customer, CustomerStatus
+from logicrm.lanes.models import Link, LinkStatus, Shipment
+from logicrm.relations.models import Department, Interaction, SurveyResponse, SurveyScore
+from logicrm.sales.models import Opportunity, OpportunityKind, OpportunityStage
 from logicrm.shippers.models import ShipperProfile
+from logicrm.tickets.models import Ticket, TicketStatus
 
 DAY = dt.timedelta(days=1)
 

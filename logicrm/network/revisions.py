@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from logicrm.audit.models import AuditEvent
 from logicrm.db import Base
-from logicrm.network.models import Link, Shipment
+from logicrm.lanes.models import Link, Shipment
 from logicrm.users.models import ApiKey, User
 
 NETWORK = "network"

@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from logicrm import bounds
 from logicrm.api import PageArgs
-from logicrm.network.models import LinkStatus, ServiceType
+from logicrm.lanes.models import LinkStatus, ServiceType
 from logicrm.schemas import AwareDateTime, Id, enum_field, external_ref_field, number
 
 Length = ma.validate.Length

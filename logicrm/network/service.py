@@ -15,8 +15,8 @@ from logicrm.customers import service as customers
 from logicrm.customers.models import Customer
 from logicrm.db import new_external_ref
 from logicrm.errors import Forbidden, Invalid, NotFound, field_error
+from logicrm.lanes.models import Link, Shipment
 from logicrm.network import revisions
-from logicrm.network.models import Link, Shipment
 from logicrm.shippers.models import ShipperProfile
 from logicrm.users.models import User
 

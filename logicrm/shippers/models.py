@@ -8,8 +8,8 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from logicrm import bounds
-from logicrm.customers.models import MONEY, Customer, within
-from logicrm.db import Base
+from logicrm.customers.models import Customer
+from logicrm.db import MONEY, Base, within
 
 
 class ShipperProfile(Base):

@@ -10,23 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logicrm.customers.models import (
-    AcquisitionChannel,
-    CustomerStatus,
-    Dimension,
-    InteractionKind,
-    Severity,
-    TicketKind,
-    TicketStatus,
-    Tier,
-)
+from logicrm.customers.models import AcquisitionChannel, CustomerStatus, Tier
 from logicrm.db import utcnow
 from logicrm.health.models import Alert, HealthSnapshot, JobRun
 from logicrm.imports import exports
 from logicrm.imports import service as imports
 from logicrm.imports.csvfile import write_rows
 from logicrm.imports.kinds import KINDS
-from logicrm.network.models import LinkStatus, ServiceType
+from logicrm.lanes.models import LinkStatus, ServiceType
+from logicrm.relations.models import Dimension, InteractionKind
+from logicrm.tickets.models import Severity, TicketKind, TicketStatus
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
 from tests import factories as f

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from logicrm.imports import service
 from logicrm.imports.models import ImportJob
-from logicrm.network.models import Shipment
+from logicrm.lanes.models import Shipment
 from tests.imports.conftest import SHIPMENT_HEADER, count, csv_text, run_import, shipment_rows
 
 LOGICRM = Path(sys.executable).with_name("logicrm")  # the console script of this venv

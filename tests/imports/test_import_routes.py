@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from logicrm.audit.models import AuditEvent
-from logicrm.customers.models import Contact, Customer, Department
+from logicrm.customers.models import Customer
 from logicrm.imports import service
 from logicrm.imports.kinds import KINDS
 from logicrm.imports.models import ImportJob
-from logicrm.network.models import Shipment
+from logicrm.lanes.models import Shipment
+from logicrm.relations.models import Contact, Department
 from tests import factories
 from tests.imports.conftest import SHIPMENT_HEADER, count, csv_text, shipment_rows, upload
 

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select, text
 
 from logicrm.audit.models import AuditEvent
-from logicrm.customers.models import Contact, Customer, Department, SurveyResponse
-from logicrm.network.models import Link, Shipment
+from logicrm.customers.models import Customer
+from logicrm.lanes.models import Link, Shipment
+from logicrm.relations.models import Contact, Department, SurveyResponse
 from logicrm.shippers.models import ShipperProfile
 from tests.imports.conftest import SHIPMENT_HEADER, count, csv_text, run_import, shipment_rows
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from logicrm.demo import load_demo
-from logicrm.network.models import Link
+from logicrm.lanes.models import Link
 from logicrm.network.params import ScoringParams
 from tests.conftest import Api, fresh_app
 

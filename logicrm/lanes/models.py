@@ -9,8 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from logicrm import bounds
-from logicrm.customers.models import MONEY, within
-from logicrm.db import Base, enum_type, new_external_ref
+from logicrm.db import MONEY, Base, enum_type, new_external_ref, within
 
 
 class ServiceType(enum.StrEnum):
