@@ -319,6 +319,11 @@ def etag_of(obj) -> str:
     )
 
 
+def with_etag(record, status: int = 200):
+    """Return a view result carrying the record's ETag (send it back in If-Match to update)."""
+    return record, status, {"ETag": etag_of(record)}
+
+
 def expected_version(obj) -> int:
     """Check If-Match against the row: 428 when missing, 412 when stale; return the version.
 

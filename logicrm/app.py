@@ -66,16 +66,19 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
 
 
 def _register_api(app: Flask) -> None:
-    from logicrm.consignees.routes import blp as consignees_blp
-    from logicrm.customers.routes import blueprints as customer_blueprints
-    from logicrm.health.delivery_routes import blueprints as delivery_blueprints
-    from logicrm.health.routes import blueprints as health_blueprints
-    from logicrm.imports.export_routes import blp as exports_blp
-    from logicrm.imports.routes import blp as imports_blp
-    from logicrm.network.analysis_routes import blueprints as analysis_blueprints
-    from logicrm.network.routes import blueprints as network_blueprints
-    from logicrm.shippers.routes import blp as shippers_blp
-    from logicrm.users.routes import blp as users_blp
+    from logicrm.consignees import routes as consignees_routes
+    from logicrm.customers import routes as customers_routes
+    from logicrm.exports import routes as exports_routes
+    from logicrm.health import routes as health_routes
+    from logicrm.imports import routes as imports_routes
+    from logicrm.lanes import routes as lanes_routes
+    from logicrm.outbox import routes as outbox_routes
+    from logicrm.relations import routes as relations_routes
+    from logicrm.sales import routes as sales_routes
+    from logicrm.scoring import routes as scoring_routes
+    from logicrm.shippers import routes as shippers_routes
+    from logicrm.tickets import routes as tickets_routes
+    from logicrm.users import routes as users_routes
 
     api = Api(
         app,
@@ -88,18 +91,23 @@ def _register_api(app: Flask) -> None:
             "security": [{"bearerAuth": []}],
         },
     )
-    for blp in (
-        *customer_blueprints,
-        shippers_blp,
-        consignees_blp,
-        *network_blueprints,
-        *analysis_blueprints,
-        *health_blueprints,
-        *delivery_blueprints,
-        imports_blp,
-        users_blp,
-        exports_blp,
-    ):
+    # every domain's routes module exposes `blueprints`; this order is the order of the API document
+    domains = (
+        customers_routes,
+        relations_routes,
+        tickets_routes,
+        sales_routes,
+        shippers_routes,
+        consignees_routes,
+        lanes_routes,
+        scoring_routes,
+        health_routes,
+        outbox_routes,
+        imports_routes,
+        users_routes,
+        exports_routes,
+    )
+    for blp in (blp for routes in domains for blp in routes.blueprints):
         api.register_blueprint(blp, url_prefix=f"{API_PREFIX}{blp.url_prefix or ''}")
 
     # Swagger UI's assets ship in a wheel, so the docs page works with no internet.

@@ -13,7 +13,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
 from logicrm.errors import DomainError
-from logicrm.health import sinks
+from logicrm.outbox import sinks
 from logicrm.users.models import UserRole
 
 
@@ -22,7 +22,7 @@ def _database():
 
 
 def _run_config():
-    from logicrm.health.checks import RunConfig
+    from logicrm.health.runs import RunConfig
 
     config = current_app.config
     return RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"])
@@ -163,21 +163,21 @@ def scheduler_list():
 
 @click.group("health", cls=AppGroup)
 def health_group():
-    """Health checks."""
+    """Health runs."""
 
 
 @health_group.command("run")
 @click.option("--slot", help="the slot this run is for; a slot runs once (default: a new manual slot)")
 def health_run(slot):
     """Run one full health check now and print its counts."""
-    from logicrm.health import checks
+    from logicrm.health import runs
 
     try:
-        run = checks.run_health(_database(), _run_config(), slot=slot)
-    except checks.SlotTaken as error:
+        run = runs.run_health(_database(), _run_config(), slot=slot)
+    except runs.SlotTaken as error:
         click.echo(f"{error.message}: nothing to do", err=True)
         return
-    except checks.RunInProgress as error:
+    except runs.RunInProgress as error:
         raise click.ClickException(error.message) from None
     except Exception as error:  # recorded on the JobRun and logged with its traceback by the run
         raise click.ClickException(f"health run failed: {type(error).__name__}: {error}") from None
@@ -198,9 +198,9 @@ def outbox_group():
 @click.option("--limit", default=100, show_default=True, help="deliveries sent at most")
 def outbox_flush(limit):
     """Send the due email and webhook deliveries now; print how many were sent, failed, dead-lettered."""
-    from logicrm.health import notify
+    from logicrm.outbox import service as outbox
 
-    counts = notify.flush(_database(), current_app.config["LOGICRM"], limit=limit)
+    counts = outbox.flush(_database(), current_app.config["LOGICRM"], limit=limit)
     click.echo(", ".join(f"{key} {value}" for key, value in counts.items()))
 
 
@@ -214,7 +214,7 @@ def webhooks_group():
 @click.option("--description")
 def webhooks_add(url, description):
     """Register a webhook receiver and print its signing secret (shown once)."""
-    from logicrm.health import webhooks
+    from logicrm.outbox import webhooks
 
     with _domain_errors(), _database().session_scope() as session:
         receiver, secret = webhooks.create_receiver(
@@ -371,7 +371,7 @@ def import_command(kind, file, dry_run, skip_invalid, date_format, timezone, use
 @click.option("--user", "user_email", help="export what this user sees (default: everything)")
 def export_command(kind, output, user_email):
     """Export KIND as CSV: an import kind (the file re-imports as it is), health_snapshots or alerts."""
-    from logicrm.imports import exports
+    from logicrm.exports import service as exports
     from logicrm.imports import service as imports
     from logicrm.imports.csvfile import write_rows
     from logicrm.users import service as users

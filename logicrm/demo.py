@@ -25,7 +25,7 @@ from logicrm.customers.models import AcquisitionChannel, Customer, CustomerStatu
 from logicrm.customers.names import normalize_name
 from logicrm.db import bulk_insert
 from logicrm.lanes.models import Link, LinkStatus, ServiceType, Shipment
-from logicrm.network.service import SHIPMENT_FIELDS
+from logicrm.lanes.shipments import SHIPMENT_FIELDS
 from logicrm.relations.models import (
     Contact,
     Department,

@@ -3,12 +3,13 @@
 from logicrm.audit.models import AuditEvent
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers.models import Customer
-from logicrm.health.models import Alert, Delivery, HealthSnapshot, JobRun, WebhookReceiver
+from logicrm.health.models import Alert, HealthSnapshot, JobRun
 from logicrm.imports.models import ImportJob, ImportReject
 from logicrm.lanes.models import Link, Shipment
-from logicrm.network.revisions import Revision
+from logicrm.outbox.models import Delivery, WebhookReceiver
 from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
 from logicrm.sales.models import Opportunity
+from logicrm.scoring.revisions import Revision
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Ticket
 from logicrm.users.models import ApiKey, User

@@ -15,7 +15,7 @@ from sqlalchemy import text
 import logicrm.models  # noqa: F401
 from logicrm import create_app, migrate
 from logicrm.db import Base, Database, make_engine
-from logicrm.network import revisions
+from logicrm.scoring import revisions
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
 

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from logicrm.customers.models import Customer
 from logicrm.db import utcnow
-from logicrm.health import checks
-from logicrm.health.models import Delivery
+from logicrm.health import runs
+from logicrm.outbox.models import Delivery
 from tests import factories as f
 
 HIDDEN_NAMES = ("Hidden Shipper", "Hidden Receiver")
@@ -56,8 +56,8 @@ def assert_no_hidden_names(response) -> None:
 def health_run(app, db, world):
     """Run the health check with rules that fire on any risk, so alerts carry drivers."""
     rules = dataclasses.replace(app.config["LOGICRM_RULES"], risk_high=0.0001, risk_high_escalate=0.99)
-    config = checks.RunConfig(app.config["LOGICRM"], app.config["LOGICRM_SCORING"], rules)
-    return checks.run_health(db, config, slot="access-test")
+    config = runs.RunConfig(app.config["LOGICRM"], app.config["LOGICRM_SCORING"], rules)
+    return runs.run_health(db, config, slot="access-test")
 
 
 def test_planner_never_sees_contact_personal_data_in_answers_or_history(api, actors):

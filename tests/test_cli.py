@@ -122,7 +122,9 @@ def test_demo_refuses_a_database_that_has_customers(app, db, cli, actors):
     from logicrm.users.models import User
 
     with db.session_scope() as session:
-        customers.create(session, session.get(User, actors["admin"].user_id), {"name": "Already Here Ltd"})
+        customers.create(
+            session, user=session.get(User, actors["admin"].user_id), data={"name": "Already Here Ltd"}
+        )
     refused = cli("demo")
     assert refused.exit_code == 1 and "already holds 1 customers" in refused.output
     skipped = cli("demo", "--if-empty")

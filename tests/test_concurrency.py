@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from logicrm.audit.models import AuditEvent
 from logicrm.customers import service as customers
+from logicrm.shippers import service as shippers
 from logicrm.customers.models import Customer
 from logicrm.db import Database, make_engine
 from logicrm.shippers.models import ShipperProfile
@@ -40,7 +41,7 @@ def _increment(database: Database, *, user_id: int, customer_id: int) -> int:
                 customer = session.get(Customer, customer_id)
                 profile = {field: getattr(customer.shipper_profile, field) for field in PROFILE_FIELDS}
                 profile["contracted_annual_value"] += 1
-                customers.put_profile(session, session.get(User, user_id), customer, "shipper", profile)
+                shippers.put(session, user=session.get(User, user_id), customer=customer, data=profile)
             return conflicts
         except StaleDataError:  # another writer committed first: the version check did its job
             conflicts += 1
@@ -72,7 +73,9 @@ def test_concurrent_writers_lose_no_update_and_never_see_database_is_locked(db, 
         admin = session.get(User, actors["admin"].user_id)
         for n in range(CUSTOMERS):
             customers.create(
-                session, admin, {"name": f"Contended {n}", "shipper": {"contracted_annual_value": 0}}
+                session,
+                user=admin,
+                data={"name": f"Contended {n}", "shipper": {"contracted_annual_value": 0}},
             )
     with db.session(write=False) as session:
         customer_ids = list(session.scalars(select(Customer.id).order_by(Customer.id)))

@@ -14,7 +14,7 @@ from logicrm import bounds, migrate
 from logicrm.customers.models import Customer
 from logicrm.db import Base, Database, bulk_insert, make_engine
 from logicrm.lanes.models import Link, Shipment
-from logicrm.network.service import SHIPMENT_FIELDS
+from logicrm.lanes.shipments import SHIPMENT_FIELDS
 from logicrm.relations.models import Department, SurveyResponse, SurveyScore
 from logicrm.sales.models import Opportunity
 from logicrm.shippers.models import ShipperProfile

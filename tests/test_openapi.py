@@ -9,7 +9,7 @@ import re
 import pytest
 
 from logicrm import bounds
-from logicrm.health import checks
+from logicrm.health import runs
 from tests import factories
 from tests.openapi_doc import ERROR_SCHEMAS, Operation, fields, mismatches, operations, resolve
 
@@ -237,9 +237,9 @@ def everything(app, api, actors) -> dict:
     receiver = api.post("/webhooks", json={"url": "https://93.184.215.14/hooks/logicrm"}).json
     delivery = api.post(f"/webhooks/{receiver['id']}/test").json  # queued, not sent
     config = app.config
-    checks.run_health(
+    runs.run_health(
         app.extensions["logicrm.db"],
-        checks.RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"]),
+        runs.RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"]),
     )
     upload = api.client.post(
         "/api/v1/imports/customers",

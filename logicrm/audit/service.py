@@ -76,7 +76,7 @@ def record(
     )
 
 
-def present(user: User, events) -> list[dict]:
+def present(*, user: User, events) -> list[dict]:
     """Render audit events for one reader: fields the reader may not see (contacts' email and phone for
     planners) are left out of the changes, as they are left out of the record's own answers."""
     return [

@@ -1,27 +1,19 @@
-"""Customers: visibility, duplicates, soft delete, merge and history."""
+"""Customers: visibility, duplicates, create, update, soft delete and restore."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from sqlalchemy import Select, case, or_, select, true
-from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from logicrm import access, db
 from logicrm.audit import service as audit
-from logicrm.audit.models import AuditEvent
-from logicrm.consignees.models import ConsigneeProfile
+from logicrm.customers import profiles
 from logicrm.customers.models import Customer, CustomerStatus, Tier, customer_team
 from logicrm.customers.names import normalize_name, search_pattern
 from logicrm.db import utcnow
 from logicrm.errors import Conflict, Forbidden, NotFound, field_error
-from logicrm.lanes.models import Link
-from logicrm.network import revisions
-from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse
-from logicrm.sales.models import Opportunity
-from logicrm.shippers.models import ShipperProfile
-from logicrm.tickets.models import Ticket
 from logicrm.users.models import User
 
 CUSTOMER_FIELDS = (
@@ -53,10 +45,9 @@ SORTS = {
     "status": _in_declared_order(Customer.status, CustomerStatus),
     "id": Customer.id,
 }
-ROLE_PROFILES = {"shipper": ShipperProfile, "consignee": ConsigneeProfile}
 
 
-def visible(user: User):
+def visible(*, user: User):
     """SQL condition on Customer: the accounts this user may see (account managers: owned or on the team)."""
     if not access.is_restricted(user):
         return true()
@@ -64,22 +55,22 @@ def visible(user: User):
     return or_(Customer.owner_id == user.id, Customer.id.in_(on_team))
 
 
-def visible_ids(user: User) -> Select:
+def visible_ids(*, user: User) -> Select:
     """Select the ids of live customers visible to `user` (for filtering related records)."""
-    return select(Customer.id).where(visible(user), Customer.deleted_at.is_(None))
+    return select(Customer.id).where(visible(user=user), Customer.deleted_at.is_(None))
 
 
-def get_visible(session: Session, user: User, customer_id: int, *, include_deleted: bool = False) -> Customer:
+def get(session: Session, *, user: User, customer_id: int, include_deleted: bool = False) -> Customer:
     """Return a customer the user may see, or raise NotFound (also for customers hidden from them)."""
-    customer = session.scalar(select(Customer).where(Customer.id == customer_id, visible(user)))
+    customer = session.scalar(select(Customer).where(Customer.id == customer_id, visible(user=user)))
     if customer is None or (customer.deleted_at is not None and not include_deleted):
         raise NotFound(f"customer {customer_id} not found")
     return customer
 
 
 def list_statement(
-    user: User,
     *,
+    user: User,
     role: str | None = None,
     tier=None,
     status=None,
@@ -91,11 +82,11 @@ def list_statement(
     sort: str = "name",
 ) -> Select:
     """Build the filtered, sorted customer list query."""
-    statement = select(Customer).where(visible(user))
+    statement = select(Customer).where(visible(user=user))
     if not include_deleted:
         statement = statement.where(Customer.deleted_at.is_(None))
     if role:
-        statement = statement.where(Customer.id.in_(select(ROLE_PROFILES[role].customer_id)))
+        statement = statement.where(getattr(Customer, f"{role}_profile").has())
     for column, value in (
         (Customer.tier, tier),
         (Customer.status, status),
@@ -119,39 +110,41 @@ def _check_references(session: Session, user: User, data: dict) -> None:
     if owner_id is not None and session.get(User, owner_id) is None:
         raise field_error("owner_id", f"unknown user {owner_id}")
     referred = data.get("referred_by_id")
-    if referred is not None and not is_visible(session, user, referred, include_deleted=True):
+    if referred is not None and not is_visible(
+        session, user=user, customer_id=referred, include_deleted=True
+    ):
         raise field_error("referred_by_id", f"unknown customer {referred}")
 
 
-def is_visible(session: Session, user: User, customer_id: int, *, include_deleted: bool = False) -> bool:
+def is_visible(session: Session, *, user: User, customer_id: int, include_deleted: bool = False) -> bool:
     """Tell whether a customer exists for this user (hidden and missing are the same answer)."""
-    statement = select(Customer.id).where(Customer.id == customer_id, visible(user))
+    statement = select(Customer.id).where(Customer.id == customer_id, visible(user=user))
     if not include_deleted:
         statement = statement.where(Customer.deleted_at.is_(None))
     return session.scalar(statement) is not None
 
 
-def visible_id_set(session: Session, user: User) -> set[int] | None:
+def visible_id_set(session: Session, *, user: User) -> set[int] | None:
     """Return the ids of the live customers the user may see, or None when it sees them all."""
     if not access.is_restricted(user):
         return None
-    return set(session.scalars(visible_ids(user)))
+    return set(session.scalars(visible_ids(user=user)))
 
 
-def visible_among(session: Session, user: User, ids: Iterable[int]) -> set[int]:
+def visible_among(session: Session, *, user: User, ids: Iterable[int]) -> set[int]:
     """Return the ids among `ids` of customers the user may see."""
     ids = set(ids)
     if not access.is_restricted(user) or not ids:
         return ids
-    return set(session.scalars(select(Customer.id).where(Customer.id.in_(ids), visible(user))))
+    return set(session.scalars(select(Customer.id).where(Customer.id.in_(ids), visible(user=user))))
 
 
-def names_for(session: Session, user: User, ids: Iterable[int]) -> dict[int, str]:
+def names_for(session: Session, *, user: User, ids: Iterable[int]) -> dict[int, str]:
     """Map the ids among `ids` of customers the user may see to their names."""
     ids = set(ids)
     if not ids:
         return {}
-    rows = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids), visible(user)))
+    rows = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids), visible(user=user)))
     return dict(rows.all())
 
 
@@ -231,7 +224,7 @@ def _refuse_duplicate(
     # The same registration number is the same legal entity: no insisting past it.
     if reason == "registration_number" or not allow_duplicate:
         same = reason.replace("_", " ")
-        if is_visible(session, user, existing.id, include_deleted=True):
+        if is_visible(session, user=user, customer_id=existing.id, include_deleted=True):
             raise Conflict(
                 f"probable duplicate of customer {existing.id} ({existing.name}): same {same}",
                 errors={"json": {reason: ["matches an existing customer"]}},
@@ -251,11 +244,11 @@ def _refuse_duplicate(
         )
 
 
-def create(session: Session, user: User, data: dict, *, allow_duplicate: bool = False) -> Customer:
+def create(session: Session, *, user: User, data: dict, allow_duplicate: bool = False) -> Customer:
     """Create a customer with optional role profiles; refuse probable duplicates unless allowed."""
     data = dict(data)
     team_ids = data.pop("team_ids", [])
-    profiles = {role: data.pop(role, None) for role in ROLE_PROFILES}
+    roles = {role: data.pop(role, None) for role in profiles.ROLES}
     _check_coverage_change(user, None, {**data, "team_ids": team_ids})
     if not access.manages_teams(user):
         data["owner_id"] = user.id
@@ -280,14 +273,14 @@ def create(session: Session, user: User, data: dict, *, allow_duplicate: bool = 
         action="create",
         changes=audit.snapshot(customer, CUSTOMER_FIELDS),
     )
-    for role, profile in profiles.items():
+    for role, profile in roles.items():
         if profile is not None:
-            put_profile(session, user, customer, role, profile)
+            profiles.put(session, user=user, customer=customer, role=role, data=profile)
     return customer
 
 
 def update(
-    session: Session, user: User, customer: Customer, changes: dict, *, allow_duplicate: bool = False
+    session: Session, *, user: User, customer: Customer, changes: dict, allow_duplicate: bool = False
 ) -> Customer:
     """Apply a partial update and record what changed."""
     _check_coverage_change(user, customer, changes)
@@ -333,7 +326,7 @@ def update(
     return customer
 
 
-def soft_delete(session: Session, user: User, customer: Customer) -> None:
+def delete(session: Session, *, user: User, customer: Customer) -> None:
     """Hide a customer from lists and lookups; restore brings it back with everything attached."""
     customer.deleted_at = utcnow()
     session.flush()
@@ -348,7 +341,7 @@ def soft_delete(session: Session, user: User, customer: Customer) -> None:
     )
 
 
-def restore(session: Session, user: User, customer: Customer) -> Customer:
+def restore(session: Session, *, user: User, customer: Customer) -> Customer:
     """Undo a soft delete (not for customers merged into another)."""
     if customer.deleted_at is None:
         return customer
@@ -377,179 +370,3 @@ def restore(session: Session, user: User, customer: Customer) -> Customer:
         changes={},
     )
     return customer
-
-
-def put_profile(session: Session, user: User, customer: Customer, role: str, data: dict):
-    """Create or replace a role profile (shipper or consignee) and record the change."""
-    model = ROLE_PROFILES[role]
-    profile = getattr(customer, f"{role}_profile")
-    if profile is None:
-        profile = model(customer_id=customer.id, **data)
-        session.add(profile)
-        session.flush()
-        session.refresh(customer)
-        action, diff = "create", audit.snapshot(profile, data.keys())
-    else:
-        full = {column: data.get(column) for column in _profile_fields(model)}
-        action, diff = "update", audit.apply_changes(profile, full)
-        session.flush()
-    audit.record(
-        session,
-        user=user,
-        entity=f"{role}_profile",
-        entity_id=customer.id,
-        customer_id=customer.id,
-        action=action,
-        changes=diff,
-    )
-    return profile
-
-
-def _profile_fields(model) -> list[str]:
-    return [c.key for c in model.__table__.columns if c.key not in ("customer_id", "version")]
-
-
-def delete_profile(session: Session, user: User, customer: Customer, role: str) -> None:
-    """Remove a role; refused while links still use it."""
-    column = Link.shipper_id if role == "shipper" else Link.consignee_id
-    in_use = session.scalar(select(Link.id).where(column == customer.id).limit(1))
-    if in_use is not None:
-        raise Conflict(
-            f"customer {customer.id} still has links as {role} (e.g. link {in_use}); end them first"
-        )
-    profile = getattr(customer, f"{role}_profile")
-    session.delete(profile)
-    session.flush()
-    session.refresh(customer)
-    audit.record(
-        session,
-        user=user,
-        entity=f"{role}_profile",
-        entity_id=customer.id,
-        customer_id=customer.id,
-        action="delete",
-        changes={},
-    )
-
-
-MOVED_BY_CUSTOMER = (Contact, SurveyResponse, Interaction, Ticket, Opportunity)
-
-
-def merge(session: Session, user: User, target: Customer, source: Customer) -> dict:
-    """Fold `source` into `target`: move every related record, keep history, soft-delete the source."""
-    if source.id == target.id:
-        raise field_error("source_id", "cannot merge a customer into itself")
-    between = session.scalars(
-        select(Link.id).where(
-            or_(
-                (Link.shipper_id == source.id) & (Link.consignee_id == target.id),
-                (Link.shipper_id == target.id) & (Link.consignee_id == source.id),
-            )
-        )
-    ).all()
-    if between:
-        raise Conflict(
-            f"customers {target.id} and {source.id} are linked to each other (links {list(between)}); "
-            "end or delete those links before merging",
-            link_ids=list(between),
-        )
-    moved: dict[str, int] = {}
-    _merge_departments(session, target, source, moved)
-    for model in MOVED_BY_CUSTOMER:
-        result = session.execute(
-            sql_update(model)
-            .where(model.customer_id == source.id)
-            .values(_moved(model, customer_id=target.id))
-        )
-        moved[model.__tablename__] = result.rowcount
-    for column in (Link.shipper_id, Link.consignee_id):
-        result = session.execute(
-            sql_update(Link).where(column == source.id).values(_moved(Link, **{column.key: target.id}))
-        )
-        moved["links"] = moved.get("links", 0) + result.rowcount
-    session.execute(
-        sql_update(Customer).where(Customer.referred_by_id == source.id).values(referred_by_id=target.id)
-    )
-    session.execute(
-        sql_update(AuditEvent).where(AuditEvent.customer_id == source.id).values(customer_id=target.id)
-    )
-    _merge_profiles(session, target, source)
-    target.team = list({u.id: u for u in [*target.team, *source.team]}.values())
-    if target.registration_number is None and source.registration_number:
-        registration_number, source.registration_number = source.registration_number, None
-        session.flush()
-        target.registration_number = registration_number
-    source.deleted_at = utcnow()
-    source.merged_into_id = target.id
-    session.flush()
-    revisions.bump(session, revisions.NETWORK)  # links moved by bulk UPDATE, which no flush sees
-    audit.record(
-        session,
-        user=user,
-        entity="customer",
-        entity_id=target.id,
-        customer_id=target.id,
-        action="merge",
-        changes={
-            "merged_customer_id": [None, source.id],
-            "merged_customer_name": [None, source.name],
-            "moved": [None, moved],
-        },
-    )
-    session.expire_all()
-    return moved
-
-
-def _moved(model, **values) -> dict:
-    """Values for a bulk UPDATE that moves rows: the version goes up as an ORM write's would, so an
-    ETag read before the merge no longer matches."""
-    return {**values, "version": model.version + 1}
-
-
-def _merge_departments(session: Session, target: Customer, source: Customer, moved: dict) -> None:
-    """Move departments; a department both have (same name) keeps the target's row and takes the source's records."""
-    target_by_name = {
-        d.name: d for d in session.scalars(select(Department).where(Department.customer_id == target.id))
-    }
-    moved["departments"] = 0
-    for department in session.scalars(select(Department).where(Department.customer_id == source.id)).all():
-        twin = target_by_name.get(department.name)
-        if twin is None:
-            department.customer_id = target.id
-            moved["departments"] += 1
-            continue
-        for model in (Contact, SurveyResponse, Interaction):
-            session.execute(
-                sql_update(model)
-                .where(model.department_id == department.id)
-                .values(_moved(model, department_id=twin.id))
-            )
-        twin.decision_weight = max(twin.decision_weight, department.decision_weight)
-        twin.is_decision_maker = twin.is_decision_maker or department.is_decision_maker
-        session.delete(department)
-    session.flush()
-
-
-def _merge_profiles(session: Session, target: Customer, source: Customer) -> None:
-    for role, model in ROLE_PROFILES.items():
-        theirs = getattr(source, f"{role}_profile")
-        if theirs is None:
-            continue
-        values = {field: getattr(theirs, field) for field in _profile_fields(model)}
-        session.delete(theirs)
-        session.flush()
-        ours = getattr(target, f"{role}_profile")
-        if ours is None:
-            session.add(model(customer_id=target.id, **values))
-        else:
-            for field, value in values.items():
-                if getattr(ours, field) in (None, []):
-                    setattr(ours, field, value)
-    session.flush()
-    session.refresh(target)
-    session.refresh(source)
-
-
-def history_statement(customer: Customer):
-    """Select a customer's audit trail, newest first."""
-    return audit.history_statement(customer_id=customer.id)

@@ -24,17 +24,6 @@ class AlertState(enum.StrEnum):
     RESOLVED = "resolved"
 
 
-class Channel(enum.StrEnum):
-    EMAIL = "email"
-    WEBHOOK = "webhook"
-
-
-class DeliveryStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    DEAD = "dead"
-
-
 class JobRun(Base):
     """One run of a scheduled job; (job, slot) is unique so a slot runs once however many processes try."""
 
@@ -61,6 +50,7 @@ class HealthSnapshot(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "customer_id"),
         Index("ix_health_snapshots_customer_taken", "customer_id", "taken_at"),
+        {"info": {"merge": "keep"}},  # a merged-away customer keeps its own health history
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,6 +85,7 @@ class Alert(Base):
             postgresql_where=text("state <> 'resolved'"),
         ),
         Index("ix_alerts_state_severity", "state", "severity"),
+        {"info": {"merge": "keep"}},  # alerts stay with the account they were raised on
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,42 +106,3 @@ class Alert(Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     resolved_at: Mapped[dt.datetime | None]
-
-
-class WebhookReceiver(Base):
-    """An endpoint that receives alert events, signed with its own secret."""
-
-    __tablename__ = "webhook_receivers"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    url: Mapped[str] = mapped_column(String(2000))
-    secret: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str | None] = mapped_column(String(300))
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-class Delivery(Base):
-    """The outbox: a message written with the alert it announces, sent (and retried) later."""
-
-    __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_status_next", "status", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # Message-ID / webhook-id: stable across retries so receivers can deduplicate.
-    message_id: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # alert | digest | test
-    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
-    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
-    receiver_id: Mapped[int | None] = mapped_column(
-        ForeignKey("webhook_receivers.id", ondelete="CASCADE"), index=True
-    )
-    recipient: Mapped[str] = mapped_column(String(2000))
-    subject: Mapped[str | None] = mapped_column(String(300))
-    payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[DeliveryStatus] = mapped_column(enum_type(DeliveryStatus), default=DeliveryStatus.PENDING)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[dt.datetime | None]

@@ -12,8 +12,7 @@ from logicrm.api import Blueprint, PageArgs, page_of, paginate, session
 from logicrm.auth import current_user, require_role
 from logicrm.customers import service as customers
 from logicrm.db import utcnow
-from logicrm.health import checks
-from logicrm.health import service as health
+from logicrm.health import alerts, history, runs
 from logicrm.health.schemas import AlertListArgs, AlertOut, RunListArgs, RunOut, SnapshotOut
 from logicrm.users.models import UserRole
 
@@ -29,10 +28,10 @@ history_blp = Blueprint(
 )
 
 
-def run_config() -> checks.RunConfig:
+def run_config() -> runs.RunConfig:
     """The settings and parameters a run uses, from the app's configuration."""
     config = current_app.config
-    return checks.RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"])
+    return runs.RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"])
 
 
 @alerts_blp.route("")
@@ -43,9 +42,9 @@ class Alerts(MethodView):
         """List alerts on your accounts, newest first."""
         page, page_size = args.pop("page"), args.pop("page_size")
         found = paginate(
-            session(), health.alerts_statement(current_user(), **args), page=page, page_size=page_size
+            session(), alerts.list_statement(user=current_user(), **args), page=page, page_size=page_size
         )
-        return {**found, "items": health.present_alerts(session(), current_user(), found["items"])}
+        return {**found, "items": alerts.present(session(), user=current_user(), alerts=found["items"])}
 
 
 @alerts_blp.route("/<int:alert_id>/acknowledge")
@@ -53,9 +52,9 @@ class AcknowledgeAlert(MethodView):
     @alerts_blp.response(200, AlertOut)
     def post(self, alert_id):
         """Acknowledge an alert: no more notifications unless it worsens."""
-        alert = health.get_alert(session(), current_user(), alert_id)
-        health.acknowledge(session(), current_user(), alert)
-        return health.present_alerts(session(), current_user(), [alert])[0]
+        alert = alerts.get(session(), user=current_user(), alert_id=alert_id)
+        alerts.acknowledge(session(), user=current_user(), alert=alert)
+        return alerts.present(session(), user=current_user(), alerts=[alert])[0]
 
 
 @alerts_blp.route("/<int:alert_id>/resolve")
@@ -63,9 +62,9 @@ class ResolveAlert(MethodView):
     @alerts_blp.response(200, AlertOut)
     def post(self, alert_id):
         """Resolve an alert by hand (a persisting condition opens a new one at the next run)."""
-        alert = health.get_alert(session(), current_user(), alert_id)
-        health.resolve(session(), current_user(), alert)
-        return health.present_alerts(session(), current_user(), [alert])[0]
+        alert = alerts.get(session(), user=current_user(), alert_id=alert_id)
+        alerts.resolve(session(), user=current_user(), alert=alert)
+        return alerts.present(session(), user=current_user(), alerts=[alert])[0]
 
 
 @runs_blp.route("/runs")
@@ -75,7 +74,7 @@ class Runs(MethodView):
     def get(self, args):
         """List health-check runs, newest first, with counts and seconds per phase."""
         page, page_size = args.pop("page"), args.pop("page_size")
-        return paginate(session(), health.runs_statement(**args), page=page, page_size=page_size)
+        return paginate(session(), runs.list_statement(**args), page=page, page_size=page_size)
 
     @runs_blp.response(202, RunOut)
     @runs_blp.alt_response(409, description="a health run is in progress")
@@ -88,13 +87,13 @@ class Runs(MethodView):
 
         def run() -> None:
             try:
-                checks.run_health(
+                runs.run_health(
                     database,
                     config,
                     slot=slot,
                     on_phase=lambda phase: phase == "claimed" and claimed.put(None),
                 )
-            except (checks.RunInProgress, checks.SlotTaken) as refused:
+            except (runs.RunInProgress, runs.SlotTaken) as refused:
                 claimed.put(refused)
             except Exception:
                 pass
@@ -104,7 +103,7 @@ class Runs(MethodView):
         refused = claimed.get(timeout=current_app.config["LOGICRM"].sqlite_busy_timeout_ms / 1000 + 10)
         if refused is not None:
             raise refused
-        return session().scalar(health.runs_statement(job=checks.HEALTH_RUN, slot=slot))
+        return session().scalar(runs.list_statement(job=runs.HEALTH_RUN, slot=slot))
 
 
 @history_blp.route("/<int:customer_id>/health/history")
@@ -113,9 +112,9 @@ class HealthHistory(MethodView):
     @history_blp.response(200, page_of(SnapshotOut))
     def get(self, args, customer_id):
         """The customer's snapshots from past health runs, newest first."""
-        customer = customers.get_visible(session(), current_user(), customer_id)
-        found = paginate(session(), health.history_statement(customer.id), **args)
-        return {**found, "items": health.present_snapshots(session(), current_user(), found["items"])}
+        customers.get(session(), user=current_user(), customer_id=customer_id)
+        found = paginate(session(), history.list_statement(customer_id=customer_id), **args)
+        return {**found, "items": history.present(session(), user=current_user(), snapshots=found["items"])}
 
 
 blueprints = (alerts_blp, runs_blp, history_blp)

@@ -38,7 +38,8 @@ from sqlalchemy import inspect
 
 from logicrm.config import Settings
 from logicrm.db import WRITE_OPTION, Database, make_engine, utcnow
-from logicrm.health import checks, notify
+from logicrm.health import runs
+from logicrm.outbox import service as outbox
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class JobInfo:
 @dataclasses.dataclass(frozen=True)
 class _Context:
     database: Database
-    config: checks.RunConfig
+    config: runs.RunConfig
 
 
 # Jobs run in the scheduler's process, on the database and settings it was created with.
@@ -88,7 +89,7 @@ _context: _Context | None = None
 
 def health_run() -> None:
     """Run the full health check for the slot now due."""
-    _run_slot("health_run", checks.run_health)
+    _run_slot("health_run", runs.run_health)
 
 
 def outbox_flush() -> None:
@@ -96,7 +97,7 @@ def outbox_flush() -> None:
     context = _job_context()
     totals = {"sent": 0, "failed": 0, "dead": 0}
     while True:
-        counts = notify.flush(context.database, context.config.settings, limit=OUTBOX_BATCH)
+        counts = outbox.flush(context.database, context.config.settings, limit=OUTBOX_BATCH)
         totals = {key: totals[key] + counts.get(key, 0) for key in totals}
         if sum(counts.values()) < OUTBOX_BATCH:
             break
@@ -106,7 +107,7 @@ def outbox_flush() -> None:
 
 def sla_check() -> None:
     """Raise or resolve ticket-past-SLA alerts for the slot now due."""
-    _run_slot("sla_check", checks.run_sla_check)
+    _run_slot("sla_check", runs.run_sla_check)
 
 
 def _run_slot(job: str, run_job) -> None:
@@ -115,7 +116,7 @@ def _run_slot(job: str, run_job) -> None:
     slot = current_slot(job, context.config.settings)
     try:
         run = run_job(context.database, context.config, slot=slot)
-    except (checks.RunInProgress, checks.SlotTaken) as skipped:
+    except (runs.RunInProgress, runs.SlotTaken) as skipped:
         log.info("%s %s skipped: %s", job, slot, skipped.message)
         return
     log.info("%s %s: run %s %s: %s", job, slot, run.id, run.status, _counts(run.counts))
@@ -130,7 +131,7 @@ def _job_context() -> _Context:
         config = app.config
         _context = _Context(
             app.extensions["logicrm.db"],
-            checks.RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"]),
+            runs.RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"]),
         )
     return _context
 
@@ -206,7 +207,7 @@ class _Scheduler(BackgroundScheduler):
             return self.jobstore_retry_interval
 
 
-def create_scheduler(database: Database, config: checks.RunConfig) -> BackgroundScheduler:
+def create_scheduler(database: Database, config: runs.RunConfig) -> BackgroundScheduler:
     """Build the scheduler (not started) with the persistent job store and the jobs.
 
     A job already in the store with the same trigger keeps its stored next run time (see the module doc);
@@ -258,7 +259,7 @@ def list_jobs(settings: Settings, *, now: dt.datetime | None = None) -> list[Job
     return infos
 
 
-def run(database: Database, config: checks.RunConfig) -> None:
+def run(database: Database, config: runs.RunConfig) -> None:
     """Run the scheduler until SIGTERM or SIGINT, then let running jobs finish and return.
 
     The scheduler's loop runs in a thread and the signal handler only records the signal: stopping from

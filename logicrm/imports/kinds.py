@@ -41,10 +41,9 @@ from logicrm.imports.columns import (
     money,
     ref,
 )
+from logicrm.lanes import service as lanes
 from logicrm.lanes.models import Link, LinkStatus, ServiceType, Shipment
-from logicrm.network import revisions
-from logicrm.network import service as network
-from logicrm.network.service import SHIPMENT_FIELDS
+from logicrm.lanes.shipments import SHIPMENT_FIELDS
 from logicrm.relations.models import (
     Contact,
     Department,
@@ -54,6 +53,7 @@ from logicrm.relations.models import (
     SurveyResponse,
     SurveyScore,
 )
+from logicrm.scoring import revisions
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Severity, Ticket, TicketKind, TicketStatus
 from logicrm.users.models import User
@@ -180,7 +180,7 @@ class Context:
                 Link.id,
                 Link.shipper_id,
                 Link.consignee_id,
-                network.visible_links(self.user) if self.restricted else literal(True),
+                lanes.visible_links(self.user) if self.restricted else literal(True),
             ).where(Link.external_ref.in_(chunk)),
             LinkRef,
         )
@@ -201,7 +201,7 @@ class Context:
 
     def hidden_links(self, ids: Iterable[int]) -> set[int]:
         """Return the link ids among `ids` the user may not see (neither end visible)."""
-        return self._hidden(ids, select(Link.id).where(network.visible_links(self.user)), Link.id)
+        return self._hidden(ids, select(Link.id).where(lanes.visible_links(self.user)), Link.id)
 
     def _hidden(self, ids: Iterable[int], visible, column) -> set[int]:
         ids = set(ids)
@@ -864,11 +864,11 @@ class Links(ServiceKind):
         return {obj for obj in objs if obj.id in hidden}
 
     def create(self, ctx: Context, row: Row) -> None:
-        network.create_link(ctx.session, ctx.user, row.record)
+        lanes.create_link(ctx.session, ctx.user, row.record)
 
     def update(self, ctx: Context, obj: Link, row: Row) -> bool:
         version = obj.version
-        network.update_link(ctx.session, ctx.user, obj, row.record)
+        lanes.update_link(ctx.session, ctx.user, obj, row.record)
         return obj.version != version
 
 
@@ -1003,7 +1003,7 @@ class Shipments(Kind):
             )
             ctx.counts["updated"] += len(group)
             ctx.state["written"] = True
-        network.audit_shipments(ctx.session, ctx.user, "update", audits)
+        lanes.audit_shipments(ctx.session, ctx.user, "update", audits)
 
     def finish(self, ctx: Context) -> list[Row]:
         if ctx.state.get("written"):

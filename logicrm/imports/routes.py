@@ -10,8 +10,8 @@ from flask.views import MethodView
 
 from logicrm.api import Blueprint, page_of, paginate, session
 from logicrm.auth import current_user, require_role
+from logicrm.exports.routes import csv_download
 from logicrm.imports import jobs, service
-from logicrm.imports.export_routes import csv_download
 from logicrm.imports.kinds import KINDS
 from logicrm.imports.schemas import ImportArgs, ImportJobOut, ImportListArgs, KindOut, RejectOut, UploadIn
 from logicrm.users.models import UserRole

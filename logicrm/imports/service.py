@@ -32,7 +32,7 @@ from logicrm.imports.csvfile import CsvReader, FileError
 from logicrm.imports.kinds import KINDS, Batch, Context, Kind
 from logicrm.imports.models import ImportJob, ImportReject, ImportState
 from logicrm.memory import paused_gc
-from logicrm.network import revisions
+from logicrm.scoring import revisions
 from logicrm.users.models import User, UserRole
 
 log = logging.getLogger(__name__)

@@ -43,8 +43,9 @@ class Department(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    decision_weight: Mapped[float] = mapped_column(default=1.0)
-    is_decision_maker: Mapped[bool] = mapped_column(default=False)
+    # a merge folding two same-named departments keeps the larger weight and either decision-maker flag
+    decision_weight: Mapped[float] = mapped_column(default=1.0, info={"merge": "max"})
+    is_decision_maker: Mapped[bool] = mapped_column(default=False, info={"merge": "max"})
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

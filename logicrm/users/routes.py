@@ -80,3 +80,6 @@ class RevokeKey(MethodView):
     def post(self, key_id):
         """Revoke a key at once."""
         return users.revoke_key(session(), key_id=key_id)
+
+
+blueprints = (blp,)

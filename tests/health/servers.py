@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
-from logicrm.health.webhooks import InvalidSignature, verify_signature
+from logicrm.outbox.webhooks import InvalidSignature, verify_signature
 
 
 def free_port() -> int:

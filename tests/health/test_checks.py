@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from logicrm.config import Settings
 from logicrm.db import Database, make_engine, utcnow
-from logicrm.health import checks
+from logicrm.health import runs
 from logicrm.health.models import Alert, HealthSnapshot, JobRun, RunStatus
 from logicrm.health.rules import RuleParams
 from logicrm.network.params import ScoringParams
@@ -42,15 +42,15 @@ def portfolio(api) -> int:
 
 
 @pytest.fixture
-def config(app) -> checks.RunConfig:
+def config(app) -> runs.RunConfig:
     settings = app.config["LOGICRM"]
-    return checks.RunConfig(settings, app.config["LOGICRM_SCORING"], app.config["LOGICRM_RULES"])
+    return runs.RunConfig(settings, app.config["LOGICRM_SCORING"], app.config["LOGICRM_RULES"])
 
 
-def _open(url: str) -> tuple[Database, checks.RunConfig]:
+def _open(url: str) -> tuple[Database, runs.RunConfig]:
     """What a worker process builds: its own engine and the default parameters."""
     settings = Settings(database_url=url)
-    return Database(make_engine(url)), checks.RunConfig(
+    return Database(make_engine(url)), runs.RunConfig(
         settings, ScoringParams.from_mapping({}), RuleParams.from_mapping({})
     )
 
@@ -61,11 +61,11 @@ def _race_worker(url: str, slot: str, barrier, results) -> None:
     # The winner dawdles after scoring, so the others try while its claim is held.
     dawdle = lambda phase: time.sleep(1.0) if phase == "scored" else None  # noqa: E731
     try:
-        run = checks.run_health(database, config, slot=slot, on_phase=dawdle)
+        run = runs.run_health(database, config, slot=slot, on_phase=dawdle)
         results.put(("ran", run.id))
-    except checks.SlotTaken:
+    except runs.SlotTaken:
         results.put(("taken", None))
-    except checks.RunInProgress:
+    except runs.RunInProgress:
         results.put(("in_progress", None))
     except Exception as error:  # reported to the test rather than lost in the worker
         results.put(("error", repr(error)))
@@ -81,12 +81,12 @@ def _killable_worker(url: str, slot: str, reached) -> None:
             reached.set()
             time.sleep(WORKER_TIMEOUT_S)
 
-    checks.run_health(database, config, slot=slot, on_phase=on_phase)
+    runs.run_health(database, config, slot=slot, on_phase=on_phase)
 
 
 def _runs(db, slot: str | None = None) -> list[JobRun]:
     with db.session(write=False) as session:
-        statement = select(JobRun).where(JobRun.job == checks.HEALTH_RUN).order_by(JobRun.id)
+        statement = select(JobRun).where(JobRun.job == runs.HEALTH_RUN).order_by(JobRun.id)
         if slot is not None:
             statement = statement.where(JobRun.slot == slot)
         return list(session.scalars(statement))
@@ -106,8 +106,8 @@ def _run_when_free(db, config, *, slot: str, wait_s: float = 10.0) -> JobRun:
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            return checks.run_health(db, config, slot=slot)
-        except checks.RunInProgress:
+            return runs.run_health(db, config, slot=slot)
+        except runs.RunInProgress:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
@@ -166,13 +166,13 @@ def test_a_crash_records_the_error_writes_nothing_and_the_next_run_proceeds(db, 
             raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError, match="disk on fire"):
-        checks.run_health(db, config, slot="crashed", on_phase=crash)
+        runs.run_health(db, config, slot="crashed", on_phase=crash)
     [failed] = _runs(db, "crashed")
     assert failed.status == RunStatus.FAILED
     assert failed.error == "RuntimeError: disk on fire" and failed.finished_at is not None
     assert _snapshots(db) == {}
 
-    run = checks.run_health(db, config, slot="next")
+    run = runs.run_health(db, config, slot="next")
     assert run.status == RunStatus.SUCCEEDED
     assert _snapshots(db) == {run.id: portfolio}
     with db.session(write=False) as session:
@@ -180,9 +180,9 @@ def test_a_crash_records_the_error_writes_nothing_and_the_next_run_proceeds(db, 
 
 
 def test_a_slot_runs_once(db, config, portfolio):
-    first = checks.run_health(db, config, slot="once")
-    with pytest.raises(checks.SlotTaken):
-        checks.run_health(db, config, slot="once")
+    first = runs.run_health(db, config, slot="once")
+    with pytest.raises(runs.SlotTaken):
+        runs.run_health(db, config, slot="once")
     assert [run.id for run in _runs(db)] == [first.id]
 
 
@@ -192,7 +192,7 @@ def test_retrying_a_dead_runs_slot_is_refused_but_fails_the_dead_run(db, config,
     with db.session_scope() as session:
         session.add(
             JobRun(
-                job=checks.HEALTH_RUN,
+                job=runs.HEALTH_RUN,
                 slot="dead",
                 started_at=utcnow(),
                 host=socket.gethostname(),
@@ -200,11 +200,11 @@ def test_retrying_a_dead_runs_slot_is_refused_but_fails_the_dead_run(db, config,
             )
         )
 
-    with pytest.raises(checks.SlotTaken):
-        checks.run_health(db, config, slot="dead")
+    with pytest.raises(runs.SlotTaken):
+        runs.run_health(db, config, slot="dead")
     [dead] = _runs(db, "dead")
     assert dead.status == RunStatus.FAILED and dead.error.startswith("abandoned")
-    assert checks.run_health(db, config, slot="later").status == RunStatus.SUCCEEDED
+    assert runs.run_health(db, config, slot="later").status == RunStatus.SUCCEEDED
 
 
 @pytest.mark.parametrize("age_h", [1, 4])
@@ -213,7 +213,7 @@ def test_a_run_on_another_host_counts_as_running_until_its_timeout(db, config, p
     with db.session_scope() as session:
         session.add(
             JobRun(
-                job=checks.HEALTH_RUN,
+                job=runs.HEALTH_RUN,
                 slot="elsewhere",
                 started_at=utcnow() - dt.timedelta(hours=age_h),
                 host="another-host.invalid",
@@ -222,11 +222,11 @@ def test_a_run_on_another_host_counts_as_running_until_its_timeout(db, config, p
         )
     alive = age_h * 3600 < config.settings.health_run_timeout_s and db.engine.dialect.name == "sqlite"
     if alive:
-        with pytest.raises(checks.RunInProgress):
-            checks.run_health(db, config, slot="mine")
+        with pytest.raises(runs.RunInProgress):
+            runs.run_health(db, config, slot="mine")
         assert _runs(db, "elsewhere")[0].status == RunStatus.RUNNING
     else:
-        assert checks.run_health(db, config, slot="mine").status == RunStatus.SUCCEEDED
+        assert runs.run_health(db, config, slot="mine").status == RunStatus.SUCCEEDED
         [other] = _runs(db, "elsewhere")
         assert other.status == RunStatus.FAILED and other.error.startswith("abandoned")
 
@@ -241,17 +241,17 @@ def test_an_sla_check_does_not_overlap_a_health_run(db, config, portfolio):
             release.wait(WORKER_TIMEOUT_S)
 
     worker = threading.Thread(
-        target=lambda: finished.append(checks.run_health(db, config, slot="long", on_phase=hold))
+        target=lambda: finished.append(runs.run_health(db, config, slot="long", on_phase=hold))
     )
     worker.start()
     try:
         assert scored.wait(WORKER_TIMEOUT_S)
         started = time.monotonic()
-        with pytest.raises(checks.RunInProgress):
-            checks.run_sla_check(db, config, slot="during")
+        with pytest.raises(runs.RunInProgress):
+            runs.run_sla_check(db, config, slot="during")
         assert time.monotonic() - started < 5
     finally:
         release.set()
         worker.join(WORKER_TIMEOUT_S)
     assert finished[0].status == RunStatus.SUCCEEDED
-    assert checks.run_sla_check(db, config, slot="after").status == RunStatus.SUCCEEDED
+    assert runs.run_sla_check(db, config, slot="after").status == RunStatus.SUCCEEDED

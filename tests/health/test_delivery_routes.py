@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from logicrm.db import utcnow
-from logicrm.health import notify
+from logicrm.outbox import service as outbox
 from tests.health.servers import WebhookServer
 
 PUBLIC_URL = "https://93.184.215.14/hooks/logicrm"
@@ -30,7 +30,7 @@ def server():
 
 
 def flush(app, now):
-    return notify.flush(app.extensions["logicrm.db"], app.config["LOGICRM"], now=now)
+    return outbox.flush(app.extensions["logicrm.db"], app.config["LOGICRM"], now=now)
 
 
 def test_receivers_crud_shows_the_secret_once(api):

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from logicrm.demo import load_demo
-from logicrm.health import checks
-from logicrm.health.models import Alert, Delivery, HealthSnapshot, JobRun
+from logicrm.health import runs
+from logicrm.health.models import Alert, HealthSnapshot, JobRun
+from logicrm.outbox.models import Delivery
 from tests.conftest import Api, fresh_app
 
 # What the demo made each troubled account suffer, and the rule that must catch it.
@@ -33,13 +34,13 @@ def demo(database_url, tmp_path_factory):
     database = app.extensions["logicrm.db"]
     with database.session_scope() as session:
         summary = load_demo(session, seed=7)
-    run = checks.run_health(database, run_config(app), slot="demo-first")
+    run = runs.run_health(database, run_config(app), slot="demo-first")
     yield app, summary, run
     database.engine.dispose()
 
 
-def run_config(app) -> checks.RunConfig:
-    return checks.RunConfig(app.config["LOGICRM"], app.config["LOGICRM_SCORING"], app.config["LOGICRM_RULES"])
+def run_config(app) -> runs.RunConfig:
+    return runs.RunConfig(app.config["LOGICRM"], app.config["LOGICRM_SCORING"], app.config["LOGICRM_RULES"])
 
 
 def alerts_by_customer(app) -> dict[int, set[str]]:
@@ -108,14 +109,14 @@ def test_second_run_refreshes_without_renotifying_and_the_slot_runs_once(demo):
     with database.session() as session:
         before = session.scalar(select(func.count()).select_from(Delivery))
         alerts_before = session.scalar(select(func.count()).select_from(Alert))
-    again = checks.run_health(database, run_config(app), slot="demo-second")
+    again = runs.run_health(database, run_config(app), slot="demo-second")
     assert again.counts["opened"] == 0 and again.counts["notified"] == 0
     assert again.counts["refreshed"] > 0
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Delivery)) == before
         assert session.scalar(select(func.count()).select_from(Alert)) == alerts_before
-    with pytest.raises(checks.SlotTaken):
-        checks.run_health(database, run_config(app), slot="demo-second")
+    with pytest.raises(runs.SlotTaken):
+        runs.run_health(database, run_config(app), slot="demo-second")
 
 
 def test_alert_api_filters_acknowledges_and_resolves(demo):
@@ -186,17 +187,15 @@ def test_trigger_answers_409_while_a_run_is_in_progress(demo):
     database = app.extensions["logicrm.db"]
     with database.session_scope() as session:
         # a run owned by this very (live) process: nobody may start another or declare it abandoned
-        running = JobRun(
-            job=checks.HEALTH_RUN, slot="held-by-test", host=socket.gethostname(), pid=os.getpid()
-        )
+        running = JobRun(job=runs.HEALTH_RUN, slot="held-by-test", host=socket.gethostname(), pid=os.getpid())
         session.add(running)
     try:
         # on PostgreSQL a live run also holds the job's advisory lock
-        with checks._exclusive(database, checks.HEALTH_RUN):
+        with runs._exclusive(database, runs.HEALTH_RUN):
             response = client(demo).post("/health-checks/runs")
             assert response.status_code == 409 and response.json["run_id"] == running.id
-            with pytest.raises(checks.RunInProgress):
-                checks.run_health(database, run_config(app), slot="blocked")
+            with pytest.raises(runs.RunInProgress):
+                runs.run_health(database, run_config(app), slot="blocked")
     finally:
         with database.session_scope() as session:
             session.delete(session.get(JobRun, running.id))

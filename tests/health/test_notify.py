@@ -16,9 +16,11 @@ from sqlalchemy import select
 
 from logicrm.customers.models import Customer
 from logicrm.db import utcnow
-from logicrm.health import notify, webhooks
-from logicrm.health.models import Alert, AlertState, Channel, Delivery, DeliveryStatus
-from logicrm.health.notify import Notice
+from logicrm.health.models import Alert, AlertState
+from logicrm.outbox import service as outbox
+from logicrm.outbox import webhooks
+from logicrm.outbox.models import Channel, Delivery, DeliveryStatus
+from logicrm.outbox.service import Notice
 from logicrm.users.models import User
 from tests.health.servers import SmtpServer, WebhookServer, self_signed_certificate
 
@@ -118,7 +120,7 @@ def described(drivers) -> list[dict]:
 
 def enqueue(db, settings, notices, *, run_id=1) -> int:
     with db.session_scope() as session:
-        return notify.enqueue(session, run_id=run_id, notices=notices, settings=settings)
+        return outbox.enqueue(session, run_id=run_id, notices=notices, settings=settings)
 
 
 def deliveries(db, **where) -> list[Delivery]:
@@ -130,7 +132,7 @@ def deliveries(db, **where) -> list[Delivery]:
 def drain(db, settings, *, now, rounds=30, **kw) -> dt.datetime:
     """Flush again and again, jumping past the longest backoff each time, until nothing is pending."""
     for _ in range(rounds):
-        notify.flush(db, settings, now=now, **kw)
+        outbox.flush(db, settings, now=now, **kw)
         if not deliveries(db, status=DeliveryStatus.PENDING):
             return now
         now += dt.timedelta(seconds=settings.delivery_backoff_max_s + 1)
@@ -159,7 +161,7 @@ def test_one_digest_per_owner_naming_accounts_rules_and_drivers_plus_immediate_v
     notices = raise_alerts(db, PORTFOLIO)
     assert enqueue(db, settings, notices, run_id=42) == 3
     assert enqueue(db, settings, notices, run_id=42) == 0  # the same run again writes nothing new
-    assert notify.flush(db, settings) == {"sent": 3, "failed": 0, "dead": 0}
+    assert outbox.flush(db, settings) == {"sent": 3, "failed": 0, "dead": 0}
 
     am_digest, vip = sorted(smtp.to("am@test.example"), key=lambda m: "VIP" in m["Subject"])
     body = am_digest.get_content()
@@ -200,15 +202,15 @@ def test_smtp_down_loses_nothing_and_mails_arrive_after_it_is_back(actors, db, s
     assert enqueue(db, settings, notices) == 3
     smtp.stop()
     now = utcnow()
-    assert notify.flush(db, settings, now=now) == {"sent": 0, "failed": 3, "dead": 0}
+    assert outbox.flush(db, settings, now=now) == {"sent": 0, "failed": 3, "dead": 0}
     waiting = deliveries(db)
     assert all(d.status == DeliveryStatus.PENDING and d.attempts == 1 for d in waiting)
     assert all("unavailable" in d.last_error and d.next_attempt_at > now for d in waiting)
-    assert notify.flush(db, settings, now=now) == {"sent": 0, "failed": 0, "dead": 0}  # backing off
+    assert outbox.flush(db, settings, now=now) == {"sent": 0, "failed": 0, "dead": 0}  # backing off
 
     smtp.start()
     later = now + dt.timedelta(seconds=settings.delivery_backoff_max_s + 1)
-    assert notify.flush(db, settings, now=later) == {"sent": 3, "failed": 0, "dead": 0}
+    assert outbox.flush(db, settings, now=later) == {"sent": 3, "failed": 0, "dead": 0}
     assert sorted(m["Message-ID"] for m in smtp.messages) == sorted(d.message_id for d in waiting)
     assert all(d.status == DeliveryStatus.SENT and d.attempts == 2 for d in deliveries(db))
 
@@ -253,7 +255,7 @@ def test_dead_letter_after_max_attempts_then_retry(actors, db, settings, receive
     now = utcnow()
     outcomes = []
     for _ in range(4):
-        outcomes.append(notify.flush(db, settings, now=now))
+        outcomes.append(outbox.flush(db, settings, now=now))
         now += dt.timedelta(seconds=settings.delivery_backoff_max_s + 1)
     assert [o["failed"] for o in outcomes] == [1, 1, 0, 0] and [o["dead"] for o in outcomes] == [0, 0, 1, 0]
     (dead,) = deliveries(db, channel=Channel.WEBHOOK)
@@ -261,9 +263,9 @@ def test_dead_letter_after_max_attempts_then_retry(actors, db, settings, receive
     assert dead.last_error.startswith("HTTP 500")
 
     with db.session_scope() as session:
-        notify.retry(session, delivery_id=dead.id, now=now)
+        outbox.retry(session, delivery_id=dead.id, now=now)
     receiver.fail_rate = 0.0
-    assert notify.flush(db, settings, now=now)["sent"] >= 1
+    assert outbox.flush(db, settings, now=now)["sent"] >= 1
     assert deliveries(db, id=dead.id)[0].status == DeliveryStatus.SENT
     assert receiver.delivery_counts[dead.message_id] >= 1
 
@@ -273,7 +275,7 @@ def test_a_mailbox_refused_for_good_is_dead_at_once_and_a_busy_one_is_retried(ac
     enqueue(db, settings, notices)
     smtp.refuse["am@test.example"] = "550 5.1.1 mailbox unavailable"
     smtp.refuse["am2@test.example"] = "451 4.3.0 try again later"
-    counts = notify.flush(db, settings)
+    counts = outbox.flush(db, settings)
     emails = deliveries(db, channel=Channel.EMAIL)
     refused = [d for d in emails if d.recipient == "am@test.example"]  # a digest and a VIP mail
     busy = [d for d in emails if d.recipient == "am2@test.example"]
@@ -286,11 +288,11 @@ def test_a_mailbox_refused_for_good_is_dead_at_once_and_a_busy_one_is_retried(ac
 def test_a_receiver_answering_410_gone_is_not_retried(actors, db, settings, receiver):
     receiver.gone = True
     enqueue(db, settings, raise_alerts(db, PORTFOLIO[4:5]))
-    assert notify.flush(db, settings)["dead"] == 1
+    assert outbox.flush(db, settings)["dead"] == 1
     (dead,) = deliveries(db, channel=Channel.WEBHOOK)
     assert (dead.status, dead.attempts) == (DeliveryStatus.DEAD, 1) and dead.last_error.startswith("HTTP 410")
     later = utcnow() + dt.timedelta(seconds=settings.delivery_backoff_max_s + 1)
-    assert notify.flush(db, settings, now=later) == {"sent": 0, "failed": 0, "dead": 0}
+    assert outbox.flush(db, settings, now=later) == {"sent": 0, "failed": 0, "dead": 0}
     assert receiver.requests == 1
 
 
@@ -304,7 +306,7 @@ def test_parallel_flushers_never_send_the_same_delivery_twice(actors, db, settin
     def flusher():
         try:
             start.wait()
-            while sum(notify.flush(db, settings, now=now, limit=4).values()):
+            while sum(outbox.flush(db, settings, now=now, limit=4).values()):
                 pass
         except Exception as error:  # surfaced below
             errors.append(error)
@@ -322,7 +324,7 @@ def test_parallel_flushers_never_send_the_same_delivery_twice(actors, db, settin
 def test_destination_is_checked_again_at_send_time(actors, db, settings, receiver):
     enqueue(db, settings, raise_alerts(db, PORTFOLIO[4:5]))
     strict = settings.replace(webhook_allow_private=False)
-    assert notify.flush(db, strict)["failed"] == 1
+    assert outbox.flush(db, strict)["failed"] == 1
     (refused,) = deliveries(db, channel=Channel.WEBHOOK)
     assert refused.last_error == "destination refused: host 127.0.0.1 resolves to loopback address 127.0.0.1"
     assert receiver.requests == 0
@@ -338,7 +340,7 @@ def test_backoff_is_exponential_full_jitter_and_capped():
     rng = random.Random(1)
     for attempt in range(1, 12):
         ceiling = min(600, 30 * 2 ** (attempt - 1))
-        delays = [notify.backoff_delay(attempt, base_s=30, max_s=600, rng=rng) for _ in range(400)]
+        delays = [outbox.backoff_delay(attempt, base_s=30, max_s=600, rng=rng) for _ in range(400)]
         assert min(delays) >= 0 and max(delays) <= ceiling
         assert 0.4 * ceiling < sum(delays) / len(delays) < 0.6 * ceiling
 
@@ -356,16 +358,16 @@ def test_https_receivers_must_present_a_trusted_certificate(actors, db, settings
         with db.session_scope() as session:
             _receiver, server.secret = webhooks.create_receiver(session, url=server.url, settings=settings)
         enqueue(db, settings, raise_alerts(db, PORTFOLIO[4:5]))
-        notify._tls_context.cache_clear()
-        assert notify.flush(db, settings)["failed"] == 1  # an untrusted certificate is refused
+        outbox._tls_context.cache_clear()
+        assert outbox.flush(db, settings)["failed"] == 1  # an untrusted certificate is refused
         (refused,) = deliveries(db, channel=Channel.WEBHOOK)
         assert "CERTIFICATE_VERIFY_FAILED" in refused.last_error and server.requests == 0
 
         monkeypatch.setenv("SSL_CERT_FILE", cert)  # now trust it, as a private CA would be
-        notify._tls_context.cache_clear()
+        outbox._tls_context.cache_clear()
         later = utcnow() + dt.timedelta(seconds=settings.delivery_backoff_max_s + 1)
-        assert notify.flush(db, settings, now=later)["sent"] == 1
+        assert outbox.flush(db, settings, now=later)["sent"] == 1
         assert list(server.events) == [refused.message_id] and server.rejected == []
     finally:
-        notify._tls_context.cache_clear()
+        outbox._tls_context.cache_clear()
         server.stop()

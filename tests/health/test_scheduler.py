@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 
 from logicrm.config import Settings
 from logicrm.db import utcnow
-from logicrm.health import checks, scheduler
+from logicrm.health import runs, scheduler
 from logicrm.health.models import HealthSnapshot, JobRun, RunStatus
 from tests.health import test_checks
 
@@ -61,8 +61,8 @@ def _settings(app, fire: dt.datetime, **changes) -> Settings:
     )
 
 
-def _config(app, settings: Settings) -> checks.RunConfig:
-    return checks.RunConfig(settings, app.config["LOGICRM_SCORING"], app.config["LOGICRM_RULES"])
+def _config(app, settings: Settings) -> runs.RunConfig:
+    return runs.RunConfig(settings, app.config["LOGICRM_SCORING"], app.config["LOGICRM_RULES"])
 
 
 def _stop_since(db, config, when: dt.datetime) -> None:
@@ -88,7 +88,7 @@ def _next_run_time(db, config, job_id: str) -> dt.datetime:
 
 def _health_runs(db) -> list[JobRun]:
     with db.session(write=False) as session:
-        return list(session.scalars(select(JobRun).where(JobRun.job == checks.HEALTH_RUN)))
+        return list(session.scalars(select(JobRun).where(JobRun.job == runs.HEALTH_RUN)))
 
 
 def _wait_for(condition, timeout_s: float = WAIT_S):

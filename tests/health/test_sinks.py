@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from logicrm.health import notify, sinks, webhooks
+from logicrm.outbox import service as outbox
+from logicrm.outbox import sinks, webhooks
 from tests.health.servers import free_port
 
 WAIT_S = 15
@@ -182,8 +183,8 @@ def test_webhooks_add_prints_a_secret_the_sink_accepts(app, db, tmp_path):
         with db.session_scope() as session:
             [receiver] = session.scalars(webhooks.list_receivers()).all()
             assert (receiver.url, receiver.description) == (url, "local")
-            notify.enqueue_test(session, receiver=receiver, settings=settings)
-        assert notify.flush(db, settings) == {"sent": 1, "failed": 0, "dead": 0}
+            outbox.enqueue_test(session, receiver=receiver, settings=settings)
+        assert outbox.flush(db, settings) == {"sent": 1, "failed": 0, "dead": 0}
     finally:
         sink.stop()
     [event] = _lines(tmp_path / "webhooks.jsonl")

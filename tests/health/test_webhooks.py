@@ -10,8 +10,8 @@ import pytest
 
 from logicrm.config import Settings
 from logicrm.errors import Invalid
-from logicrm.health import webhooks
-from logicrm.health.webhooks import InvalidSignature, UnsafeDestination
+from logicrm.outbox import webhooks
+from logicrm.outbox.webhooks import InvalidSignature, UnsafeDestination
 
 # The published Standard Webhooks / Svix test vector: a receiver library must accept what we send.
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

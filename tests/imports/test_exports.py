@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from logicrm.customers.models import AcquisitionChannel, CustomerStatus, Tier
 from logicrm.db import utcnow
+from logicrm.exports import service as exports
 from logicrm.health.models import Alert, HealthSnapshot, JobRun
-from logicrm.imports import exports
 from logicrm.imports import service as imports
 from logicrm.imports.csvfile import write_rows
 from logicrm.imports.kinds import KINDS

@@ -19,7 +19,6 @@ import networkx as nx
 from sqlalchemy.orm import Session
 
 from logicrm.db import utcnow
-from logicrm.network import queries, revisions
 from logicrm.network.cascade import exposures
 from logicrm.network.graph import CONSIGNEE, SHIPPER, GraphArrays, LinkRecord, NodeRecord, build_graph
 from logicrm.network.params import ScoringParams
@@ -41,6 +40,7 @@ from logicrm.network.satisfaction import (
 )
 from logicrm.network.value import OVER_SERVED, CustomerValue, Portfolio, ValueRecord
 from logicrm.network.value import portfolio as value_portfolio
+from logicrm.scoring import queries, revisions
 
 DAYS_PER_MONTH = 30
 

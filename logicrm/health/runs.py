@@ -18,7 +18,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Collection
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Select, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,10 +27,12 @@ from logicrm.config import Settings
 from logicrm.customers import service as customers
 from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict
-from logicrm.health import notify, rules
+from logicrm.health import rules
 from logicrm.health.models import Alert, AlertState, HealthSnapshot, JobRun, RunStatus
-from logicrm.network import analysis, drivers, queries, reports
+from logicrm.network import drivers
 from logicrm.network.params import ScoringParams
+from logicrm.outbox import service as outbox
+from logicrm.scoring import queries, reports, scores
 from logicrm.users.models import User
 
 log = logging.getLogger(__name__)
@@ -238,12 +240,12 @@ def _finish_failed(database: Database, run_id: int, error: str) -> None:
 class _Prepared:
     """What a run computed before taking the write lock."""
 
-    portfolio: analysis.PortfolioScores
+    portfolio: scores.PortfolioScores
     findings: list
 
 
 def _prepare_health(reader: Session, config: RunConfig, now: dt.datetime, timings: dict) -> _Prepared:
-    portfolio = analysis.compute(reader, config.scoring, now=now, timings=timings)
+    portfolio = scores.compute(reader, config.scoring, now=now, timings=timings)
     started = time.perf_counter()
     previous = _previous_risks(reader)
     tickets = queries.overdue_ticket_list(reader, now=now, sla_days=config.scoring.ticket_sla_days())
@@ -277,7 +279,7 @@ def _write_health(
 
 
 def _prepare_sla(reader: Session, config: RunConfig, now: dt.datetime) -> _Prepared:
-    portfolio = analysis.current(reader, config.scoring, max_age_s=config.settings.scores_cache_seconds)
+    portfolio = scores.current(reader, config.scoring, max_age_s=config.settings.scores_cache_seconds)
     tickets = queries.overdue_ticket_list(reader, now=now, sla_days=config.scoring.ticket_sla_days())
     late = {t.customer_id for t in tickets}
     accounts = [portfolio.accounts[c] for c in late if c in portfolio.accounts]
@@ -300,7 +302,7 @@ def _previous_risks(session: Session) -> dict[int, float]:
     return dict(rows.all())
 
 
-def _snapshot_row(portfolio, account: analysis.AccountScores, run_id: int, now: dt.datetime) -> dict:
+def _snapshot_row(portfolio, account: scores.AccountScores, run_id: int, now: dt.datetime) -> dict:
     sat, value = account.satisfaction, account.value
     return {
         "run_id": run_id,
@@ -342,7 +344,7 @@ def _all_facts(portfolio, accounts, previous: dict[int, float], tickets, scoring
 
 def _facts(
     portfolio,
-    account: analysis.AccountScores,
+    account: scores.AccountScores,
     previous: dict[int, float],
     tickets,
     scoring: ScoringParams,
@@ -445,11 +447,11 @@ def _write_alerts(
     # the flush gave the new alerts their ids
     notices = _notices(session, portfolio, noticed)
     counts["findings"], counts["notified"] = len(findings), len(notices)
-    counts["deliveries"] = notify.enqueue(session, run_id=run.id, notices=notices, settings=config.settings)
+    counts["deliveries"] = outbox.enqueue(session, run_id=run.id, notices=notices, settings=config.settings)
     return counts
 
 
-def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> list[notify.Notice]:
+def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> list[outbox.Notice]:
     """Announce alert events; drivers are rendered for webhooks (all names) and for each owner's mail
     (only the partners that owner may see)."""
     stored = {alert.id: alert.details.get("drivers", []) for alert, _event in noticed}
@@ -462,7 +464,8 @@ def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> l
     }
     owners = {user.id: user for user in session.scalars(select(User).where(User.id.in_(owner_ids - {None})))}
     seen_by = {
-        owner_id: customers.visible_among(session, owner, partners) for owner_id, owner in owners.items()
+        owner_id: customers.visible_among(session, user=owner, ids=partners)
+        for owner_id, owner in owners.items()
     }
     notices = []
     for alert, event in noticed:
@@ -471,7 +474,7 @@ def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> l
         kept = stored[alert.id]
         owner_names = {c: names[c] for c in seen_by[owner.id]} if owner else {}
         notices.append(
-            notify.Notice(
+            outbox.Notice(
                 alert_id=alert.id,
                 customer_id=alert.customer_id,
                 customer_name=account.name if account else str(alert.customer_id),
@@ -488,3 +491,12 @@ def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> l
             )
         )
     return notices
+
+
+def list_statement(*, job=None, slot=None, status=None) -> Select:
+    """Select job runs, newest first."""
+    statement = select(JobRun)
+    for column, value in ((JobRun.job, job), (JobRun.slot, slot), (JobRun.status, status)):
+        if value is not None:
+            statement = statement.where(column == value)
+    return statement.order_by(JobRun.id.desc())

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from logicrm.health import webhooks
+from logicrm.outbox import webhooks
 
 HOST = "127.0.0.1"
 MAILBOX_PORT = 8025

@@ -1,22 +1,24 @@
-"""Alerts, job runs and snapshot history as the API reads and changes them."""
+"""Alerts as the API reads and changes them: listed, acknowledged, resolved, rendered per reader."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from logicrm.customers import service as customers
 from logicrm.customers.models import Customer
 from logicrm.db import utcnow
 from logicrm.errors import Conflict, NotFound
-from logicrm.health.models import Alert, AlertState, HealthSnapshot, JobRun
+from logicrm.health.models import Alert, AlertState
 from logicrm.network import drivers
 from logicrm.users.models import User
 
 
-def alerts_statement(user: User, *, state=None, rule=None, severity=None, customer_id=None, owner_id=None):
+def list_statement(
+    *, user: User, state=None, rule=None, severity=None, customer_id=None, owner_id=None
+) -> Select:
     """Select alerts on accounts the user may see, newest first, with filters."""
-    statement = select(Alert).where(Alert.customer_id.in_(customers.visible_ids(user)))
+    statement = select(Alert).where(Alert.customer_id.in_(customers.visible_ids(user=user)))
     for column, value in (
         (Alert.state, state),
         (Alert.rule, rule),
@@ -32,17 +34,17 @@ def alerts_statement(user: User, *, state=None, rule=None, severity=None, custom
     return statement.order_by(Alert.last_seen.desc(), Alert.id.desc())
 
 
-def get_alert(session: Session, user: User, alert_id: int) -> Alert:
+def get(session: Session, *, user: User, alert_id: int) -> Alert:
     """Return an alert on a visible account or raise NotFound."""
     alert = session.scalar(
-        select(Alert).where(Alert.id == alert_id, Alert.customer_id.in_(customers.visible_ids(user)))
+        select(Alert).where(Alert.id == alert_id, Alert.customer_id.in_(customers.visible_ids(user=user)))
     )
     if alert is None:
         raise NotFound(f"alert {alert_id} not found")
     return alert
 
 
-def acknowledge(session: Session, user: User, alert: Alert) -> Alert:
+def acknowledge(session: Session, *, user: User, alert: Alert) -> Alert:
     """Acknowledge an open alert: it stays until its condition clears but notifies again only if it worsens."""
     if alert.state == AlertState.RESOLVED:
         raise Conflict(f"alert {alert.id} is resolved")
@@ -55,21 +57,23 @@ def acknowledge(session: Session, user: User, alert: Alert) -> Alert:
     return alert
 
 
-def resolve(session: Session, user: User, alert: Alert) -> Alert:
+def resolve(session: Session, *, user: User, alert: Alert) -> Alert:
     """Resolve an alert by hand; if its condition persists the next run opens a new one."""
     if alert.state != AlertState.RESOLVED:
         alert.state, alert.resolved_at = AlertState.RESOLVED, utcnow()
     return alert
 
 
-def present_alerts(session: Session, user: User, alerts) -> list[dict]:
+def present(session: Session, *, user: User, alerts) -> list[dict]:
     """Render alerts for one reader: risk drivers name only the partners this reader may see."""
-    names = _partner_names(session, user, [(alert.details or {}).get("drivers") or [] for alert in alerts])
+    names = partner_names(
+        session, user=user, stored=[(alert.details or {}).get("drivers") or [] for alert in alerts]
+    )
     return [_present_alert(alert, names) for alert in alerts]
 
 
 def _present_alert(alert: Alert, names: dict[int, str]) -> dict:
-    fields = _columns(alert)
+    fields = columns(alert)
     kept = (alert.details or {}).get("drivers")
     if kept is not None:
         described = drivers.describe(kept, names=names)
@@ -79,36 +83,11 @@ def _present_alert(alert: Alert, names: dict[int, str]) -> dict:
     return fields
 
 
-def present_snapshots(session: Session, user: User, snapshots) -> list[dict]:
-    """Render health snapshots for one reader, their drivers like an alert's."""
-    names = _partner_names(session, user, [snapshot.drivers for snapshot in snapshots])
-    return [
-        {**_columns(snapshot), "drivers": drivers.describe(snapshot.drivers, names=names)}
-        for snapshot in snapshots
-    ]
+def partner_names(session: Session, *, user: User, stored: list[list]) -> dict[int, str]:
+    """Map the partners named by stored drivers that the user may see to their names."""
+    return customers.names_for(session, user=user, ids=set().union(*map(drivers.partner_ids, stored)))
 
 
-def _partner_names(session: Session, user: User, stored: list[list]) -> dict[int, str]:
-    return customers.names_for(session, user, set().union(*map(drivers.partner_ids, stored)))
-
-
-def _columns(row) -> dict:
+def columns(row) -> dict:
+    """Return a row's column values by name (what an answer starts from)."""
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
-
-
-def runs_statement(*, job=None, slot=None, status=None):
-    """Select job runs, newest first."""
-    statement = select(JobRun)
-    for column, value in ((JobRun.job, job), (JobRun.slot, slot), (JobRun.status, status)):
-        if value is not None:
-            statement = statement.where(column == value)
-    return statement.order_by(JobRun.id.desc())
-
-
-def history_statement(customer_id: int):
-    """Select a customer's snapshots, newest first."""
-    return (
-        select(HealthSnapshot)
-        .where(HealthSnapshot.customer_id == customer_id)
-        .order_by(HealthSnapshot.taken_at.desc(), HealthSnapshot.id.desc())
-    )

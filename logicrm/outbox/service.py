@@ -43,9 +43,9 @@ from sqlalchemy.orm import Session
 from logicrm.config import Settings
 from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict, NotFound
-from logicrm.health import webhooks
-from logicrm.health.models import Channel, Delivery, DeliveryStatus, WebhookReceiver
 from logicrm.network import drivers
+from logicrm.outbox import webhooks
+from logicrm.outbox.models import Channel, Delivery, DeliveryStatus, WebhookReceiver
 
 EVENTS = ("opened", "worsened", "resolved")
 DIGEST_EVENTS = ("opened", "worsened")

@@ -23,8 +23,8 @@ from logicrm.errors import Forbidden, NotFound
 from logicrm.health.models import Alert, AlertState, HealthSnapshot
 from logicrm.imports.columns import Choice, Column, DateTime, Email, Integer, Number, Text, ref
 from logicrm.imports.kinds import CUSTOMER_PLAIN, KINDS, PROFILE_COLUMNS
+from logicrm.lanes import service as lanes
 from logicrm.lanes.models import Link, Shipment
-from logicrm.network import service as network
 from logicrm.relations.models import Contact, Department, Dimension, Interaction, SurveyResponse, SurveyScore
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Severity, Ticket
@@ -251,7 +251,7 @@ def _lanes(statement: Select, user: User) -> Select:
         .join(consignee, consignee.id == Link.consignee_id)
         .where(shipper.deleted_at.is_(None), consignee.deleted_at.is_(None))
     )
-    return statement.where(network.visible_links(user)) if access.is_restricted(user) else statement
+    return statement.where(lanes.visible_links(user)) if access.is_restricted(user) else statement
 
 
 def _links(user: User) -> Select:

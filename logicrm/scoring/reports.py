@@ -13,9 +13,9 @@ import networkx as nx
 
 from logicrm.errors import NotFound, field_error
 from logicrm.network import cascade, drivers
-from logicrm.network.analysis import AccountScores, PortfolioScores
 from logicrm.network.graph import CONSIGNEE, SHIPPER
 from logicrm.network.params import ScoringParams
+from logicrm.scoring.scores import AccountScores, PortfolioScores
 
 
 def _percent(score: float | None) -> float | None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from logicrm.api import Blueprint, session
 from logicrm.auth import current_user
-from logicrm.imports import exports
+from logicrm.exports import service as exports
 from logicrm.imports.csvfile import write_rows
 
 BOM = "\ufeff"  # Excel reads a CSV as UTF-8 (Chinese names intact) only when it starts with one

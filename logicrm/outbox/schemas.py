@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from logicrm.api import PageArgs
-from logicrm.health.models import Channel, DeliveryStatus
+from logicrm.outbox.models import Channel, DeliveryStatus
 from logicrm.schemas import Id, enum_field
 
 KINDS = ("alert", "digest", "test")

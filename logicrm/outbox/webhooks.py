@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from logicrm.config import Settings
 from logicrm.errors import NotFound, field_error
-from logicrm.health.models import WebhookReceiver
+from logicrm.outbox.models import WebhookReceiver
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 24

@@ -6,10 +6,11 @@ import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, etag_of, expected_version, page_of, paginate, session
+from logicrm.api import Blueprint, expected_version, page_of, paginate, session, with_etag
 from logicrm.auth import current_user
-from logicrm.network import service
-from logicrm.network.schemas import (
+from logicrm.lanes import service as lanes
+from logicrm.lanes import shipments
+from logicrm.lanes.schemas import (
     BulkShipmentsOut,
     LinkIn,
     LinkListArgs,
@@ -34,15 +35,15 @@ class Links(MethodView):
         """List lanes where you see at least one end."""
         page, page_size = args.pop("page"), args.pop("page_size")
         return paginate(
-            session(), service.list_links_statement(current_user(), **args), page=page, page_size=page_size
+            session(), lanes.list_statement(user=current_user(), **args), page=page, page_size=page_size
         )
 
     @links_blp.arguments(LinkIn)
     @links_blp.response(201, LinkOut)
     def post(self, link_in):
         """Link a shipper to a consignee; both must already hold those roles."""
-        link = service.create_link(session(), current_user(), link_in)
-        return link, 201, {"ETag": etag_of(link)}
+        link = lanes.create(session(), user=current_user(), data=link_in)
+        return with_etag(link, 201)
 
 
 @links_blp.route("/<int:link_id>")
@@ -50,24 +51,24 @@ class LinkById(MethodView):
     @links_blp.response(200, LinkOut)
     def get(self, link_id):
         """Read one lane."""
-        link = service.get_link(session(), current_user(), link_id)
-        return link, 200, {"ETag": etag_of(link)}
+        link = lanes.get(session(), user=current_user(), link_id=link_id)
+        return with_etag(link)
 
     @links_blp.arguments(patch_schema(LinkIn))
     @links_blp.response(200, LinkOut)
     def patch(self, changes, link_id):
         """Update a lane (If-Match required)."""
-        link = service.get_link(session(), current_user(), link_id)
+        link = lanes.get(session(), user=current_user(), link_id=link_id)
         expected_version(link)
-        service.update_link(session(), current_user(), link, changes)
-        return link, 200, {"ETag": etag_of(link)}
+        lanes.update(session(), user=current_user(), link=link, changes=changes)
+        return with_etag(link)
 
     @links_blp.response(204)
     def delete(self, link_id):
         """Delete a lane and its shipments (If-Match required); set status ended to keep history."""
-        link = service.get_link(session(), current_user(), link_id)
+        link = lanes.get(session(), user=current_user(), link_id=link_id)
         expected_version(link)
-        service.delete_link(session(), current_user(), link)
+        lanes.delete(session(), user=current_user(), link=link)
 
 
 class BulkShipmentsIn(ma.Schema):
@@ -83,7 +84,7 @@ class Shipments(MethodView):
     def get(self, args):
         """List shipments on lanes you see."""
         page, page_size = args.pop("page"), args.pop("page_size")
-        statement = service.list_shipments_statement(current_user(), **args)
+        statement = shipments.list_statement(user=current_user(), **args)
         return paginate(session(), statement, page=page, page_size=page_size)
 
     @shipments_blp.arguments(BulkShipmentsIn)
@@ -91,7 +92,9 @@ class Shipments(MethodView):
     def post(self, bulk_in):
         """Import up to 10,000 shipments at once: all rows are written or none; a known external_ref updates its row."""
         limit = current_app.config["LOGICRM"].bulk_shipments_max
-        return service.import_shipments(session(), current_user(), bulk_in["shipments"], max_rows=limit)
+        return shipments.create_many(
+            session(), user=current_user(), rows=bulk_in["shipments"], max_rows=limit
+        )
 
 
 @shipments_blp.route("/<int:shipment_id>")
@@ -99,24 +102,24 @@ class ShipmentById(MethodView):
     @shipments_blp.response(200, ShipmentOut)
     def get(self, shipment_id):
         """Read one shipment."""
-        shipment = service.get_shipment(session(), current_user(), shipment_id)
-        return shipment, 200, {"ETag": etag_of(shipment)}
+        shipment = shipments.get(session(), user=current_user(), shipment_id=shipment_id)
+        return with_etag(shipment)
 
     @shipments_blp.arguments(patch_schema(ShipmentIn))
     @shipments_blp.response(200, ShipmentOut)
     def patch(self, changes, shipment_id):
         """Correct a shipment, e.g. record its delivery (If-Match required); both ends' history records it."""
-        shipment = service.get_shipment(session(), current_user(), shipment_id)
+        shipment = shipments.get(session(), user=current_user(), shipment_id=shipment_id)
         expected_version(shipment)
-        service.update_shipment(session(), current_user(), shipment, changes)
-        return shipment, 200, {"ETag": etag_of(shipment)}
+        shipments.update(session(), user=current_user(), shipment=shipment, changes=changes)
+        return with_etag(shipment)
 
     @shipments_blp.response(204)
     def delete(self, shipment_id):
         """Delete a shipment (If-Match required); both ends' history records what it was."""
-        shipment = service.get_shipment(session(), current_user(), shipment_id)
+        shipment = shipments.get(session(), user=current_user(), shipment_id=shipment_id)
         expected_version(shipment)
-        service.delete_shipment(session(), current_user(), shipment)
+        shipments.delete(session(), user=current_user(), shipment=shipment)
 
 
 blueprints = (links_blp, shipments_blp)

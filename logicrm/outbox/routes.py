@@ -7,8 +7,9 @@ from flask.views import MethodView
 
 from logicrm.api import Blueprint, page_of, paginate, session
 from logicrm.auth import require_role
-from logicrm.health import notify, webhooks
-from logicrm.health.delivery_schemas import (
+from logicrm.outbox import service as outbox
+from logicrm.outbox import webhooks
+from logicrm.outbox.schemas import (
     DeliveryDetailOut,
     DeliveryListArgs,
     DeliveryOut,
@@ -87,7 +88,7 @@ class WebhookTest(MethodView):
     def post(self, receiver_id):
         """Queue a webhook.test event to this receiver; the next outbox flush sends it."""
         receiver = webhooks.get_receiver(session(), receiver_id=receiver_id)
-        return notify.enqueue_test(session(), receiver=receiver, settings=_settings())
+        return outbox.enqueue_test(session(), receiver=receiver, settings=_settings())
 
 
 @deliveries_blp.route("")
@@ -97,7 +98,7 @@ class Deliveries(MethodView):
     def get(self, args):
         """List deliveries, newest first; status=dead shows the dead letters."""
         page, page_size = args.pop("page"), args.pop("page_size")
-        return paginate(session(), notify.list_deliveries(**args), page=page, page_size=page_size)
+        return paginate(session(), outbox.list_deliveries(**args), page=page, page_size=page_size)
 
 
 @deliveries_blp.route("/<int:delivery_id>")
@@ -105,7 +106,7 @@ class DeliveryById(MethodView):
     @deliveries_blp.response(200, DeliveryDetailOut)
     def get(self, delivery_id):
         """Read one delivery with its payload."""
-        return notify.get_delivery(session(), delivery_id=delivery_id)
+        return outbox.get_delivery(session(), delivery_id=delivery_id)
 
 
 @deliveries_blp.route("/<int:delivery_id>/retry")
@@ -113,7 +114,7 @@ class DeliveryRetry(MethodView):
     @deliveries_blp.response(200, DeliveryOut)
     def post(self, delivery_id):
         """Put a dead delivery back in the queue, due now, with fresh attempts (409 unless dead)."""
-        return notify.retry(session(), delivery_id=delivery_id)
+        return outbox.retry(session(), delivery_id=delivery_id)
 
 
 blueprints = (webhooks_blp, deliveries_blp)

@@ -8,9 +8,10 @@ from flask.views import MethodView
 from logicrm.api import Blueprint, session
 from logicrm.auth import current_user
 from logicrm.customers import service as customers
-from logicrm.network import analysis, reports
-from logicrm.network import service as network
-from logicrm.network.analysis_schemas import (
+from logicrm.lanes import service as lanes
+from logicrm.network.params import ScoringParams
+from logicrm.scoring import reports, scores
+from logicrm.scoring.schemas import (
     GraphArgs,
     GraphOut,
     HealthOut,
@@ -21,7 +22,6 @@ from logicrm.network.analysis_schemas import (
     WhatIfIn,
     WhatIfOut,
 )
-from logicrm.network.params import ScoringParams
 
 health_blp = Blueprint("health", __name__, url_prefix="/customers", description="Health of one account.")
 network_blp = Blueprint(
@@ -39,15 +39,13 @@ def _params() -> ScoringParams:
     return current_app.config["LOGICRM_SCORING"]
 
 
-def _scores() -> analysis.PortfolioScores:
-    return analysis.current(
-        session(), _params(), max_age_s=current_app.config["LOGICRM"].scores_cache_seconds
-    )
+def _scores() -> scores.PortfolioScores:
+    return scores.current(session(), _params(), max_age_s=current_app.config["LOGICRM"].scores_cache_seconds)
 
 
 def _visible() -> set[int] | None:
     """Customer ids the caller may see; None means all of them."""
-    return customers.visible_id_set(session(), current_user())
+    return customers.visible_id_set(session(), user=current_user())
 
 
 def _page_args(args: dict) -> dict:
@@ -63,7 +61,7 @@ class CustomerHealth(MethodView):
     @health_blp.response(200, HealthOut)
     def get(self, customer_id):
         """Current health of one customer, with the drivers behind it."""
-        customers.get_visible(session(), current_user(), customer_id)
+        customers.get(session(), user=current_user(), customer_id=customer_id)
         return reports.health(_scores(), customer_id, visible=_visible())
 
 
@@ -102,7 +100,7 @@ class WhatIf(MethodView):
     @network_blp.response(200, WhatIfOut)
     def post(self, what_if_in):
         """What if these customers or lanes go? The cascade by round and the business lost (nothing is written)."""
-        visible_links = network.visible_link_ids(session(), current_user())
+        visible_links = lanes.visible_link_ids(session(), user=current_user())
         return reports.what_if(
             _scores(), _params(), visible=_visible(), visible_links=visible_links, **what_if_in
         )
