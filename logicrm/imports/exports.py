@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session, aliased
 
+from logicrm import bounds
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers import service as customers
 from logicrm.customers.models import (
@@ -70,7 +71,7 @@ ALERT_COLUMNS = (
     Column("severity", Choice(Severity)),
     Column("state", Choice(AlertState)),
     Column("value", Number(), doc="the rule's measure; higher is worse"),
-    Column("message", Text(10_000)),
+    Column("message", Text(bounds.LONG_TEXT)),
     Column("first_seen", DateTime()),
     Column("last_seen", DateTime()),
     Column("acknowledged_at", DateTime()),

@@ -16,9 +16,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import ARRAY, JSON, String, any_, bindparam, func, literal, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from logicrm import bounds
 from logicrm.audit import service as audit
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers import related
@@ -367,7 +368,7 @@ class ServiceKind(Kind):
                         ctx.counts["unchanged"] += 1
             except DomainError as error:
                 row.error(self._column_of(error), error.message)
-            except IntegrityError as error:
+            except (IntegrityError, DataError) as error:
                 row.error(self.key_column, f"refused by the database: {str(error.orig).splitlines()[0]}")
 
     def _hidden(self, ctx: Context, objs: Iterable) -> set:
@@ -475,7 +476,7 @@ class Customers(ServiceKind):
         Column("contract_end", Date()),
         Column("services", Listing(60), default=[]),
         Column("contracted_annual_value", money()),
-        Column("on_time_target", Number(0, 1), default=0.95, doc="share of shipments on time the contract promises"),
+        Column("on_time_target", Number(bounds.SHARE), default=0.95, doc="share of shipments on time the contract promises"),
         Column("consignee", Boolean(), doc="true adds or updates the consignee role"),
         Column("sites", Listing(200), default=[]),
         Column("receiving_windows", Text(2000)),
@@ -597,7 +598,7 @@ class Departments(RelatedServiceKind):
     columns = (
         Column("customer_ref", ref(), required=True, doc="external_ref of the customer"),
         Column("name", Text(100, strip=True), required=True, doc="unique within the customer: the import key with customer_ref"),
-        Column("decision_weight", Number(0), default=1.0, doc="weight of its verdict in the account's satisfaction"),
+        Column("decision_weight", Number(bounds.DECISION_WEIGHT), default=1.0, doc="weight of its verdict in the account's satisfaction"),
         Column("is_decision_maker", Boolean(), default=False, doc="its satisfaction caps the account's"),
     )  # fmt: skip
     plain = ("name", "decision_weight", "is_decision_maker")
@@ -655,17 +656,17 @@ class Surveys(RelatedServiceKind):
         Column("contact_ref", ref(), doc="external_ref of the contact who answered"),
         Column("collected_at", DateTime(), required=True),
         Column("channel", Text(40)),
-        Column("scale_min", Integer(), default=1),
-        Column("scale_max", Integer(), default=7),
-        Column("likelihood_to_recommend", Integer(0, 10)),
-        Column("comment", Text(10_000)),
+        Column("scale_min", Integer(bounds.SCALE_POINT), default=1),
+        Column("scale_max", Integer(bounds.SCALE_POINT), default=7),
+        Column("likelihood_to_recommend", Integer(bounds.LIKELIHOOD_TO_RECOMMEND)),
+        Column("comment", Text(bounds.LONG_TEXT)),
         *(
-            Column(f"{dimension.value}_{part}", Number(0 if part == "importance" else None), default=None, doc=doc)
+            Column(f"{dimension.value}_{part}", Number(bounds.IMPORTANCE if part == "importance" else bounds.SCALE_POINT), doc=doc)
             for dimension in Dimension
             for part, doc in (
                 ("expectation", f"{dimension.value}: what the department expected, on the scale"),
                 ("perception", f"{dimension.value}: what it perceived, on the scale"),
-                ("importance", f"{dimension.value}: weight (> 0, default 1)"),
+                ("importance", f"{dimension.value}: weight (default 1)"),
             )
         ),
     )  # fmt: skip
@@ -697,8 +698,6 @@ class Surveys(RelatedServiceKind):
                     row.error(
                         f"{dimension.value}_{part}", f"{value:g} is outside the declared scale {low}–{high}"
                     )
-            if importance == 0:
-                row.error(f"{dimension.value}_importance", "must be greater than 0")
         if answered == 0 and any(f"{d.value}_expectation" in values for d in Dimension):
             row.error(
                 "timeliness_expectation",
@@ -759,7 +758,7 @@ class Interactions(RelatedServiceKind):
         Column("user_email", Email(), doc="who met or called them; empty: the importing user"),
         Column("kind", Choice(InteractionKind), required=True),
         Column("at", DateTime(), required=True),
-        Column("summary", Text(10_000), required=True),
+        Column("summary", Text(bounds.LONG_TEXT), required=True),
         Column("next_follow_up", Date()),
     )
     plain = ("kind", "at", "summary", "next_follow_up")
@@ -828,7 +827,7 @@ class Links(ServiceKind):
         Column("origin", Text(100), required=True),
         Column("destination", Text(100), required=True),
         Column("service_type", Choice(ServiceType), default=ServiceType.FTL),
-        Column("declared_monthly_volume", Number(0), doc="shipments a month expected before any exist"),
+        Column("declared_monthly_volume", Number(bounds.MONTHLY_VOLUME), doc="shipments a month expected before any exist"),
         Column("started_on", Date()),
         Column("ended_on", Date()),
         Column("status", Choice(LinkStatus), default=LinkStatus.ACTIVE),
