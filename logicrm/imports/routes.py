@@ -7,16 +7,33 @@ import uuid
 
 from flask import current_app, url_for
 from flask.views import MethodView
+from werkzeug.datastructures import CombinedMultiDict
 
 from logicrm.api import Blueprint, page_of, paginate, session
 from logicrm.auth import current_user, require_role
+from logicrm.errors import Invalid
 from logicrm.imports import jobs, service
 from logicrm.imports.export_routes import csv_download
 from logicrm.imports.kinds import KINDS
 from logicrm.imports.schemas import ImportArgs, ImportJobOut, ImportListArgs, KindOut, RejectOut, UploadIn
 from logicrm.users.models import UserRole
 
-blp = Blueprint("imports", __name__, url_prefix="/imports", description="Bulk CSV imports and their jobs")
+
+class _UploadParser(type(Blueprint.ARGUMENTS_PARSER)):
+    """Read a multipart body whole, its file parts with its text fields: options may come as fields,
+    and an unknown field or part is refused (422) like an unknown query parameter, not ignored."""
+
+    def load_form(self, req, schema):
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+
+class _UploadBlueprint(Blueprint):
+    ARGUMENTS_PARSER = _UploadParser()
+
+
+blp = _UploadBlueprint(
+    "imports", __name__, url_prefix="/imports", description="Bulk CSV imports and their jobs"
+)
 IMPORTERS = (UserRole.ADMIN, UserRole.MANAGER, UserRole.ACCOUNT_MANAGER)
 
 
@@ -67,26 +84,34 @@ class Kinds(MethodView):
 @blp.route("/<string:kind>")
 class Upload(MethodView):
     @blp.arguments(ImportArgs, location="query")
-    @blp.arguments(UploadIn, location="files")
+    @blp.arguments(UploadIn, location="form", content_type="multipart/form-data")
     @blp.response(201, ImportJobOut)
     @blp.alt_response(
         202, schema=ImportJobOut, description="a large file: queued as a job; follow its Location"
     )
     @blp.alt_response(413, description="the file is larger than import_max_upload_bytes")
-    def post(self, args, upload, kind):
+    def post(self, query, upload, kind):
         """Import a CSV file of `kind`: small files at once (201), large ones as a background job (202).
 
-        By default any invalid row means nothing is written (state rejected); every invalid row is
-        reported with its line, column and reason."""
+        The options go in the query or as fields of the body, not both. By default any invalid row
+        means nothing is written (state rejected); every invalid row is reported with its line,
+        column and reason."""
         user = require_role(*IMPORTERS)
         import_kind = service.kind_named(kind)
-        options = service.options_from(_settings(), **args)
+        file = upload.pop("file")
+        twice = sorted(query.keys() & upload.keys())
+        if twice:
+            raise Invalid(
+                f"{', '.join(twice)}: given both in the query and as a form field; give each option once",
+                errors={"form": {name: ["also given in the query"] for name in twice}},
+            )
+        options = service.options_from(_settings(), **query, **upload)
         path = os.path.join(_spool_dir(), f"upload-{uuid.uuid4().hex}.csv")
-        upload["file"].save(path)
+        file.save(path)
         size = os.path.getsize(path)
         with _database().session_scope() as writer:
             job = service.create_job(
-                writer, kind=import_kind, filename=upload["file"].filename or "upload.csv", user=user,
+                writer, kind=import_kind, filename=file.filename or "upload.csv", user=user,
                 options=options, bytes_total=size,
             )  # fmt: skip
             if size > _settings().import_inline_max_bytes:

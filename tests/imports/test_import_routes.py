@@ -7,11 +7,14 @@ import io
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from logicrm.audit.models import AuditEvent
 from logicrm.customers.models import Contact, Customer, Department
 from logicrm.imports import service
+from logicrm.imports.csvfile import escape_formula
 from logicrm.imports.kinds import KINDS
 from logicrm.imports.models import ImportJob
 from logicrm.network.models import Shipment
@@ -323,3 +326,139 @@ def test_an_account_manager_sees_only_their_own_jobs(api, actors, accounts):
         mine["id"],
         theirs["id"],
     }
+
+
+# ------------------------------------------------------------------------------------------ options
+
+
+@pytest.mark.parametrize("date_format", ["%Q", "abc", "%d.%m.", "%d.%m.%Y %H"])
+def test_an_unusable_date_format_is_refused_naming_it_before_the_file_is_read(api, db, date_format):
+    response = upload(api, "customers", b"\xff\xfe not even a CSV", date_format=date_format)
+    assert response.status_code == 422, response.json
+    assert list(response.json["errors"]["json"]) == ["date_format"]
+    assert response.json["message"].startswith(f"date_format: {date_format!r}")
+    assert count(db, ImportJob) == 0
+
+
+def _multipart(api, kind: str, fields: dict, *, files: dict | None = None, **query):
+    """POST a multipart body of `fields` (text) and `files` (name -> (bytes, filename))."""
+    data = {name: (io.BytesIO(content), filename) for name, (content, filename) in (files or {}).items()}
+    data.update(fields)
+    return api.client.post(
+        f"/api/v1/imports/{kind}",
+        data=data,
+        query_string=query,
+        headers={"Authorization": f"Bearer {api.key}"},
+        content_type="multipart/form-data",
+    )
+
+
+def test_the_options_may_come_as_form_fields_of_the_upload(api, db, lane):
+    body = csv_text(("external_ref", "link_ref", "shipped_at"), [["X", "L1", "01.03.2026 08:00"]]).encode()
+    fields = {"date_format": "%d.%m.%Y", "timezone": "Asia/Shanghai", "skip_invalid": "true"}
+    dry = _multipart(api, "shipments", {**fields, "dry_run": "true"}, files={"file": (body, "s.csv")})
+    assert dry.status_code == 201, dry.json
+    assert (
+        dry.json["state"],
+        dry.json["dry_run"],
+        dry.json["skip_invalid"],
+        dry.json["counts"]["created"],
+    ) == (
+        "succeeded",
+        True,
+        True,
+        1,
+    )
+    assert count(db, Shipment) == 0  # dry_run as a form field is a dry run
+    real = _multipart(api, "shipments", fields, files={"file": (body, "s.csv")})
+    assert (real.json["state"], real.json["dry_run"]) == ("succeeded", False)
+    with db.session(write=False) as session:
+        assert session.scalar(select(Shipment.shipped_at)).isoformat() == "2026-03-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("fields", "files", "query", "named"),
+    [
+        ({"dryrun": "true"}, {}, {}, "dryrun"),
+        ({}, {"rejects": (b"x", "r.csv")}, {}, "rejects"),
+        ({"dry_run": "true"}, {}, {"dry_run": "false"}, "dry_run"),
+        ({"dry_run": "perhaps"}, {}, {}, "dry_run"),
+    ],
+    ids=["unknown field", "unknown file part", "given twice", "not a boolean"],
+)
+def test_an_unknown_doubled_or_bad_form_field_is_refused_naming_it(
+    api, db, lane, fields, files, query, named
+):
+    body, jobs = csv_text(SHIPMENT_HEADER, shipment_rows(1)).encode(), count(db, ImportJob)
+    response = _multipart(api, "shipments", fields, files={"file": (body, "s.csv"), **files}, **query)
+    assert response.status_code == 422, response.json
+    assert named in response.json["errors"]["form"]
+    assert count(db, Shipment) == 0 and count(db, ImportJob) == jobs
+
+
+def test_a_text_field_named_file_is_refused_not_read_as_a_file(api, db):
+    response = _multipart(api, "customers", {"file": "external_ref,name\nA,Alpha\n"})
+    assert response.status_code == 422, response.json
+    assert "file" in response.json["errors"]["form"]
+
+
+def test_the_openapi_document_shows_the_options_in_the_query_and_the_body(api):
+    operation = api.get("/openapi.json").json["paths"]["/api/v1/imports/{kind}"]["post"]
+    body = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
+    if "$ref" in body:
+        body = api.get("/openapi.json").json["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    assert set(body["properties"]) == {"file", "dry_run", "skip_invalid", "date_format", "timezone"}
+    assert body["required"] == ["file"]
+    query = {parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "query"}
+    assert query == {"dry_run", "skip_invalid", "date_format", "timezone"}
+
+
+# ------------------------------------------------------------------------------------------ hostile files
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","x")',
+    "@SUM(A1:A2)",
+    "+1+1",
+    "-2+3",
+    "\tcmd",
+    "\r=1",
+    "Acme;=1+1",
+]
+
+
+def test_the_rejected_rows_file_escapes_formula_cells_and_re_imports_to_the_same_text(api, db):
+    rows = [[f"F{n}", formula, formula, "gold"] for n, formula in enumerate(FORMULAS)]
+    response = upload(api, "customers", csv_text(("external_ref", "name", "region", "tier"), rows))
+    job = response.json
+    assert job["state"] == "rejected" and job["counts"]["invalid"] == len(FORMULAS)
+    text = api.get(f"/imports/{job['id']}/rejected.csv").get_data(as_text=True).removeprefix("\ufeff")
+    header, *rejected = list(csv.reader(io.StringIO(text)))
+    for row, original in zip(rejected, rows, strict=True):
+        assert row[1:3] == [escape_formula(original[1])] * 2  # as an export writes them
+        assert not row[1].startswith(("=", "+", "-", "@", "\t", "\r")), row[1]
+    for row in rejected:
+        row[3] = "vip"  # fix the tier, import the rejected-rows file as it is
+    fixed = upload(api, "customers", csv_text(header, rejected))
+    assert fixed.json["state"] == "succeeded", fixed.json
+    with db.session(write=False) as session:
+        stored = session.execute(select(Customer.name, Customer.region).order_by(Customer.external_ref)).all()
+    assert [tuple(row) for row in stored] == [(formula, formula) for formula in FORMULAS]
+
+
+def test_a_nul_in_the_file_name_is_dropped(api, db, lane):
+    response = upload(api, "shipments", csv_text(SHIPMENT_HEADER, shipment_rows(1)), filename="a\x00b.csv")
+    assert response.status_code == 201, response.json
+    assert "\x00" not in response.json["filename"]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from(["customers", "shipments", "tickets"]),
+    data=st.binary(max_size=300)
+    | st.text(st.sampled_from(list("external_ref,name;\t\"'\r\n\x00=上")), max_size=120).map(str.encode),
+)
+def test_any_upload_answers_with_a_job_never_a_server_error(api, lane, kind, data):
+    response = upload(api, kind, data, skip_invalid=True)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.json["state"] in ("succeeded", "rejected")
