@@ -232,6 +232,17 @@ def _chunks(items, size: int = 500) -> Iterator[list]:
         yield items[start : start + size]
 
 
+def _unknown_customer(external_ref: str) -> str:
+    """The reason given for a customer reference that does not resolve, or names one the user may not see."""
+    return f"no customer with external_ref {external_ref!r}"
+
+
+def _taken(key: str) -> str:
+    """The reason given for a row keyed like a record the user may not see. Keys are unique over all
+    records, so that a record holds it shows, as the API's 409 shows it; nothing else of it does."""
+    return f"{key!r} is already used by another record"
+
+
 # ------------------------------------------------------------------------------------------ kinds
 
 
@@ -305,7 +316,7 @@ class Kind:
             return None
         found = ctx.customers([value])[value]
         if found is None or not found.visible:
-            row.error(column, f"no customer with external_ref {value!r}")
+            row.error(column, _unknown_customer(value))
             return None
         return found
 
@@ -355,7 +366,7 @@ class ServiceKind(Kind):
             ctx.seen[key] = row.line
             obj = existing.get(key)
             if obj is not None and obj in hidden:
-                row.error(self.key_column, f"{key!r} belongs to a record you cannot see")
+                row.error(self.key_column, _taken(row.values[self.key_column]))
                 continue
             try:
                 with ctx.session.begin_nested():
@@ -367,7 +378,7 @@ class ServiceKind(Kind):
                     else:
                         ctx.counts["unchanged"] += 1
             except DomainError as error:
-                row.error(self._column_of(error), error.message)
+                row.error(self._column_of(error), self._message(ctx, error))
             except (IntegrityError, DataError) as error:
                 row.error(self.key_column, f"refused by the database: {str(error.orig).splitlines()[0]}")
 
@@ -376,6 +387,10 @@ class ServiceKind(Kind):
         owners = {obj: getattr(obj, self.owner_attribute) for obj in objs}
         hidden = ctx.hidden_customers(owners.values())
         return {obj for obj, owner in owners.items() if owner in hidden}
+
+    def _message(self, ctx: Context, error: DomainError) -> str:
+        """What a row is told of a service's refusal."""
+        return error.message
 
     def create(self, ctx: Context, row: Row) -> None:
         raise NotImplementedError
@@ -516,6 +531,14 @@ class Customers(ServiceKind):
                 if row.values.get(role):
                     row.record[role] = self._record(row, columns)
 
+    def _message(self, ctx: Context, error: DomainError) -> str:
+        # The duplicate check names the customer it matched: not one the user may not see.
+        existing = error.extra.get("existing_id")
+        if existing is not None and ctx.hidden_customers([existing]):
+            field = next(iter((error.errors or {}).get("json", {})), "registration_number")
+            return f"a customer with this {field.replace('_', ' ')} already exists; ask a manager"
+        return error.message
+
     def create(self, ctx: Context, row: Row) -> None:
         customer = customers.create(ctx.session, ctx.user, row.record, allow_duplicate=True)
         self._defer_referral(ctx, row, customer, counted="created")
@@ -548,7 +571,9 @@ class Customers(ServiceKind):
             known.update(
                 ctx.session.execute(
                     select(Customer.external_ref, Customer.id).where(
-                        Customer.external_ref.in_(chunk), Customer.deleted_at.is_(None)
+                        Customer.external_ref.in_(chunk),
+                        Customer.deleted_at.is_(None),
+                        customers.visible(ctx.user),
                     )
                 ).all()
             )
@@ -816,6 +841,9 @@ class Tickets(RelatedServiceKind):
 # ------------------------------------------------------------------------------------------ network
 
 
+LINK_ENDS = {"shipper_ref": "shipper", "consignee_ref": "consignee"}
+
+
 class Links(ServiceKind):
     name = "links"
     model = Link
@@ -840,27 +868,37 @@ class Links(ServiceKind):
             row.error("consignee_ref", "must differ from shipper_ref")
 
     def resolve(self, ctx: Context, rows: list[Row]) -> None:
-        found = ctx.customers(row.values[end] for row in rows for end in ("shipper_ref", "consignee_ref"))
+        found = ctx.customers(row.values[end] for row in rows for end in LINK_ENDS)
         for row in rows:
             row.record = self._record(
                 row, ("external_ref", "origin", "destination", "service_type", "declared_monthly_volume",
                       "started_on", "ended_on", "status"),
             )  # fmt: skip
-            ends = {}
-            for end, role in (("shipper_ref", "shipper"), ("consignee_ref", "consignee")):
-                customer = found[row.values[end]]
-                if customer is None:
-                    row.error(end, f"no customer with external_ref {row.values[end]!r}")
-                elif not getattr(customer, role):
-                    row.error(
-                        end,
-                        f"customer {row.values[end]!r} has no {role} role; import it with {role}=true first",
-                    )
-                else:
-                    ends[end] = customer
-                    row.record[f"{role}_id"] = customer.id
-            if len(ends) == 2 and not any(customer.visible for customer in ends.values()):
-                row.error("shipper_ref", "you may link only customers you own or are on the team of")
+            problems = self._ends(found, row)
+            for end, problem in problems.items():
+                row.error(end, problem)
+            if not problems:
+                for end, role in LINK_ENDS.items():
+                    row.record[f"{role}_id"] = found[row.values[end]].id
+
+    def _ends(self, found: dict[str, CustomerRef | None], row: Row) -> dict[str, str]:
+        """What is wrong with the lane's ends, by column. A customer the user may not see reads as
+        missing unless the lane is made: it may only be the far end of a lane from one they see."""
+        ends = {end: found[row.values[end]] for end in LINK_ENDS}
+        problems = {}
+        for end, role in LINK_ENDS.items():
+            customer = ends[end]
+            if customer is None or (not customer.visible and not getattr(customer, role)):
+                problems[end] = _unknown_customer(row.values[end])
+            elif not getattr(customer, role):
+                problems[end] = (
+                    f"customer {row.values[end]!r} has no {role} role; import it with {role}=true first"
+                )
+        if problems or not any(customer.visible for customer in ends.values()):
+            for end, customer in ends.items():
+                if customer is not None and not customer.visible:
+                    problems.setdefault(end, _unknown_customer(row.values[end]))
+        return {end: problems[end] for end in LINK_ENDS if end in problems}
 
     def _hidden(self, ctx: Context, objs: Iterable) -> set:
         objs = list(objs)
@@ -981,7 +1019,7 @@ class Shipments(Kind):
                 continue
             matched[old.id] = True
             if old.link_id in hidden:
-                batch.error(position, "external_ref", f"{key!r} belongs to a shipment you cannot see")
+                batch.error(position, "external_ref", _taken(key))
                 continue
             record = {
                 "link_id": link_ids[position],

@@ -462,3 +462,112 @@ def test_any_upload_answers_with_a_job_never_a_server_error(api, lane, kind, dat
     response = upload(api, kind, data, skip_invalid=True)
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.json["state"] in ("succeeded", "rejected")
+
+
+# ------------------------------------------------------------------------------------------ hidden records
+
+
+@pytest.fixture
+def hidden(api, actors, accounts):
+    """Records of am2's that am may not see, each keyed by an external_ref: customer B1 (with a
+    registration number), lane LB, and on B1 a department, contact, survey, interaction, ticket and
+    a shipment on LB."""
+    _mine, theirs = accounts
+    api.patch(f"/customers/{theirs['id']}", json={"registration_number": "REG-B1"}, headers={"If-Match": "*"})
+    department = factories.department(api, theirs, "finance")
+    factories.contact(api, theirs, external_ref="PB")
+    factories.survey(api, theirs, department, external_ref="VB")
+    factories.interaction(api, theirs, external_ref="IB")
+    factories.ticket(api, theirs, external_ref="TB")
+    lane = next(link for link in api.get("/links").json["items"] if link["external_ref"] == "LB")
+    factories.shipments(api, lane, external_ref="SB")
+    return theirs
+
+
+# (kind, header, row with {ref} where the reference goes, the hidden record's ref, the column reported)
+REFERENCES = [
+    ("customers", ("external_ref", "name", "acquisition_channel", "referred_by_ref"),
+     ["N1", "New One", "referral", "{ref}"], "B1", "referred_by_ref"),
+    ("departments", ("customer_ref", "name"), ["{ref}", "sales"], "B1", "customer_ref"),
+    ("contacts", ("external_ref", "customer_ref", "name"), ["P9", "{ref}", "Li"], "B1", "customer_ref"),
+    # A lane from a customer am sees may end at one they do not (the lane is made: that much shows);
+    # any other use of a hidden customer reads as no customer at all.
+    ("links", ("external_ref", "shipper_ref", "consignee_ref", "origin", "destination"),
+     ["L9", "{ref}", "X1", "a", "b"], "B1", "shipper_ref"),  # both ends am2's
+    ("links", ("external_ref", "shipper_ref", "consignee_ref", "origin", "destination"),
+     ["L9", "{ref}", "A1", "a", "b"], "X1", "shipper_ref"),  # X1 is no shipper
+    ("links", ("external_ref", "shipper_ref", "consignee_ref", "origin", "destination"),
+     ["L9", "{ref}", "B1", "a", "b"], "X1", "shipper_ref"),  # ...nor does B1 make it visible
+    ("shipments", ("external_ref", "link_ref", "shipped_at"), ["S9", "{ref}", "2026-03-01"], "LB", "link_ref"),
+    ("surveys", ("external_ref", "customer_ref", "department", "collected_at", "timeliness_expectation",
+                 "timeliness_perception"), ["V9", "{ref}", "finance", "2026-03-01", "5", "4"], "B1", "customer_ref"),
+    ("surveys", ("external_ref", "customer_ref", "department", "contact_ref", "collected_at"),
+     ["V9", "A1", "sales", "{ref}", "2026-03-01"], "PB", "contact_ref"),
+    ("interactions", ("external_ref", "customer_ref", "kind", "at", "summary"),
+     ["I9", "{ref}", "call", "2026-03-01", "x"], "B1", "customer_ref"),
+    ("tickets", ("external_ref", "customer_ref", "kind", "subject", "opened_at"),
+     ["T9", "{ref}", "complaint", "late", "2026-03-01"], "B1", "customer_ref"),
+    ("tickets", ("external_ref", "customer_ref", "link_ref", "kind", "subject", "opened_at"),
+     ["T9", "A1", "{ref}", "complaint", "late", "2026-03-01"], "LB", "link_ref"),
+]  # fmt: skip
+
+
+def _reasons(am, kind, header, row, ref) -> list[tuple[str, str]]:
+    body = csv_text(header, [[cell.replace("{ref}", ref) for cell in row]])
+    job = upload(am, kind, body, dry_run=True).json
+    assert job["state"] == "rejected", job
+    return [(error["column"], error["reason"].replace(repr(ref), "REF")) for error in job["counts"]["errors"]]
+
+
+@pytest.mark.parametrize(("kind", "header", "row", "ref", "column"), REFERENCES)
+def test_a_reference_to_another_managers_record_reads_exactly_as_one_to_no_record(
+    api, actors, hidden, kind, header, row, ref, column
+):
+    am = api.as_(actors["am"])
+    if kind == "surveys":
+        factories.department(api, api.get("/customers", query={"q": "A1"}).json["items"][0], "sales")
+    seen_as = _reasons(am, kind, header, row, ref)
+    assert column in [column for column, _reason in seen_as]
+    assert seen_as == _reasons(am, kind, header, row, "NO-SUCH-REF")
+    assert not any("see" in reason or "Theirs" in reason for _column, reason in seen_as)
+
+
+# (kind, header, row keyed by a hidden record's external_ref)
+KEYS = [
+    ("customers", ("external_ref", "name"), ["B1", "Hijacked"]),
+    ("contacts", ("external_ref", "customer_ref", "name"), ["PB", "A1", "Li"]),
+    ("links", ("external_ref", "shipper_ref", "consignee_ref", "origin", "destination"), ["LB", "A1", "X1", "a", "b"]),
+    ("shipments", ("external_ref", "link_ref", "shipped_at"), ["SB", "LA", "2026-03-01"]),
+    ("surveys", ("external_ref", "customer_ref", "department", "collected_at", "timeliness_expectation",
+                 "timeliness_perception"), ["VB", "A1", "sales", "2026-03-01", "5", "4"]),
+    ("interactions", ("external_ref", "customer_ref", "kind", "at", "summary"), ["IB", "A1", "call", "2026-03-01", "x"]),
+    ("tickets", ("external_ref", "customer_ref", "kind", "subject", "opened_at"), ["TB", "A1", "claim", "x", "2026-03-01"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "header", "row"), KEYS, ids=[kind for kind, *_ in KEYS])
+def test_a_row_keyed_like_another_managers_record_says_only_that_the_key_is_taken(
+    api, actors, db, hidden, kind, header, row
+):
+    factories.department(api, api.get("/customers", query={"q": "A1"}).json["items"][0], "sales")
+    events = count(db, AuditEvent)
+    job = upload(api.as_(actors["am"]), kind, csv_text(header, [row])).json
+    assert job["state"] == "rejected", job
+    assert job["counts"]["errors"] == [
+        {"line": 2, "column": "external_ref", "reason": f"{row[0]!r} is already used by another record"}
+    ]
+    assert count(db, AuditEvent) == events
+
+
+def test_a_registration_number_of_another_managers_customer_is_not_named(api, actors, hidden):
+    body = csv_text(("external_ref", "name", "registration_number"), [["N1", "New One", "REG-B1"]])
+    job = upload(api.as_(actors["am"]), "customers", body).json
+    assert job["counts"]["errors"] == [
+        {
+            "line": 2,
+            "column": "registration_number",
+            "reason": "a customer with this registration number already exists; ask a manager",
+        }
+    ]
+    named = upload(api, "customers", body).json  # the administrator sees it: the message names it
+    assert "Theirs Ltd" in named["counts"]["errors"][0]["reason"]
