@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from logicrm import bounds
 from logicrm.bounds import Bound
-from logicrm.customers.models import Dimension, Tier
+from logicrm.consignees.models import ConsigneeProfile
+from logicrm.customers.models import Customer, Department, Dimension, Tier
 from logicrm.imports import columns as c
 from logicrm.imports.csvfile import _NUMBER as NUMBER
 from logicrm.imports.csvfile import FORMULA_STARTS, CsvReader, escape_formula, write_rows
 from logicrm.imports.kinds import KINDS
 from logicrm.imports.service import _parse, _parsers
+from logicrm.shippers.models import ShipperProfile
 
 FORMATS = c.Formats()
 FORMULA_LIKE = ["=SUM(A1:A9)", "+86 21 5555 0101", "-40 °C", "@cmd", "'quoted", "'=already", "=上海"]
@@ -339,3 +341,31 @@ def test_a_date_format_that_reads_dates_back_is_accepted(date_format):
 def test_a_date_format_that_cannot_read_dates_back_is_refused(date_format, reason):
     with pytest.raises(ValueError, match=reason):
         c.check_date_format(date_format)
+
+
+def _stored_length(kind_name: str, column_name: str) -> int | None:
+    """The length of the database column an import column is stored in (None: unbounded text)."""
+    kind = KINDS[kind_name]
+    if column_name.endswith("_ref") or column_name == "registration_number":
+        return Customer.__table__.c.external_ref.type.length  # every external_ref is as long
+    if column_name == "department":
+        return Department.__table__.c.name.type.length
+    for model in (kind.model, ShipperProfile, ConsigneeProfile):
+        if column_name in model.__table__.c:
+            return getattr(model.__table__.c[column_name].type, "length", None)
+    raise AssertionError(f"{kind_name}.{column_name} is stored nowhere")
+
+
+@pytest.mark.parametrize(
+    ("kind", "column"),
+    [
+        (kind.name, column.name)
+        for kind in KINDS.values()
+        for column in kind.columns
+        if isinstance(column.type, c.Text) and not isinstance(column.type, c.Listing)
+    ],
+)
+def test_a_text_column_holds_no_more_than_the_database_stores(kind, column):
+    limit = next(col for col in KINDS[kind].columns if col.name == column).type.max_length
+    stored = _stored_length(kind, column)
+    assert limit <= (stored or bounds.LONG_TEXT), (limit, stored)

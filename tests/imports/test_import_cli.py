@@ -116,13 +116,14 @@ def test_a_header_error_exits_1_with_the_reason(cli, db, lane, tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_unknown_kind_user_or_timezone_exit_1_with_a_message(cli, lane, tmp_path):
+def test_unknown_kind_user_timezone_or_date_format_exit_1_with_a_message(cli, lane, tmp_path):
     source = tmp_path / "s.csv"
     source.write_text(csv_text(SHIPMENT_HEADER, shipment_rows(1)))
     for args, message in (
         (("pallets", source), "no import kind 'pallets'"),
         (("shipments", source, "--user", "nobody@example.com"), "nobody@example.com"),
         (("shipments", source, "--timezone", "Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
+        (("shipments", source, "--date-format", "%d.%m."), "date_format: '%d.%m.': it does not read back"),
     ):
         result = cli(*args)
         assert result.exit_code == 1, (args, result.output)
