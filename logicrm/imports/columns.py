@@ -44,6 +44,7 @@ class Formats:
 
     @classmethod
     def of(cls, *, date_format: str | None, timezone: str) -> Formats:
+        """Formats of a date format (see check_date_format) and a time zone name (KeyError: unknown)."""
         return cls(date_format or None, dt.UTC if timezone == "UTC" else ZoneInfo(timezone))
 
     def local_timestamp_formats(self) -> list[str]:
@@ -401,8 +402,9 @@ class Listing(Type):
 def _bound_doc(bound: Bound | None) -> str:
     if bound is None:
         return ""
-    low = f"from {_figure(bound.low)}" if bound.low_inclusive else f"greater than {_figure(bound.low)}"
-    return f" {low} to {_figure(bound.high)} {bound.unit}".rstrip()
+    low, high = _figure(bound.low), _figure(bound.high)
+    span = f"from {low} to {high}" if bound.low_inclusive else f"greater than {low}, at most {high}"
+    return f" {span} {bound.unit}".rstrip()
 
 
 def _figure(value: float) -> str:

@@ -39,8 +39,9 @@ log = logging.getLogger(__name__)
 
 # The column a rejected-rows file adds; importing that file again ignores it.
 ERRORS_COLUMN = "import_errors"
-ERRORS_SHOWN = 20
-IMPORT_CACHE_KIB = 64 * 1024  # errors listed in a job's summary; all of them are in import_rejects
+ERRORS_SHOWN = 20  # errors listed in a job's summary; all of them are in import_rejects
+DATE_FORMAT_MAX = ImportJob.__table__.c.date_format.type.length  # a job records its format
+IMPORT_CACHE_KIB = 64 * 1024  # SQLite page cache of an import (see _import_cache)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ def options_from(
     timezone = timezone or settings.import_timezone
     if date_format:
         try:
+            if len(date_format) > DATE_FORMAT_MAX:
+                raise ValueError(f"longer than {DATE_FORMAT_MAX} characters")
             check_date_format(date_format)
         except ValueError as problem:
             raise field_error("date_format", f"{date_format!r}: {problem}") from None

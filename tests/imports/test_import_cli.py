@@ -196,3 +196,11 @@ def test_an_import_killed_midway_leaves_no_partial_rows_and_its_job_shows_interr
     assert (after.state, after.counts["created"]) == ("succeeded", 5)
     assert count(db, Shipment) == 5
     assert json.dumps(api.get("/imports", query={"state": "running"}).json["items"]) == "[]"
+
+
+def test_a_date_format_longer_than_a_job_records_exits_1_naming_it(cli, lane, tmp_path):
+    source = tmp_path / "s.csv"
+    source.write_text(csv_text(SHIPMENT_HEADER, shipment_rows(1)))
+    result = cli("shipments", source, "--date-format", "%d.%m.%Y" + " " * 40)
+    assert result.exit_code == 1, result.output
+    assert "date_format" in result.stderr and "longer than 40 characters" in result.stderr
