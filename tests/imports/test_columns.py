@@ -6,6 +6,7 @@ import datetime as dt
 import io
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -369,3 +370,26 @@ def test_a_text_column_holds_no_more_than_the_database_stores(kind, column):
     limit = next(col for col in KINDS[kind].columns if col.name == column).type.max_length
     stored = _stored_length(kind, column)
     assert limit <= (stored or bounds.LONG_TEXT), (limit, stored)
+
+
+def test_a_column_stored_as_a_whole_number_is_read_as_one_and_no_other_is():
+    """So that no import cuts 3.7 to 3 on the way into an integer column (or refuses 3.7 for a float)."""
+    stored_whole, read_whole = set(), set()
+    for kind in KINDS.values():
+        for column in kind.columns:
+            for model in (kind.model, ShipperProfile, ConsigneeProfile):
+                if column.name in model.__table__.c:
+                    if isinstance(model.__table__.c[column.name].type, sa.Integer):
+                        stored_whole.add((kind.name, column.name))
+                    break
+            if isinstance(column.type, c.Integer):
+                read_whole.add((kind.name, column.name))
+    assert (
+        stored_whole
+        == read_whole
+        == {
+            ("surveys", "scale_min"),
+            ("surveys", "scale_max"),
+            ("surveys", "likelihood_to_recommend"),
+        }
+    )
