@@ -3,9 +3,10 @@
 Reading a cell turns text into a value or raises ValueError with the reason a user reads next to the
 line and column; writing formats a value so that reading it again gives the same value (an export
 re-imports to the same data). Numbers are held to the bounds of logicrm.bounds, the ones the API
-holds them to, so a file is refused exactly where the API would refuse the same value. Files are read a column of a batch at a time: the filled cells of a
-column are read in one go (a million-row file has ten million cells), and only a column with an
-unreadable cell is read again cell by cell to say which.
+holds them to, so a file is refused exactly where the API would refuse the same value. Files are
+read a column of a batch at a time: the filled cells of a column are read in one go (a million-row
+file has ten million cells), and only a column with an unreadable cell is read again cell by cell
+to say which.
 """
 
 from __future__ import annotations

@@ -238,8 +238,8 @@ def _unknown_customer(external_ref: str) -> str:
 
 
 def _taken(key: str) -> str:
-    """The reason given for a row keyed like a record the user may not see. Keys are unique over all
-    records, so that a record holds it shows, as the API's 409 shows it; nothing else of it does."""
+    """The reason given for a row keyed like a record the user may not see. An external_ref is unique
+    over all records: that it is taken shows (as the API's 409 shows it), nothing else of the record."""
     return f"{key!r} is already used by another record"
 
 
