@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import CombinedMultiDict, FileStorage
 from werkzeug.routing import IntegerConverter
 
 from logicrm import auth, bounds
@@ -136,10 +136,11 @@ class _Parser(FlaskParser):
             flask_smorest.abort(400, message="the JSON body is empty")
         return data
 
-    def load_files(self, req, schema):
-        """Load uploads: the one kind of body allowed past json_max_body_bytes."""
+    def load_form(self, req, schema):
+        """Load a multipart body, its file parts with its text fields (an unknown one is refused, like an
+        unknown query parameter): the one kind of body allowed past json_max_body_bytes."""
         _limit_body(req, "import_max_upload_bytes")
-        return super().load_files(req, schema)
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
 
     def pre_load(self, location_data, *, schema, req, location):
         """Refuse text no database stores before any field sees it (a NUL or lone surrogate would be a 500)."""

@@ -26,13 +26,13 @@ from sqlalchemy import Connection, create_engine, make_url, text
 
 from logicrm import migrate
 from logicrm.config import Settings
-from logicrm.customers.models import Dimension
 from logicrm.db import Database, make_engine
-from logicrm.health.checks import RunConfig, run_health
-from logicrm.health.models import WebhookReceiver
 from logicrm.health.rules import RuleParams
+from logicrm.health.runs import RunConfig, run_health
 from logicrm.network.graph import CONSIGNEE, SHIPPER
 from logicrm.network.params import ScoringParams
+from logicrm.outbox.models import WebhookReceiver
+from logicrm.relations.models import Dimension
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
 

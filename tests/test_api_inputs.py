@@ -268,5 +268,5 @@ def test_an_upload_whose_file_name_cannot_be_stored_is_refused_naming_it(api):
         data={"file": (io.BytesIO(b"external_ref,name\nC1,Acme\n"), "customers\x00.csv")},
         headers={"Authorization": f"Bearer {api.key}"},
     )
-    assert response.status_code == 422 and error_at(response.json, "files", ("file",)), response.json
+    assert response.status_code == 422 and error_at(response.json, "form", ("file",)), response.json
     assert api.get("/customers").json["meta"]["total"] == 0

@@ -19,9 +19,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from logicrm.audit.models import AuditEvent
 from logicrm.customers import service as customers
-from logicrm.shippers import service as shippers
 from logicrm.customers.models import Customer
 from logicrm.db import Database, make_engine
+from logicrm.shippers import service as shippers
 from logicrm.shippers.models import ShipperProfile
 from logicrm.users.models import User
 
@@ -49,6 +49,8 @@ def _increment(database: Database, *, user_id: int, customer_id: int) -> int:
 
 def _worker(url, user_id, customer_ids, index, start, results) -> None:
     """Run in a spawned process: open an own engine, wait for the others, then update."""
+    import logicrm.models  # noqa: F401  (a process without the app loads every mapper itself)
+
     database = Database(make_engine(url))
     report = {"index": index, "done": dict.fromkeys(customer_ids, 0), "conflicts": 0, "errors": []}
     try:

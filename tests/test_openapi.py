@@ -26,8 +26,15 @@ EXPECTED_PATHS = {
         for kind in ("departments", "contacts", "surveys", "interactions", "tickets", "opportunities")
     ),
     *(
-        f"/{kind}/{{record_id}}"
-        for kind in ("departments", "contacts", "surveys", "interactions", "tickets", "opportunities")
+        f"/{kinds}/{{{kind}_id}}"
+        for kinds, kind in (
+            ("departments", "department"),
+            ("contacts", "contact"),
+            ("surveys", "survey"),
+            ("interactions", "interaction"),
+            ("tickets", "ticket"),
+            ("opportunities", "opportunity"),
+        )
     ),
     "/shippers",
     "/shippers/{customer_id}/consignees",
@@ -265,12 +272,9 @@ def everything(app, api, actors) -> dict:
 
 
 def concrete(op: Operation, everything: dict) -> str:
-    kind = op.template.split("/")[1]
-    return op.concrete(
-        **everything,
-        record_id=everything["records"].get(kind, 1),
-        kind="customers",
-    )
+    records = {f"{kind.removesuffix('s').replace('opportunitie', 'opportunity')}_id": record_id
+               for kind, record_id in everything["records"].items()}  # fmt: skip
+    return op.concrete(**everything, **records, kind="customers")
 
 
 def test_if_match_is_documented_exactly_where_it_is_required(api, spec, everything):

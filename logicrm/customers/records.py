@@ -55,7 +55,7 @@ class RecordKind:
 def list_statement(*, user: User, kind: RecordKind, customer_id: int | None = None) -> Select:
     """Select the records of visible, live customers, optionally of one customer."""
     model = kind.model
-    statement = select(model).where(model.customer_id.in_(customers.visible_ids(user)))
+    statement = select(model).where(model.customer_id.in_(customers.visible_ids(user=user)))
     if customer_id is not None:
         statement = statement.where(model.customer_id == customer_id)
     return statement.order_by(model.id)
@@ -64,7 +64,7 @@ def list_statement(*, user: User, kind: RecordKind, customer_id: int | None = No
 def get(session: Session, *, user: User, kind: RecordKind, record_id: int):
     """Return one record the user may see, or raise NotFound."""
     record = session.get(kind.model, record_id)
-    if record is None or not customers.is_visible(session, user, record.customer_id):
+    if record is None or not customers.is_visible(session, user=user, customer_id=record.customer_id):
         raise NotFound(f"{kind.entity} {record_id} not found")
     return record
 
@@ -141,7 +141,7 @@ def _record(session: Session, user: User, kind: RecordKind, record, action: str,
 
 
 def _customer_for_write(session: Session, user: User, customer_id: int) -> int:
-    if not customers.is_visible(session, user, customer_id):
+    if not customers.is_visible(session, user=user, customer_id=customer_id):
         raise field_error("customer_id", f"unknown customer {customer_id}")
     return customer_id
 

@@ -58,3 +58,6 @@ def _body(db: Session, chunks: Iterator[str]) -> Iterator[str]:
         yield from chunks
     finally:
         db.close()
+
+
+blueprints = (blp,)

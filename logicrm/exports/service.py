@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session, aliased
 
-from logicrm import access
+from logicrm import access, bounds
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers import service as customers
 from logicrm.customers.models import Customer, customer_team
@@ -62,7 +62,7 @@ ALERT_COLUMNS = (
     Column("severity", Choice(Severity)),
     Column("state", Choice(AlertState)),
     Column("value", Number(), doc="the rule's measure; higher is worse"),
-    Column("message", Text(10_000)),
+    Column("message", Text(bounds.LONG_TEXT)),
     Column("first_seen", DateTime()),
     Column("last_seen", DateTime()),
     Column("acknowledged_at", DateTime()),
@@ -114,7 +114,7 @@ def _of_customers(model, user: User, *columns) -> Select:
         select(Customer.external_ref.label("customer_ref"), *columns)
         .select_from(model)
         .join(Customer, Customer.id == model.customer_id)
-        .where(Customer.deleted_at.is_(None), customers.visible(user))
+        .where(Customer.deleted_at.is_(None), customers.visible(user=user))
         .order_by(model.id)
     )
 
@@ -137,7 +137,7 @@ def _customers(user: User) -> Select:
         .outerjoin(referrer, and_(referrer.id == Customer.referred_by_id, referrer.deleted_at.is_(None)))
         .outerjoin(ShipperProfile, ShipperProfile.customer_id == Customer.id)
         .outerjoin(ConsigneeProfile, ConsigneeProfile.customer_id == Customer.id)
-        .where(Customer.deleted_at.is_(None), customers.visible(user))
+        .where(Customer.deleted_at.is_(None), customers.visible(user=user))
         .order_by(Customer.id)
     )
 
@@ -251,7 +251,7 @@ def _lanes(statement: Select, user: User) -> Select:
         .join(consignee, consignee.id == Link.consignee_id)
         .where(shipper.deleted_at.is_(None), consignee.deleted_at.is_(None))
     )
-    return statement.where(lanes.visible_links(user)) if access.is_restricted(user) else statement
+    return statement.where(lanes.visible_links(user=user)) if access.is_restricted(user) else statement
 
 
 def _links(user: User) -> Select:

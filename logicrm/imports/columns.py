@@ -2,9 +2,11 @@
 
 Reading a cell turns text into a value or raises ValueError with the reason a user reads next to the
 line and column; writing formats a value so that reading it again gives the same value (an export
-re-imports to the same data). Files are read a column of a batch at a time: the filled cells of a
-column are read in one go (a million-row file has ten million cells), and only a column with an
-unreadable cell is read again cell by cell to say which.
+re-imports to the same data). Numbers are held to the bounds of logicrm.bounds, the ones the API
+holds them to, so a file is refused exactly where the API would refuse the same value. Files are
+read a column of a batch at a time: the filled cells of a column are read in one go (a million-row
+file has ten million cells), and only a column with an unreadable cell is read again cell by cell
+to say which.
 """
 
 from __future__ import annotations
@@ -21,12 +23,17 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from logicrm.imports.csvfile import ESCAPE, escape_formula, unescape_formula
+from logicrm import bounds
+from logicrm.bounds import Bound
+from logicrm.imports.csvfile import ESCAPE, unescape_formula
 
 LIST_SEPARATOR = "|"
 TRUE = frozenset({"true", "yes", "y", "1", "是"})
 FALSE = frozenset({"false", "no", "n", "0", "否"})
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+NUL = "\x00"
+# A date and time no date format may confuse: every field differs from the others.
+_SAMPLE_MOMENT = dt.datetime(2026, 3, 31, 14, 5, 9)
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,39 @@ class Formats:
 
     @classmethod
     def of(cls, *, date_format: str | None, timezone: str) -> Formats:
+        """Formats of a date format (see check_date_format) and a time zone name (KeyError: unknown)."""
         return cls(date_format or None, dt.UTC if timezone == "UTC" else ZoneInfo(timezone))
+
+    def local_timestamp_formats(self) -> list[str]:
+        """The local date format followed by a time, or alone (midnight)."""
+        local = self.date_format
+        return [f"{local} %H:%M:%S", f"{local} %H:%M", local] if local else []
+
+
+def check_date_format(date_format: str) -> None:
+    """Raise ValueError unless `date_format` writes a date, and a date with a time, that read back."""
+    with_seconds, with_minutes, _alone = Formats(date_format).local_timestamp_formats()
+    moment = _SAMPLE_MOMENT
+    checks = (
+        (date_format, moment.replace(hour=0, minute=0, second=0)),
+        (with_seconds, moment),
+        (with_minutes, moment.replace(second=0)),
+    )
+    for pattern, written in checks:
+        try:
+            text = written.strftime(pattern)
+            read = dt.datetime.strptime(text, pattern)
+        except re.error:  # a field given twice
+            raise ValueError(
+                "it names a field twice (a timestamp is the date followed by %H:%M:%S or %H:%M)"
+            ) from None
+        except ValueError as problem:
+            raise ValueError(f"not a date format: {problem}") from None
+        if read != written:
+            raise ValueError(
+                f"it does not read back a whole date: {written:%Y-%m-%d %H:%M:%S} written with it "
+                f"({text!r}) reads back as {read}; give the day, month and year, e.g. %d.%m.%Y"
+            )
 
 
 Parser = Callable[[str], Any]
@@ -74,9 +113,7 @@ class Text(Type):
         limit, strip = self.max_length, self.strip
 
         def parse(cell: str) -> str:
-            text = cell.strip() if strip else cell
-            if text[:1] == "'":
-                text = unescape_formula(text)
+            text = unescape_formula(cell.strip() if strip else cell)
             if len(text) > limit:
                 raise ValueError(f"longer than {limit} characters ({len(text)})")
             return text
@@ -85,20 +122,16 @@ class Text(Type):
 
     def column_parser(self, formats: Formats) -> ColumnParser:
         parse, limit, strip = self.parser(formats), self.max_length, self.strip
-        escaped = operator.methodcaller("startswith", ESCAPE)
 
         def parse_all(cells: Sequence[str]) -> list[str]:
             texts = list(map(str.strip, cells)) if strip else list(cells)
-            if any(map(escaped, texts)):
+            if ESCAPE in "".join(texts):  # (checked in C) an apostrophe may be an escape to undo
                 return list(map(parse, cells))
             if texts and max(map(len, texts)) > limit:
                 raise ValueError("a cell too long")
             return texts
 
         return parse_all
-
-    def format(self, value) -> str:
-        return escape_formula(value)
 
 
 def ref(max_length: int = 64) -> Text:
@@ -109,19 +142,27 @@ def ref(max_length: int = 64) -> Text:
 
 
 class Integer(Type):
-    def __init__(self, low: int | None = None, high: int | None = None):
-        self.low, self.high = low, high
-        self.doc = "whole number" + _bounds_doc(low, high)
+    """A whole number; one written with decimals is read when they are zero (7.0), refused otherwise."""
+
+    def __init__(self, bound: Bound | None = None):
+        self.bound = bound
+        self.doc = "whole number" + _bound_doc(bound)
 
     def parser(self, formats: Formats) -> Parser:
-        low, high = self.low, self.high
+        bound = self.bound
 
         def parse(cell: str) -> int:
             try:
-                value = int(cell.strip())
+                value = int(cell)  # surrounding spaces are fine for int()
             except ValueError:
-                raise ValueError(f"{cell!r} is not a whole number") from None
-            _check_bounds(value, low, high)
+                try:
+                    number = _read_number(cell)
+                except ValueError:
+                    number = math.nan
+                if not number.is_integer():
+                    raise ValueError(f"{cell!r} is not a whole number") from None
+                value = int(number)
+            _check_bound(value, bound)
             return value
 
         return parse
@@ -130,44 +171,29 @@ class Integer(Type):
 class Number(Type):
     """A decimal number; a decimal comma (1,5) is read too. `places` rounds as the database stores it."""
 
-    def __init__(self, low: float | None = None, high: float | None = None, *, places: int | None = None):
-        self.low, self.high, self.places = low, high, places
-        self.doc = "number" + _bounds_doc(low, high) + (f", {places} decimals" if places is not None else "")
+    def __init__(self, bound: Bound | None = None, *, places: int | None = None):
+        self.bound, self.places = bound, places
+        self.doc = "number" + _bound_doc(bound) + (f", {places} decimals" if places is not None else "")
 
     def parser(self, formats: Formats) -> Parser:
-        low, high, places = self.low, self.high, self.places
+        bound, places = self.bound, self.places
 
         def parse(cell: str) -> float:
-            try:
-                value = float(cell)  # surrounding spaces are fine for float()
-            except ValueError:
-                text = cell.strip()
-                if text.count(",") != 1 or "." in text:
-                    raise ValueError(f"{cell!r} is not a number") from None
-                try:
-                    value = float(text.replace(",", "."))
-                except ValueError:
-                    raise ValueError(f"{cell!r} is not a number") from None
-            if not math.isfinite(value):
-                raise ValueError(f"{cell!r} is not a finite number")
+            value = _read_number(cell)
             if places is not None:
                 value = round(value, places)
-            _check_bounds(value, low, high)
+            _check_bound(value, bound)
             return value
 
         return parse
 
     def column_parser(self, formats: Formats) -> ColumnParser:
-        low, high, places = self.low, self.high, self.places
+        bound, places = self.bound, self.places
 
         def parse_all(cells: Sequence[str]) -> list[float]:
             values = list(map(float, cells))  # a decimal comma raises: read cell by cell
             array = np.array(values)
-            if not (
-                np.isfinite(array).all()
-                and (low is None or (array >= low).all())
-                and (high is None or (array <= high).all())
-            ):
+            if not (np.isfinite(array).all() and (bound is None or _within(array, bound))):
                 raise ValueError("a cell out of range")
             if places is not None:
                 # round() only where it changes something: a value numpy leaves as it is, round()
@@ -182,8 +208,29 @@ class Number(Type):
         return f"{value:.{self.places}f}" if self.places is not None else repr(float(value))
 
 
+def _read_number(cell: str) -> float:
+    try:
+        value = float(cell)  # surrounding spaces are fine for float()
+    except ValueError:
+        text = unescape_formula(cell).strip()  # a line's first cell is written escaped: '-1
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")  # a decimal comma
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{cell!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{cell!r} is not a finite number")
+    return value
+
+
+def _within(array: np.ndarray, bound: Bound) -> bool:
+    above_low = array >= bound.low if bound.low_inclusive else array > bound.low
+    return bool(above_low.all() and (array <= bound.high).all())
+
+
 def money() -> Number:
-    return Number(0, places=2)
+    return Number(bounds.MONEY, places=2)
 
 
 class Boolean(Type):
@@ -274,7 +321,7 @@ class DateTime(Type):
 
     def parser(self, formats: Formats) -> Parser:
         local = formats.date_format
-        local_formats = [f"{local} %H:%M:%S", f"{local} %H:%M", local] if local else []
+        local_formats = formats.local_timestamp_formats()
         in_utc = self._in_utc(formats)
 
         def read(text: str) -> dt.datetime:
@@ -333,9 +380,6 @@ class Email(Type):
 
         return parse
 
-    def format(self, value) -> str:
-        return escape_formula(value)
-
 
 class Listing(Type):
     """Several texts in one cell, separated by |."""
@@ -353,22 +397,30 @@ class Listing(Type):
         return parse
 
     def format(self, value) -> str:
-        return LIST_SEPARATOR.join(escape_formula(item) for item in value)
+        return LIST_SEPARATOR.join(value)
 
 
-def _bounds_doc(low, high) -> str:
-    if low is not None and high is not None:
-        return f" from {low:g} to {high:g}"
-    if low is not None:
-        return f", at least {low:g}"
-    return f", at most {high:g}" if high is not None else ""
+def _bound_doc(bound: Bound | None) -> str:
+    if bound is None:
+        return ""
+    low, high = _figure(bound.low), _figure(bound.high)
+    span = f"from {low} to {high}" if bound.low_inclusive else f"greater than {low}, at most {high}"
+    return f" {span} {bound.unit}".rstrip()
 
 
-def _check_bounds(value, low, high) -> None:
-    if low is not None and value < low:
-        raise ValueError(f"{value:g} is below the minimum {low:g}")
-    if high is not None and value > high:
-        raise ValueError(f"{value:g} is above the maximum {high:g}")
+def _figure(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def _check_bound(value: float, bound: Bound | None) -> None:
+    if bound is None:
+        return
+    if value < bound.low or (value == bound.low and not bound.low_inclusive):
+        if bound.low_inclusive:
+            raise ValueError(f"{value:g} is below the minimum {_figure(bound.low)}")
+        raise ValueError(f"{value:g} is not greater than {_figure(bound.low)}")
+    if value > bound.high:
+        raise ValueError(f"{value:g} is above the maximum {_figure(bound.high)}")
 
 
 @dataclass(frozen=True)
@@ -388,12 +440,15 @@ class Column:
     def reader(self, formats: Formats) -> Callable[[Sequence[str]], tuple[list, dict[int, str]]]:
         """Return a function reading a column's cells: (values, {position: reason} for unreadable cells).
 
-        An empty (or blank) cell is the default; a required column reports it.
+        An empty (or blank) cell is the default; a required column reports it. A cell holding a NUL
+        character is refused in every column: no database text holds it (PostgreSQL refuses it).
         """
         parse, parse_all = self.type.parser(formats), self.type.column_parser(formats)
         required, default = self.required, self.default
 
         def read(cells: Sequence[str]) -> tuple[list, dict[int, str]]:
+            if NUL in "".join(cells):  # (checked in C)
+                return one_by_one(cells)
             if "" not in cells and not any(map(str.isspace, cells)):  # no blank cell (checked in C)
                 try:
                     return parse_all(cells), {}
@@ -415,7 +470,9 @@ class Column:
         def one_by_one(cells: Sequence[str]) -> tuple[list, dict[int, str]]:
             values, errors = [], {}
             for position, cell in enumerate(cells):
-                if cell and not cell.isspace():
+                if NUL in cell:
+                    errors[position] = "holds a NUL character (\\x00), which no text may hold"
+                elif cell and not cell.isspace():
                     try:
                         values.append(parse(cell))
                         continue

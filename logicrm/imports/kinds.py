@@ -16,13 +16,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import ARRAY, JSON, String, any_, bindparam, func, literal, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from logicrm import access
+from logicrm import access, bounds
 from logicrm.audit import service as audit
 from logicrm.consignees.models import ConsigneeProfile
-from logicrm.customers import related
+from logicrm.customers import profiles, records
 from logicrm.customers import service as customers
 from logicrm.customers.models import AcquisitionChannel, Customer, CustomerStatus, Tier
 from logicrm.db import bulk_insert
@@ -42,8 +42,10 @@ from logicrm.imports.columns import (
     ref,
 )
 from logicrm.lanes import service as lanes
+from logicrm.lanes import shipments
 from logicrm.lanes.models import Link, LinkStatus, ServiceType, Shipment
 from logicrm.lanes.shipments import SHIPMENT_FIELDS
+from logicrm.relations import service as relations
 from logicrm.relations.models import (
     Contact,
     Department,
@@ -55,6 +57,7 @@ from logicrm.relations.models import (
 )
 from logicrm.scoring import revisions
 from logicrm.shippers.models import ShipperProfile
+from logicrm.tickets import service as tickets
 from logicrm.tickets.models import Severity, Ticket, TicketKind, TicketStatus
 from logicrm.users.models import User
 
@@ -132,6 +135,7 @@ class LinkRef(NamedTuple):
     shipper_id: int
     consignee_id: int
     visible: bool
+    writable: bool  # the user is on its shipper's team (lanes.writable_links)
 
 
 @dataclass
@@ -163,7 +167,7 @@ class Context:
             lambda chunk: select(
                 Customer.external_ref,
                 Customer.id,
-                customers.visible(self.user),
+                customers.visible(user=self.user),
                 Customer.id.in_(select(ShipperProfile.customer_id)),
                 Customer.id.in_(select(ConsigneeProfile.customer_id)),
             ).where(Customer.external_ref.in_(chunk), Customer.deleted_at.is_(None)),
@@ -180,7 +184,8 @@ class Context:
                 Link.id,
                 Link.shipper_id,
                 Link.consignee_id,
-                lanes.visible_links(self.user) if self.restricted else literal(True),
+                lanes.visible_links(user=self.user) if self.restricted else literal(True),
+                lanes.writable_links(user=self.user) if self.restricted else literal(True),
             ).where(Link.external_ref.in_(chunk)),
             LinkRef,
         )
@@ -197,11 +202,15 @@ class Context:
 
     def hidden_customers(self, ids: Iterable[int]) -> set[int]:
         """Return the customer ids among `ids` the user may not see (none for unrestricted users)."""
-        return self._hidden(ids, customers.visible_ids(self.user), Customer.id)
+        return self._hidden(ids, customers.visible_ids(user=self.user), Customer.id)
 
     def hidden_links(self, ids: Iterable[int]) -> set[int]:
         """Return the link ids among `ids` the user may not see (neither end visible)."""
-        return self._hidden(ids, select(Link.id).where(lanes.visible_links(self.user)), Link.id)
+        return self._hidden(ids, select(Link.id).where(lanes.visible_links(user=self.user)), Link.id)
+
+    def unwritable_links(self, ids: Iterable[int]) -> set[int]:
+        """Return the link ids among `ids` the user may not write (not on the shipper's team)."""
+        return self._hidden(ids, select(Link.id).where(lanes.writable_links(user=self.user)), Link.id)
 
     def _hidden(self, ids: Iterable[int], visible, column) -> set[int]:
         ids = set(ids)
@@ -224,6 +233,17 @@ def _chunks(items, size: int = 500) -> Iterator[list]:
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _unknown_customer(external_ref: str) -> str:
+    """The reason given for a customer reference that does not resolve, or names one the user may not see."""
+    return f"no customer with external_ref {external_ref!r}"
+
+
+def _taken(key: str) -> str:
+    """The reason given for a row keyed like a record the user may not see. An external_ref is unique
+    over all records: that it is taken shows (as the API's 409 shows it), nothing else of the record."""
+    return f"{key!r} is already used by another record"
 
 
 # ------------------------------------------------------------------------------------------ kinds
@@ -299,7 +319,7 @@ class Kind:
             return None
         found = ctx.customers([value])[value]
         if found is None or not found.visible:
-            row.error(column, f"no customer with external_ref {value!r}")
+            row.error(column, _unknown_customer(value))
             return None
         return found
 
@@ -349,7 +369,7 @@ class ServiceKind(Kind):
             ctx.seen[key] = row.line
             obj = existing.get(key)
             if obj is not None and obj in hidden:
-                row.error(self.key_column, f"{key!r} belongs to a record you cannot see")
+                row.error(self.key_column, _taken(row.values[self.key_column]))
                 continue
             try:
                 with ctx.session.begin_nested():
@@ -361,8 +381,8 @@ class ServiceKind(Kind):
                     else:
                         ctx.counts["unchanged"] += 1
             except DomainError as error:
-                row.error(self._column_of(error), error.message)
-            except IntegrityError as error:
+                row.error(self._column_of(error), self._message(ctx, error))
+            except (IntegrityError, DataError) as error:
                 row.error(self.key_column, f"refused by the database: {str(error.orig).splitlines()[0]}")
 
     def _hidden(self, ctx: Context, objs: Iterable) -> set:
@@ -370,6 +390,10 @@ class ServiceKind(Kind):
         owners = {obj: getattr(obj, self.owner_attribute) for obj in objs}
         hidden = ctx.hidden_customers(owners.values())
         return {obj for obj, owner in owners.items() if owner in hidden}
+
+    def _message(self, ctx: Context, error: DomainError) -> str:
+        """What a row is told of a service's refusal."""
+        return error.message
 
     def create(self, ctx: Context, row: Row) -> None:
         raise NotImplementedError
@@ -379,9 +403,9 @@ class ServiceKind(Kind):
 
 
 class RelatedServiceKind(ServiceKind):
-    """Records of one customer (contacts, surveys, interactions, tickets) through customers.related."""
+    """Records of one customer (contacts, surveys, interactions, tickets) through customers.records."""
 
-    related_kind: related.RelatedKind
+    record_kind: records.RecordKind
     plain = ()  # columns copied as they are
 
     def resolve(self, ctx: Context, rows: list[Row]) -> None:
@@ -425,7 +449,7 @@ class RelatedServiceKind(ServiceKind):
         return found
 
     def create(self, ctx: Context, row: Row) -> None:
-        related.create(ctx.session, ctx.user, self.related_kind, row.record)
+        records.create(ctx.session, user=ctx.user, kind=self.record_kind, data=row.record)
 
     def update(self, ctx: Context, obj, row: Row) -> bool:
         return self._apply(ctx, obj, row.record)
@@ -433,7 +457,7 @@ class RelatedServiceKind(ServiceKind):
     def _apply(self, ctx: Context, obj, changes: dict) -> bool:
         """Update `obj` through the service; tell whether anything changed."""
         version = obj.version
-        related.update(ctx.session, ctx.user, self.related_kind, obj, changes)
+        records.update(ctx.session, user=ctx.user, kind=self.record_kind, record=obj, changes=changes)
         return obj.version != version
 
 
@@ -470,7 +494,7 @@ class Customers(ServiceKind):
         Column("contract_end", Date()),
         Column("services", Listing(60), default=[]),
         Column("contracted_annual_value", money()),
-        Column("on_time_target", Number(0, 1), default=0.95, doc="share of shipments on time the contract promises"),
+        Column("on_time_target", Number(bounds.SHARE), default=0.95, doc="share of shipments on time the contract promises"),
         Column("consignee", Boolean(), doc="true adds or updates the consignee role"),
         Column("sites", Listing(200), default=[]),
         Column("receiving_windows", Text(2000)),
@@ -511,20 +535,20 @@ class Customers(ServiceKind):
                     row.record[role] = self._record(row, columns)
 
     def create(self, ctx: Context, row: Row) -> None:
-        customer = customers.create(ctx.session, ctx.user, row.record, allow_duplicate=True)
+        customer = customers.create(ctx.session, user=ctx.user, data=row.record, allow_duplicate=True)
         self._defer_referral(ctx, row, customer, counted="created")
 
     def update(self, ctx: Context, obj: Customer, row: Row) -> bool:
         before = _customer_versions(obj)
         changes = dict(row.record)
-        profiles = {role: changes.pop(role, None) for role in PROFILE_COLUMNS}
-        customers.update(ctx.session, ctx.user, obj, changes, allow_duplicate=True)
-        for role, given in profiles.items():
+        roles = {role: changes.pop(role, None) for role in PROFILE_COLUMNS}
+        customers.update(ctx.session, user=ctx.user, customer=obj, changes=changes, allow_duplicate=True)
+        for role, given in roles.items():
             if given is None:
                 continue
             current = getattr(obj, f"{role}_profile")
             merged = {column: getattr(current, column) for column in PROFILE_COLUMNS[role]} if current else {}
-            customers.put_profile(ctx.session, ctx.user, obj, role, {**merged, **given})
+            profiles.put(ctx.session, user=ctx.user, customer=obj, role=role, data={**merged, **given})
         changed = _customer_versions(obj) != before
         self._defer_referral(ctx, row, obj, counted="updated" if changed else "unchanged")
         return changed
@@ -542,7 +566,9 @@ class Customers(ServiceKind):
             known.update(
                 ctx.session.execute(
                     select(Customer.external_ref, Customer.id).where(
-                        Customer.external_ref.in_(chunk), Customer.deleted_at.is_(None)
+                        Customer.external_ref.in_(chunk),
+                        Customer.deleted_at.is_(None),
+                        customers.visible(user=ctx.user),
                     )
                 ).all()
             )
@@ -559,7 +585,9 @@ class Customers(ServiceKind):
             else:
                 customer = ctx.session.get(Customer, customer_id)
                 if customer.referred_by_id != referred_id:
-                    customers.update(ctx.session, ctx.user, customer, {"referred_by_id": referred_id})
+                    customers.update(
+                        ctx.session, user=ctx.user, customer=customer, changes={"referred_by_id": referred_id}
+                    )
                     if counted == "unchanged":
                         ctx.counts["unchanged"] -= 1
                         ctx.counts["updated"] += 1
@@ -587,12 +615,12 @@ class Departments(RelatedServiceKind):
     name = "departments"
     model = Department
     entity = "department"
-    related_kind = related.DEPARTMENTS
+    record_kind = relations.DEPARTMENTS
     key_column = "name"
     columns = (
         Column("customer_ref", ref(), required=True, doc="external_ref of the customer"),
         Column("name", Text(100, strip=True), required=True, doc="unique within the customer: the import key with customer_ref"),
-        Column("decision_weight", Number(0), default=1.0, doc="weight of its verdict in the account's satisfaction"),
+        Column("decision_weight", Number(bounds.DECISION_WEIGHT), default=1.0, doc="weight of its verdict in the account's satisfaction"),
         Column("is_decision_maker", Boolean(), default=False, doc="its satisfaction caps the account's"),
     )  # fmt: skip
     plain = ("name", "decision_weight", "is_decision_maker")
@@ -621,7 +649,7 @@ class Contacts(RelatedServiceKind):
     name = "contacts"
     model = Contact
     entity = "contact"
-    related_kind = related.CONTACTS
+    record_kind = relations.CONTACTS
     columns = (
         Column("external_ref", ref(), required=True),
         Column("customer_ref", ref(), required=True),
@@ -642,7 +670,7 @@ class Surveys(RelatedServiceKind):
     name = "surveys"
     model = SurveyResponse
     entity = "survey"
-    related_kind = related.SURVEYS
+    record_kind = relations.SURVEYS
     columns = (
         Column("external_ref", ref(), required=True),
         Column("customer_ref", ref(), required=True),
@@ -650,17 +678,17 @@ class Surveys(RelatedServiceKind):
         Column("contact_ref", ref(), doc="external_ref of the contact who answered"),
         Column("collected_at", DateTime(), required=True),
         Column("channel", Text(40)),
-        Column("scale_min", Integer(), default=1),
-        Column("scale_max", Integer(), default=7),
-        Column("likelihood_to_recommend", Integer(0, 10)),
-        Column("comment", Text(10_000)),
+        Column("scale_min", Integer(bounds.SCALE_POINT), default=1),
+        Column("scale_max", Integer(bounds.SCALE_POINT), default=7),
+        Column("likelihood_to_recommend", Integer(bounds.LIKELIHOOD_TO_RECOMMEND)),
+        Column("comment", Text(bounds.LONG_TEXT)),
         *(
-            Column(f"{dimension.value}_{part}", Number(0 if part == "importance" else None), default=None, doc=doc)
+            Column(f"{dimension.value}_{part}", Number(bounds.IMPORTANCE if part == "importance" else bounds.SCALE_POINT), doc=doc)
             for dimension in Dimension
             for part, doc in (
                 ("expectation", f"{dimension.value}: what the department expected, on the scale"),
                 ("perception", f"{dimension.value}: what it perceived, on the scale"),
-                ("importance", f"{dimension.value}: weight (> 0, default 1)"),
+                ("importance", f"{dimension.value}: weight (default 1)"),
             )
         ),
     )  # fmt: skip
@@ -692,8 +720,6 @@ class Surveys(RelatedServiceKind):
                     row.error(
                         f"{dimension.value}_{part}", f"{value:g} is outside the declared scale {low}–{high}"
                     )
-            if importance == 0:
-                row.error(f"{dimension.value}_importance", "must be greater than 0")
         if answered == 0 and any(f"{d.value}_expectation" in values for d in Dimension):
             row.error(
                 "timeliness_expectation",
@@ -732,12 +758,12 @@ class Surveys(RelatedServiceKind):
         scores = changes.pop("scores", None)
         changed = self._apply(ctx, obj, changes)
         if scores is not None:
-            old = related.score_table(obj.scores)
-            if old != related.score_table(scores):
+            old = relations.score_table(obj.scores)
+            if old != relations.score_table(scores):
                 obj.scores = [SurveyScore(**score) for score in scores]
                 ctx.session.flush()
                 audit.record(ctx.session, user=ctx.user, entity="survey", entity_id=obj.id, customer_id=obj.customer_id,
-                             action="update", changes={"scores": [old, related.score_table(scores)]})  # fmt: skip
+                             action="update", changes={"scores": [old, relations.score_table(scores)]})  # fmt: skip
                 changed = True
         return changed
 
@@ -746,7 +772,7 @@ class Interactions(RelatedServiceKind):
     name = "interactions"
     model = Interaction
     entity = "interaction"
-    related_kind = related.INTERACTIONS
+    record_kind = relations.INTERACTIONS
     columns = (
         Column("external_ref", ref(), required=True),
         Column("customer_ref", ref(), required=True),
@@ -754,7 +780,7 @@ class Interactions(RelatedServiceKind):
         Column("user_email", Email(), doc="who met or called them; empty: the importing user"),
         Column("kind", Choice(InteractionKind), required=True),
         Column("at", DateTime(), required=True),
-        Column("summary", Text(10_000), required=True),
+        Column("summary", Text(bounds.LONG_TEXT), required=True),
         Column("next_follow_up", Date()),
     )
     plain = ("kind", "at", "summary", "next_follow_up")
@@ -773,7 +799,7 @@ class Tickets(RelatedServiceKind):
     name = "tickets"
     model = Ticket
     entity = "ticket"
-    related_kind = related.TICKETS
+    record_kind = tickets.TICKETS
     columns = (
         Column("external_ref", ref(), required=True),
         Column("customer_ref", ref(), required=True),
@@ -812,6 +838,9 @@ class Tickets(RelatedServiceKind):
 # ------------------------------------------------------------------------------------------ network
 
 
+LINK_ENDS = {"shipper_ref": "shipper", "consignee_ref": "consignee"}
+
+
 class Links(ServiceKind):
     name = "links"
     model = Link
@@ -823,7 +852,7 @@ class Links(ServiceKind):
         Column("origin", Text(100), required=True),
         Column("destination", Text(100), required=True),
         Column("service_type", Choice(ServiceType), default=ServiceType.FTL),
-        Column("declared_monthly_volume", Number(0), doc="shipments a month expected before any exist"),
+        Column("declared_monthly_volume", Number(bounds.MONTHLY_VOLUME), doc="shipments a month expected before any exist"),
         Column("started_on", Date()),
         Column("ended_on", Date()),
         Column("status", Choice(LinkStatus), default=LinkStatus.ACTIVE),
@@ -836,27 +865,32 @@ class Links(ServiceKind):
             row.error("consignee_ref", "must differ from shipper_ref")
 
     def resolve(self, ctx: Context, rows: list[Row]) -> None:
-        found = ctx.customers(row.values[end] for row in rows for end in ("shipper_ref", "consignee_ref"))
+        found = ctx.customers(row.values[end] for row in rows for end in LINK_ENDS)
         for row in rows:
             row.record = self._record(
                 row, ("external_ref", "origin", "destination", "service_type", "declared_monthly_volume",
                       "started_on", "ended_on", "status"),
             )  # fmt: skip
-            ends = {}
-            for end, role in (("shipper_ref", "shipper"), ("consignee_ref", "consignee")):
-                customer = found[row.values[end]]
-                if customer is None:
-                    row.error(end, f"no customer with external_ref {row.values[end]!r}")
-                elif not getattr(customer, role):
-                    row.error(
-                        end,
-                        f"customer {row.values[end]!r} has no {role} role; import it with {role}=true first",
-                    )
-                else:
-                    ends[end] = customer
-                    row.record[f"{role}_id"] = customer.id
-            if len(ends) == 2 and not any(customer.visible for customer in ends.values()):
-                row.error("shipper_ref", "you may link only customers you own or are on the team of")
+            problems = self._ends(found, row)
+            for end, problem in problems.items():
+                row.error(end, problem)
+            if not problems:
+                for end, role in LINK_ENDS.items():
+                    row.record[f"{role}_id"] = found[row.values[end]].id
+
+    def _ends(self, found: dict[str, CustomerRef | None], row: Row) -> dict[str, str]:
+        """What is wrong with the lane's ends, by column: both must be customers the user sees (a hidden
+        one reads as missing) holding the role (writing needs the shipper's team: the service checks)."""
+        problems = {}
+        for end, role in LINK_ENDS.items():
+            customer = found[row.values[end]]
+            if customer is None or not customer.visible:
+                problems[end] = _unknown_customer(row.values[end])
+            elif not getattr(customer, role):
+                problems[end] = (
+                    f"customer {row.values[end]!r} has no {role} role; import it with {role}=true first"
+                )
+        return problems
 
     def _hidden(self, ctx: Context, objs: Iterable) -> set:
         objs = list(objs)
@@ -864,11 +898,11 @@ class Links(ServiceKind):
         return {obj for obj in objs if obj.id in hidden}
 
     def create(self, ctx: Context, row: Row) -> None:
-        lanes.create_link(ctx.session, ctx.user, row.record)
+        lanes.create(ctx.session, user=ctx.user, data=row.record)
 
     def update(self, ctx: Context, obj: Link, row: Row) -> bool:
         version = obj.version
-        lanes.update_link(ctx.session, ctx.user, obj, row.record)
+        lanes.update(ctx.session, user=ctx.user, link=obj, changes=row.record)
         return obj.version != version
 
 
@@ -930,12 +964,19 @@ class Shipments(Kind):
         refs, positions = batch.columns["link_ref"], batch.valid()
         wanted = set(_pick(refs, positions))
         links = ctx.links(wanted)
-        usable = {ref: links[ref].id for ref in wanted if links[ref] is not None and links[ref].visible}
+        usable = {ref: links[ref].id for ref in wanted if links[ref] is not None and links[ref].writable}
         link_ids = list(map(usable.get, refs))
         if None in link_ids:
             for position in positions:
                 if link_ids[position] is None:
-                    batch.error(position, "link_ref", f"no link with external_ref {refs[position]!r}")
+                    link = links[refs[position]]
+                    batch.error(
+                        position,
+                        "link_ref",
+                        lanes.WRITTEN_BY_SHIPPER.format(link=repr(refs[position]))
+                        if link is not None and link.visible
+                        else f"no link with external_ref {refs[position]!r}",
+                    )
         return link_ids
 
     def _existing(self, ctx: Context, keys: list[str]) -> dict[str, Any]:
@@ -960,7 +1001,7 @@ class Shipments(Kind):
         id before it) or flagged in `matched`.
         """
         watermark, matched = ctx.state["watermark"], ctx.state["matched"]
-        hidden = ctx.hidden_links(old.link_id for old in existing.values())
+        hidden = ctx.unwritable_links(old.link_id for old in existing.values())
         columns = {name: batch.columns[name] for name in SHIPMENT_FIELDS[2:] if name in batch.columns}
         refs = batch.columns["external_ref"]
         new, updates, audits, lines = [], [], [], {}
@@ -977,7 +1018,7 @@ class Shipments(Kind):
                 continue
             matched[old.id] = True
             if old.link_id in hidden:
-                batch.error(position, "external_ref", f"{key!r} belongs to a shipment you cannot see")
+                batch.error(position, "external_ref", _taken(key))
                 continue
             record = {
                 "link_id": link_ids[position],
@@ -998,12 +1039,12 @@ class Shipments(Kind):
             ctx.session.connection().execute(
                 update(table)
                 .where(table.c.id == bindparam("_id"))
-                .values({name: bindparam(name) for name in names}),
+                .values({**{name: bindparam(name) for name in names}, "version": table.c.version + 1}),
                 group,
             )
             ctx.counts["updated"] += len(group)
             ctx.state["written"] = True
-        lanes.audit_shipments(ctx.session, ctx.user, "update", audits)
+        shipments.record_changes(ctx.session, user=ctx.user, action="update", changes=audits)
 
     def finish(self, ctx: Context) -> list[Row]:
         if ctx.state.get("written"):

@@ -10,6 +10,7 @@ from flask.views import MethodView
 
 from logicrm.api import Blueprint, page_of, paginate, session
 from logicrm.auth import current_user, require_role
+from logicrm.errors import Invalid
 from logicrm.exports.routes import csv_download
 from logicrm.imports import jobs, service
 from logicrm.imports.kinds import KINDS
@@ -67,26 +68,34 @@ class Kinds(MethodView):
 @blp.route("/<string:kind>")
 class Upload(MethodView):
     @blp.arguments(ImportArgs, location="query")
-    @blp.arguments(UploadIn, location="files")
+    @blp.arguments(UploadIn, location="form", content_type="multipart/form-data")
     @blp.response(201, ImportJobOut)
     @blp.alt_response(
         202, schema=ImportJobOut, description="a large file: queued as a job; follow its Location"
     )
     @blp.alt_response(413, description="the file is larger than import_max_upload_bytes")
-    def post(self, args, upload, kind):
+    def post(self, query, upload, kind):
         """Import a CSV file of `kind`: small files at once (201), large ones as a background job (202).
 
-        By default any invalid row means nothing is written (state rejected); every invalid row is
-        reported with its line, column and reason."""
+        The options go in the query or as fields of the body, not both. By default any invalid row
+        means nothing is written (state rejected); every invalid row is reported with its line,
+        column and reason."""
         user = require_role(*IMPORTERS)
         import_kind = service.kind_named(kind)
-        options = service.options_from(_settings(), **args)
+        file = upload.pop("file")
+        twice = sorted(query.keys() & upload.keys())
+        if twice:
+            raise Invalid(
+                f"{', '.join(twice)}: given both in the query and as a form field; give each option once",
+                errors={"form": {name: ["also given in the query"] for name in twice}},
+            )
+        options = service.options_from(_settings(), **query, **upload)
         path = os.path.join(_spool_dir(), f"upload-{uuid.uuid4().hex}.csv")
-        upload["file"].save(path)
+        file.save(path)
         size = os.path.getsize(path)
         with _database().session_scope() as writer:
             job = service.create_job(
-                writer, kind=import_kind, filename=upload["file"].filename or "upload.csv", user=user,
+                writer, kind=import_kind, filename=file.filename or "upload.csv", user=user,
                 options=options, bytes_total=size,
             )  # fmt: skip
             if size > _settings().import_inline_max_bytes:
@@ -148,3 +157,6 @@ class RejectedRows(MethodView):
         db = session()
         header, rows = service.rejected_rows(db, service.get_job(db, current_user(), job_id))
         return csv_download(db, header, rows, filename=f"import-{job_id}-rejected.csv")
+
+
+blueprints = (blp,)

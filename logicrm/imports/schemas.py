@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_smorest.fields import Upload
+from werkzeug.datastructures import FileStorage
 
 from logicrm.api import PageArgs
 from logicrm.imports.models import ImportState
 from logicrm.schemas import Id, enum_field
 
 
-class UploadIn(ma.Schema):
-    file = Upload(required=True, metadata={"description": "the CSV file (UTF-8, comma, semicolon or tab)"})
+class CsvFile(Upload):
+    """A file part of a multipart body: a text field of the same name is refused, not read as a file."""
+
+    default_error_messages = {"invalid": "must be a file part (with a filename), not a text field"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise self.make_error("invalid")
+        return value
 
 
-class ImportArgs(ma.Schema):
+class ImportOptions(ma.Schema):
+    """An import's options: query parameters, or fields of the multipart body beside the file."""
+
     dry_run = ma.fields.Boolean(
-        load_default=False, metadata={"description": "check and report; write nothing"}
+        metadata={"description": "check and report; write nothing", "doc_default": False}
     )
     skip_invalid = ma.fields.Boolean(
-        load_default=False,
         metadata={
-            "description": "import the valid rows and report the rest (default: any invalid row, nothing)"
+            "description": "import the valid rows and report the rest (default: any invalid row, nothing)",
+            "doc_default": False,
         },
     )
     date_format = ma.fields.String(
@@ -32,6 +42,16 @@ class ImportArgs(ma.Schema):
         validate=ma.validate.Length(min=1, max=60),
         metadata={"description": "time zone of timestamps without a UTC offset, e.g. Asia/Shanghai"},
     )
+
+
+class ImportArgs(ImportOptions):
+    """The options as query parameters."""
+
+
+class UploadIn(ImportOptions):
+    """The multipart body: the file, and the options as fields if not in the query."""
+
+    file = CsvFile(required=True, metadata={"description": "the CSV file (UTF-8, comma, semicolon or tab)"})
 
 
 class ImportListArgs(PageArgs):

@@ -27,7 +27,7 @@ from logicrm import processes
 from logicrm.config import Settings
 from logicrm.db import Database, utcnow
 from logicrm.errors import NotFound, field_error
-from logicrm.imports.columns import Formats
+from logicrm.imports.columns import Formats, check_date_format
 from logicrm.imports.csvfile import CsvReader, FileError
 from logicrm.imports.kinds import KINDS, Batch, Context, Kind
 from logicrm.imports.models import ImportJob, ImportReject, ImportState
@@ -39,8 +39,9 @@ log = logging.getLogger(__name__)
 
 # The column a rejected-rows file adds; importing that file again ignores it.
 ERRORS_COLUMN = "import_errors"
-ERRORS_SHOWN = 20
-IMPORT_CACHE_KIB = 64 * 1024  # errors listed in a job's summary; all of them are in import_rejects
+ERRORS_SHOWN = 20  # errors listed in a job's summary; all of them are in import_rejects
+DATE_FORMAT_MAX = ImportJob.__table__.c.date_format.type.length  # a job records its format
+IMPORT_CACHE_KIB = 64 * 1024  # SQLite page cache of an import (see _import_cache)
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,23 @@ def options_from(
     date_format: str | None = None,
     timezone: str | None = None,
 ) -> Options:
-    """Build import options; the date format and time zone default to the configured ones."""
+    """Build import options; the date format and time zone default to the configured ones.
+
+    A date format that cannot read dates back, or an unknown time zone, raises Invalid naming it,
+    before any file is read."""
+    date_format = date_format or settings.import_date_format
+    timezone = timezone or settings.import_timezone
+    if date_format:
+        try:
+            if len(date_format) > DATE_FORMAT_MAX:
+                raise ValueError(f"longer than {DATE_FORMAT_MAX} characters")
+            check_date_format(date_format)
+        except ValueError as problem:
+            raise field_error("date_format", f"{date_format!r}: {problem}") from None
     try:
-        formats = Formats.of(
-            date_format=date_format or settings.import_date_format,
-            timezone=timezone or settings.import_timezone,
-        )
-    except (KeyError, ValueError):
-        raise field_error("timezone", f"unknown time zone {timezone or settings.import_timezone!r}") from None
+        formats = Formats.of(date_format=date_format, timezone=timezone)
+    except (KeyError, ValueError, OSError):
+        raise field_error("timezone", f"unknown time zone {timezone!r}") from None
     return Options(dry_run, skip_invalid, formats, settings.import_batch_rows)
 
 
@@ -251,7 +261,7 @@ def create_job(
     """Record a new import job, queued."""
     job = ImportJob(
         kind=kind.name,
-        filename=filename[:300],
+        filename=filename.replace("\x00", "")[:300],  # PostgreSQL text holds no NUL
         user_id=user.id if user else None,
         dry_run=options.dry_run,
         skip_invalid=options.skip_invalid,

@@ -69,7 +69,7 @@ def get(session: Session, *, user: User, link_id: int, field: str | None = None)
     return link
 
 
-WRITTEN_BY_SHIPPER = "link {link_id} and its shipments are written by its shipper's account team"
+WRITTEN_BY_SHIPPER = "link {link} and its shipments are written by its shipper's account team"
 
 
 def writable_links(*, user: User):
@@ -80,7 +80,7 @@ def writable_links(*, user: User):
 def require_writer(session: Session, *, user: User, link: Link) -> None:
     """Refuse a write to a lane the user sees only through its consignee."""
     if not customers.is_visible(session, user=user, customer_id=link.shipper_id):
-        raise Forbidden(WRITTEN_BY_SHIPPER.format(link_id=link.id))
+        raise Forbidden(WRITTEN_BY_SHIPPER.format(link=link.id))
 
 
 def _check_ends(session: Session, user: User, shipper_id: int, consignee_id: int) -> None:

@@ -83,9 +83,7 @@ def create_many(session: Session, *, user: User, rows: list[dict], max_rows: int
         if row["link_id"] not in writable:
             errors.setdefault(index, {})["link_id"] = [f"unknown link {row['link_id']}"]
         elif not writable[row["link_id"]]:
-            errors.setdefault(index, {})["link_id"] = [
-                lanes.WRITTEN_BY_SHIPPER.format(link_id=row["link_id"])
-            ]
+            errors.setdefault(index, {})["link_id"] = [lanes.WRITTEN_BY_SHIPPER.format(link=row["link_id"])]
         ref = row.get("external_ref")
         if ref and ref in seen_refs:
             errors.setdefault(index, {})["external_ref"] = [f"also given in row {seen_refs[ref]}"]

@@ -15,6 +15,7 @@ from logicrm.db import utcnow
 from logicrm.exports import service as exports
 from logicrm.health.models import Alert, HealthSnapshot, JobRun
 from logicrm.imports import service as imports
+from logicrm.imports.columns import Formats
 from logicrm.imports.csvfile import write_rows
 from logicrm.imports.kinds import KINDS
 from logicrm.lanes.models import LinkStatus, ServiceType
@@ -27,13 +28,16 @@ from tests.conftest import _empty_tables
 
 ORDER = ("customers", "departments", "contacts", "links", "shipments", "surveys", "interactions", "tickets")
 USERS = ("li.wei@test.example", "-ana@test.example")  # emails may start like a formula too
-FORMULA_STARTS = ("", "", "=", "+", "-", "@", "'", "=SUM(A1:A9)")
-LETTERS = "abcXYZ 09.,;\"|'\n杭州鲜达超市有限公司物流"
+FORMULA_STARTS = ("", "", "=", "+", "-", "@", "'", "\t", "=SUM(A1:A9)", "-1", "Acme;=1+1")
+# Every locale's separator, quotes, line breaks and formula starts inside a cell too.
+LETTERS = "abcXYZ 09.,;\t\"|'\n\r=+-@杭州鲜达超市有限公司物流"
 
 
 def _text(max_size: int = 12, *, strip: bool = False):
     """Text a spreadsheet might execute: Chinese, quotes, separators, newlines, formula starts."""
-    body = st.text(alphabet=LETTERS.replace("\n", "") if strip else LETTERS, min_size=1, max_size=max_size)
+    body = st.text(
+        alphabet=LETTERS.translate({10: None, 13: None}) if strip else LETTERS, min_size=1, max_size=max_size
+    )
     text = st.builds(lambda start, rest: start + rest, st.sampled_from(FORMULA_STARTS), body)
     if strip:
         return text.map(str.strip).filter(bool)
@@ -168,7 +172,7 @@ def networks(draw) -> dict[str, list[dict]]:
         )
     for n in range(draw(st.integers(0, 3))):
         customer_ref = draw(st.sampled_from(refs))
-        low, high = draw(st.sampled_from([(1, 5), (1, 7), (0, 10)]))
+        low, high = draw(st.sampled_from([(1, 5), (1, 7), (0, 10), (-3, 3)]))
         answered = draw(st.sets(st.sampled_from(Dimension), min_size=1, max_size=3))
         survey = {
             "external_ref": draw(_ref("Q", n)),
@@ -182,9 +186,10 @@ def networks(draw) -> dict[str, list[dict]]:
             "likelihood_to_recommend": draw(_optional(st.integers(0, 10))),
             "comment": draw(_optional(_text(40))),
         }
+        points = st.floats(low, high).map(lambda point: point + 0.0)  # -0.0 is stored as 0.0
         for dimension in answered:
-            survey[f"{dimension}_expectation"] = draw(st.floats(low, high))
-            survey[f"{dimension}_perception"] = draw(st.floats(low, high))
+            survey[f"{dimension}_expectation"] = draw(points)
+            survey[f"{dimension}_perception"] = draw(points)
             survey[f"{dimension}_importance"] = draw(st.floats(0.1, 5))
         data["surveys"].append(survey)
     for n in range(draw(st.integers(0, 2))):
@@ -302,6 +307,17 @@ def test_formula_cells_are_escaped_and_chinese_survives(api):
     ]
     assert (rows[0]["external_ref"], rows[0]["region"]) == ("'@ref", "'-1+1")
     assert "'=HYPERLINK" in raw  # in the raw file, not only after csv parsing
+
+
+def test_a_cell_holding_another_locales_separator_is_quoted_and_runs_nothing_there(api):
+    f.customer(api, "Acme;=1+1", external_ref="A1", region="x|@SUM(A1)", industry="-1", roles=("consignee",))
+    raw = api.get("/exports/customers").get_data(as_text=True)
+    line = raw.splitlines()[1]
+    assert line.startswith('A1,"Acme;\'=1+1",,-1,"x|\'@SUM(A1)",'), line  # -1 stays a number
+    for separator in (";", "|", "\t"):  # Excel splitting on this locale's separator finds no formula
+        assert not any(piece.lstrip('"').startswith(("=", "+", "-", "@")) for piece in line.split(separator))
+    name = next(column for column in KINDS["customers"].columns if column.name == "name")
+    assert name.type.parser(Formats())(_records(raw)[0]["name"]) == "Acme;=1+1"  # the import reads it back
 
 
 @pytest.fixture

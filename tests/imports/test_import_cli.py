@@ -116,13 +116,14 @@ def test_a_header_error_exits_1_with_the_reason(cli, db, lane, tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_unknown_kind_user_or_timezone_exit_1_with_a_message(cli, lane, tmp_path):
+def test_unknown_kind_user_timezone_or_date_format_exit_1_with_a_message(cli, lane, tmp_path):
     source = tmp_path / "s.csv"
     source.write_text(csv_text(SHIPMENT_HEADER, shipment_rows(1)))
     for args, message in (
         (("pallets", source), "no import kind 'pallets'"),
         (("shipments", source, "--user", "nobody@example.com"), "nobody@example.com"),
         (("shipments", source, "--timezone", "Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
+        (("shipments", source, "--date-format", "%d.%m."), "date_format: '%d.%m.': it does not read back"),
     ):
         result = cli(*args)
         assert result.exit_code == 1, (args, result.output)
@@ -195,3 +196,11 @@ def test_an_import_killed_midway_leaves_no_partial_rows_and_its_job_shows_interr
     assert (after.state, after.counts["created"]) == ("succeeded", 5)
     assert count(db, Shipment) == 5
     assert json.dumps(api.get("/imports", query={"state": "running"}).json["items"]) == "[]"
+
+
+def test_a_date_format_longer_than_a_job_records_exits_1_naming_it(cli, lane, tmp_path):
+    source = tmp_path / "s.csv"
+    source.write_text(csv_text(SHIPMENT_HEADER, shipment_rows(1)))
+    result = cli("shipments", source, "--date-format", "%d.%m.%Y" + " " * 40)
+    assert result.exit_code == 1, result.output
+    assert "date_format" in result.stderr and "longer than 40 characters" in result.stderr

@@ -7,11 +7,14 @@ import io
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from logicrm.audit.models import AuditEvent
 from logicrm.customers.models import Customer
 from logicrm.imports import service
+from logicrm.imports.csvfile import escape_formula
 from logicrm.imports.kinds import KINDS
 from logicrm.imports.models import ImportJob
 from logicrm.lanes.models import Shipment
@@ -324,3 +327,244 @@ def test_an_account_manager_sees_only_their_own_jobs(api, actors, accounts):
         mine["id"],
         theirs["id"],
     }
+
+
+# ------------------------------------------------------------------------------------------ options
+
+
+@pytest.mark.parametrize("date_format", ["%Q", "abc", "%d.%m.", "%d.%m.%Y %H"])
+def test_an_unusable_date_format_is_refused_naming_it_before_the_file_is_read(api, db, date_format):
+    response = upload(api, "customers", b"\xff\xfe not even a CSV", date_format=date_format)
+    assert response.status_code == 422, response.json
+    assert list(response.json["errors"]["json"]) == ["date_format"]
+    assert response.json["message"].startswith(f"date_format: {date_format!r}")
+    assert count(db, ImportJob) == 0
+
+
+def _multipart(api, kind: str, fields: dict, *, files: dict | None = None, **query):
+    """POST a multipart body of `fields` (text) and `files` (name -> (bytes, filename))."""
+    data = {name: (io.BytesIO(content), filename) for name, (content, filename) in (files or {}).items()}
+    data.update(fields)
+    return api.client.post(
+        f"/api/v1/imports/{kind}",
+        data=data,
+        query_string=query,
+        headers={"Authorization": f"Bearer {api.key}"},
+        content_type="multipart/form-data",
+    )
+
+
+def test_the_options_may_come_as_form_fields_of_the_upload(api, db, lane):
+    body = csv_text(("external_ref", "link_ref", "shipped_at"), [["X", "L1", "01.03.2026 08:00"]]).encode()
+    fields = {"date_format": "%d.%m.%Y", "timezone": "Asia/Shanghai", "skip_invalid": "true"}
+    dry = _multipart(api, "shipments", {**fields, "dry_run": "true"}, files={"file": (body, "s.csv")})
+    assert dry.status_code == 201, dry.json
+    assert (
+        dry.json["state"],
+        dry.json["dry_run"],
+        dry.json["skip_invalid"],
+        dry.json["counts"]["created"],
+    ) == (
+        "succeeded",
+        True,
+        True,
+        1,
+    )
+    assert count(db, Shipment) == 0  # dry_run as a form field is a dry run
+    real = _multipart(api, "shipments", fields, files={"file": (body, "s.csv")})
+    assert (real.json["state"], real.json["dry_run"]) == ("succeeded", False)
+    with db.session(write=False) as session:
+        assert session.scalar(select(Shipment.shipped_at)).isoformat() == "2026-03-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("fields", "files", "query", "named"),
+    [
+        ({"dryrun": "true"}, {}, {}, "dryrun"),
+        ({}, {"rejects": (b"x", "r.csv")}, {}, "rejects"),
+        ({"dry_run": "true"}, {}, {"dry_run": "false"}, "dry_run"),
+        ({"dry_run": "perhaps"}, {}, {}, "dry_run"),
+    ],
+    ids=["unknown field", "unknown file part", "given twice", "not a boolean"],
+)
+def test_an_unknown_doubled_or_bad_form_field_is_refused_naming_it(
+    api, db, lane, fields, files, query, named
+):
+    body, jobs = csv_text(SHIPMENT_HEADER, shipment_rows(1)).encode(), count(db, ImportJob)
+    response = _multipart(api, "shipments", fields, files={"file": (body, "s.csv"), **files}, **query)
+    assert response.status_code == 422, response.json
+    assert named in response.json["errors"]["form"]
+    assert count(db, Shipment) == 0 and count(db, ImportJob) == jobs
+
+
+def test_a_text_field_named_file_is_refused_not_read_as_a_file(api, db):
+    response = _multipart(api, "customers", {"file": "external_ref,name\nA,Alpha\n"})
+    assert response.status_code == 422, response.json
+    assert "file" in response.json["errors"]["form"]
+
+
+def test_the_openapi_document_shows_the_options_in_the_query_and_the_body(api):
+    operation = api.get("/openapi.json").json["paths"]["/api/v1/imports/{kind}"]["post"]
+    body = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
+    if "$ref" in body:
+        body = api.get("/openapi.json").json["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    assert set(body["properties"]) == {"file", "dry_run", "skip_invalid", "date_format", "timezone"}
+    assert body["required"] == ["file"]
+    query = {parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "query"}
+    assert query == {"dry_run", "skip_invalid", "date_format", "timezone"}
+
+
+# ------------------------------------------------------------------------------------------ hostile files
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","x")',
+    "@SUM(A1:A2)",
+    "+1+1",
+    "-2+3",
+    "\tcmd",
+    "\r=1",
+    "Acme;=1+1",
+]
+
+
+def test_the_rejected_rows_file_escapes_formula_cells_and_re_imports_to_the_same_text(api, db):
+    rows = [[f"F{n}", formula, formula, "gold"] for n, formula in enumerate(FORMULAS)]
+    response = upload(api, "customers", csv_text(("external_ref", "name", "region", "tier"), rows))
+    job = response.json
+    assert job["state"] == "rejected" and job["counts"]["invalid"] == len(FORMULAS)
+    text = api.get(f"/imports/{job['id']}/rejected.csv").get_data(as_text=True).removeprefix("\ufeff")
+    header, *rejected = list(csv.reader(io.StringIO(text)))
+    for row, original in zip(rejected, rows, strict=True):
+        assert row[1:3] == [escape_formula(original[1])] * 2  # as an export writes them
+        assert not row[1].startswith(("=", "+", "-", "@", "\t", "\r")), row[1]
+    for row in rejected:
+        row[3] = "vip"  # fix the tier, import the rejected-rows file as it is
+    fixed = upload(api, "customers", csv_text(header, rejected))
+    assert fixed.json["state"] == "succeeded", fixed.json
+    with db.session(write=False) as session:
+        stored = session.execute(select(Customer.name, Customer.region).order_by(Customer.external_ref)).all()
+    assert [tuple(row) for row in stored] == [(formula, formula) for formula in FORMULAS]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from(["customers", "shipments", "tickets"]),
+    data=st.binary(max_size=300)
+    | st.text(st.sampled_from(list("external_ref,name;\t\"'\r\n\x00=上")), max_size=120).map(str.encode),
+)
+def test_any_upload_answers_with_a_job_never_a_server_error(api, lane, kind, data):
+    response = upload(api, kind, data, skip_invalid=True)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.json["state"] in ("succeeded", "rejected")
+
+
+# ------------------------------------------------------------------------------------------ hidden records
+
+
+@pytest.fixture
+def hidden(api, actors, accounts):
+    """Records of am2's that am may not see, each keyed by an external_ref: customer B1 (with a
+    registration number), lane LB, and on B1 a department, contact, survey, interaction, ticket and
+    a shipment on LB."""
+    _mine, theirs = accounts
+    api.patch(f"/customers/{theirs['id']}", json={"registration_number": "REG-B1"}, headers={"If-Match": "*"})
+    department = factories.department(api, theirs, "finance")
+    factories.contact(api, theirs, external_ref="PB")
+    factories.survey(api, theirs, department, external_ref="VB")
+    factories.interaction(api, theirs, external_ref="IB")
+    factories.ticket(api, theirs, external_ref="TB")
+    lane = next(link for link in api.get("/links").json["items"] if link["external_ref"] == "LB")
+    factories.shipments(api, lane, external_ref="SB")
+    return theirs
+
+
+# (kind, header, row with {ref} where the reference goes, the hidden record's ref, the column reported)
+REFERENCES = [
+    ("customers", ("external_ref", "name", "acquisition_channel", "referred_by_ref"),
+     ["N1", "New One", "referral", "{ref}"], "B1", "referred_by_ref"),
+    ("departments", ("customer_ref", "name"), ["{ref}", "sales"], "B1", "customer_ref"),
+    ("contacts", ("external_ref", "customer_ref", "name"), ["P9", "{ref}", "Li"], "B1", "customer_ref"),
+    # Both ends of a lane must be customers am sees: a hidden one reads as no customer at all.
+    ("links", ("external_ref", "shipper_ref", "consignee_ref", "origin", "destination"),
+     ["L9", "{ref}", "X1", "a", "b"], "B1", "shipper_ref"),  # both ends am2's
+    ("links", ("external_ref", "shipper_ref", "consignee_ref", "origin", "destination"),
+     ["L9", "{ref}", "A1", "a", "b"], "X1", "shipper_ref"),  # X1 is no shipper
+    ("links", ("external_ref", "shipper_ref", "consignee_ref", "origin", "destination"),
+     ["L9", "{ref}", "B1", "a", "b"], "X1", "shipper_ref"),  # ...nor does B1 make it visible
+    ("shipments", ("external_ref", "link_ref", "shipped_at"), ["S9", "{ref}", "2026-03-01"], "LB", "link_ref"),
+    ("surveys", ("external_ref", "customer_ref", "department", "collected_at", "timeliness_expectation",
+                 "timeliness_perception"), ["V9", "{ref}", "finance", "2026-03-01", "5", "4"], "B1", "customer_ref"),
+    ("surveys", ("external_ref", "customer_ref", "department", "contact_ref", "collected_at"),
+     ["V9", "A1", "sales", "{ref}", "2026-03-01"], "PB", "contact_ref"),
+    ("interactions", ("external_ref", "customer_ref", "kind", "at", "summary"),
+     ["I9", "{ref}", "call", "2026-03-01", "x"], "B1", "customer_ref"),
+    ("tickets", ("external_ref", "customer_ref", "kind", "subject", "opened_at"),
+     ["T9", "{ref}", "complaint", "late", "2026-03-01"], "B1", "customer_ref"),
+    ("tickets", ("external_ref", "customer_ref", "link_ref", "kind", "subject", "opened_at"),
+     ["T9", "A1", "{ref}", "complaint", "late", "2026-03-01"], "LB", "link_ref"),
+]  # fmt: skip
+
+
+def _reasons(am, kind, header, row, ref) -> list[tuple[str, str]]:
+    body = csv_text(header, [[cell.replace("{ref}", ref) for cell in row]])
+    job = upload(am, kind, body, dry_run=True).json
+    assert job["state"] == "rejected", job
+    return [(error["column"], error["reason"].replace(repr(ref), "REF")) for error in job["counts"]["errors"]]
+
+
+@pytest.mark.parametrize(("kind", "header", "row", "ref", "column"), REFERENCES)
+def test_a_reference_to_another_managers_record_reads_exactly_as_one_to_no_record(
+    api, actors, hidden, kind, header, row, ref, column
+):
+    am = api.as_(actors["am"])
+    if kind == "surveys":
+        factories.department(api, api.get("/customers", query={"q": "A1"}).json["items"][0], "sales")
+    seen_as = _reasons(am, kind, header, row, ref)
+    assert column in [column for column, _reason in seen_as]
+    assert seen_as == _reasons(am, kind, header, row, "NO-SUCH-REF")
+    assert not any("see" in reason or "Theirs" in reason for _column, reason in seen_as)
+
+
+# (kind, header, row keyed by a hidden record's external_ref)
+KEYS = [
+    ("customers", ("external_ref", "name"), ["B1", "Hijacked"]),
+    ("contacts", ("external_ref", "customer_ref", "name"), ["PB", "A1", "Li"]),
+    ("links", ("external_ref", "shipper_ref", "consignee_ref", "origin", "destination"), ["LB", "A1", "Y1", "a", "b"]),
+    ("shipments", ("external_ref", "link_ref", "shipped_at"), ["SB", "LA", "2026-03-01"]),
+    ("surveys", ("external_ref", "customer_ref", "department", "collected_at", "timeliness_expectation",
+                 "timeliness_perception"), ["VB", "A1", "sales", "2026-03-01", "5", "4"]),
+    ("interactions", ("external_ref", "customer_ref", "kind", "at", "summary"), ["IB", "A1", "call", "2026-03-01", "x"]),
+    ("tickets", ("external_ref", "customer_ref", "kind", "subject", "opened_at"), ["TB", "A1", "claim", "x", "2026-03-01"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "header", "row"), KEYS, ids=[kind for kind, *_ in KEYS])
+def test_a_row_keyed_like_another_managers_record_says_only_that_the_key_is_taken(
+    api, actors, db, hidden, kind, header, row
+):
+    factories.department(api, api.get("/customers", query={"q": "A1"}).json["items"][0], "sales")
+    factories.customer(
+        api, "Own Receiver", roles=("consignee",), external_ref="Y1", owner_id=actors["am"].user_id
+    )
+    events = count(db, AuditEvent)
+    job = upload(api.as_(actors["am"]), kind, csv_text(header, [row])).json
+    assert job["state"] == "rejected", job
+    assert job["counts"]["errors"] == [
+        {"line": 2, "column": "external_ref", "reason": f"{row[0]!r} is already used by another record"}
+    ]
+    assert count(db, AuditEvent) == events
+
+
+def test_a_registration_number_of_another_managers_customer_is_not_named(api, actors, hidden):
+    body = csv_text(("external_ref", "name", "registration_number"), [["N1", "New One", "REG-B1"]])
+    job = upload(api.as_(actors["am"]), "customers", body).json
+    assert job["counts"]["errors"] == [
+        {
+            "line": 2,
+            "column": "registration_number",
+            "reason": "a customer with this registration number already exists; ask a manager",
+        }
+    ]
+    named = upload(api, "customers", body).json  # the administrator sees it: the message names it
+    assert "Theirs Ltd" in named["counts"]["errors"][0]["reason"]

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from logicrm.audit.models import AuditEvent
 from logicrm.customers.models import Customer
+from logicrm.imports.kinds import KINDS
 from logicrm.lanes.models import Link, Shipment
 from logicrm.relations.models import Contact, Department, SurveyResponse
 from logicrm.shippers.models import ShipperProfile
@@ -685,3 +688,107 @@ def test_short_rows_are_padded_long_ones_refused_and_an_all_invalid_batch_writes
     with db.session(write=False) as session:
         short = session.scalar(select(Shipment).where(Shipment.external_ref == "SH00004"))
     assert (short.delivered_at, short.revenue, short.cost) == (None, 0, 0)
+
+
+# ------------------------------------------------------------------------------------------ hostile files
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\n", "\r"], ids=["CRLF", "LF", "CR"])
+def test_every_line_end_convention_imports_the_same(app, db, actors, ending):
+    body = "".join(
+        ending.join(line) + ending
+        for line in [
+            ["external_ref,name,receiving_windows,consignee"],
+            ['C1,Alpha,"Mon-Fri\r\n06:00-14:00",true'],
+            ["C2,Beta,,true"],
+        ]
+    )
+    job = run_import(app, "customers", body)
+    assert (job.state, job.counts["created"]) == ("succeeded", 2), (job.error, job.counts)
+    broken = body.replace("C2,Beta,,", "C2,Beta,,maybe")  # a row error names its line in any convention
+    assert run_import(app, "customers", broken).counts["errors"][0]["line"] == 4
+
+
+def test_an_unterminated_quote_refuses_the_file_naming_the_line_it_opened_on(app, db, actors):
+    body = 'external_ref,name\nA,Alpha\nB,"Beta GmbH\nC,Gamma\nD,Delta\n'
+    job = run_import(app, "customers", body)
+    assert job.state == "rejected"
+    assert job.error.startswith("line 3: a quoted cell starting here is never closed")
+    assert count(db, Customer) == 0
+
+
+def test_a_nul_in_a_cell_is_a_row_error_and_never_stored(app, db, actors, api):
+    body = csv_text(
+        ("external_ref", "name", "region"),
+        [["A", "Alpha\x00", "x"], ["B", "Beta", "\x00"], ["C", "Gamma", "ok"]],
+    )
+    job = run_import(app, "customers", body, skip_invalid=True)
+    assert job.state == "succeeded" and job.counts["created"] == 1
+    assert [(e["line"], e["column"]) for e in job.counts["errors"]] == [(2, "name"), (3, "region")]
+    assert "NUL character" in job.counts["errors"][0]["reason"]
+    with db.session(write=False) as session:
+        assert session.scalars(select(Customer.name)).all() == ["Gamma"]
+    rejected = api.get(f"/imports/{job.id}/rejected.csv")
+    assert rejected.status_code == 200
+    assert api.get(f"/imports/{job.id}/errors").json["items"][0]["cells"] == ["A", "Alpha\x00", "x"]
+
+
+def test_a_fraction_in_a_whole_number_column_is_a_row_error(app, db, actors):
+    run_import(app, "customers", WORLD["customers"])
+    run_import(app, "departments", WORLD["departments"])
+    body = csv_text(
+        ("external_ref", "customer_ref", "department", "collected_at", "scale_min", "scale_max",
+         "likelihood_to_recommend", "timeliness_expectation", "timeliness_perception"),
+        [["V1", "S1", "logistics", "2026-03-01", "1", "7", "3.7", "5", "4"],
+         ["V2", "S1", "logistics", "2026-03-01", "1.5", "7", "3", "5", "4"],
+         ["V3", "S1", "logistics", "2026-03-01", "1.0", "7.0", "9", "5", "4"]],
+    )  # fmt: skip
+    job = run_import(app, "surveys", body, skip_invalid=True)
+    assert [(e["line"], e["column"], e["reason"]) for e in job.counts["errors"]] == [
+        (2, "likelihood_to_recommend", "'3.7' is not a whole number"),
+        (3, "scale_min", "'1.5' is not a whole number"),
+    ]
+    with db.session(write=False) as session:
+        stored = session.execute(
+            select(SurveyResponse.scale_min, SurveyResponse.likelihood_to_recommend)
+        ).all()
+    assert [tuple(row) for row in stored] == [(1, 9)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "header", "row", "column"),
+    [
+        ("links", ("external_ref", "shipper_ref", "consignee_ref", "origin", "destination",
+                   "declared_monthly_volume"), ["L9", "S2", "C1", "a", "b", "1e307"], "declared_monthly_volume"),
+        ("departments", ("customer_ref", "name", "decision_weight"), ["S1", "finance", "1e308"], "decision_weight"),
+        ("customers", ("external_ref", "name", "shipper", "contracted_annual_value"),
+         ["S9", "Nine", "true", "1.7e308"], "contracted_annual_value"),
+        ("tickets", ("external_ref", "customer_ref", "kind", "subject", "opened_at", "claim_amount"),
+         ["T9", "S1", "claim", "x", "2026-01-01", "10000000000.01"], "claim_amount"),
+    ],
+)  # fmt: skip
+def test_a_huge_but_finite_number_is_a_row_error_naming_its_column(
+    app, db, actors, kind, header, row, column
+):
+    run_import(app, "customers", WORLD["customers"])
+    job = run_import(app, kind, csv_text(header, [row]))
+    assert job.state == "rejected"
+    assert [(e["line"], e["column"]) for e in job.counts["errors"]] == [(2, column)]
+    assert "above the maximum" in job.counts["errors"][0]["reason"]
+
+
+_cells = st.text(st.sampled_from(list("aZ1-+.,;:\"'\t\r\n\x00 =@|上é")), max_size=8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from(["customers", "shipments", "surveys", "links"]),
+    tail=st.binary(max_size=200)
+    | st.lists(st.lists(_cells, max_size=6), max_size=5).map(
+        lambda rows: "\n".join(",".join(row) for row in rows).encode()
+    ),
+)
+def test_any_bytes_after_a_valid_header_give_a_finished_job_never_a_crash(app, db, lane, kind, tail):
+    header = ",".join(column.name for column in KINDS[kind].columns if column.required)
+    job = run_import(app, kind, header.encode() + b"\n" + tail, skip_invalid=True)
+    assert job.state in ("succeeded", "rejected"), job.error

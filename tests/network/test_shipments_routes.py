@@ -278,10 +278,6 @@ def test_shipments_imported_from_csv_start_at_version_one(api):
     assert api.update(f"/shipments/{listed[0]['id']}", {"damaged": True}).json["version"] == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="logicrm/imports/kinds.py Shipments._update must set version = version + 1 (imports' owner)",
-)
 def test_a_csv_reimport_moves_the_version_of_the_shipments_it_changes(api):
     f.link(
         api,
