@@ -11,8 +11,9 @@ Four checks per operation, each a test so one known bug does not hide another:
 - statuses: 401 without a key, 403 for a role that may not, success for one that may;
 - hidden is missing: as account manager, every id the request carries (path, query, body, CSV refs)
   answers for a foreign record exactly as for a missing one: same status, same body with the id in place;
-- no leak to the account manager: no answer it gets names a foreign account, its refs, contacts, lanes
-  or ids (beyond what README documents: the far end of a lane it sees; an anonymous graph node);
+- no leak to the account manager: no answer it gets names a foreign account or its contacts, carries its
+  lanes, drivers or figures, or its id (beyond what README documents: the far end of a lane it sees, an
+  anonymous graph node), and no answer to a request naming a hidden record admits that it exists;
 - no personal data for the planner: no contact email or phone in any answer, history, export or alert.
 """
 
@@ -56,6 +57,11 @@ class Call:
     probed: str | None = None  # the foreign or missing id/ref this call carries, replaced when comparing
 
 
+def pick(target: str, own: int, foreign: int) -> int:
+    """The id for a target: "own" (the account manager sees it), "foreign" (it may not), "missing"."""
+    return {"own": own, "foreign": foreign}.get(target, MISSING)
+
+
 @dataclass
 class Ctx:
     """The seeded world, an admin client to make disposable records, and every answer seen, per role."""
@@ -88,20 +94,31 @@ class Ctx:
         assert response.status_code in (200, 201), response.get_data(as_text=True)
         return response.json
 
-    # Ids by target: "own" (the account manager sees it), "foreign" (another account manager's), "missing".
-
     def customer(self, target: str) -> int:
-        return {"own": self.world.customers["alpha"], "foreign": self.world.customers["zephyr"]}.get(
-            target, MISSING
-        )
+        return pick(target, self.world.customers["alpha"], self.world.customers["zephyr"])
+
+    def consignee(self, target: str) -> int:
+        return pick(target, self.world.customers["beta"], self.world.customers["quokka"])
 
     def secluded(self, role: str, target: str) -> int:
-        """A foreign customer none of whose lanes touches a visible one (for filters by lane ends)."""
-        foreign = "yonder" if role == "shipper" else "xanadu"
-        own = "alpha" if role == "shipper" else "beta"
-        return {"own": self.world.customers[own], "foreign": self.world.customers[foreign]}.get(
-            target, MISSING
-        )
+        """A customer of `role` for filters by lane end; the foreign one has no lane touching a visible one."""
+        own, foreign = ("alpha", "yonder") if role == "shipper" else ("beta", "xanadu")
+        return pick(target, self.world.customers[own], self.world.customers[foreign])
+
+    def record(self, kind: str, target: str) -> int:
+        return pick(target, self.world.records[kind]["alpha"], self.world.records[kind]["zephyr"])
+
+    def lane(self, target: str) -> int:
+        return pick(target, self.world.links["own"], self.world.links["hidden"])
+
+    def shipment(self, target: str) -> int:
+        return pick(target, self.world.shipments["own"], self.world.shipments["hidden"])
+
+    def alert(self, target: str, index: int) -> int:
+        return pick(target, *(self.world.alerts[key][index] for key in ("beta", "zephyr")))
+
+    def import_job(self, target: str) -> int:
+        return pick(target, self.world.imports["own"], self.world.imports["foreign"])
 
     def undo(self, method: str, call: Call, response) -> None:
         """Remove what a foreign probe managed to create (a bug), so later scans see only the world's data."""
@@ -109,33 +126,6 @@ class Ctx:
             created = response.json.get("id")
             if created and call.csv is None and call.path.count("/") == 1:
                 self.admin.delete(f"{call.path}/{created}", headers={"If-Match": "*"})
-
-    def consignee(self, target: str) -> int:
-        return {"own": self.world.customers["beta"], "foreign": self.world.customers["quokka"]}.get(
-            target, MISSING
-        )
-
-    def record(self, kind: str, target: str) -> int:
-        return {"own": self.world.records[kind]["alpha"], "foreign": self.world.records[kind]["zephyr"]}.get(
-            target, MISSING
-        )
-
-    def lane(self, target: str) -> int:
-        return {"own": self.world.links["own"], "foreign": self.world.links["hidden"]}.get(target, MISSING)
-
-    def shipment(self, target: str) -> int:
-        return {"own": self.world.shipments["own"], "foreign": self.world.shipments["hidden"]}.get(
-            target, MISSING
-        )
-
-    def alert(self, target: str, index: int) -> int:
-        key = {"own": "beta", "foreign": "zephyr"}.get(target)
-        return self.world.alerts[key][index] if key else MISSING
-
-    def import_job(self, target: str) -> int:
-        return {"own": self.world.imports["own"], "foreign": self.world.imports["foreign"]}.get(
-            target, MISSING
-        )
 
     # Disposable records, for calls that change or remove what they touch.
 
