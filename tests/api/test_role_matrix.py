@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -119,6 +120,12 @@ class Ctx:
 
     def import_job(self, target: str) -> int:
         return pick(target, self.world.imports["own"], self.world.imports["foreign"])
+
+    def wait_for_runs(self, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.admin.get("/health-checks/runs", query={"status": "running"}).json["meta"]["total"]:
+            assert time.monotonic() < deadline, "a health run started by the test did not finish"
+            time.sleep(0.1)
 
     def undo(self, method: str, call: Call, response) -> None:
         """Remove what a foreign probe managed to create (a bug), so later scans see only the world's data."""
@@ -231,6 +238,8 @@ class Rule:
     ok: tuple[int, ...] = (200,)
     # Roles that may call it but see only their own records (imports): the own target answers 404 to them.
     own_only: frozenset[str] = frozenset()
+    # Waits for what the call started in the background, so no later test overlaps it.
+    settle: Callable[[Ctx], None] | None = None
 
 
 def listing(path: str, **query) -> Rule:
@@ -387,7 +396,9 @@ RULES: dict[str, Rule] = {
     "POST /alerts/{alert_id}/acknowledge": item(WRITERS, "/alerts/{}/acknowledge", lambda c, t: c.alert(t, 0)),
     "POST /alerts/{alert_id}/resolve": item(WRITERS, "/alerts/{}/resolve", lambda c, t: c.alert(t, 1)),
     "GET /health-checks/runs": listing("/health-checks/runs"),
-    "POST /health-checks/runs": Rule(MANAGERS, lambda c, t: Call("/health-checks/runs"), probes=False, ok=(202, 409)),
+    "POST /health-checks/runs": Rule(
+        MANAGERS, lambda c, t: Call("/health-checks/runs"), probes=False, ok=(202, 409), settle=Ctx.wait_for_runs
+    ),
     "GET /customers/{customer_id}/health/history": item(EVERYONE, "/customers/{}/health/history", Ctx.customer),
     "GET /webhooks": listing("/webhooks"),
     "POST /webhooks": Rule(ADMINS, lambda c, t: Call("/webhooks", json={"url": "http://127.0.0.1:9/x"}), probes=False, ok=(201,)),
@@ -653,6 +664,8 @@ def test_statuses(ctx, op):
                 expected,
                 response.get_data(as_text=True)[:300],
             )
+    if rule.settle:
+        rule.settle(ctx)
     assert outcomes == {}
 
 
