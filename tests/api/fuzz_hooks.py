@@ -149,11 +149,6 @@ def lenient_types(failure, case, response) -> bool:
     return failure.code == "ST201" and "Incorrect type" in failure.message
 
 
-def overlapping_import_routes(failure, case, response) -> bool:
-    """/imports/{kind} also matches /imports/kinds and /imports/{job_id}, so their Allow lists POST."""
-    return failure.code == "ST205" and case.path.startswith("/api/v1/imports/")
-
-
 def gunicorn_414(failure, case, response) -> bool:
     """gunicorn itself refuses request lines over 4094 bytes with an HTML 414, before the app sees them."""
     return failure.code == "ST105" and response.status_code == 414
@@ -201,10 +196,6 @@ KNOWN = (
     Known("issue 10 item 15: 405 answers without an Allow header", no_allow_on_405),
     Known("issue 10 item 15: required request bodies not marked required", body_not_required),
     Known('not filed yet: lenient types, e.g. {"active": 0} accepted as a boolean', lenient_types),
-    Known(
-        "not filed yet: /imports/{kind} overlaps /imports/kinds and /imports/{job_id}",
-        overlapping_import_routes,
-    ),
     Known("deployment, not the API: gunicorn's own 414 for request lines over 4094 bytes", gunicorn_414),
 )
 
