@@ -31,8 +31,8 @@ import pytest
 from sqlalchemy import update
 
 from logicrm import create_app
-from logicrm.health.models import Delivery, DeliveryStatus
-from logicrm.imports.exports import EXPORTS
+from logicrm.exports.service import EXPORTS
+from logicrm.outbox.models import Delivery, DeliveryStatus
 from tests.api import world as worlds
 from tests.conftest import Api, fresh_app
 
@@ -274,15 +274,21 @@ def creating(path: str, body: Callable[[Ctx, str], tuple[dict, int]], ok=(201,))
     return Rule(WRITERS, build, ok=ok)
 
 
+# the path parameter each kind of record is read by
+RECORD_IDS = {"departments": "department_id", "contacts": "contact_id", "surveys": "survey_id",
+              "interactions": "interaction_id", "tickets": "ticket_id", "opportunities": "opportunity_id"}  # fmt: skip
+
+
 def related_rules(kind: str) -> dict[str, Rule]:
+    record_id = RECORD_IDS[kind]
     rules = {
         f"GET /{kind}": filtered(f"/{kind}", "customer_id", Ctx.customer),
         f"POST /{kind}": creating(f"/{kind}", lambda c, t: (RECORD_BODIES[kind](c, (i := c.customer(t))), i)),
-        f"GET /{kind}/{{record_id}}": item(EVERYONE, f"/{kind}/{{}}", lambda c, t: c.record(kind, t)),
-        f"DELETE /{kind}/{{record_id}}": item(WRITERS, f"/{kind}/{{}}", lambda c, t: c.fresh_record(kind, t), ok=(204,)),
+        f"GET /{kind}/{{{record_id}}}": item(EVERYONE, f"/{kind}/{{}}", lambda c, t: c.record(kind, t)),
+        f"DELETE /{kind}/{{{record_id}}}": item(WRITERS, f"/{kind}/{{}}", lambda c, t: c.fresh_record(kind, t), ok=(204,)),
     }  # fmt: skip
     if kind in RECORD_CHANGES:
-        rules[f"PATCH /{kind}/{{record_id}}"] = item(
+        rules[f"PATCH /{kind}/{{{record_id}}}"] = item(
             WRITERS, f"/{kind}/{{}}", lambda c, t: c.fresh_record(kind, t), json=RECORD_CHANGES[kind]
         )
     return rules
@@ -336,12 +342,6 @@ def _import(kind: str, header: str, row: Callable[[str], str]) -> Build:
         return Call(f"/imports/{kind}", csv=f"{header}\n{row(ref)}\n", query={"dry_run": "true"}, probed=ref)
 
     return build
-
-
-def _contact_ref(target: str) -> str:
-    return {"own": "OWNREF-CONTACT-ALPHA", "foreign": f"{worlds.FOREIGN_REF_PREFIX}-CONTACT-ZEPHYR"}.get(
-        target, MISSING_REF
-    )
 
 
 # One import per kind, each row naming a customer (or lane) by its ref: hidden refs must read as unknown.
@@ -459,11 +459,9 @@ EXTRA_PROBES: dict[str, dict[str, Build]] = {
     "POST /network/what-if": {"remove_links": _what_if("remove_links")},
     "POST /imports/{kind}": {
         **{kind: _import(kind, *IMPORTS[kind]) for kind in IMPORTS if kind != "departments"},
-        # a row whose external_ref is a hidden contact's: it must read as a new ref, not as someone else's
-        "contacts by external_ref": lambda c, t: Call(
-            "/imports/contacts", query={"dry_run": "true"},
-            csv=f"external_ref,customer_ref,name\n{(ref := _contact_ref(t))},OWNREF-ALPHA,Imported Person\n", probed=ref,
-        ),
+        # A row keyed by a hidden record's external_ref cannot read as new (keys are unique across
+        # everyone's records): it says only that the key is taken, like the duplicate check (README);
+        # tests/imports/test_import_routes.py holds every kind to that message.
     },
     "GET /network/risk": {"owner_id": lambda c, t: Call("/network/risk", query={"owner_id": c.world.user_ids["other_am"]})},
 }  # fmt: skip
@@ -471,33 +469,9 @@ EXTRA_PROBES: dict[str, dict[str, Build]] = {
 
 # Expected failures: product bugs filed in issue 10, fixed on other branches --------------------------
 
-ITEM1 = "issue 10 item 1: history shows contacts' email and phone to planners"
-ITEM2 = "issue 10 item 2: risk drivers name or number hidden partners (health, ranking, alerts, snapshots)"
-ITEM3 = "issue 10 item 3: graph shows lanes between hidden accounts; what-if takes hidden lane ids and tells their revenue"
-ITEM4 = "issue 10 item 4: a hidden referred_by_id is accepted (a missing one is refused)"
-ITEM45 = "issue 10 items 4+5: lanes to or from a hidden customer are created (API and import) and import errors say 'cannot see'"
-XFAILS: dict[tuple[str, str], str] = {
-    ("hidden_is_missing", "POST /customers"): ITEM4,
-    ("hidden_is_missing", "POST /links"): ITEM45,
-    ("hidden_is_missing", "POST /imports/{kind}"): ITEM45,
-    ("hidden_is_missing", "POST /network/what-if"): ITEM3,
-    ("no_leak", "GET /network/graph"): ITEM3,
-    ("no_leak", "POST /network/what-if"): ITEM3,
-    **{
-        ("no_leak", op): ITEM2
-        for op in (
-            "GET /customers/{customer_id}/health",
-            "GET /customers/{customer_id}/health/history",
-            "GET /network/risk",
-            "GET /alerts",
-            "POST /alerts/{alert_id}/acknowledge",
-            "POST /alerts/{alert_id}/resolve",
-        )
-    },
-    ("no_personal_data", "GET /customers/{customer_id}/history"): ITEM1,
-    ("no_leak", "POST /imports/{kind}"): ITEM45,
-    ("exports", "alerts"): "issue 10 item 2: alert messages in the alerts export name hidden partners",
-}
+# (check, operation) -> why it is known to fail; empty now that issue 10's leaks are closed, kept so a
+# new known failure is marked here, strictly, rather than skipped
+XFAILS: dict[tuple[str, str], str] = {}
 
 
 def _spec() -> dict:
@@ -727,7 +701,6 @@ def test_exports_by_role(ctx, kind):
     assert personal_data(ctx) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 5: lanes are written through their visible consignee")
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
 def test_a_lane_is_written_only_by_who_may_write_its_shipper(ctx, method):
     """README: a lane is visible when either end is, but writing it needs the shipper (the payer)."""
@@ -740,7 +713,6 @@ def test_a_lane_is_written_only_by_who_may_write_its_shipper(ctx, method):
     assert ctx.admin.get(f"/links/{lane}").json["origin"] == "Riga"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 6: a team member can make itself owner")
 def test_a_team_member_cannot_take_ownership(ctx):
     manager = ctx.world.user_ids["manager"]
     body = {
@@ -755,7 +727,6 @@ def test_a_team_member_cannot_take_ownership(ctx):
     assert ctx.admin.get(f"/customers/{customer}").json["owner_id"] == manager
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 6: an interaction can be logged in another user's name")
 def test_an_interaction_is_logged_as_the_caller(ctx):
     body = {
         **RECORD_BODIES["interactions"](ctx, ctx.customer("own")),

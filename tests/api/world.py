@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
-from logicrm.health import checks, webhooks
+from logicrm.health import runs as checks
+from logicrm.outbox import webhooks
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
 from tests.conftest import Api
