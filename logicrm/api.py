@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import flask_smorest
 import marshmallow as ma
@@ -23,9 +24,12 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 from werkzeug.routing import IntegerConverter
 
-from logicrm import auth, bounds
-from logicrm.errors import PreconditionFailed, PreconditionRequired
+from logicrm import bounds
+from logicrm.errors import Forbidden, PreconditionFailed, PreconditionRequired
 from logicrm.schemas import Id, WholeNumber
+
+if TYPE_CHECKING:
+    from logicrm.users.models import User, UserRole
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 
@@ -261,7 +265,7 @@ def session() -> Session:
     Read-only requests (safe methods, and computations such as the what-if POST) never take it.
     """
     if "db_session" not in g:
-        g.db_session = current_app.extensions["logicrm.db"].session(write=not auth.is_read_only_request())
+        g.db_session = current_app.extensions["logicrm.db"].session(write=not is_read_only_request())
     return g.db_session
 
 
@@ -339,3 +343,27 @@ def expected_version(obj) -> int:
             f"{type(obj).__name__} changed since you read it: current ETag {etag_of(obj)}"
         )
     return obj.version
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def is_read_only_request() -> bool:
+    """Tell whether this request only reads: a safe method, or a view class marked `read_only` (what-if POSTs)."""
+    if request.method in SAFE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(getattr(view, "view_class", None), "read_only", False)
+
+
+def current_user() -> User:
+    """Return the authenticated user of this request."""
+    return g.user
+
+
+def require_role(*roles: UserRole) -> User:
+    """Return the current user if its role is one of `roles`, else raise Forbidden."""
+    user = current_user()
+    if user.role not in roles:
+        raise Forbidden(f"role {user.role} may not do this")
+    return user

@@ -59,9 +59,6 @@ def create_app(config: Settings | Mapping | None = None) -> Flask:
     _register_api(app)
     _register_session_lifecycle(app)
     _register_errors(app)
-    from logicrm.cli import register_commands
-
-    register_commands(app)
     return app
 
 

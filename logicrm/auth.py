@@ -1,4 +1,4 @@
-"""Bearer-key authentication and role checks for the API."""
+"""Bearer-key authentication: every API request resolves its key to a user (g.user) before any view runs."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import re
 
 from flask import current_app, g, request
 
+from logicrm.api import is_read_only_request
 from logicrm.db import utcnow
 from logicrm.errors import Forbidden, Unauthorized
 from logicrm.users import service as users
-from logicrm.users.models import User, UserRole
+from logicrm.users.models import UserRole
 
 WRITERS = frozenset({UserRole.ADMIN, UserRole.MANAGER, UserRole.ACCOUNT_MANAGER})
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Keys are URL-safe base64 and underscores; anything else is no key, and is refused before it reaches the
 # database (a NUL byte would break a PostgreSQL lookup).
 KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,200}")
@@ -42,24 +42,3 @@ def authenticate_request() -> None:
     g.user = user
     if not is_read_only_request() and user.role not in WRITERS:
         raise Forbidden(f"role {user.role} may not write")
-
-
-def is_read_only_request() -> bool:
-    """Tell whether this request only reads: a safe method, or a view class marked `read_only` (what-if POSTs)."""
-    if request.method in SAFE_METHODS:
-        return True
-    view = current_app.view_functions.get(request.endpoint)
-    return getattr(getattr(view, "view_class", None), "read_only", False)
-
-
-def current_user() -> User:
-    """Return the authenticated user of this request."""
-    return g.user
-
-
-def require_role(*roles: UserRole) -> User:
-    """Return the current user if its role is one of `roles`, else raise Forbidden."""
-    user = current_user()
-    if user.role not in roles:
-        raise Forbidden(f"role {user.role} may not do this")
-    return user

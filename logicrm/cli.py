@@ -400,8 +400,17 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def main() -> None:
-    """Entry point of the `logicrm` console script."""
+def create_app_with_commands() -> Flask:
+    """Build the app with LogiCRM's commands on its CLI (the app itself never imports the CLI)."""
     from logicrm.app import create_app
 
-    FlaskGroup(create_app=create_app, add_version_option=False, load_dotenv=False)(prog_name="logicrm")
+    app = create_app()
+    register_commands(app)
+    return app
+
+
+def main() -> None:
+    """Entry point of the `logicrm` console script."""
+    FlaskGroup(create_app=create_app_with_commands, add_version_option=False, load_dotenv=False)(
+        prog_name="logicrm"
+    )

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 import logicrm.models  # noqa: F401
 from logicrm import create_app, migrate
+from logicrm.cli import register_commands
 from logicrm.db import Base, Database, make_engine
 from logicrm.scoring import revisions
 from logicrm.users import service as users
@@ -73,6 +74,7 @@ def _empty_tables(database: Database) -> None:
 def fresh_app(database_url: str, instance_path: str):
     """Create a Flask app on the test database and empty its tables."""
     application = create_app({"database_url": database_url})
+    register_commands(application)  # as the `logicrm` command does, for the CLI runner
     application.config["TESTING"] = True
     application.instance_path = instance_path
     _empty_tables(application.extensions["logicrm.db"])

@@ -10,6 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
 from logicrm import create_app, migrate
+from logicrm.cli import register_commands
 from logicrm.db import Base
 from logicrm.users import service as users
 from logicrm.users.models import ApiKey, UserRole
@@ -31,6 +32,7 @@ def _authenticates(app, key: str) -> bool:
 
 def test_db_upgrade_on_an_empty_database_creates_the_schema(empty_database_url):  # noqa: F811
     app = create_app({"database_url": empty_database_url})
+    register_commands(app)
     engine = app.extensions["logicrm.db"].engine
     try:
         result = app.test_cli_runner().invoke(args=["db", "upgrade"])

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, PageArgs, expected_version, page_of, paginate, session, with_etag
-from logicrm.auth import current_user
+from logicrm.api import (
+    Blueprint,
+    PageArgs,
+    current_user,
+    expected_version,
+    page_of,
+    paginate,
+    session,
+    with_etag,
+)
 from logicrm.consignees import service as consignees
 from logicrm.consignees.schemas import ConsigneeProfileIn, ConsigneeProfileOut
 from logicrm.customers import service as customers

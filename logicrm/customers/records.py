@@ -13,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from logicrm.audit import service as audit
 from logicrm.customers import service as customers
 from logicrm.errors import Conflict, NotFound, field_error
-from logicrm.lanes.models import Link
 from logicrm.users.models import User
 
 # every kind, by model: a record that others refer to stays with its customer
@@ -96,11 +95,7 @@ def update(session: Session, *, user: User, kind: RecordKind, record, changes: d
     if customer_id != record.customer_id:
         _customer_for_write(session, user, customer_id)
         _refuse_move_while_referred_to(session, kind, record)
-    merged = {
-        name: changes.get(name, getattr(record, name, None))
-        for name in (*kind.same_customer, "link_id")
-        if hasattr(record, name)
-    }
+    merged = {name: changes.get(name, getattr(record, name, None)) for name in kind.same_customer}
     _check_references(session, kind, merged, customer_id)
     with session.no_autoflush:
         diff = audit.apply_changes(record, changes)
@@ -179,17 +174,6 @@ def _check_references(session: Session, kind: RecordKind, data: dict, customer_i
         row = session.get(model, ref)
         if row is None or row.customer_id != customer_id:
             raise field_error(name, f"no {model.__tablename__[:-1]} {ref} at customer {customer_id}")
-    link_id = data.get("link_id")
-    if link_id is not None:
-        link = session.scalar(
-            select(Link).where(
-                Link.id == link_id, or_(Link.shipper_id == customer_id, Link.consignee_id == customer_id)
-            )
-        )
-        if link is None:
-            raise field_error(
-                "link_id", f"link {link_id} does not exist or does not involve customer {customer_id}"
-            )
 
 
 def _refuse_move_while_referred_to(session: Session, kind: RecordKind, record) -> None:

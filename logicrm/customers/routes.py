@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, PageArgs, expected_version, page_of, paginate, session, with_etag
+from logicrm.api import (
+    Blueprint,
+    PageArgs,
+    current_user,
+    expected_version,
+    page_of,
+    paginate,
+    session,
+    with_etag,
+)
 from logicrm.audit import service as audit
-from logicrm.auth import current_user
 from logicrm.customers import merge
 from logicrm.customers import service as customers
 from logicrm.customers.schemas import (

@@ -8,8 +8,7 @@ from flask import Response
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
-from logicrm.api import Blueprint, session
-from logicrm.auth import current_user
+from logicrm.api import Blueprint, current_user, session
 from logicrm.exports import service as exports
 from logicrm.imports.csvfile import write_rows
 

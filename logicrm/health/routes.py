@@ -8,8 +8,7 @@ import threading
 from flask import current_app
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, PageArgs, page_of, paginate, session
-from logicrm.auth import current_user, require_role
+from logicrm.api import Blueprint, PageArgs, current_user, page_of, paginate, require_role, session
 from logicrm.customers import service as customers
 from logicrm.db import utcnow
 from logicrm.health import alerts, history, runs

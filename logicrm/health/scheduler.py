@@ -123,16 +123,8 @@ def _run_slot(job: str, run_job) -> None:
 
 
 def _job_context() -> _Context:
-    global _context
-    if _context is None:  # a job run outside create_scheduler(): use the app's own configuration
-        from logicrm import create_app
-
-        app = create_app()
-        config = app.config
-        _context = _Context(
-            app.extensions["logicrm.db"],
-            runs.RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"]),
-        )
+    if _context is None:
+        raise RuntimeError("scheduled jobs run only in a scheduler built by create_scheduler()")
     return _context
 
 

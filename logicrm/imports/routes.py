@@ -8,8 +8,7 @@ import uuid
 from flask import current_app, url_for
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, page_of, paginate, session
-from logicrm.auth import current_user, require_role
+from logicrm.api import Blueprint, current_user, page_of, paginate, require_role, session
 from logicrm.errors import Invalid
 from logicrm.exports.routes import csv_download
 from logicrm.imports import jobs, service

@@ -6,8 +6,7 @@ import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, expected_version, page_of, paginate, session, with_etag
-from logicrm.auth import current_user
+from logicrm.api import Blueprint, current_user, expected_version, page_of, paginate, session, with_etag
 from logicrm.lanes import service as lanes
 from logicrm.lanes import shipments
 from logicrm.lanes.schemas import (

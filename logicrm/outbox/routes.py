@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, page_of, paginate, session
-from logicrm.auth import require_role
+from logicrm.api import Blueprint, page_of, paginate, require_role, session
 from logicrm.outbox import service as outbox
 from logicrm.outbox import webhooks
 from logicrm.outbox.schemas import (

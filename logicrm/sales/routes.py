@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, expected_version, page_of, paginate, session, with_etag
-from logicrm.auth import current_user
+from logicrm.api import Blueprint, current_user, expected_version, page_of, paginate, session, with_etag
 from logicrm.customers import records
 from logicrm.customers.schemas import ByCustomerArgs
 from logicrm.sales.schemas import OpportunityIn, OpportunityOut

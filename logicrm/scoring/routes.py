@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, session
-from logicrm.auth import current_user
+from logicrm.api import Blueprint, current_user, session
 from logicrm.customers import service as customers
 from logicrm.lanes import service as lanes
 from logicrm.network.params import ScoringParams

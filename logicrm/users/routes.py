@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from sqlalchemy import select
 
-from logicrm.api import Blueprint, page_of, paginate, session
-from logicrm.auth import require_role
+from logicrm.api import Blueprint, page_of, paginate, require_role, session
 from logicrm.schemas import patch_schema
 from logicrm.users import service as users
-from logicrm.users.models import User, UserRole
+from logicrm.users.models import UserRole
 from logicrm.users.schemas import ApiKeyIn, ApiKeyOut, NewApiKeyOut, UserIn, UserListArgs, UserOut
 
 blp = Blueprint("users", __name__, url_prefix="", description="Users, roles and API keys (admin only).")
@@ -26,9 +24,7 @@ class Users(MethodView):
     @blp.response(200, page_of(UserOut))
     def get(self, args):
         """List users."""
-        statement = select(User).order_by(User.id)
-        if args.get("role"):
-            statement = statement.where(User.role == args["role"])
+        statement = users.list_statement(role=args.get("role"))
         return paginate(session(), statement, page=args["page"], page_size=args["page_size"])
 
     @blp.arguments(UserIn)

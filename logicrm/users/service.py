@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from logicrm.db import utcnow
@@ -30,6 +30,12 @@ def create_user(session: Session, *, name: str, email: str, role: UserRole) -> U
     session.add(user)
     session.flush()
     return user
+
+
+def list_statement(*, role: UserRole | None = None) -> Select:
+    """Select users, oldest first, optionally of one role."""
+    statement = select(User).order_by(User.id)
+    return statement.where(User.role == role) if role else statement
 
 
 def get_user(session: Session, *, user_id: int) -> User:

@@ -25,9 +25,9 @@ from logicrm.config import Settings
 from logicrm.db import utcnow
 from logicrm.health import runs, scheduler
 from logicrm.health.models import HealthSnapshot, JobRun, RunStatus
-from tests.health import test_checks
+from tests.health import test_runs
 
-portfolio = test_checks.portfolio  # the same small network (a fixture)
+portfolio = test_runs.portfolio  # the same small network (a fixture)
 
 DAY = dt.timedelta(days=1)
 WAIT_S = 60
