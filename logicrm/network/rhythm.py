@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.integrate import quad
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
@@ -239,6 +240,10 @@ def expected_transactions(
     below = _expected_closed_form(params.a - _NUDGE, params, t[redo], x[redo], T[redo])
     above = _expected_closed_form(params.a + _NUDGE, params, t[redo], x[redo], T[redo])
     expected[redo] = (below + above) / 2
+    # scipy's hyp2f1 also fails outright in places near z = 1 (NaN or inf for 2F1(−43.5, 22; 172; 0.99)):
+    # those rows, rare, are integrated numerically
+    for row in map(tuple, np.argwhere(~np.isfinite(expected))):
+        expected[row] = _expected_by_integration(params, t[row], x[row], T[row])
     return expit(-_log_odds_dropped(params, x, t_x, T)) * expected
 
 
@@ -252,6 +257,20 @@ def _expected_closed_form(
     with np.errstate(divide="ignore", invalid="ignore"):
         survivors = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, c, z)
         return c * (1 - survivors) / (a - 1)
+
+
+def _expected_by_integration(params: BgNbdParams, t: float, x: int, T: float) -> float:
+    """E[transactions in (T, T + t] | alive at T] = E[(1 − (1 + p·t/(α+T))^−(r+x)) / p], p ~ Beta(a, b+x)."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    rate_scale = t / (alpha + T)
+    log_norm = betaln(a, b + x)
+
+    def integrand(p: float) -> float:
+        bought = -np.expm1(-(r + x) * np.log1p(p * rate_scale)) / p
+        return bought * np.exp((a - 1) * np.log(p) + (b + x - 1) * np.log1p(-p) - log_norm)
+
+    value, _ = quad(integrand, 0, 1, points=[a / (a + b + x)], limit=200, epsabs=0, epsrel=1e-10)
+    return value
 
 
 def _log_odds_dropped(params: BgNbdParams, x: NDArray, t_x: NDArray, T: NDArray) -> NDArray[np.float64]:

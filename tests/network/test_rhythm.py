@@ -136,6 +136,8 @@ def test_log_likelihood_is_the_textbook_formula():
         (BgNbdParams(r=0.05, alpha=0.2, a=0.2, b=80.0), 2, 40, 1900, 2000),
         (BgNbdParams(r=20.0, alpha=1.0, a=6.0, b=1.0), 1, 0, 0, 0),
         (BgNbdParams(r=1.5, alpha=2.0, a=0.6, b=3.0), 5000, 3, 10, 20),  # t ≫ T: z near 1
+        (BgNbdParams(r=1.0, alpha=1.0, a=2.0, b=1.0), 10, 99, 0, 0),  # scipy: inf (c − a − b = 99)
+        (BgNbdParams(r=66.5, alpha=1.0, a=23.0, b=1.0), 98, 149, 0, 0),  # scipy: inf near z = 1
     ],
 )
 def test_expectation_equals_numerical_integration(params, t, x, t_x, T):
