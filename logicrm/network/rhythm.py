@@ -367,12 +367,14 @@ def _at_noise_floor(result, objective) -> bool:
 
 
 def _histories(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
-    """Validate (x, t_x, T): same shape, finite, x a whole number ≥ 0, 0 ≤ t_x ≤ T, t_x = 0 when x = 0."""
+    """Validate (x, t_x, T), broadcast to one shape: finite, x a whole number ≥ 0, 0 ≤ t_x ≤ T, t_x = 0 when x = 0."""
     x_in = np.asarray(x, dtype=float)
     t_x = np.asarray(t_x, dtype=float)
     T = np.asarray(T, dtype=float)
-    if not (x_in.shape == t_x.shape == T.shape):
-        raise ValueError("x, t_x, T: expected arrays of the same shape")
+    try:
+        x_in, t_x, T = np.broadcast_arrays(x_in, t_x, T)
+    except ValueError:
+        raise ValueError("x, t_x, T: expected arrays of the same shape (or that broadcast)") from None
     if not (np.isfinite(x_in).all() and np.isfinite(t_x).all() and np.isfinite(T).all()):
         raise ValueError("x, t_x, T: every value must be finite")
     if not ((x_in >= 0).all() and (x_in == np.floor(x_in)).all()):

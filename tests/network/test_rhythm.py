@@ -95,6 +95,15 @@ def test_conditional_expectation_matches_the_paper():
     assert float(expected_transactions(PUBLISHED, 39, 2, 30.43, 38.86)) == pytest.approx(1.226, abs=5e-4)
 
 
+def test_the_documented_example():
+    # docs/scoring.md, "Shipment rhythm": the paper's customer, then the same customer still silent
+    T = [38.86, 52.0, 78.0]
+    np.testing.assert_allclose(p_alive(PUBLISHED, 2, 30.43, T), [0.727, 0.594, 0.385], atol=5e-4)
+    np.testing.assert_allclose(
+        expected_transactions(PUBLISHED, 39, 2, 30.43, T), [1.226, 0.798, 0.369], atol=5e-4
+    )
+
+
 def test_new_customer_expectation_matches_the_spreadsheet():
     # Hardie's BG/NBD spreadsheet (as quoted by lifetimes' tests): E[X(t)] for the fitted CDNOW model.
     # A customer seen only at time 0 (x = t_x = T = 0) is the population's E[X(t)] (FHL 2005, eq. 9).
@@ -308,7 +317,7 @@ def test_large_histories_stay_finite():
 @pytest.mark.parametrize(
     ("x", "t_x", "T", "message"),
     [
-        ([1, 2], [1.0], [2.0, 3.0], "same shape"),
+        ([1, 2, 3], [1.0, 2.0], [2.0, 3.0], "same shape"),
         ([1.5], [1.0], [2.0], "x: repeat transactions must be whole numbers"),
         ([-1], [0.0], [2.0], "x: repeat transactions must be whole numbers"),
         ([1], [3.0], [2.0], r"t_x: the last transaction must fall within \[0, T\]"),
