@@ -31,8 +31,8 @@ UNIT_DAYS: dict[str, float] = {"days": 1.0, "weeks": 7.0}
 # limiting model fits: r → ∞, every customer has the same rate (r = 100 is a 10% spread); a → 0 or
 # b → ∞, nobody drops out; b → 0, everybody drops out at the next transaction; a, b → ∞, everybody has
 # the same dropout chance. And scipy's hyp2f1, which E[X(t)] needs, was measured against 50-digit mpmath
-# and against numerical integration: relative error ≤ 3e-8 with r, a, b in [1e-3, 100] (t/(α+T) ≥ 1e-4),
-# but NaN or wrong digits beyond, once t exceeds α + T.
+# and numerical integration: within these bounds, relative error ≤ 3e-8 where t/(α+T+t) ≥ 1e-4, bar
+# isolated inf/NaN (caught below); beyond them, NaN or wrong digits as soon as t exceeds α + T.
 SHAPE_BOUNDS = (1e-3, 1e2)
 ALPHA_BOUNDS = (1e-6, 1e8)  # per time unit: mean rates r/α from 1e-8 to 1e8
 _BOUNDS = np.array([SHAPE_BOUNDS, ALPHA_BOUNDS, SHAPE_BOUNDS, SHAPE_BOUNDS])  # r, α, a, b
@@ -147,9 +147,10 @@ def fit(
     """Fit (r, α, a, b) by maximum likelihood; `count` says how many customers share each row.
 
     Rows may repeat and counts may be any non-negative weights: the likelihood is Σ count·ln L. The
-    optimiser is L-BFGS-B on the log-parameters, within SHAPE_BOUNDS and ALPHA_BOUNDS, with the analytic
-    gradient; terms that depend on x alone are evaluated once per distinct x. Raises ValueError when nobody made a repeat transaction
-    (the dropout process is then unidentified) and RuntimeError when the optimiser fails.
+    optimiser is L-BFGS-B on the log-parameters, within SHAPE_BOUNDS and ALPHA_BOUNDS, with the
+    analytic gradient; terms that depend on x alone are evaluated once per distinct x. Raises ValueError
+    when nobody made a repeat transaction (dropout is then unidentified) and RuntimeError when the
+    optimiser fails.
     """
     x, t_x, T = _histories(x, t_x, T)
     weight = np.ones(x.size) if count is None else np.asarray(count, dtype=float)

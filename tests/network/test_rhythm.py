@@ -400,5 +400,7 @@ def test_histories_refuse_bad_input_by_name():
         histories([1, 2], [0.0], as_of=1.0)
     with pytest.raises(ValueError, match="day_offsets: every offset must be finite"):
         histories([1], [np.inf], as_of=1.0)
+    with pytest.raises(ValueError, match="as_of: must be finite"):
+        histories([1], [0.0], as_of=np.nan)
     empty = histories([1], [5.0], as_of=1.0)
     assert empty.keys.size == 0 and empty.x.size == 0
