@@ -87,6 +87,14 @@ def _insert(session: Session, target, rows: list[dict]) -> None:
 
 SCORE_COLUMNS = ("response_id", "dimension", "importance", "expectation", "perception")
 # Columns copied as they are from the plan's records (references are mapped to ids separately).
+SHIPPER_PROFILE_COLUMNS = (
+    "contract_start",
+    "contract_end",
+    "services",
+    "contracted_annual_value",
+    "on_time_target",
+)
+CONSIGNEE_PROFILE_COLUMNS = ("sites", "receiving_windows", "delivery_requirements")
 DEPARTMENT_COLUMNS = ("name", "decision_weight", "is_decision_maker")
 CONTACT_COLUMNS = ("name", "role", "email", "phone")
 SURVEY_COLUMNS = ("collected_at", "channel", "scale_min", "scale_max", "likelihood_to_recommend", "comment")
@@ -196,36 +204,11 @@ def _write_customers(session: Session, plan: DemoPlan, ids: _Ids) -> None:
 
 def _write_profiles(session: Session, plan: DemoPlan, ids: _Ids) -> None:
     """Shipper profiles (the contract) and consignee profiles (sites and delivery rules)."""
-    _insert(
-        session,
-        ShipperProfile,
-        [
-            {
-                "customer_id": ids.customers[c.index],
-                "contract_start": c.profile["contract_start"],
-                "contract_end": c.profile["contract_end"],
-                "services": c.profile["services"],
-                "contracted_annual_value": c.profile["contracted_annual_value"],
-                "on_time_target": c.profile["on_time_target"],
-            }
-            for c in plan.companies
-            if c.is_shipper
-        ],
-    )
-    _insert(
-        session,
-        ConsigneeProfile,
-        [
-            {
-                "customer_id": ids.customers[c.index],
-                "sites": c.profile["sites"],
-                "receiving_windows": c.profile["receiving_windows"],
-                "delivery_requirements": c.profile["delivery_requirements"],
-            }
-            for c in plan.companies
-            if c.is_consignee
-        ],
-    )
+    refs = {"customer_id": ("company", ids.customers)}
+    shippers = [{**c.profile, "company": c.index} for c in plan.companies if c.is_shipper]
+    consignees = [{**c.profile, "company": c.index} for c in plan.companies if c.is_consignee]
+    _insert(session, ShipperProfile, _rows(shippers, SHIPPER_PROFILE_COLUMNS, **refs))
+    _insert(session, ConsigneeProfile, _rows(consignees, CONSIGNEE_PROFILE_COLUMNS, **refs))
 
 
 def _write_links(session: Session, plan: DemoPlan, ids: _Ids) -> None:
@@ -259,24 +242,15 @@ def _write_links(session: Session, plan: DemoPlan, ids: _Ids) -> None:
 
 def _write_relations(session: Session, plan: DemoPlan, ids: _Ids) -> None:
     """Departments, contacts, survey responses with their scores, interactions."""
-    customer_ids = ids.customers
-    department_ids = _insert_ids(
-        session,
-        Department,
-        _rows(plan.departments, DEPARTMENT_COLUMNS, customer_id=("company", customer_ids)),
-    )
-    contact_ids = _insert_ids(
-        session,
-        Contact,
-        _rows(plan.contacts, CONTACT_COLUMNS, customer_id=("company", customer_ids),
-              department_id=("department", department_ids)),
-    )  # fmt: skip
+    refs = {"customer_id": ("company", ids.customers)}
+    department_ids = _insert_ids(session, Department, _rows(plan.departments, DEPARTMENT_COLUMNS, **refs))
+    refs["department_id"] = ("department", department_ids)
+    contact_ids = _insert_ids(session, Contact, _rows(plan.contacts, CONTACT_COLUMNS, **refs))
     response_ids = _insert_ids(
         session,
         SurveyResponse,
-        _rows(plan.surveys, SURVEY_COLUMNS, customer_id=("company", customer_ids),
-              department_id=("department", department_ids), contact_id=("contact", contact_ids)),
-    )  # fmt: skip
+        _rows(plan.surveys, SURVEY_COLUMNS, **refs, contact_id=("contact", contact_ids)),
+    )
     bulk_insert(
         session.connection(),
         SurveyScore.__table__,
@@ -290,9 +264,8 @@ def _write_relations(session: Session, plan: DemoPlan, ids: _Ids) -> None:
     _insert(
         session,
         Interaction,
-        _rows(plan.interactions, INTERACTION_COLUMNS, customer_id=("company", customer_ids),
-              department_id=("department", department_ids), user_id=("user", ids.users)),
-    )  # fmt: skip
+        _rows(plan.interactions, INTERACTION_COLUMNS, **refs, user_id=("user", ids.users)),
+    )
 
 
 def _summary(

@@ -36,26 +36,20 @@ def _shipment_tickets(plan: DemoPlan) -> None:
             continue
         lane = plan.lanes[lane_index]
         if damaged and claim > 0 and rng.random() < 0.5:
-            _ticket(
-                plan,
-                lane.consignee if rng.random() < 0.6 else lane.shipper,
-                TicketKind.CLAIM,
-                lane=lane,
-                opened=delivered + dt.timedelta(hours=rng.uniform(6, 72)),
-                subject=f"Damaged on arrival: {rng.randint(1, 12)} cartons written off",
-                claim=claim,
-                severity=Severity.HIGH if claim > 5000 else Severity.MEDIUM,
-            )
+            kind, company = TicketKind.CLAIM, lane.consignee if rng.random() < 0.6 else lane.shipper
+            opened = delivered + dt.timedelta(hours=rng.uniform(6, 72))
+            subject = f"Damaged on arrival: {rng.randint(1, 12)} cartons written off"
+            severity = Severity.HIGH if claim > 5000 else Severity.MEDIUM
         elif delivered > promised and rng.random() < 0.03:
-            _ticket(
-                plan,
-                lane.consignee if rng.random() < 0.5 else lane.shipper,
-                TicketKind.COMPLAINT,
-                lane=lane,
-                opened=delivered + dt.timedelta(hours=rng.uniform(1, 30)),
-                subject=f"Late delivery {lane.origin} → {lane.destination}",
-                severity=Severity.HIGH if rng.random() < 0.15 else Severity.MEDIUM,
-            )
+            kind, company = TicketKind.COMPLAINT, lane.consignee if rng.random() < 0.5 else lane.shipper
+            opened = delivered + dt.timedelta(hours=rng.uniform(1, 30))
+            subject = f"Late delivery {lane.origin} → {lane.destination}"
+            severity, claim = Severity.HIGH if rng.random() < 0.15 else Severity.MEDIUM, None
+        else:
+            continue
+        _ticket(
+            plan, company, kind, opened=opened, subject=subject, severity=severity, lane=lane, claim=claim
+        )
 
 
 def _requests(plan: DemoPlan) -> None:
