@@ -17,10 +17,10 @@ from sqlalchemy import select
 from logicrm.customers.models import Customer
 from logicrm.db import utcnow
 from logicrm.health.models import Alert, AlertState
+from logicrm.outbox import receivers, webhooks
 from logicrm.outbox import service as outbox
-from logicrm.outbox import webhooks
+from logicrm.outbox.messages import Notice
 from logicrm.outbox.models import Channel, Delivery, DeliveryStatus
-from logicrm.outbox.service import Notice
 from logicrm.users.models import User
 from tests.health.servers import SmtpServer, WebhookServer, self_signed_certificate
 
@@ -61,8 +61,8 @@ def receiver(db, settings):
     """A running webhook receiver registered as the only active receiver."""
     server = WebhookServer(seed=7).start()
     with db.session_scope() as session:
-        server.receiver_id = webhooks.create_receiver(session, url=server.url, settings=settings)[0].id
-        server.secret = webhooks.get_receiver(session, receiver_id=server.receiver_id).secret
+        server.receiver_id = receivers.create(session, url=server.url, settings=settings)[0].id
+        server.secret = receivers.get(session, receiver_id=server.receiver_id).secret
     yield server
     server.stop()
 
@@ -332,7 +332,7 @@ def test_destination_is_checked_again_at_send_time(actors, db, settings, receive
 
 def test_inactive_receivers_get_nothing_new(actors, db, settings, receiver):
     with db.session_scope() as session:
-        webhooks.get_receiver(session, receiver_id=receiver.receiver_id).active = False
+        receivers.get(session, receiver_id=receiver.receiver_id).active = False
     assert enqueue(db, settings, raise_alerts(db, PORTFOLIO[5:])) == 0
 
 
@@ -356,18 +356,18 @@ def test_https_receivers_must_present_a_trusted_certificate(actors, db, settings
     server = WebhookServer(tls=(cert, key)).start()
     try:
         with db.session_scope() as session:
-            _receiver, server.secret = webhooks.create_receiver(session, url=server.url, settings=settings)
+            _receiver, server.secret = receivers.create(session, url=server.url, settings=settings)
         enqueue(db, settings, raise_alerts(db, PORTFOLIO[4:5]))
-        outbox._tls_context.cache_clear()
+        webhooks.tls_context.cache_clear()
         assert outbox.flush(db, settings)["failed"] == 1  # an untrusted certificate is refused
         (refused,) = deliveries(db, channel=Channel.WEBHOOK)
         assert "CERTIFICATE_VERIFY_FAILED" in refused.last_error and server.requests == 0
 
         monkeypatch.setenv("SSL_CERT_FILE", cert)  # now trust it, as a private CA would be
-        outbox._tls_context.cache_clear()
+        webhooks.tls_context.cache_clear()
         later = utcnow() + dt.timedelta(seconds=settings.delivery_backoff_max_s + 1)
         assert outbox.flush(db, settings, now=later)["sent"] == 1
         assert list(server.events) == [refused.message_id] and server.rejected == []
     finally:
-        outbox._tls_context.cache_clear()
+        webhooks.tls_context.cache_clear()
         server.stop()

@@ -10,7 +10,7 @@ import pytest
 
 from logicrm.config import Settings
 from logicrm.errors import Invalid
-from logicrm.outbox import webhooks
+from logicrm.outbox import receivers, webhooks
 from logicrm.outbox.webhooks import InvalidSignature, UnsafeDestination
 
 # The published Standard Webhooks / Svix test vector: a receiver library must accept what we send.
@@ -50,9 +50,9 @@ def test_signature_matches_the_standard_webhooks_test_vector():
 
 
 def test_secrets_are_fresh_whsec_keys():
-    first, second = webhooks.new_secret(), webhooks.new_secret()
+    first, second = receivers.new_secret(), receivers.new_secret()
     assert first.startswith("whsec_") and first != second
-    assert len(base64.b64decode(first.removeprefix("whsec_"))) == webhooks.SECRET_BYTES
+    assert len(base64.b64decode(first.removeprefix("whsec_"))) == receivers.SECRET_BYTES
 
 
 @pytest.mark.parametrize(
@@ -67,16 +67,16 @@ def test_secrets_are_fresh_whsec_keys():
     ],
 )
 def test_tampered_requests_are_refused(tamper, reason):
-    secret = webhooks.new_secret()
+    secret = receivers.new_secret()
     headers, body = tamper(signed_headers(secret, body=b'{"a":1}'), b'{"a":1}')
     with pytest.raises(InvalidSignature, match=reason):
         webhooks.verify_signature(secret, headers, body)
 
 
 def test_wrong_secret_and_stale_timestamps_are_refused():
-    secret = webhooks.new_secret()
+    secret = receivers.new_secret()
     with pytest.raises(InvalidSignature, match="no signature matches"):
-        webhooks.verify_signature(webhooks.new_secret(), signed_headers(secret), b"{}")
+        webhooks.verify_signature(receivers.new_secret(), signed_headers(secret), b"{}")
     stale = signed_headers(secret, timestamp=int(time.time()) - 301)
     with pytest.raises(InvalidSignature, match="tolerance"):
         webhooks.verify_signature(secret, stale, b"{}")
@@ -218,23 +218,25 @@ def test_private_destinations_pass_when_allowed():
 
 def test_receivers_are_checked_on_create_and_update(session):
     with pytest.raises(Invalid) as refused:
-        webhooks.create_receiver(session, url="http://10.0.0.5/hook", settings=DEV)
+        receivers.create(session, url="http://10.0.0.5/hook", settings=DEV)
     assert "private" in refused.value.errors["json"]["url"][0]
 
-    receiver, secret = webhooks.create_receiver(
+    receiver, secret = receivers.create(
         session, url="https://93.184.215.14/hook", description="ops", settings=PRODUCTION
     )
     assert receiver.id and receiver.secret == secret and receiver.active
     with pytest.raises(Invalid, match="url: must use https"):
-        webhooks.update_receiver(session, receiver, {"url": "http://93.184.215.14/"}, settings=PRODUCTION)
-    webhooks.update_receiver(
-        session, receiver, {"description": "on-call", "active": False}, settings=PRODUCTION
+        receivers.update(
+            session, receiver=receiver, changes={"url": "http://93.184.215.14/"}, settings=PRODUCTION
+        )
+    receivers.update(
+        session, receiver=receiver, changes={"description": "on-call", "active": False}, settings=PRODUCTION
     )
     assert (receiver.description, receiver.active, receiver.url) == (
         "on-call",
         False,
         "https://93.184.215.14/hook",
     )
-    assert session.scalars(webhooks.list_receivers(active=False)).all() == [receiver]
-    webhooks.delete_receiver(session, receiver)
-    assert session.scalars(webhooks.list_receivers()).all() == []
+    assert session.scalars(receivers.list_statement(active=False)).all() == [receiver]
+    receivers.delete(session, receiver=receiver)
+    assert session.scalars(receivers.list_statement()).all() == []
