@@ -22,7 +22,7 @@ from logicrm.outbox import service as outbox
 from logicrm.outbox.messages import Notice
 from logicrm.outbox.models import Channel, Delivery, DeliveryStatus
 from logicrm.users.models import User
-from tests.health.servers import SmtpServer, WebhookServer, self_signed_certificate
+from tests.outbox.servers import SmtpServer, WebhookServer, self_signed_certificate
 
 RULE_MESSAGES = {
     "risk_high": "Network risk 0.72 is at or above 0.60",

@@ -21,7 +21,7 @@ import pytest
 
 from logicrm.outbox import receivers, sinks, webhooks
 from logicrm.outbox import service as outbox
-from tests.health.servers import free_port
+from tests.outbox.servers import free_port
 
 WAIT_S = 15
 
