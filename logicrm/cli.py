@@ -214,10 +214,10 @@ def webhooks_group():
 @click.option("--description")
 def webhooks_add(url, description):
     """Register a webhook receiver and print its signing secret (shown once)."""
-    from logicrm.outbox import webhooks
+    from logicrm.outbox import receivers
 
     with _domain_errors(), _database().session_scope() as session:
-        receiver, secret = webhooks.create_receiver(
+        receiver, secret = receivers.create(
             session, url=url, description=description, settings=current_app.config["LOGICRM"]
         )
         receiver_id = receiver.id

@@ -32,6 +32,7 @@ from logicrm.health.models import Alert, AlertState, HealthSnapshot, JobRun, Run
 from logicrm.network import drivers
 from logicrm.network.params import ScoringParams
 from logicrm.outbox import service as outbox
+from logicrm.outbox.messages import Notice
 from logicrm.scoring import queries, reports, scores
 from logicrm.users.models import User
 
@@ -451,7 +452,7 @@ def _write_alerts(
     return counts
 
 
-def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> list[outbox.Notice]:
+def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> list[Notice]:
     """Announce alert events; drivers are rendered for webhooks (all names) and for each owner's mail
     (only the partners that owner may see)."""
     stored = {alert.id: alert.details.get("drivers", []) for alert, _event in noticed}
@@ -474,7 +475,7 @@ def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> l
         kept = stored[alert.id]
         owner_names = {c: names[c] for c in seen_by[owner.id]} if owner else {}
         notices.append(
-            outbox.Notice(
+            Notice(
                 alert_id=alert.id,
                 customer_id=alert.customer_id,
                 customer_name=account.name if account else str(alert.customer_id),

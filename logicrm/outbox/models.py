@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import NamedTuple
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,6 +21,18 @@ class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"
+
+
+class Failure(NamedTuple):
+    """Why one attempt to send a delivery failed, as the SMTP and webhook clients report it."""
+
+    reason: str
+    permanent: bool = False  # retrying cannot help: dead-letter at once
+
+    @classmethod
+    def of(cls, context: str, error: BaseException, *, permanent: bool = False) -> Failure:
+        """Return the failure "<context>: <error type>: <error>"."""
+        return cls(f"{context}: {type(error).__name__}: {error}".strip(), permanent)
 
 
 class Delivery(Base):

@@ -6,8 +6,8 @@ from flask import current_app
 from flask.views import MethodView
 
 from logicrm.api import Blueprint, page_of, paginate, require_role, session
+from logicrm.outbox import receivers
 from logicrm.outbox import service as outbox
-from logicrm.outbox import webhooks
 from logicrm.outbox.schemas import (
     DeliveryDetailOut,
     DeliveryListArgs,
@@ -50,14 +50,14 @@ class Webhooks(MethodView):
     @webhooks_blp.response(200, page_of(WebhookOut))
     def get(self, args):
         """List webhook receivers (never their secrets)."""
-        statement = webhooks.list_receivers(active=args.get("active"))
+        statement = receivers.list_statement(active=args.get("active"))
         return paginate(session(), statement, page=args["page"], page_size=args["page_size"])
 
     @webhooks_blp.arguments(WebhookIn)
     @webhooks_blp.response(201, NewWebhookOut)
     def post(self, webhook_in):
         """Register a receiver; the response is the only time its signing secret is shown."""
-        receiver, secret = webhooks.create_receiver(session(), **webhook_in, settings=_settings())
+        receiver, secret = receivers.create(session(), **webhook_in, settings=_settings())
         return {**{name: getattr(receiver, name) for name in WebhookOut().fields}, "secret": secret}
 
 
@@ -66,19 +66,19 @@ class WebhookById(MethodView):
     @webhooks_blp.response(200, WebhookOut)
     def get(self, receiver_id):
         """Read one receiver."""
-        return webhooks.get_receiver(session(), receiver_id=receiver_id)
+        return receivers.get(session(), receiver_id=receiver_id)
 
     @webhooks_blp.arguments(patch_schema(WebhookIn))
     @webhooks_blp.response(200, WebhookOut)
     def patch(self, changes, receiver_id):
         """Change a receiver's URL (checked again), description or active flag."""
-        receiver = webhooks.get_receiver(session(), receiver_id=receiver_id)
-        return webhooks.update_receiver(session(), receiver, changes, settings=_settings())
+        receiver = receivers.get(session(), receiver_id=receiver_id)
+        return receivers.update(session(), receiver=receiver, changes=changes, settings=_settings())
 
     @webhooks_blp.response(204)
     def delete(self, receiver_id):
         """Delete a receiver and its deliveries."""
-        webhooks.delete_receiver(session(), webhooks.get_receiver(session(), receiver_id=receiver_id))
+        receivers.delete(session(), receiver=receivers.get(session(), receiver_id=receiver_id))
 
 
 @webhooks_blp.route("/<int:receiver_id>/test")
@@ -86,7 +86,7 @@ class WebhookTest(MethodView):
     @webhooks_blp.response(202, DeliveryOut)
     def post(self, receiver_id):
         """Queue a webhook.test event to this receiver; the next outbox flush sends it."""
-        receiver = webhooks.get_receiver(session(), receiver_id=receiver_id)
+        receiver = receivers.get(session(), receiver_id=receiver_id)
         return outbox.enqueue_test(session(), receiver=receiver, settings=_settings())
 
 
@@ -97,7 +97,7 @@ class Deliveries(MethodView):
     def get(self, args):
         """List deliveries, newest first; status=dead shows the dead letters."""
         page, page_size = args.pop("page"), args.pop("page_size")
-        return paginate(session(), outbox.list_deliveries(**args), page=page, page_size=page_size)
+        return paginate(session(), outbox.list_statement(**args), page=page, page_size=page_size)
 
 
 @deliveries_blp.route("/<int:delivery_id>")
@@ -105,7 +105,7 @@ class DeliveryById(MethodView):
     @deliveries_blp.response(200, DeliveryDetailOut)
     def get(self, delivery_id):
         """Read one delivery with its payload."""
-        return outbox.get_delivery(session(), delivery_id=delivery_id)
+        return outbox.get(session(), delivery_id=delivery_id)
 
 
 @deliveries_blp.route("/<int:delivery_id>/retry")

@@ -1,41 +1,19 @@
-"""Alert notifications through the outbox: `enqueue` writes deliveries in the alert's transaction, `flush` sends.
+"""The outbox: `enqueue` writes deliveries in the alert's transaction, `flush` sends them.
 
 Nothing is lost when the SMTP server or a webhook receiver is down: a delivery stays pending, is retried
 with exponential backoff and full jitter, and is dead-lettered after `delivery_max_attempts` (visible and
 retryable through the API). A refusal that repeating cannot change (an SMTP 5xx reply, HTTP 410 Gone, a
 receiver that was deleted) dead-letters the delivery at once. Delivery is at least once; every delivery
-carries an id that is stable across retries (the email Message-ID, the webhook-id header) so receivers
-can make it exactly once.
-
-Message ids, where <batch> is "run<run_id>" (or "adhoc<random>" when there is no run):
-    digest email      <digest-<batch>-<sha256(owner email)[:12]>@logicrm>
-    immediate email   <alert-<alert_id>-<event>-<batch>@logicrm>
-    webhook           msg_alert-<alert_id>-<event>-<batch>-to-<receiver_id>
-    test webhook      msg_test-<random>-to-<receiver_id>
+carries an id that is stable across retries (the email Message-ID, the webhook-id header; see messages)
+so receivers can make it exactly once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
-import http.client
-import json
 import random
-import secrets
-import smtplib
-import socket
-import ssl
-import time
-import urllib.error
-import urllib.request
-from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import formatdate
-from http import HTTPStatus
-from typing import NamedTuple
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
@@ -43,47 +21,16 @@ from sqlalchemy.orm import Session
 from logicrm.config import Settings
 from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict, NotFound
-from logicrm.network import drivers
-from logicrm.outbox import webhooks
-from logicrm.outbox.models import Channel, Delivery, DeliveryStatus, WebhookReceiver
+from logicrm.outbox import messages, receivers, smtp, webhooks
+from logicrm.outbox.messages import Notice
+from logicrm.outbox.models import Channel, Delivery, DeliveryStatus, Failure, WebhookReceiver
 
-EVENTS = ("opened", "worsened", "resolved")
-DIGEST_EVENTS = ("opened", "worsened")
-SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
-TOP_DRIVERS = 3
 # A claimed delivery is leased for this long plus one send timeout per delivery in the batch, so another
 # flusher skips it while it is being sent but picks it up if this process dies mid-flush.
 LEASE_MARGIN_S = 60
 CLAIM_BATCH = 20  # deliveries claimed (and leased) at a time, so a lease stays short
 ERROR_MAX_CHARS = 1000
-MESSAGE_ID_DOMAIN = "logicrm"
-USER_AGENT = "LogiCRM-Webhooks/1"
 ID_CHUNK = 500
-
-
-@dataclass(frozen=True)
-class Notice:
-    """One alert event to announce: what checks.py hands to `enqueue`."""
-
-    alert_id: int
-    customer_id: int
-    customer_name: str
-    tier: str
-    owner_email: str | None
-    rule: str
-    severity: str
-    event: str  # opened | worsened | resolved
-    message: str
-    value: float = 0.0
-    # risk drivers as rendered by logicrm.network.drivers: for the webhooks (every partner named, with
-    # its id) and for the owner's emails (partners the owner may not see read as "another shipper")
-    drivers: Sequence[Mapping] = ()
-    owner_drivers: Sequence[Mapping] = ()
-    details: Mapping = field(default_factory=dict)
-
-    def __post_init__(self):
-        if self.event not in EVENTS:
-            raise ValueError(f"event must be one of {EVENTS}, not {self.event!r}")
 
 
 # Enqueue -----------------------------------------------------------------------------------------------
@@ -96,18 +43,26 @@ def enqueue(session: Session, *, run_id: int | None, notices: Sequence[Notice], 
     worsened alert, and one webhook per notice per active receiver. Deliveries whose id already exists are
     skipped, so enqueueing the same run twice writes nothing new.
     """
-    batch = f"run{run_id}" if run_id is not None else f"adhoc{secrets.token_hex(6)}"
+    batch = messages.batch_name(run_id)
     now = utcnow()
-    receivers = session.scalars(
-        select(WebhookReceiver).where(WebhookReceiver.active.is_(True)).order_by(WebhookReceiver.id)
-    ).all()
+    active = session.scalars(receivers.list_statement(active=True)).all()
+    emails = [
+        *messages.digests(notices, batch=batch, run_id=run_id, settings=settings),
+        *messages.vip_alerts(notices, batch=batch, settings=settings),
+    ]
     rows = [
-        *_digests(notices, batch=batch, run_id=run_id, settings=settings, now=now),
-        *_immediate_emails(notices, batch=batch, settings=settings, now=now),
+        *(_email(email, now=now) for email in emails),
         *(
-            _webhook(notice, receiver, batch=batch, run_id=run_id, settings=settings, now=now)
+            _webhook(
+                receiver,
+                message_id=messages.webhook_id(notice, batch=batch, receiver_id=receiver.id),
+                body=messages.event_body(notice, run_id=run_id, settings=settings, now=now),
+                kind="alert",
+                alert_id=notice.alert_id,
+                now=now,
+            )
             for notice in notices
-            for receiver in receivers
+            for receiver in active
         ),
     ]
     ids = [row.message_id for row in rows]
@@ -124,185 +79,59 @@ def enqueue(session: Session, *, run_id: int | None, notices: Sequence[Notice], 
 def enqueue_test(session: Session, *, receiver: WebhookReceiver, settings: Settings) -> Delivery:
     """Queue a `webhook.test` event to one receiver (sent by the next flush)."""
     now = utcnow()
-    delivery = Delivery(
-        message_id=f"msg_test-{secrets.token_hex(8)}-to-{receiver.id}",
+    delivery = _webhook(
+        receiver,
+        message_id=messages.webhook_test_id(receiver.id),
+        body=messages.webhook_test_body(receiver_id=receiver.id, settings=settings, now=now),
         kind="test",
-        channel=Channel.WEBHOOK,
-        receiver_id=receiver.id,
-        recipient=receiver.url,
-        subject="webhook.test",
-        payload={
-            "type": "webhook.test",
-            "timestamp": now.isoformat(),
-            "data": {"receiver_id": receiver.id, "message": "LogiCRM test event", "links": _links(settings)},
-        },
-        next_attempt_at=now,
-        created_at=now,
+        now=now,
     )
     session.add(delivery)
     session.flush()
     return delivery
 
 
-def _email_id(local: str) -> str:
-    return f"<{local}@{MESSAGE_ID_DOMAIN}>"
-
-
-def _links(settings: Settings, customer_id: int | None = None) -> dict:
-    base = settings.public_url.rstrip("/") + "/api/v1"
-    links = {"alerts": f"{base}/alerts"}
-    if customer_id is not None:
-        links["customer_health"] = f"{base}/customers/{customer_id}/health"
-    return links
-
-
-def _drivers_lines(notice: Notice, prefix: str) -> list[str]:
-    """One line naming the owner's view of the top drivers, or none for an alert that has no drivers."""
-    summary = drivers.summary(notice.owner_drivers, top=TOP_DRIVERS)
-    return [f"{prefix}{summary}"] if summary else []
-
-
-def _ordered(notices: Sequence[Notice]) -> list[Notice]:
-    return sorted(notices, key=lambda n: (SEVERITY_RANK.get(n.severity, 9), n.customer_name, n.rule))
-
-
-def _digests(notices, *, batch, run_id, settings, now) -> Iterator[Delivery]:
-    by_owner: dict[str, list[Notice]] = defaultdict(list)
-    for notice in notices:
-        if notice.owner_email and notice.event in DIGEST_EVENTS:
-            by_owner[notice.owner_email.strip().lower()].append(notice)
-    for owner, owned in sorted(by_owner.items()):
-        accounts = len({notice.customer_id for notice in owned})
-        opened = sum(notice.event == "opened" for notice in owned)
-        subject = (
-            f"LogiCRM: {len(owned)} churn-risk alert{'s' * (len(owned) != 1)} on {accounts} "
-            f"account{'s' * (accounts != 1)} ({opened} new, {len(owned) - opened} worsened)"
-        )
-        yield Delivery(
-            message_id=_email_id(f"digest-{batch}-{hashlib.sha256(owner.encode()).hexdigest()[:12]}"),
-            kind="digest",
-            channel=Channel.EMAIL,
-            recipient=owner,
-            subject=subject,
-            payload={
-                "text": _digest_text(owned, run_id=run_id, settings=settings),
-                "alert_ids": [notice.alert_id for notice in owned],
-            },
-            next_attempt_at=now,
-            created_at=now,
-        )
-
-
-def _digest_text(owned: Sequence[Notice], *, run_id: int | None, settings: Settings) -> str:
-    source = f"Health run #{run_id}" if run_id is not None else "A health check"
-    opened = sum(notice.event == "opened" for notice in owned)
-    lines = [
-        "Hello,",
-        "",
-        f"{source} raised {opened} new and {len(owned) - opened} worsened churn-risk alert(s) on your accounts.",
-        "",
-    ]
-    by_customer: dict[int, list[Notice]] = defaultdict(list)
-    for notice in _ordered(owned):
-        by_customer[notice.customer_id].append(notice)
-    for customer_id, alerts in by_customer.items():
-        first = alerts[0]
-        lines.append(f"{first.customer_name} ({str(first.tier).upper()}, customer {customer_id})")
-        for notice in alerts:
-            lines += [
-                f"  [{str(notice.severity).upper()}] {notice.rule} ({notice.event}): {notice.message}",
-                *_drivers_lines(notice, "      top drivers: "),
-            ]
-        lines += [f"  {_links(settings, customer_id)['customer_health']}", ""]
-    lines += ["--", f"LogiCRM. All alerts: {_links(settings)['alerts']}"]
-    return "\n".join(lines) + "\n"
-
-
-def _immediate_emails(notices, *, batch, settings, now) -> Iterator[Delivery]:
-    for notice in notices:
-        if not (
-            notice.owner_email
-            and notice.tier == "vip"
-            and notice.severity == "high"
-            and notice.event in DIGEST_EVENTS
-        ):
-            continue
-        verb = "new" if notice.event == "opened" else "worsened"
-        text = "\n".join(
-            [
-                f"A {verb} high-severity alert on the VIP account {notice.customer_name} "
-                f"(customer {notice.customer_id}):",
-                "",
-                f"  Rule:     {notice.rule}",
-                f"  Severity: {notice.severity}",
-                f"  Value:    {notice.value:g}",
-                f"  {notice.message}",
-                *_drivers_lines(notice, "  Top drivers: "),
-                "",
-                _links(settings, notice.customer_id)["customer_health"],
-                "",
-                "--",
-                "LogiCRM",
-            ]
-        )
-        yield Delivery(
-            message_id=_email_id(f"alert-{notice.alert_id}-{notice.event}-{batch}"),
-            kind="alert",
-            channel=Channel.EMAIL,
-            alert_id=notice.alert_id,
-            recipient=notice.owner_email.strip().lower(),
-            subject=f"[LogiCRM] VIP alert ({verb}): {notice.customer_name}: {notice.rule}"[:300],
-            payload={"text": text + "\n"},
-            next_attempt_at=now,
-            created_at=now,
-        )
-
-
-def _webhook(notice, receiver, *, batch, run_id, settings, now) -> Delivery:
+def _email(email: messages.Email, *, now: dt.datetime) -> Delivery:
     return Delivery(
-        message_id=f"msg_alert-{notice.alert_id}-{notice.event}-{batch}-to-{receiver.id}",
-        kind="alert",
-        channel=Channel.WEBHOOK,
-        alert_id=notice.alert_id,
-        receiver_id=receiver.id,
-        recipient=receiver.url,
-        subject=f"alert.{notice.event}",
-        payload=event_body(notice, run_id=run_id, settings=settings, now=now),
+        message_id=email.message_id,
+        kind=email.kind,
+        channel=Channel.EMAIL,
+        alert_id=email.alert_id,
+        recipient=email.recipient,
+        subject=email.subject,
+        payload=email.payload,
         next_attempt_at=now,
         created_at=now,
     )
 
 
-def event_body(notice: Notice, *, run_id: int | None, settings: Settings, now: dt.datetime) -> dict:
-    """Return the JSON body of an alert webhook: {"type": "alert.<event>", "timestamp", "data"}."""
-    return {
-        "type": f"alert.{notice.event}",
-        "timestamp": now.isoformat(),
-        "data": {
-            "alert_id": notice.alert_id,
-            "event": notice.event,
-            "run_id": run_id,
-            "customer": {
-                "id": notice.customer_id,
-                "name": notice.customer_name,
-                "tier": str(notice.tier),
-                "owner_email": notice.owner_email,
-            },
-            "rule": notice.rule,
-            "severity": str(notice.severity),
-            "message": notice.message,
-            "value": notice.value,
-            "drivers": [dict(driver) for driver in notice.drivers],
-            "details": json.loads(json.dumps(dict(notice.details), default=str)),
-            "links": _links(settings, notice.customer_id),
-        },
-    }
+def _webhook(
+    receiver: WebhookReceiver,
+    *,
+    message_id: str,
+    body: dict,
+    kind: str,
+    alert_id: int | None = None,
+    now: dt.datetime,
+) -> Delivery:
+    return Delivery(
+        message_id=message_id,
+        kind=kind,
+        channel=Channel.WEBHOOK,
+        alert_id=alert_id,
+        receiver_id=receiver.id,
+        recipient=receiver.url,
+        subject=body["type"],
+        payload=body,
+        next_attempt_at=now,
+        created_at=now,
+    )
 
 
 # Queries and API actions ---------------------------------------------------------------------------------
 
 
-def list_deliveries(
+def list_statement(
     *,
     status: DeliveryStatus | None = None,
     channel: Channel | None = None,
@@ -324,7 +153,7 @@ def list_deliveries(
     return statement
 
 
-def get_delivery(session: Session, *, delivery_id: int) -> Delivery:
+def get(session: Session, *, delivery_id: int) -> Delivery:
     """Return one delivery or raise NotFound."""
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
@@ -334,7 +163,7 @@ def get_delivery(session: Session, *, delivery_id: int) -> Delivery:
 
 def retry(session: Session, *, delivery_id: int, now: dt.datetime | None = None) -> Delivery:
     """Put a dead-lettered delivery back in the queue, due now, with a fresh set of attempts."""
-    delivery = get_delivery(session, delivery_id=delivery_id)
+    delivery = get(session, delivery_id=delivery_id)
     if delivery.status != DeliveryStatus.DEAD:
         raise Conflict(f"delivery {delivery_id} is {delivery.status}; only dead deliveries can be retried")
     delivery.status = DeliveryStatus.PENDING
@@ -415,7 +244,7 @@ def _claim(database: Database, settings: Settings, *, now: dt.datetime, limit: i
             .execution_options(synchronize_session=False)
         )
         receiver_ids = {row.receiver_id for row in rows if row.receiver_id is not None}
-        receivers = {
+        receivers_by_id = {
             receiver.id: receiver
             for receiver in session.scalars(
                 select(WebhookReceiver).where(WebhookReceiver.id.in_(receiver_ids))
@@ -423,7 +252,7 @@ def _claim(database: Database, settings: Settings, *, now: dt.datetime, limit: i
         }
         claims = []
         for row in rows:
-            receiver = receivers.get(row.receiver_id)
+            receiver = receivers_by_id.get(row.receiver_id)
             claims.append(
                 _Claim(
                     id=row.id,
@@ -440,11 +269,6 @@ def _claim(database: Database, settings: Settings, *, now: dt.datetime, limit: i
             )
     # Emails first, over one SMTP connection that is closed before the webhooks go out.
     return sorted(claims, key=lambda claim: claim.channel != Channel.EMAIL)
-
-
-class Failure(NamedTuple):
-    reason: str
-    permanent: bool = False  # retrying cannot help: dead-letter at once
 
 
 def _record(database: Database, settings: Settings, claim: _Claim, failure: Failure | None, *, now) -> str:
@@ -474,104 +298,22 @@ def _record(database: Database, settings: Settings, claim: _Claim, failure: Fail
 
 def _send_all(claims: Sequence[_Claim], settings: Settings) -> Iterator[tuple[_Claim, Failure | None]]:
     """Send each claim; yield it with None on success or why it failed."""
-    with _Mailer(settings) as mailer:
+    with smtp.Mailer(settings) as mailer:
         for claim in claims:
             try:
                 if claim.channel == Channel.EMAIL:
-                    failure = mailer.send(claim)
+                    failure = mailer.send(
+                        message_id=claim.message_id,
+                        recipient=claim.recipient,
+                        subject=claim.subject,
+                        text=claim.payload.get("text", ""),
+                    )
                 else:
                     mailer.close()
                     failure = _send_webhook(claim, settings)
             except Exception as unexpected:  # one bad delivery must not strand the rest of the batch
-                failure = Failure(f"unexpected error: {_describe(unexpected)}")
+                failure = Failure.of("unexpected error", unexpected)
             yield claim, failure
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}".strip()
-
-
-# Email -------------------------------------------------------------------------------------------------
-
-
-class _Mailer:
-    """One SMTP connection for a flush: opened at the first email, reopened once after it breaks."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.smtp: smtplib.SMTP | None = None
-        self.down: str | None = None  # why connecting failed: the rest of this flush fails fast
-
-    def __enter__(self) -> _Mailer:
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.close()
-
-    def send(self, claim: _Claim) -> Failure | None:
-        if self.down:
-            return self.down
-        try:
-            if self.smtp is None:
-                self.smtp = self._connect()
-        except (OSError, smtplib.SMTPException) as error:
-            self.down = Failure(
-                f"SMTP {self.settings.smtp_host}:{self.settings.smtp_port} unavailable: {_describe(error)}"
-            )
-            return self.down
-        try:
-            self.smtp.send_message(self._message(claim))
-        except smtplib.SMTPRecipientsRefused as error:
-            codes = [code for code, _message in error.recipients.values()]
-            return Failure(f"SMTP refused: {_describe(error)}", permanent=min(codes) >= 500)
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
-            return Failure(f"SMTP refused: {_describe(error)}", permanent=error.smtp_code >= 500)
-        except (OSError, smtplib.SMTPException) as error:
-            self.close()  # the connection is unusable; the next email reconnects
-            return Failure(f"SMTP failed: {_describe(error)}")
-        return None
-
-    def _connect(self) -> smtplib.SMTP:
-        s = self.settings
-        if s.smtp_security == "ssl":
-            smtp = smtplib.SMTP_SSL(
-                s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s, context=_tls_context()
-            )
-        else:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
-        try:
-            smtp.ehlo()
-            if s.smtp_security == "starttls":
-                smtp.starttls(context=_tls_context())
-                smtp.ehlo()
-            if s.smtp_username:
-                smtp.login(s.smtp_username, s.smtp_password)
-        except BaseException:
-            smtp.close()
-            raise
-        return smtp
-
-    def _message(self, claim: _Claim) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self.settings.smtp_from
-        message["To"] = claim.recipient
-        message["Subject"] = claim.subject or "LogiCRM"
-        message["Message-ID"] = claim.message_id
-        message["Date"] = formatdate(localtime=False, usegmt=True)
-        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: keeps auto-replies away
-        message.set_content(claim.payload.get("text", ""), charset="utf-8")
-        return message
-
-    def close(self) -> None:
-        if self.smtp is not None:
-            try:
-                self.smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                self.smtp.close()
-            self.smtp = None
-
-
-# Webhooks ----------------------------------------------------------------------------------------------
 
 
 def _send_webhook(claim: _Claim, settings: Settings) -> Failure | None:
@@ -579,80 +321,10 @@ def _send_webhook(claim: _Claim, settings: Settings) -> Failure | None:
         return Failure("receiver no longer exists", permanent=True)
     if not claim.receiver_active:
         return Failure("receiver is inactive")
-    try:
-        # Checked again at send time: the name may resolve elsewhere now than when it was registered.
-        destination = webhooks.check_destination(claim.receiver_url, settings)
-    except webhooks.UnsafeDestination as error:
-        return Failure(f"destination refused: {error}")
-    body = json.dumps(claim.payload, ensure_ascii=False, separators=(",", ":")).encode()
-    timestamp = int(time.time())
-    request = urllib.request.Request(
-        destination.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "webhook-id": claim.message_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": webhooks.sign(
-                claim.receiver_secret, message_id=claim.message_id, timestamp=timestamp, body=body
-            ),
-        },
-    )
-    try:
-        with _opener(destination.address).open(request, timeout=settings.webhook_timeout_s) as response:
-            status = response.status
-            response.read(4096)
-    except urllib.error.HTTPError as error:
-        detail = error.read(200).decode("utf-8", "replace").strip()
-        reason = f"HTTP {error.code} {error.reason}" + (f": {detail}" if detail else "")
-        return Failure(reason, permanent=error.code == HTTPStatus.GONE)  # the receiver says: stop
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-        reason = getattr(error, "reason", None)
-        return Failure(f"network error: {_describe(reason if isinstance(reason, BaseException) else error)}")
-    return None if 200 <= status < 300 else Failure(f"HTTP {status}")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failure: following it would skip the destination check."""
-
-    def redirect_request(self, *_args, **_kwargs):
-        return None
-
-
-def _pinned(connection_class, address: str):
-    """Return a connection class that connects to `address` whatever the host name now resolves to."""
-
-    class Pinned(connection_class):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._create_connection = lambda target, *rest: socket.create_connection(
-                (address, target[1]), *rest
-            )
-
-    return Pinned
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """Return the shared client TLS context (loading the CA store takes a quarter of a second)."""
-    return ssl.create_default_context()
-
-
-def _opener(address: str) -> urllib.request.OpenerDirector:
-    pinned_http = _pinned(http.client.HTTPConnection, address)
-    pinned_https = _pinned(http.client.HTTPSConnection, address)
-
-    class HTTPHandler(urllib.request.HTTPHandler):
-        def http_open(self, req):
-            return self.do_open(pinned_http, req)
-
-    class HTTPSHandler(urllib.request.HTTPSHandler):
-        def https_open(self, req):
-            return self.do_open(pinned_https, req, context=_tls_context())
-
-    # No proxies from the environment: the connection must go to the address that was checked.
-    return urllib.request.build_opener(
-        urllib.request.ProxyHandler({}), HTTPHandler(), HTTPSHandler(), _NoRedirect()
+    return webhooks.send(
+        claim.receiver_url,
+        secret=claim.receiver_secret,
+        message_id=claim.message_id,
+        payload=claim.payload,
+        settings=settings,
     )

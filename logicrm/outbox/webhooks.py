@@ -1,4 +1,4 @@
-"""Webhook receivers: registration, destination safety checks and Standard Webhooks signatures.
+"""Webhooks out: the HTTP client that POSTs events, which destinations it may call, and the signatures.
 
 Every event is POSTed as JSON with three headers (https://www.standardwebhooks.com/):
 
@@ -9,33 +9,38 @@ Every event is POSTed as JSON with three headers (https://www.standardwebhooks.c
 
 A receiver checks a request with `verify_signature(secret, request.headers, raw_body)`, which also refuses
 timestamps outside a tolerance (replays), and then skips webhook-ids it has already processed.
+
+The client connects to the address that was checked (DNS cannot change it in between), through no proxy,
+follows no redirect, and verifies TLS certificates.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import http.client
 import ipaddress
-import secrets
+import json
 import socket
+import ssl
 import string
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from http import HTTPStatus
 
 from logicrm.config import Settings
-from logicrm.errors import NotFound, field_error
-from logicrm.outbox.models import WebhookReceiver
+from logicrm.outbox.models import Failure
 
 SECRET_PREFIX = "whsec_"
-SECRET_BYTES = 24
 SIGNATURE_VERSION = "v1"
 DEFAULT_TOLERANCE_S = 300
+USER_AGENT = "LogiCRM-Webhooks/1"
 
 
 class InvalidSignature(ValueError):
@@ -56,59 +61,89 @@ class Destination:
     address: str
 
 
-# Service ------------------------------------------------------------------------------------------------
+# Sending -----------------------------------------------------------------------------------------------
 
 
-def create_receiver(
-    session: Session, *, url: str, description: str | None = None, active: bool = True, settings: Settings
-) -> tuple[WebhookReceiver, str]:
-    """Register a receiver after checking its URL; return it and its secret (shown this once)."""
-    _check_url_field(url, settings)
-    secret = new_secret()
-    receiver = WebhookReceiver(url=url, secret=secret, description=description, active=active)
-    session.add(receiver)
-    session.flush()
-    return receiver, secret
+def send(url: str, *, secret: str, message_id: str, payload: Mapping, settings: Settings) -> Failure | None:
+    """POST one signed event; return None when the receiver answered 2xx, or why it failed.
+
+    HTTP 410 Gone is permanent (the receiver says: stop); any other failure is worth retrying.
+    """
+    try:
+        # Checked again at send time: the name may resolve elsewhere now than when it was registered.
+        destination = check_destination(url, settings)
+    except UnsafeDestination as error:
+        return Failure(f"destination refused: {error}")
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    timestamp = int(time.time())
+    request = urllib.request.Request(
+        destination.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "webhook-id": message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(secret, message_id=message_id, timestamp=timestamp, body=body),
+        },
+    )
+    try:
+        with _opener(destination.address).open(request, timeout=settings.webhook_timeout_s) as response:
+            status = response.status
+            response.read(4096)
+    except urllib.error.HTTPError as error:
+        detail = error.read(200).decode("utf-8", "replace").strip()
+        reason = f"HTTP {error.code} {error.reason}" + (f": {detail}" if detail else "")
+        return Failure(reason, permanent=error.code == HTTPStatus.GONE)
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", None)
+        return Failure.of("network error", reason if isinstance(reason, BaseException) else error)
+    return None if 200 <= status < 300 else Failure(f"HTTP {status}")
 
 
-def get_receiver(session: Session, *, receiver_id: int) -> WebhookReceiver:
-    """Return one receiver or raise NotFound."""
-    receiver = session.get(WebhookReceiver, receiver_id)
-    if receiver is None:
-        raise NotFound(f"webhook receiver {receiver_id} not found")
-    return receiver
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """Return the client TLS context shared with SMTP (loading the CA store takes a quarter of a second)."""
+    return ssl.create_default_context()
 
 
-def list_receivers(*, active: bool | None = None) -> Select:
-    """Return the statement listing receivers, oldest first (the caller paginates)."""
-    statement = select(WebhookReceiver).order_by(WebhookReceiver.id)
-    if active is not None:
-        statement = statement.where(WebhookReceiver.active == active)
-    return statement
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is a failure: following it would skip the destination check."""
+
+    def redirect_request(self, *_args, **_kwargs):
+        return None
 
 
-def update_receiver(
-    session: Session, receiver: WebhookReceiver, changes: Mapping, *, settings: Settings
-) -> WebhookReceiver:
-    """Change a receiver's url, description or active flag; a new URL is checked like a new receiver's."""
-    if "url" in changes and changes["url"] != receiver.url:
-        _check_url_field(changes["url"], settings)
-    for name in ("url", "description", "active"):
-        if name in changes:
-            setattr(receiver, name, changes[name])
-    session.flush()
-    return receiver
+def _pinned(connection_class, address: str):
+    """Return a connection class that connects to `address` whatever the host name now resolves to."""
+
+    class Pinned(connection_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._create_connection = lambda target, *rest: socket.create_connection(
+                (address, target[1]), *rest
+            )
+
+    return Pinned
 
 
-def delete_receiver(session: Session, receiver: WebhookReceiver) -> None:
-    """Delete a receiver; its deliveries go with it (the foreign key cascades)."""
-    session.delete(receiver)
-    session.flush()
+def _opener(address: str) -> urllib.request.OpenerDirector:
+    pinned_http = _pinned(http.client.HTTPConnection, address)
+    pinned_https = _pinned(http.client.HTTPSConnection, address)
 
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(pinned_http, req)
 
-def new_secret() -> str:
-    """Return a fresh signing secret in the Standard Webhooks form whsec_<base64>."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(pinned_https, req, context=tls_context())
+
+    # No proxies from the environment: the connection must go to the address that was checked.
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), HTTPHandler(), HTTPSHandler(), _NoRedirect()
+    )
 
 
 # URL safety --------------------------------------------------------------------------------------------
@@ -225,13 +260,6 @@ def _odd_ipv4_spelling(host: str) -> bool:
     except ValueError:
         return True
     return False
-
-
-def _check_url_field(url: str, settings: Settings) -> None:
-    try:
-        check_destination(url, settings)
-    except UnsafeDestination as error:
-        raise field_error("url", str(error)) from None
 
 
 # Signatures --------------------------------------------------------------------------------------------

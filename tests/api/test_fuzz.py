@@ -30,7 +30,7 @@ from logicrm import migrate
 from logicrm.db import make_engine
 from tests.api import world as worlds
 from tests.conftest import POSTGRES_URL, fresh_app
-from tests.health.servers import free_port
+from tests.outbox.servers import free_port
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 
 from logicrm.health import runs as checks
-from logicrm.outbox import webhooks
+from logicrm.outbox import receivers
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
 from tests.conftest import Api
@@ -241,7 +241,7 @@ def seed(app: Flask, *, now: dt.datetime | None = None) -> World:
 
     database, settings = app.extensions["logicrm.db"], app.config["LOGICRM"]
     with database.session_scope() as session:
-        receiver, _secret = webhooks.create_receiver(
+        receiver, _secret = receivers.create(
             session,
             url="http://127.0.0.1:9/hooks",
             description="matrix receiver",

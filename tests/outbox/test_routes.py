@@ -8,7 +8,7 @@ import pytest
 
 from logicrm.db import utcnow
 from logicrm.outbox import service as outbox
-from tests.health.servers import WebhookServer
+from tests.outbox.servers import WebhookServer
 
 PUBLIC_URL = "https://93.184.215.14/hooks/logicrm"
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from logicrm.outbox import receivers, sinks, webhooks
 from logicrm.outbox import service as outbox
-from logicrm.outbox import sinks, webhooks
-from tests.health.servers import free_port
+from tests.outbox.servers import free_port
 
 WAIT_S = 15
 
@@ -108,7 +108,7 @@ def test_mailbox_keeps_each_message_it_receives_in_a_maildir(start, tmp_path):
 
 def test_webhook_sink_appends_a_signed_event_once_and_refuses_bad_signatures(start, tmp_path):
     port, events = free_port(), tmp_path / "webhooks.jsonl"
-    secret = webhooks.new_secret()
+    secret = receivers.new_secret()
     secret_file = tmp_path / "sink.secret"
     secret_file.write_text(secret + "\n")
     start(
@@ -127,7 +127,7 @@ def test_webhook_sink_appends_a_signed_event_once_and_refuses_bad_signatures(sta
     assert _post(port, body.encode(), headers) == 204
     assert _post(port, body.encode(), headers) == 204  # a retry of the same delivery: not appended again
 
-    forged = _signed(webhooks.new_secret(), "msg_forged", body.encode())
+    forged = _signed(receivers.new_secret(), "msg_forged", body.encode())
     tampered = {**headers, "webhook-id": "msg_alert-2-opened-run1-to-1"}
     stale = _signed(secret, "msg_stale", body.encode(), timestamp=int(time.time()) - 3600)
     unsigned = {"Content-Type": "application/json"}
@@ -144,7 +144,7 @@ def test_webhook_sink_appends_a_signed_event_once_and_refuses_bad_signatures(sta
 
 
 def test_webhook_sink_remembers_the_ids_already_in_its_file(tmp_path):
-    secret, events = webhooks.new_secret(), tmp_path / "webhooks.jsonl"
+    secret, events = receivers.new_secret(), tmp_path / "webhooks.jsonl"
     body = json.dumps({"type": "alert.opened", "data": {}}).encode()
     first = sinks.WebhookSink(secret=secret, path=events, port=0)
     assert first.handle(_signed(secret, "msg_1", body), body) == (204, "received")
@@ -181,7 +181,7 @@ def test_webhooks_add_prints_a_secret_the_sink_accepts(app, db, tmp_path):
     sink.start()
     try:
         with db.session_scope() as session:
-            [receiver] = session.scalars(webhooks.list_receivers()).all()
+            [receiver] = session.scalars(receivers.list_statement()).all()
             assert (receiver.url, receiver.description) == (url, "local")
             outbox.enqueue_test(session, receiver=receiver, settings=settings)
         assert outbox.flush(db, settings) == {"sent": 1, "failed": 0, "dead": 0}

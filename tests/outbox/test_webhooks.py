@@ -1,17 +1,23 @@
-"""Webhook receivers: Standard Webhooks signatures, and which destinations may be called."""
+"""Webhooks out: Standard Webhooks signatures, which destinations may be called, and the HTTP client against
+real receivers (410 Gone is final, the destination is checked again at send time, TLS is verified)."""
 
 from __future__ import annotations
 
-import base64
+import datetime as dt
 import ipaddress
+import shutil
 import time
 
 import pytest
 
 from logicrm.config import Settings
-from logicrm.errors import Invalid
-from logicrm.outbox import webhooks
+from logicrm.db import utcnow
+from logicrm.outbox import receivers, webhooks
+from logicrm.outbox import service as outbox
+from logicrm.outbox.models import Channel, DeliveryStatus
 from logicrm.outbox.webhooks import InvalidSignature, UnsafeDestination
+from tests.outbox.alerts import PORTFOLIO, deliveries, enqueue, raise_alerts
+from tests.outbox.servers import WebhookServer, self_signed_certificate
 
 # The published Standard Webhooks / Svix test vector: a receiver library must accept what we send.
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -49,12 +55,6 @@ def test_signature_matches_the_standard_webhooks_test_vector():
     )
 
 
-def test_secrets_are_fresh_whsec_keys():
-    first, second = webhooks.new_secret(), webhooks.new_secret()
-    assert first.startswith("whsec_") and first != second
-    assert len(base64.b64decode(first.removeprefix("whsec_"))) == webhooks.SECRET_BYTES
-
-
 @pytest.mark.parametrize(
     ("tamper", "reason"),
     [
@@ -67,16 +67,16 @@ def test_secrets_are_fresh_whsec_keys():
     ],
 )
 def test_tampered_requests_are_refused(tamper, reason):
-    secret = webhooks.new_secret()
+    secret = receivers.new_secret()
     headers, body = tamper(signed_headers(secret, body=b'{"a":1}'), b'{"a":1}')
     with pytest.raises(InvalidSignature, match=reason):
         webhooks.verify_signature(secret, headers, body)
 
 
 def test_wrong_secret_and_stale_timestamps_are_refused():
-    secret = webhooks.new_secret()
+    secret = receivers.new_secret()
     with pytest.raises(InvalidSignature, match="no signature matches"):
-        webhooks.verify_signature(webhooks.new_secret(), signed_headers(secret), b"{}")
+        webhooks.verify_signature(receivers.new_secret(), signed_headers(secret), b"{}")
     stale = signed_headers(secret, timestamp=int(time.time()) - 301)
     with pytest.raises(InvalidSignature, match="tolerance"):
         webhooks.verify_signature(secret, stale, b"{}")
@@ -216,25 +216,44 @@ def test_private_destinations_pass_when_allowed():
         webhooks.check_destination("http://host.invalid/hook", ALLOW_PRIVATE)
 
 
-def test_receivers_are_checked_on_create_and_update(session):
-    with pytest.raises(Invalid) as refused:
-        webhooks.create_receiver(session, url="http://10.0.0.5/hook", settings=DEV)
-    assert "private" in refused.value.errors["json"]["url"][0]
+def test_a_receiver_answering_410_gone_is_not_retried(actors, db, settings, receiver):
+    receiver.gone = True
+    enqueue(db, settings, raise_alerts(db, PORTFOLIO[4:5]))
+    assert outbox.flush(db, settings)["dead"] == 1
+    (dead,) = deliveries(db, channel=Channel.WEBHOOK)
+    assert (dead.status, dead.attempts) == (DeliveryStatus.DEAD, 1) and dead.last_error.startswith("HTTP 410")
+    later = utcnow() + dt.timedelta(seconds=settings.delivery_backoff_max_s + 1)
+    assert outbox.flush(db, settings, now=later) == {"sent": 0, "failed": 0, "dead": 0}
+    assert receiver.requests == 1
 
-    receiver, secret = webhooks.create_receiver(
-        session, url="https://93.184.215.14/hook", description="ops", settings=PRODUCTION
-    )
-    assert receiver.id and receiver.secret == secret and receiver.active
-    with pytest.raises(Invalid, match="url: must use https"):
-        webhooks.update_receiver(session, receiver, {"url": "http://93.184.215.14/"}, settings=PRODUCTION)
-    webhooks.update_receiver(
-        session, receiver, {"description": "on-call", "active": False}, settings=PRODUCTION
-    )
-    assert (receiver.description, receiver.active, receiver.url) == (
-        "on-call",
-        False,
-        "https://93.184.215.14/hook",
-    )
-    assert session.scalars(webhooks.list_receivers(active=False)).all() == [receiver]
-    webhooks.delete_receiver(session, receiver)
-    assert session.scalars(webhooks.list_receivers()).all() == []
+
+def test_destination_is_checked_again_at_send_time(actors, db, settings, receiver):
+    enqueue(db, settings, raise_alerts(db, PORTFOLIO[4:5]))
+    strict = settings.replace(webhook_allow_private=False)
+    assert outbox.flush(db, strict)["failed"] == 1
+    (refused,) = deliveries(db, channel=Channel.WEBHOOK)
+    assert refused.last_error == "destination refused: host 127.0.0.1 resolves to loopback address 127.0.0.1"
+    assert receiver.requests == 0
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl CLI to make a certificate")
+def test_https_receivers_must_present_a_trusted_certificate(actors, db, settings, tmp_path, monkeypatch):
+    cert, key = self_signed_certificate(tmp_path)
+    server = WebhookServer(tls=(cert, key)).start()
+    try:
+        with db.session_scope() as session:
+            _receiver, server.secret = receivers.create(session, url=server.url, settings=settings)
+        enqueue(db, settings, raise_alerts(db, PORTFOLIO[4:5]))
+        webhooks.tls_context.cache_clear()
+        assert outbox.flush(db, settings)["failed"] == 1  # an untrusted certificate is refused
+        (refused,) = deliveries(db, channel=Channel.WEBHOOK)
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.last_error and server.requests == 0
+
+        monkeypatch.setenv("SSL_CERT_FILE", cert)  # now trust it, as a private CA would be
+        webhooks.tls_context.cache_clear()
+        later = utcnow() + dt.timedelta(seconds=settings.delivery_backoff_max_s + 1)
+        assert outbox.flush(db, settings, now=later)["sent"] == 1
+        assert list(server.events) == [refused.message_id] and server.rejected == []
+    finally:
+        webhooks.tls_context.cache_clear()
+        server.stop()
