@@ -103,7 +103,8 @@ def build_graph(
         outbound[link.shipper_id] += flow.volume
 
     def channel(trade: _Trade, alpha: float, total: float) -> float:
-        return alpha * trade.volume / total if total > 0 else 0.0
+        # the share first: alpha · volume would lose the precision of a subnormal volume
+        return alpha * (trade.volume / total) if total > 0 else 0.0
 
     volume: dict[int, float] = defaultdict(float)
     billed_shipments: dict[int, float] = defaultdict(float)

@@ -19,7 +19,7 @@ from logicrm.network.satisfaction import (
     response_score,
     two_sided,
 )
-from tests.network.strategies import finite, networks
+from tests.network.strategies import LARGEST, finite, networks
 
 PARAMS = ScoringParams()
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -236,9 +236,10 @@ def test_any_finite_department_weights_and_scores_stay_in_range(rows):
     assert 0.0 <= result.coverage <= 1.0
     for score in [result.score, result.uncapped] + [d.score for d in result.departments]:
         assert score is None or 0.0 <= score <= 1.0
-    # weights are relative: scaling them all changes nothing
-    halved = [DepartmentRecord(d.id, d.name, d.weight / 2, d.is_decision_maker) for d in departments]
-    again = account_satisfaction(halved, responses, as_of=NOW, params=PARAMS)
+    # weights are relative: scaling them all (exactly, by a power of two) changes nothing
+    factor = 2.0 if max(d.weight for d in departments) < LARGEST / 2 else 0.5
+    scaled = [DepartmentRecord(d.id, d.name, d.weight * factor, d.is_decision_maker) for d in departments]
+    again = account_satisfaction(scaled, responses, as_of=NOW, params=PARAMS)
     assert (
         again.score == pytest.approx(result.score, abs=1e-9)
         if result.score is not None
