@@ -5,9 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from collections import namedtuple
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import (
+    Float,
+    Numeric,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
+from logicrm.bounds import IMPORTANCE, MONEY, Bound
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers.models import (
     Customer,
@@ -80,18 +93,23 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
     def sum_if(condition, column):
         return func.coalesce(func.sum(case((condition, column), else_=0)), 0)
 
+    # each shipment's money within its bound: the sums can neither overflow nor meet NaN
+    revenue = _within(session, Shipment.revenue, MONEY)
+    cost = _within(session, Shipment.cost, MONEY)
     per_link = (
         select(
             Shipment.link_id,
             count_if(in_window).label("volume_window"),
             count_if(Shipment.shipped_at >= recent_start).label("volume_recent"),
             func.count().label("shipments_12m"),
-            func.coalesce(func.sum(Shipment.revenue), 0).label("revenue_12m"),
-            func.coalesce(func.sum(Shipment.cost), 0).label("cost_12m"),
+            func.coalesce(func.sum(revenue), 0).label("revenue_12m"),
+            func.coalesce(func.sum(cost), 0).label("cost_12m"),
             count_if(and_(in_window, delivered)).label("delivered_window"),
             count_if(and_(in_window, on_time)).label("on_time_window"),
             count_if(and_(in_window, troubled)).label("troubled_window"),
-            sum_if(in_window, Shipment.revenue).label("revenue_window"),
+            sum_if(in_window, revenue).label("revenue_window"),
+            count_if(_outside(session, Shipment.revenue, MONEY)).label("revenue_out_of_range"),
+            count_if(_outside(session, Shipment.cost, MONEY)).label("cost_out_of_range"),
         )
         .where(Shipment.shipped_at >= year_ago, Shipment.shipped_at <= now)
         .group_by(Shipment.link_id)
@@ -119,10 +137,32 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
 
 
 def response_scores(session: Session, *, since: dt.datetime):
-    """Per survey response: its importance-weighted dimension score (DESIGN §4.1) and likelihood to recommend."""
-    span = 2.0 * (SurveyResponse.scale_max - SurveyResponse.scale_min)
-    gap = 0.5 + (SurveyScore.perception - SurveyScore.expectation) / span
-    clamped = case((gap < 0, 0.0), (gap > 1, 1.0), else_=gap)
+    """Per survey response: its importance-weighted dimension score (DESIGN §4.1) and likelihood to recommend.
+
+    The arithmetic is that of `satisfaction.dimension_score`, written for stored values of any size: the
+    gap is clamped to the scale before dividing, PostgreSQL computes in `numeric` (its floats raise on
+    overflow and underflow), and importances are scaled by 1e270, a factor the mean cancels, so that a
+    subnormal importance times a score never underflows to 0 in SQLite's floats. A rating whose
+    expectation or perception is not a finite number, or whose importance is not a number, is left out
+    (`ratings_left_out`); an importance above its bound counts as the bound (`importances_clamped`). A
+    response with no usable rating has no score (None).
+    """
+    gap = _exact(session, SurveyScore.perception) - _exact(session, SurveyScore.expectation)
+    # > 0: a CHECK orders the scale
+    span = _exact(session, SurveyResponse.scale_max) - _exact(session, SurveyResponse.scale_min)
+    half = literal_column("0.5")  # a numeric constant on PostgreSQL: a float one would turn the sum to floats
+    dimension = half + half * case((gap < -span, -span), (gap > span, span), else_=gap) / span
+    usable = and_(
+        _is_number(session, SurveyScore.importance),
+        _is_finite(session, SurveyScore.perception),
+        _is_finite(session, SurveyScore.expectation),
+    )
+    importance = case(
+        (SurveyScore.importance > IMPORTANCE.high, IMPORTANCE.high),
+        else_=_exact(session, SurveyScore.importance),
+    ) * literal_column("1e270")
+    weight = case((usable, importance), else_=0)
+    weighted = case((usable, importance * dimension), else_=0)
     statement = (
         select(
             SurveyResponse.id,
@@ -130,7 +170,11 @@ def response_scores(session: Session, *, since: dt.datetime):
             SurveyResponse.department_id,
             SurveyResponse.collected_at,
             SurveyResponse.likelihood_to_recommend,
-            (func.sum(SurveyScore.importance * clamped) / func.sum(SurveyScore.importance)).label("score"),
+            type_coerce(func.sum(weighted) / func.nullif(func.sum(weight), 0), Float).label("score"),
+            func.sum(case((usable, 0), else_=1)).label("ratings_left_out"),
+            func.sum(case((and_(usable, SurveyScore.importance > IMPORTANCE.high), 1), else_=0)).label(
+                "importances_clamped"
+            ),
         )
         .join(SurveyScore, SurveyScore.response_id == SurveyResponse.id)
         .where(SurveyResponse.collected_at >= since)
@@ -190,6 +234,45 @@ def open_renewals(session: Session) -> set[int]:
         .distinct()
     )
     return set(rows)
+
+
+def _is_number(session: Session, value):
+    """SQL condition: `value` is a number (on PostgreSQL not NaN; on SQLite neither text nor NULL)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.typeof(value).in_(("integer", "real"))
+    return value != literal_column("'NaN'")
+
+
+def _exact(session: Session, value):
+    """SQL: `value` as PostgreSQL `numeric` (exact, never overflows or underflows); as it is on SQLite."""
+    return value if session.get_bind().dialect.name == "sqlite" else cast(value, Numeric)
+
+
+def _is_finite(session: Session, value):
+    """SQL condition: `value` is a finite number."""
+    if session.get_bind().dialect.name == "sqlite":
+        low, high = literal_column("-9e999"), literal_column("9e999")  # SQLite reads these as ∓infinity
+    else:
+        low, high = literal_column("'-Infinity'"), literal_column("'Infinity'")
+    return and_(_is_number(session, value), value > low, value < high)
+
+
+def _within(session: Session, column, bound: Bound):
+    """SQL: the column's value clamped into `bound`; a value that is not a number counts as 0 (left out)."""
+    return type_coerce(
+        case(
+            (~_is_number(session, column), 0),
+            (column > bound.high, bound.high),
+            (column < bound.low, bound.low),
+            else_=column,
+        ),
+        column.type,
+    )
+
+
+def _outside(session: Session, column, bound: Bound):
+    """SQL condition: the column's value is not a number or lies outside `bound`."""
+    return or_(~_is_number(session, column), column > bound.high, column < bound.low)
 
 
 def _days_between(session: Session, column, now: dt.datetime):
