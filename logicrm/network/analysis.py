@@ -337,14 +337,18 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
     responses: dict[int, list[ResponseRecord]] = defaultdict(list)
     for row in data.responses:
         customers = (row.customer_id,)
-        if row.ratings_left_out:
-            problems.note(
-                customers,
-                "survey_scores.perception",
-                row.id,
-                f"{row.ratings_left_out} ratings with an expectation or perception that is not a finite "
-                "number, or an importance that is not a number: left out",
-            )
+        for column, left_out in (
+            ("importance", row.importance_left_out),
+            ("expectation", row.expectation_left_out),
+            ("perception", row.perception_left_out),
+        ):
+            if left_out:
+                problems.note(
+                    customers,
+                    f"survey_scores.{column}",
+                    row.id,
+                    f"{left_out} ratings whose {column} is not a usable number: left out",
+                )
         if row.importances_clamped:
             problems.note(
                 customers,

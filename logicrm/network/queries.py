@@ -144,19 +144,22 @@ def response_scores(session: Session, *, since: dt.datetime):
     overflow and underflow), and importances are scaled by 1e270, a factor the mean cancels, so that a
     subnormal importance times a score never underflows to 0 in SQLite's floats. A rating whose
     expectation or perception is not a finite number, or whose importance is not a number, is left out
-    (`ratings_left_out`); an importance above its bound counts as the bound (`importances_clamped`). A
-    response with no usable rating has no score (None).
+    (counted per column: `importance_left_out`, `expectation_left_out`, `perception_left_out`); an
+    importance above its bound counts as the bound (`importances_clamped`). A response with no usable
+    rating has no score (None).
     """
     gap = _exact(session, SurveyScore.perception) - _exact(session, SurveyScore.expectation)
     # > 0: a CHECK orders the scale
     span = _exact(session, SurveyResponse.scale_max) - _exact(session, SurveyResponse.scale_min)
     half = literal_column("0.5")  # a numeric constant on PostgreSQL: a float one would turn the sum to floats
     dimension = half + half * case((gap < -span, -span), (gap > span, span), else_=gap) / span
-    usable = and_(
-        _is_number(session, SurveyScore.importance),
-        _is_finite(session, SurveyScore.perception),
-        _is_finite(session, SurveyScore.expectation),
-    )
+    # per column, what makes a rating usable; a rating failing any is left out
+    usable_by_column = {
+        "importance": _is_number(session, SurveyScore.importance),
+        "expectation": _is_finite(session, SurveyScore.expectation),
+        "perception": _is_finite(session, SurveyScore.perception),
+    }
+    usable = and_(*usable_by_column.values())
     importance = case(
         (SurveyScore.importance > IMPORTANCE.high, IMPORTANCE.high),
         else_=_exact(session, SurveyScore.importance),
@@ -171,7 +174,10 @@ def response_scores(session: Session, *, since: dt.datetime):
             SurveyResponse.collected_at,
             SurveyResponse.likelihood_to_recommend,
             type_coerce(func.sum(weighted) / func.nullif(func.sum(weight), 0), Float).label("score"),
-            func.sum(case((usable, 0), else_=1)).label("ratings_left_out"),
+            *(
+                func.sum(case((condition, 0), else_=1)).label(f"{column}_left_out")
+                for column, condition in usable_by_column.items()
+            ),
             func.sum(case((and_(usable, SurveyScore.importance > IMPORTANCE.high), 1), else_=0)).label(
                 "importances_clamped"
             ),

@@ -250,9 +250,9 @@ RAW = {
         ("departments", "decision_weight = 'NaN'", "departments.decision_weight"),
         ("departments", "decision_weight = {inf}", "departments.decision_weight"),
         ("survey_scores", "perception = {inf}", "survey_scores.perception"),
-        ("survey_scores", "expectation = 'NaN'", "survey_scores.perception"),
+        ("survey_scores", "expectation = 'NaN'", "survey_scores.expectation"),
         ("survey_scores", "perception = {inf}, expectation = {inf}", "survey_scores.perception"),
-        ("survey_scores", "importance = 'NaN'", "survey_scores.perception"),
+        ("survey_scores", "importance = 'NaN'", "survey_scores.importance"),
         ("survey_scores", "importance = {inf}", "survey_scores.importance"),
         ("shipments", "revenue = 'NaN'", "shipments.revenue"),
         ("shipments", "cost = 'NaN'", "shipments.cost"),
@@ -348,4 +348,5 @@ def test_the_sql_response_score_is_the_pure_one_for_any_finite_rating(db, survey
     assert (row.score is None) == (expected is None)
     if expected is not None:
         assert float(row.score) == pytest.approx(expected, rel=1e-9, abs=1e-12)
-    assert row.ratings_left_out == row.importances_clamped == 0
+    assert row.importance_left_out == row.expectation_left_out == row.perception_left_out == 0
+    assert row.importances_clamped == 0
