@@ -1,6 +1,6 @@
 """Customer network: one node per customer, two influence arcs per trading pair (DESIGN §4.7)."""
 
-import math
+import sys
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
@@ -65,8 +65,8 @@ class LinkFlow(NamedTuple):
 def link_volume(link: LinkRecord, params: ScoringParams) -> float:
     """Return the link's volume over the trailing window, falling back to its declared volume (saturated)."""
     if link.volume_90d > 0 or link.declared_monthly_volume is None:
-        return saturate(link.volume_90d)
-    return saturate(link.declared_monthly_volume * params.volume_window_days / DAYS_PER_MONTH)
+        return min(link.volume_90d, AMOUNT_CEILING)
+    return min(link.declared_monthly_volume * params.volume_window_days / DAYS_PER_MONTH, AMOUNT_CEILING)
 
 
 @paused_gc()
@@ -92,7 +92,9 @@ def build_graph(
     for link in links:
         _check_link(link, records, flows)
         flow = flows[link.id] = LinkFlow(
-            link_volume(link, params), saturate(link.shipments_per_month), saturate(link.revenue_per_month)
+            link_volume(link, params),
+            min(link.shipments_per_month, AMOUNT_CEILING),
+            min(link.revenue_per_month, AMOUNT_CEILING),
         )
         key = (link.shipper_id, link.consignee_id)
         trade = trades.get(key)
@@ -197,10 +199,22 @@ def _check_link(link: LinkRecord, customers: Mapping[int, NodeRecord], seen: Map
             raise ValueError(f"link {link.id} refers to unknown customer {end}")
     if link.shipper_id == link.consignee_id:
         raise ValueError(f"link {link.id} ships from customer {link.shipper_id} to itself")
-    for field in ("volume_90d", "declared_monthly_volume", "shipments_per_month", "revenue_per_month"):
-        value = getattr(link, field)
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"link {link.id} has {field} {value}: it must be finite and ≥ 0")
+    declared = link.declared_monthly_volume
+    # one chain of comparisons per link (build_graph's hot loop); NaN fails every comparison
+    if not (
+        0.0 <= link.volume_90d <= _LARGEST
+        and 0.0 <= link.shipments_per_month <= _LARGEST
+        and 0.0 <= link.revenue_per_month <= _LARGEST
+        and (declared is None or 0.0 <= declared <= _LARGEST)
+    ):
+        for field in _LINK_AMOUNTS:
+            value = getattr(link, field)
+            if value is not None and not 0.0 <= value <= _LARGEST:
+                raise ValueError(f"link {link.id} has {field} {value}: it must be finite and ≥ 0")
+
+
+_LARGEST = sys.float_info.max
+_LINK_AMOUNTS = ("volume_90d", "declared_monthly_volume", "shipments_per_month", "revenue_per_month")
 
 
 _PAIR_BUSINESS = ("volume", "shipments_per_month", "revenue_per_month")
