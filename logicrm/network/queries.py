@@ -7,13 +7,13 @@ from collections import namedtuple
 
 from sqlalchemy import (
     Float,
-    Numeric,
     and_,
     case,
     cast,
     func,
     literal,
     literal_column,
+    null,
     or_,
     select,
     type_coerce,
@@ -108,8 +108,8 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
             count_if(and_(in_window, on_time)).label("on_time_window"),
             count_if(and_(in_window, troubled)).label("troubled_window"),
             sum_if(in_window, revenue).label("revenue_window"),
-            count_if(_outside(session, Shipment.revenue, MONEY)).label("revenue_out_of_range"),
-            count_if(_outside(session, Shipment.cost, MONEY)).label("cost_out_of_range"),
+            count_if(_outside(Shipment.revenue, MONEY)).label("revenue_out_of_range"),
+            count_if(_outside(Shipment.cost, MONEY)).label("cost_out_of_range"),
         )
         .where(Shipment.shipped_at >= year_ago, Shipment.shipped_at <= now)
         .group_by(Shipment.link_id)
@@ -139,33 +139,51 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
 def response_scores(session: Session, *, since: dt.datetime):
     """Per survey response: its importance-weighted dimension score (DESIGN §4.1) and likelihood to recommend.
 
-    The arithmetic is that of `satisfaction.dimension_score`, written for stored values of any size: the
-    gap is clamped to the scale before dividing, PostgreSQL computes in `numeric` (its floats raise on
-    overflow and underflow), and importances are scaled by 1e270, a factor the mean cancels, so that a
-    subnormal importance times a score never underflows to 0 in SQLite's floats. A rating whose
-    expectation or perception is not a finite number, or whose importance is not a number, is left out
-    (counted per column: `importance_left_out`, `expectation_left_out`, `perception_left_out`); an
-    importance above its bound counts as the bound (`importances_clamped`). A response with no usable
-    rating has no score (None).
+    The arithmetic is that of `satisfaction.dimension_score`, arranged for stored values of any size in
+    floats that never overflow or underflow (PostgreSQL's raise when they do): halves of the ratings are
+    subtracted, the gap is compared with the scale before dividing, importances are scaled by 1e270 (a
+    factor the mean cancels) and a mean too small to tell from 0 is 0. A rating whose expectation or
+    perception is not a finite number, or whose importance is not a number, is left out (counted per
+    column: `importance_left_out`, `expectation_left_out`, `perception_left_out`); an importance above
+    its bound counts as the bound (`importances_clamped`). A response with no usable rating has no score
+    (None).
     """
-    gap = _exact(session, SurveyScore.perception) - _exact(session, SurveyScore.expectation)
-    # > 0: a CHECK orders the scale
-    span = _exact(session, SurveyResponse.scale_max) - _exact(session, SurveyResponse.scale_min)
-    half = literal_column("0.5")  # a numeric constant on PostgreSQL: a float one would turn the sum to floats
-    dimension = half + half * case((gap < -span, -span), (gap > span, span), else_=gap) / span
+    perception, expectation = SurveyScore.perception, SurveyScore.expectation
+
+    def half(value):
+        # halves cannot overflow when subtracted; a value too small to move a score (below 1e-300, on a
+        # scale at least 1 wide) counts as 0, as its half could underflow
+        return case((func.abs(value) < 1e-300, 0.0), else_=0.5 * value)
+
+    half_gap = half(perception) - half(expectation)
+    # ≥ 0.5: a CHECK orders the scale's integer ends
+    half_span = 0.5 * (cast(SurveyResponse.scale_max, Float) - cast(SurveyResponse.scale_min, Float))
+    # the gap over the scale clamped to [−1, 1]; the quotient is taken only where it neither exceeds 1
+    # nor underflows
+    ratio = case(
+        (half_gap >= half_span, 1.0),
+        (half_gap <= -half_span, -1.0),
+        (func.abs(half_gap) < 1e-290, 0.0),
+        else_=half_gap / half_span,
+    )
+    dimension = 0.5 + 0.5 * ratio
     # per column, what makes a rating usable; a rating failing any is left out
     usable_by_column = {
         "importance": _is_number(session, SurveyScore.importance),
-        "expectation": _is_finite(session, SurveyScore.expectation),
-        "perception": _is_finite(session, SurveyScore.perception),
+        "expectation": _is_finite(session, expectation),
+        "perception": _is_finite(session, perception),
     }
     usable = and_(*usable_by_column.values())
-    importance = case(
-        (SurveyScore.importance > IMPORTANCE.high, IMPORTANCE.high),
-        else_=_exact(session, SurveyScore.importance),
-    ) * literal_column("1e270")
-    weight = case((usable, importance), else_=0)
-    weighted = case((usable, importance * dimension), else_=0)
+    # within (1e-54, 1e272]: neither a weight nor weight × dimension (0 or ≥ 5e-17) leaves the floats
+    importance = (
+        case((SurveyScore.importance > IMPORTANCE.high, IMPORTANCE.high), else_=SurveyScore.importance)
+        * 1e270
+    )
+    weight = func.sum(case((usable, importance), else_=0.0))
+    weighted = func.sum(case((usable, importance * dimension), else_=0.0))
+    # the mean lies in [0, 1]; one below 1e-250 (a score of 0 to a float) is not divided out, as the
+    # quotient could underflow
+    score = case((weight == 0, null()), (weighted <= weight * 1e-250, 0.0), else_=weighted / weight)
     statement = (
         select(
             SurveyResponse.id,
@@ -173,7 +191,7 @@ def response_scores(session: Session, *, since: dt.datetime):
             SurveyResponse.department_id,
             SurveyResponse.collected_at,
             SurveyResponse.likelihood_to_recommend,
-            type_coerce(func.sum(weighted) / func.nullif(func.sum(weight), 0), Float).label("score"),
+            type_coerce(score, Float).label("score"),
             *(
                 func.sum(case((condition, 0), else_=1)).label(f"{column}_left_out")
                 for column, condition in usable_by_column.items()
@@ -242,33 +260,35 @@ def open_renewals(session: Session) -> set[int]:
     return set(rows)
 
 
-def _is_number(session: Session, value):
-    """SQL condition: `value` is a number (on PostgreSQL not NaN; on SQLite neither text nor NULL)."""
+# NaN on PostgreSQL and text in a SQLite number column sort above every number, infinity included:
+# comparing with the bounds, or with ±infinity, singles them out at no extra cost.
+
+
+def _infinities(session: Session) -> tuple:
+    """SQL literals −∞ and +∞ (SQLite reads ∓9e999 as infinities)."""
     if session.get_bind().dialect.name == "sqlite":
-        return func.typeof(value).in_(("integer", "real"))
-    return value != literal_column("'NaN'")
+        return literal_column("-9e999"), literal_column("9e999")
+    return literal_column("'-Infinity'"), literal_column("'Infinity'")
 
 
-def _exact(session: Session, value):
-    """SQL: `value` as PostgreSQL `numeric` (exact, never overflows or underflows); as it is on SQLite."""
-    return value if session.get_bind().dialect.name == "sqlite" else cast(value, Numeric)
+def _is_number(session: Session, value):
+    """SQL condition: `value` is a number, infinite ones included (neither NaN, text nor NULL)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return value <= _infinities(session)[1]
+    return value != literal_column("'NaN'")  # a numeric column has no infinity before PostgreSQL 14
 
 
 def _is_finite(session: Session, value):
     """SQL condition: `value` is a finite number."""
-    if session.get_bind().dialect.name == "sqlite":
-        low, high = literal_column("-9e999"), literal_column("9e999")  # SQLite reads these as ∓infinity
-    else:
-        low, high = literal_column("'-Infinity'"), literal_column("'Infinity'")
-    return and_(_is_number(session, value), value > low, value < high)
+    low, high = _infinities(session)
+    return and_(value > low, value < high)
 
 
 def _within(session: Session, column, bound: Bound):
-    """SQL: the column's value clamped into `bound`; a value that is not a number counts as 0 (left out)."""
+    """SQL: the column's value held to `bound`; a value that is not a number counts as 0 (left out)."""
     return type_coerce(
         case(
-            (~_is_number(session, column), 0),
-            (column > bound.high, bound.high),
+            (column > bound.high, case((_is_number(session, column), bound.high), else_=0)),
             (column < bound.low, bound.low),
             else_=column,
         ),
@@ -276,9 +296,9 @@ def _within(session: Session, column, bound: Bound):
     )
 
 
-def _outside(session: Session, column, bound: Bound):
-    """SQL condition: the column's value is not a number or lies outside `bound`."""
-    return or_(~_is_number(session, column), column > bound.high, column < bound.low)
+def _outside(column, bound: Bound):
+    """SQL condition: the column's value lies outside `bound` or is not a number."""
+    return or_(column > bound.high, column < bound.low)
 
 
 def _days_between(session: Session, column, now: dt.datetime):

@@ -350,3 +350,33 @@ def test_the_sql_response_score_is_the_pure_one_for_any_finite_rating(db, survey
         assert float(row.score) == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert row.importance_left_out == row.expectation_left_out == row.perception_left_out == 0
     assert row.importances_clamped == 0
+
+
+@pytest.mark.parametrize(
+    ("expectation", "perception", "importance", "scale", "score"),
+    [
+        (1e300, 1e300, 1.0, (0, 1), 0.5),  # equal huge ratings on a narrow scale: expectations met
+        (0.0, 5e-324, 1.0, (1, 7), 0.5),  # a gap whose half underflows
+        (-1.7e308, 1.7e308, 1.0, (1, 7), 1.0),  # a gap beyond the largest float
+        (1.7e308, -1.7e308, 5e-324, (-(2**31), 2**31 - 1), 0.0),  # and the widest scale, the least weight
+        (4.0, 5.0, 1e308, (1, 7), 0.5 + 1 / 12),  # an importance held to its bound
+    ],
+)
+def test_the_sql_response_score_of_extreme_ratings(
+    db, survey, expectation, perception, importance, scale, score
+):
+    write_raw(
+        db,
+        "survey_responses",
+        "UPDATE survey_responses SET scale_min = :low, scale_max = :high",
+        {"low": scale[0], "high": scale[1]},
+    )
+    write_raw(
+        db,
+        "survey_scores",
+        "UPDATE survey_scores SET importance = :importance, expectation = :expectation, perception = :perception",
+        {"importance": importance, "expectation": expectation, "perception": perception},
+    )
+    with db.session(write=False) as session:
+        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365))
+    assert row.score == pytest.approx(score, abs=1e-12)
