@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from logicrm.bounds import IMPORTANCE, MONEY, Bound
+from logicrm.bounds import IMPORTANCE, MONEY
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers.models import (
     Customer,
@@ -93,9 +93,9 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
     def sum_if(condition, column):
         return func.coalesce(func.sum(case((condition, column), else_=0)), 0)
 
-    # each shipment's money within its bound: the sums can neither overflow nor meet NaN
-    revenue = _within(session, Shipment.revenue, MONEY)
-    cost = _within(session, Shipment.cost, MONEY)
+    # each shipment's money held to its bound: the sums can neither overflow nor meet NaN
+    revenue = _capped(session, Shipment.revenue, MONEY.high)
+    cost = _capped(session, Shipment.cost, MONEY.high)
     per_link = (
         select(
             Shipment.link_id,
@@ -108,8 +108,8 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
             count_if(and_(in_window, on_time)).label("on_time_window"),
             count_if(and_(in_window, troubled)).label("troubled_window"),
             sum_if(in_window, revenue).label("revenue_window"),
-            count_if(_outside(Shipment.revenue, MONEY)).label("revenue_out_of_range"),
-            count_if(_outside(Shipment.cost, MONEY)).label("cost_out_of_range"),
+            count_if(Shipment.revenue > MONEY.high).label("revenue_out_of_range"),
+            count_if(Shipment.cost > MONEY.high).label("cost_out_of_range"),
         )
         .where(Shipment.shipped_at >= year_ago, Shipment.shipped_at <= now)
         .group_by(Shipment.link_id)
@@ -261,7 +261,7 @@ def open_renewals(session: Session) -> set[int]:
 
 
 # NaN on PostgreSQL and text in a SQLite number column sort above every number, infinity included:
-# comparing with the bounds, or with ±infinity, singles them out at no extra cost.
+# comparing with an upper bound, or with +infinity, singles them out at no extra cost.
 
 
 def _infinities(session: Session) -> tuple:
@@ -284,21 +284,15 @@ def _is_finite(session: Session, value):
     return and_(value > low, value < high)
 
 
-def _within(session: Session, column, bound: Bound):
-    """SQL: the column's value held to `bound`; a value that is not a number counts as 0 (left out)."""
+def _capped(session: Session, column, high: float):
+    """SQL: the column's value, or `high` above it; a value that is not a number counts as 0 (left out).
+
+    For the money of shipments, which a CHECK has kept ≥ 0 since the first schema: one comparison per
+    row, and a second only for the rare value above `high`.
+    """
     return type_coerce(
-        case(
-            (column > bound.high, case((_is_number(session, column), bound.high), else_=0)),
-            (column < bound.low, bound.low),
-            else_=column,
-        ),
-        column.type,
+        case((column > high, case((_is_number(session, column), high), else_=0)), else_=column), column.type
     )
-
-
-def _outside(column, bound: Bound):
-    """SQL condition: the column's value lies outside `bound` or is not a number."""
-    return or_(column > bound.high, column < bound.low)
 
 
 def _days_between(session: Session, column, now: dt.datetime):
