@@ -2,6 +2,7 @@
 
 import math
 import operator
+import sys
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import accumulate
@@ -16,6 +17,7 @@ from logicrm.network.params import ScoringParams
 # An arc that surely transmits (a·m = 1) has factor 0; flooring it keeps logs finite, and any product
 # that still contains the floor is below 1e-150, i.e. zero for a probability.
 _FACTOR_FLOOR = 1e-150
+_LARGEST = sys.float_info.max
 
 
 class NotConverged(RuntimeError):
@@ -116,8 +118,13 @@ def own_risk(drivers: Mapping[str, float], params: ScoringParams) -> OwnRisk:
     unknown = set(drivers) - set(weights)
     if unknown:
         raise ValueError(f"unknown risk drivers: {', '.join(sorted(unknown))}")
-    contributions = {name: w * drivers.get(name, 0.0) for name, w in weights.items()}
-    return OwnRisk(logistic(params.risk_bias + math.fsum(contributions.values())), contributions)
+    # each contribution finite (a huge weight times a driver may overflow), so their shares are too
+    contributions = {name: min(w * drivers.get(name, 0.0), _LARGEST) for name, w in weights.items()}
+    try:
+        logit = params.risk_bias + math.fsum(contributions.values())
+    except OverflowError:  # contributions are ≥ 0: a sum beyond the largest float is a certain churn
+        logit = math.inf
+    return OwnRisk(logistic(logit), contributions)
 
 
 @dataclass(frozen=True, eq=False)

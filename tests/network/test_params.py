@@ -61,6 +61,10 @@ def test_from_mapping_reads_typed_overrides():
         ({"LOGICRM_SCORING_BETA_TWO_SIDED": "1.5"}, "beta_two_sided"),
         ({"LOGICRM_SCORING_ABC_A_CUTOFF": "0.99"}, "abc_a_cutoff"),
         ({"LOGICRM_SCORING_RISK_WEIGHT_CLAIMS": "-1"}, "risk_weight_claims"),
+        # not finite: every risk would be NaN or certain
+        ({"LOGICRM_SCORING_RISK_WEIGHT_CLAIMS": "inf"}, "risk_weight_claims"),
+        ({"LOGICRM_SCORING_RISK_BIAS": "nan"}, "risk_bias"),
+        ({"LOGICRM_SCORING_PROPAGATION_TOL": "inf"}, "propagation_tol"),
     ],
 )
 def test_from_mapping_rejects_bad_keys_and_values(env, message):

@@ -1,3 +1,4 @@
+import dataclasses
 import itertools
 import math
 from pathlib import Path
@@ -309,6 +310,21 @@ def test_any_finite_amounts_keep_the_propagation_guarantees(case, data):
     result = propagate_arrays(arrays, arrays.vector({k: v.risk for k, v in own.items()}))
     for explanation in explain(arrays, result, own, PARAMS).values():
         assert math.fsum(d.share for d in explanation.drivers) == pytest.approx(explanation.risk, abs=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(finite_signals, st.data())
+def test_any_finite_weights_and_bias_give_a_probability_and_finite_shares(signals, data):
+    weights = {f"risk_weight_{k}": data.draw(finite(0.0)) for k in PARAMS.risk_weights()}
+    params = dataclasses.replace(PARAMS, risk_bias=data.draw(finite()), **weights)
+    own = own_risk(risk_drivers(signals, params), params)
+    assert 0.0 <= own.risk <= 1.0
+    graph = nx.DiGraph()
+    graph.add_node("a")
+    arrays = GraphArrays.from_graph(graph)
+    explanation = explain(arrays, propagate_arrays(arrays, np.array([own.risk])), {"a": own}, params)["a"]
+    assert all(math.isfinite(d.share) and d.share >= 0 for d in explanation.drivers)
+    assert math.fsum(d.share for d in explanation.drivers) == pytest.approx(own.risk, abs=1e-12)
 
 
 def test_own_drivers_share_own_risk_whatever_the_contributions():
