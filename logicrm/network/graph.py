@@ -1,5 +1,6 @@
 """Customer network: one node per customer, two influence arcs per trading pair (DESIGN §4.7)."""
 
+import sys
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,15 @@ from logicrm.network.params import ScoringParams
 SHIPPER = "shipper"
 CONSIGNEE = "consignee"
 DAYS_PER_MONTH = 30
+# Every volume and amount of money a link brings into the graph saturates here, so that sums over any
+# portfolio that fits in memory (fewer than 1e8 links) stay finite: shares, cascades and exposures never
+# meet inf or NaN, whatever finite values the records hold.
+AMOUNT_CEILING = 1e300
+
+
+def saturate(amount: float) -> float:
+    """Return the amount clamped into [−AMOUNT_CEILING, AMOUNT_CEILING]."""
+    return max(-AMOUNT_CEILING, min(AMOUNT_CEILING, amount))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +63,10 @@ class LinkFlow(NamedTuple):
 
 
 def link_volume(link: LinkRecord, params: ScoringParams) -> float:
-    """Return the link's volume over the trailing window, falling back to its declared volume."""
+    """Return the link's volume over the trailing window, falling back to its declared volume (saturated)."""
     if link.volume_90d > 0 or link.declared_monthly_volume is None:
-        return link.volume_90d
-    return link.declared_monthly_volume * params.volume_window_days / DAYS_PER_MONTH
+        return min(link.volume_90d, AMOUNT_CEILING)
+    return min(link.declared_monthly_volume * params.volume_window_days / DAYS_PER_MONTH, AMOUNT_CEILING)
 
 
 @paused_gc()
@@ -82,7 +92,9 @@ def build_graph(
     for link in links:
         _check_link(link, records, flows)
         flow = flows[link.id] = LinkFlow(
-            link_volume(link, params), link.shipments_per_month, link.revenue_per_month
+            link_volume(link, params),
+            min(link.shipments_per_month, AMOUNT_CEILING),
+            min(link.revenue_per_month, AMOUNT_CEILING),
         )
         key = (link.shipper_id, link.consignee_id)
         trade = trades.get(key)
@@ -93,7 +105,8 @@ def build_graph(
         outbound[link.shipper_id] += flow.volume
 
     def channel(trade: _Trade, alpha: float, total: float) -> float:
-        return alpha * trade.volume / total if total > 0 else 0.0
+        # the share first: alpha · volume would lose the precision of a subnormal volume
+        return alpha * (trade.volume / total) if total > 0 else 0.0
 
     volume: dict[int, float] = defaultdict(float)
     billed_shipments: dict[int, float] = defaultdict(float)
@@ -186,11 +199,30 @@ def _check_link(link: LinkRecord, customers: Mapping[int, NodeRecord], seen: Map
             raise ValueError(f"link {link.id} refers to unknown customer {end}")
     if link.shipper_id == link.consignee_id:
         raise ValueError(f"link {link.id} ships from customer {link.shipper_id} to itself")
-    if link.volume_90d < 0 or (link.declared_monthly_volume or 0) < 0:
-        raise ValueError(f"link {link.id} has a negative volume")
+    declared = link.declared_monthly_volume
+    # one chain of comparisons per link (build_graph's hot loop); NaN fails every comparison
+    if not (
+        0.0 <= link.volume_90d <= _LARGEST
+        and 0.0 <= link.shipments_per_month <= _LARGEST
+        and 0.0 <= link.revenue_per_month <= _LARGEST
+        and (declared is None or 0.0 <= declared <= _LARGEST)
+    ):
+        for field in _LINK_AMOUNTS:
+            value = getattr(link, field)
+            if value is not None and not 0.0 <= value <= _LARGEST:
+                raise ValueError(f"link {link.id} has {field} {value}: it must be finite and ≥ 0")
+
+
+_LARGEST = sys.float_info.max
+_LINK_AMOUNTS = ("volume_90d", "declared_monthly_volume", "shipments_per_month", "revenue_per_month")
 
 
 _PAIR_BUSINESS = ("volume", "shipments_per_month", "revenue_per_month")
+
+
+def _saturated(amounts: list) -> np.ndarray:
+    """Return amounts as a float array clamped like `saturate` (graphs not made by build_graph too)."""
+    return np.clip(np.array(amounts, dtype=np.float64), -AMOUNT_CEILING, AMOUNT_CEILING)
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,15 +299,15 @@ class GraphArrays:
             dtype=np.float64,
         )
 
-        business = np.array(
-            [[data.get(key, 0.0) for key in _PAIR_BUSINESS] for _, _, data in forward], dtype=np.float64
+        business = _saturated(
+            [[data.get(key, 0.0) for key in _PAIR_BUSINESS] for _, _, data in forward]
         ).reshape(-1, len(_PAIR_BUSINESS))
         pair_volume = business[:, 0]
         link_ids = [data.get("link_ids", ()) for _, _, data in forward]
         link_pair = np.repeat(np.arange(len(forward)), [len(ids) for ids in link_ids])
         link_ids = [link for ids in link_ids for link in ids]
         flows: dict[int, LinkFlow] = graph.graph.get("links", {})
-        link_flows = np.array([flows[link] for link in link_ids], dtype=np.float64).reshape(-1, 3)
+        link_flows = _saturated([flows[link] for link in link_ids]).reshape(-1, 3)
         revenue = dict(graph.nodes(data="revenue_per_month", default=0.0))
         n = len(nodes)
         return cls(
@@ -289,7 +321,7 @@ class GraphArrays:
             pair_revenue=business[:, 2],
             pair_links=np.bincount(link_pair, minlength=len(forward)),
             node_volume=np.bincount(src, np.concatenate([pair_volume, pair_volume]), minlength=n),
-            node_revenue=np.array([revenue[node] for node in nodes], dtype=np.float64),
+            node_revenue=_saturated([revenue[node] for node in nodes]),
             out_ptr=np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]),
             out_arc=np.argsort(src, kind="stable"),
             bwd_by_head=np.argsort(fwd_src, kind="stable"),

@@ -1,6 +1,7 @@
 """Every weight, half-life, threshold and coupling of the scores (DESIGN §4), in one frozen record."""
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +112,11 @@ class ScoringParams(EnvParams):
         checks.update({f"ticket_sla_{tier}_days": days > 0 for tier, days in self.ticket_sla_days().items()})
         # drivers only ever add risk: explanations split r0 over positive contributions
         checks.update({f"{RISK_WEIGHT_PREFIX}{k}": w >= 0 for k, w in self.risk_weights().items()})
+        # every number finite: an infinite weight or a NaN bias would make every risk NaN
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                checks[f.name] = False
         return checks
 
     def risk_weights(self) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 import math
 import operator
+import sys
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import accumulate
@@ -16,6 +17,7 @@ from logicrm.network.params import ScoringParams
 # An arc that surely transmits (a·m = 1) has factor 0; flooring it keeps logs finite, and any product
 # that still contains the floor is below 1e-150, i.e. zero for a probability.
 _FACTOR_FLOOR = 1e-150
+_LARGEST = sys.float_info.max
 
 
 class NotConverged(RuntimeError):
@@ -43,21 +45,30 @@ class RiskSignals:
 
 
 def risk_drivers(signals: RiskSignals, params: ScoringParams) -> dict[str, float]:
-    """Standardise raw signals into driver values ≥ 0 (0 = no concern); unknowns add no risk."""
+    """Standardise raw signals into driver values ≥ 0 (0 = no concern); unknowns add no risk.
+
+    Scores and shares outside [0, 1] count as the nearest end, so every driver is finite and bounded.
+    """
     s = signals
+    satisfaction, satisfaction_before, loyalty, otif, otif_target = (
+        None if x is None else _clamp(x)
+        for x in (s.satisfaction, s.satisfaction_before, s.loyalty, s.otif, s.otif_target)
+    )
     volume_drop = 0.0
     if s.volume_window > 0:
-        recent_rate = s.volume_recent / params.volume_recent_days
-        window_rate = s.volume_window / params.volume_window_days
+        # recent rate / window rate, as a ratio of counts first: no rate of a tiny count underflows to 0
+        relative_rate = (
+            s.volume_recent / s.volume_window * (params.volume_window_days / params.volume_recent_days)
+        )
         # a few shipments more or less is noise, not a trend: scale the drop by how much volume backs it
         confidence = min(1.0, s.volume_window / params.volume_trend_min_shipments)
-        volume_drop = confidence * _clamp(1.0 - recent_rate / window_rate)
+        volume_drop = confidence * _clamp(1.0 - relative_rate)
     if s.days_since_contact is None:
         contact_overdue = params.contact_overdue_cap
     else:
         overdue = s.days_since_contact / params.cadence_days(s.tier) - 1.0
         contact_overdue = min(params.contact_overdue_cap, max(0.0, overdue))
-    both_known = s.satisfaction is not None and s.satisfaction_before is not None
+    both_known = satisfaction is not None and satisfaction_before is not None
     contract_ending = (
         s.contract_days_left is not None
         and s.contract_days_left <= params.contract_ending_days
@@ -66,14 +77,15 @@ def risk_drivers(signals: RiskSignals, params: ScoringParams) -> dict[str, float
     return {
         # measured from "satisfied", not from perfect: meeting expectations (0.5) is nearly no risk
         "low_satisfaction": 0.0
-        if s.satisfaction is None
-        else _clamp((params.satisfied_level - s.satisfaction) / params.satisfied_level),
-        "satisfaction_drop": max(0.0, s.satisfaction_before - s.satisfaction) if both_known else 0.0,
-        "low_loyalty": 0.0 if s.loyalty is None else _clamp(1.0 - s.loyalty),
+        if satisfaction is None
+        else _clamp((params.satisfied_level - satisfaction) / params.satisfied_level),
+        "satisfaction_drop": max(0.0, satisfaction_before - satisfaction) if both_known else 0.0,
+        "low_loyalty": 0.0 if loyalty is None else 1.0 - loyalty,
         "volume_drop": volume_drop,
-        "otif_gap": max(0.0, s.otif_target - s.otif) if None not in (s.otif, s.otif_target) else 0.0,
+        "otif_gap": max(0.0, otif_target - otif) if None not in (otif, otif_target) else 0.0,
         "claims": _clamp(s.claims_rate),
-        "overdue_tickets": math.log1p(max(0, s.overdue_tickets)),
+        # log(1 + n) rather than log1p(n): exact for counts, and no overflow for an int beyond float range
+        "overdue_tickets": math.log(1 + max(0, s.overdue_tickets)),
         "contact_overdue": contact_overdue,
         "contract_ending": float(contract_ending),
         "silent_deciding_department": float(s.silent_deciding_department),
@@ -106,8 +118,13 @@ def own_risk(drivers: Mapping[str, float], params: ScoringParams) -> OwnRisk:
     unknown = set(drivers) - set(weights)
     if unknown:
         raise ValueError(f"unknown risk drivers: {', '.join(sorted(unknown))}")
-    contributions = {name: w * drivers.get(name, 0.0) for name, w in weights.items()}
-    return OwnRisk(logistic(params.risk_bias + math.fsum(contributions.values())), contributions)
+    # each contribution finite (a huge weight times a driver may overflow), so their shares are too
+    contributions = {name: min(w * drivers.get(name, 0.0), _LARGEST) for name, w in weights.items()}
+    try:
+        logit = params.risk_bias + math.fsum(contributions.values())
+    except OverflowError:  # contributions are ≥ 0: a sum beyond the largest float is a certain churn
+        logit = math.inf
+    return OwnRisk(logistic(logit), contributions)
 
 
 @dataclass(frozen=True, eq=False)
@@ -316,8 +333,11 @@ def explain(
 def _own_drivers(own: OwnRisk, baseline: float) -> list[Driver]:
     base = min(baseline, own.risk)
     positive = {k: c for k, c in own.contributions.items() if c > 0}
-    total = math.fsum(positive.values())
-    if total == 0:
+    if not positive:
         return [Driver("baseline", None, own.risk)] if own.risk > 0 else []
-    drivers = [Driver("own", k, (own.risk - base) * c / total) for k, c in positive.items()]
+    # contributions relative to the largest: the same proportions, and a sum that cannot overflow
+    largest = max(positive.values())
+    relative = {k: c / largest for k, c in positive.items()}
+    total = math.fsum(relative.values())
+    drivers = [Driver("own", k, (own.risk - base) * c / total) for k, c in relative.items()]
     return [Driver("baseline", None, base), *drivers]

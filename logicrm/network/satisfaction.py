@@ -84,9 +84,13 @@ class AccountSatisfaction:
 
 def dimension_score(*, expectation: float, perception: float, scale_min: float, scale_max: float) -> float:
     """Return clamp(0.5 + (perception − expectation) / (2·(max − min)), 0, 1); 0.5 = expectation met."""
-    if scale_max <= scale_min:
+    if not scale_max > scale_min:
         raise ValueError("scale_max must exceed scale_min")
-    return min(1.0, max(0.0, 0.5 + (perception - expectation) / (2.0 * (scale_max - scale_min))))
+    gap, span = perception - expectation, scale_max - scale_min
+    if math.isinf(span):  # both ends of the scale are huge: quarters of them cannot overflow
+        gap, span = perception / 4 - expectation / 4, scale_max / 4 - scale_min / 4
+    # clamping the gap before dividing keeps a huge gap over a narrow scale from overflowing
+    return 0.5 + 0.5 * max(-span, min(span, gap)) / span
 
 
 def response_score(ratings: Iterable[DimensionRating], *, scale_min: float, scale_max: float) -> float | None:
@@ -97,10 +101,19 @@ def response_score(ratings: Iterable[DimensionRating], *, scale_min: float, scal
         ))
         for r in ratings
     ]  # fmt: skip
-    if any(importance < 0 for importance, _ in weighted):
-        raise ValueError("importance must be ≥ 0")
-    total = math.fsum(importance for importance, _ in weighted)
-    return math.fsum(i * s for i, s in weighted) / total if total > 0 else None
+    if not all(math.isfinite(importance) and importance >= 0 for importance, _ in weighted):
+        raise ValueError("importance must be finite and ≥ 0")
+    relative = _relative([importance for importance, _ in weighted])
+    total = math.fsum(relative)
+    return (
+        math.fsum(w * s for w, (_, s) in zip(relative, weighted, strict=True)) / total if total > 0 else None
+    )
+
+
+def _relative(weights: list[float]) -> list[float]:
+    """Return weights divided by the largest: the same weighted means, and sums that cannot overflow."""
+    largest = max(weights, default=0.0)
+    return [w / largest for w in weights] if largest > 0 else weights
 
 
 def _age_days(as_of: datetime, at: datetime) -> float:
@@ -109,9 +122,11 @@ def _age_days(as_of: datetime, at: datetime) -> float:
 
 def _decayed_mean(points: list[tuple[float, float]], params: ScoringParams) -> float | None:
     """Return Σ λ·x / Σ λ over (age_days, x) with λ = 2^(−age / half-life); None if nothing is recent."""
-    if not points or min(age for age, _ in points) > params.silent_after_days:
+    youngest = min((age for age, _ in points), default=math.inf)
+    if youngest > params.silent_after_days:
         return None
-    weights = [0.5 ** (age / params.half_life_days) for age, _ in points]
+    # λ relative to the youngest point's (a common factor): the youngest weighs 1, so Σ λ never underflows
+    weights = [0.5 ** ((age - youngest) / params.half_life_days) for age, _ in points]
     return math.fsum(w * x for w, (_, x) in zip(weights, points, strict=True)) / math.fsum(weights)
 
 
@@ -124,7 +139,7 @@ def department_satisfaction(
 ) -> DepartmentSatisfaction:
     """Return the department's time-decayed mean response score as of `as_of` (later responses ignored)."""
     scored = [r for r in responses if r.score is not None and r.collected_at <= as_of]
-    score = _decayed_mean([(_age_days(as_of, r.collected_at), r.score) for r in scored], params)
+    score = _decayed_mean([(_age_days(as_of, r.collected_at), _unit(r.score)) for r in scored], params)
     return DepartmentSatisfaction(
         department_id=department.id,
         name=department.name,
@@ -175,13 +190,14 @@ def account_satisfaction(
     rows = tuple(
         department_satisfaction(d, by_department[d.id], as_of=as_of, params=params) for d in departments
     )
-    if any(d.weight < 0 for d in rows):
-        raise ValueError("department weights must be ≥ 0")
-    heard = [d for d in rows if d.score is not None]
-    heard_weight = math.fsum(d.weight for d in heard)
-    all_weight = math.fsum(d.weight for d in rows)
-    uncapped = math.fsum(d.weight * d.score for d in heard) / heard_weight if heard_weight > 0 else None
-    deciding = [d for d in heard if d.is_decision_maker]
+    if not all(math.isfinite(d.weight) and d.weight >= 0 for d in rows):
+        raise ValueError("department weights must be finite and ≥ 0")
+    weights = _relative([d.weight for d in rows])
+    heard = [(w, d) for w, d in zip(weights, rows, strict=True) if d.score is not None]
+    heard_weight = math.fsum(w for w, _ in heard)
+    all_weight = math.fsum(weights)
+    uncapped = math.fsum(w * d.score for w, d in heard) / heard_weight if heard_weight > 0 else None
+    deciding = [d for _, d in heard if d.is_decision_maker]
     weakest = min(deciding, key=lambda d: d.score, default=None)
     score = uncapped
     if uncapped is not None and weakest is not None:
@@ -227,4 +243,9 @@ def two_sided(
 
 
 def _or_nan(value: float | None) -> float:
-    return math.nan if value is None else value
+    return math.nan if value is None else _unit(value)
+
+
+def _unit(score: float) -> float:
+    """Return a score clamped into [0, 1], the range of every satisfaction score (NaN stays NaN)."""
+    return 0.0 if score < 0 else 1.0 if score > 1 else score

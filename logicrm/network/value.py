@@ -1,11 +1,12 @@
 """Customer value (DESIGN §4.10): profit, ABC classes, Pareto ratio, exposure and tier mismatches."""
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from logicrm.network.cascade import exposures
-from logicrm.network.graph import GraphArrays
+from logicrm.network.graph import GraphArrays, saturate
 from logicrm.network.params import TIERS, ScoringParams
 
 VALUE_TIER = {"A": "vip", "B": "key", "C": "standard"}
@@ -55,7 +56,7 @@ def abc_classes(profits: dict[int, float], params: ScoringParams) -> dict[int, s
     The customer whose profit crosses a cutoff belongs to the class below it, so A is the smallest set of
     top customers making at least the A cutoff. Customers with profit ≤ 0 are C.
     """
-    positive = sorted(((p, c) for c, p in profits.items() if p > 0), key=lambda pc: (-pc[0], pc[1]))
+    positive = sorted(((saturate(p), c) for c, p in profits.items() if p > 0), key=lambda pc: (-pc[0], pc[1]))
     total = math.fsum(p for p, _ in positive)
     # a relative slack keeps a share that is exactly a cutoff (0.8 of 100) from losing to rounding
     slack = 1e-12 * total
@@ -82,7 +83,13 @@ def portfolio(
     records: Iterable[ValueRecord], params: ScoringParams, *, graph: GraphArrays | None = None
 ) -> Portfolio:
     """Value every customer; with a graph, add each one's exposure (revenue/month its departure cascades to)."""
-    records = {r.customer_id: r for r in records}
+    # saturated money keeps profits, margins and the portfolio's sums finite for any finite record
+    records = {
+        r.customer_id: dataclasses.replace(
+            r, revenue_12m=saturate(r.revenue_12m), cost_12m=saturate(r.cost_12m)
+        )
+        for r in records
+    }
     profits = {c: r.revenue_12m - r.cost_12m for c, r in records.items()}
     classes = abc_classes(profits, params)
     exposure = exposures(graph, threshold=params.cascade_threshold) if graph is not None else None
@@ -94,7 +101,7 @@ def portfolio(
             revenue=r.revenue_12m,
             cost=r.cost_12m,
             profit=profits[c],
-            margin=profits[c] / r.revenue_12m if r.revenue_12m > 0 else None,
+            margin=saturate(profits[c] / r.revenue_12m) if r.revenue_12m > 0 else None,
             abc=classes[c],
             value_tier=value_tier,
             tier=r.tier,

@@ -7,6 +7,7 @@ advisory lock and the abandoned-run detection by host and pid are exercised for 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import multiprocessing
 import os
 import signal
@@ -25,6 +26,7 @@ from logicrm.health.models import Alert, HealthSnapshot, JobRun, RunStatus
 from logicrm.health.rules import RuleParams
 from logicrm.network.params import ScoringParams
 from tests import factories
+from tests.scoring import extremes
 
 SPAWN = multiprocessing.get_context("spawn")
 WORKER_TIMEOUT_S = 120
@@ -255,3 +257,29 @@ def test_an_sla_check_does_not_overlap_a_health_run(db, config, portfolio):
         worker.join(WORKER_TIMEOUT_S)
     assert finished[0].status == RunStatus.SUCCEEDED
     assert runs.run_sla_check(db, config, slot="after").status == RunStatus.SUCCEEDED
+
+
+def test_a_run_over_issue_10s_extreme_values_succeeds_with_finite_snapshots(app, api, db, config):
+    # written past the API and the CHECKs: declared volume 1e307, decision weights 1e308, revenue 1.7e308
+    portfolio = extremes.build_portfolio(api)
+    extremes.issue_10_examples(db, portfolio)
+    result = app.test_cli_runner().invoke(args=["health", "run", "--slot", "today"])
+    assert result.exit_code == 0, result.output
+    # and as of the day the shipments and surveys are recent, so every value counts
+    runs.run_health(db, config, slot="recent", now=extremes.NOW)
+    done = _runs(db)
+    assert [(r.slot, r.status) for r in done] == [
+        ("today", RunStatus.SUCCEEDED),
+        ("recent", RunStatus.SUCCEEDED),
+    ]
+    assert _snapshots(db) == {run.id: len(portfolio.customers) for run in done}
+    with db.session(write=False) as session:
+        snapshots = session.scalars(select(HealthSnapshot)).all()
+        alert_values = session.scalars(select(Alert.value)).all()
+    for snapshot in snapshots:
+        for score in (snapshot.satisfaction, snapshot.two_sided, snapshot.coverage, snapshot.own_risk):
+            assert score is None or 0.0 <= score <= 1.0
+        assert snapshot.own_risk - 1e-12 <= snapshot.network_risk <= 1.0
+        assert all(math.isfinite(x) for x in (snapshot.exposure, snapshot.revenue_12m, snapshot.profit_12m))
+        assert extremes.all_finite(snapshot.departments) and extremes.all_finite(snapshot.drivers)
+    assert all(math.isfinite(value) for value in alert_values)

@@ -1,3 +1,5 @@
+import math
+
 import networkx as nx
 import pytest
 from hypothesis import given, settings
@@ -7,6 +9,7 @@ from logicrm.network.cascade import expected_loss, exposures, what_if
 from logicrm.network.graph import CONSIGNEE, SHIPPER, GraphArrays, LinkRecord, NodeRecord, build_graph
 from logicrm.network.params import ScoringParams
 from logicrm.network.risk import propagate
+from tests.network.strategies import networks as extreme_networks
 
 PARAMS = ScoringParams()
 ROLES = {"s": frozenset({SHIPPER}), "c": frozenset({CONSIGNEE}), "d": frozenset({SHIPPER, CONSIGNEE})}
@@ -158,3 +161,20 @@ def test_cascade_rounds_are_consistent(case, data):
             if arrays.nodes[arrays.dst[arc]] not in result.lost
         )
         assert kept >= 0.5 * arrays.node_volume[i] - 1e-9
+
+
+@settings(max_examples=150, deadline=None)
+@given(extreme_networks(), st.data())
+def test_any_finite_amounts_give_finite_cascades_and_exposures(case, data):
+    nodes, links = case
+    graph = build_graph(nodes, links, PARAMS)
+    arrays = GraphArrays.from_graph(graph)
+    removed = data.draw(st.lists(st.sampled_from(arrays.nodes), max_size=2, unique=True))
+    cut = data.draw(st.lists(st.sampled_from([link.id for link in links]), max_size=2, unique=True))
+    result = what_if(arrays, remove_customers=removed, remove_links=cut)
+    assert math.isfinite(result.shipments_per_month_lost) and result.shipments_per_month_lost >= 0
+    assert math.isfinite(result.revenue_per_month_lost) and result.revenue_per_month_lost >= 0
+    r0 = {node.id: data.draw(st.floats(0.0, 1.0)) for node in nodes}
+    loss = expected_loss(arrays, r0, remove_customers=removed)
+    assert math.isfinite(loss) and loss >= 0
+    assert all(math.isfinite(x) and x >= 0 for x in exposures(arrays).values())

@@ -1,8 +1,12 @@
+import math
+
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from logicrm.network.graph import (
+    AMOUNT_CEILING,
     CONSIGNEE,
     SHIPPER,
     GraphArrays,
@@ -12,6 +16,7 @@ from logicrm.network.graph import (
     link_volume,
 )
 from logicrm.network.params import ScoringParams
+from tests.network.strategies import networks
 
 PARAMS = ScoringParams()
 SHIPS = frozenset({SHIPPER})
@@ -105,7 +110,10 @@ def test_reciprocal_trade_combines_channels():
         ([LinkRecord(1, 1, 9, 1.0)], "unknown customer 9"),
         ([LinkRecord(1, 1, 1, 1.0)], "to itself"),
         ([LinkRecord(1, 1, 2, 1.0), LinkRecord(1, 1, 2, 1.0)], "duplicate link 1"),
-        ([LinkRecord(1, 1, 2, -1.0)], "negative volume"),
+        ([LinkRecord(1, 1, 2, -1.0)], "volume_90d -1.0: it must be finite and ≥ 0"),
+        ([LinkRecord(1, 1, 2, 0.0, declared_monthly_volume=math.nan)], "declared_monthly_volume nan"),
+        ([LinkRecord(1, 1, 2, 1.0, revenue_per_month=math.inf)], "revenue_per_month inf"),
+        ([LinkRecord(1, 1, 2, 1.0, shipments_per_month=-math.inf)], "shipments_per_month -inf"),
     ],
 )
 def test_bad_links_are_rejected(links, message):
@@ -168,3 +176,30 @@ def test_arrays_reject_self_loops():
     graph.add_edge("a", "a", influence=0.3)
     with pytest.raises(ValueError, match="self-loop"):
         GraphArrays.from_graph(graph)
+
+
+@settings(max_examples=200, deadline=None)
+@given(networks())
+def test_any_finite_amounts_give_finite_influences_and_business(case):
+    nodes, links = case
+    graph = build_graph(nodes, links, PARAMS)
+    arrays = GraphArrays.from_graph(graph)
+    assert all(0.0 <= a <= 1.0 for a in arrays.influence)
+    for values in (arrays.pair_volume, arrays.pair_shipments, arrays.pair_revenue, arrays.node_volume,
+                   arrays.node_revenue, arrays.link_volume, arrays.link_revenue):  # fmt: skip
+        assert np.isfinite(values).all() and (values >= 0).all()
+    # a link's amounts saturate, so whatever it declares, its share of a partner's volume is a share
+    for u, v, a in graph.edges(data="influence"):
+        assert a <= max(PARAMS.alpha_down, PARAMS.alpha_up) or graph.edges[u, v]["direction"] == "both"
+
+
+def test_amounts_saturate_at_the_ceiling():
+    nodes = customers(s=SHIPS, c=RECEIVES)
+    links = [
+        LinkRecord(1, 1, 2, 0.0, declared_monthly_volume=1.7e308, revenue_per_month=1.7e308),
+        LinkRecord(2, 1, 2, 1e308, shipments_per_month=1e308),
+    ]
+    graph = build_graph(nodes, links, PARAMS)
+    assert graph.graph["links"][1] == (AMOUNT_CEILING, 0.0, AMOUNT_CEILING)
+    assert graph.edges[1, 2]["volume"] == 2 * AMOUNT_CEILING
+    assert graph.edges[1, 2]["influence"] == pytest.approx(PARAMS.alpha_down)

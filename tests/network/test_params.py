@@ -61,7 +61,11 @@ def test_from_mapping_reads_typed_overrides():
         ({"LOGICRM_SCORING_BETA_TWO_SIDED": "1.5"}, "beta_two_sided"),
         ({"LOGICRM_SCORING_ABC_A_CUTOFF": "0.99"}, "abc_a_cutoff"),
         ({"LOGICRM_SCORING_RISK_WEIGHT_CLAIMS": "-1"}, "risk_weight_claims"),
-        # both parse as floats, but risk_bias has no check and inf passes propagation_tol > 0
+        # not finite: every risk would be NaN or certain
+        (
+            {"LOGICRM_SCORING_RISK_WEIGHT_CLAIMS": "inf"},
+            "LOGICRM_SCORING_RISK_WEIGHT_CLAIMS='inf' is not a finite",
+        ),
         ({"LOGICRM_SCORING_RISK_BIAS": "nan"}, "LOGICRM_SCORING_RISK_BIAS='nan' is not a finite number"),
         ({"LOGICRM_SCORING_PROPAGATION_TOL": "inf"}, "LOGICRM_SCORING_PROPAGATION_TOL='inf' is not a finite"),
     ],

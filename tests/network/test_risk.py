@@ -1,3 +1,4 @@
+import dataclasses
 import itertools
 import math
 from pathlib import Path
@@ -24,6 +25,7 @@ from logicrm.network.risk import (
     risk_drivers,
 )
 from logicrm.network.satisfaction import two_sided
+from tests.network.strategies import finite, networks
 
 PARAMS = ScoringParams()
 # grids keep r0 and a away from values so tiny that the 1e-12 stopping rule decides the answer
@@ -261,6 +263,79 @@ def test_logistic_is_stable():
     assert logistic(-1000) == 0.0
     assert logistic(1000) == 1.0
     assert logistic(0) == 0.5
+
+
+finite_signals = st.builds(
+    RiskSignals,
+    satisfaction=st.none() | finite(),
+    satisfaction_before=st.none() | finite(),
+    loyalty=st.none() | finite(),
+    volume_recent=finite(),
+    volume_window=finite(),
+    otif=st.none() | finite(),
+    otif_target=st.none() | finite(),
+    claims_rate=finite(),
+    overdue_tickets=st.integers(-(10**400), 10**400),
+    days_since_contact=st.none() | finite(),
+    tier=st.sampled_from(["vip", "key", "standard"]),
+    contract_days_left=st.none() | finite(),
+    renewal_open=st.booleans(),
+    silent_deciding_department=st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(finite_signals)
+def test_any_finite_signals_give_bounded_drivers_and_a_probability(signals):
+    drivers = risk_drivers(signals, PARAMS)
+    assert all(math.isfinite(x) and x >= 0 for x in drivers.values())
+    # shares and scores count within [0, 1]: no single driver beyond 1 except the ticket count's log
+    assert all(x <= 1 for k, x in drivers.items() if k != "overdue_tickets")
+    risk = own_risk(drivers, PARAMS)
+    assert 0.0 <= risk.risk <= 1.0
+    assert all(math.isfinite(c) for c in risk.contributions.values())
+
+
+@settings(max_examples=150, deadline=None)
+@given(networks(), st.data())
+def test_any_finite_amounts_keep_the_propagation_guarantees(case, data):
+    nodes, links = case
+    graph = build_graph(nodes, links, PARAMS)
+    r0 = {node.id: data.draw(probabilities) for node in nodes}
+    fast, slow = propagate(graph, r0), propagate_reference(graph, r0)
+    assert max(abs(fast[i] - slow[i]) for i in graph) < 1e-9
+    assert all(r0[i] - 1e-12 <= fast[i] <= 1.0 for i in graph)
+    arrays = GraphArrays.from_graph(graph)
+    own = {node: own_risk({"claims": r0[node]}, PARAMS) for node in arrays.nodes}
+    result = propagate_arrays(arrays, arrays.vector({k: v.risk for k, v in own.items()}))
+    for explanation in explain(arrays, result, own, PARAMS).values():
+        assert math.fsum(d.share for d in explanation.drivers) == pytest.approx(explanation.risk, abs=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(finite_signals, st.data())
+def test_any_finite_weights_and_bias_give_a_probability_and_finite_shares(signals, data):
+    weights = {f"risk_weight_{k}": data.draw(finite(0.0)) for k in PARAMS.risk_weights()}
+    params = dataclasses.replace(PARAMS, risk_bias=data.draw(finite()), **weights)
+    own = own_risk(risk_drivers(signals, params), params)
+    assert 0.0 <= own.risk <= 1.0
+    graph = nx.DiGraph()
+    graph.add_node("a")
+    arrays = GraphArrays.from_graph(graph)
+    explanation = explain(arrays, propagate_arrays(arrays, np.array([own.risk])), {"a": own}, params)["a"]
+    assert all(math.isfinite(d.share) and d.share >= 0 for d in explanation.drivers)
+    assert math.fsum(d.share for d in explanation.drivers) == pytest.approx(own.risk, abs=1e-12)
+
+
+def test_own_drivers_share_own_risk_whatever_the_contributions():
+    # contributions summing beyond the largest float are split in proportion, not turned into NaN
+    own = OwnRisk(0.9, {"claims": 1.7e308, "otif_gap": 1.7e308, "contract_ending": 0.0})
+    graph = nx.DiGraph()
+    graph.add_node("a")
+    arrays = GraphArrays.from_graph(graph)
+    explanation = explain(arrays, propagate_arrays(arrays, np.array([0.9])), {"a": own}, PARAMS)["a"]
+    shares = {d.key: d.share for d in explanation.drivers}
+    assert shares["claims"] == shares["otif_gap"] == pytest.approx((0.9 - logistic(PARAMS.risk_bias)) / 2)
 
 
 def _explained_star():

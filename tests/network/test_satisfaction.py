@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import networkx as nx
 import pytest
@@ -18,6 +19,7 @@ from logicrm.network.satisfaction import (
     response_score,
     two_sided,
 )
+from tests.network.strategies import LARGEST, finite, networks
 
 PARAMS = ScoringParams()
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -187,3 +189,79 @@ def test_two_sided_falls_back_to_own():
     lonely = nx.DiGraph()
     lonely.add_node("x")
     assert two_sided(lonely, {"x": 0.3}, PARAMS) == {"x": 0.3}
+
+
+def _exact_dimension_score(e, p, low, high) -> float:
+    """The §4.1 formula in exact rational arithmetic: no overflow, no rounding."""
+    gap = Fraction(p) - Fraction(e)
+    return float(
+        min(Fraction(1), max(Fraction(0), Fraction(1, 2) + gap / (2 * (Fraction(high) - Fraction(low)))))
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(finite(), finite(), finite(), finite())
+def test_any_finite_rating_scores_as_the_exact_formula(e, p, a, b):
+    low, high = min(a, b), max(a, b)
+    if low == high:
+        return
+    score = dimension_score(expectation=e, perception=p, scale_min=low, scale_max=high)
+    assert 0.0 <= score <= 1.0
+    assert score == pytest.approx(_exact_dimension_score(e, p, low, high), abs=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(finite(), finite(), finite(0.0)), min_size=1, max_size=6))
+def test_any_finite_importances_give_a_weighted_mean(rows):
+    ratings = [DimensionRating("timeliness", e, p, importance) for e, p, importance in rows]
+    score = response_score(ratings, scale_min=1, scale_max=7)
+    weights = [Fraction(r.importance) for r in ratings]
+    if sum(weights) == 0:
+        assert score is None
+        return
+    exact = sum(w * Fraction(_exact_dimension_score(r.expectation, r.perception, 1, 7))
+                for w, r in zip(weights, ratings, strict=True)) / sum(weights)  # fmt: skip
+    assert 0.0 <= score <= 1.0
+    assert score == pytest.approx(float(exact), abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(finite(0.0), st.booleans(), st.none() | finite()), min_size=1, max_size=5))
+def test_any_finite_department_weights_and_scores_stay_in_range(rows):
+    departments = [DepartmentRecord(i, f"dept {i}", w, decides) for i, (w, decides, _) in enumerate(rows)]
+    responses = [
+        said(d, 10, score) for d, (_, _, score) in zip(departments, rows, strict=True) if score is not None
+    ]
+    result = account_satisfaction(departments, responses, as_of=NOW, params=PARAMS)
+    assert 0.0 <= result.coverage <= 1.0
+    for score in [result.score, result.uncapped] + [d.score for d in result.departments]:
+        assert score is None or 0.0 <= score <= 1.0
+    # weights are relative: scaling them all (exactly, by a power of two) changes nothing
+    factor = 2.0 if max(d.weight for d in departments) < LARGEST / 2 else 0.5
+    scaled = [DepartmentRecord(d.id, d.name, d.weight * factor, d.is_decision_maker) for d in departments]
+    again = account_satisfaction(scaled, responses, as_of=NOW, params=PARAMS)
+    assert (
+        again.score == pytest.approx(result.score, abs=1e-9)
+        if result.score is not None
+        else again.score is None
+    )
+
+
+def test_two_huge_decision_weights_average_instead_of_overflowing():
+    # issue 10: one department weighing 1e308 made the sum of weights overflow
+    huge = [DepartmentRecord(1, "logistics", 1e308, True), DepartmentRecord(2, "finance", 1.7e308, True)]
+    result = account_satisfaction(
+        huge, [said(huge[0], 1, 0.2), said(huge[1], 1, 0.6)], as_of=NOW, params=PARAMS
+    )
+    assert result.uncapped == pytest.approx((1 * 0.2 + 1.7 * 0.6) / 2.7)
+    assert result.coverage == 1.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(networks(), st.data())
+def test_two_sided_stays_a_score_for_any_finite_volumes(case, data):
+    nodes, links = case
+    own = {node.id: data.draw(st.none() | finite()) for node in nodes}
+    result = two_sided(build_graph(nodes, links, PARAMS), own, PARAMS)
+    assert all(x is None or 0.0 <= x <= 1.0 for x in result.values())
+    assert all((result[c] is None) == (own[c] is None) for c in own)

@@ -1,4 +1,8 @@
+import math
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from logicrm.network.graph import CONSIGNEE, SHIPPER, GraphArrays, LinkRecord, NodeRecord, build_graph
 from logicrm.network.params import ScoringParams
@@ -10,6 +14,7 @@ from logicrm.network.value import (
     portfolio,
     tier_mismatch,
 )
+from tests.network.strategies import finite
 
 PARAMS = ScoringParams()
 # profits 50, 30, 10, 5, 3, 2, 0, −5 of 100 positive: A = 50 + 30 (80%), B = 10 + 5 (to 95%)
@@ -71,3 +76,23 @@ def test_exposure_comes_from_the_cascade():
     assert result[2].exposure == 70.0  # the consignee's departure takes the shipper's link with it
     assert result[4].exposure == 0.0
     assert portfolio(records, PARAMS).customers[1].exposure is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(finite(), finite(), st.sampled_from(["vip", "key", "standard"])), min_size=1, max_size=8
+    )
+)
+def test_any_finite_money_values_the_portfolio_finitely(rows):
+    records = [ValueRecord(i, revenue, cost, tier) for i, (revenue, cost, tier) in enumerate(rows)]
+    result = portfolio(records, PARAMS)
+    assert math.isfinite(result.positive_profit)
+    assert result.pareto_ratio is None or 0 < result.pareto_ratio <= 1
+    for value in result.customers.values():
+        assert all(math.isfinite(x) for x in (value.revenue, value.cost, value.profit))
+        assert value.margin is None or math.isfinite(value.margin)
+    # the most profitable customer is class A whenever there is any profit
+    if result.positive_profit > 0:
+        best = max(result.customers.values(), key=lambda v: v.profit)
+        assert best.abc == "A"
