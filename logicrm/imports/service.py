@@ -29,7 +29,8 @@ from logicrm.db import Database, utcnow
 from logicrm.errors import NotFound, field_error
 from logicrm.imports.columns import Formats, check_date_format
 from logicrm.imports.csvfile import CsvReader, FileError
-from logicrm.imports.kinds import KINDS, Batch, Context, Kind
+from logicrm.imports.kinds import KINDS
+from logicrm.imports.kinds.base import Batch, Context, Kind
 from logicrm.imports.models import ImportJob, ImportReject, ImportState
 from logicrm.memory import paused_gc
 from logicrm.scoring import revisions
