@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import flask_smorest
 import marshmallow as ma
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 from flask.views import MethodView
 from sqlalchemy import func, select
@@ -315,6 +315,28 @@ def paginate(db: Session, statement, *, page: int, page_size: int | None, scalar
             "pages": math.ceil(total / size) if total else 0,
         },
     }
+
+
+CSV_BOM = "\ufeff"  # Excel reads a CSV as UTF-8 (Chinese names intact) only when it starts with one
+
+
+def csv_download(db: Session, chunks: Iterator[str], *, filename: str) -> Response:
+    """Stream CSV text, written a chunk at a time from the request's session `db`, as an attachment."""
+    return Response(
+        _csv_body(db, chunks),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _csv_body(db: Session, chunks: Iterator[str]) -> Iterator[str]:
+    # The request's session was committed and closed before the body is read; the stream reads on in a
+    # transaction of its own, closed when the file is done or the client goes away.
+    try:
+        yield CSV_BOM
+        yield from chunks
+    finally:
+        db.close()
 
 
 def etag_of(obj) -> str:

@@ -316,12 +316,16 @@ def import_command(kind, file, dry_run, skip_invalid, date_format, timezone, use
     database, settings = _database(), current_app.config["LOGICRM"]
     started = time.perf_counter()
     with _domain_errors(), database.session_scope() as session:
-        import_kind = imports.kind_named(kind)
+        import_kind = imports.get_kind(name=kind)
         options = imports.options_from(
-            settings, dry_run=dry_run, skip_invalid=skip_invalid, date_format=date_format, timezone=timezone
+            settings=settings,
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            date_format=date_format,
+            timezone=timezone,
         )
         user = users.get_user_by_email(session, email=user_email) if user_email else None
-        job = imports.create_job(
+        job = imports.create(
             session, kind=import_kind, filename=os.path.abspath(file), user=user, options=options,
             bytes_total=os.path.getsize(file),
         )  # fmt: skip
@@ -331,7 +335,7 @@ def import_command(kind, file, dry_run, skip_invalid, date_format, timezone, use
     ):
         job = imports.execute(
             database, job_id=job.id, stream=stream, options=options,
-            spool_dir=imports.spool_dir(settings, current_app.instance_path),
+            spool_dir=imports.spool_dir(settings=settings, instance_path=current_app.instance_path),
             watch=lambda _rows, bytes_done: bar.update(bytes_done - bar.pos),
         )  # fmt: skip
     seconds = time.perf_counter() - started
@@ -353,7 +357,7 @@ def import_command(kind, file, dry_run, skip_invalid, date_format, timezone, use
             database.session(write=False) as session,
             open(path, "w", encoding="utf-8-sig", newline="") as out,
         ):
-            for chunk in write_rows(*imports.rejected_rows(session, job)):
+            for chunk in write_rows(*imports.rejected_rows(session, job=job)):
                 out.write(chunk)
         click.echo(f"  rejected rows (fix and import again): {path}", err=True)
     if job.state != "succeeded":

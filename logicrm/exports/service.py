@@ -22,7 +22,8 @@ from logicrm.customers.models import Customer, customer_team
 from logicrm.errors import Forbidden, NotFound
 from logicrm.health.models import Alert, AlertState, HealthSnapshot
 from logicrm.imports.columns import Choice, Column, DateTime, Email, Integer, Number, Text, ref
-from logicrm.imports.kinds import CUSTOMER_PLAIN, KINDS, PROFILE_COLUMNS
+from logicrm.imports.kinds import KINDS
+from logicrm.imports.kinds.customers import CUSTOMER_PLAIN, PROFILE_COLUMNS
 from logicrm.lanes import service as lanes
 from logicrm.lanes.models import Link, Shipment
 from logicrm.relations.models import Contact, Department, Dimension, Interaction, SurveyResponse, SurveyScore

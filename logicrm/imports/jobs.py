@@ -1,4 +1,5 @@
-"""Imports too large for one HTTP request run here, in the background of the process that received them."""
+"""Running a spooled upload: in the request for a small file, in the background of the process that
+received it for one too large for one HTTP request."""
 
 from __future__ import annotations
 
@@ -19,21 +20,29 @@ _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logicrm-import
 
 
 def submit(database: Database, *, job_id: int, path: str, options: service.Options, spool_dir: str) -> Future:
-    """Run the spooled upload at `path` as job `job_id`; the file is removed afterwards."""
+    """Run the spooled upload at `path` as job `job_id` in the background; the file is removed afterwards."""
     return _executor.submit(_run, database, job_id, path, options, spool_dir)
+
+
+def run_now(
+    database: Database, *, job_id: int, path: str, options: service.Options, spool_dir: str
+) -> ImportJob:
+    """Run the spooled upload at `path` as job `job_id` in this thread; the file is removed afterwards."""
+    try:
+        with open(path, "rb") as stream:
+            return service.execute(
+                database, job_id=job_id, stream=stream, options=options, spool_dir=spool_dir
+            )
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 def _run(
     database: Database, job_id: int, path: str, options: service.Options, spool_dir: str
 ) -> ImportJob | None:
     try:
-        with open(path, "rb") as stream:
-            return service.execute(
-                database, job_id=job_id, stream=stream, options=options, spool_dir=spool_dir
-            )
+        return run_now(database, job_id=job_id, path=path, options=options, spool_dir=spool_dir)
     except Exception:
         log.exception("import job %s failed", job_id)  # execute() has recorded it failed
         return None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(path)

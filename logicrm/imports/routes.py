@@ -8,11 +8,12 @@ import uuid
 from flask import current_app, url_for
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, current_user, page_of, paginate, require_role, session
+from logicrm.api import Blueprint, csv_download, current_user, page_of, paginate, require_role, session
 from logicrm.errors import Invalid
-from logicrm.exports.routes import csv_download
 from logicrm.imports import jobs, service
+from logicrm.imports.csvfile import write_rows
 from logicrm.imports.kinds import KINDS
+from logicrm.imports.models import ImportJob
 from logicrm.imports.schemas import ImportArgs, ImportJobOut, ImportListArgs, KindOut, RejectOut, UploadIn
 from logicrm.users.models import UserRole
 
@@ -29,13 +30,13 @@ def _database():
 
 
 def _spool_dir() -> str:
-    return service.spool_dir(_settings(), current_app.instance_path)
+    return service.spool_dir(settings=_settings(), instance_path=current_app.instance_path)
 
 
 def _out(job) -> dict:
     """A job as the API shows it: live progress while running, and where its rejected rows are."""
     shown = {column.key: getattr(job, column.key) for column in job.__table__.columns}
-    shown.update(service.live_progress(job, _spool_dir()))
+    shown.update(service.live_progress(job=job, spool_dir=_spool_dir()))
     if job.counts.get("invalid"):
         shown["rejected_rows_url"] = url_for("imports.RejectedRows", job_id=job.id)
     return shown
@@ -80,37 +81,41 @@ class Upload(MethodView):
         means nothing is written (state rejected); every invalid row is reported with its line,
         column and reason."""
         user = require_role(*IMPORTERS)
-        import_kind = service.kind_named(kind)
+        import_kind = service.get_kind(name=kind)
         file = upload.pop("file")
-        twice = sorted(query.keys() & upload.keys())
-        if twice:
-            raise Invalid(
-                f"{', '.join(twice)}: given both in the query and as a form field; give each option once",
-                errors={"form": {name: ["also given in the query"] for name in twice}},
-            )
-        options = service.options_from(_settings(), **query, **upload)
-        path = os.path.join(_spool_dir(), f"upload-{uuid.uuid4().hex}.csv")
-        file.save(path)
-        size = os.path.getsize(path)
-        with _database().session_scope() as writer:
-            job = service.create_job(
-                writer, kind=import_kind, filename=file.filename or "upload.csv", user=user,
-                options=options, bytes_total=size,
-            )  # fmt: skip
-            if size > _settings().import_inline_max_bytes:
-                job.spool_path = path
+        options = service.options_from(settings=_settings(), **_given_once(query, upload))
+        job, path = _spool(file, import_kind, user, options)
+        location = {"Location": url_for("imports.Job", job_id=job.id)}
         if job.spool_path:
             jobs.submit(_database(), job_id=job.id, path=path, options=options, spool_dir=_spool_dir())
-            location = url_for("imports.Job", job_id=job.id)
-            return _out(job), 202, {"Location": location}
-        try:
-            with open(path, "rb") as stream:
-                job = service.execute(
-                    _database(), job_id=job.id, stream=stream, options=options, spool_dir=_spool_dir()
-                )
-        finally:
-            os.remove(path)
-        return _out(job), 201, {"Location": url_for("imports.Job", job_id=job.id)}
+            return _out(job), 202, location
+        job = jobs.run_now(_database(), job_id=job.id, path=path, options=options, spool_dir=_spool_dir())
+        return _out(job), 201, location
+
+
+def _given_once(query: dict, form: dict) -> dict:
+    """The options of the query and of the form, refusing any given in both."""
+    twice = sorted(query.keys() & form.keys())
+    if twice:
+        raise Invalid(
+            f"{', '.join(twice)}: given both in the query and as a form field; give each option once",
+            errors={"form": {name: ["also given in the query"] for name in twice}},
+        )
+    return {**query, **form}
+
+
+def _spool(file, kind, user, options) -> tuple[ImportJob, str]:
+    """Save the upload to the spool folder and record its job: queued (spool_path set) when too
+    large to import within the request. Return the job and the saved file's path."""
+    path = os.path.join(_spool_dir(), f"upload-{uuid.uuid4().hex}.csv")
+    file.save(path)
+    size = os.path.getsize(path)
+    with _database().session_scope() as writer:
+        job = service.create(
+            writer, kind=kind, filename=file.filename or "upload.csv", user=user, options=options,
+            bytes_total=size, spool_path=path if size > _settings().import_inline_max_bytes else None,
+        )  # fmt: skip
+    return job, path
 
 
 @blp.route("")
@@ -120,10 +125,10 @@ class Jobs(MethodView):
     def get(self, args):
         """Import jobs, newest first (administrators and managers see all, others their own)."""
         service.recover_abandoned(_database(), timeout_s=_settings().import_timeout_s)
-        page = paginate(
-            session(), service.list_statement(current_user(), state=args.get("state"), kind=args.get("kind")),
-            page=args["page"], page_size=args["page_size"],
-        )  # fmt: skip
+        statement = service.list_statement(
+            user=current_user(), state=args.get("state"), kind=args.get("kind")
+        )
+        page = paginate(session(), statement, page=args["page"], page_size=args["page_size"])
         return {**page, "items": [_out(job) for job in page["items"]]}
 
 
@@ -133,7 +138,7 @@ class Job(MethodView):
     def get(self, job_id):
         """One import job: state, rows done, counts and the first errors."""
         service.recover_abandoned(_database(), timeout_s=_settings().import_timeout_s)
-        return _out(service.get_job(session(), current_user(), job_id))
+        return _out(service.get(session(), user=current_user(), job_id=job_id))
 
 
 @blp.route("/<int:job_id>/errors")
@@ -142,9 +147,9 @@ class Errors(MethodView):
     @blp.response(200, page_of(RejectOut))
     def get(self, args, job_id):
         """Every rejected row of a job with its line, cells and problems."""
-        job = service.get_job(session(), current_user(), job_id)
+        job = service.get(session(), user=current_user(), job_id=job_id)
         return paginate(
-            session(), service.errors_statement(job), page=args["page"], page_size=args["page_size"]
+            session(), service.errors_statement(job=job), page=args["page"], page_size=args["page_size"]
         )
 
 
@@ -154,8 +159,8 @@ class RejectedRows(MethodView):
     def get(self, job_id):
         """Download the rejected rows to fix and import again (the import_errors column is ignored)."""
         db = session()
-        header, rows = service.rejected_rows(db, service.get_job(db, current_user(), job_id))
-        return csv_download(db, header, rows, filename=f"import-{job_id}-rejected.csv")
+        header, rows = service.rejected_rows(db, job=service.get(db, user=current_user(), job_id=job_id))
+        return csv_download(db, write_rows(header, rows), filename=f"import-{job_id}-rejected.csv")
 
 
 blueprints = (blp,)

@@ -29,7 +29,8 @@ from logicrm.db import Database, utcnow
 from logicrm.errors import NotFound, field_error
 from logicrm.imports.columns import Formats, check_date_format
 from logicrm.imports.csvfile import CsvReader, FileError
-from logicrm.imports.kinds import KINDS, Batch, Context, Kind
+from logicrm.imports.kinds import KINDS
+from logicrm.imports.kinds.base import Batch, Context, Kind
 from logicrm.imports.models import ImportJob, ImportReject, ImportState
 from logicrm.memory import paused_gc
 from logicrm.scoring import revisions
@@ -53,8 +54,8 @@ class Options:
 
 
 def options_from(
-    settings: Settings,
     *,
+    settings: Settings,
     dry_run: bool = False,
     skip_invalid: bool = False,
     date_format: str | None = None,
@@ -80,7 +81,7 @@ def options_from(
     return Options(dry_run, skip_invalid, formats, settings.import_batch_rows)
 
 
-def spool_dir(settings: Settings, instance_path: str) -> str:
+def spool_dir(*, settings: Settings, instance_path: str) -> str:
     """Return (and create) the folder where uploads and progress files of running imports live."""
     path = settings.import_spool_dir or os.path.join(instance_path, "imports")
     os.makedirs(path, exist_ok=True)
@@ -122,7 +123,7 @@ class Outcome:
     error: str | None = None
 
 
-def kind_named(name: str) -> Kind:
+def get_kind(*, name: str) -> Kind:
     """Return the import kind called `name`, or raise NotFound listing the kinds."""
     kind = KINDS.get(name)
     if kind is None:
@@ -249,7 +250,7 @@ def command_line_user() -> User:
     return User(id=None, name="command line", email="", role=UserRole.ADMIN, active=True)
 
 
-def create_job(
+def create(
     session: Session,
     *,
     kind: Kind,
@@ -257,8 +258,9 @@ def create_job(
     user: User | None,
     options: Options,
     bytes_total: int | None,
+    spool_path: str | None = None,
 ) -> ImportJob:
-    """Record a new import job, queued."""
+    """Record a new import job, queued (`spool_path`: where its upload waits for a background run)."""
     job = ImportJob(
         kind=kind.name,
         filename=filename.replace("\x00", "")[:300],  # PostgreSQL text holds no NUL
@@ -267,6 +269,7 @@ def create_job(
         skip_invalid=options.skip_invalid,
         date_format=options.formats.date_format,
         bytes_total=bytes_total,
+        spool_path=spool_path,
         counts={},
     )
     job.host, job.pid = processes.here()
@@ -287,7 +290,7 @@ class Progress:
 
     def __init__(self, database: Database, spool_dir: str, job_id: int):
         self.database, self.job_id = database, job_id
-        self.path = progress_path(spool_dir, job_id)
+        self.path = _progress_path(spool_dir, job_id)
         self._last = 0.0
 
     def __call__(self, rows: int, bytes_done: int) -> None:
@@ -310,7 +313,7 @@ class Progress:
             connection.commit()
 
 
-def progress_path(spool_dir: str, job_id: int) -> str:
+def _progress_path(spool_dir: str, job_id: int) -> str:
     return os.path.join(spool_dir, f"{job_id}.progress.json")
 
 
@@ -334,7 +337,7 @@ def execute(
             session.expunge(user)
         job.state, job.started_at = ImportState.RUNNING, utcnow()
         job.host, job.pid = processes.here()
-        kind = kind_named(job.kind)
+        kind = get_kind(name=job.kind)
     published = Progress(database, spool_dir, job_id)
 
     def progress(rows: int, bytes_done: int) -> None:
@@ -432,7 +435,7 @@ def recover_abandoned(database: Database, *, timeout_s: int) -> None:
             )
 
 
-def get_job(session: Session, user: User, job_id: int) -> ImportJob:
+def get(session: Session, *, user: User, job_id: int) -> ImportJob:
     """Return a job the user may see (administrators and managers: all; others: their own)."""
     job = session.get(ImportJob, job_id)
     if job is None or (user.role not in (UserRole.ADMIN, UserRole.MANAGER) and job.user_id != user.id):
@@ -440,7 +443,7 @@ def get_job(session: Session, user: User, job_id: int) -> ImportJob:
     return job
 
 
-def list_statement(user: User, *, state: ImportState | None = None, kind: str | None = None):
+def list_statement(*, user: User, state: ImportState | None = None, kind: str | None = None):
     """Select the jobs the user may see, newest first."""
     statement = select(ImportJob)
     if user.role not in (UserRole.ADMIN, UserRole.MANAGER):
@@ -452,19 +455,19 @@ def list_statement(user: User, *, state: ImportState | None = None, kind: str | 
     return statement.order_by(ImportJob.created_at.desc(), ImportJob.id.desc())
 
 
-def live_progress(job: ImportJob, spool_dir: str) -> dict:
+def live_progress(*, job: ImportJob, spool_dir: str) -> dict:
     """Return rows_done and bytes_done of a job, live from the progress file while it runs on SQLite."""
     progress = {"rows_done": job.rows_done, "bytes_done": job.bytes_done}
     if job.state == ImportState.RUNNING:
         try:
-            with open(progress_path(spool_dir, job.id)) as handle:
+            with open(_progress_path(spool_dir, job.id)) as handle:
                 progress.update(json.load(handle))
         except (FileNotFoundError, ValueError):
             pass
     return progress
 
 
-def rejected_rows(session: Session, job: ImportJob) -> tuple[list[str], Iterator[list[str]]]:
+def rejected_rows(session: Session, *, job: ImportJob) -> tuple[list[str], Iterator[list[str]]]:
     """Return the rejected-rows file: the original header plus import_errors, and (lazily) each rejected row."""
     stored = session.scalar(
         select(ImportReject.cells).where(ImportReject.job_id == job.id, ImportReject.line == 1)
@@ -475,7 +478,7 @@ def rejected_rows(session: Session, job: ImportJob) -> tuple[list[str], Iterator
     keep = [i for i, name in enumerate(header) if name.lower() != ERRORS_COLUMN]
 
     def rows() -> Iterator[list[str]]:
-        for reject in session.scalars(errors_statement(job)).yield_per(2000):
+        for reject in session.scalars(errors_statement(job=job)).yield_per(2000):
             values = reject.cells["values"]
             yield [
                 *(values[i] if i < len(values) else "" for i in keep),
@@ -485,7 +488,7 @@ def rejected_rows(session: Session, job: ImportJob) -> tuple[list[str], Iterator
     return [*(header[i] for i in keep), ERRORS_COLUMN], rows()
 
 
-def errors_statement(job: ImportJob):
+def errors_statement(*, job: ImportJob):
     """Select the job's rejected rows in line order (the header row excluded)."""
     return (
         select(ImportReject)

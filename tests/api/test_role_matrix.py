@@ -461,7 +461,7 @@ EXTRA_PROBES: dict[str, dict[str, Build]] = {
         **{kind: _import(kind, *IMPORTS[kind]) for kind in IMPORTS if kind != "departments"},
         # A row keyed by a hidden record's external_ref cannot read as new (keys are unique across
         # everyone's records): it says only that the key is taken, like the duplicate check (README);
-        # tests/imports/test_import_routes.py holds every kind to that message.
+        # tests/imports/test_routes.py holds every kind to that message.
     },
     "GET /network/risk": {"owner_id": lambda c, t: Call("/network/risk", query={"owner_id": c.world.user_ids["other_am"]})},
 }  # fmt: skip

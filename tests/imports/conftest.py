@@ -56,12 +56,12 @@ def upload(api, kind: str, text: str | bytes, *, filename: str = "upload.csv", *
 def run_import(app, kind: str, text: str | bytes, *, user_id: int | None = None, **options):
     """Import through the service as the command line does; return the finished job."""
     database, settings = app.extensions["logicrm.db"], app.config["LOGICRM"]
-    opts = service.options_from(settings, **options)
-    import_kind = service.kind_named(kind)
+    opts = service.options_from(settings=settings, **options)
+    import_kind = service.get_kind(name=kind)
     data = text.encode() if isinstance(text, str) else text
     with database.session_scope() as session:
         user = session.get(User, user_id) if user_id else None
-        job = service.create_job(
+        job = service.create(
             session, kind=import_kind, filename=f"{kind}.csv", user=user, options=opts, bytes_total=len(data)
         )
     return service.execute(
@@ -69,7 +69,7 @@ def run_import(app, kind: str, text: str | bytes, *, user_id: int | None = None,
         job_id=job.id,
         stream=io.BytesIO(data),
         options=opts,
-        spool_dir=service.spool_dir(settings, app.instance_path),
+        spool_dir=service.spool_dir(settings=settings, instance_path=app.instance_path),
     )
 
 

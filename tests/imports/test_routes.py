@@ -82,12 +82,15 @@ def test_a_running_job_answers_a_poll_at_once_with_its_progress(app, api, db, la
     _settings(app, import_inline_max_bytes=10_000, import_batch_rows=1_000)
     response = upload(api, "shipments", csv_text(SHIPMENT_HEADER, shipment_rows(total)))
     assert response.status_code == 202
-    job_id, spool = response.json["id"], service.spool_dir(app.config["LOGICRM"], app.instance_path)
+    job_id, spool = (
+        response.json["id"],
+        service.spool_dir(settings=app.config["LOGICRM"], instance_path=app.instance_path),
+    )
     end = time.monotonic() + 30
     while time.monotonic() < end:  # until the job has written rows inside its transaction
         with db.session(write=False) as session:
             job = session.get(ImportJob, job_id)
-            if job.state == "running" and service.live_progress(job, spool)["rows_done"]:
+            if job.state == "running" and service.live_progress(job=job, spool_dir=spool)["rows_done"]:
                 break
         time.sleep(0.01)
     began = time.monotonic()

@@ -148,7 +148,7 @@ def _wait_for_rows(db, spool: Path, process, deadline_s: float = 30) -> tuple[in
         with db.session(write=False) as session:
             job = session.scalar(select(ImportJob).order_by(ImportJob.id.desc()))
             if job is not None and job.state == "running":
-                rows = service.live_progress(job, str(spool))["rows_done"]
+                rows = service.live_progress(job=job, spool_dir=str(spool))["rows_done"]
                 if rows:
                     return job.id, rows
         time.sleep(0.02)
