@@ -9,7 +9,7 @@ from flask import current_app, g, request
 from logicrm.api import is_read_only_request
 from logicrm.db import utcnow
 from logicrm.errors import Forbidden, Unauthorized
-from logicrm.users import service as users
+from logicrm.users import keys as api_keys
 from logicrm.users.models import UserRole
 
 WRITERS = frozenset({UserRole.ADMIN, UserRole.MANAGER, UserRole.ACCOUNT_MANAGER})
@@ -27,18 +27,18 @@ def authenticate_request() -> None:
         raise Unauthorized("missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
     database = current_app.extensions["logicrm.db"]
     with database.session(write=False) as session:
-        key = users.authenticate(session, token) if KEY_SHAPE.fullmatch(token) else None
+        key = api_keys.authenticate(session, token=token) if KEY_SHAPE.fullmatch(token) else None
         if key is None:
             raise Unauthorized("invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
         user = key.user
         session.expunge(user)
         now = utcnow()
-        touch = users.needs_touch(
+        touch = api_keys.needs_touch(
             key, resolution_s=current_app.config["LOGICRM"].key_last_used_resolution_s, now=now
         )
     if touch:
         with database.session_scope() as session:
-            users.touch_key(session, key_id=key.id, now=now)
+            api_keys.touch(session, key_id=key.id, now=now)
     g.user = user
     if not is_read_only_request() and user.role not in WRITERS:
         raise Forbidden(f"role {user.role} may not write")

@@ -63,11 +63,12 @@ def users_group():
 @click.option("--role", type=click.Choice([r.value for r in UserRole]), required=True)
 def users_create(name, email, role):
     """Create a user and print its first API key (shown once)."""
+    from logicrm.users import keys as api_keys
     from logicrm.users import service as users
 
     with _domain_errors(), _database().session_scope() as session:
-        user = users.create_user(session, name=name, email=email, role=UserRole(role))
-        key, secret = users.create_key(session, user=user, label="created by CLI")
+        user = users.create(session, name=name, email=email, role=UserRole(role))
+        key, secret = api_keys.create(session, user=user, label="created by CLI")
     click.echo(f"user {user.id} ({user.email}, {user.role}), key {key.id}", err=True)
     click.echo(secret)
 
@@ -82,12 +83,11 @@ def keys_group():
 @click.option("--label", default="created by CLI")
 def keys_create(email, label):
     """Create an API key for a user and print it (shown once)."""
+    from logicrm.users import keys as api_keys
     from logicrm.users import service as users
 
     with _domain_errors(), _database().session_scope() as session:
-        key, secret = users.create_key(
-            session, user=users.get_user_by_email(session, email=email), label=label
-        )
+        key, secret = api_keys.create(session, user=users.get_by_email(session, email=email), label=label)
     click.echo(f"key {key.id} for {email}", err=True)
     click.echo(secret)
 
@@ -96,10 +96,10 @@ def keys_create(email, label):
 @click.argument("key_id", type=int)
 def keys_revoke(key_id):
     """Revoke an API key by id."""
-    from logicrm.users import service as users
+    from logicrm.users import keys as api_keys
 
     with _domain_errors(), _database().session_scope() as session:
-        users.revoke_key(session, key_id=key_id)
+        api_keys.revoke(session, key_id=key_id)
     click.echo(f"key {key_id} revoked", err=True)
 
 
@@ -324,7 +324,7 @@ def import_command(kind, file, dry_run, skip_invalid, date_format, timezone, use
             date_format=date_format,
             timezone=timezone,
         )
-        user = users.get_user_by_email(session, email=user_email) if user_email else None
+        user = users.get_by_email(session, email=user_email) if user_email else None
         job = imports.create(
             session, kind=import_kind, filename=os.path.abspath(file), user=user, options=options,
             bytes_total=os.path.getsize(file),
@@ -381,9 +381,7 @@ def export_command(kind, output, user_email):
     from logicrm.users import service as users
 
     with _domain_errors(), _database().session(write=False) as session:
-        user = (
-            users.get_user_by_email(session, email=user_email) if user_email else imports.command_line_user()
-        )
+        user = users.get_by_email(session, email=user_email) if user_email else imports.command_line_user()
         header, rows = exports.table(session, kind=kind, user=user)
         with (
             open(output, "w", encoding="utf-8-sig", newline="")

@@ -495,7 +495,7 @@ def load(database: Database, args, n: int, backend: str, now: dt.datetime) -> tu
     started = time.perf_counter()
     with database.session_scope() as session:
         owner_ids = [
-            users.create_user(
+            users.create(
                 session,
                 name=f"Account manager {k}",
                 email=f"am{k}@bench.logicrm.example",

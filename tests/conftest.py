@@ -17,6 +17,7 @@ from logicrm import create_app, migrate
 from logicrm.cli import register_commands
 from logicrm.db import Base, Database, make_engine
 from logicrm.scoring import revisions
+from logicrm.users import keys as api_keys
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
 
@@ -176,8 +177,8 @@ def actors(db) -> dict[str, Actor]:
             ("planner", UserRole.PLANNER),
             ("viewer", UserRole.VIEWER),
         ]:
-            user = users.create_user(s, name=name.title(), email=f"{name}@test.example", role=role)
-            _key, secret = users.create_key(s, user=user)
+            user = users.create(s, name=name.title(), email=f"{name}@test.example", role=role)
+            _key, secret = api_keys.create(s, user=user)
             made[name] = Actor(user.id, role, secret)
     return made
 

@@ -12,7 +12,7 @@ from sqlalchemy import inspect, select
 from logicrm import create_app, migrate
 from logicrm.cli import register_commands
 from logicrm.db import Base
-from logicrm.users import service as users
+from logicrm.users import keys as api_keys
 from logicrm.users.models import ApiKey, UserRole
 from tests.test_migrations import empty_database, empty_database_url  # noqa: F401  (fixtures)
 
@@ -53,7 +53,7 @@ def test_users_create_prints_a_key_that_works_and_stores_only_its_hash(app, db, 
     assert "ada@example.com" in result.stderr and key not in result.stderr
 
     with db.session(write=False) as session:
-        api_key = users.authenticate(session, key)
+        api_key = api_keys.authenticate(session, token=key)
         assert api_key is not None
         assert (api_key.user.email, api_key.user.role) == ("ada@example.com", UserRole.ADMIN)
         secret = key.split("_", 2)[2]
@@ -74,7 +74,7 @@ def test_keys_create_prints_a_new_working_key_and_revoke_stops_it(app, db, cli):
     assert new_key != old_key
     assert _authenticates(app, new_key)
     with db.session(write=False) as session:
-        key_id = users.authenticate(session, new_key).id
+        key_id = api_keys.authenticate(session, token=new_key).id
         assert session.get(ApiKey, key_id).label == "laptop"
     assert f"key {key_id}" in created.stderr  # so an admin knows what to revoke later
 
@@ -82,7 +82,7 @@ def test_keys_create_prints_a_new_working_key_and_revoke_stops_it(app, db, cli):
     assert revoked.exit_code == 0, revoked.output
     assert not _authenticates(app, new_key)
     with db.session(write=False) as session:
-        assert users.authenticate(session, new_key) is None
+        assert api_keys.authenticate(session, token=new_key) is None
     assert _authenticates(app, old_key)  # revoking one key leaves the user's others alone
 
 

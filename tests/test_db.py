@@ -49,7 +49,7 @@ def sqlite_db(sqlite_url):
 def _add_user(database: Database, name: str) -> int:
     with database.session_scope() as session:
         email = f"{name}-{time.monotonic_ns()}@test.example"
-        return users.create_user(session, name=name, email=email, role=UserRole.VIEWER).id
+        return users.create(session, name=name, email=email, role=UserRole.VIEWER).id
 
 
 def test_sqlite_engine_uses_wal_foreign_keys_and_busy_timeout(sqlite_url):
@@ -133,7 +133,7 @@ def test_deferred_transactions_that_read_then_write_fail_which_is_why_writers_be
 def test_utc_datetime_stores_aware_values_and_returns_them_in_utc(db):
     moment = dt.datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=SHANGHAI)
     with db.session_scope() as session:
-        user = users.create_user(session, name="Zhang", email="zhang@test.example", role=UserRole.VIEWER)
+        user = users.create(session, name="Zhang", email="zhang@test.example", role=UserRole.VIEWER)
         user.created_at = moment
     with db.session(write=False) as session:
         stored = session.get(User, user.id).created_at

@@ -23,6 +23,7 @@ from logicrm.relations.models import Contact, Department, Interaction, SurveyRes
 from logicrm.sales.models import Opportunity
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Ticket, TicketStatus
+from logicrm.users import keys as api_keys
 from logicrm.users import service as users
 
 
@@ -124,7 +125,7 @@ def load_demo(session: Session, *, seed: int = 7, today: dt.date | None = None) 
     started = time.perf_counter()
     plan = build_plan(seed=seed, today=today)
     ids = _Ids()
-    api_keys = _write_users(session, ids)
+    keys = _write_users(session, ids)
     _write_customers(session, plan, ids)
     _write_profiles(session, plan, ids)
     _write_links(session, plan, ids)
@@ -134,7 +135,7 @@ def load_demo(session: Session, *, seed: int = 7, today: dt.date | None = None) 
     _insert(session, Opportunity, _rows(plan.opportunities, OPPORTUNITY_COLUMNS,
                                         customer_id=("company", ids.customers)))  # fmt: skip
     session.flush()
-    return _summary(plan, ids.customers, api_keys, time.perf_counter() - started)
+    return _summary(plan, ids.customers, keys, time.perf_counter() - started)
 
 
 @dataclass
@@ -148,12 +149,12 @@ class _Ids:
 
 def _write_users(session: Session, ids: _Ids) -> dict[str, str]:
     """Create the demo users, each with an API key; return e-mail → plaintext key."""
-    api_keys = {}
+    secrets = {}
     for key, name, email, role in USERS:
-        user = users.create_user(session, name=name, email=email, role=role)
-        _key, secret = users.create_key(session, user=user, label="demo")
-        ids.users[key], api_keys[email] = user.id, secret
-    return api_keys
+        user = users.create(session, name=name, email=email, role=role)
+        _key, secret = api_keys.create(session, user=user, label="demo")
+        ids.users[key], secrets[email] = user.id, secret
+    return secrets
 
 
 def _write_customers(session: Session, plan: DemoPlan, ids: _Ids) -> None:
@@ -268,13 +269,11 @@ def _write_relations(session: Session, plan: DemoPlan, ids: _Ids) -> None:
     )
 
 
-def _summary(
-    plan: DemoPlan, customer_ids: list[int], api_keys: dict[str, str], seconds: float
-) -> DemoSummary:
+def _summary(plan: DemoPlan, customer_ids: list[int], keys: dict[str, str], seconds: float) -> DemoSummary:
     silent_before = plan.horizon - dt.timedelta(days=SILENT_AFTER_DAYS)
     answered = {s["department"] for s in plan.surveys if s["collected_at"] >= silent_before}
     counts = {
-        "users": len(api_keys),
+        "users": len(keys),
         "customers": len(plan.companies),
         "shippers": sum(c.is_shipper for c in plan.companies),
         "consignees": sum(c.is_consignee for c in plan.companies),
@@ -301,8 +300,8 @@ def _summary(
         counts=counts,
         troubled={category: [customer_ids[i] for i in ids] for category, ids in plan.troubled.items()},
         healthy_vips=[customer_ids[i] for i in plan.healthy],
-        admin_key=api_keys[ADMIN_EMAIL],
-        api_keys=api_keys,
+        admin_key=keys[ADMIN_EMAIL],
+        api_keys=keys,
         names={customer_ids[c.index]: c.name for c in plan.companies},
         notes={customer_ids[i]: note for i, note in plan.notes.items()},
         seconds=seconds,

@@ -6,6 +6,7 @@ from flask.views import MethodView
 
 from logicrm.api import Blueprint, page_of, paginate, require_role, session
 from logicrm.schemas import patch_schema
+from logicrm.users import keys as api_keys
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
 from logicrm.users.schemas import ApiKeyIn, ApiKeyOut, NewApiKeyOut, UserIn, UserListArgs, UserOut
@@ -31,9 +32,7 @@ class Users(MethodView):
     @blp.response(201, UserOut)
     def post(self, user_in):
         """Create a user (give it a key with POST /users/{id}/keys)."""
-        user = users.create_user(
-            session(), name=user_in["name"], email=user_in["email"], role=user_in["role"]
-        )
+        user = users.create(session(), name=user_in["name"], email=user_in["email"], role=user_in["role"])
         user.active = user_in["active"]
         return user
 
@@ -43,14 +42,14 @@ class UserById(MethodView):
     @blp.response(200, UserOut)
     def get(self, user_id):
         """Read one user."""
-        return users.get_user(session(), user_id=user_id)
+        return users.get(session(), user_id=user_id)
 
     @blp.arguments(patch_schema(UserIn))
     @blp.response(200, UserOut)
     def patch(self, changes, user_id):
         """Change a user's name, role or active flag (deactivating disables all its keys)."""
-        user = users.get_user(session(), user_id=user_id)
-        return users.update_user(session(), user, changes)
+        user = users.get(session(), user_id=user_id)
+        return users.update(session(), user=user, changes=changes)
 
 
 @blp.route("/users/<int:user_id>/keys")
@@ -58,14 +57,14 @@ class UserKeys(MethodView):
     @blp.response(200, ApiKeyOut(many=True))
     def get(self, user_id):
         """List a user's keys (never their secrets)."""
-        return users.get_user(session(), user_id=user_id).keys
+        return users.get(session(), user_id=user_id).keys
 
     @blp.arguments(ApiKeyIn)
     @blp.response(201, NewApiKeyOut)
     def post(self, key_in, user_id):
         """Create a key; the response is the only time its secret is shown."""
-        key, secret = users.create_key(
-            session(), user=users.get_user(session(), user_id=user_id), label=key_in.get("label")
+        key, secret = api_keys.create(
+            session(), user=users.get(session(), user_id=user_id), label=key_in.get("label")
         )
         return {**{name: getattr(key, name) for name in ApiKeyOut().fields}, "key": secret}
 
@@ -75,7 +74,7 @@ class RevokeKey(MethodView):
     @blp.response(200, ApiKeyOut)
     def post(self, key_id):
         """Revoke a key at once."""
-        return users.revoke_key(session(), key_id=key_id)
+        return api_keys.revoke(session(), key_id=key_id)
 
 
 blueprints = (blp,)

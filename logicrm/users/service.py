@@ -1,27 +1,15 @@
-"""Users and API keys: keys are shown once, stored as SHA-256, compared in constant time."""
+"""Users of LogiCRM: created, read and changed by administrators (their keys: users/keys.py)."""
 
 from __future__ import annotations
-
-import datetime as dt
-import hashlib
-import hmac
-import secrets
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from logicrm.db import utcnow
 from logicrm.errors import Conflict, NotFound
-from logicrm.users.models import ApiKey, User, UserRole
-
-KEY_PREFIX = "lcrm"
+from logicrm.users.models import User, UserRole
 
 
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def create_user(session: Session, *, name: str, email: str, role: UserRole) -> User:
+def create(session: Session, *, name: str, email: str, role: UserRole) -> User:
     """Create a user; emails are unique."""
     email = email.strip().lower()
     if session.scalar(select(User.id).where(User.email == email)):
@@ -38,7 +26,7 @@ def list_statement(*, role: UserRole | None = None) -> Select:
     return statement.where(User.role == role) if role else statement
 
 
-def get_user(session: Session, *, user_id: int) -> User:
+def get(session: Session, *, user_id: int) -> User:
     """Return one user or raise NotFound."""
     user = session.get(User, user_id)
     if user is None:
@@ -46,7 +34,7 @@ def get_user(session: Session, *, user_id: int) -> User:
     return user
 
 
-def get_user_by_email(session: Session, *, email: str) -> User:
+def get_by_email(session: Session, *, email: str) -> User:
     """Return the user with this email or raise NotFound."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
@@ -54,47 +42,7 @@ def get_user_by_email(session: Session, *, email: str) -> User:
     return user
 
 
-def create_key(session: Session, *, user: User, label: str | None = None) -> tuple[ApiKey, str]:
-    """Create an API key for a user; return the row and the plaintext key (shown once)."""
-    prefix = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
-    key = ApiKey(user=user, prefix=prefix, secret_hash=_hash(secret), label=label)
-    session.add(key)
-    session.flush()
-    return key, f"{KEY_PREFIX}_{prefix}_{secret}"
-
-
-def revoke_key(session: Session, *, key_id: int) -> ApiKey:
-    """Revoke a key; revoking twice is harmless."""
-    key = session.get(ApiKey, key_id)
-    if key is None:
-        raise NotFound(f"API key {key_id} not found")
-    key.revoked_at = key.revoked_at or utcnow()
-    return key
-
-
-def authenticate(session: Session, token: str) -> ApiKey | None:
-    """Return the live key matching a presented token, or None."""
-    parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX:
-        return None
-    key = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
-    if key is None or key.revoked_at is not None or not key.user.active:
-        return None
-    return key if hmac.compare_digest(key.secret_hash, _hash(parts[2])) else None
-
-
-def needs_touch(key: ApiKey, *, resolution_s: int, now: dt.datetime) -> bool:
-    """Tell whether last_used_at is stale enough to write (avoids a write per request)."""
-    return key.last_used_at is None or (now - key.last_used_at).total_seconds() >= resolution_s
-
-
-def touch_key(session: Session, *, key_id: int, now: dt.datetime) -> None:
-    """Record that a key was used."""
-    session.get(ApiKey, key_id).last_used_at = now
-
-
-def update_user(session: Session, user: User, changes: dict) -> User:
+def update(session: Session, *, user: User, changes: dict) -> User:
     """Change a user's fields; the email stays unique."""
     if "email" in changes:
         changes = {**changes, "email": changes["email"].strip().lower()}

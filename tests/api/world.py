@@ -17,6 +17,7 @@ from flask import Flask
 
 from logicrm.health import runs as checks
 from logicrm.outbox import receivers
+from logicrm.users import keys as api_keys
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
 from tests.conftest import Api
@@ -91,8 +92,8 @@ def _users(app: Flask) -> tuple[dict[str, str], dict[str, int], dict[str, int]]:
     database = app.extensions["logicrm.db"]
     with database.session_scope() as session:
         for name, role in [*((r, UserRole(r)) for r in ROLES), ("other_am", UserRole.ACCOUNT_MANAGER)]:
-            user = users.create_user(session, name=name.title(), email=f"{name}@matrix.example", role=role)
-            key, secret = users.create_key(session, user=user)
+            user = users.create(session, name=name.title(), email=f"{name}@matrix.example", role=role)
+            key, secret = api_keys.create(session, user=user)
             keys[name], ids[name], key_ids[name] = secret, user.id, key.id
     return keys, ids, key_ids
 

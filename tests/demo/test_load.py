@@ -14,7 +14,7 @@ from logicrm.lanes.models import Link, Shipment
 from logicrm.relations.models import Department, Interaction, SurveyResponse, SurveyScore
 from logicrm.sales.models import Opportunity
 from logicrm.tickets.models import Ticket
-from logicrm.users import service as users
+from logicrm.users import keys as api_keys
 from logicrm.users.models import UserRole
 
 
@@ -55,9 +55,9 @@ def test_summary_names_every_account_to_watch(demo, customers):
 
 def test_admin_key_and_every_demo_users_key_authenticate(demo, session):
     summary = demo.summary
-    key = users.authenticate(session, summary.admin_key)
+    key = api_keys.authenticate(session, token=summary.admin_key)
     assert key is not None and key.user.email == ADMIN_EMAIL and key.user.role == UserRole.ADMIN
-    keys = {email: users.authenticate(session, secret) for email, secret in summary.api_keys.items()}
+    keys = {email: api_keys.authenticate(session, token=secret) for email, secret in summary.api_keys.items()}
     assert all(key.user.email == email for email, key in keys.items())
     assert {key.user.role for key in keys.values()} == set(UserRole)
 

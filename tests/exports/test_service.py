@@ -257,7 +257,7 @@ def _export(db, kind: str, user=None) -> str:
 def _create_users(db) -> None:
     with db.session_scope() as session:
         for email in USERS:
-            users.create_user(session, name=email.split("@")[0], email=email, role=UserRole.ACCOUNT_MANAGER)
+            users.create(session, name=email.split("@")[0], email=email, role=UserRole.ACCOUNT_MANAGER)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
