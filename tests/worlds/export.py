@@ -164,52 +164,44 @@ class _Writer:
         )
         yield from columns
 
+    def _dated(self, records: list[dict], *fields: str):
+        """(serial, record, its timestamps) of each record of an exported account dated in the history
+        (by its first field)."""
+        kept = [
+            (i, r) for i, r in enumerate(records) if self.kept[r["account"]] and r[fields[0]] >= self.first
+        ]
+        stamps = [self._timestamps([record[name] for _, record in kept]) for name in fields]
+        for (serial, record), *moments in zip(kept, *stamps, strict=True):
+            if moments[0]:
+                yield serial, record, moments
+
     def surveys(self):
         world = self.world
-        surveys = [(i, s) for i, s in enumerate(world.surveys) if self.kept[s["account"]]]
-        moments = self._timestamps([s["day"] for _, s in surveys])
-        for (i, survey), moment in zip(surveys, moments, strict=True):
-            if not moment or survey["day"] < self.first:
-                continue
+        for serial, survey, (moment,) in self._dated(world.surveys, "day"):
             scores = []
             for dimension in DIMENSIONS:
                 answer = survey["scores"].get(dimension)
                 scores += [f"{value:g}" for value in answer] if answer else ["", "", ""]
-            yield [f"SV-{i + 1:07d}", world.accounts.ref[survey["account"]],
+            yield [f"SV-{serial + 1:07d}", world.accounts.ref[survey["account"]],
                    world.departments.name[survey["department"]], survey["contact"], moment, survey["channel"], 1, 7,
                    survey["ltr"], survey["comment"], *scores]  # fmt: skip
 
     def interactions(self):
         world = self.world
-        rows = [(i, x) for i, x in enumerate(world.interactions) if self.kept[x["account"]]]
-        moments = self._timestamps([x["day"] for _, x in rows])
-        for (i, interaction), moment in zip(rows, moments, strict=True):
-            if not moment or interaction["day"] < self.first:
-                continue
-            yield [f"IA-{i + 1:07d}", world.accounts.ref[interaction["account"]],
+        for serial, interaction, (moment,) in self._dated(world.interactions, "day"):
+            yield [f"IA-{serial + 1:07d}", world.accounts.ref[interaction["account"]],
                    world.departments.name[interaction["department"]], interaction["kind"], moment,
                    interaction["summary"], self._date(interaction["follow_up"])]  # fmt: skip
 
     def tickets(self):
         world = self.world
-        rows = [
-            (i, t)
-            for i, t in enumerate(world.tickets)
-            if self.kept[t["account"]] and t["opened"] >= self.first
-        ]
-        opened, responded, resolved = (
-            self._timestamps([ticket[field] for _, ticket in rows])
-            for field in ("opened", "first_response", "resolved")
-        )
-        for (i, ticket), *moments in zip(rows, opened, responded, resolved, strict=True):
-            if not moments[0]:
-                continue
+        for serial, ticket, moments in self._dated(world.tickets, "opened", "first_response", "resolved"):
             lane = ticket["lane"]
             status = (
                 ("closed" if ticket["resolved"] + 7 <= self.last else "resolved") if moments[2]
                 else "in_progress" if moments[1] else "open"
             )  # fmt: skip
-            yield [f"TK-{i + 1:07d}", world.accounts.ref[ticket["account"]],
+            yield [f"TK-{serial + 1:07d}", world.accounts.ref[ticket["account"]],
                    world.lanes.ref[lane] if lane >= 0 and self.lane_kept[lane] else "", ticket["kind"],
                    ticket["severity"], ticket["subject"], *moments, status,
                    f"{ticket['claim']:.2f}" if ticket["kind"] == "claim" else ""]  # fmt: skip
