@@ -380,7 +380,7 @@ class _Simulation:
             if probability <= 0 or effective > day or self.decided[partner] != NEVER:
                 continue
             # Constant hazard over the window with total probability `probability` of firing.
-            delay = rng_exponential(self.rng, -math.log1p(-probability) / contagion.window_days)
+            delay = self.rng.exponential(contagion.window_days / -math.log1p(-probability))
             if delay <= contagion.window_days:
                 trigger = day + max(1, math.ceil(delay))
                 if trigger < self.trigger[partner]:
@@ -674,12 +674,13 @@ class _Records:
         moment = day + rng.uniform(0.3, 0.7, len(day))
         channel = rng.integers(0, len(names.SURVEY_CHANNELS), len(day))
         comments = names.survey_comments(rng, x)
+        pick = rng.integers(0, 2, len(day))  # which of the department's contacts answered
         for i in np.argsort(moment, kind="stable"):
             dims = np.flatnonzero(asked[account[i]])
             contacts = departments.contacts[department[i]]
             world.surveys.append({
                 "account": int(account[i]), "department": int(department[i]),
-                "contact": contacts[int(moment[i] * 7) % len(contacts)], "day": float(moment[i]),
+                "contact": contacts[pick[i] % len(contacts)], "day": float(moment[i]),
                 "channel": names.SURVEY_CHANNELS[channel[i]], "ltr": int(ltr[i]), "comment": comments[i],
                 "scores": {DIMENSIONS[d]: (float(expected[i, d]), float(perceived[i, d]), float(importance[department[i], d]))
                            for d in dims},
@@ -823,10 +824,6 @@ class _Records:
                         "probability": probability, "created": opened, "close": end,
                     })  # fmt: skip
                 end += term
-
-
-def rng_exponential(rng: np.random.Generator, rate: float) -> float:
-    return float(rng.exponential(1 / rate)) if rate > 0 else math.inf
 
 
 def _logit(p: float) -> float:

@@ -159,11 +159,3 @@ class World:
             result[s].append(lane)
             result[c].append(lane)
         return result
-
-    def factor_levels(self, kind: int, day: int) -> np.ndarray:
-        """Each account's level of a per-account factor (service, relationship, business) on a day."""
-        chains = self.chains
-        members = np.flatnonzero(chains.kind == kind)
-        result = np.zeros(len(self.accounts), dtype=np.int8)
-        result[chains.account[members]] = chains.levels[members, day]
-        return result
