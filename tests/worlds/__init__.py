@@ -4,11 +4,11 @@ A world is a logistics provider's history generated from a seed, independent of 
 accounts whose latent state drives noisy records, churn by a hazard with a spontaneous and a
 contagious part, and the exact knowledge of who churned, why, and how likely it was.
 
-    from tests.worlds import generate, world_config, export_csv, truth, origins, metrics
+    from tests.worlds import generate, world_config, export_csv, truth_at, origins, metrics
     world = generate(world_config(accounts=1000, contagion="weak", drivers="balanced", seed=1))
     export_csv(world, "out/")                      # customers.csv … tickets.csv for `logicrm import`
     for origin in origins(world, horizon=180):     # monthly origins whose horizon ends by today
-        known = truth(world, origin, 180)          # at-risk accounts: label, oracle, contagion_only
+        known = truth_at(world, origin, 180)          # at-risk accounts: label, oracle, contagion_only
         metrics.summary(known.oracle[known.observed()], known.label[known.observed()])
 
 `python -m tests.worlds.report` prints the figures of the standard worlds (counts, base rates,
@@ -80,7 +80,7 @@ from tests.worlds import metrics
 from tests.worlds.config import CONTAGION, DRIVERS, Contagion, Drivers, Signals, WorldConfig, world_config
 from tests.worlds.export import IMPORT_ORDER, export_csv
 from tests.worlds.generator import generate
-from tests.worlds.truth import Truth, co_churn, oracle_probabilities, origins, truth
+from tests.worlds.truth import Truth, co_churn, oracle_probabilities, origins, truth_at
 from tests.worlds.world import World
 
 __all__ = [
@@ -99,6 +99,6 @@ __all__ = [
     "metrics",
     "oracle_probabilities",
     "origins",
-    "truth",
+    "truth_at",
     "world_config",
 ]

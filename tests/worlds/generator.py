@@ -55,6 +55,7 @@ TIER_FRAILTY = {"vip": -0.4, "key": -0.15, "standard": 0.1}
 CHANNEL_FRAILTY = {"referral": -0.3, "relationship": -0.15, "exhibition": 0.0, "web": 0.25, "directory": 0.2,
                    "advertising": 0.3, "other": 0.1}  # fmt: skip
 MONTH = 30.44
+MIN_ACTIVITY = 0.35  # floor of the product of a lane's two business multipliers
 
 
 def generate(config: WorldConfig) -> World:
@@ -539,9 +540,13 @@ class _Simulation:
             if last <= first:
                 continue
             span = days[first:last]
-            intensity = (lanes.base_rate[lane] / MONTH * calendar[first:last] * business[shipper, first:last]
-                         * business[consignee, first:last] * self.fade_factor(shipper, span)
-                         * self.fade_factor(consignee, span))  # fmt: skip
+            # Business moves volume, but never below a third of normal: a living shipper at the volume
+            # floor must not fall silent for the churn gap by chance.
+            activity = np.maximum(
+                business[shipper, first:last] * business[consignee, first:last], MIN_ACTIVITY
+            )
+            intensity = (lanes.base_rate[lane] / MONTH * calendar[first:last] * activity
+                         * self.fade_factor(shipper, span) * self.fade_factor(consignee, span))  # fmt: skip
             cumulative = np.cumsum(intensity)
             total = cumulative[-1]
             shape = lanes.rhythm[lane]

@@ -17,7 +17,7 @@ import numpy as np
 from tests.worlds import metrics
 from tests.worlds.config import world_config
 from tests.worlds.generator import generate
-from tests.worlds.truth import co_churn, gap_only_events, oracle_probabilities, origins, truth
+from tests.worlds.truth import co_churn, gap_only_events, oracle_probabilities, origins, truth_at
 from tests.worlds.world import World
 
 WORLDS = (
@@ -52,14 +52,14 @@ def describe(world: World, *, horizon: int = 180, runs: int = 1000, every: int =
             ((accounts.born <= day) & (accounts.churned > day)).sum()
         )
     for h in (90, 180, 365):
-        labels = [truth(world, origin, h, oracle=False).label for origin in origins(world, horizon=h)]
+        labels = [truth_at(world, origin, h, oracle=False).label for origin in origins(world, horizon=h)]
         figures[f"base_rate_{h}"] = float(np.mean(np.concatenate(labels)))
     figures.update({f"co_churn_{key}": value for key, value in co_churn(world).items()})
     started = time.perf_counter()
     rows = []
     chosen = origins(world, horizon=horizon)[::every]
     for origin in chosen:
-        known = truth(world, origin, horizon, oracle=False)
+        known = truth_at(world, origin, horizon, oracle=False)
         total, own = oracle_probabilities(world, origin, (horizon,), runs=runs)
         rows.append(
             (known.label, total[horizon][known.account], own[horizon][known.account], known.contagion_only)

@@ -6,14 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.worlds import generate, metrics, origins, truth, world_config
+from tests.worlds import generate, metrics, origins, truth_at, world_config
 from tests.worlds import signals as observed
 from tests.worlds.truth import co_churn, gap_only_events
 from tests.worlds.world import CONTAGION, NEVER, OWN
 
 
 def _base_rate(world, horizon: int) -> float:
-    labels = [truth(world, origin, horizon, oracle=False).label for origin in origins(world, horizon=horizon)]
+    labels = [
+        truth_at(world, origin, horizon, oracle=False).label for origin in origins(world, horizon=horizon)
+    ]
     return float(np.mean(np.concatenate(labels)))
 
 
@@ -128,7 +130,7 @@ def test_the_true_driver_weights_decide_which_signal_carries_the_information(mak
     def signal_auc(world) -> float:
         labels, values = [], []
         for origin in origins(world, horizon=180)[::2]:
-            known = truth(world, origin, 180, oracle=False)
+            known = truth_at(world, origin, 180, oracle=False)
             labels.append(known.label)
             values.append(observed.signals(world, world.day(origin), known.account)[signal])
         return metrics.auc(np.concatenate(values), np.concatenate(labels))

@@ -8,7 +8,7 @@ import functools
 import numpy as np
 import pytest
 
-from tests.worlds import generate, metrics, oracle_probabilities, origins, truth, world_config
+from tests.worlds import generate, metrics, oracle_probabilities, origins, truth_at, world_config
 from tests.worlds import signals as observed
 from tests.worlds.truth import own_decision_cdf
 from tests.worlds.world import CONTAGION, NEVER
@@ -17,7 +17,9 @@ from tests.worlds.world import CONTAGION, NEVER
 @functools.cache
 def _pooled(world, horizon: int = 180, *, every: int = 3, runs: int = 600):
     """Labels, oracle, own-only oracle and contagion-only flags over every n-th origin, and the truths."""
-    known = [truth(world, origin, horizon, runs=runs) for origin in origins(world, horizon=horizon)[::every]]
+    known = [
+        truth_at(world, origin, horizon, runs=runs) for origin in origins(world, horizon=horizon)[::every]
+    ]
     label, oracle, own, contagion_only = (
         np.concatenate([getattr(k, name) for k in known])
         for name in ("label", "oracle", "oracle_own", "contagion_only")
@@ -38,7 +40,7 @@ def test_labels_follow_the_churn_definition(make_world):
     accounts = world.accounts
     origin = origins(world, horizon=180)[6]
     t = world.day(origin)
-    known = truth(world, origin, 180, oracle=False)
+    known = truth_at(world, origin, 180, oracle=False)
     at_risk = set(known.account)
     assert all(accounts.born[a] <= t < accounts.churned[a] for a in at_risk)
     assert not at_risk & set(np.flatnonzero(accounts.churned <= t))
@@ -46,7 +48,7 @@ def test_labels_follow_the_churn_definition(make_world):
     assert np.array_equal(known.label == 1, within)  # no shipper falls silent before it churns here
     assert np.array_equal(known.leaving, accounts.decided[known.account] <= t)
     assert np.array_equal(known.contagion_only, within & (accounts.cause[known.account] == CONTAGION))
-    late = truth(world, world.date(world.last_day - 100), 180, oracle=False)
+    late = truth_at(world, world.date(world.last_day - 100), 180, oracle=False)
     assert np.isnan(late.label).all() and not late.observed().any()
 
 
@@ -58,7 +60,7 @@ def test_a_shipper_silent_for_the_churn_gap_counts_as_churned():
         for a in np.flatnonzero(accounts.is_shipper & (accounts.churned == NEVER) & (accounts.born == 0))
     )
     t = world.first_day + 60
-    known = truth(world, world.date(t), 180, oracle=False)
+    known = truth_at(world, world.date(t), 180, oracle=False)
     assert known.label[list(known.account).index(shipper)] == 0.0
     # Silence the shipper from day t + 30 on: the gap completes within 90 days of that, inside 180.
     mine = lanes.shipper[shipments.lane] == shipper
@@ -77,9 +79,9 @@ def test_a_shipper_silent_for_the_churn_gap_counts_as_churned():
     ):
         setattr(shipments, name, getattr(shipments, name)[keep])
     world._cache.clear()
-    known = truth(world, world.date(t), 180, oracle=False)
+    known = truth_at(world, world.date(t), 180, oracle=False)
     assert known.label[list(known.account).index(shipper)] == 1.0
-    assert shipper not in truth(world, world.date(int(last) + 91), 30, oracle=False).account
+    assert shipper not in truth_at(world, world.date(int(last) + 91), 30, oracle=False).account
 
 
 def test_own_decisions_happen_as_often_as_the_exact_probability_says():
@@ -121,7 +123,7 @@ def test_the_oracle_ranks_better_than_any_single_observable_signal(make_world):
 
 def test_contagion_is_what_the_oracle_adds_to_the_own_part(make_world):
     quiet = make_world(contagion="none")
-    known = truth(quiet, origins(quiet, horizon=180)[10], 180)
+    known = truth_at(quiet, origins(quiet, horizon=180)[10], 180)
     assert np.array_equal(known.oracle, known.oracle_own)
     label, oracle, own, contagion_only, _ = _pooled(make_world(accounts=1000, contagion="strong"))
     assert (oracle >= own - 0.05).all() and oracle.mean() > own.mean() + 0.03

@@ -62,7 +62,7 @@ def origins(world: World, *, warmup_days: int = 180, horizon: int = 0) -> list[d
     return result
 
 
-def truth(
+def truth_at(
     world: World, origin: dt.date, horizon: int = 180, *, oracle: bool = True, runs: int = 2500, seed: int = 0
 ) -> Truth:
     """Labels of the accounts at risk at `origin`, and (unless oracle=False) their oracle."""
@@ -321,7 +321,7 @@ def co_churn(world: World, within_days: int = 180) -> dict[str, float]:
             float(np.mean(after <= within_days)) if cause.any() else float("nan")
         )
     labels = [
-        truth(world, origin, within_days, oracle=False).label
+        truth_at(world, origin, within_days, oracle=False).label
         for origin in origins(world, horizon=within_days)
     ]
     base = float(np.nanmean(np.concatenate(labels)))
