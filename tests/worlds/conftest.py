@@ -21,7 +21,7 @@ def make_world():
     """make_world(accounts=…, contagion=…, drivers=…, seed=…, years=…): a cached world."""
 
     def make(
-        accounts: int = 600,
+        accounts: int = 1000,
         contagion: str = "weak",
         drivers: str = "balanced",
         seed: int = 1,

@@ -99,7 +99,7 @@ def test_own_decisions_happen_as_often_as_the_exact_probability_says():
 
 @pytest.mark.parametrize("contagion", ["none", "strong"])
 def test_the_oracle_is_calibrated_and_beats_the_base_rate(make_world, contagion):
-    world = make_world(accounts=1000, contagion=contagion)
+    world = make_world(contagion=contagion)
     label, oracle, _own, _contagion_only, _ = _pooled(world)
     assert metrics.brier(oracle, label) < metrics.brier(np.full(len(label), label.mean()), label)
     assert metrics.brier_skill(oracle, label) > 0.15
@@ -110,7 +110,7 @@ def test_the_oracle_is_calibrated_and_beats_the_base_rate(make_world, contagion)
 
 
 def test_the_oracle_ranks_better_than_any_single_observable_signal(make_world):
-    world = make_world(accounts=1000, contagion="strong")
+    world = make_world(contagion="strong")
     label, oracle, _own, _contagion_only, parts = _pooled(world)
     oracle_auc = metrics.auc(oracle, label)
     for name in observed.NAMES:
@@ -125,7 +125,7 @@ def test_contagion_is_what_the_oracle_adds_to_the_own_part(make_world):
     quiet = make_world(contagion="none")
     known = truth_at(quiet, origins(quiet, horizon=180)[10], 180)
     assert np.array_equal(known.oracle, known.oracle_own)
-    label, oracle, own, contagion_only, _ = _pooled(make_world(accounts=1000, contagion="strong"))
+    label, oracle, own, contagion_only, _ = _pooled(make_world(contagion="strong"))
     assert (oracle >= own - 0.05).all() and oracle.mean() > own.mean() + 0.03
     assert contagion_only.sum() > 100
     # The oracle sees the partner's churn coming; the own part cannot.
