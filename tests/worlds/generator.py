@@ -225,15 +225,15 @@ class _Simulation:
         consignees = np.flatnonzero(initial & (self.roles == CONSIGNEE))
         popularity = np.exp(0.8 * rng.normal(size=self.n))  # some consignees receive from many shippers
         planned = []
+        senders = np.concatenate([shippers, distributors])
         for consignee in consignees:  # every consignee has at least one shipper
-            senders = np.concatenate([shippers, distributors])
             planned.append((int(rng.choice(senders)), int(consignee)))
         for distributor in distributors:
             for shipper in rng.choice(
                 shippers, size=min(len(shippers), 1 + rng.binomial(2, 0.4)), replace=False
             ):
                 planned.append((int(shipper), int(distributor)))
-        for shipper in np.concatenate([shippers, distributors]):
+        for shipper in senders:
             extra = rng.poisson(1.6 if self.roles[shipper] == SHIPPER else 2.5)
             if extra:
                 p = popularity[consignees] / popularity[consignees].sum()
@@ -242,7 +242,7 @@ class _Simulation:
         for shipper, consignee in planned:
             if (shipper, consignee) not in self.pairs:
                 self._add_lane(shipper, consignee, 0, mature=True)
-        for shipper in np.concatenate([shippers, distributors]):
+        for shipper in senders:
             if not any(self.lanes["shipper"][lane] == shipper for lane in self.active[shipper]):
                 # A shipper (or distributor) nobody was assigned to gets one consignee.
                 self._add_lane(int(shipper), int(rng.choice(consignees)), 0, mature=True)
@@ -272,7 +272,9 @@ class _Simulation:
         """
         rng, lanes = self.rng, self.lanes
         lane = len(lanes["shipper"])
-        rate = max(float(self.config.lane_shipments_per_month * math.exp(0.7 * rng.normal())), minimum_rate)
+        # Bigger shippers (higher tiers) run busier lanes.
+        spread = 0.4 * self.size_z[shipper] + 0.6 * rng.normal()
+        rate = max(float(self.config.lane_shipments_per_month * math.exp(spread)), minimum_rate)
         outbound = sum(
             lanes["base_rate"][other] for other in self.active[shipper] if lanes["shipper"][other] == shipper
         )
