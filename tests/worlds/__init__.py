@@ -72,8 +72,8 @@ The truth (truth.py)
     the oracle needs no future arrivals. It counts the status event; the churn gap completing first
     is made near-impossible by the shipper volume floor and the wind-down (gap_only_events measures it).
 
-Speed: a 2,000-account, 3-year world (about 4,000 accounts over its life, 700,000 shipments)
-generates in about 5 s; its oracle takes 2–5 s per origin.
+Speed: a 2,000-account, 3-year world (3,700–4,900 accounts over its life, 700,000–800,000
+shipments) generates in 4–7 s; its oracle takes 1–4 s per origin at 2,500 runs (contagion costs).
 """
 
 from tests.worlds import metrics
