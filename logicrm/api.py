@@ -56,6 +56,9 @@ class ConflictErrorSchema(ErrorSchema):
     allow_duplicate = ma.fields.Boolean(
         metadata={"description": "true when ?allow_duplicate=true would create it anyway (same name only)"}
     )
+    link_ids = ma.fields.List(Id(), metadata={"description": "merge: the lanes between the two customers"})
+    merged_into_id = Id(metadata={"description": "restore: the customer this one was merged into"})
+    run_id = Id(allow_none=True, metadata={"description": "health run: the run in progress"})
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -147,11 +150,46 @@ class _Parser(FlaskParser):
         return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
 
     def pre_load(self, location_data, *, schema, req, location):
-        """Refuse text no database stores before any field sees it (a NUL or lone surrogate would be a 500)."""
+        """Refuse text no database stores before any field sees it (a NUL or lone surrogate would be a 500),
+        and in a JSON body any value not of its field's JSON type (marshmallow would read 0 or "true" as a
+        boolean and "12" as a number)."""
         errors = unstorable_text(location_data)
+        if location == "json" and not errors:
+            errors = json_type_errors(schema, location_data)
         if errors:
             raise ma.ValidationError(errors)
         return location_data
+
+
+def json_type_errors(schema: ma.Schema, data) -> dict:
+    """Name the values of a JSON body whose JSON type is not their field's (nested bodies included)."""
+    if not isinstance(data, Mapping):
+        return {}
+    fields = {field.data_key or name: field for name, field in schema.fields.items() if not field.dump_only}
+    errors = {}
+    for key, value in data.items():
+        field = fields.get(key)
+        problem = _json_type_problem(field, value) if field is not None else None
+        if problem:
+            errors[key] = problem
+    return errors
+
+
+def _json_type_problem(field: ma.fields.Field, value):
+    if value is None:
+        return None
+    if isinstance(field, ma.fields.Boolean):
+        return None if isinstance(value, bool) else ["must be true or false"]
+    if isinstance(field, ma.fields.Number):
+        return (
+            None if isinstance(value, int | float) and not isinstance(value, bool) else ["must be a number"]
+        )
+    if isinstance(field, ma.fields.Nested) and isinstance(value, Mapping):
+        return json_type_errors(field.schema, value) or None
+    if isinstance(field, ma.fields.List) and isinstance(value, list):
+        items = {i: p for i, item in enumerate(value) if (p := _json_type_problem(field.inner, item))}
+        return items or None
+    return None
 
 
 def _reasons(errors, path=()):

@@ -46,11 +46,13 @@ def bad_values(prop: dict) -> list:
     """Values a field must refuse, from what its documentation allows."""
     kind, values = prop.get("type"), []
     if kind == "integer":
-        values += [prop["maximum"] + 1, 2**63, 1.5]
+        values += [prop["maximum"] + 1, 2**63, 1.5, "12", True]
     if kind == "number":
-        values += [float("nan"), float("inf"), float("-inf"), 1e308]
+        values += [float("nan"), float("inf"), float("-inf"), 1e308, "1.5", True]
+    if kind == "boolean":
+        values += [0, "true"]  # JSON types are strict: marshmallow alone would read both as booleans
     if kind == "array" and prop["items"].get("type") == "integer":
-        values += [[2**63]]
+        values += [[2**63], ["1"]]
     if kind == "string" or "enum" in prop:
         values += UNSTORABLE_TEXT
     if prop.get("format") == "date-time":
