@@ -11,13 +11,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from sqlalchemy import (
+    ARRAY,
+    JSON,
     Boolean,
     CheckConstraint,
+    Column,
+    ColumnElement,
     Connection,
     DateTime,
     Engine,
@@ -25,11 +30,17 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     Table,
+    any_,
+    bindparam,
     create_engine,
     event,
+    func,
+    select,
     text,
+    update,
 )
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
 from logicrm.bounds import Bound
@@ -178,12 +189,15 @@ def bulk_insert(
 ) -> None:
     """Insert plain tuples in bulk (no defaults applied), without per-row ORM work.
 
-    PostgreSQL streams them with COPY (executemany there is ten times slower). Elsewhere one compiled
-    INSERT goes to the driver's executemany, the values converted a column at a time to exactly what
-    SQLAlchemy's bind processors would give.
+    PostgreSQL streams them with COPY (executemany there is ten times slower), JSON values as their text.
+    Elsewhere one compiled INSERT goes to the driver's executemany, the values converted a column at a
+    time to exactly what SQLAlchemy's bind processors would give.
     """
     dialect = connection.dialect
     if dialect.name == "postgresql":
+        dumped = [index for index, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+        if dumped:
+            rows = (_json_dumped(row, dumped) for row in rows)
         sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
         with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
             for row in rows:
@@ -198,6 +212,89 @@ def bulk_insert(
             for values, convert in zip(zip(*chunk, strict=True), converters, strict=True)
         ]
         connection.exec_driver_sql(statement, list(zip(*converted, strict=True)))
+
+
+def _json_dumped(row: tuple, indexes: list[int]) -> list:
+    row = list(row)
+    for index in indexes:
+        if row[index] is not None:
+            row[index] = json.dumps(row[index])
+    return row
+
+
+def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
+    """Return `count` new ids for rows about to be bulk inserted into `table` (its integer `id`).
+
+    PostgreSQL draws them from the column's sequence. SQLite gives a new row the largest id plus one, and
+    a writer holds the database's write lock from its first statement (BEGIN IMMEDIATE), so the ids after
+    the largest are this transaction's until it inserts them.
+    """
+    if not count:
+        return []
+    if connection.dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        return list(
+            connection.scalars(select(func.nextval(sequence)).select_from(func.generate_series(1, count)))
+        )
+    largest = connection.scalar(select(func.max(table.c.id))) or 0
+    return list(range(largest + 1, largest + 1 + count))
+
+
+def python_defaults(table: Table) -> dict[str, Callable[[], object]]:
+    """Map each column with a Python-side default to a function giving it: what the ORM and Core fill in
+    for a column an INSERT leaves out, and `bulk_insert` does not."""
+    defaults = {}
+    for column in table.columns:
+        default = column.default
+        if default is None or not (default.is_scalar or default.is_callable):
+            continue
+        if default.is_scalar:
+            defaults[column.key] = lambda value=default.arg: value
+        else:  # SQLAlchemy wraps a function of no arguments into one taking the execution context
+            defaults[column.key] = lambda make=default.arg: make(None)
+    return defaults
+
+
+def bulk_update(connection: Connection, table: Table, rows: list[dict], *, bump: dict | None = None) -> None:
+    """Update rows by id in bulk: each dict holds `id`, the `version` it was read at and the new values.
+
+    Rows changing the same columns go in one executemany; the version moves on by one, as a flush moves
+    it, and `bump` sets further columns on every row (updated_at). A row whose version moved since it was
+    read raises StaleDataError, as the ORM does (where the driver counts rows reliably: PostgreSQL; an
+    SQLite writer holds the write lock throughout).
+    """
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(name for name in row if name not in ("id", "version")), []).append(row)
+    for names, group in groups.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
+            .values(
+                {**{name: bindparam(name) for name in names}, **(bump or {}), "version": table.c.version + 1}
+            )
+        )
+        params = [
+            {"_id": row["id"], "_version": row["version"], **{name: row[name] for name in names}}
+            for row in group
+        ]
+        result = connection.execute(statement, params)
+        if connection.dialect.supports_sane_multi_rowcount and result.rowcount != len(params):
+            raise StaleDataError(
+                f"{table.name}: {len(params) - result.rowcount} rows changed while being updated"
+            )
+
+
+def among(connection: Connection, column: Column, values: Iterable) -> ColumnElement[bool]:
+    """`column IN values` with the values as one parameter: an array on PostgreSQL, a JSON list on SQLite.
+
+    Rendering and parsing an IN list of thousands of placeholders costs more than running the query.
+    """
+    values = list(values)
+    if connection.dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type), unique=True))
+    listed = func.json_each(bindparam(None, values, type_=JSON, unique=True)).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

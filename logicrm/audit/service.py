@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from logicrm import access
 from logicrm.audit.models import AuditEvent
+from logicrm.db import bulk_insert, utcnow
 from logicrm.users.models import User
 
 
@@ -43,7 +44,12 @@ def diff(stored: Mapping, new: Mapping) -> dict:
 
 def snapshot(obj, fields) -> dict:
     """Return {field: [None, value]} describing a created record."""
-    return {field: [None, plain(getattr(obj, field))] for field in fields if getattr(obj, field) is not None}
+    return created({field: getattr(obj, field) for field in fields})
+
+
+def created(values: Mapping) -> dict:
+    """Return {field: [None, value]} describing a record created with `values` (None values left out)."""
+    return {field: [None, plain(value)] for field, value in values.items() if value is not None}
 
 
 def removed(obj, fields) -> dict:
@@ -74,6 +80,22 @@ def record(
             changes=changes,
         )
     )
+
+
+EVENT_COLUMNS = ("user_id", "entity", "entity_id", "customer_id", "action", "changes", "at")
+
+
+def record_many(session: Session, *, user: User | None, events: Iterable[tuple]) -> None:
+    """Append audit events in bulk: (entity, entity_id, customer_id, action, changes) each, as `record`
+    would one by one (an update that changed nothing records nothing)."""
+    user_id, at = (user.id if user else None), utcnow()
+    rows = [
+        (user_id, entity, entity_id, customer_id, action, changes, at)
+        for entity, entity_id, customer_id, action, changes in events
+        if changes or action != "update"
+    ]
+    if rows:
+        bulk_insert(session.connection(), AuditEvent.__table__, EVENT_COLUMNS, rows)
 
 
 def present(*, user: User, events) -> list[dict]:

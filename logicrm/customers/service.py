@@ -118,10 +118,18 @@ def _check_references(session: Session, user: User, data: dict) -> None:
 
 def is_visible(session: Session, *, user: User, customer_id: int, include_deleted: bool = False) -> bool:
     """Tell whether a customer exists for this user (hidden and missing are the same answer)."""
-    statement = select(Customer.id).where(Customer.id == customer_id, visible(user=user))
+    return bool(existing(session, user=user, ids=[customer_id], include_deleted=include_deleted))
+
+
+def existing(session: Session, *, user: User, ids: Iterable[int], include_deleted: bool = False) -> set[int]:
+    """Return the ids among `ids` of customers that exist for this user (hidden and missing alike are left out)."""
+    ids = set(ids)
+    if not ids:
+        return set()
+    statement = select(Customer.id).where(Customer.id.in_(ids), visible(user=user))
     if not include_deleted:
         statement = statement.where(Customer.deleted_at.is_(None))
-    return session.scalar(statement) is not None
+    return set(session.scalars(statement))
 
 
 def visible_id_set(session: Session, *, user: User) -> set[int] | None:

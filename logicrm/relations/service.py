@@ -3,11 +3,12 @@ the rules of their own (customers.records does the rest)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from logicrm import access
 from logicrm.audit import service as audit
-from logicrm.customers.records import RecordKind
+from logicrm.customers.records import Checked, RecordKind, Write
 from logicrm.errors import field_error
 from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
 from logicrm.users.models import User
@@ -37,22 +38,29 @@ def _survey_created(response: SurveyResponse, data: dict) -> dict:
     return changes
 
 
-def _logged_as_caller(session: Session, user: User, data: dict, interaction: Interaction | None) -> dict:
+def _logged_as_caller(session: Session, user: User, writes: list[Write]) -> list[Checked]:
     """Interactions are logged as the caller; managers and admins may record one in a colleague's name."""
-    if interaction is None and data.get("user_id") is None:
-        return {**data, "user_id": user.id}
-    author = data.get("user_id")
-    if (
-        "user_id" not in data
-        or author == user.id
-        or (interaction is not None and author == interaction.user_id)
-    ):
-        return data
-    if not access.manages_teams(user):
-        raise field_error("user_id", "you log interactions as yourself; leave user_id out")
-    if author is not None and session.get(User, author) is None:
-        raise field_error("user_id", f"unknown user {author}")
-    return data
+    results: list[Checked] = []
+    named = {}  # position -> the colleague named as author
+    for data, stored in writes:
+        author = data.get("user_id")
+        if stored is None and author is None:
+            results.append({**data, "user_id": user.id})
+        elif (
+            "user_id" not in data or author == user.id or (stored is not None and author == stored["user_id"])
+        ):
+            results.append(data)
+        elif not access.manages_teams(user):
+            results.append(field_error("user_id", "you log interactions as yourself; leave user_id out"))
+        else:
+            if author is not None:
+                named[len(results)] = author
+            results.append(data)
+    known = set(session.scalars(select(User.id).where(User.id.in_(set(named.values()))))) if named else set()
+    for position, author in named.items():
+        if author not in known:
+            results[position] = field_error("user_id", f"unknown user {author}")
+    return results
 
 
 DEPARTMENTS = RecordKind(

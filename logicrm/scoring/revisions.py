@@ -4,7 +4,7 @@ Every API worker caches the network graph and the computed scores; a cache entry
 revision it was built at is still current, so a write in one worker invalidates all of them.
 `network` moves when links or shipments change (the graph), `scores` when any scored table changes.
 Writes are seen both through the ORM (flushes) and as bulk statements run through a session; only
-statements run on a bare connection (the CSV import's fast path) must call `bump` themselves.
+statements run on a bare connection (the CSV import's bulk paths) must say so with `wrote`.
 """
 
 from __future__ import annotations
@@ -80,6 +80,11 @@ def deferred(session: Session) -> Iterator[None]:
     names = session.info.pop(_DEFERRED)
     if names:
         bump(session, *sorted(names))
+
+
+def wrote(session: Session, tables: Iterable[str]) -> None:
+    """Advance the revisions the tables written feed (inside `deferred`: once, at its end)."""
+    _bump_for(session, tables)
 
 
 def _bump_for(session: Session, tables: Iterable[str]) -> None:

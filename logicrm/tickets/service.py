@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from logicrm.customers.records import RecordKind
+from logicrm.customers.records import Checked, RecordKind, Write
 from logicrm.errors import field_error
 from logicrm.lanes.models import Link
 from logicrm.tickets.models import Ticket
 from logicrm.users.models import User
 
 
-def _about_its_own_lane(session: Session, user: User, data: dict, ticket: Ticket | None) -> dict:
+def _about_its_own_lane(session: Session, user: User, writes: list[Write]) -> list[Checked]:
     """A ticket about a lane names one of its customer's lanes."""
-    customer_id = data.get("customer_id", ticket.customer_id if ticket else None)
-    link_id = data.get("link_id", ticket.link_id if ticket else None)
-    if link_id is not None:
-        own = session.scalar(
-            select(Link.id).where(
-                Link.id == link_id, or_(Link.shipper_id == customer_id, Link.consignee_id == customer_id)
-            )
+    merged = [{**(stored or {}), **data} for data, stored in writes]
+    wanted = {record["link_id"] for record in merged if record.get("link_id") is not None}
+    ends = {
+        link_id: (shipper_id, consignee_id)
+        for link_id, shipper_id, consignee_id in (
+            session.execute(select(Link.id, Link.shipper_id, Link.consignee_id).where(Link.id.in_(wanted)))
+            if wanted
+            else ()
         )
-        if own is None:
-            raise field_error(
-                "link_id", f"link {link_id} does not exist or does not involve customer {customer_id}"
+    }
+    results: list[Checked] = []
+    for (data, _stored), record in zip(writes, merged, strict=True):
+        link_id, customer_id = record.get("link_id"), record.get("customer_id")
+        if link_id is not None and customer_id not in ends.get(link_id, ()):
+            results.append(
+                field_error(
+                    "link_id", f"link {link_id} does not exist or does not involve customer {customer_id}"
+                )
             )
-    return data
+        else:
+            results.append(data)
+    return results
 
 
 TICKETS = RecordKind(
