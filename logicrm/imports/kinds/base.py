@@ -2,10 +2,10 @@
 
 A kind lists its columns (the documented file format, also what its export writes), checks a parsed
 row on its own, resolves the row's references (external_refs of other records, user emails) for a
-whole batch at once, and writes the batch. Customer-level kinds write each row through the same
-service functions as the API, inside a savepoint, so a row the database refuses becomes a row error
-and leaves nothing behind (ServiceKind, RelatedServiceKind). Shipments, the one kind that comes in
-millions, are compared and written in bulk (kinds.lanes).
+whole batch at once, and writes the batch. Customer-level kinds plan and write a batch in bulk by the
+services' rules (kinds.bulk); their row-by-row way, each row through the API's service functions in a
+savepoint, remains for a batch the database refuses (ServiceKind.write). Shipments, the one kind that
+comes in millions, are compared and written column by column (kinds.lanes).
 """
 
 from __future__ import annotations
@@ -14,20 +14,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import func, literal, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from logicrm import access
 from logicrm.consignees.models import ConsigneeProfile
-from logicrm.customers import records
 from logicrm.customers import service as customers
 from logicrm.customers.models import Customer
 from logicrm.errors import DomainError
 from logicrm.imports.columns import Column
 from logicrm.lanes import service as lanes
 from logicrm.lanes.models import Link
-from logicrm.relations.models import Department
+from logicrm.relations.models import Contact
 from logicrm.shippers.models import ShipperProfile
 from logicrm.users.models import User
 
@@ -100,6 +99,11 @@ class CustomerRef(NamedTuple):
     consignee: bool
 
 
+class ContactRef(NamedTuple):
+    id: int
+    customer_id: int
+
+
 class LinkRef(NamedTuple):
     id: int
     shipper_id: int
@@ -123,6 +127,7 @@ class Context:
     state: dict = field(default_factory=dict)  # whatever else a kind keeps for one import
     _customers: dict[str, CustomerRef | None] = field(default_factory=dict)
     _links: dict[str, LinkRef | None] = field(default_factory=dict)
+    _contacts: dict[str, ContactRef | None] = field(default_factory=dict)
     _users: dict[str, int | None] = field(default_factory=dict)
 
     @property
@@ -158,6 +163,17 @@ class Context:
                 lanes.writable_links(user=self.user) if self.restricted else literal(True),
             ).where(Link.external_ref.in_(chunk)),
             LinkRef,
+        )
+
+    def contacts(self, refs: Iterable[str]) -> dict[str, ContactRef | None]:
+        """Look contacts up by external_ref (cached), with their customer."""
+        return self._lookup(
+            self._contacts,
+            refs,
+            lambda chunk: select(Contact.external_ref, Contact.id, Contact.customer_id).where(
+                Contact.external_ref.in_(chunk)
+            ),
+            ContactRef,
         )
 
     def users(self, emails: Iterable[str]) -> dict[str, int | None]:
@@ -370,62 +386,3 @@ class ServiceKind(Kind):
 
     def update(self, ctx: Context, obj, row: Row) -> bool:
         raise NotImplementedError
-
-
-class RelatedServiceKind(ServiceKind):
-    """Records of one customer (contacts, surveys, interactions, tickets) through customers.records."""
-
-    record_kind: records.RecordKind
-    plain = ()  # columns copied as they are
-
-    def resolve(self, ctx: Context, rows: list[Row]) -> None:
-        ctx.customers(row.values["customer_ref"] for row in rows if row.values.get("customer_ref"))
-        departments = self._departments(ctx, rows)
-        for row in rows:
-            customer = self._customer(ctx, row, "customer_ref")
-            if customer is None:
-                continue
-            row.record = {"customer_id": customer.id, **self._record(row, ("external_ref", *self.plain))}
-            if "department" in row.values:
-                name = row.values["department"]
-                if name is None:
-                    row.record["department_id"] = None
-                elif (department_id := departments.get((customer.id, name))) is None:
-                    row.error(
-                        "department",
-                        f"customer {row.values['customer_ref']!r} has no department {name!r}; import departments first",
-                    )
-                else:
-                    row.record["department_id"] = department_id
-            self.resolve_more(ctx, row, customer)
-
-    def resolve_more(self, ctx: Context, row: Row, customer: CustomerRef) -> None:
-        """Resolve the kind's other references."""
-
-    def _departments(self, ctx: Context, rows: list[Row]) -> dict[tuple[int, str], int]:
-        pairs = set()
-        for row in rows:
-            customer = ctx.customers([row.values["customer_ref"]]).get(row.values["customer_ref"])
-            if customer is not None and row.values.get("department"):
-                pairs.add((customer.id, row.values["department"]))
-        found = {}
-        for chunk in chunked(pairs):
-            for customer_id, name, department_id in ctx.session.execute(
-                select(Department.customer_id, Department.name, Department.id).where(
-                    tuple_(Department.customer_id, Department.name).in_(chunk)
-                )
-            ):
-                found[(customer_id, name)] = department_id
-        return found
-
-    def create(self, ctx: Context, row: Row) -> None:
-        records.create(ctx.session, user=ctx.user, kind=self.record_kind, data=row.record)
-
-    def update(self, ctx: Context, obj, row: Row) -> bool:
-        return self._apply(ctx, obj, row.record)
-
-    def _apply(self, ctx: Context, obj, changes: dict) -> bool:
-        """Update `obj` through the service; tell whether anything changed."""
-        version = obj.version
-        records.update(ctx.session, user=ctx.user, kind=self.record_kind, record=obj, changes=changes)
-        return obj.version != version

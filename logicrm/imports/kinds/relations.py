@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, tuple_
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
 
-from logicrm import bounds
+from sqlalchemy import delete, select, tuple_
+
+from logicrm import bounds, db
 from logicrm.audit import service as audit
+from logicrm.customers import records
 from logicrm.imports.columns import Boolean, Choice, Column, Date, DateTime, Email, Integer, Number, Text, ref
-from logicrm.imports.kinds.base import Context, CustomerRef, RelatedServiceKind, Row, chunked
+from logicrm.imports.kinds.base import Context, CustomerRef, Row, chunked
+from logicrm.imports.kinds.bulk import Plan, RelatedKind, insert, update
 from logicrm.relations import service as relations
 from logicrm.relations.models import (
     Contact,
@@ -20,7 +26,7 @@ from logicrm.relations.models import (
 )
 
 
-class Departments(RelatedServiceKind):
+class Departments(RelatedKind):
     name = "departments"
     model = Department
     entity = "department"
@@ -44,17 +50,21 @@ class Departments(RelatedServiceKind):
         return (row.record["customer_id"], row.values["name"])
 
     def existing(self, ctx: Context, rows: list[Row]) -> dict:
-        keys = [self.key(row) for row in rows]
-        found = {}
-        for chunk in chunked(keys):
-            for department in ctx.session.scalars(
-                select(Department).where(tuple_(Department.customer_id, Department.name).in_(chunk))
-            ):
-                found[(department.customer_id, department.name)] = department
+        return {
+            key: ctx.session.get(Department, record["id"]) for key, record in self.stored(ctx, rows).items()
+        }
+
+    def stored(self, ctx: Context, rows: list[Row]) -> dict[Any, Mapping]:
+        table, found = Department.__table__, {}
+        for chunk in chunked({self.key(row) for row in rows}):
+            for record in ctx.session.execute(
+                select(table).where(tuple_(table.c.customer_id, table.c.name).in_(chunk))
+            ).mappings():
+                found[(record["customer_id"], record["name"])] = record
         return found
 
 
-class Contacts(RelatedServiceKind):
+class Contacts(RelatedKind):
     name = "contacts"
     model = Contact
     entity = "contact"
@@ -72,7 +82,7 @@ class Contacts(RelatedServiceKind):
     fields = {"customer_id": "customer_ref", "department_id": "department"}
 
 
-class Surveys(RelatedServiceKind):
+class Surveys(RelatedKind):
     """One row per survey response; each service dimension has expectation, perception and importance
     columns, and a response's dimensions are the ones the row fills in."""
 
@@ -152,15 +162,105 @@ class Surveys(RelatedServiceKind):
             if contact_ref is None:
                 row.record["contact_id"] = None
                 return
-            found = ctx.session.execute(
-                select(Contact.id, Contact.customer_id).where(Contact.external_ref == contact_ref)
-            ).first()
+            found = ctx.contacts([contact_ref])[contact_ref]
             if found is None or found.customer_id != customer.id:
                 row.error(
                     "contact_ref", f"customer {row.values['customer_ref']!r} has no contact {contact_ref!r}"
                 )
             else:
                 row.record["contact_id"] = found.id
+
+    def resolve(self, ctx: Context, rows: list[Row]) -> None:
+        ctx.contacts(row.values["contact_ref"] for row in rows if row.values.get("contact_ref"))
+        super().resolve(ctx, rows)
+
+    def stored(self, ctx: Context, rows: list[Row]) -> dict[Any, Mapping]:
+        """The stored responses with their scores (as score dicts)."""
+        stored = {key: {**record, "scores": []} for key, record in super().stored(ctx, rows).items()}
+        by_id = {record["id"]: record for record in stored.values()}
+        if by_id:
+            table, connection = SurveyScore.__table__, ctx.session.connection()
+            for score in connection.execute(
+                select(table).where(db.among(connection, table.c.response_id, by_id)).order_by(table.c.id)
+            ).mappings():
+                by_id[score["response_id"]]["scores"].append(dict(score))
+        return stored
+
+    def decide(self, ctx: Context, plan: Plan, writes: list[tuple[Row, Mapping | None]]) -> None:
+        for row, old in writes:
+            if old is None and "scores" not in row.record:
+                row.error(
+                    "timeliness_expectation", "a new response needs its scores: add the dimension columns"
+                )
+        super().decide(ctx, plan, [(row, old) for row, old in writes if not row.errors])
+
+    def changes(self, old: Mapping, values: dict) -> dict:
+        changed = super().changes(old, _without_scores(values))
+        scores = values.get("scores")
+        if scores is not None and relations.score_table(old["scores"]) != relations.score_table(scores):
+            changed["scores"] = scores
+        return changed
+
+    def apply(self, ctx: Context, plan: Plan) -> None:
+        """Responses as the other kinds; their scores replaced whole, a change of them recorded apart
+        and leaving the response's version as it is (as the row-by-row way does)."""
+        responses, scores, connection = (
+            SurveyResponse.__table__,
+            SurveyScore.__table__,
+            ctx.session.connection(),
+        )
+        new = insert(ctx, responses, [_without_scores(values) for _row, values in plan.creates])
+        update(
+            ctx,
+            responses,
+            [(old, fields) for _row, old, changed in plan.updates if (fields := _without_scores(changed))],
+        )
+        rescored = {
+            old["id"]: changed["scores"] for _row, old, changed in plan.updates if "scores" in changed
+        }
+        if rescored:
+            connection.execute(delete(scores).where(db.among(connection, scores.c.response_id, rescored)))
+        created_scores = insert(
+            ctx,
+            scores,
+            [
+                {**score, "response_id": response_id}
+                for response_id, given in (
+                    *(
+                        (stored["id"], values["scores"])
+                        for (_row, values), stored in zip(plan.creates, new, strict=True)
+                    ),
+                    *rescored.items(),
+                )
+                for score in given
+            ],
+        )
+        by_response: dict[int, list[dict]] = {}
+        for score in created_scores:
+            by_response.setdefault(score["response_id"], []).append(score)
+        kind = self.record_kind
+        audit.record_many(
+            ctx.session,
+            user=ctx.user,
+            events=[
+                *(
+                    ("survey", stored["id"], stored["customer_id"], "create",
+                     records.created(kind, SimpleNamespace(**stored, scores=by_response[stored["id"]]), values))
+                    for (_row, values), stored in zip(plan.creates, new, strict=True)
+                ),
+                *(
+                    event
+                    for _row, old, changed in plan.updates
+                    for event in (
+                        ("survey", old["id"], changed.get("customer_id", old["customer_id"]), "update",
+                         audit.diff(old, _without_scores(changed))),
+                        ("survey", old["id"], changed.get("customer_id", old["customer_id"]), "update",
+                         {"scores": [relations.score_table(old["scores"]), relations.score_table(changed["scores"])]}
+                         if "scores" in changed else {}),
+                    )
+                ),
+            ],
+        )  # fmt: skip
 
     def update(self, ctx: Context, obj: SurveyResponse, row: Row) -> bool:
         changes = dict(row.record)
@@ -169,6 +269,9 @@ class Surveys(RelatedServiceKind):
         if scores is not None:
             old = relations.score_table(obj.scores)
             if old != relations.score_table(scores):
+                # the old scores go first: a dimension scored again would otherwise meet its old row
+                obj.scores = []
+                ctx.session.flush()
                 obj.scores = [SurveyScore(**score) for score in scores]
                 ctx.session.flush()
                 audit.record(ctx.session, user=ctx.user, entity="survey", entity_id=obj.id, customer_id=obj.customer_id,
@@ -177,7 +280,11 @@ class Surveys(RelatedServiceKind):
         return changed
 
 
-class Interactions(RelatedServiceKind):
+def _without_scores(values: Mapping) -> dict:
+    return {name: value for name, value in values.items() if name != "scores"}
+
+
+class Interactions(RelatedKind):
     name = "interactions"
     model = Interaction
     entity = "interaction"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from logicrm.imports.columns import Choice, Column, DateTime, Text, money, ref
-from logicrm.imports.kinds.base import Context, CustomerRef, RelatedServiceKind, Row
+from logicrm.imports.kinds.base import Context, CustomerRef, Row
+from logicrm.imports.kinds.bulk import RelatedKind
 from logicrm.tickets import service as tickets
 from logicrm.tickets.models import Severity, Ticket, TicketKind, TicketStatus
 
 
-class Tickets(RelatedServiceKind):
+class Tickets(RelatedKind):
     name = "tickets"
     model = Ticket
     entity = "ticket"
