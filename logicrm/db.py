@@ -151,13 +151,19 @@ def lock_keys(session: Session, keys: Iterable[str]) -> None:
     """Hold transaction-scoped locks on `keys` so a check-then-write on them runs one writer at a time.
 
     SQLite writers already hold the database lock from their first statement (BEGIN IMMEDIATE). On
-    PostgreSQL each key is an advisory lock, released at commit or rollback; taken in sorted order so two
-    writers never wait on each other.
+    PostgreSQL each key is an advisory lock, released at commit or rollback; taken in sorted order (one
+    statement, the keys as one array) so two writers never wait on each other.
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted(set(keys)):
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    keys = sorted(set(keys))
+    if keys:
+        session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS text[])) AS key"
+            ),
+            {"keys": keys},
+        )
 
 
 MONEY = Numeric(14, 2, asdecimal=False)
@@ -203,7 +209,9 @@ def bulk_insert(
             for row in rows:
                 copy.write_row(row)
         return
-    statement = str(table.insert().compile(dialect=dialect, column_keys=list(columns)))
+    quote = dialect.identifier_preparer.quote
+    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _name in columns)
+    statement = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES ({marks})"
     converters = [_sqlite_converter(table.c[name].type, dialect) for name in columns]
     rows = iter(rows)
     while chunk := list(itertools.islice(rows, BULK_CHUNK)):
@@ -255,8 +263,10 @@ def python_defaults(table: Table) -> dict[str, Callable[[], object]]:
     return defaults
 
 
-def bulk_update(connection: Connection, table: Table, rows: list[dict], *, bump: dict | None = None) -> None:
-    """Update rows by id in bulk: each dict holds `id`, the `version` it was read at and the new values.
+def bulk_update(
+    connection: Connection, table: Table, rows: list[dict], *, key: str = "id", bump: dict | None = None
+) -> None:
+    """Update rows in bulk: each dict holds the `key` (id), the `version` it was read at and the new values.
 
     Rows changing the same columns go in one executemany; the version moves on by one, as a flush moves
     it, and `bump` sets further columns on every row (updated_at). A row whose version moved since it was
@@ -265,17 +275,17 @@ def bulk_update(connection: Connection, table: Table, rows: list[dict], *, bump:
     """
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        groups.setdefault(tuple(name for name in row if name not in ("id", "version")), []).append(row)
+        groups.setdefault(tuple(name for name in row if name not in (key, "version")), []).append(row)
     for names, group in groups.items():
         statement = (
             update(table)
-            .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
+            .where(table.c[key] == bindparam("_key"), table.c.version == bindparam("_version"))
             .values(
                 {**{name: bindparam(name) for name in names}, **(bump or {}), "version": table.c.version + 1}
             )
         )
         params = [
-            {"_id": row["id"], "_version": row["version"], **{name: row[name] for name in names}}
+            {"_key": row[key], "_version": row["version"], **{name: row[name] for name in names}}
             for row in group
         ]
         result = connection.execute(statement, params)

@@ -44,11 +44,15 @@ def put(session: Session, *, user: User, customer: Customer, role: str, data: di
         session.refresh(customer)
         action, diff = "create", audit.snapshot(profile, data.keys())
     else:
-        full = {column: data.get(column) for column in fields(role)}
-        action, diff = "update", audit.apply_changes(profile, full)
+        action, diff = "update", audit.apply_changes(profile, replacement(role, data))
         session.flush()
     _record(session, user, customer, role, action, diff)
     return profile
+
+
+def replacement(role: str, data: dict) -> dict:
+    """The values putting `data` over an existing profile writes: the whole profile, fields left out cleared."""
+    return {column: data.get(column) for column in fields(role)}
 
 
 def delete(session: Session, *, user: User, customer: Customer, role: str) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Select, case, or_, select, true
 from sqlalchemy.orm import Session
@@ -156,21 +157,23 @@ def names_for(session: Session, *, user: User, ids: Iterable[int]) -> dict[int, 
     return dict(rows.all())
 
 
-def _check_coverage_change(user: User, customer: Customer | None, data: dict) -> None:
-    """Owner and team are set by managers and admins; an account manager creates accounts it owns."""
+def check_coverage_change(user: User, current: Mapping | None, data: Mapping) -> None:
+    """Owner and team are set by managers and admins; an account manager creates accounts it owns.
+
+    `current`: the account's owner_id and team_ids now (None for a new account)."""
     if access.manages_teams(user):
         return
-    if customer is None:
+    if current is None:
         changed = {
             "owner_id": data.get("owner_id") not in (None, user.id),
             "team_ids": bool(data.get("team_ids")),
         }
     else:
         changed = {
-            "owner_id": "owner_id" in data and data["owner_id"] != customer.owner_id,
+            "owner_id": "owner_id" in data and data["owner_id"] != current["owner_id"],
             "team_ids": "team_ids" in data
             and data["team_ids"] is not None
-            and set(data["team_ids"]) != {member.id for member in customer.team},
+            and set(data["team_ids"]) != set(current["team_ids"]),
         }
     for field, refused in changed.items():
         if refused:
@@ -180,9 +183,23 @@ def _check_coverage_change(user: User, customer: Customer | None, data: dict) ->
             )
 
 
-def _check_dates(acquired_on, churned_on) -> None:
+def check_dates(acquired_on, churned_on) -> None:
+    """An account is not churned before it was acquired."""
     if acquired_on is not None and churned_on is not None and churned_on < acquired_on:
         raise field_error("churned_on", f"must not be before acquired_on ({acquired_on.isoformat()})")
+
+
+def with_normalized_name(values: dict) -> dict:
+    """The values a write stores: the normalised name (duplicates, search) follows the name."""
+    return {**values, "normalized_name": normalize_name(values["name"])} if "name" in values else values
+
+
+def team_change(before: Iterable[int], after: Iterable[int] | None) -> list | None:
+    """[old, new] sorted team ids when `after` changes the team, else None."""
+    before = sorted(before)
+    if after is None or before == sorted(set(after)):
+        return None
+    return [before, sorted(set(after))]
 
 
 def _team(session: Session, team_ids: list[int]) -> list[User]:
@@ -193,63 +210,99 @@ def _team(session: Session, team_ids: list[int]) -> list[User]:
     return list(users)
 
 
-def find_duplicate(
-    session: Session, *, name: str, registration_number: str | None, exclude_id: int | None = None
-) -> tuple[Customer, str] | None:
-    """Return a live customer that is probably the same company, and why."""
-    if registration_number:
-        same = session.scalar(
-            select(Customer).where(
-                Customer.registration_number == registration_number, Customer.id != (exclude_id or 0)
-            )
-        )
-        if same is not None:
-            return same, "registration_number"
-    same = session.scalar(
-        select(Customer)
-        .where(
-            Customer.normalized_name == normalize_name(name),
-            Customer.deleted_at.is_(None),
-            Customer.id != (exclude_id or 0),
-        )
-        .order_by(Customer.id)
-        .limit(1)
-    )
-    return (same, "name") if same is not None else None
+@dataclass(frozen=True)
+class Candidate:
+    """A customer about to be written, for the duplicate check: a same registration number is the same
+    legal entity, always refused; a same name is refused unless `allow_duplicate`."""
+
+    name: str
+    registration_number: str | None
+    allow_duplicate: bool = False
+    exclude_id: int | None = None  # the customer itself, when it is updated
 
 
-def _refuse_duplicate(
-    session: Session, user: User, *, name, registration_number, allow_duplicate, exclude_id=None
-) -> None:
-    # Check-then-write is safe only one writer at a time per name and registration number.
+def duplicates(session: Session, *, user: User, candidates: Sequence[Candidate]) -> list[Conflict | None]:
+    """Check customers about to be written against the stored ones: the Conflict refusing each, or None.
+
+    Check-then-write is safe only one writer at a time per name and registration number: the keys are
+    locked until the transaction ends (PostgreSQL; SQLite writers hold the database's lock). A customer
+    the user may not see is never named, but the same company must not be entered twice. Checked against
+    what is stored: two candidates of one batch are not compared with each other.
+    """
     db.lock_keys(
-        session, [f"customer-name:{normalize_name(name)}", f"customer-registration:{registration_number}"]
-    )
-    found = find_duplicate(session, name=name, registration_number=registration_number, exclude_id=exclude_id)
-    if found is None:
-        return
-    existing, reason = found
-    # The same registration number is the same legal entity: no insisting past it.
-    if reason == "registration_number" or not allow_duplicate:
-        same = reason.replace("_", " ")
-        if is_visible(session, user=user, customer_id=existing.id, include_deleted=True):
-            raise Conflict(
-                f"probable duplicate of customer {existing.id} ({existing.name}): same {same}",
-                errors={"json": {reason: ["matches an existing customer"]}},
-                existing_id=existing.id,
-                allow_duplicate=reason == "name",
+        session,
+        [
+            key
+            for c in candidates
+            for key in (
+                f"customer-name:{normalize_name(c.name)}",
+                f"customer-registration:{c.registration_number}",
             )
-        # A customer the caller may not see is never named, but the same company must not be entered twice.
-        insist = (
-            ""
-            if reason == "registration_number"
-            else " (or send allow_duplicate=true if it is another company)"
+        ],
+    )
+    numbers = {c.registration_number for c in candidates if c.registration_number}
+    names = {normalize_name(c.name) for c in candidates if not c.allow_duplicate}
+    by_number, by_name = {}, {}
+    found = select(
+        Customer.id,
+        Customer.name,
+        Customer.registration_number,
+        Customer.normalized_name,
+        visible(user=user).label("visible"),
+    )
+    for chunk in _chunks(numbers):
+        for row in session.execute(found.where(Customer.registration_number.in_(chunk))):
+            by_number[row.registration_number] = row
+    for chunk in _chunks(names):
+        statement = found.where(Customer.normalized_name.in_(chunk), Customer.deleted_at.is_(None))
+        for row in session.execute(statement.order_by(Customer.id)):
+            by_name.setdefault(row.normalized_name, []).append(row)
+    conflicts = []
+    for c in candidates:
+        same = by_number.get(c.registration_number) if c.registration_number else None
+        reason = "registration_number"
+        if same is None or same.id == c.exclude_id:
+            reason, same = "name", None
+            if not c.allow_duplicate:
+                others = (row for row in by_name.get(normalize_name(c.name), ()) if row.id != c.exclude_id)
+                same = next(others, None)
+        conflicts.append(
+            None if same is None else duplicate_conflict(same.id, same.name, reason, visible=same.visible)
         )
-        raise Conflict(
-            f"a customer with this {same} already exists; ask a manager{insist}",
+    return conflicts
+
+
+def duplicate_conflict(existing_id: int, existing_name: str, reason: str, *, visible: bool) -> Conflict:
+    """The refusal of a probable duplicate of customer `existing_id` (same `reason`: registration_number
+    or name), naming it only to a user who sees it."""
+    same = reason.replace("_", " ")
+    if visible:
+        return Conflict(
+            f"probable duplicate of customer {existing_id} ({existing_name}): same {same}",
             errors={"json": {reason: ["matches an existing customer"]}},
+            existing_id=existing_id,
             allow_duplicate=reason == "name",
         )
+    insist = (
+        "" if reason == "registration_number" else " (or send allow_duplicate=true if it is another company)"
+    )
+    return Conflict(
+        f"a customer with this {same} already exists; ask a manager{insist}",
+        errors={"json": {reason: ["matches an existing customer"]}},
+        allow_duplicate=reason == "name",
+    )
+
+
+def _refuse_duplicate(session: Session, user: User, candidate: Candidate) -> None:
+    [conflict] = duplicates(session, user=user, candidates=[candidate])
+    if conflict is not None:
+        raise conflict
+
+
+def _chunks(items, size: int = 500):
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def create(session: Session, *, user: User, data: dict, allow_duplicate: bool = False) -> Customer:
@@ -257,19 +310,17 @@ def create(session: Session, *, user: User, data: dict, allow_duplicate: bool = 
     data = dict(data)
     team_ids = data.pop("team_ids", [])
     roles = {role: data.pop(role, None) for role in profiles.ROLES}
-    _check_coverage_change(user, None, {**data, "team_ids": team_ids})
+    check_coverage_change(user, None, {**data, "team_ids": team_ids})
     if not access.manages_teams(user):
         data["owner_id"] = user.id
     _check_references(session, user, data)
-    _check_dates(data.get("acquired_on"), data.get("churned_on"))
+    check_dates(data.get("acquired_on"), data.get("churned_on"))
     _refuse_duplicate(
         session,
         user,
-        name=data["name"],
-        registration_number=data.get("registration_number"),
-        allow_duplicate=allow_duplicate,
+        Candidate(data["name"], data.get("registration_number"), allow_duplicate=allow_duplicate),
     )
-    customer = Customer(**data, normalized_name=normalize_name(data["name"]), team=_team(session, team_ids))
+    customer = Customer(**with_normalized_name(data), team=_team(session, team_ids))
     session.add(customer)
     session.flush()
     audit.record(
@@ -291,34 +342,33 @@ def update(
     session: Session, *, user: User, customer: Customer, changes: dict, allow_duplicate: bool = False
 ) -> Customer:
     """Apply a partial update and record what changed."""
-    _check_coverage_change(user, customer, changes)
+    team_before = [member.id for member in customer.team]
+    check_coverage_change(user, {"owner_id": customer.owner_id, "team_ids": team_before}, changes)
     changes = dict(changes)
     team_ids = changes.pop("team_ids", None)
     _check_references(session, user, changes)
     if "acquired_on" in changes or "churned_on" in changes:
-        _check_dates(
+        check_dates(
             changes.get("acquired_on", customer.acquired_on), changes.get("churned_on", customer.churned_on)
         )
     if "name" in changes or "registration_number" in changes:
         _refuse_duplicate(
             session,
             user,
-            name=changes.get("name", customer.name),
-            registration_number=changes.get("registration_number"),
-            allow_duplicate=allow_duplicate or "name" not in changes,
-            exclude_id=customer.id,
+            Candidate(
+                changes.get("name", customer.name),
+                changes.get("registration_number"),
+                allow_duplicate=allow_duplicate or "name" not in changes,
+                exclude_id=customer.id,
+            ),
         )
-        if "name" in changes:
-            changes["normalized_name"] = normalize_name(changes["name"])
     # Look the team up before changing anything: the query's autoflush would write a version in between.
     team = _team(session, team_ids) if team_ids is not None else None
-    diff = audit.apply_changes(customer, changes)
+    diff = audit.apply_changes(customer, with_normalized_name(changes))
     diff.pop("normalized_name", None)
-    if team is not None:
-        before = sorted(u.id for u in customer.team)
-        if before != sorted(set(team_ids)):
-            customer.team = team
-            diff["team_ids"] = [before, sorted(set(team_ids))]
+    if (change := team_change(team_before, team_ids)) is not None:
+        customer.team = team
+        diff["team_ids"] = change
     if diff:
         customer.updated_at = utcnow()
     session.flush()
@@ -358,14 +408,7 @@ def restore(session: Session, *, user: User, customer: Customer) -> Customer:
             f"customer {customer.id} was merged into {customer.merged_into_id}",
             merged_into_id=customer.merged_into_id,
         )
-    _refuse_duplicate(
-        session,
-        user,
-        name=customer.name,
-        registration_number=None,
-        allow_duplicate=False,
-        exclude_id=customer.id,
-    )
+    _refuse_duplicate(session, user, Candidate(customer.name, None, exclude_id=customer.id))
     customer.deleted_at = None
     session.flush()
     audit.record(

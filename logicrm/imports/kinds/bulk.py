@@ -128,28 +128,35 @@ def insert(ctx: Context, table: Table, records: list[dict]) -> list[dict]:
         for column in table.columns
         if column.key in defaults or any(column.key in record for record in records)
     ]
+    keyed = "id" in table.c  # (a role profile's key is its customer's)
+    ids = db.reserve_ids(connection, table, len(records)) if keyed else [None] * len(records)
     stored = []
-    for new_id, record in zip(db.reserve_ids(connection, table, len(records)), records, strict=True):
-        values = {"id": new_id}
+    for new_id, record in zip(ids, records, strict=True):
+        values = {"id": new_id} if keyed else {}
         for name in names:
             value = record.get(name)
             if value is None and name in defaults and (name not in record or name not in nullable_json):
                 value = defaults[name]()
             values[name] = value
         stored.append(values)
-    columns = ("id", *(name for name in names if name != "id"))
+    columns = (*(("id",) if keyed else ()), *(name for name in names if name != "id"))
     db.bulk_insert(connection, table, columns, (tuple(values[c] for c in columns) for values in stored))
     revisions.wrote(ctx.session, [table.name])
     return stored
 
 
 def update(
-    ctx: Context, table: Table, changes: list[tuple[Mapping, dict]], *, bump: dict | None = None
+    ctx: Context,
+    table: Table,
+    changes: list[tuple[Mapping, dict]],
+    *,
+    key: str = "id",
+    bump: dict | None = None,
 ) -> None:
     """Write (stored record, changed values) pairs in bulk, each record's version moving on by one."""
     if changes:
-        rows = [{"id": old["id"], "version": old["version"], **values} for old, values in changes]
-        db.bulk_update(ctx.session.connection(), table, rows, bump=bump)
+        rows = [{key: old[key], "version": old["version"], **values} for old, values in changes]
+        db.bulk_update(ctx.session.connection(), table, rows, key=key, bump=bump)
         revisions.wrote(ctx.session, [table.name])
 
 

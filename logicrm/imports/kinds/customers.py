@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Mapping
+from typing import Any
 
-from logicrm import bounds
+from sqlalchemy import delete, select
+
+from logicrm import access, bounds, db
+from logicrm.audit import service as audit
 from logicrm.customers import profiles
 from logicrm.customers import service as customers
-from logicrm.customers.models import AcquisitionChannel, Customer, CustomerStatus, Tier
+from logicrm.customers.models import AcquisitionChannel, Customer, CustomerStatus, Tier, customer_team
+from logicrm.customers.service import CUSTOMER_FIELDS, Candidate
+from logicrm.db import utcnow
+from logicrm.errors import DomainError
 from logicrm.imports.columns import Boolean, Choice, Column, Date, Email, Listing, Number, Text, money, ref
-from logicrm.imports.kinds.base import Context, Row, ServiceKind, chunked
+from logicrm.imports.kinds.base import Context, Row, chunked
+from logicrm.imports.kinds.bulk import BulkKind, Plan, insert, update
+from logicrm.scoring import revisions
 
 PROFILE_COLUMNS = {
     "shipper": ("contract_start", "contract_end", "services", "contracted_annual_value", "on_time_target"),
@@ -19,7 +28,7 @@ CUSTOMER_PLAIN = ("external_ref", "name", "registration_number", "industry", "re
                   "acquisition_channel", "acquired_on", "churned_on")  # fmt: skip
 
 
-class Customers(ServiceKind):
+class Customers(BulkKind):
     name = "customers"
     model = Customer
     entity = "customer"
@@ -82,9 +91,213 @@ class Customers(ServiceKind):
                 if row.values.get(role):
                     row.record[role] = self._record(row, columns)
 
+    # a batch at a time
+
+    def stored(self, ctx: Context, rows: list[Row]) -> dict[Any, Mapping]:
+        """The stored customers with their team_ids and role profiles (None for a role they lack)."""
+        stored = {key: {**record, "team_ids": []} for key, record in super().stored(ctx, rows).items()}
+        by_id = {record["id"]: record for record in stored.values()}
+        connection = ctx.session.connection()
+        if by_id:
+            for customer_id, user_id in connection.execute(
+                select(customer_team.c.customer_id, customer_team.c.user_id)
+                .where(db.among(connection, customer_team.c.customer_id, by_id))
+                .order_by(customer_team.c.user_id)
+            ):
+                by_id[customer_id]["team_ids"].append(user_id)
+        for role in PROFILE_COLUMNS:
+            for record in by_id.values():
+                record[role] = None
+            table = profiles.model(role).__table__
+            if by_id:
+                for profile in connection.execute(
+                    select(table).where(db.among(connection, table.c.customer_id, by_id))
+                ).mappings():
+                    by_id[profile["customer_id"]][role] = profile
+        return stored
+
+    def decide(self, ctx: Context, plan: Plan, writes: list[tuple[Row, Mapping | None]]) -> None:
+        """The service's rules (customers.service.create and update, profiles.put) for the batch."""
+        user, checked = ctx.user, []
+        for row, old in writes:
+            record = dict(row.record)
+            roles = {role: record.pop(role, None) for role in PROFILE_COLUMNS}
+            try:
+                if old is None:
+                    customers.check_coverage_change(
+                        user, None, {**record, "team_ids": record.get("team_ids", [])}
+                    )
+                    if not access.manages_teams(user):
+                        record["owner_id"] = user.id
+                    customers.check_dates(record.get("acquired_on"), record.get("churned_on"))
+                else:
+                    customers.check_coverage_change(user, old, record)
+                    if "acquired_on" in record or "churned_on" in record:
+                        customers.check_dates(
+                            record.get("acquired_on", old["acquired_on"]),
+                            record.get("churned_on", old["churned_on"]),
+                        )
+            except DomainError as error:
+                self.refuse(ctx, row, error)
+                continue
+            checked.append((row, old, record, roles))
+        self.duplicates(
+            ctx,
+            [
+                (row, Candidate(record.get("name", old and old["name"]), record.get("registration_number"),
+                                allow_duplicate=True, exclude_id=old and old["id"]))
+                for row, old, record, _roles in checked
+                if old is None or "name" in record or "registration_number" in record
+            ],
+        )  # fmt: skip
+        for row, old, record, roles in checked:
+            if row.errors:
+                continue
+            plan.rows.append(row)
+            write = _Write(row, old, record, roles)
+            if old is None:
+                plan.creates.append((row, write))
+            elif write.changed:
+                plan.updates.append((row, old, write))
+            else:
+                plan.unchanged += 1
+                plan.after.append(_referral(row, old["id"], "unchanged"))
+
+    def duplicates(self, ctx: Context, candidates: list[tuple[Row, Candidate]]) -> None:
+        """Refuse each row whose company is probably one stored already or one on an earlier line.
+
+        The import's one duplicate check: the service's against what is stored (a same registration number
+        is the same legal entity; a same name is allowed, as with allow_duplicate), then the same among the
+        file's own rows."""
+        conflicts = customers.duplicates(ctx.session, user=ctx.user, candidates=[c for _row, c in candidates])
+        lines = ctx.state.setdefault("registration_numbers", {})  # number -> line of the file taking it
+        for (row, candidate), conflict in zip(candidates, conflicts, strict=True):
+            number = candidate.registration_number
+            if conflict is not None:
+                self.refuse(ctx, row, conflict)
+            elif number and number in lines:
+                row.error(
+                    "registration_number",
+                    f"probable duplicate of the customer on line {lines[number]}: same registration number",
+                )
+            elif number:
+                lines[number] = row.line
+
+    def apply(self, ctx: Context, plan: Plan) -> None:
+        table = Customer.__table__
+        creates = [write for _row, write in plan.creates]
+        updates = [write for _row, _old, write in plan.updates]
+        new = insert(ctx, table, [customers.with_normalized_name(write.values) for write in creates])
+        for write, stored in zip(creates, new, strict=True):
+            write.id = stored["id"]
+            write.event = audit.created({name: stored.get(name) for name in CUSTOMER_FIELDS})
+        update(ctx, table, [(w.old, w.columns) for w in updates if w.diff], bump={"updated_at": utcnow()})
+        self._teams(ctx, creates, updates)
+        for role in PROFILE_COLUMNS:
+            profile_table = profiles.model(role).__table__
+            added = [
+                write for write in (*creates, *updates) if write.profiles.get(role, ("",))[0] == "create"
+            ]
+            given = [{"customer_id": write.id, **write.profiles[role][1]} for write in added]
+            for write, stored in zip(added, insert(ctx, profile_table, given), strict=True):
+                values = write.profiles[role][1]
+                write.profiles[role] = (
+                    "create",
+                    values,
+                    audit.created({name: stored[name] for name in values}),
+                )
+            changed = [write for write in updates if write.profiles.get(role, ("",))[0] == "update"]
+            update(
+                ctx, profile_table, [(w.old[role], w.profiles[role][1]) for w in changed], key="customer_id"
+            )
+        audit.record_many(
+            ctx.session, user=ctx.user, events=[e for w in (*creates, *updates) for e in w.events()]
+        )
+        for write in (*creates, *updates):
+            plan.after.append(_referral(write.row, write.id, "created" if write.old is None else "updated"))
+
+    def _teams(self, ctx: Context, creates: list[_Write], updates: list[_Write]) -> None:
+        """Replace the teams that change (a new account's included)."""
+        connection = ctx.session.connection()
+        replaced = [write for write in updates if "team_ids" in write.diff]
+        if replaced:
+            connection.execute(
+                delete(customer_team).where(
+                    db.among(connection, customer_team.c.customer_id, [w.id for w in replaced])
+                )
+            )
+        members = [(write.id, user_id) for write in (*creates, *replaced) for user_id in write.team]
+        if members:
+            db.bulk_insert(connection, customer_team, ("customer_id", "user_id"), members)
+            revisions.wrote(ctx.session, [customer_team.name])
+
+    def finish(self, ctx: Context) -> list[Row]:
+        """Set the referrals, now that every customer of the file exists (a referral changed is an update
+        of its own, as customers.update records it)."""
+        pending = [item for item in ctx.pending if item is not None]
+        refs = {referred for _row, _id, referred, _counted in pending if referred}
+        known = {}
+        for chunk in chunked(refs):
+            known.update(
+                ctx.session.execute(
+                    select(Customer.external_ref, Customer.id).where(
+                        Customer.external_ref.in_(chunk),
+                        Customer.deleted_at.is_(None),
+                        customers.visible(user=ctx.user),
+                    )
+                ).all()
+            )
+        connection, invalid, wanted = ctx.session.connection(), [], {}
+        for row, customer_id, referred, counted in pending:
+            referred_id = known.get(referred)
+            if referred and referred_id is None:
+                row.error(
+                    "referred_by_ref",
+                    f"no customer with external_ref {referred!r} in the database or this file",
+                )
+            elif referred_id == customer_id:
+                row.error("referred_by_ref", "a customer cannot refer itself")
+            else:
+                wanted[customer_id] = (referred_id, counted)
+                continue
+            ctx.counts[counted] -= 1
+            invalid.append(row)
+        current = {}
+        for chunk in chunked(wanted):
+            for record in connection.execute(
+                select(Customer.id, Customer.version, Customer.referred_by_id).where(Customer.id.in_(chunk))
+            ).mappings():
+                current[record["id"]] = record
+        changes = [
+            (current[id_], referred_id)
+            for id_, (referred_id, _c) in wanted.items()
+            if current[id_]["referred_by_id"] != referred_id
+        ]
+        update(
+            ctx,
+            Customer.__table__,
+            [(old, {"referred_by_id": new}) for old, new in changes],
+            bump={"updated_at": utcnow()},
+        )
+        audit.record_many(
+            ctx.session,
+            user=ctx.user,
+            events=[
+                ("customer", old["id"], old["id"], "update", {"referred_by_id": [old["referred_by_id"], new]})
+                for old, new in changes
+            ],
+        )
+        for old, _new in changes:
+            if wanted[old["id"]][1] == "unchanged":
+                ctx.counts["unchanged"] -= 1
+                ctx.counts["updated"] += 1
+        return invalid
+
+    # row by row (the fallback)
+
     def create(self, ctx: Context, row: Row) -> None:
         customer = customers.create(ctx.session, user=ctx.user, data=row.record, allow_duplicate=True)
-        self._defer_referral(ctx, row, customer, counted="created")
+        ctx.pending.append(_referral(row, customer.id, "created"))
 
     def update(self, ctx: Context, obj: Customer, row: Row) -> bool:
         before = _customer_versions(obj)
@@ -98,51 +311,61 @@ class Customers(ServiceKind):
             merged = {column: getattr(current, column) for column in PROFILE_COLUMNS[role]} if current else {}
             profiles.put(ctx.session, user=ctx.user, customer=obj, role=role, data={**merged, **given})
         changed = _customer_versions(obj) != before
-        self._defer_referral(ctx, row, obj, counted="updated" if changed else "unchanged")
+        ctx.pending.append(_referral(row, obj.id, "updated" if changed else "unchanged"))
         return changed
 
-    def _defer_referral(self, ctx: Context, row: Row, customer: Customer, *, counted: str) -> None:
-        # The referring customer may be further down the file: referrals are set after the last row.
-        # `counted` is the count the row went to, moved if the referral turns out invalid or a change.
-        if "referred_by_ref" in row.values:
-            ctx.pending.append((row, customer.id, row.values["referred_by_ref"], counted))
 
-    def finish(self, ctx: Context) -> list[Row]:
-        refs = {referred for _row, _id, referred, _counted in ctx.pending if referred}
-        known = {}
-        for chunk in chunked(refs):
-            known.update(
-                ctx.session.execute(
-                    select(Customer.external_ref, Customer.id).where(
-                        Customer.external_ref.in_(chunk),
-                        Customer.deleted_at.is_(None),
-                        customers.visible(user=ctx.user),
-                    )
-                ).all()
-            )
-        invalid = []
-        for row, customer_id, referred, counted in ctx.pending:
-            referred_id = known.get(referred)
-            if referred and referred_id is None:
-                row.error(
-                    "referred_by_ref",
-                    f"no customer with external_ref {referred!r} in the database or this file",
-                )
-            elif referred_id == customer_id:
-                row.error("referred_by_ref", "a customer cannot refer itself")
-            else:
-                customer = ctx.session.get(Customer, customer_id)
-                if customer.referred_by_id != referred_id:
-                    customers.update(
-                        ctx.session, user=ctx.user, customer=customer, changes={"referred_by_id": referred_id}
-                    )
-                    if counted == "unchanged":
-                        ctx.counts["unchanged"] -= 1
-                        ctx.counts["updated"] += 1
+class _Write:
+    """One row's customer as the batch writes it: its columns, team and role profiles, and its history."""
+
+    def __init__(self, row: Row, old: Mapping | None, record: dict, roles: dict):
+        self.row, self.old, self.id = row, old, old and old["id"]
+        team = record.pop("team_ids", None)
+        self.values, self.team = record, team or []  # the customer's columns as the file gives them
+        self.profiles = {}  # role -> (create or update, the values written, the change recorded)
+        self.diff, self.columns = {}, {}  # an update's recorded change and the columns it writes
+        if old is not None:
+            self.diff = audit.diff(old, customers.with_normalized_name(record))
+            self.diff.pop("normalized_name", None)
+            self.columns = customers.with_normalized_name({name: record[name] for name in self.diff})
+            if (change := customers.team_change(old["team_ids"], team)) is not None:
+                self.diff["team_ids"] = change
+            self.event = self.diff
+        for role, given in roles.items():
+            stored = old and old[role]
+            if given is None:
                 continue
-            ctx.counts[counted] -= 1
-            invalid.append(row)
-        return invalid
+            if stored is None:
+                self.profiles[role] = ("create", given, None)  # its change is known once it is stored
+                continue
+            full = profiles.replacement(role, {**{c: stored[c] for c in PROFILE_COLUMNS[role]}, **given})
+            if changed := audit.diff(stored, full):
+                self.profiles[role] = ("update", {name: full[name] for name in changed}, changed)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.diff or self.profiles)
+
+    def events(self) -> list[tuple]:
+        """The history of the write, in the order the service records it: the customer, then its roles."""
+        action = "create" if self.old is None else "update"
+        return [
+            ("customer", self.id, self.id, action, self.event),
+            *(
+                (f"{role}_profile", self.id, self.id, self.profiles[role][0], self.profiles[role][2])
+                for role in PROFILE_COLUMNS
+                if role in self.profiles
+            ),
+        ]
+
+
+def _referral(row: Row, customer_id: int, counted: str) -> tuple | None:
+    """What the row leaves for after the last row: its referral (the referring customer may be further
+    down the file). `counted` is the count the row went to, moved if the referral turns out invalid or a
+    change."""
+    if "referred_by_ref" not in row.values:
+        return None
+    return (row, customer_id, row.values["referred_by_ref"], counted)
 
 
 def _customer_versions(customer: Customer) -> tuple:
