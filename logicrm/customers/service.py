@@ -127,7 +127,9 @@ def existing(session: Session, *, user: User, ids: Iterable[int], include_delete
     ids = set(ids)
     if not ids:
         return set()
-    statement = select(Customer.id).where(Customer.id.in_(ids), visible(user=user))
+    statement = select(Customer.id).where(
+        db.among(session.connection(), Customer.id, ids), visible(user=user)
+    )
     if not include_deleted:
         statement = statement.where(Customer.deleted_at.is_(None))
     return set(session.scalars(statement))

@@ -3,16 +3,16 @@ shipper's team, and every change in both ends' history."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from logicrm import access
+from logicrm import access, db
 from logicrm.audit import service as audit
 from logicrm.customers import service as customers
 from logicrm.customers.models import Customer
-from logicrm.errors import Forbidden, Invalid, NotFound, field_error
+from logicrm.errors import DomainError, Forbidden, Invalid, NotFound, field_error
 from logicrm.lanes.models import Link
 from logicrm.users.models import User
 
@@ -83,19 +83,80 @@ def require_writer(session: Session, *, user: User, link: Link) -> None:
         raise Forbidden(WRITTEN_BY_SHIPPER.format(link=link.id))
 
 
-def _check_ends(session: Session, user: User, shipper_id: int, consignee_id: int) -> None:
-    """Both ends must be customers the user sees (a hidden one reads as unknown) holding the right role."""
-    ends = {"shipper_id": (shipper_id, "shipper"), "consignee_id": (consignee_id, "consignee")}
-    errors = {}
-    for field, (customer_id, role) in ends.items():
-        if not customers.is_visible(session, user=user, customer_id=customer_id):
-            errors[field] = [f"unknown customer {customer_id}"]
+def check(
+    session: Session, *, user: User, writes: Sequence[tuple[dict, Mapping | None]]
+) -> list[DomainError | None]:
+    """Apply the rules of a create (stored None) or an update to each write of a batch: the first error
+    refusing each, or None.
+
+    A lane is written by its shipper's team; its ends differ, are customers the user sees (a hidden one
+    reads as unknown) and hold the right roles; it does not end before it starts.
+    """
+    results: list[DomainError | None] = [None] * len(writes)
+    shippers = customers.existing(
+        session, user=user, ids={stored["shipper_id"] for _data, stored in writes if stored is not None}
+    )
+    ends_to_check = {}
+    for i, (data, stored) in enumerate(writes):
+        if stored is None:
+            ends_to_check[i] = (data["shipper_id"], data["consignee_id"])
             continue
-        customer = session.get(Customer, customer_id)
-        if getattr(customer, f"{role}_profile") is None:
-            errors[field] = [f"customer {customer_id} ({customer.name}) has no {role} role; add it first"]
-    if errors:
-        raise Invalid("; ".join(f"{k}: {v[0]}" for k, v in errors.items()), errors={"json": errors})
+        shipper_id = data.get("shipper_id", stored["shipper_id"])
+        consignee_id = data.get("consignee_id", stored["consignee_id"])
+        started, ended = (
+            data.get("started_on", stored["started_on"]),
+            data.get("ended_on", stored["ended_on"]),
+        )
+        if stored["shipper_id"] not in shippers:
+            results[i] = Forbidden(WRITTEN_BY_SHIPPER.format(link=stored["id"]))
+        elif shipper_id == consignee_id:
+            results[i] = field_error("consignee_id", "must differ from shipper_id")
+        elif "shipper_id" in data or "consignee_id" in data:
+            ends_to_check[i] = (shipper_id, consignee_id)
+        if results[i] is None and started and ended and ended < started:
+            results[i] = field_error("ended_on", "must not be before started_on")
+    for i, problem in zip(
+        ends_to_check, _end_problems(session, user, list(ends_to_check.values())), strict=True
+    ):
+        if problem is not None:
+            results[i] = problem
+    return results
+
+
+def _end_problems(session: Session, user: User, pairs: list[tuple[int, int]]) -> list[Invalid | None]:
+    """Both ends of each lane must be customers the user sees (a hidden one reads as unknown) holding the
+    right role."""
+    ids = {customer_id for pair in pairs for customer_id in pair}
+    seen = customers.existing(session, user=user, ids=ids)
+    found = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Customer.id,
+                Customer.name,
+                Customer.shipper_profile.has().label("shipper"),
+                Customer.consignee_profile.has().label("consignee"),
+            ).where(db.among(session.connection(), Customer.id, seen))
+        )
+    }
+    problems = []
+    for shipper_id, consignee_id in pairs:
+        errors = {}
+        for field, customer_id, role in (
+            ("shipper_id", shipper_id, "shipper"),
+            ("consignee_id", consignee_id, "consignee"),
+        ):
+            customer = found.get(customer_id)
+            if customer is None:
+                errors[field] = [f"unknown customer {customer_id}"]
+            elif not getattr(customer, role):
+                errors[field] = [f"customer {customer_id} ({customer.name}) has no {role} role; add it first"]
+        problems.append(
+            Invalid("; ".join(f"{k}: {v[0]}" for k, v in errors.items()), errors={"json": errors})
+            if errors
+            else None
+        )
+    return problems
 
 
 def record_for_ends(
@@ -137,7 +198,7 @@ def _audit_link(
 
 def create(session: Session, *, user: User, data: dict) -> Link:
     """Create a shipper → consignee lane; both roles must exist already."""
-    _check_ends(session, user, data["shipper_id"], data["consignee_id"])
+    _refuse(check(session, user=user, writes=[(data, None)]))
     link = Link(**data)
     session.add(link)
     session.flush()
@@ -147,21 +208,18 @@ def create(session: Session, *, user: User, data: dict) -> Link:
 
 def update(session: Session, *, user: User, link: Link, changes: dict) -> Link:
     """Apply a partial update to a lane and record it in the history of its old and new ends."""
-    require_writer(session, user=user, link=link)
-    shipper_id = changes.get("shipper_id", link.shipper_id)
-    consignee_id = changes.get("consignee_id", link.consignee_id)
-    if shipper_id == consignee_id:
-        raise field_error("consignee_id", "must differ from shipper_id")
-    if "shipper_id" in changes or "consignee_id" in changes:
-        _check_ends(session, user, shipper_id, consignee_id)
-    started, ended = changes.get("started_on", link.started_on), changes.get("ended_on", link.ended_on)
-    if started and ended and ended < started:
-        raise field_error("ended_on", "must not be before started_on")
+    stored = {column.key: getattr(link, column.key) for column in Link.__table__.columns}
+    _refuse(check(session, user=user, writes=[(changes, stored)]))
     ends_before = (link.shipper_id, link.consignee_id)
     diff = audit.apply_changes(link, changes)
     session.flush()
     _audit_link(session, user, link, "update", diff, also=ends_before)
     return link
+
+
+def _refuse(results: list[DomainError | None]) -> None:
+    if results[0] is not None:
+        raise results[0]
 
 
 def delete(session: Session, *, user: User, link: Link) -> None:
