@@ -1,12 +1,12 @@
 """Links (lanes) and their shipments.
 
-Links are written one row at a time through the API's service functions; shipments, the one kind
-that comes in millions, are compared and written in bulk (COPY on PostgreSQL), a batch at a time.
+Links are planned and written a batch at a time by the lanes service's rules (kinds.bulk); shipments,
+the one kind that comes in millions, are compared and written column by column (COPY on PostgreSQL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -22,10 +22,11 @@ from logicrm.imports.kinds.base import (
     CustomerRef,
     Kind,
     Row,
-    ServiceKind,
     taken,
     unknown_customer,
 )
+from logicrm.imports.kinds.bulk import BulkKind, Plan, insert
+from logicrm.imports.kinds.bulk import update as update_in_bulk
 from logicrm.lanes import service as lanes
 from logicrm.lanes import shipments
 from logicrm.lanes.models import Link, LinkStatus, ServiceType, Shipment
@@ -35,7 +36,7 @@ from logicrm.scoring import revisions
 LINK_ENDS = {"shipper_ref": "shipper", "consignee_ref": "consignee"}
 
 
-class Links(ServiceKind):
+class Links(BulkKind):
     name = "links"
     model = Link
     entity = "link"
@@ -85,6 +86,48 @@ class Links(ServiceKind):
                     f"customer {row.values[end]!r} has no {role} role; import it with {role}=true first"
                 )
         return problems
+
+    def hidden(self, ctx: Context, stored: Mapping[Any, Mapping]) -> set:
+        """The keys of stored lanes the user may not see (neither end visible)."""
+        hidden = ctx.hidden_links(record["id"] for record in stored.values())
+        return {key for key, record in stored.items() if record["id"] in hidden}
+
+    def decide(self, ctx: Context, plan: Plan, writes: list[tuple[Row, Mapping | None]]) -> None:
+        checked = lanes.check(ctx.session, user=ctx.user, writes=[(row.record, old) for row, old in writes])
+        for (row, old), problem in zip(writes, checked, strict=True):
+            if problem is not None:
+                self.refuse(ctx, row, problem)
+                continue
+            plan.rows.append(row)
+            if old is None:
+                plan.creates.append((row, row.record))
+            elif changed := {name: value for name, value in row.record.items() if old[name] != value}:
+                plan.updates.append((row, old, changed))
+            else:
+                plan.unchanged += 1
+
+    def apply(self, ctx: Context, plan: Plan) -> None:
+        """Write the lanes in bulk and record each write in the history of its ends, old and new (as
+        lanes.create and lanes.update record it)."""
+        table = Link.__table__
+        new = insert(ctx, table, [values for _row, values in plan.creates])
+        update_in_bulk(ctx, table, [(old, changed) for _row, old, changed in plan.updates])
+        events = []
+        for link in new:
+            changes = audit.created({name: link.get(name) for name in lanes.LINK_FIELDS})
+            ends = {link["shipper_id"], link["consignee_id"]}
+            events += [("link", link["id"], end, "create", changes) for end in sorted(ends)]
+        for _row, old, changed in plan.updates:
+            changes = audit.diff(old, changed)
+            ends = {
+                old["shipper_id"],
+                old["consignee_id"],
+                *(changed.get(f"{role}_id") for role in LINK_ENDS.values()),
+            }
+            events += [("link", old["id"], end, "update", changes) for end in sorted(ends - {None})]
+        audit.record_many(ctx.session, user=ctx.user, events=events)
+
+    # row by row (the fallback)
 
     def _hidden(self, ctx: Context, objs: Iterable) -> set:
         objs = list(objs)

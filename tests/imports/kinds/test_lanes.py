@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from logicrm.audit.models import AuditEvent
+from logicrm.customers.models import Customer
 from logicrm.lanes.models import Link, Shipment
 from tests.imports.conftest import SHIPMENT_HEADER, count, csv_text, run_import, shipment_rows
 from tests.imports.world import WORLD
@@ -27,6 +29,46 @@ def test_a_link_needs_the_roles_and_names_the_column_that_lacks_one(app, db, act
         (4, "consignee_ref"): "no customer with external_ref 'NOPE'",
     }
     assert count(db, Link) == 0
+
+
+def test_lanes_written_in_bulk_are_recorded_in_the_history_of_their_ends_old_and_new(app, db, actors):
+    """As lanes.create and lanes.update record them: a create in both ends' history with the defaults
+    it got, an update in the history of the old and the new ends, an unchanged lane nowhere."""
+    run_import(app, "customers", WORLD["customers"])
+    run_import(app, "links", WORLD["links"])
+    header = ("external_ref", "shipper_ref", "consignee_ref", "origin", "destination")
+    job = run_import(
+        app,
+        "links",
+        csv_text(header, [["L1", "S1", "S2", "Kiel", "Shanghai"], ["L2", "S2", "C1", "Bremen", "上海"]]),
+    )
+    assert (job.counts["created"], job.counts["updated"], job.counts["unchanged"]) == (0, 1, 1)
+    with db.session(write=False) as session:
+        ids = dict(session.execute(select(Customer.external_ref, Customer.id)).all())
+        links = dict(session.execute(select(Link.external_ref, Link.id)).all())
+        events = session.execute(
+            select(AuditEvent.entity_id, AuditEvent.customer_id, AuditEvent.action, AuditEvent.changes)
+            .where(AuditEvent.entity == "link")
+            .order_by(AuditEvent.id)
+        ).all()
+        versions = dict(session.execute(select(Link.external_ref, Link.version)).all())
+    l2_created = {
+        "shipper_id": [None, ids["S2"]],
+        "consignee_id": [None, ids["C1"]],
+        "origin": [None, "Bremen"],
+        "destination": [None, "上海"],
+        "service_type": [None, "ltl"],
+        "status": [None, "active"],
+    }
+    l1_updated = {"consignee_id": [ids["C1"], ids["S2"]], "origin": ["Hamburg", "Kiel"]}
+    assert [tuple(event) for event in events if event.entity_id == links["L2"]] == [
+        (links["L2"], customer_id, "create", l2_created) for customer_id in sorted((ids["S2"], ids["C1"]))
+    ]
+    assert [tuple(event) for event in events if event.action == "update"] == [
+        (links["L1"], customer_id, "update", l1_updated)
+        for customer_id in sorted(ids[r] for r in ("S1", "S2", "C1"))
+    ]
+    assert versions == {"L1": 2, "L2": 1}
 
 
 def test_a_shipment_key_repeated_in_the_file_is_reported_wherever_the_repeat_falls(app, db, lane):
