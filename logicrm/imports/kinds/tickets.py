@@ -40,6 +40,10 @@ class Tickets(RelatedKind):
     fields = {"customer_id": "customer_ref", "link_id": "link_ref"}
     not_before = {"first_response_at": "opened_at", "resolved_at": "opened_at"}
 
+    def resolve(self, ctx: Context, rows: list[Row]) -> None:
+        ctx.links(row.values["link_ref"] for row in rows if row.values.get("link_ref"))  # one query a batch
+        super().resolve(ctx, rows)
+
     def resolve_more(self, ctx: Context, row: Row, customer: CustomerRef) -> None:
         if "link_ref" in row.values:
             link_ref = row.values["link_ref"]
