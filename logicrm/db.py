@@ -15,7 +15,6 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-import numpy as np
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -314,6 +313,8 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 def _sqlite_stored_utc(values: Sequence[dt.datetime | None]) -> list[str | None]:
     """The text SQLAlchemy's SQLite DateTime stores for UTCDateTime ('2026-03-31 14:05:00.000000'), for
     a whole column at once: formatting a million datetimes one by one costs more than inserting them."""
+    import numpy as np  # here: the command line and the API start without it
+
     stamps = [value for value in values if value is not None]
     if not stamps:
         return list(values)

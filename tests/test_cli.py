@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 
 import pytest
 from alembic.migration import MigrationContext
@@ -131,3 +133,20 @@ def test_demo_refuses_a_database_that_has_customers(app, db, cli, actors):
     assert refused.exit_code == 1 and "already holds 1 customers" in refused.output
     skipped = cli("demo", "--if-empty")
     assert skipped.exit_code == 0 and skipped.stdout == ""
+
+
+def test_listing_the_commands_builds_no_app_and_loads_no_orm():
+    """`logicrm --help` starts in a fraction of the app's start-up (docs/benchmarks.md): it lists every
+    command, and neither the app, the ORM, numpy nor the scoring core is imported for it."""
+    probe = (
+        "import sys; from logicrm import cli; sys.argv = ['logicrm', '--help']\n"
+        "try: cli.main()\n"
+        "except SystemExit: pass\n"
+        "heavy = ('logicrm.app', 'sqlalchemy.orm', 'numpy', 'logicrm.network', 'flask_smorest')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    listed, loaded = result.stdout, result.stdout.splitlines()[-1]
+    for name in ("db", "demo", "export", "import", "scheduler", "users", "webhook-sink", "run"):
+        assert f"\n  {name} " in listed, name
+    assert loaded == "[]"

@@ -23,8 +23,6 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from logicrm.outbox import webhooks
-
 HOST = "127.0.0.1"
 MAILBOX_PORT = 8025
 MAILBOX_DIR = "mailbox"  # in the instance folder
@@ -61,6 +59,8 @@ def start_mailbox(directory: str | os.PathLike, *, host: str = HOST, port: int =
 
 def check_secret(secret: str) -> str:
     """Return the secret stripped of surrounding whitespace, or raise ValueError if it is no whsec_ secret."""
+    from logicrm.outbox import webhooks  # here: `logicrm --help` lists the sinks' options without the ORM
+
     secret = secret.strip()
     if not secret.startswith(webhooks.SECRET_PREFIX):
         raise ValueError(f"a webhook secret starts with {webhooks.SECRET_PREFIX}")
@@ -128,10 +128,12 @@ class WebhookSink:
         path: str | os.PathLike,
         host: str = HOST,
         port: int = WEBHOOK_SINK_PORT,
-        tolerance_s: float = webhooks.DEFAULT_TOLERANCE_S,
+        tolerance_s: float | None = None,  # webhooks.DEFAULT_TOLERANCE_S
     ):
+        from logicrm.outbox import webhooks
+
         self.secret = check_secret(secret)
-        self.tolerance_s = tolerance_s
+        self.tolerance_s = webhooks.DEFAULT_TOLERANCE_S if tolerance_s is None else tolerance_s
         self.events = EventLog(path)
         try:
             self._server = ThreadingHTTPServer((host, port), _handler(self))
@@ -144,6 +146,8 @@ class WebhookSink:
 
     def handle(self, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
         """Check and log one request; return the HTTP status and a short reason."""
+        from logicrm.outbox import webhooks
+
         try:
             message_id = webhooks.verify_signature(self.secret, headers, body, self.tolerance_s)
         except webhooks.InvalidSignature as error:

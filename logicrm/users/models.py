@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from logicrm.db import Base, enum_type, utcnow
+from logicrm.users.roles import UserRole
 
-
-class UserRole(enum.StrEnum):
-    ADMIN = "admin"
-    MANAGER = "manager"
-    ACCOUNT_MANAGER = "account_manager"
-    PLANNER = "planner"
-    VIEWER = "viewer"
+__all__ = ["ApiKey", "User", "UserRole"]
 
 
 class User(Base):
