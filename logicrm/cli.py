@@ -9,7 +9,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask.cli import AppGroup, FlaskGroup, ScriptInfo, with_appcontext
 
 from logicrm.errors import DomainError
 from logicrm.outbox import sinks
@@ -412,16 +412,29 @@ def register_commands(app: Flask) -> None:
 
 class LogiCRMGroup(FlaskGroup):
     """Flask's command group holding LogiCRM's commands itself, so listing them does not build the app
-    (Flask's own group builds it to list the app's commands). The app's own commands still run by name."""
+    (Flask's own group builds it to list the app's commands), and they run on an app without the API's
+    routes. Flask's commands and the app's own (`openapi`) run by name on the whole app."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(self.commands)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name, command, rest = super().resolve_command(ctx, args)
+        if command in COMMANDS:
+            ctx.ensure_object(ScriptInfo).create_app = _create_app_without_api
+        return name, command, rest
 
 
 def _create_app() -> Flask:
     from logicrm.app import create_app
 
     return create_app()
+
+
+def _create_app_without_api() -> Flask:
+    from logicrm.app import create_app
+
+    return create_app(api=False)
 
 
 def main() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import os
 import subprocess
 import sys
 
@@ -135,18 +137,38 @@ def test_demo_refuses_a_database_that_has_customers(app, db, cli, actors):
     assert skipped.exit_code == 0 and skipped.stdout == ""
 
 
+def _run_main(*args: str, env: dict | None = None) -> tuple[str, list[str]]:
+    """Run `logicrm ARGS` in a fresh interpreter; return its output and which heavy modules it loaded."""
+    probe = (
+        f"import sys; from logicrm import cli; sys.argv = ['logicrm', *{list(args)!r}]\n"
+        "try: cli.main()\n"
+        "except SystemExit: pass\n"
+        "heavy = ('logicrm.app', 'sqlalchemy.orm', 'numpy', 'logicrm.network', 'logicrm.customers.routes')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
+    *output, loaded = result.stdout.splitlines()
+    return "\n".join(output), ast.literal_eval(loaded)
+
+
 def test_listing_the_commands_builds_no_app_and_loads_no_orm():
     """`logicrm --help` starts in a fraction of the app's start-up (docs/benchmarks.md): it lists every
     command, and neither the app, the ORM, numpy nor the scoring core is imported for it."""
-    probe = (
-        "import sys; from logicrm import cli; sys.argv = ['logicrm', '--help']\n"
-        "try: cli.main()\n"
-        "except SystemExit: pass\n"
-        "heavy = ('logicrm.app', 'sqlalchemy.orm', 'numpy', 'logicrm.network', 'flask_smorest')\n"
-        "print(sorted(name for name in heavy if name in sys.modules))"
-    )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    listed, loaded = result.stdout, result.stdout.splitlines()[-1]
+    listed, loaded = _run_main("--help")
     for name in ("db", "demo", "export", "import", "scheduler", "users", "webhook-sink", "run"):
         assert f"\n  {name} " in listed, name
-    assert loaded == "[]"
+    assert loaded == []
+
+
+def test_logicrms_commands_run_without_the_api_routes_and_flasks_with_them(tmp_path):
+    env = {"LOGICRM_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "LOGICRM_INSTANCE_PATH": str(tmp_path)}
+    _output, loaded = _run_main("db", "upgrade", env=env)
+    assert "logicrm.app" in loaded and "logicrm.customers.routes" not in loaded
+    routes, loaded = _run_main("routes", env=env)
+    assert "/api/v1/customers" in routes and "logicrm.customers.routes" in loaded
