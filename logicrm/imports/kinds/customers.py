@@ -16,7 +16,7 @@ from logicrm.customers.service import CUSTOMER_FIELDS, Candidate
 from logicrm.db import utcnow
 from logicrm.errors import DomainError
 from logicrm.imports.columns import Boolean, Choice, Column, Date, Email, Listing, Number, Text, money, ref
-from logicrm.imports.kinds.base import Context, Row, chunked
+from logicrm.imports.kinds.base import Batch, Context, Row, chunked
 from logicrm.imports.kinds.bulk import BulkKind, Plan, insert, update
 from logicrm.scoring import revisions
 
@@ -365,7 +365,10 @@ def _referral(row: Row, customer_id: int, counted: str) -> tuple | None:
     change."""
     if "referred_by_ref" not in row.values:
         return None
-    return (row, customer_id, row.values["referred_by_ref"], counted)
+    referred = row.values["referred_by_ref"]
+    # A row alone, not its batch: memory stays flat however long the file. An empty referral can not fail.
+    alone = Row(Batch([row.line], [row.cells]), 0, {}) if referred else None
+    return (alone, customer_id, referred, counted)
 
 
 def _customer_versions(customer: Customer) -> tuple:
