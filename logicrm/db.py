@@ -29,6 +29,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     Table,
+    and_,
     any_,
     bindparam,
     create_engine,
@@ -304,6 +305,19 @@ def among(connection: Connection, column: Column, values: Iterable) -> ColumnEle
         return column == any_(bindparam(None, values, type_=ARRAY(column.type), unique=True))
     listed = func.json_each(bindparam(None, values, type_=JSON, unique=True)).table_valued("value")
     return column.in_(select(listed.c.value))
+
+
+def pairs_among(
+    connection: Connection, columns: tuple[Column, Column], pairs: Iterable[tuple]
+) -> ColumnElement[bool]:
+    """`(a, b) IN pairs` as an index on (a, b) serves it: the rows matching any first and any second value,
+    a superset for the caller to key by pair (SQLite scans the whole table for a row-value IN list)."""
+    pairs = list(pairs)
+    first, second = columns
+    return and_(
+        among(connection, first, {pair[0] for pair in pairs}),
+        among(connection, second, {pair[1] for pair in pairs}),
+    )
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

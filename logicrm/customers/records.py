@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from logicrm import db
 from logicrm.audit import service as audit
 from logicrm.customers import service as customers
 from logicrm.errors import Conflict, DomainError, NotFound, field_error
@@ -208,9 +209,12 @@ def _check_rules(session: Session, kind: RecordKind, merged: dict[int, dict], st
     live = _live(results, merged)
     wanted = {(merged[i]["customer_id"], merged[i].get(name)) for i in live}
     holders = {}
-    for chunk in _chunks(wanted):
-        for record_id, customer_id, value in session.execute(
-            select(model.id, model.customer_id, column).where(tuple_(model.customer_id, column).in_(chunk))
+    if wanted:
+        connection = session.connection()
+        for record_id, customer_id, value in connection.execute(
+            select(model.id, model.customer_id, column).where(
+                db.pairs_among(connection, (model.customer_id, column), wanted)
+            )
         ):
             holders[(customer_id, value)] = record_id
     for i in live:

@@ -206,7 +206,8 @@ class Context:
 
     def _lookup(self, cache: dict, keys: Iterable, statement, make) -> dict:
         """Fill `cache` for the keys it lacks (key -> make(*rest of the row), or None when not found)."""
-        missing = set(keys) - cache.keys()
+        # (not `set(keys) - cache.keys()`: that copies the whole cache, once a row for some kinds)
+        missing = {key for key in keys if key not in cache}
         for chunk in chunked(missing):
             for key, *values in self.session.execute(statement(chunk)):
                 cache[key] = make(*values)

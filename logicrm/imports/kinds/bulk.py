@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table, select, tuple_
+from sqlalchemy import Table, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,7 +26,7 @@ from logicrm import db
 from logicrm.audit import service as audit
 from logicrm.customers import records
 from logicrm.errors import DomainError
-from logicrm.imports.kinds.base import Batch, Context, CustomerRef, Row, ServiceKind, chunked, taken
+from logicrm.imports.kinds.base import Batch, Context, CustomerRef, Row, ServiceKind, taken
 from logicrm.relations.models import Department
 from logicrm.scoring import revisions
 
@@ -196,15 +196,15 @@ class RelatedKind(BulkKind):
             customer = ctx.customers([row.values["customer_ref"]]).get(row.values["customer_ref"])
             if customer is not None and row.values.get("department"):
                 pairs.add((customer.id, row.values["department"]))
-        found = {}
-        for chunk in chunked(pairs):
-            for customer_id, name, department_id in ctx.session.execute(
-                select(Department.customer_id, Department.name, Department.id).where(
-                    tuple_(Department.customer_id, Department.name).in_(chunk)
-                )
-            ):
-                found[(customer_id, name)] = department_id
-        return found
+        if not pairs:
+            return {}
+        connection = ctx.session.connection()
+        found = connection.execute(
+            select(Department.customer_id, Department.name, Department.id).where(
+                db.pairs_among(connection, (Department.customer_id, Department.name), pairs)
+            )
+        )
+        return {(customer_id, name): department_id for customer_id, name, department_id in found}
 
     def decide(self, ctx: Context, plan: Plan, writes: list[tuple[Row, Mapping | None]]) -> None:
         checked = records.check(

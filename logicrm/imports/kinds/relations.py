@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, select
 
 from logicrm import bounds, db
 from logicrm.audit import service as audit
 from logicrm.customers import records
 from logicrm.imports.columns import Boolean, Choice, Column, Date, DateTime, Email, Integer, Number, Text, ref
-from logicrm.imports.kinds.base import Context, CustomerRef, Row, chunked
+from logicrm.imports.kinds.base import Context, CustomerRef, Row
 from logicrm.imports.kinds.bulk import Plan, RelatedKind, insert, update
 from logicrm.relations import service as relations
 from logicrm.relations.models import (
@@ -55,13 +55,17 @@ class Departments(RelatedKind):
         }
 
     def stored(self, ctx: Context, rows: list[Row]) -> dict[Any, Mapping]:
-        table, found = Department.__table__, {}
-        for chunk in chunked({self.key(row) for row in rows}):
-            for record in ctx.session.execute(
-                select(table).where(tuple_(table.c.customer_id, table.c.name).in_(chunk))
-            ).mappings():
-                found[(record["customer_id"], record["name"])] = record
-        return found
+        table, connection = Department.__table__, ctx.session.connection()
+        if not rows:
+            return {}
+        found = connection.execute(
+            select(table).where(
+                db.pairs_among(
+                    connection, (table.c.customer_id, table.c.name), {self.key(row) for row in rows}
+                )
+            )
+        )
+        return {(record["customer_id"], record["name"]): record for record in found.mappings()}
 
 
 class Contacts(RelatedKind):
