@@ -147,12 +147,19 @@ class Database:
                 raise
 
 
+KEY_LOCK_SPACE = 13  # first key of lock_keys' advisory locks (two-key locks: apart from one-key ones)
+KEY_LOCK_BUCKETS = 1024
+
+
 def lock_keys(session: Session, keys: Iterable[str]) -> None:
     """Hold transaction-scoped locks on `keys` so a check-then-write on them runs one writer at a time.
 
     SQLite writers already hold the database lock from their first statement (BEGIN IMMEDIATE). On
-    PostgreSQL each key is an advisory lock, released at commit or rollback; taken in sorted order (one
-    statement, the keys as one array) so two writers never wait on each other.
+    PostgreSQL each key hashes to one of KEY_LOCK_BUCKETS advisory locks, released at commit or rollback:
+    an import of 100k customers in one transaction would otherwise hold 100k locks, more than the server's
+    shared lock table (max_locks_per_transaction x max_connections); two keys sharing a bucket only wait
+    on each other. Taken in sorted order (one statement, the keys as one array) so two writers never
+    wait on each other the wrong way round.
     """
     if session.get_bind().dialect.name != "postgresql":
         return
@@ -160,9 +167,11 @@ def lock_keys(session: Session, keys: Iterable[str]) -> None:
     if keys:
         session.execute(
             text(
-                "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS text[])) AS key"
+                "SELECT pg_advisory_xact_lock(:space, bucket) FROM (SELECT DISTINCT"
+                " (hashtextextended(key, 0) & :last)::int AS bucket FROM unnest(CAST(:keys AS text[])) AS key"
+                " ORDER BY bucket) AS buckets"
             ),
-            {"keys": keys},
+            {"space": KEY_LOCK_SPACE, "last": KEY_LOCK_BUCKETS - 1, "keys": keys},
         )
 
 

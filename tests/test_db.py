@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from logicrm import bounds, migrate
 from logicrm.customers.models import Customer
-from logicrm.db import Base, Database, bulk_insert, make_engine
+from logicrm.db import KEY_LOCK_BUCKETS, Base, Database, bulk_insert, lock_keys, make_engine
 from logicrm.lanes.models import Link, Shipment
 from logicrm.lanes.shipments import SHIPMENT_FIELDS
 from logicrm.relations.models import Department, SurveyResponse, SurveyScore
@@ -410,3 +410,17 @@ def test_bulk_insert_stores_exactly_what_the_orm_stores(db):
     if db.engine.dialect.name == "sqlite":  # the text the ORM's type stores, years below 1000 included
         assert stored["bulk-1"][1] == "0999-05-06 07:08:09.000010"
         assert stored["bulk-2"][1] == "2026-03-01 01:30:15.123456"
+
+
+def test_lock_keys_holds_a_bounded_number_of_locks_however_many_keys_a_transaction_locks(db):
+    """An import locks every customer name of its file in one transaction: 20,000 keys (more than the
+    server's shared lock table holds by default) take at most KEY_LOCK_BUCKETS advisory locks."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writers hold the database lock instead")
+    with db.session() as session:
+        lock_keys(session, [f"customer-name:company {k}" for k in range(20_000)])
+        lock_keys(session, ["customer-name:company 7", "customer-name:one more"])  # again: no new wait
+        held = session.scalar(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        )
+    assert 900 < held <= KEY_LOCK_BUCKETS
