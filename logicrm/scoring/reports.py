@@ -106,6 +106,9 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
             "tier_mismatch": value.mismatch,
         },
         "exposure": value.exposure or 0.0,
+        "data_problems": [
+            {"field": p.field, "record_id": p.record_id, "note": p.note} for p in account.data_problems
+        ],
         "config_hash": portfolio.config_hash,
         "as_of": portfolio.as_of,
     }

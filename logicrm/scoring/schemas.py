@@ -80,6 +80,14 @@ class ValueOut(ma.Schema):
     tier_mismatch = F.String(allow_none=True)
 
 
+class DataProblemOut(ma.Schema):
+    field = F.String(
+        metadata={"description": "table.column of the value, or the part of the score that failed"}
+    )
+    record_id = F.Integer(allow_none=True, metadata={"description": "the row holding the value"})
+    note = F.String()
+
+
 class HealthOut(ma.Schema):
     customer_id = Id()
     name = F.String()
@@ -93,6 +101,10 @@ class HealthOut(ma.Schema):
     drivers = F.List(F.Nested(DriverOut))
     value = F.Nested(ValueOut)
     exposure = F.Float(metadata={"description": "revenue/month lost by the cascade if this account leaves"})
+    data_problems = F.List(
+        F.Nested(DataProblemOut),
+        metadata={"description": "stored values scoring could not use as they are; the scores are degraded"},
+    )
     config_hash = F.String()
     as_of = F.DateTime()
 

@@ -201,6 +201,12 @@ def test_issue_10_examples_leave_every_scoring_endpoint_answering(api, db, portf
     health = answers[f"GET /customers/{portfolio.customers['c1']}/health "]
     assert 0.0 <= health["own_risk"] <= health["network_risk"] <= 1.0
     assert all(0.0 <= d["share"] <= 1.0 for d in health["drivers"])
+    # the answer says what was degraded, field by field
+    flagged = {
+        customer: {p["field"] for p in answers[f"GET /customers/{customer}/health "]["data_problems"]}
+        for customer in portfolio.customers.values()
+    }
+    assert all("departments.decision_weight" in flagged[c] for c in set(portfolio.departments.values()))
     scores = _compute(db)
     ends = portfolio.ends
     assert _problems(scores, "links.declared_monthly_volume") == set(ends[portfolio.declared_link])
