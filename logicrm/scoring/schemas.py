@@ -84,7 +84,7 @@ class DataProblemOut(ma.Schema):
     field = F.String(
         metadata={"description": "table.column of the value, or the part of the score that failed"}
     )
-    record_id = F.Integer(allow_none=True, metadata={"description": "the row holding the value"})
+    record_id = Id(allow_none=True, metadata={"description": "the row holding the value"})
     note = F.String()
 
 
