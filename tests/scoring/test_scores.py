@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from logicrm.bounds import DECISION_WEIGHT, IMPORTANCE, MONEY, MONTHLY_VOLUME, SCALE_POINT
 from logicrm.network.params import ScoringParams
-from logicrm.network.risk import logistic
 from logicrm.network.satisfaction import DimensionRating, response_score
 from logicrm.scoring import queries
 from logicrm.scoring import scores as scoring
@@ -287,27 +286,28 @@ def test_a_part_of_one_account_that_fails_is_flagged_and_scored_as_unknown(db, p
     victim = portfolio.customers["c1"]
     write_raw(db, "customers", "UPDATE customers SET tier = 'vip' WHERE id = :id", {"id": victim})
     victims_departments = {d for d, c in portfolio.departments.items() if c == victim}
-    real_satisfaction, real_drivers = scoring.account_satisfaction, scoring.risk_drivers
+    real_satisfaction, real_features = scoring.account_satisfaction, scoring.churn.features
 
     def satisfaction(departments, responses, **kwargs):
         if {d.id for d in departments} & victims_departments:
             raise ArithmeticError("simulated bug")
         return real_satisfaction(departments, responses, **kwargs)
 
-    def drivers(signals, params):
-        if signals.tier == "vip":
+    def features(signals, rates):
+        if signals.cadence_days == PARAMS.cadence_days("vip"):
             raise ArithmeticError("simulated bug")
-        return real_drivers(signals, params)
+        return real_features(signals, rates)
 
     monkeypatch.setattr(scoring, "account_satisfaction", satisfaction)
-    monkeypatch.setattr(scoring, "risk_drivers", drivers)
+    monkeypatch.setattr(scoring.churn, "features", features)
     scores = _compute(db)
     assert_scores_in_range(scores)
     account = scores.accounts[victim]
     assert {p.field for p in account.data_problems} == {"satisfaction", "own_risk"}
     assert all("ArithmeticError: simulated bug" in p.note for p in account.data_problems)
     assert account.satisfaction.score is None and account.satisfaction_before is None
-    assert account.own.risk == pytest.approx(logistic(PARAMS.risk_bias))  # no evidence: the baseline
+    baseline = scoring.prior(PARAMS).predict(np.zeros((1, len(scoring.churn.FEATURE_NAMES))))[0]
+    assert account.own.evidence == pytest.approx(baseline)  # no evidence: the average account, not a verdict
     others = [a for c, a in scores.accounts.items() if c != victim]
     assert all(a.data_problems == () for a in others)
     assert scores.accounts[portfolio.customers["d"]].satisfaction.score is not None
@@ -349,7 +349,7 @@ def test_the_sql_response_score_is_the_pure_one_for_any_finite_rating(db, survey
         [{**dataclasses.asdict(r), "id": survey} for r in ratings],
     )
     with db.session(write=False) as session:
-        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365))
+        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365), until=NOW)
     expected = response_score(ratings, scale_min=scale_min, scale_max=scale_max)
     assert (row.score is None) == (expected is None)
     if expected is not None:
@@ -384,5 +384,5 @@ def test_the_sql_response_score_of_extreme_ratings(
         {"importance": importance, "expectation": expectation, "perception": perception},
     )
     with db.session(write=False) as session:
-        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365))
+        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365), until=NOW)
     assert row.score == pytest.approx(score, abs=1e-12)
