@@ -368,13 +368,23 @@ def _effect(weight: float) -> str:
 
 
 def backtest_report(session: Session) -> dict:
-    """The active model's back-test: metrics pooled over the test origins, and per origin."""
+    """The active model's back-test: metrics pooled over the test origins, and per origin (empty, with a
+    note saying so, while no model is fitted)."""
     record = get_active(session)
     if record is None:
-        raise NotFound("no churn model has been fitted yet (`logicrm model fit`)")
+        return {
+            "version": None,
+            "horizon_days": None,
+            "note": "no churn model has been fitted yet (`logicrm model fit`): nothing was back-tested",
+            "pooled": None,
+            "followers": None,
+            "origins": [],
+        }
     return {
         "version": record.version,
         "horizon_days": record.horizon_days,
+        "note": f"model {record.version} refitted at each of {len(record.backtest)} origins on the earlier "
+        "origins whose outcomes were known then, and judged there",
         "pooled": record.metrics.get("backtest"),
         "followers": record.metrics.get("followers"),
         "origins": record.backtest,
