@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from logicrm.bounds import DECISION_WEIGHT, IMPORTANCE, MONEY, MONTHLY_VOLUME, SCALE_POINT
 from logicrm.network.params import ScoringParams
 from logicrm.network.risk import logistic
-from logicrm.network.satisfaction import DimensionRating, response_score
+from logicrm.network.satisfaction import DimensionRating, dimension_score, response_score
 from logicrm.scoring import queries
 from logicrm.scoring import scores as scoring
 from tests import factories
@@ -342,14 +342,26 @@ def test_the_sql_response_score_is_the_pure_one_for_any_finite_rating(db, survey
         " WHERE response_id = :id AND dimension = :dimension",
         [{**dataclasses.asdict(r), "id": survey} for r in ratings],
     )
+    since = NOW - dt.timedelta(days=365)
     with db.session(write=False) as session:
-        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365))
+        [row] = queries.response_scores(session, since=since, now=NOW)
+        dimensions = queries.dimension_scores(session, since=since, now=NOW)
     expected = response_score(ratings, scale_min=scale_min, scale_max=scale_max)
     assert (row.score is None) == (expected is None)
     if expected is not None:
         assert float(row.score) == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert row.importance_left_out == row.expectation_left_out == row.perception_left_out == 0
     assert row.importances_clamped == 0
+    # each rating's own score, as the per-dimension gaps read it
+    assert {(d.response_id, str(d.dimension)): d.score for d in dimensions} == {
+        (survey, r.dimension): pytest.approx(
+            dimension_score(
+                expectation=r.expectation, perception=r.perception, scale_min=scale_min, scale_max=scale_max
+            ),
+            abs=1e-12,
+        )
+        for r in ratings
+    }
 
 
 @pytest.mark.parametrize(
@@ -378,5 +390,5 @@ def test_the_sql_response_score_of_extreme_ratings(
         {"importance": importance, "expectation": expectation, "perception": perception},
     )
     with db.session(write=False) as session:
-        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365))
+        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365), now=NOW)
     assert row.score == pytest.approx(score, abs=1e-12)
