@@ -350,6 +350,20 @@ def test_one_answer_cannot_give_an_extreme(department, days, score, likelihood, 
     assert -100 < result.loyalty.nps < 100
 
 
+@settings(max_examples=200, deadline=None)
+@given(histories, priors, st.lists(st.floats(0, 1500), min_size=1, max_size=5))
+def test_passive_answers_pull_nps_toward_neutral_never_past_it(rows, prior, passive_days):
+    """A passive (7–8) is a neutral vote: it moves the NPS toward 0 and never beyond, whatever came before."""
+    before = _account(rows, prior).loyalty
+    after = _account([*rows, *((LOGISTICS, days, 0.5, 7) for days in passive_days)], prior).loyalty
+    if before.no_data:
+        # passives alone: between the prior and 0
+        assert min(0.0, prior.nps) - 1e-9 <= after.nps <= max(0.0, prior.nps) + 1e-9
+    else:
+        assert abs(after.nps) <= abs(before.nps) + 1e-9
+        assert after.nps * before.nps >= 0  # never crosses to the other side
+
+
 scales = st.tuples(st.integers(-20, 20), st.integers(1, 20)).map(lambda t: (t[0], t[0] + t[1]))
 
 
