@@ -1,6 +1,7 @@
 import math
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -544,3 +545,70 @@ def test_two_sided_stays_a_score_for_any_finite_volumes(case, data):
     result = two_sided(build_graph(nodes, links, PARAMS), own, PARAMS)
     assert all(x is None or 0.0 <= x <= 1.0 for x in result.values())
     assert all((result[c] is None) == (own[c] is None) for c in own)
+
+
+def _doc_table(name: str) -> list[list[str]]:
+    """Return the body rows of a worked-example table of docs/scoring.md."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "scoring.md").read_text()
+    body = text.split(f"<!-- worked-example:{name} -->")[1].split(f"<!-- /worked-example:{name} -->")[0]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")] for line in body.strip().splitlines()
+    ]
+    return rows[2:]
+
+
+# the example's own parameters, as stated on the page, so that recalibrated defaults leave it intact
+DOC_EXAMPLE = ScoringParams(
+    half_life_days=90.0, satisfaction_prior_strength=0.5, loyalty_prior_strength=3.0, weakest_cap=0.25,
+    gap_met_points=0.5, gap_well_below_points=1.5,
+)  # fmt: skip
+
+
+def test_scoring_doc_worked_example():
+    priors = Priors(0.55, {"timeliness": 0.45, "reliability": 0.60, "responsiveness": 0.55}, nps=20.0)
+    logistics, finance = (
+        DepartmentRecord(1, "logistics", 2.0, True),
+        DepartmentRecord(2, "finance", 1.0, True),
+    )
+    warehouse = DepartmentRecord(3, "warehouse", 1.0, False)
+
+    def response(department, days_ago, scale, ratings, likelihood):
+        low, high = scale
+        scores = {
+            d: dimension_score(expectation=e, perception=p, scale_min=low, scale_max=high)
+            for d, e, p in ratings
+        }
+        score = response_score([DimensionRating(*r) for r in ratings], scale_min=low, scale_max=high)
+        return said(department, days_ago, score, likelihood, scores)
+
+    responses = [
+        response(logistics, 0, (1, 5), [("timeliness", 4, 5), ("reliability", 4, 4)], 9),
+        response(logistics, 90, (1, 7), [("timeliness", 6, 5), ("reliability", 6, 6)], 7),
+        response(finance, 200, (1, 7), [("responsiveness", 6, 2)], 2),
+    ]
+    acme = account_satisfaction(
+        [logistics, finance, warehouse], responses, as_of=NOW, params=DOC_EXAMPLE, priors=priors
+    )
+
+    def verdict(d):
+        if d.no_data:
+            return ["–", "–", "–", "no data"]
+        return [f"{d.score:.4f}", f"{100 * d.score:.1f}", f"{d.gap:+.2f}", d.band]
+
+    assert _doc_table("satisfaction-departments") == [
+        [d.name, f"{d.evidence:.4f}", *verdict(d), "yes" if d.silent else "no"] for d in acme.departments
+    ]
+    assert _doc_table("satisfaction-dimensions") == [
+        [g.dimension, f"{g.evidence:.4f}", f"{g.score:.4f}", f"{g.gap:+.2f}", g.band] for g in acme.dimensions
+    ]
+    one_detractor = loyalty([said(logistics, 0, None, 0)], as_of=NOW, params=DOC_EXAMPLE, priors=priors)
+    assert _doc_table("satisfaction-account") == [
+        ["index", f"{100 * acme.score:.1f}"],
+        ["gap", f"{acme.gap:+.2f}"],
+        ["band", acme.band],
+        ["coverage", f"{acme.coverage:.2f}"],
+        ["capped", "yes" if acme.capped else "no"],
+        ["NPS", f"{acme.loyalty.nps:.1f}"],
+        ["NPS evidence", f"{acme.loyalty.evidence:.4f}"],
+        ["NPS of one detractor alone", f"{one_detractor.nps:.1f}"],
+    ]
