@@ -9,6 +9,7 @@ from logicrm.lanes.models import Link, Shipment
 from logicrm.outbox.models import Delivery, WebhookReceiver
 from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
 from logicrm.sales.models import Opportunity
+from logicrm.scoring.models import ChurnModelRecord
 from logicrm.scoring.revisions import Revision
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Ticket
@@ -18,6 +19,7 @@ __all__ = [
     "Alert",
     "ApiKey",
     "AuditEvent",
+    "ChurnModelRecord",
     "ConsigneeProfile",
     "Contact",
     "Customer",

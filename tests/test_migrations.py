@@ -328,7 +328,7 @@ def test_0006_keeps_snapshot_drivers_as_ids_and_drops_names_from_alerts(empty_da
         engine.dispose()
 
 
-def test_0017_keeps_snapshot_satisfaction_on_the_index_the_answer_shows(empty_database_url):
+def test_0008_keeps_snapshot_satisfaction_on_the_index_the_answer_shows(empty_database_url):
     engine = make_engine(empty_database_url)
     departments = [
         {"id": 1, "name": "logistics", "weight": 2.5, "is_decision_maker": True, "score": 0.3, "silent": False},
@@ -355,11 +355,11 @@ def test_0017_keeps_snapshot_satisfaction_on_the_index_the_answer_shows(empty_da
                 ),
                 {"departments": json.dumps(departments)},
             )
-        migrate.upgrade(engine, "0017")
+        migrate.upgrade(engine, "0008")
         satisfaction, two_sided, scores = stored()
         assert satisfaction == pytest.approx(51.0) and two_sided is None
         assert scores == [pytest.approx(30.0), None]
-        command.downgrade(migrate.alembic_config(engine), "0006")
+        command.downgrade(migrate.alembic_config(engine), "0007")
         satisfaction, two_sided, scores = stored()
         assert satisfaction == pytest.approx(0.51) and scores == [pytest.approx(0.3), None]
     finally:

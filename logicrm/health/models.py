@@ -69,6 +69,10 @@ class HealthSnapshot(Base):
     abc_class: Mapped[str] = mapped_column(String(1))
     departments: Mapped[list] = mapped_column(JSON, default=list)
     drivers: Mapped[list] = mapped_column(JSON, default=list)
+    # own_risk and network_risk are probabilities of churn within horizon_days, from this model version
+    model_version: Mapped[int | None]
+    horizon_days: Mapped[int | None]
+    p_alive: Mapped[float | None]  # shippers: BG/NBD probability that the shipment rhythm still runs
 
 
 class Alert(Base):

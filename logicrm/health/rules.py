@@ -3,6 +3,7 @@
 Pure: plain records only, so a run, the SLA check and tests share the same decisions without a database.
 """
 
+import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -29,9 +30,20 @@ class RuleParams(EnvParams):
     ENV_PREFIX = ENV_PREFIX
 
     # thresholds: when each rule fires
-    risk_high: float = param(0.6, "risk_high fires when network risk is at or above this.")
+    risk_high: float = param(
+        0.3,
+        "risk_high fires when the probability of leaving within the model's horizon is at or above this "
+        "(and the account is within its manager's capacity, risk_high_capacity).",
+    )
+    risk_high_capacity: float = param(
+        0.1,
+        "risk_high fires for at most this share of a manager's accounts, the most likely to leave first "
+        "(at least one per manager): an alert list a person can work through.",
+    )
     risk_jump: float = param(
-        0.15, "risk_jump fires when network risk rose at least this since the last snapshot."
+        0.15,
+        "risk_jump fires when the probability of leaving within the horizon rose at least this since the "
+        "last snapshot.",
     )
     exposure_high: float = param(
         0.05,
@@ -47,11 +59,13 @@ class RuleParams(EnvParams):
         90, "contract_expiring fires when the contract ends within this many days and no renewal is open."
     )
     # escalation: one severity level up for a large magnitude
-    risk_high_escalate: float = param(0.8, "Network risk at or above this raises risk_high one level.")
+    risk_high_escalate: float = param(
+        0.5, "A probability of leaving at or above this raises risk_high one level."
+    )
     risk_jump_escalate: float = param(0.3, "A rise at least this large raises risk_jump one level.")
     exposure_min_risk: float = param(
-        0.3,
-        "exposure_high fires only when the account's network risk is at least this: a steady, happy hub is "
+        0.15,
+        "exposure_high fires only when the account's probability of leaving is at least this: a steady, happy hub is "
         "concentration to plan for, not a churn alert.",
     )
     exposure_high_escalate: float = param(
@@ -105,6 +119,7 @@ class RuleParams(EnvParams):
     def _checks(self) -> dict[str, bool]:
         checks = {
             "risk_high": 0 < self.risk_high <= 1,
+            "risk_high_capacity": 0 < self.risk_high_capacity <= 1,
             "risk_jump": 0 < self.risk_jump <= 1,
             "exposure_high": 0 < self.exposure_high <= 1,
             "exposure_min_risk": 0 <= self.exposure_min_risk <= 1,
@@ -172,6 +187,8 @@ class AccountFacts:
     customer_id: int
     name: str
     tier: str
+    owner_id: int | None  # whose capacity risk_high counts against (None: the unowned accounts together)
+    horizon_days: int  # network_risk is the probability of leaving within this many days
     network_risk: float
     previous_network_risk: float | None  # None: no earlier snapshot
     exposure: float  # revenue/month the cascade loses if this account leaves
@@ -209,9 +226,30 @@ class _Hit(NamedTuple):
 def _risk_high(a: AccountFacts, p: RuleParams) -> _Hit | None:
     if a.network_risk < p.risk_high:
         return None
-    text = f"network risk {a.network_risk:.2f} (alert at {p.risk_high:.2f})"
-    details = {"network_risk": a.network_risk, "threshold": p.risk_high}
+    text = (
+        f"probability of leaving within {a.horizon_days} days {a.network_risk:.0%} "
+        f"(alert at {p.risk_high:.0%}, for at most {p.risk_high_capacity:.0%} of a manager's accounts)"
+    )
+    details = {
+        "network_risk": a.network_risk,
+        "horizon_days": a.horizon_days,
+        "threshold": p.risk_high,
+        "capacity": p.risk_high_capacity,
+    }
     return _Hit(a.network_risk, a.network_risk >= p.risk_high_escalate, text, details)
+
+
+def within_capacity(facts: Iterable[AccountFacts], share: float) -> set[int]:
+    """Return the accounts risk_high may fire for: per manager, the floor(share × accounts) (at least one)
+    most likely to leave; ties go to the lower id so a run is reproducible."""
+    books: dict[int | None, list[AccountFacts]] = {}
+    for account in facts:
+        books.setdefault(account.owner_id, []).append(account)
+    allowed = set()
+    for book in books.values():
+        book.sort(key=lambda a: (-a.network_risk, a.customer_id))
+        allowed.update(a.customer_id for a in book[: max(1, math.floor(share * len(book)))])
+    return allowed
 
 
 def _risk_jump(a: AccountFacts, p: RuleParams) -> _Hit | None:
@@ -221,8 +259,8 @@ def _risk_jump(a: AccountFacts, p: RuleParams) -> _Hit | None:
     if rise < p.risk_jump - _EPSILON:
         return None
     text = (
-        f"network risk rose {rise:+.2f} since the last snapshot "
-        f"({a.previous_network_risk:.2f} → {a.network_risk:.2f})"
+        f"probability of leaving within {a.horizon_days} days rose {rise:+.0%} since the last snapshot "
+        f"({a.previous_network_risk:.0%} → {a.network_risk:.0%})"
     )
     details = {
         "network_risk": a.network_risk,
@@ -241,7 +279,8 @@ def _exposure_high(a: AccountFacts, p: RuleParams) -> _Hit | None:
         return None
     text = (
         f"losing it would cascade to {a.exposure:,.0f}/month, {share:.1%} of the portfolio's monthly revenue "
-        f"(alert at {p.exposure_high:.1%}) and its network risk is {a.network_risk:.2f}"
+        f"(alert at {p.exposure_high:.1%}) and its probability of leaving within {a.horizon_days} days is "
+        f"{a.network_risk:.0%}"
     )
     details = {
         "exposure": a.exposure,
@@ -364,7 +403,9 @@ class _Rule:
 
 
 _RULES: dict[str, _Rule] = {
-    "risk_high": _Rule("Network (double-churn) risk is high.", _risk_high, explains_risk=True),
+    "risk_high": _Rule(
+        "Likely to leave within the horizon (own and network evidence).", _risk_high, explains_risk=True
+    ),
     "risk_jump": _Rule(
         "Network risk rose sharply since the previous snapshot.", _risk_jump, explains_risk=True
     ),
@@ -403,9 +444,13 @@ def evaluate(
     """Run the rules (all, or only those named) over every account and return what fired."""
     wanted = _RULES.keys() if rules is None else _known(rules)
     selected = [(name, rule) for name, rule in _RULES.items() if name in wanted]
+    facts = list(facts)
+    capacity = within_capacity(facts, params.risk_high_capacity)
     findings = []
     for account in facts:
         for name, rule in selected:
+            if name == "risk_high" and account.customer_id not in capacity:
+                continue
             hit = rule.check(account, params)
             if hit is None:
                 continue

@@ -33,6 +33,7 @@ from logicrm.network import drivers
 from logicrm.network.params import ScoringParams
 from logicrm.outbox import service as outbox
 from logicrm.outbox.messages import Notice
+from logicrm.scoring import model as churn_models
 from logicrm.scoring import queries, reports, scores
 from logicrm.users.models import User
 
@@ -246,7 +247,10 @@ class _Prepared:
 
 
 def _prepare_health(reader: Session, config: RunConfig, now: dt.datetime, timings: dict) -> _Prepared:
-    portfolio = scores.compute(reader, config.scoring, now=now, timings=timings)
+    model, version = churn_models.active(reader, config.scoring)
+    portfolio = scores.compute(
+        reader, config.scoring, model=model, model_version=version, now=now, timings=timings
+    )
     started = time.perf_counter()
     previous = _previous_risks(reader)
     tickets = queries.overdue_ticket_list(reader, now=now, sla_days=config.scoring.ticket_sla_days())
@@ -280,7 +284,14 @@ def _write_health(
 
 
 def _prepare_sla(reader: Session, config: RunConfig, now: dt.datetime) -> _Prepared:
-    portfolio = scores.current(reader, config.scoring, max_age_s=config.settings.scores_cache_seconds)
+    model, version = churn_models.active(reader, config.scoring)
+    portfolio = scores.current(
+        reader,
+        config.scoring,
+        model=model,
+        model_version=version,
+        max_age_s=config.settings.scores_cache_seconds,
+    )
     tickets = queries.overdue_ticket_list(reader, now=now, sla_days=config.scoring.ticket_sla_days())
     late = {t.customer_id for t in tickets}
     accounts = [portfolio.accounts[c] for c in late if c in portfolio.accounts]
@@ -314,8 +325,11 @@ def _snapshot_row(portfolio, account: scores.AccountScores, run_id: int, now: dt
         "two_sided": reports.index_points(account.two_sided),
         "coverage": sat.coverage,
         "loyalty_nps": sat.loyalty.nps,
-        "own_risk": account.own.risk,
+        "own_risk": reports.own_evidence(account),
         "network_risk": account.network_risk,
+        "model_version": portfolio.model_version,
+        "horizon_days": portfolio.horizon_days,
+        "p_alive": account.signals.p_alive,
         "exposure": value.exposure or 0.0,
         "revenue_12m": value.revenue,
         "profit_12m": value.profit,
@@ -360,6 +374,8 @@ def _facts(
         customer_id=account.customer_id,
         name=account.name,
         tier=account.tier,
+        owner_id=account.owner_id,
+        horizon_days=portfolio.horizon_days,
         network_risk=account.network_risk,
         previous_network_risk=previous.get(account.customer_id),
         exposure=account.value.exposure or 0.0,

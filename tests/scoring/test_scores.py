@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from logicrm.bounds import DECISION_WEIGHT, IMPORTANCE, MONEY, MONTHLY_VOLUME, SCALE_POINT
 from logicrm.network.params import ScoringParams
-from logicrm.network.risk import logistic
 from logicrm.network.satisfaction import (
     DepartmentRecord,
     DimensionRating,
@@ -209,6 +208,12 @@ def test_issue_10_examples_leave_every_scoring_endpoint_answering(api, db, portf
     health = answers[f"GET /customers/{portfolio.customers['c1']}/health "]
     assert 0.0 <= health["own_risk"] <= health["network_risk"] <= 1.0
     assert all(0.0 <= d["share"] <= 1.0 for d in health["drivers"])
+    # the answer says what was degraded, field by field
+    flagged = {
+        customer: {p["field"] for p in answers[f"GET /customers/{customer}/health "]["data_problems"]}
+        for customer in portfolio.customers.values()
+    }
+    assert all("departments.decision_weight" in flagged[c] for c in set(portfolio.departments.values()))
     scores = _compute(db)
     ends = portfolio.ends
     assert _problems(scores, "links.declared_monthly_volume") == set(ends[portfolio.declared_link])
@@ -289,27 +294,28 @@ def test_a_part_of_one_account_that_fails_is_flagged_and_scored_as_unknown(db, p
     victim = portfolio.customers["c1"]
     write_raw(db, "customers", "UPDATE customers SET tier = 'vip' WHERE id = :id", {"id": victim})
     victims_departments = {d for d, c in portfolio.departments.items() if c == victim}
-    real_satisfaction, real_drivers = scoring.account_satisfaction, scoring.risk_drivers
+    real_satisfaction, real_features = scoring.account_satisfaction, scoring.churn.features
 
     def satisfaction(departments, responses, **kwargs):
         if {d.id for d in departments} & victims_departments:
             raise ArithmeticError("simulated bug")
         return real_satisfaction(departments, responses, **kwargs)
 
-    def drivers(signals, params):
-        if signals.tier == "vip":
+    def features(signals, rates):
+        if signals.cadence_days == PARAMS.cadence_days("vip"):
             raise ArithmeticError("simulated bug")
-        return real_drivers(signals, params)
+        return real_features(signals, rates)
 
     monkeypatch.setattr(scoring, "account_satisfaction", satisfaction)
-    monkeypatch.setattr(scoring, "risk_drivers", drivers)
+    monkeypatch.setattr(scoring.churn, "features", features)
     scores = _compute(db)
     assert_scores_in_range(scores)
     account = scores.accounts[victim]
     assert {p.field for p in account.data_problems} == {"satisfaction", "own_risk"}
     assert all("ArithmeticError: simulated bug" in p.note for p in account.data_problems)
     assert account.satisfaction.score is None and account.satisfaction_before is None
-    assert account.own.risk == pytest.approx(logistic(PARAMS.risk_bias))  # no evidence: the baseline
+    baseline = scoring.prior(PARAMS).predict(np.zeros((1, len(scoring.churn.FEATURE_NAMES))))[0]
+    assert account.own.evidence == pytest.approx(baseline)  # no evidence: the average account, not a verdict
     others = [a for c, a in scores.accounts.items() if c != victim]
     assert all(a.data_problems == () for a in others)
     assert scores.accounts[portfolio.customers["d"]].satisfaction.score is not None
@@ -352,8 +358,8 @@ def test_the_sql_response_score_is_the_pure_one_for_any_finite_rating(db, survey
     )
     since = NOW - dt.timedelta(days=365)
     with db.session(write=False) as session:
-        [row] = queries.response_scores(session, since=since, now=NOW)
-        dimensions = queries.dimension_scores(session, since=since, now=NOW)
+        [row] = queries.response_scores(session, since=since, until=NOW)
+        dimensions = queries.dimension_scores(session, since=since, until=NOW)
     expected = response_score(ratings, scale_min=scale_min, scale_max=scale_max)
     assert (row.score is None) == (expected is None)
     if expected is not None:
@@ -398,7 +404,7 @@ def test_the_sql_response_score_of_extreme_ratings(
         {"importance": importance, "expectation": expectation, "perception": perception},
     )
     with db.session(write=False) as session:
-        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365), now=NOW)
+        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365), until=NOW)
     assert row.score == pytest.approx(score, abs=1e-12)
 
 

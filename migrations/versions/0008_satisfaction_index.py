@@ -5,16 +5,16 @@ every answer showed them on 0–100, so a history read 0.51 where the account's 
 now kept on the 0–100 index (50 = expectations exactly met): the old rows are scaled by 100, and back
 on downgrade. Department entries of old snapshots keep the fields they had (no gap or band).
 
-Revision ID: 0017
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 09:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
