@@ -21,8 +21,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import special
 from scipy.optimize import minimize_scalar
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +272,8 @@ def fit(
         return replace(
             prior_model(horizon_days=horizon_days, base_rate=base_rate, X=X), events=events, samples=len(y)
         )
+    from sklearn.linear_model import LogisticRegression  # only fitting needs it: seconds off every start-up
+
     train = np.ones(len(y), dtype=bool) if calibration_split is None else ~calibration_split
     if y[train].sum() < min_events or y[train].sum() == train.sum():
         train = np.ones(len(y), dtype=bool)
@@ -300,6 +300,8 @@ def fit(
 
 def platt(linear: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Fit p = sigmoid(a + b·linear) by maximum likelihood (b ≥ 0: calibration never reverses a ranking)."""
+    from sklearn.linear_model import LogisticRegression
+
     regression = LogisticRegression(C=1e6, max_iter=1000)
     regression.fit(np.asarray(linear).reshape(-1, 1), y)
     a, b = float(regression.intercept_[0]), float(regression.coef_[0][0])
@@ -337,6 +339,8 @@ class Evaluation:
 
 def evaluate(p: np.ndarray, y: np.ndarray, *, base_rate: float | None = None, bins: int = 10) -> Evaluation:
     """Judge probabilities p against outcomes y; the Brier skill is against `base_rate` (default: y's)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
     p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
     events = int(y.sum())
     rate = float(y.mean()) if len(y) else 0.0

@@ -212,19 +212,9 @@ def store(session: Session, *, fitted: Fitted, params: ScoringParams, activate: 
     model = fitted.model
     version = (session.scalar(select(func.max(ChurnModelRecord.version))) or 0) + 1
     record = ChurnModelRecord(
+        **{name: list(value) if isinstance(value, tuple) else value for name, value in _fields(model)},
         version=version,
-        method=model.method,
-        horizon_days=model.horizon_days,
         inactive_days=params.churn_inactive_days,
-        features=list(model.features),
-        means=list(model.means),
-        scales=list(model.scales),
-        coefficients=list(model.coefficients),
-        intercept=model.intercept,
-        calibration=list(model.calibration),
-        coupling=model.coupling,
-        events=model.events,
-        samples=model.samples,
         window_start=fitted.origins[0].date() if fitted.origins else None,
         window_end=fitted.origins[-1].date() if fitted.origins else None,
         origins=len(fitted.origins),
@@ -284,18 +274,13 @@ def active(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | N
 def as_model(record: ChurnModelRecord) -> ChurnModel:
     """Return the stored model as the pure core's ChurnModel."""
     return ChurnModel(
-        method=record.method,
-        horizon_days=record.horizon_days,
-        features=tuple(record.features),
-        means=tuple(record.means),
-        scales=tuple(record.scales),
-        coefficients=tuple(record.coefficients),
-        intercept=record.intercept,
-        calibration=tuple(record.calibration),
-        coupling=record.coupling,
-        events=record.events,
-        samples=record.samples,
+        **{name: tuple(value) if isinstance(value, list) else value for name, value in _fields(record)}
     )
+
+
+def _fields(source) -> list[tuple[str, object]]:
+    """The ChurnModel fields' values as `source` (a model or its stored row) holds them."""
+    return [(f.name, getattr(source, f.name)) for f in dataclasses.fields(ChurnModel)]
 
 
 def _plain(evaluation: Evaluation) -> dict:
@@ -368,13 +353,23 @@ def _effect(weight: float) -> str:
 
 
 def backtest_report(session: Session) -> dict:
-    """The active model's back-test: metrics pooled over the test origins, and per origin."""
+    """The active model's back-test: metrics pooled over the test origins, and per origin (empty, with a
+    note saying so, while no model is fitted)."""
     record = get_active(session)
     if record is None:
-        raise NotFound("no churn model has been fitted yet (`logicrm model fit`)")
+        return {
+            "version": None,
+            "horizon_days": None,
+            "note": "no churn model has been fitted yet (`logicrm model fit`): nothing was back-tested",
+            "pooled": None,
+            "followers": None,
+            "origins": [],
+        }
     return {
         "version": record.version,
         "horizon_days": record.horizon_days,
+        "note": f"model {record.version} refitted at each of {len(record.backtest)} origins on the earlier "
+        "origins whose outcomes were known then, and judged there",
         "pooled": record.metrics.get("backtest"),
         "followers": record.metrics.get("followers"),
         "origins": record.backtest,

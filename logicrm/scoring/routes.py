@@ -141,7 +141,7 @@ class ModelCard(MethodView):
 class ModelBacktest(MethodView):
     @model_blp.response(200, BacktestOut)
     def get(self):
-        """The active model's back-test: metrics and reliability pooled and per monthly origin (404: none fitted)."""
+        """The active model's back-test: metrics and reliability pooled and per monthly origin."""
         return churn_models.backtest_report(session())
 
 

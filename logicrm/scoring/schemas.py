@@ -433,8 +433,9 @@ class BacktestOriginOut(EvaluationOut):
 
 
 class BacktestOut(ma.Schema):
-    version = F.Integer()
-    horizon_days = F.Integer()
+    version = F.Integer(allow_none=True, metadata={"description": "null: no model fitted yet"})
+    horizon_days = F.Integer(allow_none=True)
+    note = F.String(metadata={"description": "what was back-tested, in words"})
     pooled = F.Nested(EvaluationOut, allow_none=True)
     followers = F.Nested(EvaluationOut, allow_none=True)
     origins = F.List(F.Nested(BacktestOriginOut))
