@@ -320,8 +320,9 @@ def _snapshot_row(portfolio, account: scores.AccountScores, run_id: int, now: dt
         "run_id": run_id,
         "customer_id": account.customer_id,
         "taken_at": now,
-        "satisfaction": sat.score,
-        "two_sided": account.two_sided,
+        # satisfaction on the 0–100 index the live health answer shows (50 = expectations met)
+        "satisfaction": reports.index_points(sat.score),
+        "two_sided": reports.index_points(account.two_sided),
         "coverage": sat.coverage,
         "loyalty_nps": sat.loyalty.nps,
         "own_risk": reports.own_evidence(account),
@@ -339,8 +340,11 @@ def _snapshot_row(portfolio, account: scores.AccountScores, run_id: int, now: dt
                 "name": d.name,
                 "weight": d.weight,
                 "is_decision_maker": d.is_decision_maker,
-                "score": d.score,
+                "score": reports.index_points(d.score),
+                "gap": d.gap,
+                "band": d.band,
                 "silent": d.silent,
+                "no_data": d.no_data,
             }
             for d in sat.departments
         ],

@@ -62,15 +62,24 @@ class SnapshotOut(ma.Schema):
     id = Id()
     run_id = Id()
     taken_at = F.DateTime()
-    satisfaction = F.Float(allow_none=True, metadata={"description": "0–1 (×100 for display)"})
-    two_sided = F.Float(allow_none=True)
-    coverage = F.Float()
-    loyalty_nps = F.Float(allow_none=True)
+    satisfaction = F.Float(
+        allow_none=True,
+        metadata={"description": "satisfaction index 0–100 (50 = expectations exactly met); null: no data"},
+    )
+    two_sided = F.Float(allow_none=True, metadata={"description": "two-sided satisfaction, index 0–100"})
+    coverage = F.Float(metadata={"description": "share 0–1 of the decision weight with a verdict"})
+    loyalty_nps = F.Float(allow_none=True, metadata={"description": "NPS −100…100; null: no data"})
     own_risk = F.Float()
     network_risk = F.Float()
     exposure = F.Float()
     revenue_12m = F.Float()
     profit_12m = F.Float()
     abc_class = F.String()
-    departments = F.List(F.Dict())
+    departments = F.List(
+        F.Dict(),
+        metadata={
+            "description": "id, name, weight, is_decision_maker, score (index 0–100), gap (1–7 scale "
+            "points, 0 = met), band, silent, no_data"
+        },
+    )
     drivers = F.List(F.Dict())

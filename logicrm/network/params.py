@@ -22,7 +22,26 @@ class ScoringParams(EnvParams):
         90.0, "Half-life of a survey response's weight in satisfaction and loyalty."
     )
     silent_after_days: float = param(
-        180.0, "A department with no response for this long is silent (unknown)."
+        180.0, "A department with no response for this long is flagged silent; its verdict keeps decaying."
+    )
+    response_horizon_half_lives: float = param(
+        16.0,
+        "Survey responses older than this many half-lives weigh nothing (they would weigh under 2^−16) "
+        "and are not loaded; a department or account heard from before stays known, at the prior.",
+    )
+    satisfaction_prior_strength: float = param(
+        0.5,
+        "Pseudo-responses of the portfolio's prior in a department's satisfaction: "
+        "(Σ weight·score + this·prior) / (Σ weight + this).",
+    )
+    loyalty_prior_strength: float = param(
+        3.0, "Pseudo-respondents of the portfolio's NPS in an account's NPS (one answer is no extreme)."
+    )
+    gap_met_points: float = param(
+        0.5, "A gap to expectation within ± this many points (1–7 scale) reads 'met expectations'."
+    )
+    gap_well_below_points: float = param(
+        1.5, "A gap below − this many points (1–7 scale) reads 'well below expectations'."
     )
     weakest_cap: float = param(
         0.25, "Account satisfaction is capped at the weakest deciding department + this."
@@ -92,6 +111,13 @@ class ScoringParams(EnvParams):
         checks = {
             "half_life_days": self.half_life_days > 0,
             "silent_after_days": self.silent_after_days > 0,
+            # beyond 10 half-lives a response weighs under 0.1%: dropping it there moves nothing visible
+            "response_horizon_half_lives": self.response_horizon_half_lives >= 10,
+            # > 0: one answer must never give an extreme, and no data must never divide by zero
+            "satisfaction_prior_strength": self.satisfaction_prior_strength > 0,
+            "loyalty_prior_strength": self.loyalty_prior_strength > 0,
+            "gap_met_points": 0 <= self.gap_met_points <= self.gap_well_below_points,
+            "gap_well_below_points": self.gap_met_points <= self.gap_well_below_points <= 6,
             "weakest_cap": self.weakest_cap >= 0,
             "beta_two_sided": 0 <= self.beta_two_sided <= 1,
             "alpha_down": 0 <= self.alpha_down <= 1,
@@ -124,6 +150,10 @@ class ScoringParams(EnvParams):
             if isinstance(value, float) and not math.isfinite(value):
                 checks[f.name] = False
         return checks
+
+    def response_horizon_days(self) -> float:
+        """Return the age in days beyond which a survey response weighs nothing."""
+        return self.response_horizon_half_lives * self.half_life_days
 
     def cadence_days(self, tier: str) -> int:
         """Return the expected contact cadence of a tier."""

@@ -158,17 +158,22 @@ def open_lane(now: dt.datetime):
     )
 
 
-def response_scores(session: Session, *, since: dt.datetime, until: dt.datetime):
-    """Per survey response: its importance-weighted dimension score (DESIGN §4.1) and likelihood to recommend.
+def _usable_by_column(session: Session) -> dict:
+    """SQL conditions, per column, that a rating is usable: its expectation and perception are finite
+    numbers and its importance is a number."""
+    return {
+        "importance": _is_number(session, SurveyScore.importance),
+        "expectation": _is_finite(session, SurveyScore.expectation),
+        "perception": _is_finite(session, SurveyScore.perception),
+    }
+
+
+def _dimension_score():
+    """SQL for one rating's dimension score (DESIGN §4.1).
 
     The arithmetic is that of `satisfaction.dimension_score`, arranged for stored values of any size in
     floats that never overflow or underflow (PostgreSQL's raise when they do): halves of the ratings are
-    subtracted, the gap is compared with the scale before dividing, importances are scaled by 1e270 (a
-    factor the mean cancels) and a mean too small to tell from 0 is 0. A rating whose expectation or
-    perception is not a finite number, or whose importance is not a number, is left out (counted per
-    column: `importance_left_out`, `expectation_left_out`, `perception_left_out`); an importance above
-    its bound counts as the bound (`importances_clamped`). A response with no usable rating has no score
-    (None).
+    subtracted and the gap is compared with the scale before dividing.
     """
     perception, expectation = SurveyScore.perception, SurveyScore.expectation
 
@@ -188,13 +193,20 @@ def response_scores(session: Session, *, since: dt.datetime, until: dt.datetime)
         (func.abs(half_gap) < 1e-290, 0.0),
         else_=half_gap / half_span,
     )
-    dimension = 0.5 + 0.5 * ratio
-    # per column, what makes a rating usable; a rating failing any is left out
-    usable_by_column = {
-        "importance": _is_number(session, SurveyScore.importance),
-        "expectation": _is_finite(session, expectation),
-        "perception": _is_finite(session, perception),
-    }
+    return 0.5 + 0.5 * ratio
+
+
+def response_scores(session: Session, *, since: dt.datetime, until: dt.datetime):
+    """Per survey response collected from `since` to `until`: its importance-weighted dimension score
+    (DESIGN §4.1) and likelihood to recommend.
+
+    The mean of the ratings' scores (`_dimension_score`) never overflows or underflows either:
+    importances are scaled by 1e270 (a factor the mean cancels) and a mean too small to tell from 0 is
+    0. Unusable ratings (`_usable_by_column`) are left out, counted per column (`importance_left_out`,
+    `expectation_left_out`, `perception_left_out`); an importance above its bound counts as the bound
+    (`importances_clamped`). A response with no usable rating has no score (None).
+    """
+    dimension, usable_by_column = _dimension_score(), _usable_by_column(session)
     usable = and_(*usable_by_column.values())
     # within (1e-54, 1e272]: neither a weight nor weight × dimension (0 or ≥ 5e-17) leaves the floats
     importance = (
@@ -232,6 +244,51 @@ def response_scores(session: Session, *, since: dt.datetime, until: dt.datetime)
             SurveyResponse.likelihood_to_recommend,
         )
         .order_by(SurveyResponse.customer_id, SurveyResponse.collected_at)
+    )
+    return _records(session.execute(statement))
+
+
+def dimension_scores(session: Session, *, since: dt.datetime, until: dt.datetime):
+    """Per usable rating of a response collected from `since` to `until`: its response, dimension and
+    dimension score in [0, 1] (0.5 = expectation met), as `response_scores` computes it."""
+    statement = (
+        select(
+            SurveyScore.response_id,
+            SurveyScore.dimension,
+            type_coerce(_dimension_score(), Float).label("score"),
+        )
+        .join(SurveyResponse, SurveyResponse.id == SurveyScore.response_id)
+        .where(
+            SurveyResponse.collected_at >= since,
+            SurveyResponse.collected_at <= until,
+            *_usable_by_column(session).values(),
+        )
+        .order_by(SurveyScore.response_id, SurveyScore.dimension)
+    )
+    return _records(session.execute(statement))
+
+
+def earlier_answers(session: Session, *, before: dt.datetime):
+    """Per department, its latest response before `before` with a usable rating (`answered`) and with a
+    likelihood to recommend (`recommended`, None if none): what keeps a department long silent known."""
+    rated = and_(*_usable_by_column(session).values())
+    likelihood = SurveyResponse.likelihood_to_recommend
+    # an integer column: only SQLite may hold text (not a number) in it
+    recommended = (
+        _is_number(session, likelihood)
+        if session.get_bind().dialect.name == "sqlite"
+        else likelihood.is_not(None)
+    )
+    at = SurveyResponse.collected_at
+    statement = (
+        select(
+            SurveyResponse.department_id,
+            func.max(case((rated, at), else_=null())).label("answered"),
+            func.max(case((recommended, at), else_=null())).label("recommended"),
+        )
+        .join(SurveyScore, SurveyScore.response_id == SurveyResponse.id)
+        .where(SurveyResponse.collected_at < before)
+        .group_by(SurveyResponse.department_id)
     )
     return _records(session.execute(statement))
 

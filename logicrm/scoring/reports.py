@@ -18,8 +18,13 @@ from logicrm.network.params import ScoringParams
 from logicrm.scoring.scores import AccountScores, PortfolioScores
 
 
+def index_points(score: float | None) -> float | None:
+    """Return a score in [0, 1] on the 0–100 index every answer and snapshot shows (None stays None)."""
+    return None if score is None else 100.0 * score
+
+
 def _percent(score: float | None) -> float | None:
-    return None if score is None else round(100.0 * score, 1)
+    return None if score is None else round(index_points(score), 1)
 
 
 def own_evidence(account: AccountScores) -> float:
@@ -66,6 +71,23 @@ def _drivers(portfolio: PortfolioScores, account: AccountScores, *, visible) -> 
     return drivers.describe(stored, names=names)
 
 
+def _gap(gap: float | None) -> float | None:
+    return None if gap is None else round(gap, 2)
+
+
+def _dimensions(gaps) -> list[dict]:
+    return [
+        {
+            "dimension": g.dimension,
+            "score": _percent(g.score),
+            "gap": _gap(g.gap),
+            "band": g.band,
+            "evidence": g.evidence,
+        }
+        for g in gaps
+    ]
+
+
 def _department(department) -> dict:
     return {
         "id": department.department_id,
@@ -73,9 +95,14 @@ def _department(department) -> dict:
         "weight": department.weight,
         "is_decision_maker": department.is_decision_maker,
         "score": _percent(department.score),
+        "gap": _gap(department.gap),
+        "band": department.band,
+        "evidence": department.evidence,
         "responses": department.responses,
         "last_response": department.last_response,
         "silent": department.silent,
+        "no_data": department.no_data,
+        "dimensions": _dimensions(department.dimensions),
     }
 
 
@@ -92,6 +119,9 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
         "tier": account.tier,
         "satisfaction": {
             "overall": _percent(sat.score),
+            "gap": _gap(sat.gap),
+            "band": sat.band,
+            "no_data": sat.no_data,
             "uncapped": _percent(sat.uncapped),
             "capped": sat.capped,
             "coverage": sat.coverage,
@@ -99,11 +129,14 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
             "two_sided": _percent(account.two_sided),
             "ninety_days_ago": _percent(account.satisfaction_before),
             "departments": [_department(d) for d in sat.departments],
+            "dimensions": _dimensions(sat.dimensions),
         },
         "loyalty": {
-            "nps": sat.loyalty.nps,
+            "nps": None if sat.loyalty.nps is None else round(sat.loyalty.nps, 1),
             "score": _percent(sat.loyalty.score),
             "responses": sat.loyalty.responses,
+            "evidence": sat.loyalty.evidence,
+            "no_data": sat.loyalty.no_data,
         },
         "retention": {
             "shipments_last_30_days": signals.volume_recent,

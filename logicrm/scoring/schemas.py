@@ -1,8 +1,10 @@
 """Payloads of the network-intelligence endpoints and the churn model card.
 
-Satisfaction and loyalty scores are shown on 0–100 (how managers read them); risks are probabilities in
-[0, 1] of leaving within `horizon_days` (the churn model's target), and driver shares add up to them, so
-a driver list reads "0.31 within 180 days: shipper X (falling volume) 0.12, claims 0.05, …".
+Satisfaction is shown as an index on 0–100 (50 = expectations exactly met) and as the gap to
+expectation in points of a 1–7 scale (0 = met) with a band naming it; loyalty as NPS (−100…100) and on
+0–100. Risks are probabilities in [0, 1] of leaving within `horizon_days` (the churn model's target),
+and driver shares add up to them, so a driver list reads "0.31 within 180 days: shipper X (falling
+volume) 0.12, claims 0.05, …".
 """
 
 from __future__ import annotations
@@ -36,38 +38,105 @@ class DriverOut(ma.Schema):
     )
 
 
+INDEX = "satisfaction index 0–100 (50 = expectations exactly met, 0 = far below, 100 = far above)"
+GAP = (
+    "gap to expectation, perception − expectation in points of a 1–7 scale whatever the survey's scale "
+    "(0 = met, −6 … +6); the same verdict as the index: gap = (index − 50) × 0.12"
+)
+BAND = (
+    "what the gap means: well below expectations, below expectations, met expectations or above expectations"
+)
+EVIDENCE = "decayed responses behind it: each weighs 2^(−age / half-life), so one answered today weighs 1"
+
+
+class DimensionHealthOut(ma.Schema):
+    dimension = F.String(metadata={"description": "service dimension (timeliness, reliability, …)"})
+    score = F.Float(metadata={"description": INDEX})
+    gap = F.Float(metadata={"description": GAP})
+    band = F.String(metadata={"description": BAND})
+    evidence = F.Float(metadata={"description": EVIDENCE})
+
+
 class DepartmentHealthOut(ma.Schema):
     id = Id()
     name = F.String()
     weight = F.Float()
     is_decision_maker = F.Boolean()
     score = F.Float(
-        allow_none=True, metadata={"description": "0–100; null when silent (unknown, not average)"}
+        allow_none=True,
+        metadata={
+            "description": f"{INDEX}; shrunk toward the portfolio by its evidence; "
+            "null only with no_data (unknown, never average)"
+        },
     )
+    gap = F.Float(allow_none=True, metadata={"description": f"{GAP}; null with no_data"})
+    band = F.String(allow_none=True, metadata={"description": f"{BAND}; null with no_data"})
+    evidence = F.Float(metadata={"description": EVIDENCE})
     responses = F.Integer()
     last_response = F.DateTime(allow_none=True)
-    silent = F.Boolean()
+    silent = F.Boolean(
+        metadata={
+            "description": "no response for silent_after_days (or never): its last verdict keeps counting, "
+            "decaying toward the portfolio's"
+        }
+    )
+    no_data = F.Boolean(metadata={"description": "never answered a survey: satisfaction unknown"})
+    dimensions = F.List(
+        F.Nested(DimensionHealthOut), metadata={"description": "per service dimension, worst first"}
+    )
 
 
 class SatisfactionOut(ma.Schema):
     overall = F.Float(
-        allow_none=True, metadata={"description": "0–100, capped at the weakest deciding department + cap"}
+        allow_none=True,
+        metadata={
+            "description": f"{INDEX}; capped at the weakest deciding department + cap; null with no_data"
+        },
     )
-    uncapped = F.Float(allow_none=True)
+    gap = F.Float(allow_none=True, metadata={"description": f"{GAP}, of overall; null with no_data"})
+    band = F.String(allow_none=True, metadata={"description": f"{BAND}; null with no_data"})
+    no_data = F.Boolean(
+        metadata={
+            "description": "no department with a decision weight ever answered: satisfaction unknown, "
+            "its own state (neither safe nor average)"
+        }
+    )
+    uncapped = F.Float(allow_none=True, metadata={"description": f"{INDEX}, before the cap"})
     capped = F.Boolean()
-    coverage = F.Float(metadata={"description": "share of decision weight with recent responses"})
+    coverage = F.Float(
+        metadata={"description": "share 0–1 of the decision weight whose departments have a verdict"}
+    )
     weakest_deciding_department = F.Nested(DepartmentHealthOut, allow_none=True)
     two_sided = F.Float(
-        allow_none=True, metadata={"description": "0–100: own blended with the other side's verdict"}
+        allow_none=True, metadata={"description": f"{INDEX}: own blended with the other side's verdict"}
     )
-    ninety_days_ago = F.Float(allow_none=True)
+    ninety_days_ago = F.Float(
+        allow_none=True, metadata={"description": f"{INDEX}, overall as of satisfaction_drop_days ago"}
+    )
     departments = F.List(F.Nested(DepartmentHealthOut))
+    dimensions = F.List(
+        F.Nested(DimensionHealthOut),
+        metadata={
+            "description": "per service dimension, the departments' verdicts weighted by decision weight, "
+            "worst first"
+        },
+    )
 
 
 class LoyaltyOut(ma.Schema):
-    nps = F.Float(allow_none=True, metadata={"description": "decayed NPS, −100…100 (attitude)"})
-    score = F.Float(allow_none=True, metadata={"description": "0–100"})
-    responses = F.Integer()
+    nps = F.Float(
+        allow_none=True,
+        metadata={
+            "description": "decayed NPS −100…100 (attitude), shrunk toward the portfolio's NPS by its "
+            "evidence; null with no_data"
+        },
+    )
+    score = F.Float(
+        allow_none=True, metadata={"description": "the NPS on 0–100: (nps + 100) / 2 (50 = NPS 0)"}
+    )
+    responses = F.Integer(metadata={"description": "answers to likelihood to recommend read"})
+    evidence = F.Float(metadata={"description": EVIDENCE})
+    no_data = F.Boolean(metadata={"description": "nobody ever answered likelihood to recommend"})
 
 
 class RetentionOut(ma.Schema):
@@ -204,7 +273,7 @@ class GraphNodeOut(ma.Schema):
     )
     roles = F.List(F.String())
     tier = F.String(allow_none=True, metadata={"description": "null when hidden"})
-    satisfaction = F.Float(allow_none=True, metadata={"description": "0–100; null when hidden or unknown"})
+    satisfaction = F.Float(allow_none=True, metadata={"description": f"{INDEX}; null when hidden or unknown"})
     risk = F.Float(allow_none=True, metadata={"description": "network risk; null when hidden"})
 
 
@@ -286,7 +355,10 @@ class PortfolioOut(ma.Schema):
     pareto_ratio = F.Float(
         allow_none=True, metadata={"description": "share of customers making 80% of profit"}
     )
-    satisfaction_distribution = F.List(F.Nested(BucketOut))
+    satisfaction_distribution = F.List(
+        F.Nested(BucketOut),
+        metadata={"description": f"accounts per 20-point range of the {INDEX}; unknown: no data"},
+    )
     risk_distribution = F.List(F.Nested(BucketOut))
     tier_mismatches = F.List(F.Nested(MismatchOut))
     config_hash = F.String()

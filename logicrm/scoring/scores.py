@@ -47,6 +47,7 @@ from logicrm.network.satisfaction import (
     DepartmentRecord,
     ResponseRecord,
     account_satisfaction,
+    portfolio_priors,
     two_sided,
 )
 from logicrm.network.value import OVER_SERVED, CustomerValue, Portfolio, ValueRecord
@@ -127,6 +128,8 @@ class Aggregates:
     flows: list
     departments: list
     responses: list
+    dimension_scores: list
+    earlier_answers: list
     last_contacts: dict[int, dt.datetime]
     overdue_tickets: dict[int, int]
     open_renewals: set[int]
@@ -143,16 +146,27 @@ def load(session: Session, params: ScoringParams, *, now: dt.datetime) -> Aggreg
         )
         if row.shipper_id in known and row.consignee_id in known
     ]
-    earliest = now - dt.timedelta(days=params.satisfaction_drop_days + params.silent_after_days)
+    # what any response the scores read (now, and satisfaction_drop_days ago) within the horizon
+    earliest = _days_before(now, params.satisfaction_drop_days + params.response_horizon_days())
     return Aggregates(
         customers=customers,
         flows=flows,
         departments=queries.departments(session),
         responses=queries.response_scores(session, since=earliest, until=now),
+        dimension_scores=queries.dimension_scores(session, since=earliest, until=now),
+        earlier_answers=queries.earlier_answers(session, before=earliest),
         last_contacts=queries.last_contacts(session, now=now),
         overdue_tickets=queries.overdue_tickets(session, now=now, sla_days=params.ticket_sla_days()),
         open_renewals=queries.open_renewals(session),
     )
+
+
+def _days_before(moment: dt.datetime, days: float) -> dt.datetime:
+    """Return `days` before `moment`, or the earliest datetime if that is before year 1."""
+    try:
+        return moment - dt.timedelta(days=days)
+    except OverflowError:
+        return dt.datetime.min.replace(tzinfo=moment.tzinfo)
 
 
 @contextlib.contextmanager
@@ -467,7 +481,11 @@ def _roles(row) -> frozenset[str]:
 
 
 def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, problems: _Problems):
-    """Return account satisfaction now and the score `satisfaction_drop_days` ago, per customer."""
+    """Return account satisfaction now and the score `satisfaction_drop_days` ago, per customer.
+
+    Departments and accounts are shrunk toward the portfolio's priors of the same moment.
+    """
+    earlier_by_department = {row.department_id: row for row in data.earlier_answers}
     departments: dict[int, list[DepartmentRecord]] = defaultdict(list)
     for row in data.departments:
         weight = problems.number(
@@ -477,11 +495,20 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
             field="departments.decision_weight",
             record_id=row.id,
         )
+        earlier = earlier_by_department.get(row.id)
         departments[row.customer_id].append(
             DepartmentRecord(
-                id=row.id, name=row.name, weight=weight or 0.0, is_decision_maker=row.is_decision_maker
+                id=row.id,
+                name=row.name,
+                weight=weight or 0.0,
+                is_decision_maker=row.is_decision_maker,
+                earlier_answer=earlier and earlier.answered,
+                earlier_recommendation=earlier and earlier.recommended,
             )
         )
+    dimensions: dict[int, dict[str, float]] = defaultdict(dict)
+    for row in data.dimension_scores:
+        dimensions[row.response_id][str(row.dimension)] = float(row.score)
     responses: dict[int, list[ResponseRecord]] = defaultdict(list)
     for row in data.responses:
         customers = (row.customer_id,)
@@ -516,24 +543,29 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
                     field="survey_responses.likelihood_to_recommend",
                     record_id=row.id,
                 ),
+                dimensions=dimensions.get(row.id, {}),
             )
         )
     earlier = now - dt.timedelta(days=params.satisfaction_drop_days)
+    live = [responses[row.id] for row in data.customers]  # the portfolio the priors describe
+    priors_now, priors_before = (
+        portfolio_priors(live, as_of=as_of, params=params) for as_of in (now, earlier)
+    )
     now_scores, before_scores = {}, {}
     for row in data.customers:
         depts, said = departments[row.id], responses[row.id]
 
         def both(depts=depts, said=said):
             return (
-                account_satisfaction(depts, said, as_of=now, params=params),
-                account_satisfaction(depts, said, as_of=earlier, params=params).score,
+                account_satisfaction(depts, said, as_of=now, params=params, priors=priors_now),
+                account_satisfaction(depts, said, as_of=earlier, params=params, priors=priors_before).score,
             )
 
         now_scores[row.id], before_scores[row.id] = problems.guard(
             row.id,
             "satisfaction",
             both,
-            lambda: (account_satisfaction((), (), as_of=now, params=params), None),
+            lambda: (account_satisfaction((), (), as_of=now, params=params, priors=priors_now), None),
         )
     return now_scores, before_scores
 

@@ -150,7 +150,7 @@ def build(
             weakest_deciding=min(deciding) if deciding else None,
             nps=sat.loyalty.nps,
             silent_deciding_department=bool(sat.silent_deciding),
-            no_survey_data=sat.score is None,
+            no_survey_data=sat.no_data,
             is_shipper=bool(row.is_shipper),
             p_alive=alive.get(row.id),
             volume_recent=recent,
