@@ -136,7 +136,8 @@ def propagate_arrays(
             break
         if sweeps == max_iter:
             raise NotConverged(f"messages still changing by {change:.3g} after {max_iter} sweeps")
-    risk = 1.0 - (1.0 - r0) * into[0] * into[1]
+    # never below r0: 1 − (1 − r0)·1 may round an ulp under it, and a partner never lowers a risk
+    risk = np.maximum(r0, 1.0 - (1.0 - r0) * into[0] * into[1])
     return Propagation(risk=risk, messages=1.0 - np.concatenate(survive), sweeps=sweeps)
 
 
