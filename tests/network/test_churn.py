@@ -287,7 +287,12 @@ def test_evaluate_on_a_hand_computed_case():
     assert judged.brier_skill == pytest.approx(1 - 0.158125 / 0.25)
     assert judged.top_decile_capture == 0.5  # the top row (of 4, rounded up) is one of the 2 churners
     assert judged.reliability == [
-        {"bin": "0.0–0.5", "predicted": pytest.approx(0.85 / 3), "observed": pytest.approx(1 / 3), "count": 3},
+        {
+            "bin": "0.0–0.5",
+            "predicted": pytest.approx(0.85 / 3),
+            "observed": pytest.approx(1 / 3),
+            "count": 3,
+        },
         {"bin": "0.5–1.0", "predicted": 0.8, "observed": 1.0, "count": 1},
     ]
 
