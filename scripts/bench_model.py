@@ -39,7 +39,7 @@ from logicrm.cli import register_commands
 from logicrm.customers import service as customers
 from logicrm.health.rules import RuleParams
 from logicrm.scoring import model as churn_models
-from logicrm.scoring import scores
+from logicrm.scoring import scores, signals
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
 
@@ -105,8 +105,9 @@ def score_world(world, app, *, horizon: int, count: int, runs: int) -> Scored:
         admin = users.create(session, name="Bench", email="bench@bench.example", role=UserRole.ADMIN)
         ids = {c.external_ref: c.id for c in session.scalars(customers.list_statement(user=admin))}
         # one replay serves every moment: an origin's features and labels are point in time
-        dates = sorted({d for now in at for d in churn_models.origin_dates(params, now=now)})
-        replayed = churn_models.replay(session, params, now=at[-1], dates=dates)
+        history = signals.history(session, params, now=at[-1])
+        dates = sorted({d for now in at for d in churn_models.origin_dates(params, now=now, history=history)})
+        replayed = churn_models.replay(session, params, dates=dates, history=history)
         for now in at:
             known = [o for o in replayed if o.now + dt.timedelta(days=horizon) <= now]
             model = churn_models.fit(known, params)

@@ -69,8 +69,17 @@ class SnapshotOut(ma.Schema):
     two_sided = F.Float(allow_none=True, metadata={"description": "two-sided satisfaction, index 0–100"})
     coverage = F.Float(metadata={"description": "share 0–1 of the decision weight with a verdict"})
     loyalty_nps = F.Float(allow_none=True, metadata={"description": "NPS −100…100; null: no data"})
-    own_risk = F.Float()
-    network_risk = F.Float()
+    own_risk = F.Float(
+        metadata={"description": "probability (0–1) of leaving within horizon_days, own evidence"}
+    )
+    network_risk = F.Float(
+        metadata={"description": "probability (0–1) of leaving within horizon_days, partners included"}
+    )
+    horizon_days = F.Integer(allow_none=True, metadata={"description": "null: taken before the churn model"})
+    model_version = F.Integer(allow_none=True, metadata={"description": "null: the cold-start prior"})
+    p_alive = F.Float(
+        allow_none=True, metadata={"description": "shipment rhythm's P(alive); null: no rhythm"}
+    )
     exposure = F.Float()
     revenue_12m = F.Float()
     profit_12m = F.Float()

@@ -64,17 +64,22 @@ class Fitted:
     followers: Evaluation | None  # the back-test on accounts that churned only after a partner did
 
 
-def origin_dates(params: ScoringParams, *, now: dt.datetime) -> list[dt.datetime]:
-    """Monthly origins, the latest one horizon_days before `now` (its labels just known), oldest first."""
+def origin_dates(params: ScoringParams, *, now: dt.datetime, history: signals.History) -> list[dt.datetime]:
+    """Monthly origins, the latest one horizon_days before `now` (its labels just known), oldest first;
+    none before the history holds a full evidence window (an origin that saw no shipments, surveys or
+    contacts yet would teach the model that no evidence means the churn that followed)."""
     latest = now - dt.timedelta(days=params.horizon_days)
-    return [latest - dt.timedelta(days=ORIGIN_STEP_DAYS * k) for k in reversed(range(params.model_origins))]
+    dates = [latest - dt.timedelta(days=ORIGIN_STEP_DAYS * k) for k in reversed(range(params.model_origins))]
+    if not history.first_seen:
+        return []
+    covered = min(history.first_seen.values()) + max(params.volume_window_days, params.min_tenure_days)
+    return [at for at in dates if queries.day_number(at) >= covered]
 
 
 def replay(
-    session: Session, params: ScoringParams, *, now: dt.datetime, dates: Sequence[dt.datetime]
+    session: Session, params: ScoringParams, *, dates: Sequence[dt.datetime], history: signals.History
 ) -> list[Origin]:
     """Replay each date as of then, and label its accounts with what happened within the horizon."""
-    history = signals.history(session, params, now=now)
     return [_origin(session, params, history, at) for at in dates]
 
 
@@ -198,8 +203,9 @@ def backtest(
 def fit_and_test(session: Session, params: ScoringParams, *, now: dt.datetime | None = None) -> Fitted:
     """Replay the history up to `now`, fit the model and back-test it."""
     now = now or utcnow()
-    dates = origin_dates(params, now=now)
-    origins = replay(session, params, now=now, dates=dates)
+    history = signals.history(session, params, now=now)
+    dates = origin_dates(params, now=now, history=history)
+    origins = replay(session, params, dates=dates, history=history)
     pooled, per_origin, followers = backtest(origins, params)
     return Fitted(fit(origins, params), dates, pooled, per_origin, followers)
 
@@ -372,5 +378,6 @@ def backtest_report(session: Session) -> dict:
         "origins whose outcomes were known then, and judged there",
         "pooled": record.metrics.get("backtest"),
         "followers": record.metrics.get("followers"),
-        "origins": record.backtest,
+        # stored as JSON: the origin's date comes back as its ISO text
+        "origins": [{**row, "origin": dt.date.fromisoformat(row["origin"])} for row in record.backtest],
     }

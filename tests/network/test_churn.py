@@ -23,13 +23,11 @@ def _features(**signals) -> dict[str, float]:
 # Features -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an account never contacted (days_since_contact None) reads contact_overdue = 1, the maximum, "
-    "although it has no evidence at all: an imported or brand-new account starts at the worst value",
-)
-def test_an_account_without_any_evidence_has_only_the_no_survey_indicator():
-    assert _features() == {name: float(name == "no_survey_data") for name in FEATURE_NAMES}
+# decided: an account nobody ever contacted is a warning sign, not a blank (a new one is `too_new`)
+def test_an_account_without_any_evidence_has_only_the_no_survey_and_never_contacted_signals():
+    assert _features() == {
+        name: float(name in ("no_survey_data", "contact_overdue")) for name in FEATURE_NAMES
+    }
 
 
 def test_an_account_contacted_today_without_other_evidence_has_only_the_no_survey_indicator():

@@ -85,13 +85,6 @@ def test_the_card_states_the_target_and_every_feature_weight(fitted):
     assert any(abs(feature["weight"]) >= 0.05 for feature in card["features"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="scoring.model.backtest stores each origin as an ISO string (JSON), and BacktestOriginOut.origin "
-    "is a marshmallow Date, which refuses a str when dumping: GET /model/backtest fails with a 500 "
-    "whenever the back-test has a row",
-)
 def test_the_backtest_answers_one_row_per_test_origin(fitted):
     answer = fitted.api.get("/model/backtest")
     assert answer.status_code == 200, answer.get_json()
@@ -131,24 +124,12 @@ def test_an_account_health_carries_the_horizon_model_and_rhythm(fitted):
     assert consignee["retention"]["p_alive"] is None  # a consignee routes no volume: no rhythm of its own
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the health history answers a snapshot's risks without the horizon and model version they "
-    "are probabilities for (SnapshotOut lacks model_version, horizon_days and p_alive)",
-)
 def test_a_snapshot_in_the_history_says_which_model_and_horizon_its_risks_are_for(fitted):
     fitted.cli("health", "run")
     page = fitted.api.get(f"/customers/{fitted.shipper_id}/health/history").get_json()
     assert page["items"][0]["model_version"] == 1 and page["items"][0]["horizon_days"] == 180
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scoring.model.origin_dates replays 24 monthly origins whatever the history holds: in a "
-    "history shorter than the origins and their horizon, the earliest origins see accounts (acquired "
-    "earlier) with no shipments, surveys or contacts yet, and teach the model that no evidence means "
-    "the churn that followed",
-)
 def test_the_model_learns_only_from_origins_the_history_covers(database_url, tmp_path):
     world = generate(world_config(accounts=20, years=1.0, seed=6, today=TODAY))
     app = fresh_app(database_url, str(tmp_path / "instance"))
