@@ -74,6 +74,7 @@ def _register_api(app: Flask) -> None:
     from logicrm.sales import routes as sales_routes
     from logicrm.scoring import routes as scoring_routes
     from logicrm.shippers import routes as shippers_routes
+    from logicrm.tasks import routes as tasks_routes
     from logicrm.tickets import routes as tickets_routes
     from logicrm.users import routes as users_routes
 
@@ -93,6 +94,7 @@ def _register_api(app: Flask) -> None:
         customers_routes,
         relations_routes,
         tickets_routes,
+        tasks_routes,
         sales_routes,
         shippers_routes,
         consignees_routes,
