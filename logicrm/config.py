@@ -71,6 +71,11 @@ class Settings:
         60, "an API key's last_used_at is written at most this often", rule=NOT_NEGATIVE
     )
     public_url: str = setting("http://127.0.0.1:5000", "base URL of the API, used in links inside emails")
+    web_url: str = setting(
+        "",
+        "base URL of the web workspace: emails link to its /accounts/<id>, /alerts and /tickets/<id> pages; "
+        "empty: to the API",
+    )
     smtp_host: str = setting("localhost", "SMTP server for alert emails")
     smtp_port: int = setting(25, "SMTP port (587 with starttls, 465 with ssl)", rule=PORT)
     smtp_security: str = setting("none", "none, starttls or ssl", choices=SMTP_SECURITIES)

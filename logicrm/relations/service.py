@@ -69,7 +69,7 @@ def _after_contact(
     if "next_follow_up" in changes:
         _follow_up(session, user, interaction)
     counts = str(interaction.kind) in rulebook.current(session).cadence.counting_kinds
-    if interaction.department_id is not None and counts and {"kind", "department_id", "at"} & changes.keys():
+    if counts and {"kind", "department_id", "at"} & changes.keys():
         tasks.close_cadence_tasks(
             session,
             customer_id=interaction.customer_id,

@@ -147,7 +147,7 @@ def load(session: Session, params: ScoringParams, *, now: dt.datetime) -> Aggreg
         departments=queries.departments(session),
         responses=queries.response_scores(session, since=earliest),
         last_contacts=queries.last_contacts(session, now=now),
-        overdue_tickets=queries.overdue_tickets(session, now=now, sla_days=params.ticket_sla_days()),
+        overdue_tickets=queries.overdue_tickets(session, now=now),
         open_renewals=queries.open_renewals(session),
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from logicrm.audit import service as audit
@@ -235,13 +235,15 @@ def close_for_alerts(session: Session, *, alert_ids: Iterable[int], user: User |
 
 
 def close_cadence_tasks(
-    session: Session, *, customer_id: int, department_id: int, interaction_id: int, user: User | None
+    session: Session, *, customer_id: int, department_id: int | None, interaction_id: int, user: User | None
 ) -> int:
-    """A contact that counts was logged with a department: its cadence task is done."""
+    """A contact that counts was logged: the cadence task of its department, and the account's own (an
+    account with no deciding department), are done."""
+    account = Task.department_id.is_(None)
     found = open_tasks(
         session,
         Task.customer_id == customer_id,
-        Task.department_id == department_id,
+        account if department_id is None else or_(Task.department_id == department_id, account),
         Task.source == TaskSource.CADENCE,
     )
     return close(
