@@ -49,6 +49,9 @@ CADENCE_DAYS = Bound(1, 3_650, "days")
 DUE_DAYS = Bound(0, 365, "days")
 PERCENT = Bound(0, 100, "%")
 CALLBACK_SCORE = Bound(1, 5, "(1 = very dissatisfied, 5 = very satisfied)")
+# Alert thresholds: the outer range; health.rules checks each one's own (a share, a multiple, levels).
+THRESHOLD = Bound(0, 1_000, "(a share 0–1 or a multiple; see its meaning)")
+THRESHOLD_STEPS = Bound(-3_650, 3_650, "(days, or severity levels for a tier step)")
 
 # Longest free texts (characters).
 LONG_TEXT = 10_000

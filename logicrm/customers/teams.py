@@ -174,6 +174,7 @@ def hand_over(session: Session, *, user: User, from_user: User, to_user: User) -
         session.scalars(select(customer_team.c.customer_id).where(customer_team.c.user_id == to_user.id))
     )
     owned_ids = {customer.id for customer in owned}
+    owned_before = set(session.scalars(select(Customer.id).where(Customer.owner_id == to_user.id)))
     for customer in owned:
         customer.owner_id = to_user.id
         customer.updated_at = utcnow()
@@ -182,7 +183,7 @@ def hand_over(session: Session, *, user: User, from_user: User, to_user: User) -
             customer_team.c.user_id == to_user.id, customer_team.c.customer_id.in_(owned_ids)
         )
     )
-    dropped = theirs | owned_ids
+    dropped = theirs | owned_ids | owned_before
     session.execute(
         delete(customer_team).where(
             customer_team.c.user_id == from_user.id, customer_team.c.customer_id.in_(dropped)

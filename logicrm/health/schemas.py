@@ -13,7 +13,7 @@ from logicrm.health.models import AlertState, DeliveryMode, RunStatus
 from logicrm.health.rules import RULES, RuleParams
 from logicrm.relations.models import InteractionKind
 from logicrm.rulebook import document
-from logicrm.schemas import Id, WholeNumber, enum_field, number
+from logicrm.schemas import Id, enum_field, number
 from logicrm.tasks.models import TaskKind
 from logicrm.tickets.models import Severity, TicketKind
 
@@ -96,8 +96,8 @@ def _threshold_field(field: dataclasses.Field) -> ma.fields.Field:
     if field.metadata.get("choices"):
         return F.String(validate=ma.validate.OneOf(field.metadata["choices"]), metadata=doc)
     if isinstance(field.default, int):
-        return WholeNumber(metadata=doc)
-    return F.Float(metadata=doc)
+        return number(bounds.THRESHOLD_STEPS, description=doc["description"], integer=True)
+    return number(bounds.THRESHOLD, description=doc["description"])
 
 
 # every rule parameter, each optional: one left out keeps the value in force (LOGICRM_RULES_* or default)
@@ -313,7 +313,7 @@ class AlertSettingsIn(ma.Schema):
         load_default=dict,
         metadata={"description": "per severity: immediate (email at once, and in the digest), digest or off"},
     )
-    subscriptions = F.List(
+    customer_ids = F.List(
         Id(),
         load_default=list,
         validate=Length(max=10_000),
@@ -323,4 +323,4 @@ class AlertSettingsIn(ma.Schema):
 
 class AlertSettingsOut(ma.Schema):
     modes = F.Nested(AlertSettingsModesIn)
-    subscriptions = F.List(Id())
+    customer_ids = F.List(Id(), metadata={"description": "the accounts you subscribe to"})

@@ -90,18 +90,16 @@ def settings_of(session: Session, *, user: User) -> dict:
     seen = customers.visible_among(session, user=user, ids=subscribed)
     return {
         "modes": preferences(session, user_ids=[user.id])[user.id],
-        "subscriptions": [customer_id for customer_id in subscribed if customer_id in seen],
+        "customer_ids": [customer_id for customer_id in subscribed if customer_id in seen],
     }
 
 
-def replace(
-    session: Session, *, user: User, modes: dict[str, DeliveryMode], subscriptions: list[int]
-) -> dict:
+def replace(session: Session, *, user: User, modes: dict[str, DeliveryMode], customer_ids: list[int]) -> dict:
     """Set a user's modes (severities left out keep theirs) and the accounts it subscribes to."""
-    for index, customer_id in enumerate(subscriptions):
+    for index, customer_id in enumerate(customer_ids):
         if not customers.is_visible(session, user=user, customer_id=customer_id):
-            error = field_error("subscriptions", f"unknown customer {customer_id}")
-            error.errors = {"json": {"subscriptions": {str(index): [f"unknown customer {customer_id}"]}}}
+            error = field_error("customer_ids", f"unknown customer {customer_id}")
+            error.errors = {"json": {"customer_ids": {str(index): [f"unknown customer {customer_id}"]}}}
             raise error
     row = session.get(AlertPreference, user.id)
     if row is None:
@@ -112,7 +110,7 @@ def replace(
     session.execute(delete(AlertSubscription).where(AlertSubscription.user_id == user.id))
     session.add_all(
         AlertSubscription(user_id=user.id, customer_id=customer_id)
-        for customer_id in dict.fromkeys(subscriptions)
+        for customer_id in dict.fromkeys(customer_ids)
     )
     session.flush()
     return settings_of(session, user=user)

@@ -289,8 +289,9 @@ def queue_statement(
     kind: TicketKind | None = None,
     breached: bool | None = None,
 ) -> Select:
-    """Select the open tickets of visible customers, the soonest (or longest) breached first; ties go to
-    the higher tier, then the higher priority."""
+    """Select the open tickets of visible customers by breach time: those already breached count as
+    breaching now and come first, the higher tier first (VIP), then the higher priority, then the longest
+    breached; then the others, the soonest to breach first."""
     statement = (
         select(Ticket)
         .join(Customer, Customer.id == Ticket.customer_id)
@@ -305,9 +306,11 @@ def queue_statement(
         on_team = select(customer_team.c.customer_id).where(customer_team.c.user_id == team_member_id)
         statement = statement.where(or_(Customer.owner_id == team_member_id, Customer.id.in_(on_team)))
     due = _breach_at_sql()
+    moment = literal(now, Ticket.opened_at.type)
+    breaching = case((due < moment, moment), else_=due)
     tier_rank = case({t: rank for rank, t in enumerate(TIERS)}, value=Customer.tier)
     priority_rank = case({p: rank for rank, p in enumerate(reversed(PRIORITIES))}, value=Ticket.priority)
-    return statement.order_by(due.is_(None), due, tier_rank, priority_rank, Ticket.id)
+    return statement.order_by(due.is_(None), breaching, tier_rank, priority_rank, due, Ticket.id)
 
 
 def present(session: Session, *, tickets: Iterable[Ticket], now: dt.datetime) -> list[dict]:
