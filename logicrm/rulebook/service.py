@@ -9,6 +9,7 @@ the audit trail. Callers validate the document first (health.rulebook does, for 
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 from sqlalchemy import Select, func, select
@@ -22,7 +23,7 @@ from logicrm.users.models import User
 
 ENTITY = "rulebook"
 
-_parsed: dict[tuple[str, int], Rulebook] = {}
+_parsed: dict[tuple[str, int, dt.datetime], Rulebook] = {}
 _lock = threading.Lock()
 
 
@@ -36,14 +37,15 @@ def get(session: Session, *, version: int) -> Rulebook:
     """One version of the rulebook (0: the defaults), or NotFound."""
     if version == 0:
         return DEFAULTS
-    key = (str(session.get_bind().url), version)
+    stored = session.get(RulebookVersion, version)
+    if stored is None:
+        raise NotFound(f"rulebook version {version} not found")
+    # versions never change, but a database rebuilt from scratch reuses their numbers: the time tells
+    key = (str(session.get_bind().url), version, stored.created_at)
     with _lock:
         cached = _parsed.get(key)
     if cached is not None:
         return cached
-    stored = session.get(RulebookVersion, version)
-    if stored is None:
-        raise NotFound(f"rulebook version {version} not found")
     parsed = parse(version, stored.document)
     with _lock:
         _parsed[key] = parsed
