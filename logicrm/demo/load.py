@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session
 
 from logicrm.consignees.models import ConsigneeProfile
-from logicrm.customers.models import Customer, CustomerStatus, customer_team
+from logicrm.customers.models import Customer, CustomerStatus, TeamRole, customer_team
 from logicrm.customers.names import normalize_name
 from logicrm.db import bulk_insert
 from logicrm.demo.build import build_plan
@@ -22,6 +22,7 @@ from logicrm.lanes.shipments import SHIPMENT_FIELDS
 from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
 from logicrm.sales.models import Opportunity
 from logicrm.shippers.models import ShipperProfile
+from logicrm.tickets import service as tickets
 from logicrm.tickets.models import Ticket, TicketStatus
 from logicrm.users import keys as api_keys
 from logicrm.users import service as users
@@ -100,6 +101,8 @@ DEPARTMENT_COLUMNS = ("name", "decision_weight", "is_decision_maker")
 CONTACT_COLUMNS = ("name", "role", "email", "phone")
 SURVEY_COLUMNS = ("collected_at", "channel", "scale_min", "scale_max", "likelihood_to_recommend", "comment")
 INTERACTION_COLUMNS = ("kind", "at", "summary", "next_follow_up")
+# the manager on a VIP team is its executive sponsor; a second "amN" is a second account manager
+TEAM_ROLES = {"ma": TeamRole.EXECUTIVE_SPONSOR, "am": TeamRole.ACCOUNT_MANAGER}
 TICKET_COLUMNS = ("kind", "severity", "subject", "opened_at", "first_response_at", "resolved_at", "status", "claim_amount")  # fmt: skip
 OPPORTUNITY_COLUMNS = ("kind", "stage", "title", "value", "probability", "expected_close")
 
@@ -132,6 +135,7 @@ def load_demo(session: Session, *, seed: int = 7, today: dt.date | None = None) 
     _write_relations(session, plan, ids)
     _insert(session, Ticket, _rows(plan.tickets, TICKET_COLUMNS, customer_id=("company", ids.customers),
                                    link_id=("lane", ids.links)))  # fmt: skip
+    tickets.fill_due_times(session)  # the service desk's due times, as if each had been opened through it
     _insert(session, Opportunity, _rows(plan.opportunities, OPPORTUNITY_COLUMNS,
                                         customer_id=("company", ids.customers)))  # fmt: skip
     session.flush()
@@ -196,7 +200,11 @@ def _write_customers(session: Session, plan: DemoPlan, ids: _Ids) -> None:
         session,
         customer_team,
         [
-            {"customer_id": ids.customers[c.index], "user_id": ids.users[member]}
+            {
+                "customer_id": ids.customers[c.index],
+                "user_id": ids.users[member],
+                "role": TEAM_ROLES[member[:2]],
+            }
             for c in companies
             for member in c.team
         ],

@@ -187,3 +187,27 @@ def interactions(plan: DemoPlan) -> None:
             )
             first = False
             ago += cadence * rng.uniform(0.55, 1.0)
+        if i in plan.healthy:
+            _call_every_deciding_department(plan, i, by_company[i])
+
+
+def _call_every_deciding_department(plan: DemoPlan, company: int, departments: list[int]) -> None:
+    """A healthy account keeps the cadence of each deciding department: a call to each in the last days
+    (deterministic, so the rest of the demo draws what it drew before)."""
+    for offset, number in enumerate(d for d in departments if plan.departments[d]["is_decision_maker"]):
+        at = (plan.horizon - dt.timedelta(days=3 + offset)).replace(
+            hour=10, minute=0, second=0, microsecond=0
+        )
+        plan.interactions.append(
+            {
+                "company": company,
+                "department": number,
+                "user": f"am{plan.companies[company].owner}",
+                "kind": InteractionKind.CALL,
+                "at": at,
+                "summary": INTERACTION_SUMMARIES[InteractionKind.CALL].format(
+                    city=plan.companies[company].city, dept=plan.departments[number]["name"]
+                ),
+                "next_follow_up": None,
+            }
+        )

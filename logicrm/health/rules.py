@@ -105,6 +105,11 @@ class RuleParams(EnvParams):
         "Severity of tier_mismatch (over-served); under-served is one level up; the tier step is not applied.",
         choices=SEVERITIES,
     )
+    severity_vip_without_sponsor: str = param(
+        "medium",
+        "Severity of vip_without_sponsor (a VIP account with no executive sponsor on its team).",
+        choices=SEVERITIES,
+    )
     tier_step_vip: int = param(1, "Severity levels added for a VIP account.")
     tier_step_key: int = param(0, "Severity levels added for a key account.")
     tier_step_standard: int = param(-1, "Severity levels added for a standard account.")
@@ -167,6 +172,15 @@ class DepartmentFact:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactFact:
+    """Days since a deciding department's last contact of a kind that counts (None: never), and its cadence."""
+
+    department: str
+    days_since_contact: float | None
+    cadence_days: float
+
+
+@dataclass(frozen=True, slots=True)
 class TicketFact:
     """An open ticket and the SLA of its account's tier."""
 
@@ -202,6 +216,10 @@ class AccountFacts:
     tier_mismatch: str | None  # UNDER_SERVED, OVER_SERVED or None
     # risk drivers as stored (logicrm.network.drivers: ids, no names), rendered per reader at read time
     drivers: tuple[Mapping, ...]
+    # the cadence per deciding department; when given, contact_overdue judges these instead of the
+    # account's last contact
+    contacts: tuple[ContactFact, ...] = ()
+    has_executive_sponsor: bool | None = None  # None: not known
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +336,8 @@ def _department_silent(a: AccountFacts, p: RuleParams) -> _Hit | None:
 
 
 def _contact_overdue(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    if a.contacts:
+        return _departments_overdue(a, p)
     due = a.cadence_days * p.contact_overdue_factor
     if a.days_since_contact is not None and a.days_since_contact <= due:
         return None
@@ -333,6 +353,39 @@ def _contact_overdue(a: AccountFacts, p: RuleParams) -> _Hit | None:
         "overdue_days": days - due,
     }
     return _Hit((days - due) / a.cadence_days, never or days > escalate_after, text, details)
+
+
+def _departments_overdue(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    late = []
+    for fact in a.contacts:
+        due = fact.cadence_days * p.contact_overdue_factor
+        if fact.days_since_contact is not None and fact.days_since_contact <= due:
+            continue
+        escalate_after = fact.cadence_days * p.contact_overdue_escalate
+        never = fact.days_since_contact is None
+        days = escalate_after if never else fact.days_since_contact
+        late.append((fact, never, days, due, never or days > escalate_after))
+    if not late:
+        return None
+    late.sort(key=lambda item: -(item[2] - item[3]) / item[0].cadence_days)
+    listed = ", ".join(
+        f"{fact.department} ({'never' if never else f'{days:.0f} days ago'}; every {fact.cadence_days:.0f} days)"
+        for fact, never, days, _due, _escalated in late
+    )
+    fact, _never, days, due, _escalated = late[0]
+    details = {
+        "departments": [
+            {
+                "name": fact.department,
+                "days_since_contact": fact.days_since_contact,
+                "cadence_days": fact.cadence_days,
+                "overdue_days": days - due,
+            }
+            for fact, _never, days, due, _escalated in late
+        ]
+    }
+    text = f"deciding department overdue for contact: {listed}"
+    return _Hit((days - due) / fact.cadence_days, any(item[4] for item in late), text, details)
 
 
 def _contract_expiring(a: AccountFacts, p: RuleParams) -> _Hit | None:
@@ -389,6 +442,12 @@ def _tier_mismatch(a: AccountFacts, p: RuleParams) -> _Hit | None:
     return _Hit(1.0, a.tier_mismatch == UNDER_SERVED, text, {"mismatch": a.tier_mismatch})
 
 
+def _vip_without_sponsor(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    if a.tier != "vip" or a.has_executive_sponsor is not False:
+        return None
+    return _Hit(1.0, False, "VIP account with no executive sponsor on its team", {})
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
     description: str
@@ -412,12 +471,19 @@ _RULES: dict[str, _Rule] = {
     "exposure_high": _Rule("Losing the account would cascade to a large share of revenue.", _exposure_high),
     "department_dissatisfied": _Rule("A deciding department is dissatisfied.", _department_dissatisfied),
     "department_silent": _Rule("A deciding department stopped answering surveys.", _department_silent),
-    "contact_overdue": _Rule("No contact for longer than the tier's cadence.", _contact_overdue, ages=True),
+    "contact_overdue": _Rule(
+        "A deciding department (or the account) has had no contact that counts for longer than its cadence.",
+        _contact_overdue,
+        ages=True,
+    ),
     "contract_expiring": _Rule(
         "The contract ends soon and no renewal opportunity is open.", _contract_expiring, ages=True
     ),
     "ticket_overdue": _Rule("A ticket is open past its tier's SLA.", _ticket_overdue, ages=True),
     "tier_mismatch": _Rule("The account's tier does not match its value.", _tier_mismatch, by_tier=False),
+    "vip_without_sponsor": _Rule(
+        "A VIP account has no executive sponsor on its team.", _vip_without_sponsor, by_tier=False
+    ),
 }
 RULES: dict[str, str] = {name: rule.description for name, rule in _RULES.items()}
 

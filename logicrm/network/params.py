@@ -75,15 +75,6 @@ class ScoringParams(EnvParams):
     cadence_vip_days: int = param(30, "Expected contact cadence of a VIP account.")
     cadence_key_days: int = param(60, "Expected contact cadence of a key account.")
     cadence_standard_days: int = param(120, "Expected contact cadence of a standard account.")
-    ticket_sla_vip_days: float = param(
-        2.0, "An open ticket of a VIP account is overdue after this many days."
-    )
-    ticket_sla_key_days: float = param(
-        5.0, "An open ticket of a key account is overdue after this many days."
-    )
-    ticket_sla_standard_days: float = param(
-        10.0, "An open ticket of a standard account is overdue after this many days."
-    )
     contract_ending_days: int = param(
         90, "A contract ending within this many days without renewal is a risk."
     )
@@ -143,7 +134,6 @@ class ScoringParams(EnvParams):
             "contact_overdue_cap": self.contact_overdue_cap > 0,
         }
         checks.update({f"cadence_{tier}_days": self.cadence_days(tier) > 0 for tier in TIERS})
-        checks.update({f"ticket_sla_{tier}_days": days > 0 for tier, days in self.ticket_sla_days().items()})
         # every number finite: an infinite weight or a NaN bias would make every risk NaN
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -160,10 +150,6 @@ class ScoringParams(EnvParams):
         if tier not in TIERS:
             raise ValueError(f"unknown tier {tier!r}")
         return getattr(self, f"cadence_{tier}_days")
-
-    def ticket_sla_days(self) -> dict[str, float]:
-        """Return how long a ticket may stay open, per tier."""
-        return {tier: getattr(self, f"ticket_sla_{tier}_days") for tier in TIERS}
 
 
 def describe_params() -> list[tuple[str, str, Any, str]]:

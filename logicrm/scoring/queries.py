@@ -318,10 +318,10 @@ def last_contacts(session: Session, *, now: dt.datetime) -> dict[int, dt.datetim
     return {customer_id: at for customer_id, at in rows}
 
 
-def overdue_tickets(session: Session, *, now: dt.datetime, sla_days: dict[str, float]) -> dict[int, int]:
-    """Count open tickets per customer older than their tier's resolution SLA."""
+def overdue_tickets(session: Session, *, now: dt.datetime) -> dict[int, int]:
+    """Count open tickets per customer past their resolution due time."""
     counts: dict[int, int] = {}
-    for row in overdue_ticket_list(session, now=now, sla_days=sla_days):
+    for row in overdue_ticket_list(session, now=now):
         counts[row.customer_id] = counts.get(row.customer_id, 0) + 1
     return counts
 
@@ -374,11 +374,14 @@ def _capped(session: Session, column, high: float):
     )
 
 
-def _days_between(session: Session, column, now: dt.datetime):
-    """SQL expression: days from `column` to `now`, on SQLite and PostgreSQL."""
-    if session.get_bind().dialect.name == "sqlite":
-        return func.julianday(now.replace(tzinfo=None).isoformat(sep=" ")) - func.julianday(column)
-    return func.extract("epoch", literal(now) - column) / 86400.0
+def _days_between(session: Session, column, end):
+    """SQL expression: days from `column` to `end` (a moment or another column), on SQLite and PostgreSQL."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if isinstance(end, dt.datetime):
+        end = literal(end.replace(tzinfo=None).isoformat(sep=" ")) if sqlite else literal(end)
+    if sqlite:
+        return func.julianday(end) - func.julianday(column)
+    return func.extract("epoch", end - column) / 86400.0
 
 
 def open_ticket(now: dt.datetime):
@@ -393,13 +396,11 @@ def open_ticket(now: dt.datetime):
     )
 
 
-def overdue_ticket_list(session: Session, *, now: dt.datetime, sla_days: dict[str, float]):
-    """Open tickets older than their tier's SLA, with what an alert needs to name them."""
-    deadline = case(
-        *((Customer.tier == tier, literal(days)) for tier, days in sla_days.items()),
-        else_=literal(max(sla_days.values())),
-    )
+def overdue_ticket_list(session: Session, *, now: dt.datetime):
+    """Tickets open at `now` and past their resolution due time (set from the tier SLA when opened), with
+    what an alert needs to name them."""
     age_days = _days_between(session, Ticket.opened_at, now)
+    sla_days = _days_between(session, Ticket.opened_at, Ticket.resolution_due_at)
     statement = (
         select(
             Ticket.id,
@@ -407,10 +408,10 @@ def overdue_ticket_list(session: Session, *, now: dt.datetime, sla_days: dict[st
             Ticket.subject,
             Ticket.kind,
             age_days.label("days_open"),
-            deadline.label("sla_days"),
+            sla_days.label("sla_days"),
         )
         .join(Customer, Customer.id == Ticket.customer_id)
-        .where(open_ticket(now), age_days > deadline, Customer.deleted_at.is_(None))
+        .where(open_ticket(now), Ticket.resolution_due_at < now, Customer.deleted_at.is_(None))
         .order_by(Ticket.customer_id, Ticket.id)
     )
     return session.execute(statement).all()

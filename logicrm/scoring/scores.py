@@ -156,7 +156,7 @@ def load(session: Session, params: ScoringParams, *, now: dt.datetime) -> Aggreg
         dimension_scores=queries.dimension_scores(session, since=earliest, until=now),
         earlier_answers=queries.earlier_answers(session, before=earliest),
         last_contacts=queries.last_contacts(session, now=now),
-        overdue_tickets=queries.overdue_tickets(session, now=now, sla_days=params.ticket_sla_days()),
+        overdue_tickets=queries.overdue_tickets(session, now=now),
         open_renewals=queries.open_renewals(session),
     )
 

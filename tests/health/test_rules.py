@@ -13,6 +13,7 @@ from logicrm.health.rules import (
     RULES,
     SEVERITIES,
     AccountFacts,
+    ContactFact,
     DepartmentFact,
     Finding,
     OpenAlert,
@@ -144,6 +145,23 @@ def test_healthy_account_raises_nothing():
         ("ticket_overdue", {"overdue_tickets": (ticket(5.01),)}, {"overdue_tickets": (ticket(5.0),)}),
         ("tier_mismatch", {"tier_mismatch": "under_served"}, {"tier_mismatch": None}),
         ("tier_mismatch", {"tier_mismatch": "over_served"}, {}),
+        # per deciding department, when the run gives them: the account's own last contact no longer counts
+        (
+            "contact_overdue",
+            {"contacts": (ContactFact("finance", 30.01, 30.0), ContactFact("logistics", 1.0, 30.0))},
+            {"contacts": (ContactFact("finance", 30.0, 30.0),), "days_since_contact": None},
+        ),
+        ("contact_overdue", {"contacts": (ContactFact("finance", None, 30.0),)}, {}),
+        (
+            "vip_without_sponsor",
+            {"tier": "vip", "has_executive_sponsor": False},
+            {"tier": "vip", "has_executive_sponsor": True},
+        ),
+        (
+            "vip_without_sponsor",
+            {"tier": "vip", "has_executive_sponsor": False},
+            {"tier": "key", "has_executive_sponsor": False},
+        ),
     ],
 )
 def test_each_rule_fires_at_its_threshold_and_only_then(rule, fires, quiet):
@@ -154,7 +172,7 @@ def test_each_rule_fires_at_its_threshold_and_only_then(rule, fires, quiet):
 def test_every_rule_is_covered_and_described():
     assert set(RULES) == {
         "risk_high", "risk_jump", "exposure_high", "department_dissatisfied", "department_silent",
-        "contact_overdue", "contract_expiring", "ticket_overdue", "tier_mismatch",
+        "contact_overdue", "contract_expiring", "ticket_overdue", "tier_mismatch", "vip_without_sponsor",
     }  # fmt: skip
     assert all(description.endswith(".") for description in RULES.values())
 
