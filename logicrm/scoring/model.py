@@ -66,13 +66,14 @@ class Fitted:
 
 def origin_dates(params: ScoringParams, *, now: dt.datetime, history: signals.History) -> list[dt.datetime]:
     """Monthly origins, the latest one horizon_days before `now` (its labels just known), oldest first;
-    none before the history holds a full evidence window (an origin that saw no shipments, surveys or
-    contacts yet would teach the model that no evidence means the churn that followed)."""
+    none before the records hold a full evidence window (an origin that saw no shipments, surveys or
+    contacts yet, of accounts older than the records, would teach the model that no evidence means the
+    churn that followed)."""
     latest = now - dt.timedelta(days=params.horizon_days)
     dates = [latest - dt.timedelta(days=ORIGIN_STEP_DAYS * k) for k in reversed(range(params.model_origins))]
-    if not history.first_seen:
+    if history.records_from is None:
         return []
-    covered = min(history.first_seen.values()) + max(params.volume_window_days, params.min_tenure_days)
+    covered = history.records_from + max(params.volume_window_days, params.min_tenure_days)
     return [at for at in dates if queries.day_number(at) >= covered]
 
 

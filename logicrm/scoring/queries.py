@@ -501,6 +501,12 @@ def status_churns(session: Session) -> list[tuple[int, int]]:
     return [(customer_id, day_number(churned_on)) for customer_id, churned_on in rows]
 
 
+def first_shipment_day(session: Session) -> int | None:
+    """The day the shipment records begin (None: no shipment at all)."""
+    earliest = session.scalar(select(func.min(Shipment.shipped_at)))
+    return None if earliest is None else day_number(earliest)
+
+
 def first_seen(session: Session) -> dict[int, int]:
     """The day each customer is known to have been a customer from: when acquired, else its first
     shipment at either end of a lane (one index seek per lane)."""

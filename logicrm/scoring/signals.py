@@ -33,6 +33,7 @@ class History:
 
     events: dict[int, tuple[int, ...]]  # customer -> days (since 1970) of its churn events, sorted
     first_seen: dict[int, int]  # customer -> the day it is known to have been a customer from
+    records_from: int | None  # the day the shipment records begin (an account may be older than them)
     until: int  # the last day the history covers (labels need origin + horizon ≤ until)
 
     def churned_between(self, customer_id: int, start: int, end: int) -> bool:
@@ -65,6 +66,7 @@ def history(
     return History(
         events={c: tuple(sorted(days)) for c, days in events.items()},
         first_seen=queries.first_seen(session),
+        records_from=queries.first_shipment_day(session),
         until=queries.day_number(now),
     )
 
