@@ -58,7 +58,11 @@ def _renewals(plan: DemoPlan, company: Company) -> None:
             value=value * 0.95,
             close=profile["contract_start"] - dt.timedelta(days=14),
         )
-    if company.index not in plan.no_renewal and end <= plan.today + dt.timedelta(days=150):
+    if (
+        company.status == CustomerStatus.ACTIVE
+        and company.index not in plan.no_renewal
+        and end <= plan.today + dt.timedelta(days=150)
+    ):
         soon = end <= plan.today + dt.timedelta(days=60)
         _add(
             plan,

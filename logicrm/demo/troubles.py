@@ -12,7 +12,7 @@ from collections import defaultdict
 from logicrm.customers.models import AcquisitionChannel, CustomerStatus, Tier
 from logicrm.demo.network import add_lane
 from logicrm.demo.plan import SILENT_AFTER_DAYS, SOURED_DAYS, WINDOW_DAYS, Company, DemoPlan
-from logicrm.lanes.models import LinkStatus, ServiceType
+from logicrm.lanes.models import ServiceType
 
 
 def pick_big_troubles(plan: DemoPlan) -> None:
@@ -138,19 +138,13 @@ def pick_other_troubles(plan: DemoPlan) -> None:
     plan.silent_dm.add(silent.index)
 
 
-def churn_and_newcomers(plan: DemoPlan) -> None:
-    """Three consignees left during the year; five new ones have only a declared volume so far."""
+def newcomers(plan: DemoPlan) -> None:
+    """Five new consignees have only a declared volume so far, and two pairs a lane not yet shipping."""
     rng = plan.rng
 
     def small_single_shipper(c: Company) -> bool:
         return c.role == "consignee" and c.tier == Tier.STANDARD and len(plan.partners[c.index]) == 1
 
-    for _ in range(3):
-        company = _pick(plan, small_single_shipper)
-        company.status = CustomerStatus.CHURNED
-        company.churned_on = plan.today - dt.timedelta(days=rng.randint(100, 200))
-        for lane in plan.lanes_of(company.index):
-            lane.ended_on, lane.status = company.churned_on, LinkStatus.ENDED
     for _ in range(5):
         company = _pick(plan, small_single_shipper)
         company.acquired_on = plan.today - dt.timedelta(days=rng.randint(5, 25))

@@ -8,6 +8,7 @@ import statistics
 
 from sqlalchemy import func, or_, select
 
+from logicrm.customers.models import Customer, CustomerStatus
 from logicrm.lanes.models import Link, Shipment
 from logicrm.relations.models import Department, Interaction, SurveyResponse, SurveyScore
 from logicrm.sales.models import Opportunity, OpportunityKind, OpportunityStage
@@ -139,8 +140,14 @@ def test_contract_expiring_no_renewal(demo, session):
         end = session.get(ShipperProfile, customer_id).contract_end
         assert TODAY <= end <= TODAY + dt.timedelta(days=90)
         assert open_renewals(session, customer_id) == 0
+    # a shipper that left had its contract end with it: only the customers' contracts can be expiring
     expiring = session.scalars(
-        select(ShipperProfile.customer_id).where(ShipperProfile.contract_end <= TODAY + dt.timedelta(days=90))
+        select(ShipperProfile.customer_id)
+        .join(Customer, Customer.id == ShipperProfile.customer_id)
+        .where(
+            Customer.status == CustomerStatus.ACTIVE,
+            ShipperProfile.contract_end <= TODAY + dt.timedelta(days=90),
+        )
     )
     assert {s for s in expiring if not open_renewals(session, s)} == set(
         troubled["contract_expiring_no_renewal"]
