@@ -38,7 +38,7 @@ DECLINE_DAYS = (75, 210)  # how long a departure on its own is announced
 QUIET_DECLINE_DAYS = (60, 150)
 QUIET_SHIPPERS = 4  # shippers that stop shipping without a status change; the last one only lately
 FOLLOW_DOWN = 0.8  # chance a consignee follows its shipper out, times the shipper's share of its inbound
-FOLLOW_UP = 0.6  # chance a shipper follows a consignee out, times the consignee's share of its outbound
+FOLLOW_UP = 0.9  # chance a shipper follows a consignee out, times the consignee's share of its outbound
 FOLLOW_DAYS = (14, 150)  # a follower leaves this long after its partner
 REPLACEMENT_DAYS = (14, 60)  # a consignee that lost its every shipper and stays gets a new one this soon
 
@@ -94,6 +94,7 @@ def departures(plan: DemoPlan) -> None:
         heapq.heappush(queue, (day, len(queue) + len(plan.leaving), company, after, quiet))
 
     quiet = _quiet_shippers(plan, held)
+    spared = held | {c.index for c in quiet}  # partners that never follow anyone out
     for n, company in enumerate(quiet):
         if n == len(quiet) - 1:  # stopped lately: not quiet for 90 days yet at "now"
             stop = plan.today - rng.randint(30, 75) * DAY
@@ -110,7 +111,7 @@ def departures(plan: DemoPlan) -> None:
     while queue:
         day, _order, i, after, goes_quiet = heapq.heappop(queue)
         if i not in plan.leaving:
-            _leave(plan, plan.companies[i], day, after, goes_quiet, held, push)
+            _leave(plan, plan.companies[i], day, after, goes_quiet, spared, push)
 
 
 def _quiet_shippers(plan: DemoPlan, held: set[int]) -> list[Company]:
@@ -132,9 +133,10 @@ def _leaving_rate(plan: DemoPlan, company: Company) -> float:
 
 
 def _leave(
-    plan: DemoPlan, company: Company, day: dt.date, after: int | None, quiet: bool, held, push
+    plan: DemoPlan, company: Company, day: dt.date, after: int | None, quiet: bool, spared: set[int], push
 ) -> None:
-    """Record the departure, end the lanes, set off followers, and find orphaned consignees a new shipper."""
+    """Record the departure, end the lanes, set off followers (none `spared`), and find orphaned consignees
+    a new shipper."""
     rng = plan.rng
     i = company.index
     if quiet:
@@ -170,12 +172,12 @@ def _leave(
         total = inbound[partner] if down else outbound[partner]
         riding[partner] = (down, share + lane.monthly / total, monthly + lane.monthly)
     for partner, (down, share, monthly) in sorted(riding.items()):
-        if partner in held or partner in plan.leaving:
+        if partner in spared or partner in plan.leaving:
             continue
         if rng.random() < (FOLLOW_DOWN if down else FOLLOW_UP) * share:
             push(day + rng.randint(*FOLLOW_DAYS) * DAY, partner, i)
         elif down and share > 0.999:
-            _replace_shipper(plan, plan.companies[partner], monthly, day, held)
+            _replace_shipper(plan, plan.companies[partner], monthly, day, spared)
 
 
 def _carries(plan: DemoPlan, lane: Lane, day: dt.date) -> bool:
@@ -198,7 +200,7 @@ def _flows(plan: DemoPlan, day: dt.date, *, by: str) -> dict[int, float]:
 
 
 def _replace_shipper(
-    plan: DemoPlan, consignee: Company, monthly: float, day: dt.date, held: set[int]
+    plan: DemoPlan, consignee: Company, monthly: float, day: dt.date, spared: set[int]
 ) -> None:
     """A consignee whose only shipper left, and that stays, gets a new one of ours within weeks."""
     rng = plan.rng
@@ -209,7 +211,7 @@ def _replace_shipper(
         (s, affinity(s, consignee) * s.capacity)
         for s in plan.companies
         if s.is_shipper
-        and s.index not in held
+        and s.index not in spared
         and s.index not in plan.leaving
         and s.index != consignee.index
         and s.acquired_on < start
@@ -226,13 +228,17 @@ def _replace_shipper(
 
 
 def contracts(plan: DemoPlan) -> None:
-    """A shipper that left had its last contract end then: no term runs past its leaving."""
+    """A shipper that left had its last contract end then; one won weeks ago signed it when won."""
     rng = plan.rng
     for company in plan.companies:
-        if company.is_shipper and company.churned_on is not None:
+        if not company.is_shipper:
+            continue
+        if company.churned_on is not None:
             end = company.churned_on - DAY
             start = max(company.acquired_on, end - 365 * rng.choice((1, 2, 2, 3)) * DAY)
             company.profile.update(contract_start=start, contract_end=end)
+        elif company.profile["contract_start"] > plan.today:
+            company.profile["contract_start"] = company.acquired_on
 
 
 def followers(plan: DemoPlan) -> dict[int, int]:

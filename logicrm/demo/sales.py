@@ -93,7 +93,7 @@ def _deal(plan: DemoPlan, company: Company) -> None:
     close = (
         plan.today + dt.timedelta(days=rng.randint(20, 200))
         if stage not in (OpportunityStage.WON, OpportunityStage.LOST)
-        else plan.today - dt.timedelta(days=rng.randint(10, 300))
+        else max(plan.today - dt.timedelta(days=rng.randint(10, 300)), company.acquired_on)
     )
     value = max(company.value, 20_000) * rng.uniform(0.05, 0.3)
     _add(plan, company, kind, stage, title=title, value=value, close=close)
