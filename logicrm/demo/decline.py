@@ -39,12 +39,11 @@ COMPLAINT_SUBJECTS = (
 )
 
 
-def draw_signals(rng: random.Random, *, follower: bool, quiet: bool) -> frozenset[str]:
-    """The signals one leaver shows."""
-    shown = {signal for signal in SIGNALS if rng.random() < SIGNAL_CHANCE[signal][follower]}
-    if quiet:
-        shown.add("thinning")
-    return frozenset(shown)
+def draw_signals(rng: random.Random, *, follower: bool, quiet: bool) -> tuple[str, ...]:
+    """The signals one leaver shows, in the order of SIGNALS (a tuple: its repr does not depend on
+    string hashing, so the plan reads the same in every process)."""
+    drawn = [rng.random() < SIGNAL_CHANCE[signal][follower] for signal in SIGNALS]
+    return tuple(s for s, shown in zip(SIGNALS, drawn, strict=True) if shown or (quiet and s == "thinning"))
 
 
 def lanes(plan: DemoPlan) -> None:

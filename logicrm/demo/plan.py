@@ -125,7 +125,7 @@ class Leaving:
     since: dt.date  # its signals worsen from this day
     quiet: bool
     after: int | None  # the partner whose leaving set it off; None: it left on its own
-    signals: frozenset[str]  # which of decline.SIGNALS it shows
+    signals: tuple[str, ...]  # which of decline.SIGNALS it shows
     severity: float  # scale points its deciding departments' verdicts fall by, until it leaves
 
 
