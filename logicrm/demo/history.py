@@ -9,8 +9,8 @@ its own; a consignee left with no shipper that stays finds another within weeks.
 `today`: those accounts are in decline at "now" and still active.
 
 The story's accounts, the calm ones around the healthy VIPs and the shippers whose lanes carry a story
-consignee's figures neither arrive late nor leave, so the story's figures at "now" hold. `decline` makes the records that
-announce each departure.
+consignee's figures neither arrive late nor leave, so the story's figures at "now" hold. `decline` makes
+the records that announce each departure.
 """
 
 from __future__ import annotations

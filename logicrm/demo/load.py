@@ -54,10 +54,12 @@ class DemoSummary:
         """Describe the demo for a human: what was loaded and which accounts to look at."""
         c = self.counts
         out = [
-            f"Demo network loaded in {self.seconds:.1f} s (seed {self.seed}, {MONTHS} months up to {self.today}):",
+            f"Demo network loaded in {self.seconds:.1f} s "
+            f"(seed {self.seed}, {MONTHS} months up to {self.today}):",
             f"  {c['customers']} customers: {c['shippers']} shippers, {c['consignees']} consignees, "
             f"{c['dual_role']} distributors in both roles",
-            f"  {c['churned']} churned over the {MONTHS} months ({c['churned_after_partner']} after a partner left), "
+            f"  {c['churned']} churned over the {MONTHS} months "
+            f"({c['churned_after_partner']} after a partner left), "
             f"{c['gone_quiet']} shippers stopped shipping, {c['won_in_window']} won, "
             f"{c['leaving_soon']} in decline now",
             f"  {c['links']} links ({c['declared_only_links']} with a declared volume only), "

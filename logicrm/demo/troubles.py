@@ -40,9 +40,9 @@ def pick_big_troubles(plan: DemoPlan) -> None:
     plan.flag("unhappy_consignees", shipper)
     key_lanes = singles[:3]
     rest = sum(lane.monthly for lane in own if lane not in key_lanes)
-    boost = max(1.0, 1.6 * rest / sum(lane.monthly for lane in key_lanes))
+    boost = max(1.0, 3.0 * rest / sum(lane.monthly for lane in key_lanes))
     for lane in key_lanes:
-        lane.monthly *= boost  # they carry well over half its volume
+        lane.monthly *= boost  # they carry three quarters of its volume: its fate rides on them
         lane.bad_from = WINDOW_DAYS - SOURED_DAYS
         lane.bad_on_time = 0.7
     plan.unhappy_consignees = [lane.consignee for lane in key_lanes]

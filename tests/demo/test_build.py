@@ -36,7 +36,8 @@ def test_plan_is_deterministic():
     depends on the process's string hashing, such as the order of a set of names); another seed gives
     another."""
     script = (
-        "import datetime as dt; from logicrm.demo import build_plan; from tests.demo.test_build import digest; "
+        "import datetime as dt; from logicrm.demo import build_plan; "
+        "from tests.demo.test_build import digest; "
         f"print(digest(build_plan(seed={SEED}, today=dt.date.fromisoformat('{TODAY.isoformat()}'))))"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}  # its own string hashing, unlike this process's

@@ -33,12 +33,21 @@ def leavers(demo, customers) -> dict[int, dt.date]:
 
 
 @pytest.fixture
-def stayers(customers) -> list[int]:
-    """Customers that stayed, won well before the reference day."""
+def stayers(demo, session, customers) -> list[int]:
+    """Customers that stayed, won well before the reference day, outside the story (its troubled accounts
+    and the consignees of the shipper whose main consignees are unhappy complain by design)."""
+    story = {i for ids in demo.summary.troubled.values() for i in ids}
+    story |= set(
+        session.scalars(
+            select(Link.consignee_id).where(Link.shipper_id.in_(demo.summary.troubled["unhappy_consignees"]))
+        )
+    )
     return [
         i
         for i, c in customers.items()
-        if c.status == CustomerStatus.ACTIVE and c.acquired_on < REFERENCE - dt.timedelta(days=300)
+        if c.status == CustomerStatus.ACTIVE
+        and c.acquired_on < REFERENCE - dt.timedelta(days=300)
+        and i not in story
     ]
 
 
