@@ -207,8 +207,11 @@ def model_fit(activate):
         fitted = churn_models.fit_and_test(session, params)
         record = churn_models.store(session, fitted=fitted, params=params, activate=activate)
         version = record.version
+    if not activate:
+        click.echo(f"churn model {version} stored (not active: `logicrm model activate {version}`)")
+        return
     with _database().session_scope() as session:
-        _echo_card(churn_models.card(session, params) if activate else None, version=version)
+        _echo_card(churn_models.card(session, params))
 
 
 @model_group.command("show")
@@ -231,10 +234,7 @@ def model_activate(version):
     click.echo(f"churn model {version} is active; the next health run uses it")
 
 
-def _echo_card(card: dict | None, *, version: int) -> None:
-    if card is None:
-        click.echo(f"churn model {version} stored (not active)")
-        return
+def _echo_card(card: dict) -> None:
     click.echo(f"churn model {card['version'] or '(none fitted)'}: {card['method']}, {card['note']}")
     click.echo(f"  target      probability that {card['target']}")
     click.echo(
@@ -248,7 +248,7 @@ def _echo_card(card: dict | None, *, version: int) -> None:
         )
     click.echo(f"  coupling    {card['coupling']:.3f}")
     for feature in card["features"]:
-        click.echo(f"  {feature['name']:<28}{feature['weight']:+.2f}  {feature['effect']}")
+        click.echo(f"  {feature['name']:<28}{feature['effect']}")
 
 
 def _figure(value: float | None) -> str:

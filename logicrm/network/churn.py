@@ -52,6 +52,7 @@ FEATURES: tuple[Feature, ...] = (
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 LABELS: Mapping[str, str] = {f.name: f.describes for f in FEATURES}
+MIN_SCALE = 0.1
 PRIOR = "prior"
 LEARNT = "learnt"
 _EPS = 1e-12
@@ -183,6 +184,9 @@ class ChurnModel:
     intercept: float
     calibration: tuple[float, float] = (0.0, 1.0)  # p = sigmoid(a + b·logit(raw))
     coupling: float = 1.0  # scale of the network's couplings, learnt from co-churn
+    # the same map on the probabilities once partners are in: propagation adds partners' risk to an own
+    # risk already calibrated to the base rate, so the sum must be brought back to what happens
+    network_calibration: tuple[float, float] = (0.0, 1.0)
     events: int = 0  # churn events in the training data
     samples: int = 0
 
@@ -203,6 +207,14 @@ class ChurnModel:
         """Return the calibrated probability of churn within the horizon, per row."""
         a, b = self.calibration
         return sigmoid(a + b * self.linear(X))
+
+    def calibrate_network(self, p):
+        """Map probabilities with partners in (own or propagated) onto the observed rate; monotone, so an
+        account's risk with its partners never reads below its own."""
+        a, b = self.network_calibration
+        if (a, b) == (0.0, 1.0):
+            return np.asarray(p, dtype=float)
+        return sigmoid(a + b * logit(p))
 
     def contributions(self, x: Sequence[float]) -> dict[str, float]:
         """Return each feature's calibrated contribution to the row's logit, against the average account."""
@@ -278,7 +290,9 @@ def fit(
     if y[train].sum() < min_events or y[train].sum() == train.sum():
         train = np.ones(len(y), dtype=bool)
     means, scales = X[train].mean(axis=0), X[train].std(axis=0)
-    scales = np.where(scales > 1e-9, scales, 1.0)
+    # a feature nearly constant in training would read a later, ordinary value as dozens of standard
+    # deviations out: standardise by at least a tenth of a unit (every feature is on a 0–1-like scale)
+    scales = np.maximum(scales, MIN_SCALE)
     regression = LogisticRegression(C=regularisation, max_iter=1000)
     regression.fit((X[train] - means) / scales, y[train])
     model = ChurnModel(

@@ -146,11 +146,12 @@ def predict(origin: Origin, model: ChurnModel, params: ScoringParams) -> np.ndar
     """The model's network risk (probability of churn within the horizon) of each of the origin's rows."""
     own = scores.predict_own(model, origin.features, origin.departed)
     coupled, propagation = scores.network_risk(origin.arrays, own, model=model, params=params)
-    return np.array([propagation.risk[coupled.index[c]] for c in origin.ids])
+    return model.calibrate_network(np.array([propagation.risk[coupled.index[c]] for c in origin.ids]))
 
 
 def fit(origins: Sequence[Origin], params: ScoringParams) -> ChurnModel:
-    """Fit the own-evidence model on the labelled origins (calibrated on the latest), then its coupling."""
+    """Fit the own-evidence model on the labelled origins (calibrated on the latest), then its coupling,
+    then the calibration of the probabilities with partners in (on the latest origins again)."""
     labelled = [o for o in origins if o.y is not None]
     if not labelled:
         return scores.prior(params)
@@ -161,14 +162,25 @@ def fit(origins: Sequence[Origin], params: ScoringParams) -> ChurnModel:
     model = churn.fit(
         X, y, horizon_days=params.horizon_days, min_events=params.min_churn_events, calibration_split=split
     )
+    if not 0 < y.sum() < len(y):
+        return model  # one outcome only: nothing to weigh the network against
     upper = 1.0 / max(params.alpha_down, params.alpha_up, 1e-9)
 
-    def risks(coupling: float) -> np.ndarray:
+    def raw(coupling: float) -> np.ndarray:
         coupled = dataclasses.replace(model, coupling=coupling)
         return np.concatenate([predict(o, coupled, params) for o in labelled])
 
-    coupling = churn.fit_coupling(risks, y, upper=upper) if y.sum() else 0.0
-    return dataclasses.replace(model, coupling=coupling)
+    def risks(coupling: float) -> np.ndarray:
+        # each coupling judged calibrated: propagation adds to risks already at the base rate
+        z = churn.logit(raw(coupling))
+        a, b = churn.platt(z, y)
+        return churn.sigmoid(a + b * z)
+
+    coupling = churn.fit_coupling(risks, y, upper=upper)
+    p = raw(coupling)
+    calibrated_on = split if 0 < y[split].sum() < split.sum() else np.ones(len(y), dtype=bool)
+    calibration = churn.platt(churn.logit(p[calibrated_on]), y[calibrated_on])
+    return dataclasses.replace(model, coupling=coupling, network_calibration=calibration)
 
 
 def backtest(
@@ -342,21 +354,24 @@ def card(session: Session, params: ScoringParams) -> dict:
                 "name": name,
                 "means": churn.LABELS[name],
                 "weight": weights[name],
-                "odds_ratio": math.exp(max(min(weights[name], 50.0), -50.0)),
-                "effect": _effect(weights[name]),
+                "step": step,
+                "odds_ratio": math.exp(max(min(weights[name] * step, 50.0), -50.0)),
+                "effect": _effect(weights[name] * step, step),
             }
-            for name in model.features
+            for name, step in zip(model.features, model.scales, strict=True)
         ],
         "metrics": stored.metrics if stored else {"backtest": None, "followers": None},
         "config_hash": stored.config_hash if stored else params.config_hash(),
     }
 
 
-def _effect(weight: float) -> str:
-    if abs(weight) < 0.05:
+def _effect(log_odds: float, step: float) -> str:
+    """The effect of one step of a feature (a standard deviation of the training data; a unit for the
+    prior) in words: a person reads "×1.8 per 0.03", not a weight per a unit nobody ever sees."""
+    if abs(log_odds) < 0.05:
         return "no effect"
-    direction = "raises" if weight > 0 else "lowers"
-    return f"{direction} the odds of leaving ×{math.exp(abs(weight)):.2f} per unit"
+    direction = "raises" if log_odds > 0 else "lowers"
+    return f"{direction} the odds of leaving ×{math.exp(min(abs(log_odds), 50.0)):.2f} per {step:.2g}"
 
 
 def backtest_report(session: Session) -> dict:

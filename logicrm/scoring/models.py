@@ -29,6 +29,7 @@ class ChurnModelRecord(Base):
     intercept: Mapped[float]
     calibration: Mapped[list] = mapped_column(JSON)
     coupling: Mapped[float]
+    network_calibration: Mapped[list] = mapped_column(JSON, default=lambda: [0.0, 1.0])
     events: Mapped[int]
     samples: Mapped[int]
     window_start: Mapped[dt.date | None]

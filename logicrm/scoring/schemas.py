@@ -401,9 +401,12 @@ class ModelMetricsOut(ma.Schema):
 class ModelFeatureOut(ma.Schema):
     name = F.String()
     means = F.String(metadata={"description": "what one unit of the feature is"})
-    weight = F.Float(metadata={"description": "log-odds of leaving per unit"})
-    odds_ratio = F.Float(metadata={"description": "factor on the odds of leaving per unit"})
-    effect = F.String(metadata={"description": "the weight in words"})
+    weight = F.Float(metadata={"description": "log-odds of leaving per unit of the feature"})
+    step = F.Float(
+        metadata={"description": "a typical change: one standard deviation in the training data (prior: 1)"}
+    )
+    odds_ratio = F.Float(metadata={"description": "factor on the odds of leaving per step"})
+    effect = F.String(metadata={"description": "the effect of one step, in words"})
 
 
 class ModelCardOut(ma.Schema):

@@ -265,7 +265,8 @@ def compute(
     with _phase(timings, "scores"):
         own = predict_own(model, seen.features, seen.departed)
         coupled, propagation = network_risk(seen.arrays, own, model=model, params=params)
-        baseline = float(model.predict(np.asarray([model.means]))[0])
+        own, propagation = calibrated(model, own, propagation)
+        baseline = float(model.calibrate_network(model.predict(np.asarray([model.means])))[0])
         explanations = explain(coupled, propagation, own, params, baseline=baseline)
         value = _value(seen.data, params, seen.arrays)
     seen.problems.log_summary()
@@ -320,16 +321,46 @@ def coupled_arrays(arrays: GraphArrays, coupling: float) -> GraphArrays:
 
 
 def network_risk(arrays: GraphArrays, own: dict[int, OwnRisk], *, model: ChurnModel, params: ScoringParams):
-    """Propagate own risks over the lanes with the model's coupling; return the coupled arrays and the
-    propagation (network risk per node, in the arrays' order)."""
+    """Propagate own evidence over the lanes with the model's coupling, then add the partners that left
+    lately; return the coupled arrays and the propagation (network risk per node, in the arrays' order).
+
+    A departed partner's pull is not propagated further: it is realised contagion, whose next step shows
+    in the evidence of the accounts it reaches (and their own departed partners), not a hypothesis to
+    cascade through the whole network."""
     coupled = coupled_arrays(arrays, model.coupling)
+    evidence = coupled.vector({c: r.risk if r.evidence is None else r.evidence for c, r in own.items()})
+    with_departed = coupled.vector({c: r.risk for c, r in own.items()})
     propagation = propagate_arrays(
-        coupled,
-        coupled.vector({c: r.risk for c, r in own.items()}),
-        tol=params.propagation_tol,
-        max_iter=params.propagation_max_iter,
+        coupled, evidence, tol=params.propagation_tol, max_iter=params.propagation_max_iter
     )
-    return coupled, propagation
+    # the partners that left are independent chances on top: survive = (1 − r0) / (1 − evidence)
+    survive = (1.0 - with_departed) / np.maximum(1.0 - evidence, 1e-300)
+    risk = np.maximum(with_departed, 1.0 - (1.0 - propagation.risk) * survive)
+    return coupled, dataclasses.replace(propagation, risk=risk)
+
+
+def calibrated(model: ChurnModel, own: dict[int, OwnRisk], propagation):
+    """Bring own and network risks onto the observed rate with the model's network calibration (one
+    monotone map for both, so the shares of departed partners and the order of the figures hold)."""
+    if model.network_calibration == (0.0, 1.0):
+        return own, propagation
+    ids = list(own)
+    risk = model.calibrate_network([own[c].risk for c in ids])
+    evidence = model.calibrate_network(
+        [own[c].risk if own[c].evidence is None else own[c].evidence for c in ids]
+    )
+    mapped = {}
+    for k, c in enumerate(ids):
+        before = own[c]
+        gap = before.risk - (before.risk if before.evidence is None else before.evidence)
+        scale = (risk[k] - evidence[k]) / gap if gap > 0 else 0.0
+        mapped[c] = OwnRisk(
+            float(risk[k]),
+            before.contributions,
+            evidence=float(evidence[k]),
+            departed=tuple(Driver(d.kind, d.key, d.share * scale) for d in before.departed),
+        )
+    return mapped, dataclasses.replace(propagation, risk=model.calibrate_network(propagation.risk))
 
 
 def predict_own(model: ChurnModel, features: dict, departed: dict) -> dict[int, OwnRisk]:

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("intercept", sa.Double(), nullable=False),
         sa.Column("calibration", sa.JSON(), nullable=False),
         sa.Column("coupling", sa.Double(), nullable=False),
+        sa.Column("network_calibration", sa.JSON(), nullable=False),
         sa.Column("events", sa.Integer(), nullable=False),
         sa.Column("samples", sa.Integer(), nullable=False),
         sa.Column("window_start", sa.Date(), nullable=True),
