@@ -65,7 +65,8 @@ def test_model_fit_stores_version_1_active_and_learnt(fitted):
     assert (card["version"], card["method"]) == (1, LEARNT)
     assert card["events"] >= fitted.app.config["LOGICRM_SCORING"].min_churn_events
     assert card["samples"] > card["events"] > 0
-    assert card["origins"] == fitted.app.config["LOGICRM_SCORING"].model_origins
+    # at most the configured origins, none before the records hold a full evidence window
+    assert 0 < card["origins"] <= fitted.app.config["LOGICRM_SCORING"].model_origins
 
 
 def test_the_back_test_beats_the_base_rate(fitted):
