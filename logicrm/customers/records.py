@@ -4,7 +4,8 @@ one service for what they share.
 Each kind is described by a `RecordKind` in its own domain's service; visibility follows the owning
 customer, every foreign id in a payload must exist and belong to the same customer, and audited kinds
 record who changed what. A kind adds its own rules through `prepare` (the payload as it will be written),
-`build` (a new row from it) and `describe` (what a create records in the history).
+`build` (a new row from it), `describe` (what a create records in the history) and `written` (what
+follows a create or update, such as the task an interaction's follow-up date asks for).
 
 Every rule is checked for a batch of writes at once (`check`, a query per rule and batch): `create` and
 `update` check a batch of one, the CSV import thousands.
@@ -16,12 +17,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.orm import Session
 
 from logicrm import db
 from logicrm.audit import service as audit
 from logicrm.customers import service as customers
+from logicrm.db import Base
 from logicrm.errors import Conflict, DomainError, NotFound, field_error
 from logicrm.users.models import User
 
@@ -39,8 +41,9 @@ class RecordKind:
     model: type
     entity: str
     audited: bool = False
-    # payload field -> model of a row that must belong to the same customer
-    same_customer: dict[str, type] = field(default_factory=dict)
+    # payload field -> model (or table name, for a domain this one may not import) of a row that must
+    # belong to the same customer
+    same_customer: dict[str, type | str] = field(default_factory=dict)
     # field unique within one customer (the database enforces it; this names the field in the 409)
     unique_per_customer: str | None = None
     # later field -> earlier field it may not precede (checked on the merged record, so PATCH too)
@@ -56,9 +59,28 @@ class RecordKind:
     build: Callable[[dict], Any] | None = None
     # (new row, payload) -> the changes a create records in the history
     describe: Callable[[Any, dict], dict] | None = None
+    # (session, user, row, {field: [old, new]} of what changed (every field on a create), created=bool)
+    # -> None: what follows a write, in the same transaction
+    written: Callable[..., None] | None = None
 
     def __post_init__(self):
         KINDS[self.model] = self
+
+
+def each(rule: Callable[[Session, User, dict, Mapping | None], dict]) -> Callable[..., list[Checked]]:
+    """A `prepare` from a rule written for one write (payload, stored fields or None -> the payload to write,
+    or raise a DomainError): the rule applied to each write of the batch in turn."""
+
+    def prepare(session: Session, user: User, writes: list[Write]) -> list[Checked]:
+        results: list[Checked] = []
+        for data, stored in writes:
+            try:
+                results.append(rule(session, user, data, stored))
+            except DomainError as error:
+                results.append(error)
+        return results
+
+    return prepare
 
 
 def list_statement(*, user: User, kind: RecordKind, customer_id: int | None = None) -> Select:
@@ -86,6 +108,10 @@ def create(session: Session, *, user: User, kind: RecordKind, data: dict):
     session.flush()
     if kind.audited:
         _record(session, user, kind, record, "create", created(kind, record, data))
+    if kind.written is not None:
+        kind.written(
+            session, user, record, {name: [None, value] for name, value in data.items()}, created=True
+        )
     return record
 
 
@@ -107,6 +133,8 @@ def update(session: Session, *, user: User, kind: RecordKind, record, changes: d
     session.flush()
     if kind.audited:
         _record(session, user, kind, record, "update", diff)
+    if kind.written is not None and diff:
+        kind.written(session, user, record, diff, created=False)
     return record
 
 
@@ -228,22 +256,25 @@ def _check_rules(session: Session, kind: RecordKind, merged: dict[int, dict], st
             )
 
 
+def _table(target: type | str) -> Table:
+    return target.__table__ if isinstance(target, type) else Base.metadata.tables[target]
+
+
 def _check_references(session: Session, kind: RecordKind, merged: dict[int, dict], results) -> None:
     """Each foreign id must name a row of the same customer (one answer whether it is missing or another,
     perhaps hidden, customer's)."""
-    for name, model in kind.same_customer.items():
+    for name, target in kind.same_customer.items():
+        table = _table(target)
         wanted = {record[name] for record in merged.values() if record.get(name) is not None}
         owners = {}
         for chunk in _chunks(wanted):
             owners.update(
-                session.execute(select(model.id, model.customer_id).where(model.id.in_(chunk))).all()
+                session.execute(select(table.c.id, table.c.customer_id).where(table.c.id.in_(chunk))).all()
             )
         for i in _live(results, merged):
             ref, customer_id = merged[i].get(name), merged[i]["customer_id"]
             if ref is not None and owners.get(ref) != customer_id:
-                results[i] = field_error(
-                    name, f"no {model.__tablename__[:-1]} {ref} at customer {customer_id}"
-                )
+                results[i] = field_error(name, f"no {table.name[:-1]} {ref} at customer {customer_id}")
 
 
 def _refuse_moves_while_referred_to(session: Session, kind: RecordKind, stored, results, moving) -> None:
@@ -254,7 +285,7 @@ def _refuse_moves_while_referred_to(session: Session, kind: RecordKind, stored, 
     held: dict[int, list[str]] = {}
     for other in KINDS.values():
         for name, target in other.same_customer.items():
-            if target is not kind.model:
+            if _table(target) is not kind.model.__table__:
                 continue
             column = getattr(other.model, name)
             for record_id, count in session.execute(

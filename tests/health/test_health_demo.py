@@ -13,11 +13,11 @@ from logicrm.demo import load_demo
 from logicrm.health import runs
 from logicrm.health.models import Alert, HealthSnapshot, JobRun
 from logicrm.outbox.models import Delivery
+from logicrm.scoring import model as churn_models
 from tests.conftest import Api, fresh_app
 
 # What the demo made each troubled account suffer, and the rule that must catch it.
 EXPECTED_RULE = {
-    "falling_volume": "risk_high",
     "unhappy_deciding_department": "department_dissatisfied",
     "overdue_claim": "ticket_overdue",
     "contract_expiring_no_renewal": "contract_expiring",
@@ -29,11 +29,17 @@ EXPECTED_RULE = {
 
 @pytest.fixture(scope="module")
 def demo(database_url, tmp_path_factory):
-    """The demo network with one finished health run."""
+    """The demo network with the churn model fitted on its history and one finished health run, as
+    scripts/run leaves it."""
     app = fresh_app(database_url, str(tmp_path_factory.mktemp("instance")))
     database = app.extensions["logicrm.db"]
+    params = app.config["LOGICRM_SCORING"]
     with database.session_scope() as session:
         summary = load_demo(session, seed=7)
+    with database.session_scope() as session:
+        churn_models.store(
+            session, fitted=churn_models.fit_and_test(session, params), params=params, activate=True
+        )
     run = runs.run_health(database, run_config(app), slot="demo-first")
     yield app, summary, run
     database.engine.dispose()
@@ -92,6 +98,31 @@ def test_troubled_accounts_raise_their_alerts_and_healthy_vips_none(demo):
     for customer_id in summary.troubled["unhappy_consignees"]:
         assert found.get(customer_id), customer_id
     assert not any(found.get(customer_id) for customer_id in summary.healthy_vips)
+
+
+def test_a_falling_shipper_is_judged_likelier_to_leave_and_its_consignees_never_blame_its_volume(demo):
+    """The learnt model decides who makes the alert list (the likeliest tenth of each book); what the demo
+    guarantees is the direction: the shippers whose volume falls read well above the portfolio's rate,
+    for that reason, and their consignees carry it only as "shipper X (...)", never as their own volume."""
+    _app, summary, _run = demo
+    api = client(demo)
+    ranking = api.get("/network/risk", query={"page_size": 500}).json
+    mean = sum(row["network_risk"] for row in ranking["items"]) / len(ranking["items"])
+    judged = 0
+    for shipper in summary.troubled["falling_volume"]:
+        health = api.get(f"/customers/{shipper}/health").json
+        if health["roles"] != ["shipper"]:
+            continue  # a distributor's falling intake is its shippers' behaviour, not its own
+        judged += 1
+        assert health["network_risk"] > 1.5 * mean, (shipper, health["network_risk"], mean)
+        own = [d["key"] for d in health["drivers"] if d["kind"] == "own"]
+        assert own and own[0] in {"volume_drop", "shipping_stopped"}, (shipper, health["drivers"])
+    assert judged
+    for row in ranking["items"]:
+        if "shipper" in row["roles"]:
+            continue
+        health = api.get(f"/customers/{row['id']}/health").json
+        assert "volume_drop" not in {d["key"] for d in health["drivers"] if d["kind"] == "own"}, row
 
 
 def test_digests_queue_one_email_per_manager(demo):

@@ -235,6 +235,8 @@ class RelatedKind(BulkKind):
         update(ctx, table, [(old, changed) for _row, old, changed in plan.updates])
         if kind.audited:
             self.record_history(ctx, plan, new)
+        if kind.written is not None:
+            self.follow_writes(ctx, plan, new)
 
     def record_history(self, ctx: Context, plan: Plan, new: list[dict]) -> None:
         """Record the creates and updates as records.create and records.update record them."""
@@ -265,6 +267,25 @@ class RelatedKind(BulkKind):
                 ),
             ],
         )
+
+    def follow_writes(self, ctx: Context, plan: Plan, new: list[dict]) -> None:
+        """What follows each create and update, as records.create and records.update have it follow (the
+        kind's `written`: an interaction's follow-up task, a ticket's timeline), on the rows as stored."""
+        kind, model, session = self.record_kind, self.model, ctx.session
+        ids = [stored["id"] for stored in new] + [old["id"] for _row, old, _changed in plan.updates]
+        written = {
+            record.id: record
+            for record in session.scalars(
+                select(model)
+                .where(db.among(session.connection(), model.id, ids))
+                .execution_options(populate_existing=True)  # the bulk statements bypassed the session
+            )
+        }
+        for (_row, values), stored in zip(plan.creates, new, strict=True):
+            changes = {name: [None, value] for name, value in values.items()}
+            kind.written(session, ctx.user, written[stored["id"]], changes, created=True)
+        for _row, old, changed in plan.updates:
+            kind.written(session, ctx.user, written[old["id"]], audit.diff(old, changed), created=False)
 
     # row by row (the fallback)
 

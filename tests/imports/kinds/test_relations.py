@@ -1,10 +1,14 @@
-"""The kinds of a customer's records: survey scores by dimension, departments contacts must name."""
+"""The kinds of a customer's records: survey scores by dimension, departments contacts must name, the
+follow-up task an interaction opens."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
-from logicrm.relations.models import Contact, SurveyResponse
+from logicrm.relations.models import Contact, Interaction, SurveyResponse
+from logicrm.tasks.models import Task, TaskKind, TaskStatus
 from tests.imports.conftest import count, csv_text, run_import
 from tests.imports.world import WORLD
 
@@ -79,3 +83,24 @@ def test_contacts_in_an_unknown_department_are_row_errors(app, db, actors):
     assert job.state == "rejected"
     assert job.counts["errors"][0]["column"] == "department"
     assert count(db, Contact) == 0
+
+
+def test_an_imported_interaction_opens_moves_and_closes_its_follow_up_task_as_the_api_does(app, db, actors):
+    run_import(app, "customers", WORLD["customers"])
+    run_import(app, "departments", WORLD["departments"])
+    assert run_import(app, "interactions", WORLD["interactions"]).counts["created"] == 1
+
+    def follow_ups():
+        with db.session(write=False) as session:
+            interaction = session.scalars(select(Interaction)).one()
+            found = session.scalars(select(Task).where(Task.interaction_id == interaction.id)).all()
+            return [(task.kind, task.status, task.due_on, task.assignee_id) for task in found]
+
+    am = actors["am"].user_id
+    assert follow_ups() == [(TaskKind.FOLLOW_UP, TaskStatus.OPEN, dt.date(2026, 5, 1), am)]
+    moved = WORLD["interactions"].replace("2026-05-01", "2026-05-20")
+    assert run_import(app, "interactions", moved).counts["updated"] == 1
+    assert follow_ups() == [(TaskKind.FOLLOW_UP, TaskStatus.OPEN, dt.date(2026, 5, 20), am)]
+    dropped = WORLD["interactions"].replace("2026-05-01", "")
+    assert run_import(app, "interactions", dropped).counts["updated"] == 1
+    assert follow_ups() == [(TaskKind.FOLLOW_UP, TaskStatus.NOT_NEEDED, dt.date(2026, 5, 20), am)]
