@@ -12,7 +12,7 @@ from logicrm.sales.models import Opportunity
 from logicrm.scoring.revisions import Revision
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Ticket
-from logicrm.users.models import ApiKey, User
+from logicrm.users.models import ApiKey, LoginAttempt, User
 
 __all__ = [
     "Alert",
@@ -29,6 +29,7 @@ __all__ = [
     "Interaction",
     "JobRun",
     "Link",
+    "LoginAttempt",
     "Opportunity",
     "Revision",
     "Shipment",

@@ -43,6 +43,7 @@ class Notice:
     event: str  # opened | worsened | resolved
     message: str
     value: float = 0.0
+    measure: str = ""  # what the value means, in words (health.rules.measure)
     # risk drivers as rendered by logicrm.network.drivers: for the webhooks (every partner named, with
     # its id) and for the owner's emails (partners the owner may not see read as "another shipper")
     drivers: Sequence[Mapping] = ()
@@ -71,12 +72,19 @@ def batch_name(run_id: int | None) -> str:
     return f"run{run_id}" if run_id is not None else f"adhoc{secrets.token_hex(6)}"
 
 
+# Paths of the web pages messages link to (logicrm.web serves them; tests/web check they resolve).
+WEB_ALERTS = "/alerts"
+WEB_ACCOUNT = "/accounts/{customer_id}"
+
+
 def links(settings: Settings, customer_id: int | None = None) -> dict:
-    """Return the API links a message points to: all alerts, and the customer's health if given."""
-    base = settings.public_url.rstrip("/") + "/api/v1"
-    found = {"alerts": f"{base}/alerts"}
+    """Return the links a message points to: the alerts page and the account's page for people, and
+    the same in the API for programs."""
+    base = settings.public_url.rstrip("/")
+    found = {"alerts": f"{base}{WEB_ALERTS}", "api_alerts": f"{base}/api/v1/alerts"}
     if customer_id is not None:
-        found["customer_health"] = f"{base}/customers/{customer_id}/health"
+        found["account"] = base + WEB_ACCOUNT.format(customer_id=customer_id)
+        found["api_customer_health"] = f"{base}/api/v1/customers/{customer_id}/health"
     return found
 
 
@@ -128,11 +136,11 @@ def vip_alerts(notices: Sequence[Notice], *, batch: str, settings: Settings) -> 
                 "",
                 f"  Rule:     {notice.rule}",
                 f"  Severity: {notice.severity}",
-                f"  Value:    {notice.value:g}",
+                *([f"  Measure:  {notice.measure}"] if notice.measure else []),
                 f"  {notice.message}",
                 *_drivers_lines(notice, "  Top drivers: "),
                 "",
-                links(settings, notice.customer_id)["customer_health"],
+                f"Open the account: {links(settings, notice.customer_id)['account']}",
                 "",
                 "--",
                 "LogiCRM",
@@ -182,7 +190,7 @@ def _digest_text(owned: Sequence[Notice], *, run_id: int | None, settings: Setti
                 f"  [{str(notice.severity).upper()}] {notice.rule} ({notice.event}): {notice.message}",
                 *_drivers_lines(notice, "      top drivers: "),
             ]
-        lines += [f"  {links(settings, customer_id)['customer_health']}", ""]
+        lines += [f"  {links(settings, customer_id)['account']}", ""]
     lines += ["--", f"LogiCRM. All alerts: {links(settings)['alerts']}"]
     return "\n".join(lines) + "\n"
 
@@ -214,6 +222,7 @@ def event_body(notice: Notice, *, run_id: int | None, settings: Settings, now: d
             "severity": str(notice.severity),
             "message": notice.message,
             "value": notice.value,
+            "measure": notice.measure,
             "drivers": [dict(driver) for driver in notice.drivers],
             "details": json.loads(json.dumps(dict(notice.details), default=str)),
             "links": links(settings, notice.customer_id),

@@ -18,7 +18,8 @@ from logicrm.network.params import ScoringParams
 from logicrm.scoring.scores import AccountScores, PortfolioScores
 
 
-def _percent(score: float | None) -> float | None:
+def score_100(score: float | None) -> float | None:
+    """A 0–1 score (satisfaction, loyalty) on the 0–100 scale every answer and page uses, to one decimal."""
     return None if score is None else round(100.0 * score, 1)
 
 
@@ -53,7 +54,7 @@ def _department(department) -> dict:
         "name": department.name,
         "weight": department.weight,
         "is_decision_maker": department.is_decision_maker,
-        "score": _percent(department.score),
+        "score": score_100(department.score),
         "responses": department.responses,
         "last_response": department.last_response,
         "silent": department.silent,
@@ -72,18 +73,18 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
         "roles": list(account.roles),
         "tier": account.tier,
         "satisfaction": {
-            "overall": _percent(sat.score),
-            "uncapped": _percent(sat.uncapped),
+            "overall": score_100(sat.score),
+            "uncapped": score_100(sat.uncapped),
             "capped": sat.capped,
             "coverage": sat.coverage,
             "weakest_deciding_department": _department(sat.weakest) if sat.weakest else None,
-            "two_sided": _percent(account.two_sided),
-            "ninety_days_ago": _percent(account.satisfaction_before),
+            "two_sided": score_100(account.two_sided),
+            "ninety_days_ago": score_100(account.satisfaction_before),
             "departments": [_department(d) for d in sat.departments],
         },
         "loyalty": {
             "nps": sat.loyalty.nps,
-            "score": _percent(sat.loyalty.score),
+            "score": score_100(sat.loyalty.score),
             "responses": sat.loyalty.responses,
         },
         "retention": {
@@ -205,7 +206,7 @@ def _neighbourhood(graph: nx.DiGraph, center: int, depth: int, visible) -> dict[
     return members
 
 
-def _graph_node(account: AccountScores, *, hidden: bool) -> dict:
+def graph_node(account: AccountScores, *, hidden: bool) -> dict:
     if hidden:
         return {"id": account.customer_id, "hidden": True, "roles": list(account.roles), "name": None,
                 "tier": None, "satisfaction": None, "risk": None}  # fmt: skip
@@ -215,23 +216,33 @@ def _graph_node(account: AccountScores, *, hidden: bool) -> dict:
         "roles": list(account.roles),
         "name": account.name,
         "tier": account.tier,
-        "satisfaction": _percent(account.satisfaction.score),
+        "satisfaction": score_100(account.satisfaction.score),
         "risk": account.network_risk,
     }
 
 
-def ego_graph(portfolio: PortfolioScores, *, center: int, depth: int, visible) -> dict:
+def ego_graph(
+    portfolio: PortfolioScores, *, center: int, depth: int, visible, max_nodes: int | None = None
+) -> dict:
     """Return the neighbourhood of `center` up to `depth` lanes away, for drawing.
 
     A restricted caller gets only lanes with an end it sees; a hidden end carries its id (the lane names
-    it) and roles, never its name or figures.
+    it) and roles, never its name or figures. With `max_nodes`, only that many accounts are kept, the
+    nearest first and, at one distance, the busiest; `total_nodes` says how many there were.
     """
     graph = portfolio.graph
     if center not in graph or (visible is not None and center not in visible):
         raise NotFound(f"customer {center} not found")
     members = _neighbourhood(graph, center, depth, visible)
+    total = len(members)
+    if max_nodes is not None and total > max_nodes:
+        volume, index = portfolio.arrays.node_volume, portfolio.arrays.index
+        kept = sorted(members, key=lambda node: (members[node], -float(volume[index[node]]), node))[
+            :max_nodes
+        ]
+        members = {node: members[node] for node in kept}
     nodes = [
-        _graph_node(portfolio.accounts[node], hidden=visible is not None and node not in visible)
+        graph_node(portfolio.accounts[node], hidden=visible is not None and node not in visible)
         for node in members
     ]
     edges = []
@@ -252,7 +263,7 @@ def ego_graph(portfolio: PortfolioScores, *, center: int, depth: int, visible) -
                     "influence_up": graph[v][u]["influence"],
                 }
             )
-    return {"nodes": nodes, "edges": edges, "config_hash": portfolio.config_hash}
+    return {"nodes": nodes, "edges": edges, "total_nodes": total, "config_hash": portfolio.config_hash}
 
 
 def what_if(
@@ -308,6 +319,7 @@ def what_if(
                 "name": portfolio.accounts[c].name,
                 "round": result.lost[c],
                 "roles": list(portfolio.accounts[c].roles),
+                **_lane_business(portfolio.graph, c),
             }
             for c in shown
         ],
@@ -318,6 +330,15 @@ def what_if(
         "expected_revenue_per_month_lost": expected[0] - expected[1],
         "threshold": threshold,
         "config_hash": portfolio.config_hash,
+    }
+
+
+def _lane_business(graph: nx.DiGraph, customer_id: int) -> dict[str, float]:
+    """The business on all of an account's lanes, per month over the volume window."""
+    arcs = [graph[customer_id][partner] for partner in graph.successors(customer_id)]
+    return {
+        "shipments_per_month": float(sum(arc["shipments_per_month"] for arc in arcs)),
+        "revenue_per_month": float(sum(arc["revenue_per_month"] for arc in arcs)),
     }
 
 
@@ -352,7 +373,7 @@ def summary(portfolio: PortfolioScores, *, visible) -> dict:
         "by_abc_class": count(lambda a: [a.value.abc]),
         "pareto_ratio": portfolio.pareto_ratio,
         "satisfaction_distribution": _histogram(
-            [_percent(a.satisfaction.score) for a in accounts],
+            [score_100(a.satisfaction.score) for a in accounts],
             SATISFACTION_BUCKETS,
             lambda lo, hi: f"{lo}-{min(hi, 100):.0f}",
         ),
@@ -373,3 +394,21 @@ def summary(portfolio: PortfolioScores, *, visible) -> dict:
         "config_hash": portfolio.config_hash,
         "as_of": portfolio.as_of,
     }
+
+
+def pareto_curve(portfolio: PortfolioScores, *, visible, points: int = 50) -> list[dict]:
+    """The paying accounts (shippers), most profitable first: share of accounts against the cumulative share
+    of their positive profit, at most `points` + 1 points from (0, 0)."""
+    profits = sorted(
+        (a.value.profit for a in _selected(portfolio, visible, role=SHIPPER) if a.value.profit > 0),
+        reverse=True,
+    )
+    total = sum(profits)
+    if not total:
+        return []
+    curve, running, step = [{"accounts": 0.0, "profit": 0.0}], 0.0, max(1, len(profits) // points)
+    for rank, profit in enumerate(profits, 1):
+        running += profit
+        if rank % step == 0 or rank == len(profits):
+            curve.append({"accounts": rank / len(profits), "profit": running / total})
+    return curve
