@@ -23,9 +23,10 @@ from logicrm.web.views import blueprints
 
 TRANSLATIONS = str(Path(__file__).with_name("translations"))
 SECRET_KEY_FILE = "web-secret.key"
-# Scripts and styles come from this server only; inline data blocks (application/json) are not scripts.
+# Scripts come from this server only (inline data blocks, application/json, are not scripts). Inline styles
+# are allowed: cytoscape.js styles the elements it creates through style attributes.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 

@@ -12,8 +12,8 @@ import functools
 
 from babel.numbers import NumberPattern, parse_pattern
 from flask import Flask, current_app
-from markupsafe import Markup, escape
 from flask_babel import format_date, format_datetime, get_locale, lazy_gettext
+from markupsafe import Markup, escape
 
 from logicrm.health.rules import RuleParams
 
@@ -93,7 +93,9 @@ def sparkline(values: list[float], label: str) -> Markup:
     and the values follow it in words."""
     width, height, top = 120, 24, max(values, default=0) or 1
     step = width / max(len(values) - 1, 1)
-    points = " ".join(f"{i * step:.1f},{height - 2 - (height - 4) * v / top:.1f}" for i, v in enumerate(values))
+    points = " ".join(
+        f"{i * step:.1f},{height - 2 - (height - 4) * v / top:.1f}" for i, v in enumerate(values)
+    )
     spoken = f"{label}: {', '.join(number(v) for v in values)}"
     return Markup(
         f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '

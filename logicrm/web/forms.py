@@ -28,6 +28,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from logicrm import bounds
@@ -59,8 +60,8 @@ TICKET_KINDS = {
 SEVERITIES = {Severity.LOW: _l("low"), Severity.MEDIUM: _l("medium"), Severity.HIGH: _l("high")}
 
 
-def choices(labels: Mapping) -> list[tuple[str, str]]:
-    return [(str(value), label) for value, label in labels.items()]
+def choices(labels: Mapping) -> list[SelectChoice]:
+    return [SelectChoice(str(value), label) for value, label in labels.items()]
 
 
 class LoginForm(FlaskForm):
@@ -69,7 +70,7 @@ class LoginForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=[("en", "English"), ("zh_Hans", "简体中文")])
+    language = SelectField(_l("Language"), choices=choices({"en": "English", "zh_Hans": "简体中文"}))
 
 
 class PasswordForm(FlaskForm):
@@ -112,7 +113,7 @@ class ScoreForm(Form):
 class SurveyForm(FlaskForm):
     department_id = SelectField(_l("Department"), coerce=str, validate_choice=False)
     collected_at = DateTimeLocalField(_l("Answered on"), validators=[DataRequired()])
-    scale_max = SelectField(_l("Scale"), choices=[("5", "1–5"), ("7", "1–7"), ("10", "1–10")], default="7")
+    scale_max = SelectField(_l("Scale"), choices=choices({"5": "1–5", "7": "1–7", "10": "1–10"}), default="7")
     likelihood_to_recommend = IntegerField(
         _l("Likelihood to recommend (0–10)"), validators=[Optional(), NumberRange(min=0, max=10)]
     )
@@ -159,22 +160,27 @@ class ImportForm(FlaskForm):
     skip_invalid = BooleanField(_l("Import the valid rows even if some are invalid"))
 
 
-def choices_of_departments(departments, *, optional: bool) -> list[tuple[str, str]]:
+def choices_of_departments(departments, *, optional: bool) -> list[SelectChoice]:
     """Choices of a customer's departments, deciding ones marked."""
-    found = [(str(d.id), f"{d.name} ★" if d.is_decision_maker else d.name) for d in departments]
-    return [("", str(_l("(none)"))), *found] if optional else found
+    found = [SelectChoice(str(d.id), f"{d.name} ★" if d.is_decision_maker else d.name) for d in departments]
+    return [SelectChoice("", str(_l("(none)"))), *found] if optional else found
 
 
-def choices_of_lanes(links) -> list[tuple[str, str]]:
+def choices_of_lanes(links) -> list[SelectChoice]:
     return [
-        ("", str(_l("(none)"))),
-        *((str(link.id), f"{link.origin} → {link.destination} ({link.service_type})") for link in links),
+        SelectChoice("", str(_l("(none)"))),
+        *(
+            SelectChoice(str(link.id), f"{link.origin} → {link.destination} ({link.service_type})")
+            for link in links
+        ),
     ]
 
 
-def choices_of_users(everyone, *, optional: bool) -> list[tuple[str, str]]:
-    found = [(str(u.id), f"{u.name} ({ROLE_LABELS.get(u.role, u.role)})") for u in everyone if u.active]
-    return [("", str(_l("(nobody)"))), *found] if optional else found
+def choices_of_users(everyone, *, optional: bool) -> list[SelectChoice]:
+    found = [
+        SelectChoice(str(u.id), f"{u.name} ({ROLE_LABELS.get(u.role, u.role)})") for u in everyone if u.active
+    ]
+    return [SelectChoice("", str(_l("(nobody)"))), *found] if optional else found
 
 
 def submit(form: FlaskForm, schema: ma.Schema, payload: dict, write: Callable[[dict], object]):

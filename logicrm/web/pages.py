@@ -64,9 +64,9 @@ def htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def render(template: str, status: int = 200, **context):
-    """Render a template with the signed-in user in its context."""
-    return render_template(template, me=g.get("user"), **context), status
+def render(template: str, code: int = 200, **context):
+    """Render a template with the signed-in user in its context, answering with status `code`."""
+    return render_template(template, me=g.get("user"), **context), code
 
 
 def safe_next(target: str | None, default: str) -> str:

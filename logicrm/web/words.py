@@ -104,10 +104,12 @@ def alert_cause(rule: str, details: Mapping) -> str | None:
                 risk=percent(d["network_risk"]),
             )
         if rule == "department_dissatisfied":
-            listed = ", ".join(f"{x['name']} {x['score']:.0f}/100" for x in d["departments"])
+            # alerts raised before scores were stored on 0–100 kept them on 0–1
+            scale = 100 if d["threshold"] <= 1 else 1
+            listed = ", ".join(f"{x['name']} {scale * x['score']:.0f}/100" for x in d["departments"])
             return gettext(
                 "Deciding department below %(threshold)s/100 (50 = expectations met): %(departments)s.",
-                threshold=f"{d['threshold']:.0f}",
+                threshold=f"{scale * d['threshold']:.0f}",
                 departments=listed,
             )
         if rule == "department_silent":

@@ -6,17 +6,22 @@
 
   var BAND_COLOURS = { high: "#b3261e", medium: "#b26a00", low: "#2e7d32", hidden: "#9aa3ad" };
 
-  function style() {
+  // Up to LABELLED accounts all carry their names; beyond, only the centre, the high-risk ones and the
+  // selected one do (the list under the graph names them all).
+  var LABELLED = 40;
+
+  function style(crowded) {
     return [
       {
         selector: "node",
         style: {
-          label: "data(label)", shape: "data(shape)", "font-size": 10, "text-wrap": "wrap",
+          label: crowded ? "" : "data(label)", shape: "data(shape)", "font-size": 10, "text-wrap": "wrap",
           "text-max-width": 120, "text-valign": "bottom", "text-margin-y": 4, width: 22, height: 22,
           "background-color": function (node) { return BAND_COLOURS[node.data("band")] || BAND_COLOURS.hidden; },
           "border-width": 1, "border-color": "#1d2430",
         },
       },
+      { selector: 'node[?center], node[band = "high"], node:selected', style: { label: "data(label)" } },
       { selector: "node[?center]", style: { width: 36, height: 36, "border-width": 4, "border-color": "#12325a", "font-weight": "bold" } },
       { selector: "edge", style: { width: "data(width)", "line-color": "#8a94a3", "curve-style": "bezier", "target-arrow-shape": "triangle", "target-arrow-color": "#8a94a3", opacity: 0.8 } },
       { selector: ":selected", style: { "border-width": 4, "border-color": "#ffbf47" } },
@@ -58,10 +63,10 @@
   }
 
   function draw(container, data, recentre) {
+    var crowded = data.elements.filter(function (e) { return !e.data.source; }).length > LABELLED;
     var cy = cytoscape({
-      container: container, elements: data.elements, style: style(),
+      container: container, elements: data.elements, style: style(crowded),
       layout: { name: data.elements.length > 120 ? "cose" : "breadthfirst", animate: false, fit: true, padding: 20, roots: "node[?center]" },
-      wheelSensitivity: 0.3,
     });
     cy.on("tap", "node", function (event) {
       var node = event.target;

@@ -10,7 +10,7 @@ from logicrm.imports import jobs
 from logicrm.imports import service as imports
 from logicrm.imports.csvfile import write_rows
 from logicrm.imports.kinds import KINDS
-from logicrm.web.forms import ImportForm, attempt
+from logicrm.web.forms import ImportForm, attempt, choices
 from logicrm.web.pages import IMPORTERS, Page, render, route, user
 from logicrm.web.views.common import page_number
 
@@ -21,7 +21,7 @@ def _spool_dir() -> str:
 
 def _form(formdata=...) -> ImportForm:
     form = ImportForm() if formdata is ... else ImportForm(formdata=formdata)
-    form.kind.choices = [(name, name) for name in KINDS]
+    form.kind.choices = choices({name: name for name in KINDS})
     return form
 
 

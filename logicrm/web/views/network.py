@@ -17,8 +17,8 @@ DEPTHS = (1, 2, 3)
 
 
 def _depth() -> int:
-    value = request.args.get("depth", "2")
-    return int(value) if value.isdigit() and int(value) in DEPTHS else 2
+    value = request.args.get("depth", "1")
+    return int(value) if value.isdigit() and int(value) in DEPTHS else 1
 
 
 def _center(scored, seen) -> int | None:

@@ -22,7 +22,6 @@ LABELS = {
     "pareto_y": _l("share of their profit (%)"),
     "won": _l("won"),
     "lost": _l("lost"),
-    "churn": _l("lost in the month, % of those active at its start"),
     "counts": _l("accounts"),
 }
 
