@@ -54,7 +54,9 @@ def _done(customer_id: int, message: str):
     flash(message, "success")
     target = url_for("web.Account", customer_id=customer_id) + "#timeline"
     if htmx():
-        return "", 204, {"HX-Redirect": target}
+        # HX-Refresh as well: a redirect to the page the form is on, differing only by its #fragment,
+        # would merely scroll, leaving the form filled in and the message unshown
+        return "", 204, {"HX-Redirect": target, "HX-Refresh": "true"}
     return redirect(target, 303)
 
 
