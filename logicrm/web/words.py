@@ -24,6 +24,17 @@ OWN_DRIVERS = {
     "contract_ending": _l("contract ending, no renewal open"),
     "silent_deciding_department": _l("a deciding department is silent"),
 }
+
+
+def horizon_days(scores) -> int | None:
+    """The days a churn probability looks ahead, if the scores (a health answer, an account's scores or an
+    alert's details) state them: scoring answers `horizon_days` from its rewrite on, earlier scores do not."""
+    found = (
+        scores.get("horizon_days") if isinstance(scores, Mapping) else getattr(scores, "horizon_days", None)
+    )
+    return found if isinstance(found, int) and found > 0 else None
+
+
 OTHER_DRIVERS = {"baseline": _l("baseline churn"), "other": _l("other drivers")}
 ROLES = {"shipper": _l("shipper"), "consignee": _l("consignee"), "partner": _l("partner")}
 RULES = {
@@ -84,6 +95,13 @@ def alert_cause(rule: str, details: Mapping) -> str | None:
     hold what the rule stores (the alert's own message then stands in)."""
     d = details
     try:
+        if rule == "risk_high" and horizon_days(d):
+            return gettext(
+                "Probability of leaving within %(days)s days: %(risk)s, counting its partners' risk (alert from %(threshold)s).",
+                days=horizon_days(d),
+                risk=percent(d["network_risk"]),
+                threshold=percent(d["threshold"]),
+            )
         if rule == "risk_high":
             return gettext(
                 "Network risk %(risk)s: the probability of losing the account, counting its partners' risk (alert from %(threshold)s).",

@@ -44,6 +44,7 @@ class MyDay(Page):
                 breached=True,
             )[:SHOWN],
             as_of=scored.as_of,
+            horizon_days=next(filter(None, map(words.horizon_days, scored.accounts.values())), None),
         )
 
 
