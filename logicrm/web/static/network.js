@@ -66,7 +66,15 @@
     var crowded = data.elements.filter(function (e) { return !e.data.source; }).length > LABELLED;
     var cy = cytoscape({
       container: container, elements: data.elements, style: style(crowded),
-      layout: { name: data.elements.length > 120 ? "cose" : "breadthfirst", animate: false, fit: true, padding: 20, roots: "node[?center]" },
+      // the centre in the middle and the accounts on a ring around it, their labels spread round, not in a row
+      layout: data.elements.length > 120
+        ? { name: "cose", animate: false, fit: true, padding: 20 }
+        : { name: "concentric", animate: false, fit: true, padding: 30, minNodeSpacing: 30,
+            concentric: function (node) {
+              var round = node.data("round");  // what-if: removed in the middle, then each round's losses
+              return typeof round === "number" ? 100 - round : (node.data("center") ? 2 : 1);
+            },
+            levelWidth: function () { return 1; } },
     });
     cy.on("tap", "node", function (event) {
       var node = event.target;
