@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -141,7 +141,11 @@ class Browser:
         )
 
     def wait_until(self, condition, message: str = ""):
-        return WebDriverWait(self.driver, WAIT_SECONDS).until(lambda _driver: condition(), message)
+        """Wait until `condition()` is true; elements htmx replaces meanwhile are looked up again."""
+        waiting = WebDriverWait(
+            self.driver, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
+        )
+        return waiting.until(lambda _driver: condition(), message)
 
     def text(self, css: str = "main") -> str:
         return self.find(css).text

@@ -141,3 +141,34 @@ def _graph_nodes(browser) -> list[int]:
         "var reg = document.getElementById('graph')._cyreg;"
         "return reg && reg.cy ? reg.cy.nodes().map(function (n) { return Number(n.id()); }) : null;"
     )
+
+
+def test_acknowledging_an_alert_in_place(browser, site):
+    customer_id = falling_shipper(site)
+    browser.sign_in(site.owner_of(customer_id))
+    browser.visit("/alerts")
+    row = browser.find("li.alert-row")
+    row_id = row.get_attribute("id")
+    assert "acknowledged" not in row.text
+    row.find_element("css selector", "form[action$='/acknowledge'] button").click()
+    browser.wait_until(lambda: "acknowledged" in browser.find(f"#{row_id}").text)
+    assert browser.find_all(f"#{row_id} form[action$='/acknowledge']") == []  # only "resolve" is left
+
+
+def test_importing_a_csv_with_an_invalid_row(browser, site, tmp_path):
+    owner = site.owner_of(falling_shipper(site))
+    upload = tmp_path / "customers.csv"
+    upload.write_text(
+        "external_ref,name,tier\nWEB-IMPORT-1,Browser Import Ltd,standard\nWEB-IMPORT-2,,no-such-tier\n",
+        encoding="utf-8",
+    )
+    browser.sign_in(owner)
+    browser.visit("/imports")
+    Select(browser.find("#import-form select")).select_by_value("customers")
+    browser.find("#import-form input[type=file]").send_keys(str(upload))
+    browser.find("#import-form button[type=submit]").click()
+    browser.wait_for("#rejected-download")
+    main = browser.text()
+    assert "nothing was written" in main and "tier" in main  # the bad row, its column and reason
+    browser.visit("/accounts?q=Browser+Import")
+    assert "Browser Import Ltd" not in browser.text()
