@@ -16,7 +16,7 @@ from typing import Any
 
 from logicrm.parameters import ConfigError, parse_env, value_problems
 
-__all__ = ["ConfigError", "Settings", "documented"]
+__all__ = ["ConfigError", "Settings", "documented", "is_time_zone"]
 
 ENVS = ("development", "production")
 SMTP_SECURITIES = ("none", "starttls", "ssl")
@@ -30,7 +30,8 @@ class Rule:
     says: str
 
 
-def _is_time_zone(name: str) -> bool:
+def is_time_zone(name: str) -> bool:
+    """Tell whether `name` is a time zone of the IANA database (spelled exactly as there)."""
     if name == "UTC":  # needs no time zone database (slim images may lack one)
         return True
     try:
@@ -43,7 +44,7 @@ def _is_time_zone(name: str) -> bool:
 POSITIVE = Rule(lambda value: value > 0, "> 0")
 NOT_NEGATIVE = Rule(lambda value: value >= 0, ">= 0")
 PORT = Rule(lambda value: 1 <= value <= 65_535, "a port number, 1 to 65535")
-TIME_ZONE = Rule(_is_time_zone, "a time zone name of the IANA database, such as UTC or Europe/Berlin")
+TIME_ZONE = Rule(is_time_zone, "a time zone name of the IANA database, such as UTC or Europe/Berlin")
 
 
 def setting(default: Any, doc: str, *, choices: Collection[str] = (), rule: Rule | None = None) -> Any:

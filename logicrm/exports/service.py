@@ -27,7 +27,6 @@ from logicrm.imports.kinds.customers import CUSTOMER_PLAIN, PROFILE_COLUMNS
 from logicrm.lanes import service as lanes
 from logicrm.lanes.models import Link, Shipment
 from logicrm.relations.models import Contact, Department, Dimension, Interaction, SurveyResponse, SurveyScore
-from logicrm.scoring.reports import score_100
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Severity, Ticket
 from logicrm.users.models import User, UserRole
@@ -301,13 +300,6 @@ def _snapshots(user: User) -> Select:
     )
 
 
-def _scores_on_100(_session: Session, records: list[dict]) -> None:
-    """Satisfaction on 0–100, as every answer shows it (snapshots keep the scoring core's 0–1)."""
-    for record in records:
-        for name in ("satisfaction", "two_sided"):
-            record[name] = score_100(record[name])
-
-
 def _alerts(user: User) -> Select:
     acknowledger = aliased(User)
     return _of_customers(
@@ -338,7 +330,7 @@ EXPORTS: dict[str, Export] = {
     "surveys": Export(KINDS["surveys"].columns, _surveys, _scores),
     "interactions": Export(KINDS["interactions"].columns, _interactions),
     "tickets": Export(KINDS["tickets"].columns, _tickets),
-    "health_snapshots": Export(SNAPSHOT_COLUMNS, _snapshots, _scores_on_100),
+    "health_snapshots": Export(SNAPSHOT_COLUMNS, _snapshots),
     "alerts": Export(ALERT_COLUMNS, _alerts),
 }
 EXPORT_KINDS = tuple(EXPORTS)

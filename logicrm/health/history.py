@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from logicrm.health.alerts import columns, partner_names
 from logicrm.health.models import HealthSnapshot, JobRun, RunStatus
 from logicrm.network import drivers
-from logicrm.scoring.reports import score_100
 from logicrm.users.models import User
 
 HEALTH_RUN = "health_run"  # the job name of the full health run
@@ -26,17 +25,10 @@ def list_statement(*, customer_id: int) -> Select:
 
 
 def present(session: Session, *, user: User, snapshots) -> list[dict]:
-    """Render health snapshots for one reader: satisfaction on 0–100 as in live health (snapshots keep
-    the core's 0–1), drivers like an alert's."""
+    """Render health snapshots for one reader, their drivers like an alert's."""
     names = partner_names(session, user=user, stored=[snapshot.drivers for snapshot in snapshots])
     return [
-        {
-            **columns(snapshot),
-            "satisfaction": score_100(snapshot.satisfaction),
-            "two_sided": score_100(snapshot.two_sided),
-            "departments": [{**d, "score": score_100(d.get("score"))} for d in snapshot.departments],
-            "drivers": drivers.describe(snapshot.drivers, names=names),
-        }
+        {**columns(snapshot), "drivers": drivers.describe(snapshot.drivers, names=names)}
         for snapshot in snapshots
     ]
 

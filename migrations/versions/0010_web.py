@@ -5,7 +5,7 @@ existing user until `logicrm users set-password`) and a preferred language (none
 attempts are kept so throttling counts failures per email and per address across processes.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-01 12:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from logicrm.db import UTCDateTime
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

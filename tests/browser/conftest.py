@@ -27,6 +27,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from logicrm import create_app, migrate
+from logicrm.customers import service as customers
 from logicrm.customers.models import Customer
 from logicrm.db import make_engine
 from logicrm.demo import DemoSummary, load_demo
@@ -60,6 +61,12 @@ class Site:
                 .join(Customer, Customer.owner_id == User.id)
                 .where(Customer.id == customer_id)
             )
+
+    def sees(self, email: str, customer_id: int) -> bool:
+        """Whether a user may see a customer (its owner, on its team, or a role that sees every account)."""
+        with self.app.extensions["logicrm.db"].session() as session:
+            user = session.scalar(select(User).where(User.email == email))
+            return customers.is_visible(session, user=user, customer_id=customer_id)
 
     def customers_of(self, email: str) -> set[int]:
         with self.app.extensions["logicrm.db"].session() as session:

@@ -8,6 +8,7 @@ from logicrm.api import session
 from logicrm.customers import service as customers
 from logicrm.health.rules import RuleParams
 from logicrm.network.params import ScoringParams
+from logicrm.scoring import model as churn_models
 from logicrm.scoring import scores
 from logicrm.web.pages import user
 
@@ -22,7 +23,9 @@ def rules() -> RuleParams:
 
 def portfolio() -> scores.PortfolioScores:
     """The scored portfolio, cached exactly as the API's answers use it."""
-    return scores.current(session(), params(), max_age_s=current_app.config["LOGICRM"].scores_cache_seconds)
+    return churn_models.current_scores(
+        session(), params(), max_age_s=current_app.config["LOGICRM"].scores_cache_seconds
+    )
 
 
 def visible() -> set[int] | None:

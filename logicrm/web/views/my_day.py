@@ -13,7 +13,8 @@ from logicrm.tickets import service as tickets
 from logicrm.web import words
 from logicrm.web.pages import Page, render, route, user
 from logicrm.web.views.alerts import rows as alert_rows
-from logicrm.web.views.common import params, portfolio, visible
+from logicrm.web.views.common import portfolio, visible
+from logicrm.web.views.service_desk import rows as ticket_rows
 
 SHOWN = 10
 
@@ -35,16 +36,9 @@ class MyDay(Page):
             alerts=_open_alerts(covered),
             at_risk=_at_risk(scored, scope),
             moves=_moves(scored, covered, seen),
-            late_tickets=tickets.queue(
-                session(),
-                user=me,
-                sla_days=params().ticket_sla_days(),
-                now=now,
-                customer_ids=covered,
-                breached=True,
-            )[:SHOWN],
+            late_tickets=_late_tickets(covered, now),
             as_of=scored.as_of,
-            horizon_days=next(filter(None, map(words.horizon_days, scored.accounts.values())), None),
+            horizon_days=words.horizon_days(scored),
         )
 
 
@@ -77,3 +71,10 @@ def _moves(scored, covered, seen):
         account = scored.accounts.get(move["customer_id"])
         move["name"] = account.name if account else None
     return [move for move in moves if move["name"] is not None]
+
+
+def _late_tickets(covered, now):
+    """Tickets past their SLA, the longest breached first, on the accounts the user covers (else all)."""
+    mine = {"team_member_id": user().id} if covered is not None else {}
+    late = tickets.queue_statement(user=user(), now=now, breached=True, **mine)
+    return ticket_rows(paginate(session(), late, page=1, page_size=SHOWN)["items"], now=now)

@@ -1,23 +1,35 @@
-"""The service desk queue: open tickets on the accounts the user may see, by when their tier's SLA runs out.
-
-Today tickets have no assignee, due times of their own or notes; when the tickets capability adds them
-(queue, assignees, handling plans), this page shows them. Until then the due time is the ticket's
-opening plus its account tier's SLA (LOGICRM_SCORING_TICKET_SLA_*_DAYS), as the health checks count it.
-"""
+"""The service desk queue: open tickets on the accounts the user may see, in the tickets' own queue order
+(tickets.queue_statement: already breached first, then the soonest to breach), with their due times."""
 
 from __future__ import annotations
 
 from flask import request
 
-from logicrm.api import session
+from logicrm.api import paginate, session
+from logicrm.customers import service as customers
 from logicrm.customers.models import Tier
 from logicrm.db import utcnow
 from logicrm.tickets import service as tickets
 from logicrm.tickets.models import TicketKind
 from logicrm.web.pages import Page, render, route, user
-from logicrm.web.views.common import page_number, params
+from logicrm.web.views.common import page_number, portfolio
 
 PAGE = 50
+
+
+def rows(found, *, now) -> list[dict]:
+    """Queue entries as the pages show them: the ticket as the API answers it (due times, breached), its
+    account's name and tier."""
+    names = customers.names_for(session(), user=user(), ids={t.customer_id for t in found})
+    scored = portfolio().accounts
+    return [
+        {
+            **item,
+            "customer_name": names.get(item["customer_id"], ""),
+            "tier": scored[item["customer_id"]].tier if item["customer_id"] in scored else None,
+        }
+        for item in tickets.present(session(), tickets=found, now=now)
+    ]
 
 
 @route("/service-desk")
@@ -26,22 +38,40 @@ class ServiceDesk(Page):
         kind = request.args.get("kind") if request.args.get("kind") in {k.value for k in TicketKind} else None
         tier = request.args.get("tier") if request.args.get("tier") in {t.value for t in Tier} else None
         breached = {"yes": True, "no": False}.get(request.args.get("breached", ""))
-        sla = params().ticket_sla_days()
-        items = tickets.queue(
-            session(), user=user(), sla_days=sla, now=utcnow(), kind=kind, tier=tier, breached=breached
+        mine = request.args.get("mine") == "yes"
+        now = utcnow()
+        filters = {
+            "kind": kind,
+            "tier": tier,
+            "breached": breached,
+            "assignee_id": user().id if mine else None,
+        }
+        found = paginate(
+            session(),
+            tickets.queue_statement(user=user(), now=now, **filters),
+            page=page_number(),
+            page_size=PAGE,
         )
-        page = page_number()
+        late = paginate(
+            session(),
+            tickets.queue_statement(user=user(), now=now, **{**filters, "breached": True}),
+            page=1,
+            page_size=1,
+        )["meta"]["total"]
         args = {
             k: v
-            for k, v in {"kind": kind, "tier": tier, "breached": request.args.get("breached")}.items()
+            for k, v in {
+                "kind": kind,
+                "tier": tier,
+                "breached": request.args.get("breached"),
+                "mine": mine and "yes",
+            }.items()
             if v
         }
         return render(
             "service_desk.html",
-            items=items[(page - 1) * PAGE : page * PAGE],
-            meta={"total": len(items), "page": page, "pages": -(-len(items) // PAGE)},
-            breached_count=sum(item.breached for item in items),
+            items=rows(found["items"], now=now),
+            meta=found["meta"],
+            breached_count=late,
             args=args,
-            sla=sla,
-            now=utcnow(),
         )
