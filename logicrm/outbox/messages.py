@@ -110,7 +110,7 @@ def batch_name(run_id: int | None) -> str:
     return f"run{run_id}" if run_id is not None else f"adhoc{secrets.token_hex(6)}"
 
 
-# Paths of the web pages messages link to (logicrm.web serves them; tests/web check they resolve).
+# Paths of the web pages messages link to (logicrm.web serves them; tests/web/test_links.py checks they resolve).
 WEB_ALERTS = "/alerts"
 WEB_ACCOUNT = "/accounts/{customer_id}"
 WEB_SERVICE_DESK = "/service-desk"
