@@ -107,6 +107,7 @@ NAV = (
     ("web.WhatIf", _l("What-if"), None),
     ("web.Alerts", _l("Alerts"), None),
     ("web.ServiceDesk", _l("Service desk"), None),
+    ("web.MyTasks", _l("My tasks"), None),
     ("web.Portfolio", _l("Portfolio"), None),
     ("web.Imports", _l("Imports"), IMPORTERS),
     ("web.Admin", _l("Admin"), MANAGERS),

@@ -114,6 +114,7 @@ PAGES: dict[str, Rule] = {
     "web.WhatIf": Rule(fixed("/what-if")),
     "web.Alerts": Rule(fixed("/alerts")),
     "web.ServiceDesk": Rule(fixed("/service-desk")),
+    "web.MyTasks": Rule(fixed("/tasks")),
     "web.Portfolio": Rule(fixed("/portfolio")),
     "web.Settings": Rule(fixed("/settings")),
     "web.Admin": Rule(fixed("/admin"), MANAGERS),

@@ -14,6 +14,7 @@ from logicrm.web.views import (
     network,
     portfolio,
     service_desk,
+    tasks,
     what_if,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "network",
     "portfolio",
     "service_desk",
+    "tasks",
     "what_if",
 ]
 blueprints = (blp,)
