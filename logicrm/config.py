@@ -70,11 +70,9 @@ class Settings:
     key_last_used_resolution_s: int = setting(
         60, "an API key's last_used_at is written at most this often", rule=NOT_NEGATIVE
     )
-    public_url: str = setting("http://127.0.0.1:5000", "base URL of the API, used in links inside emails")
-    web_url: str = setting(
-        "",
-        "base URL of the web workspace: emails link to its /accounts/<id>, /alerts and /tickets/<id> pages; "
-        "empty: to the API",
+    public_url: str = setting(
+        "http://127.0.0.1:5000",
+        "base URL of the web pages and the API, used in links inside emails and webhooks",
     )
     smtp_host: str = setting("localhost", "SMTP server for alert emails")
     smtp_port: int = setting(25, "SMTP port (587 with starttls, 465 with ssl)", rule=PORT)
@@ -124,6 +122,25 @@ class Settings:
         rule=POSITIVE,
     )
     sla_check_interval_s: int = setting(900, "how often ticket SLAs are checked", rule=POSITIVE)
+    secret_key: str = setting(
+        "",
+        "signs web sessions and CSRF tokens; empty means a key kept in the instance folder "
+        "(development only: production refuses to start without it)",
+    )
+    session_hours: int = setting(12, "a web sign-in lasts this long", rule=POSITIVE)
+    login_max_failures: int = setting(
+        5,
+        "failed web sign-ins per email within login_window_s before that email is refused "
+        "(per client address: 4 times as many)",
+        rule=POSITIVE,
+    )
+    login_window_s: int = setting(
+        900, "the window of login_max_failures, and how long a refusal lasts", rule=POSITIVE
+    )
+    display_timezone: str = setting("UTC", "time zone of dates and times on the web pages", rule=TIME_ZONE)
+    graph_max_nodes: int = setting(
+        300, "the network page draws at most this many accounts (nearest first) and says so", rule=POSITIVE
+    )
 
     def __post_init__(self) -> None:
         problems = [problem for f in fields(self) for problem in _problems(f, getattr(self, f.name))]

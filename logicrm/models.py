@@ -15,7 +15,7 @@ from logicrm.scoring.revisions import Revision
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tasks.models import Task
 from logicrm.tickets.models import Ticket, TicketEvent
-from logicrm.users.models import ApiKey, User
+from logicrm.users.models import ApiKey, LoginAttempt, User
 
 __all__ = [
     "Alert",
@@ -33,6 +33,7 @@ __all__ = [
     "Interaction",
     "JobRun",
     "Link",
+    "LoginAttempt",
     "Opportunity",
     "Revision",
     "RulebookVersion",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Select, case, or_, select, true
+from sqlalchemy import Select, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from logicrm import access, db
@@ -49,10 +50,20 @@ SORTS = {
 
 def visible(*, user: User):
     """SQL condition on Customer: the accounts this user may see (account managers: owned or on the team)."""
-    if not access.is_restricted(user):
-        return true()
-    on_team = select(customer_team.c.customer_id).where(customer_team.c.user_id == user.id)
-    return or_(Customer.owner_id == user.id, Customer.id.in_(on_team))
+    return covered_by(user_id=user.id) if access.is_restricted(user) else true()
+
+
+def covered_by(*, user_id: int):
+    """SQL condition on Customer: the accounts a user owns or is on the team of."""
+    on_team = select(customer_team.c.customer_id).where(customer_team.c.user_id == user_id)
+    return or_(Customer.owner_id == user_id, Customer.id.in_(on_team))
+
+
+def covered_ids(session: Session, *, user: User) -> set[int]:
+    """Return the ids of the live accounts the user owns or is on the team of."""
+    return set(
+        session.scalars(select(Customer.id).where(covered_by(user_id=user.id), Customer.deleted_at.is_(None)))
+    )
 
 
 def visible_ids(*, user: User) -> Select:
@@ -80,9 +91,12 @@ def list_statement(
     q: str | None = None,
     include_deleted: bool = False,
     sort: str = "name",
+    team_member_id: int | None = None,
 ) -> Select:
-    """Build the filtered, sorted customer list query."""
+    """Build the filtered, sorted customer list query (`team_member_id`: accounts that user covers)."""
     statement = select(Customer).where(visible(user=user))
+    if team_member_id is not None:
+        statement = statement.where(covered_by(user_id=team_member_id))
     if not include_deleted:
         statement = statement.where(Customer.deleted_at.is_(None))
     if role:
@@ -370,3 +384,55 @@ def restore(session: Session, *, user: User, customer: Customer) -> Customer:
         changes={},
     )
     return customer
+
+
+def monthly_lifecycle(session: Session, *, user: User, months: list[dt.date]) -> list[dict]:
+    """Count, per month (given by its first day), the accounts the user may see that were active at its
+    start, won in it and lost in it; an account without acquired_on counts from its creation."""
+    rows = session.execute(
+        select(Customer.acquired_on, Customer.created_at, Customer.churned_on).where(
+            visible(user=user), Customer.deleted_at.is_(None)
+        )
+    ).all()
+    spans = [(acquired or created.date(), churned) for acquired, created, churned in rows]
+    found = []
+    for start in months:
+        end = (start + dt.timedelta(days=32)).replace(day=1)
+        found.append(
+            {
+                "month": start,
+                "active_at_start": sum(a < start and (c is None or c >= start) for a, c in spans),
+                "won": sum(start <= a < end for a, _c in spans),
+                "lost": sum(c is not None and start <= c < end for _a, c in spans),
+            }
+        )
+    return found
+
+
+def regions(session: Session, *, user: User) -> list[str]:
+    """The regions of the live accounts the user may see, in order."""
+    statement = (
+        select(Customer.region)
+        .where(visible(user=user), Customer.deleted_at.is_(None), Customer.region.is_not(None))
+        .distinct()
+        .order_by(Customer.region)
+    )
+    return list(session.scalars(statement))
+
+
+def coverage_counts(session: Session) -> dict[int, dict[str, int]]:
+    """Per user: the live accounts it owns and those whose team it is on."""
+    live = Customer.deleted_at.is_(None)
+    counts: dict[int, dict[str, int]] = {}
+    owned = select(Customer.owner_id, func.count()).where(live, Customer.owner_id.is_not(None))
+    for user_id, count in session.execute(owned.group_by(Customer.owner_id)):
+        counts.setdefault(user_id, {"owned": 0, "team": 0})["owned"] = count
+    on_team = (
+        select(customer_team.c.user_id, func.count())
+        .join(Customer, Customer.id == customer_team.c.customer_id)
+        .where(live)
+        .group_by(customer_team.c.user_id)
+    )
+    for user_id, count in session.execute(on_team):
+        counts.setdefault(user_id, {"owned": 0, "team": 0})["team"] = count
+    return counts

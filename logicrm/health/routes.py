@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import queue
-import threading
 
 from flask import current_app
 from flask.views import MethodView
@@ -21,7 +19,6 @@ from logicrm.api import (
     session,
 )
 from logicrm.customers import service as customers
-from logicrm.db import utcnow
 from logicrm.health import alerts, history, rulebook, runs, subscriptions
 from logicrm.health.rules import RULES
 from logicrm.health.schemas import (
@@ -64,8 +61,7 @@ settings_blp = Blueprint(
 
 def run_config() -> runs.RunConfig:
     """The settings and parameters a run uses, from the app's configuration."""
-    config = current_app.config
-    return runs.RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"])
+    return runs.RunConfig.of_app(current_app.config)
 
 
 @alerts_blp.route("")
@@ -115,28 +111,7 @@ class Runs(MethodView):
     def post(self):
         """Start a full health run now (admin, manager); poll GET /runs?slot=… for its outcome."""
         require_role(UserRole.ADMIN, UserRole.MANAGER)
-        slot = f"manual-{utcnow().isoformat()}"
-        database, config = current_app.extensions["logicrm.db"], run_config()
-        claimed: queue.Queue = queue.Queue()
-
-        def run() -> None:
-            try:
-                runs.run_health(
-                    database,
-                    config,
-                    slot=slot,
-                    on_phase=lambda phase: phase == "claimed" and claimed.put(None),
-                )
-            except (runs.RunInProgress, runs.SlotTaken) as refused:
-                claimed.put(refused)
-            except Exception:
-                pass
-
-        threading.Thread(target=run, daemon=True, name=f"health-run {slot}").start()
-        # The claim (with abandoned-run detection) decides between 202 and 409; the run goes on alone.
-        refused = claimed.get(timeout=current_app.config["LOGICRM"].sqlite_busy_timeout_ms / 1000 + 10)
-        if refused is not None:
-            raise refused
+        slot = runs.start_in_background(current_app.extensions["logicrm.db"], run_config())
         return session().scalar(runs.list_statement(job=runs.HEALTH_RUN, slot=slot))
 
 

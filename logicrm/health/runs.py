@@ -13,10 +13,12 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import queue
+import threading
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 
 from sqlalchemy import Select, insert, select, text
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +31,7 @@ from logicrm.customers import teams
 from logicrm.customers.models import TeamRole
 from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict
-from logicrm.health import cadence, playbooks, rules, subscriptions
+from logicrm.health import cadence, history, playbooks, rules, subscriptions
 from logicrm.health import rulebook as rulebook_edits
 from logicrm.health.models import Alert, AlertState, DeliveryMode, HealthSnapshot, JobRun, RunStatus
 from logicrm.network import drivers
@@ -46,7 +48,7 @@ from logicrm.tickets import escalations
 
 log = logging.getLogger(__name__)
 
-HEALTH_RUN = "health_run"
+HEALTH_RUN = history.HEALTH_RUN
 SLA_CHECK = "sla_check"
 TICKET_RULE = "ticket_overdue"  # the only rule the frequent SLA check evaluates
 # Both jobs write alerts, so they never overlap either: at most one unresolved alert per (customer, rule)
@@ -69,6 +71,11 @@ class RunConfig:
     settings: Settings
     scoring: ScoringParams
     rules: rules.RuleParams
+
+    @classmethod
+    def of_app(cls, config: Mapping) -> RunConfig:
+        """The run configuration of an app, from its Flask config."""
+        return cls(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"])
 
     def config_hash(self) -> str:
         """Fingerprint of the scoring and rule parameters in force."""
@@ -102,6 +109,30 @@ def run_health(
             session, config, run, prepared, now, timings, on_phase
         ),
     )
+
+
+def start_in_background(database: Database, config: RunConfig, *, now: dt.datetime | None = None) -> str:
+    """Start a full health run in a thread of its own and return its slot once the run has claimed it;
+    raise RunInProgress (or SlotTaken) at once instead when it cannot. The run then goes on alone."""
+    slot = f"manual-{(now or utcnow()).isoformat()}"
+    claimed: queue.Queue = queue.Queue()
+
+    def run() -> None:
+        try:
+            run_health(
+                database, config, slot=slot, on_phase=lambda phase: phase == "claimed" and claimed.put(None)
+            )
+        except (RunInProgress, SlotTaken) as refused:
+            claimed.put(refused)
+        except Exception:
+            pass  # recorded on the run and logged by run_health
+
+    threading.Thread(target=run, daemon=True, name=f"health-run {slot}").start()
+    # the claim (with abandoned-run detection) decides whether the run goes ahead
+    refused = claimed.get(timeout=config.settings.sqlite_busy_timeout_ms / 1000 + 10)
+    if refused is not None:
+        raise refused
+    return slot
 
 
 def run_sla_check(
@@ -318,13 +349,8 @@ def _write_health(
 
 def _prepare_sla(reader: Session, config: RunConfig, now: dt.datetime) -> _Prepared:
     book, config = _in_force(reader, config)
-    model, version = churn_models.active(reader, config.scoring)
-    portfolio = scores.current(
-        reader,
-        config.scoring,
-        model=model,
-        model_version=version,
-        max_age_s=config.settings.scores_cache_seconds,
+    portfolio = churn_models.current_scores(
+        reader, config.scoring, max_age_s=config.settings.scores_cache_seconds
     )
     tickets = queries.overdue_ticket_list(reader, now=now)
     late = {t.customer_id for t in tickets}
@@ -368,17 +394,8 @@ def _write_sla(
 
 def _previous_risks(session: Session) -> dict[int, float]:
     """Network risk per customer at the last successful health run."""
-    last = (
-        select(JobRun.id)
-        .where(JobRun.job == HEALTH_RUN, JobRun.status == RunStatus.SUCCEEDED)
-        .order_by(JobRun.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(HealthSnapshot.customer_id, HealthSnapshot.network_risk).where(HealthSnapshot.run_id == last)
-    )
-    return dict(rows.all())
+    last = session.scalar(history.successful_runs(limit=1))
+    return {} if last is None else history.risks_at(session, run_id=last)
 
 
 def _snapshot_row(
@@ -618,6 +635,7 @@ def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> l
                 event=event,
                 message=alert.message,
                 value=alert.value,
+                measure=rules.measure(alert.rule, alert.details or {}),
                 drivers=drivers.describe(kept, names=names),
                 recipients=recipients,
                 details=alert.details,

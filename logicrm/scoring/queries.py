@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from logicrm.bounds import IMPORTANCE, MONEY
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers.models import Customer, CustomerStatus
+from logicrm.lanes import shipments
 from logicrm.lanes.models import Link, LinkStatus, Shipment
 from logicrm.relations.models import Department, Interaction, SurveyResponse, SurveyScore
 from logicrm.sales.models import Opportunity, OpportunityKind, OpportunityStage
@@ -92,13 +93,8 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
     window_start = now - window_days * DAY
     recent_start = now - recent_days * DAY
     in_window = Shipment.shipped_at >= window_start
-    on_time = and_(
-        Shipment.delivered_at.is_not(None),
-        Shipment.promised_at.is_not(None),
-        Shipment.delivered_at <= Shipment.promised_at,
-        Shipment.in_full,
-    )
-    delivered = and_(Shipment.delivered_at.is_not(None), Shipment.promised_at.is_not(None))
+    on_time = shipments.on_time_in_full()
+    delivered = shipments.delivered()
     troubled = or_(Shipment.damaged, Shipment.claim_amount > 0)
 
     def count_if(condition):
