@@ -2,13 +2,14 @@
 
 from logicrm.audit.models import AuditEvent
 from logicrm.consignees.models import ConsigneeProfile
-from logicrm.customers.models import Customer
-from logicrm.health.models import Alert, HealthSnapshot, JobRun
+from logicrm.customers.models import Customer, CustomerAlias, CustomerNameKey
+from logicrm.health.models import Alert, HealthSnapshot, JobRun, PortfolioKpis
 from logicrm.imports.models import ImportJob, ImportReject
 from logicrm.lanes.models import Link, Shipment
 from logicrm.outbox.models import Delivery, WebhookReceiver
 from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
-from logicrm.sales.models import Opportunity
+from logicrm.sales.models import Opportunity, OpportunityStageEvent
+from logicrm.scoring.models import Scenario
 from logicrm.scoring.revisions import Revision
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Ticket
@@ -21,6 +22,8 @@ __all__ = [
     "ConsigneeProfile",
     "Contact",
     "Customer",
+    "CustomerAlias",
+    "CustomerNameKey",
     "Delivery",
     "Department",
     "HealthSnapshot",
@@ -30,7 +33,10 @@ __all__ = [
     "JobRun",
     "Link",
     "Opportunity",
+    "OpportunityStageEvent",
+    "PortfolioKpis",
     "Revision",
+    "Scenario",
     "Shipment",
     "ShipperProfile",
     "SurveyResponse",

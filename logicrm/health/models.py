@@ -106,3 +106,16 @@ class Alert(Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     resolved_at: Mapped[dt.datetime | None]
+
+
+class PortfolioKpis(Base):
+    """The portfolio's KPIs at one moment: stored by each health run (run_id), or replayed for a past
+    date (run_id None)."""
+
+    __tablename__ = "portfolio_kpis"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id", ondelete="CASCADE"), unique=True)
+    as_of: Mapped[dt.datetime] = mapped_column(index=True)
+    figures: Mapped[dict] = mapped_column(JSON, default=dict)
+    config_hash: Mapped[str | None] = mapped_column(String(16))
