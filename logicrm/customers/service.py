@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, case, or_, select, true
+from sqlalchemy import Select, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from logicrm import access, db
@@ -104,29 +104,26 @@ def list_statement(
 
 def _named(q: str):
     """SQL condition on Customer: its name or an alias contains `q` once normalised, or once both are
-    transliterated (pinyin finds a Chinese name), or `q` is its external_ref."""
-    patterns = [names.search_pattern(q)]
-    transliterated = names.match_name(q)
-    if transliterated:
-        patterns.append(names.like_pattern(transliterated))
-    matched = [
-        condition
-        for pattern in patterns
-        for condition in (
-            Customer.normalized_name.like(pattern, escape="\\"),
-            Customer.match_name.like(pattern, escape="\\"),
-        )
-    ]
-    aliases = select(CustomerAlias.customer_id).where(
-        or_(
-            *(
-                column.like(pattern, escape="\\")
-                for pattern in patterns
-                for column in (CustomerAlias.normalized_name, CustomerAlias.match_name)
+    transliterated and their spaces dropped (pinyin finds a Chinese name), or `q` is its external_ref."""
+    pattern = names.search_pattern(q)
+    compact = names.match_name(q).replace(" ", "")
+
+    def matches(normalized, transliterated):
+        found = normalized.like(pattern, escape="\\")
+        if compact:
+            found = or_(
+                found, func.replace(transliterated, " ", "").like(names.like_pattern(compact), escape="\\")
             )
-        )
+        return found
+
+    aliases = select(CustomerAlias.customer_id).where(
+        matches(CustomerAlias.normalized_name, CustomerAlias.match_name)
     )
-    return or_(*matched, Customer.id.in_(aliases), Customer.external_ref == q.strip())
+    return or_(
+        matches(Customer.normalized_name, Customer.match_name),
+        Customer.id.in_(aliases),
+        Customer.external_ref == q.strip(),
+    )
 
 
 def _check_references(session: Session, user: User, data: dict) -> None:
