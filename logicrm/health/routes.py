@@ -8,11 +8,11 @@ import threading
 from flask import current_app
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, PageArgs, current_user, page_of, paginate, require_role, session
+from logicrm.api import Blueprint, current_user, page_of, paginate, require_role, session
 from logicrm.customers import service as customers
 from logicrm.db import utcnow
 from logicrm.health import alerts, history, runs
-from logicrm.health.schemas import AlertListArgs, AlertOut, RunListArgs, RunOut, SnapshotOut
+from logicrm.health.schemas import AlertListArgs, AlertOut, HistoryArgs, HistoryPage, RunListArgs, RunOut
 from logicrm.users.models import UserRole
 
 alerts_blp = Blueprint("alerts", __name__, url_prefix="/alerts", description="Churn-risk alerts.")
@@ -107,13 +107,15 @@ class Runs(MethodView):
 
 @history_blp.route("/<int:customer_id>/health/history")
 class HealthHistory(MethodView):
-    @history_blp.arguments(PageArgs, location="query")
-    @history_blp.response(200, page_of(SnapshotOut))
+    @history_blp.arguments(HistoryArgs, location="query")
+    @history_blp.response(200, HistoryPage)
     def get(self, args, customer_id):
-        """The customer's snapshots from past health runs, newest first."""
+        """The customer's snapshots from past health runs, newest first, with the trend over the range."""
         customers.get(session(), user=current_user(), customer_id=customer_id)
-        found = paginate(session(), history.list_statement(customer_id=customer_id), **args)
-        return {**found, "items": history.present(session(), user=current_user(), snapshots=found["items"])}
+        span = {"start": args.pop("start", None), "end": args.pop("end", None)}
+        found = paginate(session(), history.list_statement(customer_id=customer_id, **span), **args)
+        items = history.present(session(), user=current_user(), snapshots=found["items"])
+        return {**found, "items": items, "trend": history.trend(session(), customer_id=customer_id, **span)}
 
 
 blueprints = (alerts_blp, runs_blp, history_blp)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from logicrm.api import PageArgs
+from logicrm.api import PageArgs, PageMeta
 from logicrm.health.models import AlertState, RunStatus
-from logicrm.schemas import Id, enum_field
+from logicrm.schemas import AwareDateTime, Id, enum_field
 from logicrm.tickets.models import Severity
 
 F = ma.fields
@@ -74,3 +74,44 @@ class SnapshotOut(ma.Schema):
     abc_class = F.String()
     departments = F.List(F.Dict())
     drivers = F.List(F.Dict())
+
+
+class HistoryArgs(PageArgs):
+    start = AwareDateTime(data_key="from", metadata={"description": "snapshots taken at or after this"})
+    end = AwareDateTime(data_key="to", metadata={"description": "snapshots taken before this"})
+
+    @ma.validates_schema
+    def _ordered(self, data, **_kwargs):
+        if data.get("start") and data.get("end") and data["start"] >= data["end"]:
+            raise ma.ValidationError(f"must be before to ({data['end'].isoformat()})", "from")
+
+
+class TrendOut(ma.Schema):
+    points = F.Integer(metadata={"description": "snapshots in the range that know the measure"})
+    first = F.Float(allow_none=True, metadata={"description": "at the earliest of them"})
+    last = F.Float(allow_none=True, metadata={"description": "at the latest of them"})
+    change = F.Float(allow_none=True, metadata={"description": "last − first, in the measure's unit"})
+    slope_per_30_days = F.Float(
+        allow_none=True,
+        metadata={"description": "least-squares slope over the range, the measure's unit per 30 days"},
+    )
+
+
+class HistoryTrendOut(ma.Schema):
+    satisfaction = F.Nested(TrendOut, metadata={"description": "satisfaction score, 0–1"})
+    own_risk = F.Nested(TrendOut, metadata={"description": "own churn risk, a probability 0–1"})
+    network_risk = F.Nested(TrendOut, metadata={"description": "churn risk with the network's, 0–1"})
+    revenue_12m = F.Nested(
+        TrendOut, metadata={"description": "revenue of the 12 months before each snapshot, account currency"}
+    )
+    profit_12m = F.Nested(
+        TrendOut, metadata={"description": "profit of the 12 months before each snapshot, account currency"}
+    )
+
+
+class HistoryPage(ma.Schema):
+    items = F.List(F.Nested(SnapshotOut))
+    meta = F.Nested(PageMeta)
+    trend = F.Nested(
+        HistoryTrendOut, metadata={"description": "over every snapshot in the range, not one page"}
+    )

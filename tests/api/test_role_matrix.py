@@ -173,6 +173,17 @@ class Ctx:
             self.admin.post("/shipments", json={"shipments": [shipment_row(self.fresh_lane(target))]})
         )["ids"][0]
 
+    def fresh_alias(self, target: str) -> tuple[int, int]:
+        """(customer, alias) of a disposable customer; both missing for the missing target."""
+        if target == "missing":
+            return MISSING, MISSING
+        customer_id = self.fresh_customer(target)
+        body = {"name": f"Alias {uuid.uuid4().hex[:8]}", "label": "english"}
+        response = self.admin.post(
+            f"/customers/{customer_id}/aliases", json=body, query={"allow_duplicate": "true"}
+        )
+        return customer_id, self._made(response)["id"]
+
     def department_of(self, customer_id: int) -> int:
         body = {"customer_id": customer_id, "name": f"dept {uuid.uuid4().hex[:6]}"}
         return self._made(self.admin.post("/departments", json=body))["id"]
@@ -332,6 +343,11 @@ def _what_if(field: str) -> Build:
     return build
 
 
+def _alias(c: Ctx, t: str) -> Call:
+    customer_id, alias_id = c.fresh_alias(t)
+    return Call(f"/customers/{customer_id}/aliases/{alias_id}", probed=str(customer_id))
+
+
 def _import(kind: str, header: str, row: Callable[[str], str]) -> Build:
     names = ("LANE-OWN", "LANE-HIDDEN") if kind == "shipments" else ("ALPHA", "ZEPHYR")
 
@@ -367,6 +383,15 @@ RULES: dict[str, Rule] = {
     "POST /customers/{customer_id}/restore": item(WRITERS, "/customers/{}/restore", Ctx.fresh_deleted_customer),
     "POST /customers/{customer_id}/merge": Rule(WRITERS, _merge),
     "GET /customers/{customer_id}/history": item(EVERYONE, "/customers/{}/history", Ctx.customer, query={"page_size": 500}),
+    "GET /customers/{customer_id}/metrics": item(EVERYONE, "/customers/{}/metrics", Ctx.customer),
+    "GET /customers/duplicates": Rule(EVERYONE, lambda c, t: Call("/customers/duplicates"), probes=False),
+    "GET /customers/{customer_id}/aliases": item(EVERYONE, "/customers/{}/aliases", Ctx.customer),
+    "POST /customers/{customer_id}/aliases": item(
+        WRITERS, "/customers/{}/aliases", Ctx.fresh_customer, json=lambda c: {"name": f"Alias {uuid.uuid4().hex[:8]}"},
+        query={"allow_duplicate": "true"}, ok=(201,),
+    ),
+    "GET /customers/{customer_id}/aliases/{alias_id}": Rule(EVERYONE, _alias),
+    "DELETE /customers/{customer_id}/aliases/{alias_id}": Rule(WRITERS, _alias, ok=(204,)),
     **role_profile_rules("shipper"),
     **role_profile_rules("consignee"),
     **{op: rule for kind in RECORD_BODIES for op, rule in related_rules(kind).items()},
@@ -377,6 +402,7 @@ RULES: dict[str, Rule] = {
     "GET /links": filtered("/links", "customer_id", lambda c, t: c.secluded("shipper", t)),
     "POST /links": creating("/links", _new_link("shipper_id")),
     "GET /links/{link_id}": item(EVERYONE, "/links/{}", Ctx.lane),
+    "GET /links/{link_id}/metrics": item(EVERYONE, "/links/{}/metrics", Ctx.lane),
     "PATCH /links/{link_id}": item(WRITERS, "/links/{}", Ctx.fresh_lane, json={"origin": "Bremen"}),
     "DELETE /links/{link_id}": item(WRITERS, "/links/{}", Ctx.fresh_lane, ok=(204,)),
     "GET /shipments": filtered("/shipments", "link_id", Ctx.lane),
