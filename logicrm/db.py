@@ -25,11 +25,14 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     Table,
+    case,
     create_engine,
     event,
     func,
     literal,
+    literal_column,
     text,
+    type_coerce,
 )
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -174,6 +177,19 @@ def days_since(session: Session, column, origin: dt.datetime):
             origin.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
         )
     return func.extract("epoch", column - literal(origin, UTCDateTime())) / 86400.0
+
+
+def held_money(session: Session, column, bound: Bound):
+    """SQL: a money column's value for sums, held to its bound: above it the bound, and 0 for what is no
+    number (NaN on PostgreSQL, text on SQLite; both sort above every number), so a sum can neither overflow
+    nor turn NaN over rows written past the API. One comparison per ordinary row (the CHECKs keep money ≥ 0).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        is_number = column <= literal_column("9e999")  # SQLite reads 9e999 as +infinity
+    else:
+        is_number = column != literal_column("'NaN'")
+    held = case((column > bound.high, case((is_number, bound.high), else_=0)), else_=column)
+    return type_coerce(held, column.type)
 
 
 MONEY = Numeric(14, 2, asdecimal=False)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from logicrm import bounds
 from logicrm.api import PageArgs
 from logicrm.customers.models import AcquisitionChannel, CustomerStatus, Tier
 from logicrm.customers.names import SIMILAR_AT
 from logicrm.customers.service import SORTS
-from logicrm.schemas import Id, enum_field, external_ref_field
+from logicrm.schemas import Id, enum_field, external_ref_field, number
 
 Length = ma.validate.Length
 
@@ -140,11 +141,14 @@ class AliasOut(AliasIn):
     version = ma.fields.Integer()
 
 
+MATCH_SCORE = bounds.Bound(0.5, 1, "(name similarity, 1: the same)")
+
+
 class DuplicateScanArgs(ma.Schema):
-    min_score = ma.fields.Float(
+    min_score = number(
+        MATCH_SCORE,
         load_default=SIMILAR_AT,
-        validate=ma.validate.Range(min=0.5, max=1),
-        metadata={"description": "report names at least this alike (0.5–1; the duplicate check uses 0.9)"},
+        description="report names at least this alike (the duplicate check uses 0.9)",
     )
 
 

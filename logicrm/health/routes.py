@@ -11,8 +11,17 @@ from flask.views import MethodView
 from logicrm.api import Blueprint, current_user, page_of, paginate, require_role, session
 from logicrm.customers import service as customers
 from logicrm.db import utcnow
-from logicrm.health import alerts, history, runs
-from logicrm.health.schemas import AlertListArgs, AlertOut, HistoryArgs, HistoryPage, RunListArgs, RunOut
+from logicrm.health import alerts, history, kpis, runs
+from logicrm.health.schemas import (
+    AlertListArgs,
+    AlertOut,
+    HistoryArgs,
+    HistoryPage,
+    KpiArgs,
+    KpiSeriesOut,
+    RunListArgs,
+    RunOut,
+)
 from logicrm.users.models import UserRole
 
 alerts_blp = Blueprint("alerts", __name__, url_prefix="/alerts", description="Churn-risk alerts.")
@@ -25,6 +34,12 @@ runs_blp = Blueprint(
 history_blp = Blueprint(
     "health-history", __name__, url_prefix="/customers", description="A customer's health over time."
 )
+
+kpis_blp = Blueprint(
+    "portfolio-kpis", __name__, url_prefix="/portfolio", description="Portfolio KPIs over time."
+)
+# portfolio-wide figures include accounts an account manager does not see
+KPI_READERS = (UserRole.ADMIN, UserRole.MANAGER, UserRole.PLANNER, UserRole.VIEWER)
 
 
 def run_config() -> runs.RunConfig:
@@ -118,4 +133,15 @@ class HealthHistory(MethodView):
         return {**found, "items": items, "trend": history.trend(session(), customer_id=customer_id, **span)}
 
 
-blueprints = (alerts_blp, runs_blp, history_blp)
+@kpis_blp.route("/kpis")
+class PortfolioKpis(MethodView):
+    @kpis_blp.arguments(KpiArgs, location="query")
+    @kpis_blp.response(200, KpiSeriesOut)
+    def get(self, args):
+        """Retention, churn, concentration, acquisition, lifetime value and lifecycle stages as stored by
+        each health run (and replayed for past months), oldest first. Not for account managers."""
+        require_role(*KPI_READERS)
+        return kpis.series(session(), **args)
+
+
+blueprints = (alerts_blp, runs_blp, history_blp, kpis_blp)

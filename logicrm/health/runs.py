@@ -27,7 +27,7 @@ from logicrm.config import Settings
 from logicrm.customers import service as customers
 from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict
-from logicrm.health import rules
+from logicrm.health import kpis, rules
 from logicrm.health.models import Alert, AlertState, HealthSnapshot, JobRun, RunStatus
 from logicrm.network import drivers
 from logicrm.network.params import ScoringParams
@@ -243,6 +243,7 @@ class _Prepared:
 
     portfolio: scores.PortfolioScores
     findings: list
+    kpis: dict | None = None  # the portfolio KPIs a health run stores
 
 
 def _prepare_health(reader: Session, config: RunConfig, now: dt.datetime, timings: dict) -> _Prepared:
@@ -253,7 +254,10 @@ def _prepare_health(reader: Session, config: RunConfig, now: dt.datetime, timing
     facts = _all_facts(portfolio, portfolio.accounts.values(), previous, tickets, config.scoring)
     findings = rules.evaluate(facts, config.rules)
     timings["rules"] = time.perf_counter() - started
-    return _Prepared(portfolio, findings)
+    started = time.perf_counter()
+    figures = kpis.compute(reader, at=now, since=kpis.previous_point(reader, at=now))
+    timings["kpis"] = time.perf_counter() - started
+    return _Prepared(portfolio, findings, figures)
 
 
 def _write_health(
@@ -270,6 +274,7 @@ def _write_health(
     rows = [_snapshot_row(portfolio, account, run.id, now) for account in portfolio.accounts.values()]
     if rows:
         session.execute(insert(HealthSnapshot), rows)
+    kpis.record(session, at=now, figures=prepared.kpis, run_id=run.id)
     timings["snapshots"] = time.perf_counter() - started
     on_phase("snapshots_written")
     started = time.perf_counter()

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from logicrm import db
+from logicrm import bounds, db
 from logicrm.customers import service as customers
 from logicrm.lanes import service as lanes
 from logicrm.lanes.models import Link, Shipment
@@ -37,22 +37,39 @@ def _count_if(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-# name -> SQL aggregate over a group of shipments
-AGGREGATES = {
-    "shipments": func.count(Shipment.id),
-    "revenue": func.coalesce(func.sum(Shipment.revenue), 0),
-    "cost": func.coalesce(func.sum(Shipment.cost), 0),
-    "delivered": _count_if(_delivered),
-    "on_time_in_full": _count_if(_on_time),
-    "damaged": _count_if(Shipment.damaged),
-    "claims": _count_if(Shipment.claim_amount > 0),
-    "claim_amount": func.coalesce(func.sum(Shipment.claim_amount), 0),
-}
+FIGURES = (
+    "shipments",
+    "revenue",
+    "cost",
+    "delivered",
+    "on_time_in_full",
+    "damaged",
+    "claims",
+    "claim_amount",
+)
+
+
+def _aggregates(session: Session) -> list:
+    """The SQL aggregates over a group of shipments, labelled by FIGURES (money held to its bound)."""
+
+    def money(column):
+        return func.coalesce(func.sum(db.held_money(session, column, bounds.MONEY)), 0)
+
+    return [
+        func.count(Shipment.id).label("shipments"),
+        money(Shipment.revenue).label("revenue"),
+        money(Shipment.cost).label("cost"),
+        _count_if(_delivered).label("delivered"),
+        _count_if(_on_time).label("on_time_in_full"),
+        _count_if(Shipment.damaged).label("damaged"),
+        _count_if(Shipment.claim_amount > 0).label("claims"),
+        money(Shipment.claim_amount).label("claim_amount"),
+    ]
 
 
 def figures(row) -> dict:
     """Turn summed shipments into what people read: margin, OTIF and damage as shares (None: no base)."""
-    values = {name: row[name] for name in AGGREGATES}
+    values = {name: row[name] for name in FIGURES}
     shipments, revenue, delivered = values["shipments"], float(values["revenue"]), values["delivered"]
     margin = revenue - float(values["cost"])
     return {
@@ -71,7 +88,7 @@ def figures(row) -> dict:
 
 
 def _empty() -> dict:
-    return figures(dict.fromkeys(AGGREGATES, 0))
+    return figures(dict.fromkeys(FIGURES, 0))
 
 
 def default_range(
@@ -103,17 +120,11 @@ def series(
     in_range = (Shipment.link_id.in_(link_ids), Shipment.shipped_at >= start, Shipment.shipped_at < end)
     found = {
         row.period: row._mapping
-        for row in session.execute(
-            select(period, *(aggregate.label(name) for name, aggregate in AGGREGATES.items()))
-            .where(*in_range)
-            .group_by(period)
-        )
+        for row in session.execute(select(period, *_aggregates(session)).where(*in_range).group_by(period))
     }
     rows = [{"period": label, **(figures(found[label]) if label in found else _empty())}
             for label in periods_between(start, end, interval)]  # fmt: skip
-    totals = session.execute(
-        select(*(aggregate.label(name) for name, aggregate in AGGREGATES.items())).where(*in_range)
-    ).one()
+    totals = session.execute(select(*_aggregates(session)).where(*in_range)).one()
     return rows, figures(totals._mapping)
 
 
@@ -179,7 +190,7 @@ def _lane_totals(session: Session, user: User, customer_id: int, link_ids: Selec
     per_lane = {
         row.link_id: row._mapping
         for row in session.execute(
-            select(Shipment.link_id, *(aggregate.label(name) for name, aggregate in AGGREGATES.items()))
+            select(Shipment.link_id, *_aggregates(session))
             .where(Shipment.link_id.in_(link_ids), Shipment.shipped_at >= start, Shipment.shipped_at < end)
             .group_by(Shipment.link_id)
         )
@@ -214,7 +225,7 @@ def recent(session: Session, *, link_ids: Iterable[int], now: dt.datetime) -> di
     found = {
         row.link_id: row._mapping
         for row in session.execute(
-            select(Shipment.link_id, *(aggregate.label(name) for name, aggregate in AGGREGATES.items()))
+            select(Shipment.link_id, *_aggregates(session))
             .where(
                 Shipment.link_id.in_(ids),
                 Shipment.shipped_at >= now - dt.timedelta(days=RECENT_DAYS),

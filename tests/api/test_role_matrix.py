@@ -418,6 +418,8 @@ RULES: dict[str, Rule] = {
     ),
     "POST /network/what-if": Rule(EVERYONE, _what_if("remove_customers")),
     "GET /portfolio/summary": listing("/portfolio/summary"),
+    # portfolio-wide figures include hidden accounts: not for account managers
+    "GET /portfolio/kpis": Rule(EVERYONE - {"account_manager"}, lambda c, t: Call("/portfolio/kpis"), probes=False),
     "GET /alerts": filtered("/alerts", "customer_id", Ctx.customer),
     "POST /alerts/{alert_id}/acknowledge": item(WRITERS, "/alerts/{}/acknowledge", lambda c, t: c.alert(t, 0)),
     "POST /alerts/{alert_id}/resolve": item(WRITERS, "/alerts/{}/resolve", lambda c, t: c.alert(t, 1)),

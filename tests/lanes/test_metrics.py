@@ -7,8 +7,10 @@ import datetime as dt
 
 import pytest
 
+from logicrm import bounds
 from logicrm.lanes.metrics import periods_between
 from tests import factories as f
+from tests.scoring import extremes
 
 
 def _row(link: dict, shipped: str, **fields) -> dict:
@@ -169,3 +171,15 @@ def test_periods_cover_the_range_they_touch():
         "2026-12-28",
         "2027-01-04",
     ]
+
+
+def test_money_written_past_the_api_is_held_to_its_bound(api, db, lane):
+    # issue 10's values: 1.7e308 on SQLite; PostgreSQL's numeric(14, 2) holds NaN instead
+    revenue = "1.7e308" if db.engine.dialect.name == "sqlite" else "'NaN'"
+    extremes.write_raw(db, "shipments", f"UPDATE shipments SET revenue = {revenue}", {})
+    window = {"from": "2026-01-01T00:00:00Z", "to": "2026-05-01T00:00:00Z"}
+    answer = api.get(f"/links/{lane['link']['id']}/metrics", query=window)
+    body = extremes.strict_json(answer.get_data(as_text=True))
+    assert answer.status_code == 200 and extremes.all_finite(body)
+    held = bounds.MONEY.high if db.engine.dialect.name == "sqlite" else 0.0
+    assert body["totals"]["revenue"] == 4 * held
