@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from collections import Counter
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Select, and_, case, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from logicrm import bounds, db
@@ -97,12 +97,11 @@ def stages_at(session: Session, at: dt.datetime) -> dict[int, str]:
         .group_by(ends.c.customer_id)
         .subquery()
     )
-    known_since = func.coalesce(Customer.created_at, literal(at))
     rows = session.execute(
         select(Customer.id, activity.c.first_at, activity.c.last_at, activity.c.recent, activity.c.earlier,
                activity.c.year_before)
         .outerjoin(activity, activity.c.customer_id == Customer.id)
-        .where(Customer.deleted_at.is_(None), or_(activity.c.first_at.is_not(None), known_since <= at))
+        .where(Customer.deleted_at.is_(None), or_(activity.c.first_at.is_not(None), Customer.created_at <= at))
     )  # fmt: skip
     return {row.id: _stage(row, at) for row in rows}
 

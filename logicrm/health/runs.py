@@ -23,11 +23,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from logicrm import processes
-from logicrm.config import Settings
+from logicrm.config import Settings, parse_stage_probabilities
 from logicrm.customers import service as customers
 from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict
-from logicrm.health import kpis, rules
+from logicrm.health import kpis, renewals, rules
 from logicrm.health.models import Alert, AlertState, HealthSnapshot, JobRun, RunStatus
 from logicrm.network import drivers
 from logicrm.network.params import ScoringParams
@@ -251,7 +251,8 @@ def _prepare_health(reader: Session, config: RunConfig, now: dt.datetime, timing
     started = time.perf_counter()
     previous = _previous_risks(reader)
     tickets = queries.overdue_ticket_list(reader, now=now, sla_days=config.scoring.ticket_sla_days())
-    facts = _all_facts(portfolio, portfolio.accounts.values(), previous, tickets, config.scoring)
+    secured = renewals.secured(reader, stage=config.settings.renewal_secured_stage)
+    facts = _all_facts(portfolio, portfolio.accounts.values(), previous, tickets, config.scoring, secured)
     findings = rules.evaluate(facts, config.rules)
     timings["rules"] = time.perf_counter() - started
     started = time.perf_counter()
@@ -275,13 +276,17 @@ def _write_health(
     if rows:
         session.execute(insert(HealthSnapshot), rows)
     kpis.record(session, at=now, figures=prepared.kpis, run_id=run.id)
+    lead = parse_stage_probabilities(config.settings.stage_probabilities)["lead"]
+    opened = renewals.open_due(
+        session, now=now, lead_days=config.settings.renewal_lead_days, probability=lead
+    )
     timings["snapshots"] = time.perf_counter() - started
     on_phase("snapshots_written")
     started = time.perf_counter()
     counts = _write_alerts(session, config, run, prepared, evaluated=rules.RULES, now=now)
     timings["alerts_and_outbox"] = time.perf_counter() - started
     on_phase("alerts_written")
-    return {"customers": len(rows), **counts}
+    return {"customers": len(rows), "renewals_opened": opened, **counts}
 
 
 def _prepare_sla(reader: Session, config: RunConfig, now: dt.datetime) -> _Prepared:
@@ -289,7 +294,8 @@ def _prepare_sla(reader: Session, config: RunConfig, now: dt.datetime) -> _Prepa
     tickets = queries.overdue_ticket_list(reader, now=now, sla_days=config.scoring.ticket_sla_days())
     late = {t.customer_id for t in tickets}
     accounts = [portfolio.accounts[c] for c in late if c in portfolio.accounts]
-    facts = _all_facts(portfolio, accounts, {}, tickets, config.scoring)
+    secured = renewals.secured(reader, stage=config.settings.renewal_secured_stage)
+    facts = _all_facts(portfolio, accounts, {}, tickets, config.scoring, secured)
     return _Prepared(portfolio, rules.evaluate(facts, config.rules, rules={TICKET_RULE}))
 
 
@@ -339,13 +345,18 @@ def _snapshot_row(portfolio, account: scores.AccountScores, run_id: int, now: dt
     }
 
 
-def _all_facts(portfolio, accounts, previous: dict[int, float], tickets, scoring: ScoringParams) -> list:
+def _all_facts(
+    portfolio, accounts, previous: dict[int, float], tickets, scoring: ScoringParams, secured: set[int]
+) -> list:
     """Build the rules' facts for these accounts (portfolio-wide figures computed once)."""
     revenue = float(portfolio.arrays.node_revenue.sum())
     by_customer = defaultdict(list)
     for ticket in tickets:
         by_customer[ticket.customer_id].append(ticket)
-    return [_facts(portfolio, a, previous, by_customer[a.customer_id], scoring, revenue) for a in accounts]
+    return [
+        _facts(portfolio, a, previous, by_customer[a.customer_id], scoring, revenue, a.customer_id in secured)
+        for a in accounts
+    ]
 
 
 def _facts(
@@ -355,6 +366,7 @@ def _facts(
     tickets,
     scoring: ScoringParams,
     portfolio_revenue: float,
+    renewal_secured: bool,
 ) -> rules.AccountFacts:
     signals = account.signals
     return rules.AccountFacts(
@@ -373,7 +385,8 @@ def _facts(
         days_since_contact=signals.days_since_contact,
         cadence_days=float(scoring.cadence_days(account.tier)),
         contract_days_left=signals.contract_days_left,
-        renewal_open=signals.renewal_open,
+        # the alert clears only once a renewal reaches LOGICRM_RENEWAL_SECURED_STAGE, not when one exists
+        renewal_open=renewal_secured,
         overdue_tickets=tuple(
             rules.TicketFact(
                 id=t.id,

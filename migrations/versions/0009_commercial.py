@@ -4,7 +4,7 @@ aliases, match names and registration keys
 Existing customers get their match name, registration key and name blocking keys computed by
 logicrm.customers.names (as the app computes them for new ones). Existing opportunities get an owner
 (their customer's), a creation time and a stage history of one stay in their current stage from now, and, when won or lost,
-a closing day (their expected close, else today).
+a closing day (their expected close, else today) and probability 1 (won) or 0 (lost).
 
 Revision ID: 0009
 Revises: 0006
@@ -200,6 +200,7 @@ opportunities = sa.table(
     sa.column("expected_close", sa.Date),
     sa.column("owner_id", sa.Integer),
     sa.column("closed_on", sa.Date),
+    sa.column("probability", sa.Float),
 )
 stages = sa.table(
     "opportunity_stages",
@@ -244,6 +245,11 @@ def _opportunities(connection, now: dt.datetime) -> None:
         .where(opportunities.c.stage.in_(["won", "lost"]))
         .values(closed_on=sa.func.coalesce(opportunities.c.expected_close, now.date()))
     )
+    # a won deal has probability 1 and a lost one 0 (the API accepted anything before)
+    for stage, probability in (("won", 1.0), ("lost", 0.0)):
+        connection.execute(
+            opportunities.update().where(opportunities.c.stage == stage).values(probability=probability)
+        )
     connection.execute(
         stages.insert().from_select(
             ["opportunity_id", "stage", "entered_at"],

@@ -418,6 +418,7 @@ RULES: dict[str, Rule] = {
     ),
     "POST /network/what-if": Rule(EVERYONE, _what_if("remove_customers")),
     "GET /portfolio/summary": listing("/portfolio/summary"),
+    "GET /opportunities/pipeline": Rule(EVERYONE, lambda c, t: Call("/opportunities/pipeline"), probes=False),
     # portfolio-wide figures include hidden accounts: not for account managers
     "GET /portfolio/kpis": Rule(EVERYONE - {"account_manager"}, lambda c, t: Call("/portfolio/kpis"), probes=False),
     "GET /alerts": filtered("/alerts", "customer_id", Ctx.customer),
