@@ -419,6 +419,12 @@ RULES: dict[str, Rule] = {
     "POST /network/what-if": Rule(EVERYONE, _what_if("remove_customers")),
     "GET /portfolio/summary": listing("/portfolio/summary"),
     "GET /opportunities/pipeline": Rule(EVERYONE, lambda c, t: Call("/opportunities/pipeline"), probes=False),
+    "GET /growth/suggestions": Rule(
+        EVERYONE, lambda c, t: Call("/growth/suggestions", query={"customer_id": (i := c.customer(t))}, probed=str(i))
+    ),
+    "POST /growth/suggestions/convert": creating(
+        "/growth/suggestions/convert", lambda c, t: ({"customer_id": (i := c.customer(t)), "kind": "referrer"}, i)
+    ),
     # portfolio-wide figures include hidden accounts: not for account managers
     "GET /portfolio/kpis": Rule(EVERYONE - {"account_manager"}, lambda c, t: Call("/portfolio/kpis"), probes=False),
     "GET /alerts": filtered("/alerts", "customer_id", Ctx.customer),
