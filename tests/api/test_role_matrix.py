@@ -586,7 +586,9 @@ def foreign_ids_in(document: object, world: worlds.World) -> list[str]:
             found.append(f"{where}.customer_id = {node['customer_id']}")
         if _int(node.get("link_id")) in hidden_lanes:
             found.append(f"{where}.link_id = {node['link_id']} (a lane between hidden accounts)")
-        if _int(node.get("id")) in foreign and ("roles" in node or "name" in node) and not node.get("hidden"):
+        # an account; a record of an account (a contact, an alias) names its account in customer_id instead
+        account = ("roles" in node or "name" in node) and "customer_id" not in node
+        if _int(node.get("id")) in foreign and account and not node.get("hidden"):
             found.append(f"{where}: account {node['id']} {node.get('name')!r}")
         if node.get("kind") == "neighbour" and _int(node.get("key")) in foreign:
             found.append(f"{where}: driver naming account {node['key']}")
