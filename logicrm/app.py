@@ -72,9 +72,12 @@ def _register_api(app: Flask) -> None:
     from logicrm.lanes import routes as lanes_routes
     from logicrm.outbox import routes as outbox_routes
     from logicrm.relations import routes as relations_routes
+    from logicrm.reports import routes as reports_routes
     from logicrm.sales import routes as sales_routes
     from logicrm.scoring import routes as scoring_routes
     from logicrm.shippers import routes as shippers_routes
+    from logicrm.tasks import routes as tasks_routes
+    from logicrm.teams import routes as teams_routes
     from logicrm.tickets import routes as tickets_routes
     from logicrm.users import routes as users_routes
 
@@ -94,6 +97,7 @@ def _register_api(app: Flask) -> None:
         customers_routes,
         relations_routes,
         tickets_routes,
+        tasks_routes,
         sales_routes,
         growth_routes,
         shippers_routes,
@@ -104,6 +108,8 @@ def _register_api(app: Flask) -> None:
         outbox_routes,
         imports_routes,
         users_routes,
+        teams_routes,
+        reports_routes,
         exports_routes,
     )
     for blp in (blp for routes in domains for blp in routes.blueprints):

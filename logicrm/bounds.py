@@ -42,6 +42,16 @@ DECISION_WEIGHT = Bound(0, 1_000, "(relative weight)")
 IMPORTANCE = Bound(0, 100, "(relative weight)", low_inclusive=False)
 SCALE_POINT = Bound(-1_000, 1_000, "scale points")
 LIKELIHOOD_TO_RECOMMEND = Bound(0, 10, "(0–10)")
+# The rulebook's dials: service levels, escalation points, cadences and due offsets.
+SLA_HOURS = Bound(0, 8_760, "hours (elapsed)", low_inclusive=False)
+SLA_SHARE = Bound(0, 10, "× the resolution time", low_inclusive=False)
+CADENCE_DAYS = Bound(1, 3_650, "days")
+DUE_DAYS = Bound(0, 365, "days")
+PERCENT = Bound(0, 100, "%")
+CALLBACK_SCORE = Bound(1, 5, "(1 = very dissatisfied, 5 = very satisfied)")
+# Alert thresholds: the outer range; health.rules checks each one's own (a share, a multiple, levels).
+THRESHOLD = Bound(0, 1_000, "(a share 0–1 or a multiple; see its meaning)")
+THRESHOLD_STEPS = Bound(-3_650, 3_650, "(days, or severity levels for a tier step)")
 
 # Longest free texts (characters).
 LONG_TEXT = 10_000

@@ -203,6 +203,72 @@ def health_replay_kpis(months):
     click.echo(f"stored the portfolio KPIs of {stored} past months")
 
 
+@click.group("model", cls=AppGroup)
+def model_group():
+    """The churn model: fit it on the history, show it, choose the active one."""
+
+
+@model_group.command("fit")
+@click.option(
+    "--activate/--no-activate", default=True, show_default=True, help="make the new model the active one"
+)
+def model_fit(activate):
+    """Replay the history at monthly origins, fit and back-test the churn model, store it as a new version."""
+    from logicrm.scoring import model as churn_models
+
+    params = current_app.config["LOGICRM_SCORING"]
+    with _database().session_scope() as session:
+        fitted = churn_models.fit_and_test(session, params)
+        record = churn_models.store(session, fitted=fitted, params=params, activate=activate)
+        version = record.version
+    with _database().session_scope() as session:
+        _echo_card(churn_models.card(session, params) if activate else None, version=version)
+
+
+@model_group.command("show")
+def model_show():
+    """Print the active model's card: target, horizon, evidence, weights and back-test."""
+    from logicrm.scoring import model as churn_models
+
+    with _database().session_scope() as session:
+        _echo_card(churn_models.card(session, current_app.config["LOGICRM_SCORING"]))
+
+
+@model_group.command("activate")
+@click.argument("version", type=int)
+def model_activate(version):
+    """Make a stored model version the one health runs and answers use."""
+    from logicrm.scoring import model as churn_models
+
+    with _domain_errors(), _database().session_scope() as session:
+        churn_models.make_active(session, version=version)
+    click.echo(f"churn model {version} is active; the next health run uses it")
+
+
+def _echo_card(card: dict | None, *, version: int) -> None:
+    if card is None:
+        click.echo(f"churn model {version} stored (not active)")
+        return
+    click.echo(f"churn model {card['version'] or '(none fitted)'}: {card['method']}, {card['note']}")
+    click.echo(f"  target      probability that {card['target']}")
+    click.echo(
+        f"  window      {card['window_start']} to {card['window_end']}, {card['origins']} monthly origins"
+    )
+    test = card["metrics"].get("backtest")
+    if test:
+        click.echo(
+            f"  back-test   AUC {_figure(test['auc'])}, Brier skill {_figure(test['brier_skill'])}, "
+            f"top-decile capture {_figure(test['top_decile_capture'])} ({test['events']} of {test['samples']} left)"
+        )
+    click.echo(f"  coupling    {card['coupling']:.3f}")
+    for feature in card["features"]:
+        click.echo(f"  {feature['name']:<28}{feature['weight']:+.2f}  {feature['effect']}")
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 @click.group("outbox", cls=AppGroup)
 def outbox_group():
     """Alert deliveries."""
@@ -408,11 +474,26 @@ def export_command(kind, output, user_email):
         click.echo(f"{kind} exported to {output}", err=True)
 
 
+COMMANDS = (
+    db_group,
+    users_group,
+    keys_group,
+    demo,
+    scheduler_group,
+    health_group,
+    model_group,
+    outbox_group,
+    webhooks_group,
+    mailbox,
+    webhook_sink,
+    import_command,
+    export_command,
+)
+
+
 def register_commands(app: Flask) -> None:
     """Attach LogiCRM's commands to the app's CLI."""
-    for command in (db_group, users_group, keys_group, demo, scheduler_group, health_group, outbox_group):
-        app.cli.add_command(command)
-    for command in (webhooks_group, mailbox, webhook_sink, import_command, export_command):
+    for command in COMMANDS:
         app.cli.add_command(command)
 
 

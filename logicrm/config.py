@@ -16,7 +16,7 @@ from typing import Any
 
 from logicrm.parameters import ConfigError, parse_env, value_problems
 
-__all__ = ["ConfigError", "Settings", "documented"]
+__all__ = ["ConfigError", "Settings", "documented", "is_time_zone"]
 
 ENVS = ("development", "production")
 SMTP_SECURITIES = ("none", "starttls", "ssl")
@@ -30,7 +30,8 @@ class Rule:
     says: str
 
 
-def _is_time_zone(name: str) -> bool:
+def is_time_zone(name: str) -> bool:
+    """Tell whether `name` is a time zone of the IANA database (spelled exactly as there)."""
     if name == "UTC":  # needs no time zone database (slim images may lack one)
         return True
     try:
@@ -78,7 +79,7 @@ STAGE_PROBABILITIES = Rule(
     _parses(parse_stage_probabilities),
     f"stage=probability pairs, comma-separated, one for each of {', '.join(PIPELINE_STAGES)}, each in (0, 1)",
 )
-TIME_ZONE = Rule(_is_time_zone, "a time zone name of the IANA database, such as UTC or Europe/Berlin")
+TIME_ZONE = Rule(is_time_zone, "a time zone name of the IANA database, such as UTC or Europe/Berlin")
 
 
 def setting(default: Any, doc: str, *, choices: Collection[str] = (), rule: Rule | None = None) -> Any:
@@ -105,6 +106,11 @@ class Settings:
         60, "an API key's last_used_at is written at most this often", rule=NOT_NEGATIVE
     )
     public_url: str = setting("http://127.0.0.1:5000", "base URL of the API, used in links inside emails")
+    web_url: str = setting(
+        "",
+        "base URL of the web workspace: emails link to its /accounts/<id>, /alerts and /tickets/<id> pages; "
+        "empty: to the API",
+    )
     smtp_host: str = setting("localhost", "SMTP server for alert emails")
     smtp_port: int = setting(25, "SMTP port (587 with starttls, 465 with ssl)", rule=PORT)
     smtp_security: str = setting("none", "none, starttls or ssl", choices=SMTP_SECURITIES)

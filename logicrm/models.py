@@ -8,17 +8,20 @@ from logicrm.imports.models import ImportJob, ImportReject
 from logicrm.lanes.models import Link, Shipment
 from logicrm.outbox.models import Delivery, WebhookReceiver
 from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
+from logicrm.rulebook.models import RulebookVersion
 from logicrm.sales.models import Opportunity, OpportunityStageEvent
-from logicrm.scoring.models import Scenario
+from logicrm.scoring.models import ChurnModelRecord, Scenario
 from logicrm.scoring.revisions import Revision
 from logicrm.shippers.models import ShipperProfile
-from logicrm.tickets.models import Ticket
+from logicrm.tasks.models import Task
+from logicrm.tickets.models import Ticket, TicketEvent
 from logicrm.users.models import ApiKey, User
 
 __all__ = [
     "Alert",
     "ApiKey",
     "AuditEvent",
+    "ChurnModelRecord",
     "ConsigneeProfile",
     "Contact",
     "Customer",
@@ -36,12 +39,15 @@ __all__ = [
     "OpportunityStageEvent",
     "PortfolioKpis",
     "Revision",
+    "RulebookVersion",
     "Scenario",
     "Shipment",
     "ShipperProfile",
     "SurveyResponse",
     "SurveyScore",
+    "Task",
     "Ticket",
+    "TicketEvent",
     "User",
     "WebhookReceiver",
 ]

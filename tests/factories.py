@@ -99,3 +99,14 @@ def opportunity(api, customer_: dict, **fields) -> dict:
         **fields,
     }
     return _created(api.post("/opportunities", json=body))
+
+
+def task(api, customer_: dict, **fields) -> dict:
+    body = {
+        "customer_id": customer_["id"],
+        "kind": "call",
+        "title": "call the buyer",
+        "due_on": "2026-04-10",
+        **fields,
+    }
+    return _created(api.post("/tasks", json=body))

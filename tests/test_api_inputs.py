@@ -42,18 +42,18 @@ def documented(spec: dict, op: Operation, response, *, explicitly: bool = True) 
     return mismatches(spec, schema["schema"], response.json)
 
 
-def bad_values(prop: dict, *, json_types: bool = True) -> list:
-    """Values a field must refuse, from what its documentation allows; with `json_types`, also values of the
-    wrong JSON type (a query string has only text, so "12" is a fine integer there)."""
+def bad_values(prop: dict, *, typed: bool = True) -> list:
+    """Values a field must refuse, from what its documentation allows. A query string is text, so only `typed`
+    (JSON) input must refuse a number or boolean written as text."""
     kind, values = prop.get("type"), []
     if kind == "integer":
-        values += [prop["maximum"] + 1, 2**63, 1.5] + (["12", True] if json_types else [])
+        values += [prop["maximum"] + 1, 2**63, 1.5] + (["12", True] if typed else [])
     if kind == "number":
-        values += [float("nan"), float("inf"), float("-inf"), 1e308] + (["1.5", True] if json_types else [])
-    if kind == "boolean" and json_types:
+        values += [float("nan"), float("inf"), float("-inf"), 1e308] + (["1.5", True] if typed else [])
+    if kind == "boolean" and typed:
         values += [0, "true"]  # JSON types are strict: marshmallow alone would read both as booleans
     if kind == "array" and prop["items"].get("type") == "integer":
-        values += [[2**63]] + ([["1"]] if json_types else [])
+        values += [[2**63]] + ([["1"]] if typed else [])
     if kind == "string" or "enum" in prop:
         values += UNSTORABLE_TEXT
     if prop.get("format") == "date-time":
@@ -89,7 +89,7 @@ def test_every_query_parameter_refuses_what_it_cannot_hold_naming_it(api, spec):
     failures = []
     for op in operations(spec):
         for parameter in op.query():
-            for value in bad_values(resolve(spec, parameter["schema"]), json_types=False):
+            for value in bad_values(resolve(spec, parameter["schema"]), typed=False):
                 if value == "\ud800":
                     continue  # a query string is decoded with replacement characters: no surrogate survives
                 query = {parameter["name"]: str(value)}

@@ -299,6 +299,7 @@ BOUNDED = [
     (Shipment, "cost", bounds.MONEY),
     (Shipment, "claim_amount", bounds.MONEY),
     (Ticket, "claim_amount", bounds.MONEY),
+    (Ticket, "compensation_amount", bounds.MONEY),
     (Opportunity, "value", bounds.MONEY),
     (Opportunity, "probability", bounds.SHARE),
     (ShipperProfile, "on_time_target", bounds.SHARE),

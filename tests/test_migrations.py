@@ -326,3 +326,41 @@ def test_0006_keeps_snapshot_drivers_as_ids_and_drops_names_from_alerts(empty_da
         assert alerts["ticket_overdue"][1] == {"customer": "Acme", "threshold": 0.6, "tickets": []}
     finally:
         engine.dispose()
+
+
+def test_0008_keeps_snapshot_satisfaction_on_the_index_the_answer_shows(empty_database_url):
+    engine = make_engine(empty_database_url)
+    departments = [
+        {"id": 1, "name": "logistics", "weight": 2.5, "is_decision_maker": True, "score": 0.3, "silent": False},
+        {"id": 2, "name": "finance", "weight": 1.0, "is_decision_maker": True, "score": None, "silent": True},
+    ]  # fmt: skip
+
+    def stored():
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT satisfaction, two_sided, departments FROM health_snapshots")
+            ).one()
+        return row.satisfaction, row.two_sided, [d["score"] for d in _json(row.departments)]
+
+    try:
+        migrate.upgrade(engine, "0006")
+        _fill(engine)
+        with engine.begin() as connection:
+            connection.execute(text(f"INSERT INTO job_runs (id, job, slot, status, started_at, counts, host, pid) VALUES (1, 'health_run', 's', 'succeeded', {AT}, '{{}}', 'h', 1)"))  # fmt: skip
+            connection.execute(
+                text(
+                    "INSERT INTO health_snapshots (run_id, customer_id, taken_at, satisfaction, two_sided, coverage,"
+                    " own_risk, network_risk, exposure, revenue_12m, profit_12m, abc_class, departments, drivers)"
+                    f" VALUES (1, 2, {AT}, 0.51, NULL, 1, 0.5, 0.5, 0, 0, 0, 'C', :departments, '[]')"
+                ),
+                {"departments": json.dumps(departments)},
+            )
+        migrate.upgrade(engine, "0008")
+        satisfaction, two_sided, scores = stored()
+        assert satisfaction == pytest.approx(51.0) and two_sided is None
+        assert scores == [pytest.approx(30.0), None]
+        command.downgrade(migrate.alembic_config(engine), "0007")
+        satisfaction, two_sided, scores = stored()
+        assert satisfaction == pytest.approx(0.51) and scores == [pytest.approx(0.3), None]
+    finally:
+        engine.dispose()

@@ -34,11 +34,27 @@ class AcquisitionChannel(enum.StrEnum):
     OTHER = "other"
 
 
+class TeamRole(enum.StrEnum):
+    """What a member does on an account's team (the owner is the customer's owner_id)."""
+
+    EXECUTIVE_SPONSOR = "executive_sponsor"  # a senior person the client's executives can call
+    ACCOUNT_MANAGER = "account_manager"  # a second account manager: coverage never hangs on one person
+    SERVICE_AGENT = "service_agent"  # handles the account's tickets
+    MEMBER = "member"
+
+
 customer_team = Table(
     "customer_team",
     Base.metadata,
     Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column(
+        "role",
+        enum_type(TeamRole),
+        nullable=False,
+        default=TeamRole.MEMBER,
+        server_default=TeamRole.MEMBER.value,
+    ),
 )
 
 

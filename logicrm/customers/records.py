@@ -4,7 +4,8 @@ one service for what they share.
 Each kind is described by a `RecordKind` in its own domain's service; visibility follows the owning
 customer, every foreign id in a payload must exist and belong to the same customer, and audited kinds
 record who changed what. A kind adds its own rules through `prepare` (the payload as it will be written),
-`build` (a new row from it) and `describe` (what a create records in the history).
+`build` (a new row from it), `describe` (what a create records in the history) and `written` (what
+follows a create or update, such as the task an interaction's follow-up date asks for).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.orm import Session
 
 from logicrm.audit import service as audit
 from logicrm.customers import service as customers
+from logicrm.db import Base
 from logicrm.errors import Conflict, NotFound, field_error
 from logicrm.users.models import User
 
@@ -30,8 +32,9 @@ class RecordKind:
     model: type
     entity: str
     audited: bool = False
-    # payload field -> model of a row that must belong to the same customer
-    same_customer: dict[str, type] = field(default_factory=dict)
+    # payload field -> model (or table name, for a domain this one may not import) of a row that must
+    # belong to the same customer
+    same_customer: dict[str, type | str] = field(default_factory=dict)
     # field unique within one customer (the database enforces it; this names the field in the 409)
     unique_per_customer: str | None = None
     # later field -> earlier field it may not precede (checked on the merged record, so PATCH too)
@@ -46,6 +49,9 @@ class RecordKind:
     build: Callable[[dict], Any] | None = None
     # (new row, payload) -> the changes a create records in the history
     describe: Callable[[Any, dict], dict] | None = None
+    # (session, user, row, {field: [old, new]} of what changed (every field on a create), created=bool)
+    # -> None: what follows a write, in the same transaction
+    written: Callable[..., None] | None = None
 
     def __post_init__(self):
         KINDS[self.model] = self
@@ -83,6 +89,10 @@ def create(session: Session, *, user: User, kind: RecordKind, data: dict):
             kind.describe(record, data) if kind.describe is not None else audit.snapshot(record, list(data))
         )
         _record(session, user, kind, record, "create", changes)
+    if kind.written is not None:
+        kind.written(
+            session, user, record, {name: [None, value] for name, value in data.items()}, created=True
+        )
     return record
 
 
@@ -103,6 +113,8 @@ def update(session: Session, *, user: User, kind: RecordKind, record, changes: d
     session.flush()
     if kind.audited:
         _record(session, user, kind, record, "update", diff)
+    if kind.written is not None and diff:
+        kind.written(session, user, record, diff, created=False)
     return record
 
 
@@ -165,15 +177,20 @@ def _check_rules(session: Session, kind: RecordKind, record, customer_id: int) -
             )
 
 
+def _table(target: type | str) -> Table:
+    return target.__table__ if isinstance(target, type) else Base.metadata.tables[target]
+
+
 def _check_references(session: Session, kind: RecordKind, data: dict, customer_id: int) -> None:
-    for name, model in kind.same_customer.items():
+    for name, target in kind.same_customer.items():
         ref = data.get(name)
         if ref is None:
             continue
         # One answer whether the row is missing or another (perhaps hidden) customer's.
-        row = session.get(model, ref)
-        if row is None or row.customer_id != customer_id:
-            raise field_error(name, f"no {model.__tablename__[:-1]} {ref} at customer {customer_id}")
+        table = _table(target)
+        owner = session.scalar(select(table.c.customer_id).where(table.c.id == ref))
+        if owner != customer_id:
+            raise field_error(name, f"no {table.name[:-1]} {ref} at customer {customer_id}")
 
 
 def _refuse_move_while_referred_to(session: Session, kind: RecordKind, record) -> None:
@@ -182,7 +199,7 @@ def _refuse_move_while_referred_to(session: Session, kind: RecordKind, record) -
         (other.model, name)
         for other in KINDS.values()
         for name, target in other.same_customer.items()
-        if target is kind.model
+        if _table(target) is kind.model.__table__
     ]
     counts = {
         model.__tablename__.replace("_", " "): count_referring(

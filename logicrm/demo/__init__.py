@@ -5,10 +5,13 @@ plans for the same seed and day are identical; `load_demo` writes a plan into an
 with bulk inserts. The troubled accounts are there for the health checks to find, the healthy VIPs for
 them to leave alone; `DemoSummary` names both.
 
+The plan covers two years up to `today` with real churn: `history` decides who was won and who left when
+(on their own, after a partner, or by going quiet), `decline` makes the signals before each departure.
+
 Modules by what they make: `world` (companies), `names`, `network` (links, lanes, volumes), `accounts`
-(tiers, teams, contracts, sites), `troubles` (the story), `people` (departments, contacts, interactions,
-users), `surveys`, `shipments`, `tickets`, `sales`; `plan` holds the records, `build` the order of the
-steps, `load` the writing.
+(tiers, teams, contracts, sites), `troubles` (the story), `history`, `decline`, `people` (departments,
+contacts, interactions, users), `surveys`, `shipments`, `tickets`, `sales`; `plan` holds the records,
+`build` the order of the steps, `load` the writing.
 """
 
 from logicrm.demo.build import build_plan

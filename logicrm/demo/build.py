@@ -9,7 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from logicrm.demo import accounts, network, people, sales, shipments, surveys, tickets, troubles, world
+from logicrm.demo import (
+    accounts,
+    decline,
+    history,
+    network,
+    people,
+    sales,
+    shipments,
+    surveys,
+    tickets,
+    troubles,
+    world,
+)
 from logicrm.demo.plan import DemoPlan
 
 STEPS = (
@@ -23,14 +35,19 @@ STEPS = (
     accounts.teams,
     troubles.pick_healthy,
     troubles.pick_other_troubles,
-    troubles.churn_and_newcomers,
+    troubles.newcomers,
+    history.arrivals,  # the two years: some accounts won along the way,
+    history.departures,  # others gone: on their own, after a partner, or quiet
     shipments.lane_quality,
+    decline.lanes,  # the leavers' lanes thin and run late before they go
     accounts.profiles,
+    history.contracts,
     people.departments,  # with their contacts
     surveys.surveys,
     people.interactions,
     shipments.shipments,
     tickets.tickets,
+    decline.grievances,
     sales.opportunities,
     world.referrals,
     troubles.describe,  # the notes, from the data made

@@ -11,20 +11,24 @@ from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session
 
 from logicrm.consignees.models import ConsigneeProfile
-from logicrm.customers.models import Customer, CustomerStatus, customer_team
+from logicrm.customers.models import Customer, CustomerStatus, TeamRole, customer_team
 from logicrm.customers.names import normalize_name
 from logicrm.db import bulk_insert
+from logicrm.demo import history
 from logicrm.demo.build import build_plan
 from logicrm.demo.people import ADMIN_EMAIL, USERS
-from logicrm.demo.plan import SILENT_AFTER_DAYS, TROUBLES, DemoPlan
+from logicrm.demo.plan import SILENT_AFTER_DAYS, TROUBLES, WINDOW_DAYS, DemoPlan
 from logicrm.lanes.models import Link, Shipment
 from logicrm.lanes.shipments import SHIPMENT_FIELDS
 from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
 from logicrm.sales.models import Opportunity
 from logicrm.shippers.models import ShipperProfile
+from logicrm.tickets import service as tickets
 from logicrm.tickets.models import Ticket, TicketStatus
 from logicrm.users import keys as api_keys
 from logicrm.users import service as users
+
+MONTHS = round(WINDOW_DAYS / 365 * 12)  # of history
 
 
 @dataclass
@@ -41,14 +45,24 @@ class DemoSummary:
     names: dict[int, str]
     notes: dict[int, str]  # customer id → why it is troubled
     seconds: float = 0.0
+    # the history (history.py), by customer id: who followed which partner out, which shippers stopped
+    # shipping by today without a status change, who is in decline now and leaves after today
+    followers: dict[int, int] = field(default_factory=dict)
+    quiet_shippers: list[int] = field(default_factory=list)
+    leaving_soon: list[int] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """Describe the demo for a human: what was loaded and which accounts to look at."""
         c = self.counts
         out = [
-            f"Demo network loaded in {self.seconds:.1f} s (seed {self.seed}, 12 months up to {self.today}):",
+            f"Demo network loaded in {self.seconds:.1f} s "
+            f"(seed {self.seed}, {MONTHS} months up to {self.today}):",
             f"  {c['customers']} customers: {c['shippers']} shippers, {c['consignees']} consignees, "
-            f"{c['dual_role']} distributors in both roles, {c['churned']} churned",
+            f"{c['dual_role']} distributors in both roles",
+            f"  {c['churned']} churned over the {MONTHS} months "
+            f"({c['churned_after_partner']} after a partner left), "
+            f"{c['gone_quiet']} shippers stopped shipping, {c['won_in_window']} won, "
+            f"{c['leaving_soon']} in decline now",
             f"  {c['links']} links ({c['declared_only_links']} with a declared volume only), "
             f"{c['shipments']:,} shipments",
             f"  {c['departments']} departments ({c['silent_departments']} silent > {SILENT_AFTER_DAYS} days), "
@@ -100,6 +114,8 @@ DEPARTMENT_COLUMNS = ("name", "decision_weight", "is_decision_maker")
 CONTACT_COLUMNS = ("name", "role", "email", "phone")
 SURVEY_COLUMNS = ("collected_at", "channel", "scale_min", "scale_max", "likelihood_to_recommend", "comment")
 INTERACTION_COLUMNS = ("kind", "at", "summary", "next_follow_up")
+# the manager on a VIP team is its executive sponsor; a second "amN" is a second account manager
+TEAM_ROLES = {"ma": TeamRole.EXECUTIVE_SPONSOR, "am": TeamRole.ACCOUNT_MANAGER}
 TICKET_COLUMNS = ("kind", "severity", "subject", "opened_at", "first_response_at", "resolved_at", "status", "claim_amount")  # fmt: skip
 OPPORTUNITY_COLUMNS = ("kind", "stage", "title", "value", "probability", "expected_close")
 
@@ -132,6 +148,7 @@ def load_demo(session: Session, *, seed: int = 7, today: dt.date | None = None) 
     _write_relations(session, plan, ids)
     _insert(session, Ticket, _rows(plan.tickets, TICKET_COLUMNS, customer_id=("company", ids.customers),
                                    link_id=("lane", ids.links)))  # fmt: skip
+    tickets.fill_due_times(session)  # the service desk's due times, as if each had been opened through it
     _insert(session, Opportunity, _rows(plan.opportunities, OPPORTUNITY_COLUMNS,
                                         customer_id=("company", ids.customers)))  # fmt: skip
     session.flush()
@@ -196,7 +213,11 @@ def _write_customers(session: Session, plan: DemoPlan, ids: _Ids) -> None:
         session,
         customer_team,
         [
-            {"customer_id": ids.customers[c.index], "user_id": ids.users[member]}
+            {
+                "customer_id": ids.customers[c.index],
+                "user_id": ids.users[member],
+                "role": TEAM_ROLES[member[:2]],
+            }
             for c in companies
             for member in c.team
         ],
@@ -272,6 +293,11 @@ def _write_relations(session: Session, plan: DemoPlan, ids: _Ids) -> None:
 def _summary(plan: DemoPlan, customer_ids: list[int], keys: dict[str, str], seconds: float) -> DemoSummary:
     silent_before = plan.horizon - dt.timedelta(days=SILENT_AFTER_DAYS)
     answered = {s["department"] for s in plan.surveys if s["collected_at"] >= silent_before}
+    followers, quiet, leaving_soon = (
+        history.followers(plan),
+        history.quiet_shippers(plan),
+        history.leaving_soon(plan),
+    )
     counts = {
         "users": len(keys),
         "customers": len(plan.companies),
@@ -293,6 +319,10 @@ def _summary(plan: DemoPlan, customer_ids: list[int], keys: dict[str, str], seco
             t["status"] in (TicketStatus.OPEN, TicketStatus.IN_PROGRESS) for t in plan.tickets
         ),
         "opportunities": len(plan.opportunities),
+        "churned_after_partner": len(followers),
+        "gone_quiet": len(quiet),
+        "won_in_window": sum(c.acquired_on > plan.start for c in plan.companies),
+        "leaving_soon": len(leaving_soon),
     }
     return DemoSummary(
         seed=plan.seed,
@@ -305,4 +335,7 @@ def _summary(plan: DemoPlan, customer_ids: list[int], keys: dict[str, str], seco
         names={customer_ids[c.index]: c.name for c in plan.companies},
         notes={customer_ids[i]: note for i, note in plan.notes.items()},
         seconds=seconds,
+        followers={customer_ids[i]: customer_ids[after] for i, after in followers.items()},
+        quiet_shippers=[customer_ids[i] for i in quiet],
+        leaving_soon=[customer_ids[i] for i in leaving_soon],
     )

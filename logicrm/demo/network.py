@@ -16,7 +16,7 @@ from logicrm.demo.plan import Company, DemoPlan, Lane
 from logicrm.demo.world import N_DISTRIBUTORS
 from logicrm.lanes.models import ServiceType
 
-TARGET_SHIPMENTS = 115_000  # expected shipments over the window before seasonality and troubles
+TARGET_SHIPMENTS = 90_000  # expected shipments a year, all lanes running, before seasonality and troubles
 MULTI_SHIPPER_LINKS = 70  # at least this many links beyond one shipper per consignee
 LINK_CURVE = (80.0, 0.9)  # consignees of the r-th largest shipper ≈ 80 · r^-0.9 (power law)
 
@@ -84,7 +84,7 @@ def _pairs(plan: DemoPlan, shippers: list[Company], consignees: list[Company]) -
     """Draw the (shipper, consignee) pairs by fit and remaining capacity; record the partners."""
     rng = plan.rng
     pure = [c for c in shippers if not c.is_consignee]
-    affinity = {s.index: {c.index: _affinity(s, c) for c in consignees} for s in shippers}
+    fit = {s.index: {c.index: affinity(s, c) for c in consignees} for s in shippers}
     left = {s.index: s.capacity for s in shippers}
     pairs: set[tuple[int, int]] = set()
 
@@ -101,7 +101,7 @@ def _pairs(plan: DemoPlan, shippers: list[Company], consignees: list[Company]) -
     for d in (c for c in consignees if c.is_shipper):
         for _ in range(rng.choice((1, 2, 2, 3))):
             options = [
-                (s.index, max(left[s.index], 1) * affinity[s.index][d.index])
+                (s.index, max(left[s.index], 1) * fit[s.index][d.index])
                 for s in pure
                 if free(s.index, d.index)
             ]
@@ -111,13 +111,13 @@ def _pairs(plan: DemoPlan, shippers: list[Company], consignees: list[Company]) -
     rng.shuffle(single)
     for c in single:
         options = [
-            (s.index, max(left[s.index], 0) * affinity[s.index][c.index])
+            (s.index, max(left[s.index], 0) * fit[s.index][c.index])
             for s in shippers
             if free(s.index, c.index)
         ]
         if not any(w for _, w in options):
             options = [
-                (s.index, s.capacity * affinity[s.index][c.index]) for s in shippers if free(s.index, c.index)
+                (s.index, s.capacity * fit[s.index][c.index]) for s in shippers if free(s.index, c.index)
             ]
         add(weighted(rng, options), c.index)
     # the rest of each shipper's capacity goes to big, well-connected consignees
@@ -127,7 +127,7 @@ def _pairs(plan: DemoPlan, shippers: list[Company], consignees: list[Company]) -
     for s in sorted(shippers, key=lambda s: -s.capacity):
         while left[s.index] > 0:
             options = [
-                (c.index, affinity[s.index][c.index] * c.size * (1 + degree[c.index]))
+                (c.index, fit[s.index][c.index] * c.size * (1 + degree[c.index]))
                 for c in consignees
                 if free(s.index, c.index)
             ]
@@ -200,7 +200,7 @@ def volumes(plan: DemoPlan) -> None:
         lane.monthly *= scale
 
 
-def _affinity(shipper: Company, consignee: Company) -> float:
+def affinity(shipper: Company, consignee: Company) -> float:
     """How likely the shipper serves the consignee: industry fit times closeness."""
     serves = 5.0 if consignee.industry in SERVES[shipper.industry] else 0.15
     a, b = shipper.region, consignee.region

@@ -10,6 +10,7 @@ import datetime as dt
 from collections import defaultdict
 
 from logicrm.customers.models import Tier
+from logicrm.demo import decline
 from logicrm.demo.draws import weighted
 from logicrm.demo.names import person_name
 from logicrm.demo.plan import WINDOW_DAYS, Company, DemoPlan
@@ -136,7 +137,8 @@ def _contact(plan: DemoPlan, company: Company, department: int, n: int) -> None:
 
 
 def interactions(plan: DemoPlan) -> None:
-    """Visits, meetings, calls and e-mails at the tier's cadence, up to a recent last contact."""
+    """Visits, meetings, calls and e-mails at the tier's cadence while the company is a customer, up to a
+    recent last contact (one from before a leaving company fell silent)."""
     rng = plan.rng
     overdue = set(plan.troubled["contact_overdue"])
     by_company: dict[int, list[int]] = defaultdict(list)
@@ -155,11 +157,14 @@ def interactions(plan: DemoPlan) -> None:
             last = cadence * rng.uniform(1.1, 1.6)
         else:
             last = rng.uniform(1, cadence * 0.8)
-        if company.churned_on:
-            last += (plan.today - company.churned_on).days
+        silent = decline.silent_days(plan, company)
+        customer_for = min(WINDOW_DAYS, (plan.today - company.acquired_on).days)
+        last += silent
+        if last >= customer_for > silent:  # won lately: contacted since
+            last = silent + (customer_for - silent) * rng.uniform(0.1, 0.9)
         ago = last
         first = True
-        while ago < WINDOW_DAYS and (first or i not in plan.newcomers):
+        while ago < customer_for and (first or i not in plan.newcomers):
             kind = weighted(rng, INTERACTION_MIX[company.tier == Tier.VIP].items())
             dept = rng.choice(by_company[i])
             user = (
@@ -187,3 +192,27 @@ def interactions(plan: DemoPlan) -> None:
             )
             first = False
             ago += cadence * rng.uniform(0.55, 1.0)
+        if i in plan.healthy:
+            _call_every_deciding_department(plan, i, by_company[i])
+
+
+def _call_every_deciding_department(plan: DemoPlan, company: int, departments: list[int]) -> None:
+    """A healthy account keeps the cadence of each deciding department: a call to each in the last days
+    (deterministic, so the rest of the demo draws what it drew before)."""
+    for offset, number in enumerate(d for d in departments if plan.departments[d]["is_decision_maker"]):
+        at = (plan.horizon - dt.timedelta(days=3 + offset)).replace(
+            hour=10, minute=0, second=0, microsecond=0
+        )
+        plan.interactions.append(
+            {
+                "company": company,
+                "department": number,
+                "user": f"am{plan.companies[company].owner}",
+                "kind": InteractionKind.CALL,
+                "at": at,
+                "summary": INTERACTION_SUMMARIES[InteractionKind.CALL].format(
+                    city=plan.companies[company].city, dept=plan.departments[number]["name"]
+                ),
+                "next_follow_up": None,
+            }
+        )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from logicrm.customers.models import AcquisitionChannel, CustomerStatus, Tier
 from logicrm.lanes.models import LinkStatus, ServiceType
 
-WINDOW_DAYS = 365  # the history the demo makes: shipments, surveys, interactions and tickets
+WINDOW_DAYS = 730  # the history the demo makes: shipments, surveys, interactions and tickets
 SILENT_AFTER_DAYS = 180
 SOURED_DAYS = 175  # the unhappy consignees' lanes went bad this long ago, and so did their verdicts
 
@@ -67,6 +67,10 @@ class Company:
     value: float = 0.0  # expected revenue over the year, for tiers
     profile: dict = field(default_factory=dict)
 
+    def active_on(self, day: dt.date) -> bool:
+        """Whether it was our customer that day: won, and not yet gone."""
+        return self.acquired_on <= day and (self.churned_on is None or day < self.churned_on)
+
     @property
     def is_shipper(self) -> bool:
         return self.role != "consignee"
@@ -104,6 +108,25 @@ class Lane:
     status: LinkStatus = LinkStatus.ACTIVE
     declared: float | None = None
     seed: int = 0
+    # an account leaving over the lane: its volume thins from the first day to the second (window days),
+    # then stops; and from `bad_from` it may also damage more (None: as `damage`)
+    fading: tuple[int, int] | None = None
+    bad_damage: float | None = None
+
+
+@dataclass(frozen=True)
+class Leaving:
+    """An account that leaves: when, how its signals worsened before, and whether a partner set it off.
+
+    `on` may lie after `today`: such an account is still active, already in decline, and leaves later.
+    """
+
+    on: dt.date  # churned_on, or the day a quiet shipper stopped shipping (its status does not change)
+    since: dt.date  # its signals worsen from this day
+    quiet: bool
+    after: int | None  # the partner whose leaving set it off; None: it left on its own
+    signals: tuple[str, ...]  # which of decline.SIGNALS it shows
+    severity: float  # scale points its deciding departments' verdicts fall by, until it leaves
 
 
 @dataclass(eq=False)
@@ -142,6 +165,8 @@ class DemoPlan:
     newcomers: list[int] = field(default_factory=list)  # new consignees with only a declared volume
     overdue_claims: list[tuple] = field(default_factory=list)  # (company, lane, delivered, days, amount)
     claimed: set[int] = field(default_factory=set)  # positions of the shipments behind the overdue claims
+    # the history (history.py): accounts that left during the window, or will soon; company → how
+    leaving: dict[int, Leaving] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)

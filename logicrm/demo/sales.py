@@ -58,7 +58,11 @@ def _renewals(plan: DemoPlan, company: Company) -> None:
             value=value * 0.95,
             close=profile["contract_start"] - dt.timedelta(days=14),
         )
-    if company.index not in plan.no_renewal and end <= plan.today + dt.timedelta(days=150):
+    if (
+        company.status == CustomerStatus.ACTIVE
+        and company.index not in plan.no_renewal
+        and end <= plan.today + dt.timedelta(days=150)
+    ):
         soon = end <= plan.today + dt.timedelta(days=60)
         _add(
             plan,
@@ -89,7 +93,7 @@ def _deal(plan: DemoPlan, company: Company) -> None:
     close = (
         plan.today + dt.timedelta(days=rng.randint(20, 200))
         if stage not in (OpportunityStage.WON, OpportunityStage.LOST)
-        else plan.today - dt.timedelta(days=rng.randint(10, 300))
+        else max(plan.today - dt.timedelta(days=rng.randint(10, 300)), company.acquired_on)
     )
     value = max(company.value, 20_000) * rng.uniform(0.05, 0.3)
     _add(plan, company, kind, stage, title=title, value=value, close=close)

@@ -1,7 +1,8 @@
-"""How the lanes run, and the year of shipments they carried.
+"""How the lanes run, and the two years of shipments they carried.
 
 Each lane ships at its monthly volume shaped by season and weekday, on time or late at its own rate;
-a falling account's lanes fade over the last two months and the soured lanes run late since they soured.
+a falling account's lanes fade over the last two months and the soured lanes run late since they soured;
+a leaving account's lanes thin out and may run late before it goes (decline.py).
 Each lane draws from a generator seeded by the lane, so its shipments do not depend on the others.
 """
 
@@ -20,6 +21,7 @@ MONTH_FACTOR = (0.97, 0.95, 1.0, 1.0, 1.0, 0.99, 0.97, 0.95, 1.02, 1.06, 1.08, 1
 CHINESE_NEW_YEAR_FACTOR = 0.9  # February, lanes leaving China
 WEEKDAY_FACTOR = (1.1, 1.1, 1.1, 1.1, 1.0, 0.45, 0.15)
 FALL_FACTOR = 0.2  # a falling account keeps this share of its volume in the last 30 days
+FADE_FLOOR = 0.1  # a leaving account's lane thins to this share of its volume, then stops
 MINUTES = [dt.timedelta(minutes=m) for m in range(7 * 24 * 60 + 1)]  # offsets up to a week, reused
 
 
@@ -86,6 +88,8 @@ def _lane_shipments(plan: DemoPlan, lane: Lane, factors: list[float], day_starts
     horizon, out, minutes = plan.horizon, plan.shipments, MINUTES
     first = max(0, (lane.started_on - plan.start).days)
     last = WINDOW_DAYS if lane.ended_on is None else min(WINDOW_DAYS, (lane.ended_on - plan.start).days)
+    fade_from, fade_to = lane.fading or (last, last)
+    last = min(last, fade_to)
     daily = lane.monthly * 12 / 365
     transit = dt.timedelta(hours=lane.transit_h)
     early = min(12.0, lane.transit_h * 0.2) * 60
@@ -93,7 +97,9 @@ def _lane_shipments(plan: DemoPlan, lane: Lane, factors: list[float], day_starts
     price, cost_share = lane.price, 1 - lane.margin
     carry = random_()  # scheduled lanes ship on a rhythm rather than at random
     for day in range(first, last):
-        lam = daily * factors[day] * (1 + lane.trend * (day - WINDOW_DAYS) / WINDOW_DAYS)
+        lam = daily * factors[day] * (1 + lane.trend * (day - WINDOW_DAYS) / 365)
+        if day >= fade_from:
+            lam *= 1 - (1 - FADE_FLOOR) * (day - fade_from) / (fade_to - fade_from)
         if lane.falling:
             to_go = WINDOW_DAYS - day
             if to_go <= 30:
@@ -108,7 +114,9 @@ def _lane_shipments(plan: DemoPlan, lane: Lane, factors: list[float], day_starts
             n = poisson(rng, lam)
         if not n:
             continue
-        on_time = lane.bad_on_time if lane.bad_from is not None and day >= lane.bad_from else lane.on_time
+        bad = lane.bad_from is not None and day >= lane.bad_from
+        on_time = lane.bad_on_time if bad else lane.on_time
+        damage = (lane.bad_damage or lane.damage) if bad else lane.damage
         base = day_starts[day]
         for _ in range(n):
             shipped = base + minutes[300 + int(random_() * 900)]  # 05:00–20:00
@@ -124,7 +132,7 @@ def _lane_shipments(plan: DemoPlan, lane: Lane, factors: list[float], day_starts
                 delivered = None  # still on its way
             else:
                 in_full = random_() < lane.in_full
-                damaged = random_() < lane.damage
+                damaged = random_() < damage
                 if damaged and random_() < 0.65:
                     claim = round(revenue * (0.3 + 2.2 * random_()), 2)
                 if delivered > promised:

@@ -1,8 +1,9 @@
-"""Survey responses: each department's verdict on us, per dimension, at its own pace over the year.
+"""Survey responses: each department's verdict on us, per dimension, at its own pace over the window.
 
 Most departments answer around their company's mood; the story's furious departments rate us far below
 their expectations throughout, the unhappy consignees' deciding departments since their lanes soured,
-and some departments have fallen silent.
+a leaving company's departments less and less until it goes (decline.py), and some departments have
+fallen silent. Nobody answers before it became a customer.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from logicrm.customers.models import Tier
+from logicrm.demo import decline
 from logicrm.demo.draws import clamp
 from logicrm.demo.plan import SOURED_DAYS, WINDOW_DAYS, Company, DemoPlan
 from logicrm.relations.models import Dimension
@@ -83,12 +85,14 @@ def surveys(plan: DemoPlan) -> None:
             elif special == "soured" and ago < SOURED_DAYS:
                 gap, comment_key = -2.8, "consignee"
             else:
-                gap, comment_key = company.mood + offset, None
+                souring = decline.souring(plan, i, decides=dept["is_decision_maker"], ago=ago)
+                gap, comment_key = company.mood + offset - souring, None
             _response(plan, who, ago, gap, comment_key)
 
 
 def _answer_days(plan: DemoPlan, company: Company, dept: dict) -> list[int]:
-    """Days ago the department answered: when it last did, then back at its yearly pace (none: never)."""
+    """Days ago the department answered: when it last did, then back at its yearly pace while the company
+    was a customer (none: never)."""
     rng = plan.rng
     i = company.index
     per_year = {Tier.VIP: 4, Tier.KEY: 3, Tier.STANDARD: 2}[company.tier] + rng.choice((-1, 0, 0, 1))
@@ -113,12 +117,12 @@ def _answer_days(plan: DemoPlan, company: Company, dept: dict) -> list[int]:
         last = rng.randint(1, (plan.today - company.acquired_on).days)
     else:
         last = rng.randint(3, 150)
-    if company.churned_on:
-        last += (plan.today - company.churned_on).days
+    last += decline.silent_days(plan, company)
     days = [last]
     while i not in plan.newcomers and days[-1] + 365 / per_year < WINDOW_DAYS:
         days.append(days[-1] + round(365 / per_year * rng.uniform(0.8, 1.2)))
-    return days
+    customer_for = (plan.today - company.acquired_on).days
+    return [ago for ago in days if ago < customer_for]
 
 
 def _response(plan: DemoPlan, who: _Respondent, ago: int, gap: float, comment_key: str | None) -> None:

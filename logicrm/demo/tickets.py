@@ -47,22 +47,22 @@ def _shipment_tickets(plan: DemoPlan) -> None:
             severity, claim = Severity.HIGH if rng.random() < 0.15 else Severity.MEDIUM, None
         else:
             continue
-        _ticket(
+        add_ticket(
             plan, company, kind, opened=opened, subject=subject, severity=severity, lane=lane, claim=claim
         )
 
 
 def _requests(plan: DemoPlan) -> None:
-    """Requests at the tier's yearly rate, none from a newcomer or after a company left."""
+    """Requests at the tier's yearly rate while the company is a customer, none from a newcomer."""
     rng = plan.rng
     for company in plan.companies:
         if company.index in plan.newcomers:
             continue
-        for _ in range(poisson(rng, REQUESTS_PER_YEAR[company.tier])):
+        for _ in range(poisson(rng, REQUESTS_PER_YEAR[company.tier] * WINDOW_DAYS / 365)):
             opened = plan.horizon - dt.timedelta(days=rng.uniform(0.1, WINDOW_DAYS - 5))
-            if company.churned_on and opened.date() >= company.churned_on:
+            if not company.active_on(opened.date()):
                 continue
-            _ticket(
+            add_ticket(
                 plan,
                 company.index,
                 TicketKind.REQUEST,
@@ -93,7 +93,7 @@ def _overdue_claims(plan: DemoPlan) -> None:
         )
 
 
-def _ticket(
+def add_ticket(
     plan: DemoPlan,
     company: int,
     kind: TicketKind,

@@ -14,9 +14,10 @@ from logicrm.demo.names import CompanyNamer
 from logicrm.demo.plan import Company, DemoPlan, Region
 
 # Shape of the network (DESIGN §8: tens of shippers, hundreds of consignees, a few distributors).
-N_SHIPPERS = 30  # shipper role only
+# Everyone who was a customer during the two years; about a fifth of them have left by "now" (history.py).
+N_SHIPPERS = 34  # shipper role only
 N_DISTRIBUTORS = 10  # both roles
-N_CONSIGNEES = 390  # consignee role only
+N_CONSIGNEES = 466  # consignee role only
 
 REGIONS = (
     Region("China East", ("Shanghai", "Hangzhou", "Ningbo", "Suzhou", "Nanjing"), "asia", "cn", "+86 21", 0.13, 0.22, 0),

@@ -11,6 +11,7 @@ from logicrm.db import utcnow
 from logicrm.errors import Conflict, NotFound
 from logicrm.health.models import Alert, AlertState
 from logicrm.network import drivers
+from logicrm.tasks import service as tasks
 from logicrm.users.models import User
 
 
@@ -58,9 +59,11 @@ def acknowledge(session: Session, *, user: User, alert: Alert) -> Alert:
 
 
 def resolve(session: Session, *, user: User, alert: Alert) -> Alert:
-    """Resolve an alert by hand; if its condition persists the next run opens a new one."""
+    """Resolve an alert by hand, closing the tasks its playbook opened; if its condition persists the next
+    run opens a new one."""
     if alert.state != AlertState.RESOLVED:
         alert.state, alert.resolved_at = AlertState.RESOLVED, utcnow()
+        tasks.close_for_alerts(session, alert_ids=[alert.id], user=user)
     return alert
 
 

@@ -12,6 +12,14 @@ from logicrm.db import Base, enum_type, utcnow
 from logicrm.tickets.models import Severity
 
 
+class DeliveryMode(enum.StrEnum):
+    """How a person hears of alerts of one severity."""
+
+    IMMEDIATE = "immediate"  # an email at once (and in the run's digest)
+    DIGEST = "digest"  # in the digest of the run that raised it
+    OFF = "off"
+
+
 class RunStatus(enum.StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -41,6 +49,7 @@ class JobRun(Base):
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     config_hash: Mapped[str | None] = mapped_column(String(16))
+    rulebook_version: Mapped[int | None]
 
 
 class HealthSnapshot(Base):
@@ -69,6 +78,11 @@ class HealthSnapshot(Base):
     abc_class: Mapped[str] = mapped_column(String(1))
     departments: Mapped[list] = mapped_column(JSON, default=list)
     drivers: Mapped[list] = mapped_column(JSON, default=list)
+    # own_risk and network_risk are probabilities of churn within horizon_days, from this model version
+    model_version: Mapped[int | None]
+    horizon_days: Mapped[int | None]
+    p_alive: Mapped[float | None]  # shippers: BG/NBD probability that the shipment rhythm still runs
+    rulebook_version: Mapped[int | None]  # the rules the run judged it by
 
 
 class Alert(Base):
@@ -106,6 +120,7 @@ class Alert(Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     resolved_at: Mapped[dt.datetime | None]
+    rulebook_version: Mapped[int | None]  # of the run that last raised or refreshed it
 
 
 class PortfolioKpis(Base):
@@ -119,3 +134,32 @@ class PortfolioKpis(Base):
     as_of: Mapped[dt.datetime] = mapped_column(index=True)
     figures: Mapped[dict] = mapped_column(JSON, default=dict)
     config_hash: Mapped[str | None] = mapped_column(String(16))
+
+
+class AlertPreference(Base):
+    """How one person hears of alerts, per severity (no row: the defaults, digest for each)."""
+
+    __tablename__ = "alert_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    low: Mapped[DeliveryMode] = mapped_column(
+        enum_type(DeliveryMode, name="low_mode"), default=DeliveryMode.DIGEST
+    )
+    medium: Mapped[DeliveryMode] = mapped_column(
+        enum_type(DeliveryMode, name="medium_mode"), default=DeliveryMode.DIGEST
+    )
+    high: Mapped[DeliveryMode] = mapped_column(
+        enum_type(DeliveryMode, name="high_mode"), default=DeliveryMode.DIGEST
+    )
+
+
+class AlertSubscription(Base):
+    """A person who follows an account's alerts without being on its team."""
+
+    __tablename__ = "alert_subscriptions"
+    __table_args__ = (UniqueConstraint("customer_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

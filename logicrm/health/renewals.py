@@ -12,6 +12,7 @@ from logicrm.config import PIPELINE_STAGES
 from logicrm.customers.models import Customer
 from logicrm.sales.models import (
     CLOSED_STAGES,
+    RENEWAL_JOB,
     Opportunity,
     OpportunityKind,
     OpportunityStage,
@@ -19,7 +20,6 @@ from logicrm.sales.models import (
 )
 from logicrm.shippers.models import ShipperProfile
 
-SOURCE = "renewal_job"
 _renewal = and_(
     Opportunity.kind == OpportunityKind.RENEWAL, Opportunity.customer_id == ShipperProfile.customer_id
 )
@@ -52,7 +52,7 @@ def open_due(session: Session, *, now: dt.datetime, lead_days: int, probability:
                 customer_id=row.customer_id, kind=OpportunityKind.RENEWAL, stage=OpportunityStage.LEAD,
                 title=f"Renewal of the contract ending {row.contract_end.isoformat()}",
                 value=row.contracted_annual_value or 0, probability=probability, expected_close=row.contract_end,
-                owner_id=row.owner_id, contract_end=row.contract_end, source=SOURCE, created_at=now,
+                owner_id=row.owner_id, contract_end=row.contract_end, source=RENEWAL_JOB, created_at=now,
                 stages=[OpportunityStageEvent(stage=OpportunityStage.LEAD, entered_at=now)],
             )
         )  # fmt: skip

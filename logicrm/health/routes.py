@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 
 from flask import current_app
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, current_user, page_of, paginate, require_role, session
+from logicrm.api import (
+    Blueprint,
+    PageArgs,
+    current_user,
+    etag_of,
+    expected_version,
+    page_of,
+    paginate,
+    require_role,
+    session,
+)
 from logicrm.customers import service as customers
 from logicrm.db import utcnow
-from logicrm.health import alerts, history, kpis, runs
+from logicrm.health import alerts, history, kpis, rulebook, runs, subscriptions
+from logicrm.health.rules import RULES
 from logicrm.health.schemas import (
     AlertListArgs,
     AlertOut,
+    AlertSettingsIn,
+    AlertSettingsOut,
     HistoryArgs,
     HistoryPage,
     KpiArgs,
     KpiSeriesOut,
+    RulebookDocumentIn,
+    RulebookIn,
+    RulebookOut,
+    RulebookPatchIn,
     RunListArgs,
     RunOut,
 )
+from logicrm.rulebook import service as rulebooks
 from logicrm.users.models import UserRole
 
 alerts_blp = Blueprint("alerts", __name__, url_prefix="/alerts", description="Churn-risk alerts.")
@@ -33,6 +52,16 @@ runs_blp = Blueprint(
 )
 history_blp = Blueprint(
     "health-history", __name__, url_prefix="/customers", description="A customer's health over time."
+)
+rulebook_blp = Blueprint(
+    "rulebook",
+    __name__,
+    url_prefix="/rulebook",
+    description="Alert thresholds and severities, playbooks, ticket SLAs and handling plans, contact cadences: "
+    "read by everyone, edited by admins, versioned.",
+)
+settings_blp = Blueprint(
+    "alert-settings", __name__, url_prefix="/me", description="How the caller hears of alerts."
 )
 
 kpis_blp = Blueprint(
@@ -144,4 +173,86 @@ class PortfolioKpis(MethodView):
         return kpis.series(session(), **args)
 
 
-blueprints = (alerts_blp, runs_blp, history_blp, kpis_blp)
+def _answer(found: rulebook.Rulebook) -> tuple:
+    return {**dataclasses.asdict(found), "rules": RULES}, 200, {"ETag": etag_of(found)}
+
+
+@rulebook_blp.route("")
+class Rulebook(MethodView):
+    @rulebook_blp.response(200, RulebookOut)
+    def get(self):
+        """The rulebook in force (version 0 until an admin saves one), with its ETag."""
+        return _answer(rulebook.current(session(), base=current_app.config["LOGICRM_RULES"]))
+
+    @rulebook_blp.arguments(RulebookIn)
+    @rulebook_blp.response(200, RulebookOut)
+    def put(self, rulebook_in):
+        """Save a whole new version (admin; If-Match: the ETag of the version in force); in force at once."""
+        require_role(UserRole.ADMIN)
+        base = current_app.config["LOGICRM_RULES"]
+        expected_version(rulebook.current(session(), base=base))
+        return _answer(rulebook.save(session(), user=current_user(), base=base, **rulebook_in))
+
+    @rulebook_blp.arguments(RulebookPatchIn)
+    @rulebook_blp.response(200, RulebookOut)
+    def patch(self, patch_in):
+        """Change part of the rulebook with a JSON merge patch of its document, saved as a new version (admin;
+        If-Match required)."""
+        require_role(UserRole.ADMIN)
+        base = current_app.config["LOGICRM_RULES"]
+        expected_version(rulebook.current(session(), base=base))
+        return _answer(
+            rulebook.patch(
+                session(),
+                user=current_user(),
+                changes=patch_in["document"],
+                note=patch_in["note"],
+                base=base,
+                schema=RulebookDocumentIn(),
+            )
+        )
+
+
+@rulebook_blp.route("/versions")
+class RulebookVersions(MethodView):
+    @rulebook_blp.arguments(PageArgs, location="query")
+    @rulebook_blp.response(200, page_of(RulebookOut))
+    def get(self, args):
+        """The saved versions, newest first."""
+        found = paginate(session(), rulebooks.list_statement(), **args)
+        base = current_app.config["LOGICRM_RULES"]
+        books = [rulebooks.get(session(), version=row.version) for row in found["items"]]
+        return {
+            **found,
+            "items": [
+                {**dataclasses.asdict(rulebook.present(session(), book=book, base=base)), "rules": RULES}
+                for book in books
+            ],
+        }
+
+
+@rulebook_blp.route("/versions/<int:version_id>")
+class RulebookVersion(MethodView):
+    @rulebook_blp.response(200, RulebookOut)
+    def get(self, version_id):
+        """One saved version."""
+        book = rulebooks.get(session(), version=version_id)
+        found = rulebook.present(session(), book=book, base=current_app.config["LOGICRM_RULES"])
+        return {**dataclasses.asdict(found), "rules": RULES}
+
+
+@settings_blp.route("/alert-settings")
+class MyAlertSettings(MethodView):
+    @settings_blp.response(200, AlertSettingsOut)
+    def get(self):
+        """How you hear of alerts: per severity immediate, digest or off; the accounts you follow."""
+        return subscriptions.settings_of(session(), user=current_user())
+
+    @settings_blp.arguments(AlertSettingsIn)
+    @settings_blp.response(200, AlertSettingsOut)
+    def put(self, settings_in):
+        """Set how you hear of alerts (severities left out keep theirs) and the accounts you follow."""
+        return subscriptions.replace(session(), user=current_user(), **settings_in)
+
+
+blueprints = (alerts_blp, runs_blp, history_blp, kpis_blp, rulebook_blp, settings_blp)

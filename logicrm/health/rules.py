@@ -3,6 +3,7 @@
 Pure: plain records only, so a run, the SLA check and tests share the same decisions without a database.
 """
 
+import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -29,9 +30,20 @@ class RuleParams(EnvParams):
     ENV_PREFIX = ENV_PREFIX
 
     # thresholds: when each rule fires
-    risk_high: float = param(0.6, "risk_high fires when network risk is at or above this.")
+    risk_high: float = param(
+        0.3,
+        "risk_high fires when the probability of leaving within the model's horizon is at or above this "
+        "(and the account is within its manager's capacity, risk_high_capacity).",
+    )
+    risk_high_capacity: float = param(
+        0.1,
+        "risk_high fires for at most this share of a manager's accounts, the most likely to leave first "
+        "(at least one per manager): an alert list a person can work through.",
+    )
     risk_jump: float = param(
-        0.15, "risk_jump fires when network risk rose at least this since the last snapshot."
+        0.15,
+        "risk_jump fires when the probability of leaving within the horizon rose at least this since the "
+        "last snapshot.",
     )
     exposure_high: float = param(
         0.05,
@@ -47,11 +59,13 @@ class RuleParams(EnvParams):
         90, "contract_expiring fires when the contract ends within this many days and no renewal is open."
     )
     # escalation: one severity level up for a large magnitude
-    risk_high_escalate: float = param(0.8, "Network risk at or above this raises risk_high one level.")
+    risk_high_escalate: float = param(
+        0.5, "A probability of leaving at or above this raises risk_high one level."
+    )
     risk_jump_escalate: float = param(0.3, "A rise at least this large raises risk_jump one level.")
     exposure_min_risk: float = param(
-        0.3,
-        "exposure_high fires only when the account's network risk is at least this: a steady, happy hub is "
+        0.15,
+        "exposure_high fires only when the account's probability of leaving is at least this: a steady, happy hub is "
         "concentration to plan for, not a churn alert.",
     )
     exposure_high_escalate: float = param(
@@ -91,6 +105,11 @@ class RuleParams(EnvParams):
         "Severity of tier_mismatch (over-served); under-served is one level up; the tier step is not applied.",
         choices=SEVERITIES,
     )
+    severity_vip_without_sponsor: str = param(
+        "medium",
+        "Severity of vip_without_sponsor (a VIP account with no executive sponsor on its team).",
+        choices=SEVERITIES,
+    )
     tier_step_vip: int = param(1, "Severity levels added for a VIP account.")
     tier_step_key: int = param(0, "Severity levels added for a key account.")
     tier_step_standard: int = param(-1, "Severity levels added for a standard account.")
@@ -105,6 +124,7 @@ class RuleParams(EnvParams):
     def _checks(self) -> dict[str, bool]:
         checks = {
             "risk_high": 0 < self.risk_high <= 1,
+            "risk_high_capacity": 0 < self.risk_high_capacity <= 1,
             "risk_jump": 0 < self.risk_jump <= 1,
             "exposure_high": 0 < self.exposure_high <= 1,
             "exposure_min_risk": 0 <= self.exposure_min_risk <= 1,
@@ -152,6 +172,15 @@ class DepartmentFact:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactFact:
+    """Days since a deciding department's last contact of a kind that counts (None: never), and its cadence."""
+
+    department: str
+    days_since_contact: float | None
+    cadence_days: float
+
+
+@dataclass(frozen=True, slots=True)
 class TicketFact:
     """An open ticket and the SLA of its account's tier."""
 
@@ -172,6 +201,8 @@ class AccountFacts:
     customer_id: int
     name: str
     tier: str
+    owner_id: int | None  # whose capacity risk_high counts against (None: the unowned accounts together)
+    horizon_days: int  # network_risk is the probability of leaving within this many days
     network_risk: float
     previous_network_risk: float | None  # None: no earlier snapshot
     exposure: float  # revenue/month the cascade loses if this account leaves
@@ -185,6 +216,10 @@ class AccountFacts:
     tier_mismatch: str | None  # UNDER_SERVED, OVER_SERVED or None
     # risk drivers as stored (logicrm.network.drivers: ids, no names), rendered per reader at read time
     drivers: tuple[Mapping, ...]
+    # the cadence per deciding department; when given, contact_overdue judges these instead of the
+    # account's last contact
+    contacts: tuple[ContactFact, ...] = ()
+    has_executive_sponsor: bool | None = None  # None: not known
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +244,30 @@ class _Hit(NamedTuple):
 def _risk_high(a: AccountFacts, p: RuleParams) -> _Hit | None:
     if a.network_risk < p.risk_high:
         return None
-    text = f"network risk {a.network_risk:.2f} (alert at {p.risk_high:.2f})"
-    details = {"network_risk": a.network_risk, "threshold": p.risk_high}
+    text = (
+        f"probability of leaving within {a.horizon_days} days {a.network_risk:.0%} "
+        f"(alert at {p.risk_high:.0%}, for at most {p.risk_high_capacity:.0%} of a manager's accounts)"
+    )
+    details = {
+        "network_risk": a.network_risk,
+        "horizon_days": a.horizon_days,
+        "threshold": p.risk_high,
+        "capacity": p.risk_high_capacity,
+    }
     return _Hit(a.network_risk, a.network_risk >= p.risk_high_escalate, text, details)
+
+
+def within_capacity(facts: Iterable[AccountFacts], share: float) -> set[int]:
+    """Return the accounts risk_high may fire for: per manager, the floor(share × accounts) (at least one)
+    most likely to leave; ties go to the lower id so a run is reproducible."""
+    books: dict[int | None, list[AccountFacts]] = {}
+    for account in facts:
+        books.setdefault(account.owner_id, []).append(account)
+    allowed = set()
+    for book in books.values():
+        book.sort(key=lambda a: (-a.network_risk, a.customer_id))
+        allowed.update(a.customer_id for a in book[: max(1, math.floor(share * len(book)))])
+    return allowed
 
 
 def _risk_jump(a: AccountFacts, p: RuleParams) -> _Hit | None:
@@ -221,8 +277,8 @@ def _risk_jump(a: AccountFacts, p: RuleParams) -> _Hit | None:
     if rise < p.risk_jump - _EPSILON:
         return None
     text = (
-        f"network risk rose {rise:+.2f} since the last snapshot "
-        f"({a.previous_network_risk:.2f} → {a.network_risk:.2f})"
+        f"probability of leaving within {a.horizon_days} days rose {rise:+.0%} since the last snapshot "
+        f"({a.previous_network_risk:.0%} → {a.network_risk:.0%})"
     )
     details = {
         "network_risk": a.network_risk,
@@ -241,7 +297,8 @@ def _exposure_high(a: AccountFacts, p: RuleParams) -> _Hit | None:
         return None
     text = (
         f"losing it would cascade to {a.exposure:,.0f}/month, {share:.1%} of the portfolio's monthly revenue "
-        f"(alert at {p.exposure_high:.1%}) and its network risk is {a.network_risk:.2f}"
+        f"(alert at {p.exposure_high:.1%}) and its probability of leaving within {a.horizon_days} days is "
+        f"{a.network_risk:.0%}"
     )
     details = {
         "exposure": a.exposure,
@@ -279,6 +336,8 @@ def _department_silent(a: AccountFacts, p: RuleParams) -> _Hit | None:
 
 
 def _contact_overdue(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    if a.contacts:
+        return _departments_overdue(a, p)
     due = a.cadence_days * p.contact_overdue_factor
     if a.days_since_contact is not None and a.days_since_contact <= due:
         return None
@@ -294,6 +353,39 @@ def _contact_overdue(a: AccountFacts, p: RuleParams) -> _Hit | None:
         "overdue_days": days - due,
     }
     return _Hit((days - due) / a.cadence_days, never or days > escalate_after, text, details)
+
+
+def _departments_overdue(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    late = []
+    for fact in a.contacts:
+        due = fact.cadence_days * p.contact_overdue_factor
+        if fact.days_since_contact is not None and fact.days_since_contact <= due:
+            continue
+        escalate_after = fact.cadence_days * p.contact_overdue_escalate
+        never = fact.days_since_contact is None
+        days = escalate_after if never else fact.days_since_contact
+        late.append((fact, never, days, due, never or days > escalate_after))
+    if not late:
+        return None
+    late.sort(key=lambda item: -(item[2] - item[3]) / item[0].cadence_days)
+    listed = ", ".join(
+        f"{fact.department} ({'never' if never else f'{days:.0f} days ago'}; every {fact.cadence_days:.0f} days)"
+        for fact, never, days, _due, _escalated in late
+    )
+    fact, _never, days, due, _escalated = late[0]
+    details = {
+        "departments": [
+            {
+                "name": fact.department,
+                "days_since_contact": fact.days_since_contact,
+                "cadence_days": fact.cadence_days,
+                "overdue_days": days - due,
+            }
+            for fact, _never, days, due, _escalated in late
+        ]
+    }
+    text = f"deciding department overdue for contact: {listed}"
+    return _Hit((days - due) / fact.cadence_days, any(item[4] for item in late), text, details)
 
 
 def _contract_expiring(a: AccountFacts, p: RuleParams) -> _Hit | None:
@@ -350,6 +442,12 @@ def _tier_mismatch(a: AccountFacts, p: RuleParams) -> _Hit | None:
     return _Hit(1.0, a.tier_mismatch == UNDER_SERVED, text, {"mismatch": a.tier_mismatch})
 
 
+def _vip_without_sponsor(a: AccountFacts, p: RuleParams) -> _Hit | None:
+    if a.tier != "vip" or a.has_executive_sponsor is not False:
+        return None
+    return _Hit(1.0, False, "VIP account with no executive sponsor on its team", {})
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
     description: str
@@ -364,19 +462,28 @@ class _Rule:
 
 
 _RULES: dict[str, _Rule] = {
-    "risk_high": _Rule("Network (double-churn) risk is high.", _risk_high, explains_risk=True),
+    "risk_high": _Rule(
+        "Likely to leave within the horizon (own and network evidence).", _risk_high, explains_risk=True
+    ),
     "risk_jump": _Rule(
         "Network risk rose sharply since the previous snapshot.", _risk_jump, explains_risk=True
     ),
     "exposure_high": _Rule("Losing the account would cascade to a large share of revenue.", _exposure_high),
     "department_dissatisfied": _Rule("A deciding department is dissatisfied.", _department_dissatisfied),
     "department_silent": _Rule("A deciding department stopped answering surveys.", _department_silent),
-    "contact_overdue": _Rule("No contact for longer than the tier's cadence.", _contact_overdue, ages=True),
+    "contact_overdue": _Rule(
+        "A deciding department (or the account) has had no contact that counts for longer than its cadence.",
+        _contact_overdue,
+        ages=True,
+    ),
     "contract_expiring": _Rule(
         "The contract ends soon and no renewal opportunity is open.", _contract_expiring, ages=True
     ),
     "ticket_overdue": _Rule("A ticket is open past its tier's SLA.", _ticket_overdue, ages=True),
     "tier_mismatch": _Rule("The account's tier does not match its value.", _tier_mismatch, by_tier=False),
+    "vip_without_sponsor": _Rule(
+        "A VIP account has no executive sponsor on its team.", _vip_without_sponsor, by_tier=False
+    ),
 }
 RULES: dict[str, str] = {name: rule.description for name, rule in _RULES.items()}
 
@@ -403,9 +510,13 @@ def evaluate(
     """Run the rules (all, or only those named) over every account and return what fired."""
     wanted = _RULES.keys() if rules is None else _known(rules)
     selected = [(name, rule) for name, rule in _RULES.items() if name in wanted]
+    facts = list(facts)
+    capacity = within_capacity(facts, params.risk_high_capacity)
     findings = []
     for account in facts:
         for name, rule in selected:
+            if name == "risk_high" and account.customer_id not in capacity:
+                continue
             hit = rule.check(account, params)
             if hit is None:
                 continue

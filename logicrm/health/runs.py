@@ -25,16 +25,24 @@ from sqlalchemy.orm import Session
 from logicrm import processes
 from logicrm.config import Settings, parse_stage_probabilities
 from logicrm.customers import service as customers
+from logicrm.customers import teams
+from logicrm.customers.models import TeamRole
 from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict
-from logicrm.health import kpis, renewals, rules
-from logicrm.health.models import Alert, AlertState, HealthSnapshot, JobRun, RunStatus
+from logicrm.health import cadence, kpis, playbooks, renewals, rules, subscriptions
+from logicrm.health import rulebook as rulebook_edits
+from logicrm.health.models import Alert, AlertState, DeliveryMode, HealthSnapshot, JobRun, RunStatus
 from logicrm.network import drivers
 from logicrm.network.params import ScoringParams
+from logicrm.outbox import messages
 from logicrm.outbox import service as outbox
-from logicrm.outbox.messages import Notice
+from logicrm.outbox.messages import EscalationNotice, Notice, Recipient
+from logicrm.rulebook import service as rulebook
+from logicrm.rulebook.document import Rulebook
+from logicrm.scoring import model as churn_models
 from logicrm.scoring import queries, reports, scores
-from logicrm.users.models import User
+from logicrm.tasks import service as tasks
+from logicrm.tickets import escalations
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +117,7 @@ def run_sla_check(
         now,
         lambda _phase: None,
         prepare=lambda reader, _timings: _prepare_sla(reader, config, now),
-        write=lambda session, run, prepared, _timings: _write_alerts(
-            session, config, run, prepared, evaluated={TICKET_RULE}, now=now
-        ),
+        write=lambda session, run, prepared, _timings: _write_sla(session, config, run, prepared, now),
     )
 
 
@@ -121,7 +127,8 @@ def _run(
     """Claim the slot, load and score in a read session, then write everything in one short transaction.
 
     Scoring takes no write lock, so on SQLite API writes are not held up by a long run; a run that fails
-    or is killed before the final commit leaves nothing behind but its failed JobRun.
+    or is killed before the final commit leaves nothing behind but its failed JobRun. The run records the
+    rulebook version it followed and the fingerprint of the parameters that version put in force.
     """
     with _exclusive(database, job) as holds_lock:
         run_id = _claim(
@@ -144,7 +151,8 @@ def _run(
                 if timings:
                     counts["seconds"] = {phase: round(seconds, 4) for phase, seconds in timings.items()}
                 run.status, run.finished_at = RunStatus.SUCCEEDED, utcnow()
-                run.counts, run.config_hash = counts, config.config_hash()
+                run.counts, run.config_hash = counts, prepared.config.config_hash()
+                run.rulebook_version = prepared.book.version
         except Exception as error:
             log.exception("%s %s failed", job, slot)
             _finish_failed(database, run_id, f"{type(error).__name__}: {error}")
@@ -239,26 +247,50 @@ def _finish_failed(database: Database, run_id: int, error: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class _Prepared:
-    """What a run computed before taking the write lock."""
+    """What a run computed before taking the write lock, and the rules it followed."""
 
     portfolio: scores.PortfolioScores
     findings: list
+    book: Rulebook
+    config: RunConfig  # with the rule parameters the rulebook puts in force
+    dues: dict = dataclasses.field(default_factory=dict)  # cadence per deciding department (health runs)
     kpis: dict | None = None  # the portfolio KPIs a health run stores
 
 
+def _in_force(reader: Session, config: RunConfig) -> tuple[Rulebook, RunConfig]:
+    """The rulebook now in force (read afresh by every run: an edit needs no restart) and its parameters."""
+    book = rulebook.current(reader)
+    return book, dataclasses.replace(config, rules=rulebook_edits.params(book, config.rules))
+
+
 def _prepare_health(reader: Session, config: RunConfig, now: dt.datetime, timings: dict) -> _Prepared:
-    portfolio = scores.compute(reader, config.scoring, now=now, timings=timings)
+    book, config = _in_force(reader, config)
+    model, version = churn_models.active(reader, config.scoring)
+    portfolio = scores.compute(
+        reader, config.scoring, model=model, model_version=version, now=now, timings=timings
+    )
     started = time.perf_counter()
     previous = _previous_risks(reader)
-    tickets = queries.overdue_ticket_list(reader, now=now, sla_days=config.scoring.ticket_sla_days())
+    tickets = queries.overdue_ticket_list(reader, now=now)
+    accounts = portfolio.accounts.values()
+    dues = cadence.dues(reader, accounts=accounts, book=book, now=now)
+    sponsored = _sponsored(reader, portfolio)
     secured = renewals.secured(reader, stage=config.settings.renewal_secured_stage)
-    facts = _all_facts(portfolio, portfolio.accounts.values(), previous, tickets, config.scoring, secured)
-    findings = rules.evaluate(facts, config.rules)
+    facts = _all_facts(
+        portfolio, accounts, previous, tickets, dues=dues, sponsored=sponsored, secured=secured, now=now
+    )
+    findings = rules.evaluate(facts, config.rules, rules=rulebook_edits.enabled_rules(book, rules.RULES))
     timings["rules"] = time.perf_counter() - started
     started = time.perf_counter()
     figures = kpis.compute(reader, at=now, since=kpis.previous_point(reader, at=now))
     timings["kpis"] = time.perf_counter() - started
-    return _Prepared(portfolio, findings, figures)
+    return _Prepared(portfolio, findings, book, config, dues, figures)
+
+
+def _sponsored(session: Session, portfolio) -> set[int]:
+    """The accounts with an active executive sponsor on their team."""
+    people = teams.people(session, customer_ids=portfolio.accounts)
+    return {customer_id for customer_id, stands in people.items() if TeamRole.EXECUTIVE_SPONSOR in stands}
 
 
 def _write_health(
@@ -272,7 +304,10 @@ def _write_health(
 ) -> dict:
     started = time.perf_counter()
     portfolio = prepared.portfolio
-    rows = [_snapshot_row(portfolio, account, run.id, now) for account in portfolio.accounts.values()]
+    version = prepared.book.version
+    rows = [
+        _snapshot_row(portfolio, account, run.id, now, version) for account in portfolio.accounts.values()
+    ]
     if rows:
         session.execute(insert(HealthSnapshot), rows)
     kpis.record(session, at=now, figures=prepared.kpis, run_id=run.id)
@@ -283,20 +318,64 @@ def _write_health(
     timings["snapshots"] = time.perf_counter() - started
     on_phase("snapshots_written")
     started = time.perf_counter()
-    counts = _write_alerts(session, config, run, prepared, evaluated=rules.RULES, now=now)
+    # the cadence tasks first: a department comes due for a visit before its alert opens
+    cadence_tasks = cadence.open_tasks(
+        session, dues=prepared.dues, accounts=portfolio.accounts.values(), book=prepared.book, now=now
+    )
+    counts = _write_alerts(session, prepared.config, run, prepared, evaluated=rules.RULES, now=now)
     timings["alerts_and_outbox"] = time.perf_counter() - started
     on_phase("alerts_written")
-    return {"customers": len(rows), "renewals_opened": opened, **counts}
+    return {"customers": len(rows), "renewals_opened": opened, **counts, "cadence_tasks": cadence_tasks}
 
 
 def _prepare_sla(reader: Session, config: RunConfig, now: dt.datetime) -> _Prepared:
-    portfolio = scores.current(reader, config.scoring, max_age_s=config.settings.scores_cache_seconds)
-    tickets = queries.overdue_ticket_list(reader, now=now, sla_days=config.scoring.ticket_sla_days())
+    book, config = _in_force(reader, config)
+    model, version = churn_models.active(reader, config.scoring)
+    portfolio = scores.current(
+        reader,
+        config.scoring,
+        model=model,
+        model_version=version,
+        max_age_s=config.settings.scores_cache_seconds,
+    )
+    tickets = queries.overdue_ticket_list(reader, now=now)
     late = {t.customer_id for t in tickets}
     accounts = [portfolio.accounts[c] for c in late if c in portfolio.accounts]
-    secured = renewals.secured(reader, stage=config.settings.renewal_secured_stage)
-    facts = _all_facts(portfolio, accounts, {}, tickets, config.scoring, secured)
-    return _Prepared(portfolio, rules.evaluate(facts, config.rules, rules={TICKET_RULE}))
+    facts = _all_facts(portfolio, accounts, {}, tickets, dues={}, sponsored=set(), secured=set(), now=now)
+    enabled = rulebook_edits.enabled_rules(book, {TICKET_RULE})
+    return _Prepared(portfolio, rules.evaluate(facts, config.rules, rules=enabled), book, config)
+
+
+def _write_sla(
+    session: Session, config: RunConfig, run: JobRun, prepared: _Prepared, now: dt.datetime
+) -> dict:
+    """Take the handling-plan steps now due (each once), tell who they reach, then the ticket alerts."""
+    taken = escalations.escalate(session, book=prepared.book, now=now)
+    emails = [
+        email
+        for step in taken
+        for email in messages.escalation_emails(
+            EscalationNotice(
+                ticket_id=step.ticket_id,
+                step=step.step,
+                customer_id=step.customer_id,
+                customer_name=step.customer_name,
+                tier=step.tier,
+                kind=step.kind,
+                severity=step.severity,
+                subject=step.subject,
+                escalate_to=step.escalate_to,
+                recipients=[person.email for person in step.recipients],
+                opened_at=step.opened_at,
+                resolution_due_at=step.resolution_due_at,
+                customer_message=step.customer_message,
+            ),
+            settings=config.settings,
+        )
+    ]
+    escalation_mails = outbox.enqueue_emails(session, emails=emails)
+    counts = _write_alerts(session, prepared.config, run, prepared, evaluated={TICKET_RULE}, now=now)
+    return {**counts, "escalated": len(taken), "escalation_emails": escalation_mails}
 
 
 def _previous_risks(session: Session) -> dict[int, float]:
@@ -314,18 +393,25 @@ def _previous_risks(session: Session) -> dict[int, float]:
     return dict(rows.all())
 
 
-def _snapshot_row(portfolio, account: scores.AccountScores, run_id: int, now: dt.datetime) -> dict:
+def _snapshot_row(
+    portfolio, account: scores.AccountScores, run_id: int, now: dt.datetime, version: int
+) -> dict:
     sat, value = account.satisfaction, account.value
     return {
         "run_id": run_id,
+        "rulebook_version": version,
         "customer_id": account.customer_id,
         "taken_at": now,
-        "satisfaction": sat.score,
-        "two_sided": account.two_sided,
+        # satisfaction on the 0–100 index the live health answer shows (50 = expectations met)
+        "satisfaction": reports.index_points(sat.score),
+        "two_sided": reports.index_points(account.two_sided),
         "coverage": sat.coverage,
         "loyalty_nps": sat.loyalty.nps,
-        "own_risk": account.own.risk,
+        "own_risk": reports.own_evidence(account),
         "network_risk": account.network_risk,
+        "model_version": portfolio.model_version,
+        "horizon_days": portfolio.horizon_days,
+        "p_alive": account.signals.p_alive,
         "exposure": value.exposure or 0.0,
         "revenue_12m": value.revenue,
         "profit_12m": value.profit,
@@ -336,8 +422,11 @@ def _snapshot_row(portfolio, account: scores.AccountScores, run_id: int, now: dt
                 "name": d.name,
                 "weight": d.weight,
                 "is_decision_maker": d.is_decision_maker,
-                "score": d.score,
+                "score": reports.index_points(d.score),
+                "gap": d.gap,
+                "band": d.band,
                 "silent": d.silent,
+                "no_data": d.no_data,
             }
             for d in sat.departments
         ],
@@ -346,15 +435,35 @@ def _snapshot_row(portfolio, account: scores.AccountScores, run_id: int, now: dt
 
 
 def _all_facts(
-    portfolio, accounts, previous: dict[int, float], tickets, scoring: ScoringParams, secured: set[int]
+    portfolio,
+    accounts,
+    previous: dict[int, float],
+    tickets,
+    *,
+    dues: dict,
+    sponsored: set[int],
+    secured: set[int],
+    now: dt.datetime,
 ) -> list:
-    """Build the rules' facts for these accounts (portfolio-wide figures computed once)."""
+    """Build the rules' facts for these accounts (portfolio-wide figures computed once); without `dues`
+    (the SLA check) the contact, sponsor and renewal facts are left empty, as only the ticket rule is
+    evaluated."""
     revenue = float(portfolio.arrays.node_revenue.sum())
     by_customer = defaultdict(list)
     for ticket in tickets:
         by_customer[ticket.customer_id].append(ticket)
     return [
-        _facts(portfolio, a, previous, by_customer[a.customer_id], scoring, revenue, a.customer_id in secured)
+        _facts(
+            portfolio,
+            a,
+            previous,
+            by_customer[a.customer_id],
+            revenue,
+            dues.get(a.customer_id, ()),
+            a.customer_id in sponsored,
+            a.customer_id in secured,
+            now,
+        )
         for a in accounts
     ]
 
@@ -364,15 +473,21 @@ def _facts(
     account: scores.AccountScores,
     previous: dict[int, float],
     tickets,
-    scoring: ScoringParams,
     portfolio_revenue: float,
+    dues,
+    sponsored: bool,
     renewal_secured: bool,
+    now: dt.datetime,
 ) -> rules.AccountFacts:
     signals = account.signals
+    deciding = [due for due in dues if due.department_id is not None]
+    whole = next((due for due in dues if due.department_id is None), None)
     return rules.AccountFacts(
         customer_id=account.customer_id,
         name=account.name,
         tier=account.tier,
+        owner_id=account.owner_id,
+        horizon_days=portfolio.horizon_days,
         network_risk=account.network_risk,
         previous_network_risk=previous.get(account.customer_id),
         exposure=account.value.exposure or 0.0,
@@ -382,8 +497,10 @@ def _facts(
             for d in account.satisfaction.departments
             if d.is_decision_maker
         ),
-        days_since_contact=signals.days_since_contact,
-        cadence_days=float(scoring.cadence_days(account.tier)),
+        days_since_contact=whole.fact(now).days_since_contact if whole else None,
+        cadence_days=float(whole.cadence_days) if whole else 0.0,
+        contacts=tuple(due.fact(now) for due in deciding),
+        has_executive_sponsor=sponsored,
         contract_days_left=signals.contract_days_left,
         # the alert clears only once a renewal reaches LOGICRM_RENEWAL_SECURED_STAGE, not when one exists
         renewal_open=renewal_secured,
@@ -411,7 +528,8 @@ def _write_alerts(
     evaluated: Collection[str],
     now: dt.datetime,
 ) -> dict:
-    """Open, refresh and resolve alerts from the findings; queue notices in the same transaction."""
+    """Open, refresh and resolve alerts from the findings; an opened alert runs its playbook, a resolved one
+    closes the tasks it opened; queue notices in the same transaction."""
     portfolio, findings = prepared.portfolio, prepared.findings
     alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.state != AlertState.RESOLVED))}
     open_alerts = [
@@ -428,7 +546,9 @@ def _write_alerts(
         for a in alerts.values()
     ]
     transitions = rules.reconcile(open_alerts, findings, evaluated_rules=evaluated, params=config.rules)
-    noticed, counts = [], {"opened": 0, "refreshed": 0, "resolved": 0, "notified": 0}
+    noticed, opened, resolved = [], [], []
+    counts = {"opened": 0, "refreshed": 0, "resolved": 0, "notified": 0}
+    version = prepared.book.version
     for transition in transitions:
         finding = transition.finding
         if transition.kind == "open":
@@ -444,13 +564,15 @@ def _write_alerts(
                 details=finding.details,
                 first_seen=now,
                 last_seen=now,
+                rulebook_version=version,
             )
             session.add(alert)  # flushed once below: a flush per alert costs milliseconds each
+            opened.append(alert)
             event, counts["opened"] = "opened", counts["opened"] + 1
         elif transition.kind == "refresh":
             alert = alerts[transition.alert_id]
             alert.severity, alert.value, alert.message = finding.severity, finding.value, finding.message
-            alert.details, alert.last_seen = finding.details, now
+            alert.details, alert.last_seen, alert.rulebook_version = finding.details, now, version
             if transition.reopen:
                 alert.state, alert.acknowledged_at, alert.acknowledged_by_id = AlertState.OPEN, None, None
             if transition.notify:
@@ -458,12 +580,17 @@ def _write_alerts(
             event, counts["refreshed"] = "worsened", counts["refreshed"] + 1
         else:
             alert = alerts[transition.alert_id]
-            alert.state, alert.resolved_at = AlertState.RESOLVED, now
+            alert.state, alert.resolved_at, alert.rulebook_version = AlertState.RESOLVED, now, version
+            resolved.append(alert.id)
             event, counts["resolved"] = "resolved", counts["resolved"] + 1
         if transition.notify:
             noticed.append((alert, event))
     session.flush()
     # the flush gave the new alerts their ids
+    counts["playbook_tasks"] = playbooks.run(
+        session, book=prepared.book, opened=opened, accounts=portfolio.accounts, today=now.date()
+    )
+    counts["tasks_closed"] = tasks.close_for_alerts(session, alert_ids=resolved, user=None)
     notices = _notices(session, portfolio, noticed)
     counts["findings"], counts["notified"] = len(findings), len(notices)
     counts["deliveries"] = outbox.enqueue(session, run_id=run.id, notices=notices, settings=config.settings)
@@ -471,27 +598,31 @@ def _write_alerts(
 
 
 def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> list[Notice]:
-    """Announce alert events; drivers are rendered for webhooks (all names) and for each owner's mail
-    (only the partners that owner may see)."""
+    """Announce alert events: to webhooks with every partner named, and by email to the people each alert
+    reaches (health.subscriptions), with the drivers rendered for each (only the partners they may see)."""
     stored = {alert.id: alert.details.get("drivers", []) for alert, _event in noticed}
     partners = set().union(*(drivers.partner_ids(kept) for kept in stored.values()))
     names = reports.partner_names(portfolio, partners, visible=None)
-    owner_ids = {
-        portfolio.accounts[alert.customer_id].owner_id
-        for alert, _event in noticed
-        if alert.customer_id in portfolio.accounts
-    }
-    owners = {user.id: user for user in session.scalars(select(User).where(User.id.in_(owner_ids - {None})))}
+    reached = subscriptions.reached(session, customer_ids={alert.customer_id for alert, _event in noticed})
+    people = {person.user.id: person.user for found in reached.values() for person in found}
     seen_by = {
-        owner_id: customers.visible_among(session, user=owner, ids=partners)
-        for owner_id, owner in owners.items()
+        user_id: customers.visible_among(session, user=user, ids=partners) for user_id, user in people.items()
     }
     notices = []
     for alert, event in noticed:
         account = portfolio.accounts.get(alert.customer_id)
-        owner = owners.get(account.owner_id) if account else None
         kept = stored[alert.id]
-        owner_names = {c: names[c] for c in seen_by[owner.id]} if owner else {}
+        severity = str(alert.severity)
+        recipients = [
+            Recipient(
+                email=person.user.email,
+                mode=str(person.modes[severity]),
+                drivers=drivers.describe(kept, names={c: names[c] for c in seen_by[person.user.id]}),
+            )
+            for person in reached.get(alert.customer_id, [])
+            if person.modes[severity] != DeliveryMode.OFF
+        ]
+        owner = next((p.user for p in reached.get(alert.customer_id, []) if p.reason == "owner"), None)
         notices.append(
             Notice(
                 alert_id=alert.id,
@@ -500,12 +631,12 @@ def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> l
                 tier=account.tier if account else "standard",
                 owner_email=owner.email if owner else None,
                 rule=alert.rule,
-                severity=str(alert.severity),
+                severity=severity,
                 event=event,
                 message=alert.message,
                 value=alert.value,
                 drivers=drivers.describe(kept, names=names),
-                owner_drivers=drivers.describe(kept, names=owner_names),
+                recipients=recipients,
                 details=alert.details,
             )
         )

@@ -12,28 +12,44 @@ from collections.abc import Iterable, Mapping
 from logicrm.network.risk import Driver
 
 OWN_LABELS = {
-    "low_satisfaction": "low satisfaction",
+    # the churn model's features (logicrm.network.churn.FEATURES)
+    "dissatisfaction": "satisfaction below expectations",
     "satisfaction_drop": "satisfaction dropped",
-    "low_loyalty": "low loyalty (NPS)",
+    "weakest_deciding_shortfall": "a deciding department is unhappy",
+    "detractors": "detractors (negative NPS)",
+    "silent_deciding_department": "a deciding department is silent",
+    "no_survey_data": "no survey answers yet",
+    "shipping_stopped": "shipments thinning or stopped",
     "volume_drop": "falling volume",
-    "otif_gap": "on-time-in-full below SLA",
+    "otif_gap": "on-time-in-full below target",
     "claims": "damage and claims",
     "overdue_tickets": "tickets past SLA",
     "contact_overdue": "no contact for too long",
     "contract_ending": "contract ending, no renewal open",
-    "silent_deciding_department": "a deciding department is silent",
+    "too_new": "too new to judge",
+    # drivers of snapshots taken before the model (kept readable in history)
+    "low_satisfaction": "low satisfaction",
+    "low_loyalty": "low loyalty (NPS)",
 }
 KIND_LABELS = {"baseline": "baseline churn", "other": "other drivers"}
+# drivers about the weakest deciding department carry its name
+DEPARTMENT_DRIVERS = ("weakest_deciding_shortfall", "low_satisfaction")
 NEIGHBOUR = "neighbour"
+DEPARTED = "departed"  # a partner that churned lately: its loss weighs on the accounts it served
+PARTNERS = (NEIGHBOUR, DEPARTED)
 
 
-def record(driver: Driver, *, partner_roles: Mapping, weakest_department: str | None) -> dict:
-    """Return the stored form of a driver: kind, key (driver name or partner id), share, and for a
-    partner its roles; the weakest deciding department's name rides along with low satisfaction."""
+def record(driver: Driver, *, partners: Mapping, weakest_department: str | None) -> dict:
+    """Return the stored form of a driver: kind, key (driver name or partner id), share; for a partner its
+    roles and its own main driver (`partners` maps id → (roles, cause)); the weakest deciding department's
+    name rides along with the drivers about it."""
     stored = {"kind": driver.kind, "key": driver.key, "share": float(driver.share)}
-    if driver.kind == NEIGHBOUR:
-        stored["roles"] = list(partner_roles.get(driver.key, ()))
-    elif driver.key == "low_satisfaction" and weakest_department is not None:
+    if driver.kind in PARTNERS:
+        roles, cause = partners.get(driver.key, ((), None))
+        stored["roles"] = list(roles)
+        if cause is not None:
+            stored["cause"] = cause
+    elif driver.key in DEPARTMENT_DRIVERS and weakest_department is not None:
         stored["department"] = weakest_department
     return stored
 
@@ -45,11 +61,14 @@ def describe(stored: Iterable[Mapping], *, names: Mapping) -> list[dict]:
 
 def _describe(driver: Mapping, names: Mapping) -> dict:
     kind, key = driver["kind"], driver.get("key")
-    if kind == NEIGHBOUR:
+    if kind in PARTNERS:
         role = " and ".join(driver.get("roles") or ()) or "partner"
+        why = ", which left" if kind == DEPARTED else ""
+        if driver.get("cause"):
+            why = f" ({OWN_LABELS.get(driver['cause'], 'other drivers')})"
         if key in names:
-            return {"kind": kind, "key": key, "label": f"{role} {names[key]}", "share": driver["share"]}
-        return {"kind": kind, "key": None, "label": f"another {role}", "share": driver["share"]}
+            return {"kind": kind, "key": key, "label": f"{role} {names[key]}{why}", "share": driver["share"]}
+        return {"kind": kind, "key": None, "label": f"another {role}{why}", "share": driver["share"]}
     label = OWN_LABELS.get(key) or KIND_LABELS.get(kind, "other drivers")
     if driver.get("department"):
         label = f"{label} (weakest deciding: {driver['department']})"
@@ -58,7 +77,7 @@ def _describe(driver: Mapping, names: Mapping) -> dict:
 
 def partner_ids(stored: Iterable[Mapping]) -> set:
     """Return the partner ids named by stored drivers (what a reader's names must cover)."""
-    return {driver["key"] for driver in stored if driver["kind"] == NEIGHBOUR}
+    return {driver["key"] for driver in stored if driver["kind"] in PARTNERS}
 
 
 def summary(described: Iterable[Mapping], *, top: int = 3) -> str:

@@ -9,7 +9,6 @@ from logicrm.parameters import EnvParams, param
 
 ENV_PREFIX = "LOGICRM_SCORING_"
 TIERS = ("vip", "key", "standard")
-RISK_WEIGHT_PREFIX = "risk_weight_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,47 +22,59 @@ class ScoringParams(EnvParams):
         90.0, "Half-life of a survey response's weight in satisfaction and loyalty."
     )
     silent_after_days: float = param(
-        180.0, "A department with no response for this long is silent (unknown)."
+        180.0, "A department with no response for this long is flagged silent; its verdict keeps decaying."
+    )
+    response_horizon_half_lives: float = param(
+        16.0,
+        "Survey responses older than this many half-lives weigh nothing (they would weigh under 2^−16) "
+        "and are not loaded; a department or account heard from before stays known, at the prior.",
+    )
+    satisfaction_prior_strength: float = param(
+        0.5,
+        "Pseudo-responses of the portfolio's prior in a department's satisfaction: "
+        "(Σ weight·score + this·prior) / (Σ weight + this).",
+    )
+    loyalty_prior_strength: float = param(
+        3.0, "Pseudo-respondents of the portfolio's NPS in an account's NPS (one answer is no extreme)."
+    )
+    gap_met_points: float = param(
+        0.5, "A gap to expectation within ± this many points (1–7 scale) reads 'met expectations'."
+    )
+    gap_well_below_points: float = param(
+        1.5, "A gap below − this many points (1–7 scale) reads 'well below expectations'."
     )
     weakest_cap: float = param(
         0.25, "Account satisfaction is capped at the weakest deciding department + this."
     )
     beta_two_sided: float = param(0.4, "Weight of the other side's satisfaction in two-sided satisfaction.")
-    # §4.6 own churn risk: r0 = logistic(bias + Σ weight·driver)
-    risk_bias: float = param(-3.75, "Logistic bias of own churn risk (baseline risk = logistic(bias)).")
-    risk_weight_low_satisfaction: float = param(
-        6.0, "Weight of the shortfall below satisfied_level, as a share of it."
+    # §4.6 own churn risk: a probability of churn within horizon_days (logicrm.network.churn)
+    horizon_days: int = param(180, "Horizon of every churn probability: churn within this many days.")
+    churn_inactive_days: int = param(
+        90, "A shipper with no shipment for this many days has churned (as has a customer set to churned)."
     )
-    risk_weight_satisfaction_drop: float = param(4.0, "Weight of the satisfaction drop over the drop window.")
-    risk_weight_low_loyalty: float = param(1.5, "Weight of 1 − loyalty score.")
-    risk_weight_volume_drop: float = param(6.0, "Weight of 1 − last 30 days' volume / trailing monthly mean.")
-    risk_weight_otif_gap: float = param(10.0, "Weight of the OTIF shortfall below the SLA target.")
-    risk_weight_claims: float = param(8.0, "Weight of the share of shipments damaged or claimed.")
-    risk_weight_overdue_tickets: float = param(0.8, "Weight of log(1 + number of overdue open tickets).")
-    risk_weight_contact_overdue: float = param(1.0, "Weight of the contact overdue ratio (days/cadence − 1).")
-    risk_weight_contract_ending: float = param(1.5, "Weight of 'contract ends soon, no renewal open'.")
-    risk_weight_silent_deciding_department: float = param(1.0, "Weight of 'a deciding department is silent'.")
+    min_churn_events: int = param(
+        30, "Below this many churn events in the history, the model runs on its hand-set prior weights."
+    )
+    prior_base_rate: float = param(
+        0.08, "Churn within the horizon of an average account, for the prior when there is no history."
+    )
+    rate_prior_strength: float = param(
+        20.0, "Shipments' worth of portfolio evidence an account's on-time and damage rates are shrunk with."
+    )
+    min_tenure_days: int = param(90, "An account known for less than this is too new to score on behaviour.")
+    contagion_window_days: int = param(
+        180, "A partner that churned within this many days still weighs on the accounts it served."
+    )
+    model_origins: int = param(24, "Monthly origins replayed when the churn model is fitted.")
     satisfaction_drop_days: int = param(90, "Window over which the satisfaction drop is measured.")
     volume_recent_days: int = param(30, "Recent window compared with the trailing monthly mean volume.")
     volume_trend_min_shipments: int = param(
         20, "Below this many shipments in the window, the volume drop is scaled down (it is mostly noise)."
     )
-    satisfied_level: float = param(
-        0.55, "Satisfaction at or above this adds no risk (0.5 = expectations exactly met)."
-    )
     contact_overdue_cap: float = param(1.0, "The contact overdue driver saturates at this value.")
     cadence_vip_days: int = param(30, "Expected contact cadence of a VIP account.")
     cadence_key_days: int = param(60, "Expected contact cadence of a key account.")
     cadence_standard_days: int = param(120, "Expected contact cadence of a standard account.")
-    ticket_sla_vip_days: float = param(
-        2.0, "An open ticket of a VIP account is overdue after this many days."
-    )
-    ticket_sla_key_days: float = param(
-        5.0, "An open ticket of a key account is overdue after this many days."
-    )
-    ticket_sla_standard_days: float = param(
-        10.0, "An open ticket of a standard account is overdue after this many days."
-    )
     contract_ending_days: int = param(
         90, "A contract ending within this many days without renewal is a risk."
     )
@@ -91,6 +102,13 @@ class ScoringParams(EnvParams):
         checks = {
             "half_life_days": self.half_life_days > 0,
             "silent_after_days": self.silent_after_days > 0,
+            # beyond 10 half-lives a response weighs under 0.1%: dropping it there moves nothing visible
+            "response_horizon_half_lives": self.response_horizon_half_lives >= 10,
+            # > 0: one answer must never give an extreme, and no data must never divide by zero
+            "satisfaction_prior_strength": self.satisfaction_prior_strength > 0,
+            "loyalty_prior_strength": self.loyalty_prior_strength > 0,
+            "gap_met_points": 0 <= self.gap_met_points <= self.gap_well_below_points,
+            "gap_well_below_points": self.gap_met_points <= self.gap_well_below_points <= 6,
             "weakest_cap": self.weakest_cap >= 0,
             "beta_two_sided": 0 <= self.beta_two_sided <= 1,
             "alpha_down": 0 <= self.alpha_down <= 1,
@@ -98,7 +116,14 @@ class ScoringParams(EnvParams):
             "volume_window_days": self.volume_window_days > 0,
             "volume_recent_days": 0 < self.volume_recent_days <= self.volume_window_days,
             "volume_trend_min_shipments": self.volume_trend_min_shipments >= 1,
-            "satisfied_level": 0 < self.satisfied_level <= 1,
+            "horizon_days": self.horizon_days > 0,
+            "churn_inactive_days": self.churn_inactive_days > 0,
+            "min_churn_events": self.min_churn_events >= 1,
+            "prior_base_rate": 0 < self.prior_base_rate < 1,
+            "rate_prior_strength": self.rate_prior_strength > 0,
+            "min_tenure_days": self.min_tenure_days >= 0,
+            "contagion_window_days": self.contagion_window_days > 0,
+            "model_origins": self.model_origins >= 1,
             "propagation_tol": self.propagation_tol > 0,
             "propagation_max_iter": self.propagation_max_iter > 0,
             "explain_top": self.explain_top > 0,
@@ -109,9 +134,6 @@ class ScoringParams(EnvParams):
             "contact_overdue_cap": self.contact_overdue_cap > 0,
         }
         checks.update({f"cadence_{tier}_days": self.cadence_days(tier) > 0 for tier in TIERS})
-        checks.update({f"ticket_sla_{tier}_days": days > 0 for tier, days in self.ticket_sla_days().items()})
-        # drivers only ever add risk: explanations split r0 over positive contributions
-        checks.update({f"{RISK_WEIGHT_PREFIX}{k}": w >= 0 for k, w in self.risk_weights().items()})
         # every number finite: an infinite weight or a NaN bias would make every risk NaN
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -119,23 +141,15 @@ class ScoringParams(EnvParams):
                 checks[f.name] = False
         return checks
 
-    def risk_weights(self) -> dict[str, float]:
-        """Return the own-risk weight of each driver, keyed by driver name."""
-        return {
-            f.name.removeprefix(RISK_WEIGHT_PREFIX): getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if f.name.startswith(RISK_WEIGHT_PREFIX)
-        }
+    def response_horizon_days(self) -> float:
+        """Return the age in days beyond which a survey response weighs nothing."""
+        return self.response_horizon_half_lives * self.half_life_days
 
     def cadence_days(self, tier: str) -> int:
         """Return the expected contact cadence of a tier."""
         if tier not in TIERS:
             raise ValueError(f"unknown tier {tier!r}")
         return getattr(self, f"cadence_{tier}_days")
-
-    def ticket_sla_days(self) -> dict[str, float]:
-        """Return how long a ticket may stay open, per tier."""
-        return {tier: getattr(self, f"ticket_sla_{tier}_days") for tier in TIERS}
 
 
 def describe_params() -> list[tuple[str, str, Any, str]]:

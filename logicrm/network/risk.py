@@ -1,4 +1,5 @@
-"""Own churn risk (DESIGN §4.6), network risk by non-backtracking message passing (§4.7), explanations (§4.8)."""
+"""Network risk by non-backtracking message passing (DESIGN §4.7) and explanations (§4.8); own risk (§4.6)
+comes from logicrm.network.churn."""
 
 import math
 import operator
@@ -25,106 +26,29 @@ class NotConverged(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
-class RiskSignals:
-    """Raw facts about one account, standardised into own-risk drivers by `risk_drivers`."""
+class Driver:
+    """One share of an account's network risk.
 
-    satisfaction: float | None = None  # account satisfaction now, [0, 1]
-    satisfaction_before: float | None = None  # the same, satisfaction_drop_days ago
-    loyalty: float | None = None  # loyalty score, [0, 1]
-    volume_recent: float = 0.0  # shipments in the last volume_recent_days
-    volume_window: float = 0.0  # shipments in the trailing volume_window_days
-    otif: float | None = None  # on-time-in-full share over the trailing window
-    otif_target: float | None = None  # the SLA's on-time target
-    claims_rate: float = 0.0  # share of shipments damaged or claimed
-    overdue_tickets: int = 0  # open tickets past their SLA
-    days_since_contact: float | None = None  # None: never contacted
-    tier: str = "standard"
-    contract_days_left: float | None = None  # None: no contract end date
-    renewal_open: bool = False
-    silent_deciding_department: bool = False
-
-
-def risk_drivers(signals: RiskSignals, params: ScoringParams) -> dict[str, float]:
-    """Standardise raw signals into driver values ≥ 0 (0 = no concern); unknowns add no risk.
-
-    Scores and shares outside [0, 1] count as the nearest end, so every driver is finite and bounded.
+    kind is 'baseline' (the average account's risk), 'own' (key: feature name), 'neighbour' (key: its
+    node id), 'departed' (key: a partner that left lately) or 'other' (the drivers beyond the top ones,
+    summed).
     """
-    s = signals
-    satisfaction, satisfaction_before, loyalty, otif, otif_target = (
-        None if x is None else _clamp(x)
-        for x in (s.satisfaction, s.satisfaction_before, s.loyalty, s.otif, s.otif_target)
-    )
-    volume_drop = 0.0
-    if s.volume_window > 0:
-        # recent rate / window rate, as a ratio of counts first: no rate of a tiny count underflows to 0
-        relative_rate = (
-            s.volume_recent / s.volume_window * (params.volume_window_days / params.volume_recent_days)
-        )
-        # a few shipments more or less is noise, not a trend: scale the drop by how much volume backs it
-        confidence = min(1.0, s.volume_window / params.volume_trend_min_shipments)
-        volume_drop = confidence * _clamp(1.0 - relative_rate)
-    if s.days_since_contact is None:
-        contact_overdue = params.contact_overdue_cap
-    else:
-        overdue = s.days_since_contact / params.cadence_days(s.tier) - 1.0
-        contact_overdue = min(params.contact_overdue_cap, max(0.0, overdue))
-    both_known = satisfaction is not None and satisfaction_before is not None
-    contract_ending = (
-        s.contract_days_left is not None
-        and s.contract_days_left <= params.contract_ending_days
-        and not s.renewal_open
-    )
-    return {
-        # measured from "satisfied", not from perfect: meeting expectations (0.5) is nearly no risk
-        "low_satisfaction": 0.0
-        if satisfaction is None
-        else _clamp((params.satisfied_level - satisfaction) / params.satisfied_level),
-        "satisfaction_drop": max(0.0, satisfaction_before - satisfaction) if both_known else 0.0,
-        "low_loyalty": 0.0 if loyalty is None else 1.0 - loyalty,
-        "volume_drop": volume_drop,
-        "otif_gap": max(0.0, otif_target - otif) if None not in (otif, otif_target) else 0.0,
-        "claims": _clamp(s.claims_rate),
-        # log(1 + n) rather than log1p(n): exact for counts, and no overflow for an int beyond float range
-        "overdue_tickets": math.log(1 + max(0, s.overdue_tickets)),
-        "contact_overdue": contact_overdue,
-        "contract_ending": float(contract_ending),
-        "silent_deciding_department": float(s.silent_deciding_department),
-    }
 
-
-def _clamp(x: float) -> float:
-    return min(1.0, max(0.0, x))
+    kind: str
+    key: Hashable | None
+    share: float
 
 
 @dataclass(frozen=True, slots=True)
 class OwnRisk:
-    """Own churn risk r0 and each driver's contribution w·x to its logit."""
+    """Own churn risk r0, the input of propagation: `evidence` is the churn model's probability from the
+    account's own evidence (each feature's contribution to its logit in `contributions`), raised by the
+    partners that left lately (their shares of r0 in `departed`)."""
 
     risk: float
     contributions: dict[str, float]
-
-
-def logistic(z: float) -> float:
-    """Return 1 / (1 + e^−z) without overflow."""
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-def own_risk(drivers: Mapping[str, float], params: ScoringParams) -> OwnRisk:
-    """Return r0 = logistic(bias + Σ w_k·x_k) over standardised drivers; a missing driver counts 0."""
-    weights = params.risk_weights()
-    unknown = set(drivers) - set(weights)
-    if unknown:
-        raise ValueError(f"unknown risk drivers: {', '.join(sorted(unknown))}")
-    # each contribution finite (a huge weight times a driver may overflow), so their shares are too
-    contributions = {name: min(w * drivers.get(name, 0.0), _LARGEST) for name, w in weights.items()}
-    try:
-        logit = params.risk_bias + math.fsum(contributions.values())
-    except OverflowError:  # contributions are ≥ 0: a sum beyond the largest float is a certain churn
-        logit = math.inf
-    return OwnRisk(logistic(logit), contributions)
+    evidence: float | None = None  # None: risk is all own evidence
+    departed: tuple[Driver, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,7 +136,8 @@ def propagate_arrays(
             break
         if sweeps == max_iter:
             raise NotConverged(f"messages still changing by {change:.3g} after {max_iter} sweeps")
-    risk = 1.0 - (1.0 - r0) * into[0] * into[1]
+    # never below r0: 1 − (1 − r0)·1 may round an ulp under it, and a partner never lowers a risk
+    risk = np.maximum(r0, 1.0 - (1.0 - r0) * into[0] * into[1])
     return Propagation(risk=risk, messages=1.0 - np.concatenate(survive), sweeps=sweeps)
 
 
@@ -264,19 +189,6 @@ def propagate_reference(
 
 
 @dataclass(frozen=True, slots=True)
-class Driver:
-    """One share of an account's network risk.
-
-    kind is 'baseline' (logistic of the bias), 'own' (key: driver name), 'neighbour' (key: its node id)
-    or 'other' (the drivers beyond the top ones, summed).
-    """
-
-    kind: str
-    key: Hashable | None
-    share: float
-
-
-@dataclass(frozen=True, slots=True)
 class Explanation:
     """An account's network risk and own risk, with driver shares summing to the network risk."""
 
@@ -291,17 +203,17 @@ def explain(
     own: Mapping[Hashable, OwnRisk],
     params: ScoringParams,
     *,
+    baseline: float,
     nodes: Iterable[Hashable] | None = None,
     top: int | None = None,
 ) -> dict[Hashable, Explanation]:
     """Attribute each account's network risk r to its drivers, largest first.
 
-    r0 goes to the baseline logistic(bias) and, for the rest, to own drivers in proportion to their
-    logit contributions; r − r0 goes to in-neighbours j in proportion to −log(1 − a_ji·m_ji), their
+    r0 goes to the baseline (the average account's risk) and, for the rest, to own drivers in proportion
+    to their positive logit contributions; r − r0 goes to in-neighbours j in proportion to −log(1 − a_ji·m_ji), their
     terms in −log(1 − r). The top drivers are named, the rest summed as 'other'.
     """
     top = params.explain_top if top is None else top
-    baseline = logistic(params.risk_bias)
     r0 = np.array([own[node].risk for node in arrays.nodes])
     terms = -np.log1p(-np.minimum(arrays.influence * propagation.messages, 1.0 - 1e-16))
     spread = propagation.risk - r0
@@ -331,13 +243,15 @@ def explain(
 
 
 def _own_drivers(own: OwnRisk, baseline: float) -> list[Driver]:
-    base = min(baseline, own.risk)
+    evidence = own.risk if own.evidence is None else own.evidence
+    base = min(baseline, evidence)
     positive = {k: c for k, c in own.contributions.items() if c > 0}
     if not positive:
-        return [Driver("baseline", None, own.risk)] if own.risk > 0 else []
+        drivers = [Driver("baseline", None, evidence)] if evidence > 0 else []
+        return [*drivers, *own.departed]
     # contributions relative to the largest: the same proportions, and a sum that cannot overflow
     largest = max(positive.values())
     relative = {k: c / largest for k, c in positive.items()}
     total = math.fsum(relative.values())
-    drivers = [Driver("own", k, (own.risk - base) * c / total) for k, c in relative.items()]
-    return [Driver("baseline", None, base), *drivers]
+    drivers = [Driver("own", k, (evidence - base) * c / total) for k, c in relative.items()]
+    return [Driver("baseline", None, base), *drivers, *own.departed]

@@ -3,7 +3,7 @@
 import math
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import networkx as nx
@@ -13,6 +13,14 @@ from logicrm.network.graph import GraphArrays
 from logicrm.network.params import ScoringParams
 
 SECONDS_PER_DAY = 86_400
+# Gaps are shown on a 1–7 scale whatever each survey declared: its width in points.
+GAP_SCALE_POINTS = 6.0
+WELL_BELOW, BELOW, MET, ABOVE = (
+    "well below expectations",
+    "below expectations",
+    "met expectations",
+    "above expectations",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,50 +35,110 @@ class DimensionRating:
 
 @dataclass(frozen=True, slots=True)
 class ResponseRecord:
-    """One survey response: its score from `response_score` (None if no dimension was rated) and NPS answer."""
+    """One survey response: its score from `response_score` (None if no dimension was rated), the score of
+    each rated dimension (`dimension_score`, by dimension name) and its NPS answer."""
 
     department_id: int
     collected_at: datetime
     score: float | None
     likelihood_to_recommend: int | None = None
+    dimensions: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class DepartmentRecord:
-    """One department of a customer with its decision weight (≥ 0)."""
+    """One department of a customer with its decision weight (≥ 0).
+
+    `earlier_answer` and `earlier_recommendation` are its latest scored response and latest likelihood-
+    to-recommend answer older than the responses passed with it (the caller loads only the responses
+    within the horizon): they weigh nothing, but the department, and its account's loyalty, stay known.
+    """
 
     id: int
     name: str
     weight: float
     is_decision_maker: bool
+    earlier_answer: datetime | None = None
+    earlier_recommendation: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Priors:
+    """The portfolio's verdicts that departments and accounts with little evidence are shrunk toward.
+
+    `satisfaction` and each of `dimensions` is a score in [0, 1] (0.5 = expectations met), `nps` in
+    [−100, 100]. The defaults (expectations met, NPS 0) serve a portfolio without any answer.
+    """
+
+    satisfaction: float = 0.5
+    dimensions: Mapping[str, float] = field(default_factory=dict)
+    nps: float = 0.0
+
+    def dimension(self, name: str) -> float:
+        """Return the prior of one dimension (the satisfaction prior if the portfolio never rated it)."""
+        return self.dimensions.get(name, self.satisfaction)
+
+
+@dataclass(frozen=True, slots=True)
+class DimensionGap:
+    """One service dimension's verdict: score in [0, 1] (0.5 = met), the same as the gap to expectation
+    in points of a 1–7 scale (0 = met), its band, and the evidence behind it (decayed ratings)."""
+
+    dimension: str
+    score: float
+    gap: float
+    band: str
+    evidence: float
 
 
 @dataclass(frozen=True, slots=True)
 class DepartmentSatisfaction:
-    """A department's decayed satisfaction; `score` is None when it is silent (unknown, never average)."""
+    """A department's decayed satisfaction, shrunk toward the portfolio's prior.
+
+    `score` is in [0, 1] (0.5 = expectations met) and `gap` the same on a 1–7 scale (0 = met); both are
+    None only with `no_data` (never answered: unknown, never average). `silent`: no response for
+    silent_after_days (never included); a silent department keeps its verdict, decaying toward the prior.
+    `evidence` is Σ of its responses' decayed weights (a response today weighs 1).
+    """
 
     department_id: int
     name: str
     weight: float
     is_decision_maker: bool
     score: float | None
+    gap: float | None
+    band: str | None
+    evidence: float
     responses: int
     last_response: datetime | None
     silent: bool
+    no_data: bool
+    dimensions: tuple[DimensionGap, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Loyalty:
-    """Decayed NPS in [−100, 100] and the same as a score in [0, 1]; None when nobody answered lately."""
+    """Decayed NPS shrunk toward the portfolio's, in [−100, 100], and the same as a score in [0, 1].
+
+    Both are None only with `no_data` (nobody ever answered likelihood to recommend). `evidence` is Σ of
+    the answers' decayed weights; `responses` counts them.
+    """
 
     nps: float | None
     score: float | None
     responses: int
+    evidence: float
+    no_data: bool
 
 
 @dataclass(frozen=True, slots=True)
 class AccountSatisfaction:
-    """Account satisfaction (capped), how it was reached, and loyalty, kept apart."""
+    """Account satisfaction (capped), how it was reached, and loyalty, kept apart.
+
+    `score` is in [0, 1] (0.5 = expectations met), `gap` the same on a 1–7 scale; `no_data` says that no
+    department that weighs has ever answered: `score` is then None, a state of its own (never safe,
+    never average). `dimensions` are the decision-weighted verdicts per service dimension.
+    """
 
     score: float | None
     uncapped: float | None
@@ -80,6 +148,10 @@ class AccountSatisfaction:
     silent_deciding: tuple[int, ...]
     departments: tuple[DepartmentSatisfaction, ...]
     loyalty: Loyalty
+    no_data: bool
+    gap: float | None
+    band: str | None
+    dimensions: tuple[DimensionGap, ...] = ()
 
 
 def dimension_score(*, expectation: float, perception: float, scale_min: float, scale_max: float) -> float:
@@ -116,18 +188,111 @@ def _relative(weights: list[float]) -> list[float]:
     return [w / largest for w in weights] if largest > 0 else weights
 
 
-def _age_days(as_of: datetime, at: datetime) -> float:
-    return (as_of - at).total_seconds() / SECONDS_PER_DAY
+def gap_points(score: float) -> float:
+    """Return a score in [0, 1] as the gap to expectation in 1–7 scale points: 0.5 → 0, 0 → −6, 1 → +6.
+
+    The dimension score is 0.5 + gap / (2·scale width), so this is perception − expectation rescaled to
+    the 1–7 scale (and clamped to its width, as the score is).
+    """
+    return 2.0 * GAP_SCALE_POINTS * (score - 0.5)
 
 
-def _decayed_mean(points: list[tuple[float, float]], params: ScoringParams) -> float | None:
-    """Return Σ λ·x / Σ λ over (age_days, x) with λ = 2^(−age / half-life); None if nothing is recent."""
-    youngest = min((age for age, _ in points), default=math.inf)
-    if youngest > params.silent_after_days:
-        return None
-    # λ relative to the youngest point's (a common factor): the youngest weighs 1, so Σ λ never underflows
-    weights = [0.5 ** ((age - youngest) / params.half_life_days) for age, _ in points]
-    return math.fsum(w * x for w, (_, x) in zip(weights, points, strict=True)) / math.fsum(weights)
+def band(gap: float, params: ScoringParams) -> str:
+    """Name the band of a gap in 1–7 points: well below, below, met (within ± gap_met_points) or above."""
+    if gap < -params.gap_well_below_points:
+        return WELL_BELOW
+    if gap < -params.gap_met_points:
+        return BELOW
+    return MET if gap <= params.gap_met_points else ABOVE
+
+
+@dataclass(slots=True)
+class _Evidence:
+    """Decayed evidence for one verdict: Σ w and Σ w·x over the points seen."""
+
+    weight: float = 0.0
+    total: float = 0.0
+
+    def add(self, weight: float, value: float) -> None:
+        self.weight += weight
+        self.total += weight * value
+
+    def shrunk(self, prior: float, strength: float) -> float:
+        """Return (Σ w·x + k·prior) / (Σ w + k): the prior with no evidence, the data's mean with much."""
+        return (self.total + strength * prior) / (self.weight + strength)
+
+
+def _weight(as_of: datetime, at: datetime, params: ScoringParams) -> float:
+    """Return 2^(−age / half-life) of an answer given at `at` (≤ as_of); 0 beyond the horizon."""
+    age = (as_of - at).total_seconds() / SECONDS_PER_DAY
+    return 0.0 if age > params.response_horizon_days() else 0.5 ** (age / params.half_life_days)
+
+
+def _pooled(groups: Iterable[_Evidence], strength: float, default: float) -> float:
+    """Return the precision-weighted mean of the groups' means: Σ f·m / Σ f with f = n / (n + k).
+
+    f is the share of a group's own mean m in its shrunk verdict: a group with much evidence counts
+    fully, one old answer barely, so neither a chatty department nor stale ones dominate the prior.
+    Groups without evidence count nothing; none at all gives `default`.
+    """
+    numerator = denominator = 0.0
+    for group in groups:
+        if group.weight > 0:
+            numerator += group.total / (group.weight + strength)
+            denominator += group.weight / (group.weight + strength)
+    return numerator / denominator if denominator > 0 else default
+
+
+def _said(responses: Iterable[ResponseRecord], as_of: datetime) -> list[ResponseRecord]:
+    """Responses with a score given by `as_of` (later ones did not exist yet)."""
+    return [r for r in responses if r.score is not None and r.collected_at <= as_of]
+
+
+def _recommendations(responses: Iterable[ResponseRecord], as_of: datetime) -> list[ResponseRecord]:
+    return [r for r in responses if r.likelihood_to_recommend is not None and r.collected_at <= as_of]
+
+
+def portfolio_priors(
+    accounts: Iterable[Iterable[ResponseRecord]], *, as_of: datetime, params: ScoringParams
+) -> Priors:
+    """Return the portfolio's priors as of `as_of` from every account's responses.
+
+    Satisfaction and each dimension: the precision-weighted mean over departments of their decayed mean
+    scores; NPS: the same over accounts of their decayed mean votes (`_pooled`).
+    """
+    departments: dict[tuple[int, int], _Evidence] = defaultdict(_Evidence)
+    dimensions: dict[tuple[int, int, str], _Evidence] = defaultdict(_Evidence)
+    votes: list[_Evidence] = []
+    for index, responses in enumerate(accounts):
+        responses = list(responses)
+        for r in _said(responses, as_of):
+            weight = _weight(as_of, r.collected_at, params)
+            departments[index, r.department_id].add(weight, _unit(r.score))
+            for name, score in r.dimensions.items():
+                dimensions[index, r.department_id, name].add(weight, _unit(score))
+        account_votes = _Evidence()
+        for r in _recommendations(responses, as_of):
+            account_votes.add(_weight(as_of, r.collected_at, params), _nps_vote(r.likelihood_to_recommend))
+        votes.append(account_votes)
+    by_dimension: dict[str, list[_Evidence]] = defaultdict(list)
+    for (_, _, name), evidence in dimensions.items():
+        by_dimension[name].append(evidence)
+    k = params.satisfaction_prior_strength
+    satisfaction = _pooled(departments.values(), k, 0.5)
+    return Priors(
+        satisfaction=satisfaction,
+        dimensions={name: _pooled(groups, k, satisfaction) for name, groups in sorted(by_dimension.items())},
+        nps=100.0 * _pooled(votes, params.loyalty_prior_strength, 0.0),
+    )
+
+
+def _dimension_gap(name: str, score: float, evidence: float, params: ScoringParams) -> DimensionGap:
+    gap = gap_points(score)
+    return DimensionGap(dimension=name, score=score, gap=gap, band=band(gap, params), evidence=evidence)
+
+
+def _worst_first(gaps: Iterable[DimensionGap]) -> tuple[DimensionGap, ...]:
+    return tuple(sorted(gaps, key=lambda g: (g.score, g.dimension)))
 
 
 def department_satisfaction(
@@ -136,33 +301,77 @@ def department_satisfaction(
     *,
     as_of: datetime,
     params: ScoringParams,
+    priors: Priors,
 ) -> DepartmentSatisfaction:
-    """Return the department's time-decayed mean response score as of `as_of` (later responses ignored)."""
-    scored = [r for r in responses if r.score is not None and r.collected_at <= as_of]
-    score = _decayed_mean([(_age_days(as_of, r.collected_at), _unit(r.score)) for r in scored], params)
+    """Return the department's decayed satisfaction as of `as_of`, shrunk toward the prior.
+
+    S = (Σ w·s + k·prior) / (Σ w + k), w = 2^(−age / half-life), k = satisfaction_prior_strength; the
+    same per dimension toward that dimension's prior. Responses after `as_of` are ignored, so the same
+    function gives the verdict of any past day.
+    """
+    said = _said(responses, as_of)
+    overall = _Evidence()
+    by_dimension: dict[str, _Evidence] = defaultdict(_Evidence)
+    for r in said:
+        weight = _weight(as_of, r.collected_at, params)
+        overall.add(weight, _unit(r.score))
+        for name, score in r.dimensions.items():
+            by_dimension[name].add(weight, _unit(score))
+    heard = [r.collected_at for r in said]
+    if department.earlier_answer is not None and department.earlier_answer <= as_of:
+        heard.append(department.earlier_answer)
+    last = max(heard, default=None)
+    k = params.satisfaction_prior_strength
+    score = None if last is None else overall.shrunk(priors.satisfaction, k)
+    gap = None if score is None else gap_points(score)
     return DepartmentSatisfaction(
         department_id=department.id,
         name=department.name,
         weight=department.weight,
         is_decision_maker=department.is_decision_maker,
         score=score,
-        responses=len(scored),
-        last_response=max((r.collected_at for r in scored), default=None),
-        silent=score is None,
+        gap=gap,
+        band=None if gap is None else band(gap, params),
+        evidence=overall.weight,
+        responses=len(said),
+        last_response=last,
+        silent=last is None or (as_of - last).total_seconds() / SECONDS_PER_DAY > params.silent_after_days,
+        no_data=last is None,
+        dimensions=_worst_first(
+            _dimension_gap(name, evidence.shrunk(priors.dimension(name), k), evidence.weight, params)
+            for name, evidence in by_dimension.items()
+            if evidence.weight > 0
+        ),
     )
 
 
-def loyalty(responses: Iterable[ResponseRecord], *, as_of: datetime, params: ScoringParams) -> Loyalty:
-    """Return decayed NPS: 100·(promoters 9–10 − detractors 0–6) share, respondents weighted by recency."""
-    points = [
-        (_age_days(as_of, r.collected_at), _nps_vote(r.likelihood_to_recommend))
-        for r in responses
-        if r.likelihood_to_recommend is not None and r.collected_at <= as_of
-    ]
-    share = _decayed_mean(points, params)
-    if share is None:
-        return Loyalty(nps=None, score=None, responses=len(points))
-    return Loyalty(nps=100.0 * share, score=(share + 1.0) / 2.0, responses=len(points))
+def loyalty(
+    responses: Iterable[ResponseRecord],
+    *,
+    as_of: datetime,
+    params: ScoringParams,
+    priors: Priors,
+    earlier_answer: datetime | None = None,
+) -> Loyalty:
+    """Return the decayed NPS shrunk toward the portfolio's: promoters (9–10) vote +1, passives 0,
+    detractors (0–6) −1; NPS = 100·(Σ w·vote + k·prior/100) / (Σ w + k), k = loyalty_prior_strength.
+
+    `earlier_answer`: the latest answer older than the responses given; it keeps the account known.
+    """
+    answered = _recommendations(responses, as_of)
+    votes = _Evidence()
+    for r in answered:
+        votes.add(_weight(as_of, r.collected_at, params), _nps_vote(r.likelihood_to_recommend))
+    if not answered and (earlier_answer is None or earlier_answer > as_of):
+        return Loyalty(nps=None, score=None, responses=0, evidence=0.0, no_data=True)
+    share = votes.shrunk(priors.nps / 100.0, params.loyalty_prior_strength)
+    return Loyalty(
+        nps=100.0 * share,
+        score=(share + 1.0) / 2.0,
+        responses=len(answered),
+        evidence=votes.weight,
+        no_data=False,
+    )
 
 
 def _nps_vote(likelihood: int) -> float:
@@ -177,8 +386,13 @@ def account_satisfaction(
     *,
     as_of: datetime,
     params: ScoringParams,
+    priors: Priors,
 ) -> AccountSatisfaction:
-    """Return Σ w·S / Σ w over departments with data, capped at the weakest deciding department + cap."""
+    """Return Σ w·S / Σ w over the departments with a verdict, capped at the weakest deciding one + cap.
+
+    A silent department keeps its decaying verdict in both the mean and the cap: silence forgives
+    nothing faster than time does.
+    """
     departments = list(departments)
     responses = list(responses)
     by_department: dict[int, list[ResponseRecord]] = defaultdict(list)
@@ -188,7 +402,8 @@ def account_satisfaction(
             raise ValueError(f"response for unknown department {r.department_id}")
         by_department[r.department_id].append(r)
     rows = tuple(
-        department_satisfaction(d, by_department[d.id], as_of=as_of, params=params) for d in departments
+        department_satisfaction(d, by_department[d.id], as_of=as_of, params=params, priors=priors)
+        for d in departments
     )
     if not all(math.isfinite(d.weight) and d.weight >= 0 for d in rows):
         raise ValueError("department weights must be finite and ≥ 0")
@@ -202,6 +417,8 @@ def account_satisfaction(
     score = uncapped
     if uncapped is not None and weakest is not None:
         score = min(uncapped, weakest.score + params.weakest_cap)
+    gap = None if score is None else gap_points(score)
+    earlier = [d.earlier_recommendation for d in departments if d.earlier_recommendation is not None]
     return AccountSatisfaction(
         score=score,
         uncapped=uncapped,
@@ -210,7 +427,33 @@ def account_satisfaction(
         capped=score is not None and score < uncapped,
         silent_deciding=tuple(d.department_id for d in rows if d.is_decision_maker and d.silent),
         departments=rows,
-        loyalty=loyalty(responses, as_of=as_of, params=params),
+        loyalty=loyalty(
+            responses, as_of=as_of, params=params, priors=priors, earlier_answer=max(earlier, default=None)
+        ),
+        no_data=score is None,
+        gap=gap,
+        band=None if gap is None else band(gap, params),
+        dimensions=_account_dimensions(heard, params),
+    )
+
+
+def _account_dimensions(
+    heard: list[tuple[float, DepartmentSatisfaction]], params: ScoringParams
+) -> tuple[DimensionGap, ...]:
+    """Per dimension, the decision-weighted mean of the departments' verdicts on it (evidence summed)."""
+    parts: dict[str, list[tuple[float, DimensionGap]]] = defaultdict(list)
+    for weight, department in heard:
+        if weight > 0:
+            for gap in department.dimensions:
+                parts[gap.dimension].append((weight, gap))
+    return _worst_first(
+        _dimension_gap(
+            name,
+            math.fsum(w * g.score for w, g in weighed) / math.fsum(w for w, _ in weighed),
+            math.fsum(g.evidence for _, g in weighed),
+            params,
+        )
+        for name, weighed in parts.items()
     )
 
 

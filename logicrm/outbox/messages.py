@@ -2,11 +2,16 @@
 
 Pure: plain notices and settings in, plain text and JSON-ready dicts out; the service stores them.
 
-Message ids, where <batch> is "run<run_id>" (or "adhoc<random>" when there is no run):
-    digest email      <digest-<batch>-<sha256(owner email)[:12]>@logicrm>
-    immediate email   <alert-<alert_id>-<event>-<batch>@logicrm>
+Message ids, where <batch> is "run<run_id>" (or "adhoc<random>" when there is no run) and <to> is
+sha256(recipient email)[:12]:
+    digest email      <digest-<batch>-<to>@logicrm>
+    immediate email   <alert-<alert_id>-<event>-<batch>-<to>@logicrm>
+    escalation email  <escalation-<ticket_id>-<step>-<to>@logicrm>
     webhook           msg_alert-<alert_id>-<event>-<batch>-to-<receiver_id>
     test webhook      msg_test-<random>-to-<receiver_id>
+
+Links point at the web workspace when `web_url` is set (its account, alert and ticket pages), else at
+the API.
 """
 
 from __future__ import annotations
@@ -24,9 +29,24 @@ from logicrm.network import drivers
 
 EVENTS = ("opened", "worsened", "resolved")
 DIGEST_EVENTS = ("opened", "worsened")
+MODES = ("immediate", "digest")  # how a recipient hears of a notice (those who chose "off" are not one)
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 TOP_DRIVERS = 3
 MESSAGE_ID_DOMAIN = "logicrm"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone an alert reaches by email: how (immediate or digest, by their preference for its severity)
+    and its risk drivers as they may read them (a partner they may not see reads as "another shipper")."""
+
+    email: str
+    mode: str
+    drivers: Sequence[Mapping] = ()
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
 
 
 @dataclass(frozen=True)
@@ -43,10 +63,9 @@ class Notice:
     event: str  # opened | worsened | resolved
     message: str
     value: float = 0.0
-    # risk drivers as rendered by logicrm.network.drivers: for the webhooks (every partner named, with
-    # its id) and for the owner's emails (partners the owner may not see read as "another shipper")
+    # risk drivers as rendered by logicrm.network.drivers for the webhooks (every partner named, with its id)
     drivers: Sequence[Mapping] = ()
-    owner_drivers: Sequence[Mapping] = ()
+    recipients: Sequence[Recipient] = ()
     details: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
@@ -55,11 +74,30 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class EscalationNotice:
+    """A ticket escalated one step of its handling plan: whom to tell and what."""
+
+    ticket_id: int
+    step: int
+    customer_id: int
+    customer_name: str
+    tier: str
+    kind: str
+    severity: str
+    subject: str
+    escalate_to: str
+    recipients: Sequence[str]  # emails
+    opened_at: dt.datetime
+    resolution_due_at: dt.datetime
+    customer_message: str
+
+
+@dataclass(frozen=True)
 class Email:
     """One email to queue: its stable Message-ID, recipient, subject and stored payload {"text", ...}."""
 
     message_id: str
-    kind: str  # digest | alert
+    kind: str  # digest | alert | escalation
     recipient: str
     subject: str
     payload: dict
@@ -72,12 +110,42 @@ def batch_name(run_id: int | None) -> str:
 
 
 def links(settings: Settings, customer_id: int | None = None) -> dict:
-    """Return the API links a message points to: all alerts, and the customer's health if given."""
+    """Return the API links a message points to: all alerts, and the customer's health if given; with a
+    web workspace, its pages too (`web_alerts`, `web_account`)."""
     base = settings.public_url.rstrip("/") + "/api/v1"
     found = {"alerts": f"{base}/alerts"}
     if customer_id is not None:
         found["customer_health"] = f"{base}/customers/{customer_id}/health"
+    web = settings.web_url.rstrip("/")
+    if web:
+        found["web_alerts"] = f"{web}/alerts"
+        if customer_id is not None:
+            found["web_account"] = f"{web}/accounts/{customer_id}"
     return found
+
+
+def _account_link(settings: Settings, customer_id: int) -> str:
+    """Where a person reads about an account: its web page, else its health in the API."""
+    found = links(settings, customer_id)
+    return found.get("web_account", found["customer_health"])
+
+
+def _alerts_link(settings: Settings) -> str:
+    found = links(settings)
+    return found.get("web_alerts", found["alerts"])
+
+
+def _ticket_link(settings: Settings, ticket_id: int) -> str:
+    web = settings.web_url.rstrip("/")
+    return (
+        f"{web}/tickets/{ticket_id}"
+        if web
+        else f"{settings.public_url.rstrip('/')}/api/v1/tickets/{ticket_id}"
+    )
+
+
+def _to(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()[:12]
 
 
 # Emails ------------------------------------------------------------------------------------------------
@@ -86,65 +154,105 @@ def links(settings: Settings, customer_id: int | None = None) -> dict:
 def digests(
     notices: Sequence[Notice], *, batch: str, run_id: int | None, settings: Settings
 ) -> Iterator[Email]:
-    """Yield one digest per owner, announcing that owner's opened and worsened alerts."""
-    by_owner: dict[str, list[Notice]] = defaultdict(list)
+    """Yield one digest per recipient, announcing the opened and worsened alerts that reach them."""
+    by_recipient: dict[str, list[tuple[Notice, Recipient]]] = defaultdict(list)
     for notice in notices:
-        if notice.owner_email and notice.event in DIGEST_EVENTS:
-            by_owner[notice.owner_email.strip().lower()].append(notice)
-    for owner, owned in sorted(by_owner.items()):
-        accounts = len({notice.customer_id for notice in owned})
-        opened = sum(notice.event == "opened" for notice in owned)
+        if notice.event in DIGEST_EVENTS:
+            for recipient in notice.recipients:
+                by_recipient[recipient.email.strip().lower()].append((notice, recipient))
+    for email, reached in sorted(by_recipient.items()):
+        accounts = len({notice.customer_id for notice, _recipient in reached})
+        opened = sum(notice.event == "opened" for notice, _recipient in reached)
         subject = (
-            f"LogiCRM: {len(owned)} churn-risk alert{'s' * (len(owned) != 1)} on {accounts} "
-            f"account{'s' * (accounts != 1)} ({opened} new, {len(owned) - opened} worsened)"
+            f"LogiCRM: {len(reached)} churn-risk alert{'s' * (len(reached) != 1)} on {accounts} "
+            f"account{'s' * (accounts != 1)} ({opened} new, {len(reached) - opened} worsened)"
         )
         yield Email(
-            message_id=_email_id(f"digest-{batch}-{hashlib.sha256(owner.encode()).hexdigest()[:12]}"),
+            message_id=_email_id(f"digest-{batch}-{_to(email)}"),
             kind="digest",
-            recipient=owner,
+            recipient=email,
             subject=subject,
             payload={
-                "text": _digest_text(owned, run_id=run_id, settings=settings),
-                "alert_ids": [notice.alert_id for notice in owned],
+                "text": _digest_text(reached, run_id=run_id, settings=settings),
+                "alert_ids": [notice.alert_id for notice, _recipient in reached],
             },
         )
 
 
-def vip_alerts(notices: Sequence[Notice], *, batch: str, settings: Settings) -> Iterator[Email]:
-    """Yield an immediate email to the owner for each opened or worsened high-severity alert on a VIP."""
+def immediate_alerts(notices: Sequence[Notice], *, batch: str, settings: Settings) -> Iterator[Email]:
+    """Yield an email at once for each opened or worsened alert to each recipient who wants its severity
+    immediately, and for a high-severity alert on a VIP to every recipient."""
     for notice in notices:
-        if not (
-            notice.owner_email
-            and notice.tier == "vip"
-            and notice.severity == "high"
-            and notice.event in DIGEST_EVENTS
-        ):
+        if notice.event not in DIGEST_EVENTS:
             continue
-        verb = "new" if notice.event == "opened" else "worsened"
+        vip_high = notice.tier == "vip" and notice.severity == "high"
+        for recipient in notice.recipients:
+            if recipient.mode == "immediate" or vip_high:
+                yield _immediate(notice, recipient, batch=batch, settings=settings)
+
+
+def _immediate(notice: Notice, recipient: Recipient, *, batch: str, settings: Settings) -> Email:
+    verb = "new" if notice.event == "opened" else "worsened"
+    vip = str(notice.tier) == "vip"
+    account = "the VIP account" if vip else f"the {notice.tier} account"
+    text = "\n".join(
+        [
+            f"A {verb} {notice.severity}-severity alert on {account} {notice.customer_name} "
+            f"(customer {notice.customer_id}):",
+            "",
+            f"  Rule:     {notice.rule}",
+            f"  Severity: {notice.severity}",
+            f"  Value:    {notice.value:g}",
+            f"  {notice.message}",
+            *_drivers_lines(recipient, "  Top drivers: "),
+            "",
+            _account_link(settings, notice.customer_id),
+            "",
+            "--",
+            "LogiCRM",
+        ]
+    )
+    email = recipient.email.strip().lower()
+    return Email(
+        message_id=_email_id(f"alert-{notice.alert_id}-{notice.event}-{batch}-{_to(email)}"),
+        kind="alert",
+        recipient=email,
+        subject=f"[LogiCRM] {'VIP alert' if vip else 'Alert'} ({verb}): {notice.customer_name}: {notice.rule}"[
+            :300
+        ],
+        payload={"text": text + "\n"},
+        alert_id=notice.alert_id,
+    )
+
+
+def escalation_emails(escalation: EscalationNotice, *, settings: Settings) -> Iterator[Email]:
+    """Yield the email telling each person a ticket was escalated to them."""
+    for email in dict.fromkeys(e.strip().lower() for e in escalation.recipients):
         text = "\n".join(
             [
-                f"A {verb} high-severity alert on the VIP account {notice.customer_name} "
-                f"(customer {notice.customer_id}):",
+                f"Ticket #{escalation.ticket_id} of {escalation.customer_name} ({str(escalation.tier).upper()}, "
+                f"customer {escalation.customer_id}) is escalated to you "
+                f"({escalation.escalate_to.replace('_', ' ')}, step {escalation.step + 1} of its handling plan).",
                 "",
-                f"  Rule:     {notice.rule}",
-                f"  Severity: {notice.severity}",
-                f"  Value:    {notice.value:g}",
-                f"  {notice.message}",
-                *_drivers_lines(notice, "  Top drivers: "),
+                f"  Subject:    {escalation.subject}",
+                f"  Kind:       {escalation.kind}, {escalation.severity} severity",
+                f"  Opened:     {escalation.opened_at:%Y-%m-%d %H:%M} UTC",
+                f"  Resolve by: {escalation.resolution_due_at:%Y-%m-%d %H:%M} UTC",
+                f"  The customer is told: {escalation.customer_message}",
                 "",
-                links(settings, notice.customer_id)["customer_health"],
+                _ticket_link(settings, escalation.ticket_id),
                 "",
                 "--",
                 "LogiCRM",
             ]
         )
         yield Email(
-            message_id=_email_id(f"alert-{notice.alert_id}-{notice.event}-{batch}"),
-            kind="alert",
-            recipient=notice.owner_email.strip().lower(),
-            subject=f"[LogiCRM] VIP alert ({verb}): {notice.customer_name}: {notice.rule}"[:300],
-            payload={"text": text + "\n"},
-            alert_id=notice.alert_id,
+            message_id=_email_id(f"escalation-{escalation.ticket_id}-{escalation.step}-{_to(email)}"),
+            kind="escalation",
+            recipient=email,
+            subject=f"[LogiCRM] Escalated: ticket #{escalation.ticket_id} of {escalation.customer_name}: "
+            f"{escalation.subject}"[:300],
+            payload={"text": text + "\n", "ticket_id": escalation.ticket_id, "step": escalation.step},
         )
 
 
@@ -152,38 +260,40 @@ def _email_id(local: str) -> str:
     return f"<{local}@{MESSAGE_ID_DOMAIN}>"
 
 
-def _ordered(notices: Sequence[Notice]) -> list[Notice]:
-    return sorted(notices, key=lambda n: (SEVERITY_RANK.get(n.severity, 9), n.customer_name, n.rule))
+def _order(notice: Notice) -> tuple:
+    return SEVERITY_RANK.get(notice.severity, 9), notice.customer_name, notice.rule
 
 
-def _drivers_lines(notice: Notice, prefix: str) -> list[str]:
-    """One line naming the owner's view of the top drivers, or none for an alert that has no drivers."""
-    summary = drivers.summary(notice.owner_drivers, top=TOP_DRIVERS)
+def _drivers_lines(recipient: Recipient, prefix: str) -> list[str]:
+    """One line naming the recipient's view of the top drivers, or none for an alert that has no drivers."""
+    summary = drivers.summary(recipient.drivers, top=TOP_DRIVERS)
     return [f"{prefix}{summary}"] if summary else []
 
 
-def _digest_text(owned: Sequence[Notice], *, run_id: int | None, settings: Settings) -> str:
+def _digest_text(
+    reached: Sequence[tuple[Notice, Recipient]], *, run_id: int | None, settings: Settings
+) -> str:
     source = f"Health run #{run_id}" if run_id is not None else "A health check"
-    opened = sum(notice.event == "opened" for notice in owned)
+    opened = sum(notice.event == "opened" for notice, _recipient in reached)
     lines = [
         "Hello,",
         "",
-        f"{source} raised {opened} new and {len(owned) - opened} worsened churn-risk alert(s) on your accounts.",
+        f"{source} raised {opened} new and {len(reached) - opened} worsened churn-risk alert(s) on your accounts.",
         "",
     ]
-    by_customer: dict[int, list[Notice]] = defaultdict(list)
-    for notice in _ordered(owned):
-        by_customer[notice.customer_id].append(notice)
+    by_customer: dict[int, list[tuple[Notice, Recipient]]] = defaultdict(list)
+    for notice, recipient in sorted(reached, key=lambda pair: _order(pair[0])):
+        by_customer[notice.customer_id].append((notice, recipient))
     for customer_id, alerts in by_customer.items():
-        first = alerts[0]
+        first = alerts[0][0]
         lines.append(f"{first.customer_name} ({str(first.tier).upper()}, customer {customer_id})")
-        for notice in alerts:
+        for notice, recipient in alerts:
             lines += [
                 f"  [{str(notice.severity).upper()}] {notice.rule} ({notice.event}): {notice.message}",
-                *_drivers_lines(notice, "      top drivers: "),
+                *_drivers_lines(recipient, "      top drivers: "),
             ]
-        lines += [f"  {links(settings, customer_id)['customer_health']}", ""]
-    lines += ["--", f"LogiCRM. All alerts: {links(settings)['alerts']}"]
+        lines += [f"  {_account_link(settings, customer_id)}", ""]
+    lines += ["--", f"LogiCRM. All alerts: {_alerts_link(settings)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -44,7 +44,7 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Message-ID / webhook-id: stable across retries so receivers can deduplicate.
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # alert | digest | test
+    kind: Mapped[str] = mapped_column(String(20))  # alert | digest | escalation | test
     channel: Mapped[Channel] = mapped_column(enum_type(Channel))
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
     receiver_id: Mapped[int | None] = mapped_column(

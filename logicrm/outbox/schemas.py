@@ -8,7 +8,7 @@ from logicrm.api import PageArgs
 from logicrm.outbox.models import Channel, DeliveryStatus
 from logicrm.schemas import Id, enum_field
 
-KINDS = ("alert", "digest", "test")
+KINDS = ("alert", "digest", "escalation", "test")
 
 
 class WebhookIn(ma.Schema):

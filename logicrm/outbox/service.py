@@ -39,16 +39,17 @@ ID_CHUNK = 500
 def enqueue(session: Session, *, run_id: int | None, notices: Sequence[Notice], settings: Settings) -> int:
     """Write the deliveries announcing `notices` in the caller's transaction (no commit); return how many.
 
-    One digest per owner (opened and worsened alerts), an immediate email per VIP high-severity opened or
-    worsened alert, and one webhook per notice per active receiver. Deliveries whose id already exists are
-    skipped, so enqueueing the same run twice writes nothing new.
+    One digest per recipient (opened and worsened alerts), an immediate email per opened or worsened alert
+    to each recipient who wants its severity at once (and to every recipient of a VIP high-severity one),
+    and one webhook per notice per active receiver. Deliveries whose id already exists are skipped, so
+    enqueueing the same run twice writes nothing new.
     """
     batch = messages.batch_name(run_id)
     now = utcnow()
     active = session.scalars(receivers.list_statement(active=True)).all()
     emails = [
         *messages.digests(notices, batch=batch, run_id=run_id, settings=settings),
-        *messages.vip_alerts(notices, batch=batch, settings=settings),
+        *messages.immediate_alerts(notices, batch=batch, settings=settings),
     ]
     rows = [
         *(_email(email, now=now) for email in emails),
@@ -65,12 +66,22 @@ def enqueue(session: Session, *, run_id: int | None, notices: Sequence[Notice], 
             for receiver in active
         ),
     ]
+    return _add_new(session, rows)
+
+
+def enqueue_emails(session: Session, *, emails: Sequence[messages.Email]) -> int:
+    """Write email deliveries in the caller's transaction (no commit), skipping ids already queued."""
+    now = utcnow()
+    return _add_new(session, [_email(email, now=now) for email in emails])
+
+
+def _add_new(session: Session, rows: list[Delivery]) -> int:
     ids = [row.message_id for row in rows]
     existing: set[str] = set()
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
         existing.update(session.scalars(select(Delivery.message_id).where(Delivery.message_id.in_(chunk))))
-    new = [row for row in rows if row.message_id not in existing]
+    new = list({row.message_id: row for row in rows if row.message_id not in existing}.values())
     session.add_all(new)
     session.flush()
     return len(new)

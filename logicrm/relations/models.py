@@ -84,6 +84,8 @@ class SurveyResponse(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    # the case a callback survey asked about
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
     collected_at: Mapped[dt.datetime]
     channel: Mapped[str | None] = mapped_column(String(40))
     scale_min: Mapped[int] = mapped_column(default=1)

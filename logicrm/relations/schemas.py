@@ -57,6 +57,7 @@ class SurveyIn(ma.Schema):
     customer_id = Id(required=True)
     department_id = Id(required=True)
     contact_id = Id(allow_none=True)
+    ticket_id = Id(allow_none=True, metadata={"description": "the case a callback survey asked about"})
     collected_at = AwareDateTime(required=True)
     channel = ma.fields.String(allow_none=True, validate=Length(max=40))
     scale_min = number(bounds.SCALE_POINT, integer=True, load_default=1)

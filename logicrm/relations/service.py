@@ -7,10 +7,16 @@ from sqlalchemy.orm import Session
 
 from logicrm import access
 from logicrm.audit import service as audit
+from logicrm.customers import teams
 from logicrm.customers.records import RecordKind
 from logicrm.errors import field_error
 from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
+from logicrm.rulebook import service as rulebook
+from logicrm.tasks import service as tasks
+from logicrm.tasks.models import Task, TaskKind, TaskSource, TaskStatus
 from logicrm.users.models import User
+
+FOLLOW_UP_TITLE_CHARS = 120
 
 
 def score_table(scores) -> dict[str, list[float]]:
@@ -55,6 +61,70 @@ def _logged_as_caller(session: Session, user: User, data: dict, interaction: Int
     return data
 
 
+def _after_contact(
+    session: Session, user: User, interaction: Interaction, changes: dict, *, created: bool
+) -> None:
+    """A contact logged or changed: its next follow-up date is a task, and a contact of a kind that
+    counts answers the department's cadence task."""
+    if "next_follow_up" in changes:
+        _follow_up(session, user, interaction)
+    counts = str(interaction.kind) in rulebook.current(session).cadence.counting_kinds
+    if counts and {"kind", "department_id", "at"} & changes.keys():
+        tasks.close_cadence_tasks(
+            session,
+            customer_id=interaction.customer_id,
+            department_id=interaction.department_id,
+            interaction_id=interaction.id,
+            user=user,
+        )
+
+
+def _follow_up(session: Session, user: User, interaction: Interaction) -> None:
+    """Open the follow-up task of an interaction, move its due date, or close it when the date is gone."""
+    key = f"interaction:{interaction.id}"
+    existing = tasks.open_tasks(session, Task.dedupe_key == key)
+    if interaction.next_follow_up is None:
+        tasks.close(
+            session, tasks=existing, status=TaskStatus.NOT_NEEDED, outcome="follow-up date removed", user=user
+        )
+        return
+    if existing:
+        for task in existing:
+            diff = audit.apply_changes(task, {"due_on": interaction.next_follow_up})
+            audit.record(
+                session,
+                user=user,
+                entity=tasks.TASKS.entity,
+                entity_id=task.id,
+                customer_id=task.customer_id,
+                action="update",
+                changes=diff,
+            )
+        return
+    author = interaction.user_id
+    assignee = (
+        author
+        if tasks.takes_tasks(session, user_id=author, customer_id=interaction.customer_id)
+        else teams.person_for(session, customer_id=interaction.customer_id, who=teams.OWNER)
+    )
+    summary = " ".join(interaction.summary.split())
+    if len(summary) > FOLLOW_UP_TITLE_CHARS:
+        summary = summary[: FOLLOW_UP_TITLE_CHARS - 1] + "…"
+    tasks.open_task(
+        session,
+        customer_id=interaction.customer_id,
+        kind=TaskKind.FOLLOW_UP,
+        title=f"Follow up on the {interaction.kind} of {interaction.at:%d %b %Y}: {summary}",
+        due_on=interaction.next_follow_up,
+        source=TaskSource.FOLLOW_UP,
+        dedupe_key=key,
+        assignee_id=assignee,
+        user=user,
+        department_id=interaction.department_id,
+        interaction_id=interaction.id,
+    )
+
+
 DEPARTMENTS = RecordKind(
     Department,
     "department",
@@ -73,7 +143,7 @@ SURVEYS = RecordKind(
     SurveyResponse,
     "survey",
     audited=True,
-    same_customer={"department_id": Department, "contact_id": Contact},
+    same_customer={"department_id": Department, "contact_id": Contact, "ticket_id": "tickets"},
     build=_survey,
     describe=_survey_created,
 )
@@ -83,4 +153,5 @@ INTERACTIONS = RecordKind(
     audited=True,
     same_customer={"department_id": Department},
     prepare=_logged_as_caller,
+    written=_after_contact,
 )

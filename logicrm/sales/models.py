@@ -36,6 +36,8 @@ OPEN_STAGES = (
     OpportunityStage.TENDER,
 )
 CLOSED_STAGES = (OpportunityStage.WON, OpportunityStage.LOST)
+# the source of the renewal deals each health run opens ahead of a contract end
+RENEWAL_JOB = "renewal_job"
 
 
 class Opportunity(Base):

@@ -1,4 +1,5 @@
-"""Saved what-if scenarios: named sets of changes that planners re-run and compare."""
+"""Saved what-if scenarios (named sets of changes that planners re-run and compare) and fitted churn
+models (each version with its training window, features, coefficients and back-test)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,32 @@ class Scenario(Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class ChurnModelRecord(Base):
+    """One fitted churn model (logicrm.network.churn.ChurnModel) and how it fared; one is active."""
+
+    __tablename__ = "churn_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(default=False, index=True)
+    method: Mapped[str] = mapped_column(String(20))  # prior | learnt
+    horizon_days: Mapped[int]
+    inactive_days: Mapped[int]
+    features: Mapped[list] = mapped_column(JSON)
+    means: Mapped[list] = mapped_column(JSON)
+    scales: Mapped[list] = mapped_column(JSON)
+    coefficients: Mapped[list] = mapped_column(JSON)
+    intercept: Mapped[float]
+    calibration: Mapped[list] = mapped_column(JSON)
+    coupling: Mapped[float]
+    events: Mapped[int]
+    samples: Mapped[int]
+    window_start: Mapped[dt.date | None]
+    window_end: Mapped[dt.date | None]
+    origins: Mapped[int] = mapped_column(default=0)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)  # the back-test pooled over its origins
+    backtest: Mapped[list] = mapped_column(JSON, default=list)  # per test origin: metrics, reliability
+    config_hash: Mapped[str] = mapped_column(String(64))

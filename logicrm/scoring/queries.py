@@ -7,6 +7,7 @@ from collections import namedtuple
 
 from sqlalchemy import (
     Float,
+    Integer,
     and_,
     case,
     cast,
@@ -25,7 +26,7 @@ from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers.models import Customer, CustomerStatus
 from logicrm.lanes.models import Link, LinkStatus, Shipment
 from logicrm.relations.models import Department, Interaction, SurveyResponse, SurveyScore
-from logicrm.sales.models import Opportunity, OpportunityKind, OpportunityStage
+from logicrm.sales.models import RENEWAL_JOB, Opportunity, OpportunityKind, OpportunityStage
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Ticket, TicketStatus
 
@@ -42,13 +43,35 @@ def _records(result) -> list:
     return list(map(record._make, result))
 
 
-def customers(session: Session):
-    """Live, not churned customers with roles, tier, owner and shipper contract facts."""
+def alive(now: dt.datetime):
+    """SQL condition on Customer: a live customer at `now` — acquired by then and not yet churned."""
+    today = now.date()
+    return and_(
+        Customer.deleted_at.is_(None),
+        or_(Customer.acquired_on.is_(None), Customer.acquired_on <= today),
+        or_(
+            Customer.status != CustomerStatus.CHURNED,
+            and_(Customer.churned_on.is_not(None), Customer.churned_on > today),
+        ),
+    )
+
+
+def names(session: Session, *, ids) -> dict[int, str]:
+    """Map customer ids to names (any customer, churned ones included)."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    return dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all())
+
+
+def customers(session: Session, *, now: dt.datetime):
+    """Customers live at `now` with roles, tier, owner and shipper contract facts."""
     statement = (
         select(
             Customer.id,
             Customer.name,
             Customer.tier,
+            Customer.status,
             Customer.owner_id,
             ShipperProfile.customer_id.is_not(None).label("is_shipper"),
             ConsigneeProfile.customer_id.is_not(None).label("is_consignee"),
@@ -57,7 +80,7 @@ def customers(session: Session):
         )
         .outerjoin(ShipperProfile, ShipperProfile.customer_id == Customer.id)
         .outerjoin(ConsigneeProfile, ConsigneeProfile.customer_id == Customer.id)
-        .where(Customer.deleted_at.is_(None), Customer.status != CustomerStatus.CHURNED)
+        .where(alive(now))
         .order_by(Customer.id)
     )
     return _records(session.execute(statement))
@@ -121,23 +144,36 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
         )
         .outerjoin(per_link, per_link.c.link_id == Link.id)
         .join(Customer, Customer.id == Link.shipper_id)
-        .where(Link.status != LinkStatus.ENDED)
+        .where(open_lane(now))
         .order_by(Link.id)
     )
     return _records(session.execute(statement))
 
 
-def response_scores(session: Session, *, since: dt.datetime):
-    """Per survey response: its importance-weighted dimension score (DESIGN §4.1) and likelihood to recommend.
+def open_lane(now: dt.datetime):
+    """SQL condition on Link: a lane not yet ended at `now` (an ended lane with no end date: ended always)."""
+    return and_(
+        or_(Link.ended_on.is_(None), Link.ended_on > now.date()),
+        or_(Link.status != LinkStatus.ENDED, Link.ended_on.is_not(None)),
+    )
+
+
+def _usable_by_column(session: Session) -> dict:
+    """SQL conditions, per column, that a rating is usable: its expectation and perception are finite
+    numbers and its importance is a number."""
+    return {
+        "importance": _is_number(session, SurveyScore.importance),
+        "expectation": _is_finite(session, SurveyScore.expectation),
+        "perception": _is_finite(session, SurveyScore.perception),
+    }
+
+
+def _dimension_score():
+    """SQL for one rating's dimension score (DESIGN §4.1).
 
     The arithmetic is that of `satisfaction.dimension_score`, arranged for stored values of any size in
     floats that never overflow or underflow (PostgreSQL's raise when they do): halves of the ratings are
-    subtracted, the gap is compared with the scale before dividing, importances are scaled by 1e270 (a
-    factor the mean cancels) and a mean too small to tell from 0 is 0. A rating whose expectation or
-    perception is not a finite number, or whose importance is not a number, is left out (counted per
-    column: `importance_left_out`, `expectation_left_out`, `perception_left_out`); an importance above
-    its bound counts as the bound (`importances_clamped`). A response with no usable rating has no score
-    (None).
+    subtracted and the gap is compared with the scale before dividing.
     """
     perception, expectation = SurveyScore.perception, SurveyScore.expectation
 
@@ -157,13 +193,20 @@ def response_scores(session: Session, *, since: dt.datetime):
         (func.abs(half_gap) < 1e-290, 0.0),
         else_=half_gap / half_span,
     )
-    dimension = 0.5 + 0.5 * ratio
-    # per column, what makes a rating usable; a rating failing any is left out
-    usable_by_column = {
-        "importance": _is_number(session, SurveyScore.importance),
-        "expectation": _is_finite(session, expectation),
-        "perception": _is_finite(session, perception),
-    }
+    return 0.5 + 0.5 * ratio
+
+
+def response_scores(session: Session, *, since: dt.datetime, until: dt.datetime):
+    """Per survey response collected from `since` to `until`: its importance-weighted dimension score
+    (DESIGN §4.1) and likelihood to recommend.
+
+    The mean of the ratings' scores (`_dimension_score`) never overflows or underflows either:
+    importances are scaled by 1e270 (a factor the mean cancels) and a mean too small to tell from 0 is
+    0. Unusable ratings (`_usable_by_column`) are left out, counted per column (`importance_left_out`,
+    `expectation_left_out`, `perception_left_out`); an importance above its bound counts as the bound
+    (`importances_clamped`). A response with no usable rating has no score (None).
+    """
+    dimension, usable_by_column = _dimension_score(), _usable_by_column(session)
     usable = and_(*usable_by_column.values())
     # within (1e-54, 1e272]: neither a weight nor weight × dimension (0 or ≥ 5e-17) leaves the floats
     importance = (
@@ -192,7 +235,7 @@ def response_scores(session: Session, *, since: dt.datetime):
             ),
         )
         .join(SurveyScore, SurveyScore.response_id == SurveyResponse.id)
-        .where(SurveyResponse.collected_at >= since)
+        .where(SurveyResponse.collected_at >= since, SurveyResponse.collected_at <= until)
         .group_by(
             SurveyResponse.id,
             SurveyResponse.customer_id,
@@ -201,6 +244,51 @@ def response_scores(session: Session, *, since: dt.datetime):
             SurveyResponse.likelihood_to_recommend,
         )
         .order_by(SurveyResponse.customer_id, SurveyResponse.collected_at)
+    )
+    return _records(session.execute(statement))
+
+
+def dimension_scores(session: Session, *, since: dt.datetime, until: dt.datetime):
+    """Per usable rating of a response collected from `since` to `until`: its response, dimension and
+    dimension score in [0, 1] (0.5 = expectation met), as `response_scores` computes it."""
+    statement = (
+        select(
+            SurveyScore.response_id,
+            SurveyScore.dimension,
+            type_coerce(_dimension_score(), Float).label("score"),
+        )
+        .join(SurveyResponse, SurveyResponse.id == SurveyScore.response_id)
+        .where(
+            SurveyResponse.collected_at >= since,
+            SurveyResponse.collected_at <= until,
+            *_usable_by_column(session).values(),
+        )
+        .order_by(SurveyScore.response_id, SurveyScore.dimension)
+    )
+    return _records(session.execute(statement))
+
+
+def earlier_answers(session: Session, *, before: dt.datetime):
+    """Per department, its latest response before `before` with a usable rating (`answered`) and with a
+    likelihood to recommend (`recommended`, None if none): what keeps a department long silent known."""
+    rated = and_(*_usable_by_column(session).values())
+    likelihood = SurveyResponse.likelihood_to_recommend
+    # an integer column: only SQLite may hold text (not a number) in it
+    recommended = (
+        _is_number(session, likelihood)
+        if session.get_bind().dialect.name == "sqlite"
+        else likelihood.is_not(None)
+    )
+    at = SurveyResponse.collected_at
+    statement = (
+        select(
+            SurveyResponse.department_id,
+            func.max(case((rated, at), else_=null())).label("answered"),
+            func.max(case((recommended, at), else_=null())).label("recommended"),
+        )
+        .join(SurveyScore, SurveyScore.response_id == SurveyResponse.id)
+        .where(SurveyResponse.collected_at < before)
+        .group_by(SurveyResponse.department_id)
     )
     return _records(session.execute(statement))
 
@@ -230,21 +318,24 @@ def last_contacts(session: Session, *, now: dt.datetime) -> dict[int, dt.datetim
     return {customer_id: at for customer_id, at in rows}
 
 
-def overdue_tickets(session: Session, *, now: dt.datetime, sla_days: dict[str, float]) -> dict[int, int]:
-    """Count open tickets per customer older than their tier's resolution SLA."""
+def overdue_tickets(session: Session, *, now: dt.datetime) -> dict[int, int]:
+    """Count open tickets per customer past their resolution due time."""
     counts: dict[int, int] = {}
-    for row in overdue_ticket_list(session, now=now, sla_days=sla_days):
+    for row in overdue_ticket_list(session, now=now):
         counts[row.customer_id] = counts.get(row.customer_id, 0) + 1
     return counts
 
 
 def open_renewals(session: Session) -> set[int]:
-    """Customers with a renewal opportunity still in the funnel."""
+    """Customers with a renewal opportunity still in the funnel. A lead the health run opened itself says
+    nothing of the customer yet: counting it would lower the risk the run had just seen (and resolve its
+    alerts) merely because the run opened a deal."""
     rows = session.scalars(
         select(Opportunity.customer_id)
         .where(
             Opportunity.kind == OpportunityKind.RENEWAL,
             Opportunity.stage.not_in([OpportunityStage.WON, OpportunityStage.LOST]),
+            ~and_(Opportunity.source == RENEWAL_JOB, Opportunity.stage == OpportunityStage.LEAD),
         )
         .distinct()
     )
@@ -286,20 +377,33 @@ def _capped(session: Session, column, high: float):
     )
 
 
-def _days_between(session: Session, column, now: dt.datetime):
-    """SQL expression: days from `column` to `now`, on SQLite and PostgreSQL."""
-    if session.get_bind().dialect.name == "sqlite":
-        return func.julianday(now.replace(tzinfo=None).isoformat(sep=" ")) - func.julianday(column)
-    return func.extract("epoch", literal(now) - column) / 86400.0
+def _days_between(session: Session, column, end):
+    """SQL expression: days from `column` to `end` (a moment or another column), on SQLite and PostgreSQL."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if isinstance(end, dt.datetime):
+        end = literal(end.replace(tzinfo=None).isoformat(sep=" ")) if sqlite else literal(end)
+    if sqlite:
+        return func.julianday(end) - func.julianday(column)
+    return func.extract("epoch", end - column) / 86400.0
 
 
-def overdue_ticket_list(session: Session, *, now: dt.datetime, sla_days: dict[str, float]):
-    """Open tickets older than their tier's SLA, with what an alert needs to name them."""
-    deadline = case(
-        *((Customer.tier == tier, literal(days)) for tier, days in sla_days.items()),
-        else_=literal(max(sla_days.values())),
+def open_ticket(now: dt.datetime):
+    """SQL condition on Ticket: open at `now` — opened by then, not yet resolved (a closed ticket with no
+    resolution time: closed always)."""
+    return and_(
+        Ticket.opened_at <= now,
+        or_(Ticket.resolved_at.is_(None), Ticket.resolved_at > now),
+        or_(
+            Ticket.status.in_([TicketStatus.OPEN, TicketStatus.IN_PROGRESS]), Ticket.resolved_at.is_not(None)
+        ),
     )
+
+
+def overdue_ticket_list(session: Session, *, now: dt.datetime):
+    """Tickets open at `now` and past their resolution due time (set from the tier SLA when opened), with
+    what an alert needs to name them."""
     age_days = _days_between(session, Ticket.opened_at, now)
+    sla_days = _days_between(session, Ticket.opened_at, Ticket.resolution_due_at)
     statement = (
         select(
             Ticket.id,
@@ -307,14 +411,138 @@ def overdue_ticket_list(session: Session, *, now: dt.datetime, sla_days: dict[st
             Ticket.subject,
             Ticket.kind,
             age_days.label("days_open"),
-            deadline.label("sla_days"),
+            sla_days.label("sla_days"),
         )
         .join(Customer, Customer.id == Ticket.customer_id)
-        .where(
-            Ticket.status.in_([TicketStatus.OPEN, TicketStatus.IN_PROGRESS]),
-            age_days > deadline,
-            Customer.deleted_at.is_(None),
-        )
+        .where(open_ticket(now), Ticket.resolution_due_at < now, Customer.deleted_at.is_(None))
         .order_by(Ticket.customer_id, Ticket.id)
     )
     return session.execute(statement).all()
+
+
+# History, for the churn model (DESIGN §4.6): what happened when, point in time ------------------------
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def _day_number(session: Session, column):
+    """SQL expression: the whole UTC day of a timestamp, as days since 1970-01-01."""
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.julianday(column) - 2440587.5, Integer)
+    return cast(func.floor(func.extract("epoch", column) / 86400.0), Integer)
+
+
+def day_number(moment: dt.datetime | dt.date) -> int:
+    """The day of `moment` as days since 1970-01-01 (what `_day_number` computes in SQL)."""
+    day = moment.date() if isinstance(moment, dt.datetime) else moment
+    return (day - EPOCH).days
+
+
+def shipper_rhythm(session: Session, *, since: dt.datetime, now: dt.datetime):
+    """Per shipper, from its shipments in [since, now]: first and last shipping day and the number of
+    distinct weeks it shipped in (the BG/NBD counts, in weeks)."""
+    day = _day_number(session, Shipment.shipped_at)
+    week = cast(day / 7, Integer) if session.get_bind().dialect.name == "sqlite" else func.floor(day / 7)
+    statement = (
+        select(
+            Link.shipper_id,
+            func.min(day).label("first_day"),
+            func.max(day).label("last_day"),
+            func.count(func.distinct(week)).label("weeks"),
+        )
+        .select_from(Shipment)
+        .join(Link, Link.id == Shipment.link_id)
+        .where(Shipment.shipped_at >= since, Shipment.shipped_at <= now)
+        .group_by(Link.shipper_id)
+    )
+    return _records(session.execute(statement))
+
+
+def lapses(
+    session: Session, *, inactive_days: int, until: dt.datetime, since: dt.datetime | None = None
+) -> list[tuple[int, int]]:
+    """Every (shipper id, day) in [since, until] on which a shipper had gone `inactive_days` without a
+    shipment: after each gap that long between two shipping days, and after its last one."""
+    day = _day_number(session, Shipment.shipped_at)
+    window = [Shipment.shipped_at <= until]
+    if since is not None:
+        window.append(Shipment.shipped_at >= since - inactive_days * DAY)
+    days = (
+        select(Link.shipper_id.label("shipper_id"), day.label("day"))
+        .select_from(Shipment)
+        .join(Link, Link.id == Shipment.link_id)
+        .where(*window)
+        .distinct()
+        .subquery()
+    )
+    ordered = select(
+        days.c.shipper_id,
+        days.c.day,
+        func.lag(days.c.day).over(partition_by=days.c.shipper_id, order_by=days.c.day).label("previous"),
+    ).subquery()
+    gaps = select(ordered.c.shipper_id, (ordered.c.previous + inactive_days).label("lapse")).where(
+        ordered.c.day - ordered.c.previous >= inactive_days
+    )
+    tails = (
+        select(days.c.shipper_id, (func.max(days.c.day) + inactive_days).label("lapse"))
+        .group_by(days.c.shipper_id)
+        .having(func.max(days.c.day) + inactive_days <= day_number(until))
+    )
+    first = -1 if since is None else day_number(since)
+    return [
+        (row.shipper_id, row.lapse) for row in session.execute(gaps.union_all(tails)) if row.lapse >= first
+    ]
+
+
+def status_churns(session: Session) -> list[tuple[int, int]]:
+    """Every (customer id, day) on which a customer's status became churned, where the day is known."""
+    rows = session.execute(
+        select(Customer.id, Customer.churned_on).where(
+            Customer.status == CustomerStatus.CHURNED, Customer.churned_on.is_not(None)
+        )
+    )
+    return [(customer_id, day_number(churned_on)) for customer_id, churned_on in rows]
+
+
+def first_shipment_day(session: Session) -> int | None:
+    """The day the shipment records begin (None: no shipment at all)."""
+    earliest = session.scalar(select(func.min(Shipment.shipped_at)))
+    return None if earliest is None else day_number(earliest)
+
+
+def first_seen(session: Session) -> dict[int, int]:
+    """The day each customer is known to have been a customer from: when acquired, else its first
+    shipment at either end of a lane (one index seek per lane)."""
+    first: dict[int, int] = {}
+    per_link = (
+        select(Shipment.link_id, func.min(Shipment.shipped_at).label("first"))
+        .group_by(Shipment.link_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Link.shipper_id, Link.consignee_id, per_link.c.first).join(
+            per_link, per_link.c.link_id == Link.id
+        )
+    )
+    for shipper_id, consignee_id, earliest in rows:
+        day = day_number(earliest)
+        for customer_id in (shipper_id, consignee_id):
+            first[customer_id] = min(first.get(customer_id, day), day)
+    for customer_id, acquired_on in session.execute(
+        select(Customer.id, Customer.acquired_on).where(Customer.acquired_on.is_not(None))
+    ):
+        first[customer_id] = day_number(acquired_on)
+    return first
+
+
+def pair_volumes(session: Session, *, since: dt.datetime, until: dt.datetime):
+    """Shipments per (shipper, consignee) in [since, until], over every lane, ended or not: what each
+    side's business rode on, for the contagion of a partner that left."""
+    statement = (
+        select(Link.shipper_id, Link.consignee_id, func.count().label("shipments"))
+        .select_from(Shipment)
+        .join(Link, Link.id == Shipment.link_id)
+        .where(Shipment.shipped_at >= since, Shipment.shipped_at <= until)
+        .group_by(Link.shipper_id, Link.consignee_id)
+    )
+    return _records(session.execute(statement))

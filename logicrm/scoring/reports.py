@@ -18,33 +18,74 @@ from logicrm.network.params import ScoringParams
 from logicrm.scoring.scores import AccountScores, PortfolioScores
 
 
+def index_points(score: float | None) -> float | None:
+    """Return a score in [0, 1] on the 0–100 index every answer and snapshot shows (None stays None)."""
+    return None if score is None else 100.0 * score
+
+
 def _percent(score: float | None) -> float | None:
-    return None if score is None else round(100.0 * score, 1)
+    return None if score is None else round(index_points(score), 1)
+
+
+def own_evidence(account: AccountScores) -> float:
+    """The probability of churn within the horizon from the account's own evidence alone."""
+    return account.own.risk if account.own.evidence is None else account.own.evidence
 
 
 def stored_drivers(portfolio: PortfolioScores, account: AccountScores) -> list[dict]:
-    """Return an account's risk drivers, largest first, as snapshots and alerts keep them (ids, no names)."""
+    """Return an account's risk drivers, largest first, as snapshots and alerts keep them (ids, no names).
+    A partner's driver carries the partner's own main driver, so an alert names the real cause: the
+    shipper and why it is at risk, not the consignee's symptom."""
     weakest = account.satisfaction.weakest
-    roles = {
-        d.key: portfolio.accounts[d.key].roles
-        for d in account.explanation.drivers
-        if d.kind == drivers.NEIGHBOUR
-    }
+    partners = {}
+    for d in account.explanation.drivers:
+        if d.kind == drivers.NEIGHBOUR:
+            partner = portfolio.accounts[d.key]
+            partners[d.key] = (partner.roles, main_own_driver(partner))
+        elif d.kind == drivers.DEPARTED:
+            partners[d.key] = (portfolio.departed[d.key][1], None)
     return [
-        drivers.record(d, partner_roles=roles, weakest_department=weakest.name if weakest else None)
+        drivers.record(d, partners=partners, weakest_department=weakest.name if weakest else None)
         for d in account.explanation.drivers
     ]
 
 
+def main_own_driver(account: AccountScores) -> str | None:
+    """The largest of an account's own drivers (a feature name), or None when only the baseline speaks."""
+    own = [d for d in account.explanation.drivers if d.kind == "own" and d.share > 0]
+    return max(own, key=lambda d: d.share).key if own else None
+
+
 def partner_names(portfolio: PortfolioScores, ids, *, visible) -> dict[int, str]:
-    """Map the partner ids the caller may see to their names."""
-    return {c: portfolio.accounts[c].name for c in ids if visible is None or c in visible}
+    """Map the partner ids the caller may see to their names (partners that left lately included)."""
+    return {
+        c: portfolio.accounts[c].name if c in portfolio.accounts else portfolio.departed[c][0]
+        for c in ids
+        if visible is None or c in visible
+    }
 
 
 def _drivers(portfolio: PortfolioScores, account: AccountScores, *, visible) -> list[dict]:
     stored = stored_drivers(portfolio, account)
     names = partner_names(portfolio, drivers.partner_ids(stored), visible=visible)
     return drivers.describe(stored, names=names)
+
+
+def _gap(gap: float | None) -> float | None:
+    return None if gap is None else round(gap, 2)
+
+
+def _dimensions(gaps) -> list[dict]:
+    return [
+        {
+            "dimension": g.dimension,
+            "score": _percent(g.score),
+            "gap": _gap(g.gap),
+            "band": g.band,
+            "evidence": g.evidence,
+        }
+        for g in gaps
+    ]
 
 
 def _department(department) -> dict:
@@ -54,9 +95,14 @@ def _department(department) -> dict:
         "weight": department.weight,
         "is_decision_maker": department.is_decision_maker,
         "score": _percent(department.score),
+        "gap": _gap(department.gap),
+        "band": department.band,
+        "evidence": department.evidence,
         "responses": department.responses,
         "last_response": department.last_response,
         "silent": department.silent,
+        "no_data": department.no_data,
+        "dimensions": _dimensions(department.dimensions),
     }
 
 
@@ -73,6 +119,9 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
         "tier": account.tier,
         "satisfaction": {
             "overall": _percent(sat.score),
+            "gap": _gap(sat.gap),
+            "band": sat.band,
+            "no_data": sat.no_data,
             "uncapped": _percent(sat.uncapped),
             "capped": sat.capped,
             "coverage": sat.coverage,
@@ -80,21 +129,28 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
             "two_sided": _percent(account.two_sided),
             "ninety_days_ago": _percent(account.satisfaction_before),
             "departments": [_department(d) for d in sat.departments],
+            "dimensions": _dimensions(sat.dimensions),
         },
         "loyalty": {
-            "nps": sat.loyalty.nps,
+            "nps": None if sat.loyalty.nps is None else round(sat.loyalty.nps, 1),
             "score": _percent(sat.loyalty.score),
             "responses": sat.loyalty.responses,
+            "evidence": sat.loyalty.evidence,
+            "no_data": sat.loyalty.no_data,
         },
         "retention": {
             "shipments_last_30_days": signals.volume_recent,
             "shipments_trailing_window": signals.volume_window,
-            "otif": signals.otif,
+            "otif": signals.on_time / signals.delivered if signals.delivered else None,
             "otif_target": signals.otif_target,
-            "claims_rate": signals.claims_rate,
+            "claims_rate": signals.troubled / signals.shipments if signals.shipments else 0.0,
+            "p_alive": signals.p_alive,
         },
-        "own_risk": account.own.risk,
+        "own_risk": own_evidence(account),
         "network_risk": account.network_risk,
+        "horizon_days": portfolio.horizon_days,
+        "model_version": portfolio.model_version,
+        "too_new": account.signals.too_new,
         "drivers": _drivers(portfolio, account, visible=visible),
         "value": {
             "revenue_12m": value.revenue,
@@ -106,6 +162,9 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
             "tier_mismatch": value.mismatch,
         },
         "exposure": value.exposure or 0.0,
+        "data_problems": [
+            {"field": p.field, "record_id": p.record_id, "note": p.note} for p in account.data_problems
+        ],
         "config_hash": portfolio.config_hash,
         "as_of": portfolio.as_of,
     }
@@ -130,6 +189,8 @@ def _page(items: list[dict], portfolio: PortfolioScores, *, total: int, page: in
             "page": page,
             "page_size": page_size,
             "pages": math.ceil(total / page_size) if total else 0,
+            "horizon_days": portfolio.horizon_days,
+            "model_version": portfolio.model_version,
             "config_hash": portfolio.config_hash,
             "as_of": portfolio.as_of,
         },
@@ -148,7 +209,7 @@ def risk_ranking(portfolio: PortfolioScores, *, visible, page: int, page_size: i
             "roles": list(a.roles),
             "tier": a.tier,
             "owner_id": a.owner_id,
-            "own_risk": a.own.risk,
+            "own_risk": own_evidence(a),
             "network_risk": a.network_risk,
             "top_driver": next(
                 (d for d in _drivers(portfolio, a, visible=visible) if d["kind"] != "baseline"), None
@@ -291,7 +352,7 @@ def what_if(
     # What the removal adds to the expected loss: the same model with and without the removed accounts at r = 1.
     expected = [
         cascade.expected_loss(
-            portfolio.arrays,
+            portfolio.risk_arrays(),
             portfolio.own_risks(),
             remove_customers=removed,
             tol=params.propagation_tol,

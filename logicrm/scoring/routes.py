@@ -9,12 +9,15 @@ from logicrm.api import Blueprint, current_user, session
 from logicrm.customers import service as customers
 from logicrm.lanes import service as lanes
 from logicrm.network.params import ScoringParams
+from logicrm.scoring import model as churn_models
 from logicrm.scoring import reports, scores
 from logicrm.scoring.schemas import (
+    BacktestOut,
     GraphArgs,
     GraphOut,
     HealthOut,
     HubPage,
+    ModelCardOut,
     PortfolioOut,
     RankingArgs,
     RiskPage,
@@ -32,6 +35,12 @@ network_blp = Blueprint(
 portfolio_blp = Blueprint(
     "portfolio", __name__, url_prefix="/portfolio", description="Portfolio value and health."
 )
+model_blp = Blueprint(
+    "model",
+    __name__,
+    url_prefix="/model",
+    description="The churn model: what its probabilities mean, what it learnt and how it fared.",
+)
 
 
 def _params() -> ScoringParams:
@@ -39,7 +48,14 @@ def _params() -> ScoringParams:
 
 
 def _scores() -> scores.PortfolioScores:
-    return scores.current(session(), _params(), max_age_s=current_app.config["LOGICRM"].scores_cache_seconds)
+    model, version = churn_models.active(session(), _params())
+    return scores.current(
+        session(),
+        _params(),
+        model=model,
+        model_version=version,
+        max_age_s=current_app.config["LOGICRM"].scores_cache_seconds,
+    )
 
 
 def _visible() -> set[int] | None:
@@ -113,4 +129,20 @@ class PortfolioSummary(MethodView):
         return reports.summary(_scores(), visible=_visible())
 
 
-blueprints = (health_blp, network_blp, portfolio_blp)
+@model_blp.route("")
+class ModelCard(MethodView):
+    @model_blp.response(200, ModelCardOut)
+    def get(self):
+        """The active churn model: target, horizon, data window, evidence, weights in words, back-test."""
+        return churn_models.card(session(), _params())
+
+
+@model_blp.route("/backtest")
+class ModelBacktest(MethodView):
+    @model_blp.response(200, BacktestOut)
+    def get(self):
+        """The active model's back-test: metrics and reliability pooled and per monthly origin."""
+        return churn_models.backtest_report(session())
+
+
+blueprints = (health_blp, network_blp, portfolio_blp, model_blp)

@@ -1,7 +1,10 @@
-"""Payloads of the network-intelligence endpoints.
+"""Payloads of the network-intelligence endpoints and the churn model card.
 
-Satisfaction and loyalty scores are shown on 0–100 (how managers read them); risks and driver shares
-are probabilities in [0, 1], so a driver list reads "risk 0.71: consignee X 0.22, claims 0.15, …".
+Satisfaction is shown as an index on 0–100 (50 = expectations exactly met) and as the gap to
+expectation in points of a 1–7 scale (0 = met) with a band naming it; loyalty as NPS (−100…100) and on
+0–100. Risks are probabilities in [0, 1] of leaving within `horizon_days` (the churn model's target),
+and driver shares add up to them, so a driver list reads "0.31 within 180 days: shipper X (falling
+volume) 0.12, claims 0.05, …".
 """
 
 from __future__ import annotations
@@ -19,13 +22,39 @@ F = ma.fields
 
 
 class DriverOut(ma.Schema):
-    kind = F.String(metadata={"description": "baseline, own, neighbour or other"})
+    kind = F.String(
+        metadata={"description": "baseline, own, neighbour, departed (a partner that left) or other"}
+    )
     key = F.Raw(
         allow_none=True,
-        metadata={"description": "driver name (own), customer id (neighbour), null (baseline)"},
+        metadata={
+            "description": "feature name (own), customer id (neighbour, departed; null when hidden from you), "
+            "null (baseline, other)"
+        },
     )
-    label = F.String()
-    share = F.Float(metadata={"description": "part of the network risk; the shares sum to it"})
+    label = F.String(metadata={"description": "in words; a partner's label says why it is at risk"})
+    share = F.Float(
+        metadata={"description": "part of the probability of leaving (network_risk); the shares sum to it"}
+    )
+
+
+INDEX = "satisfaction index 0–100 (50 = expectations exactly met, 0 = far below, 100 = far above)"
+GAP = (
+    "gap to expectation, perception − expectation in points of a 1–7 scale whatever the survey's scale "
+    "(0 = met, −6 … +6); the same verdict as the index: gap = (index − 50) × 0.12"
+)
+BAND = (
+    "what the gap means: well below expectations, below expectations, met expectations or above expectations"
+)
+EVIDENCE = "decayed responses behind it: each weighs 2^(−age / half-life), so one answered today weighs 1"
+
+
+class DimensionHealthOut(ma.Schema):
+    dimension = F.String(metadata={"description": "service dimension (timeliness, reliability, …)"})
+    score = F.Float(metadata={"description": INDEX})
+    gap = F.Float(metadata={"description": GAP})
+    band = F.String(metadata={"description": BAND})
+    evidence = F.Float(metadata={"description": EVIDENCE})
 
 
 class DepartmentHealthOut(ma.Schema):
@@ -34,32 +63,80 @@ class DepartmentHealthOut(ma.Schema):
     weight = F.Float()
     is_decision_maker = F.Boolean()
     score = F.Float(
-        allow_none=True, metadata={"description": "0–100; null when silent (unknown, not average)"}
+        allow_none=True,
+        metadata={
+            "description": f"{INDEX}; shrunk toward the portfolio by its evidence; "
+            "null only with no_data (unknown, never average)"
+        },
     )
+    gap = F.Float(allow_none=True, metadata={"description": f"{GAP}; null with no_data"})
+    band = F.String(allow_none=True, metadata={"description": f"{BAND}; null with no_data"})
+    evidence = F.Float(metadata={"description": EVIDENCE})
     responses = F.Integer()
     last_response = F.DateTime(allow_none=True)
-    silent = F.Boolean()
+    silent = F.Boolean(
+        metadata={
+            "description": "no response for silent_after_days (or never): its last verdict keeps counting, "
+            "decaying toward the portfolio's"
+        }
+    )
+    no_data = F.Boolean(metadata={"description": "never answered a survey: satisfaction unknown"})
+    dimensions = F.List(
+        F.Nested(DimensionHealthOut), metadata={"description": "per service dimension, worst first"}
+    )
 
 
 class SatisfactionOut(ma.Schema):
     overall = F.Float(
-        allow_none=True, metadata={"description": "0–100, capped at the weakest deciding department + cap"}
+        allow_none=True,
+        metadata={
+            "description": f"{INDEX}; capped at the weakest deciding department + cap; null with no_data"
+        },
     )
-    uncapped = F.Float(allow_none=True)
+    gap = F.Float(allow_none=True, metadata={"description": f"{GAP}, of overall; null with no_data"})
+    band = F.String(allow_none=True, metadata={"description": f"{BAND}; null with no_data"})
+    no_data = F.Boolean(
+        metadata={
+            "description": "no department with a decision weight ever answered: satisfaction unknown, "
+            "its own state (neither safe nor average)"
+        }
+    )
+    uncapped = F.Float(allow_none=True, metadata={"description": f"{INDEX}, before the cap"})
     capped = F.Boolean()
-    coverage = F.Float(metadata={"description": "share of decision weight with recent responses"})
+    coverage = F.Float(
+        metadata={"description": "share 0–1 of the decision weight whose departments have a verdict"}
+    )
     weakest_deciding_department = F.Nested(DepartmentHealthOut, allow_none=True)
     two_sided = F.Float(
-        allow_none=True, metadata={"description": "0–100: own blended with the other side's verdict"}
+        allow_none=True, metadata={"description": f"{INDEX}: own blended with the other side's verdict"}
     )
-    ninety_days_ago = F.Float(allow_none=True)
+    ninety_days_ago = F.Float(
+        allow_none=True, metadata={"description": f"{INDEX}, overall as of satisfaction_drop_days ago"}
+    )
     departments = F.List(F.Nested(DepartmentHealthOut))
+    dimensions = F.List(
+        F.Nested(DimensionHealthOut),
+        metadata={
+            "description": "per service dimension, the departments' verdicts weighted by decision weight, "
+            "worst first"
+        },
+    )
 
 
 class LoyaltyOut(ma.Schema):
-    nps = F.Float(allow_none=True, metadata={"description": "decayed NPS, −100…100 (attitude)"})
-    score = F.Float(allow_none=True, metadata={"description": "0–100"})
-    responses = F.Integer()
+    nps = F.Float(
+        allow_none=True,
+        metadata={
+            "description": "decayed NPS −100…100 (attitude), shrunk toward the portfolio's NPS by its "
+            "evidence; null with no_data"
+        },
+    )
+    score = F.Float(
+        allow_none=True, metadata={"description": "the NPS on 0–100: (nps + 100) / 2 (50 = NPS 0)"}
+    )
+    responses = F.Integer(metadata={"description": "answers to likelihood to recommend read"})
+    evidence = F.Float(metadata={"description": EVIDENCE})
+    no_data = F.Boolean(metadata={"description": "nobody ever answered likelihood to recommend"})
 
 
 class RetentionOut(ma.Schema):
@@ -68,6 +145,13 @@ class RetentionOut(ma.Schema):
     otif = F.Float(allow_none=True)
     otif_target = F.Float(allow_none=True)
     claims_rate = F.Float()
+    p_alive = F.Float(
+        allow_none=True,
+        metadata={
+            "description": "probability (0–1) the shipper is still shipping, from its shipment rhythm (BG/NBD); "
+            "null for an account that ships nothing"
+        },
+    )
 
 
 class ValueOut(ma.Schema):
@@ -80,6 +164,14 @@ class ValueOut(ma.Schema):
     tier_mismatch = F.String(allow_none=True)
 
 
+class DataProblemOut(ma.Schema):
+    field = F.String(
+        metadata={"description": "table.column of the value, or the part of the score that failed"}
+    )
+    record_id = Id(allow_none=True, metadata={"description": "the row holding the value"})
+    note = F.String()
+
+
 class HealthOut(ma.Schema):
     customer_id = Id()
     name = F.String()
@@ -88,11 +180,30 @@ class HealthOut(ma.Schema):
     satisfaction = F.Nested(SatisfactionOut)
     loyalty = F.Nested(LoyaltyOut)
     retention = F.Nested(RetentionOut)
-    own_risk = F.Float()
-    network_risk = F.Float()
+    own_risk = F.Float(
+        metadata={
+            "description": "probability (0–1) of leaving within horizon_days from its own evidence alone"
+        }
+    )
+    network_risk = F.Float(
+        metadata={
+            "description": "probability (0–1) of leaving within horizon_days, its partners' risk included: "
+            "the figure alerts use"
+        }
+    )
+    horizon_days = F.Integer(metadata={"description": "the horizon of both probabilities, in days"})
+    model_version = F.Integer(
+        allow_none=True,
+        metadata={"description": "the churn model that scored it (GET /model); null: the cold-start prior"},
+    )
+    too_new = F.Boolean(metadata={"description": "too little history to judge its behaviour"})
     drivers = F.List(F.Nested(DriverOut))
     value = F.Nested(ValueOut)
     exposure = F.Float(metadata={"description": "revenue/month lost by the cascade if this account leaves"})
+    data_problems = F.List(
+        F.Nested(DataProblemOut),
+        metadata={"description": "stored values scoring could not use as they are; the scores are degraded"},
+    )
     config_hash = F.String()
     as_of = F.DateTime()
 
@@ -109,8 +220,10 @@ class RiskRowOut(ma.Schema):
     roles = F.List(F.String())
     tier = F.String()
     owner_id = Id(allow_none=True)
-    own_risk = F.Float()
-    network_risk = F.Float()
+    own_risk = F.Float(metadata={"description": "probability of leaving within horizon_days, own evidence"})
+    network_risk = F.Float(
+        metadata={"description": "probability of leaving within horizon_days, network included"}
+    )
     top_driver = F.Nested(DriverOut, allow_none=True)
 
 
@@ -119,6 +232,8 @@ class RankingMeta(ma.Schema):
     page = F.Integer()
     page_size = F.Integer()
     pages = F.Integer()
+    horizon_days = F.Integer(metadata={"description": "the horizon of the probabilities, in days"})
+    model_version = F.Integer(allow_none=True, metadata={"description": "null: the cold-start prior"})
     config_hash = F.String()
     as_of = F.DateTime()
 
@@ -158,7 +273,7 @@ class GraphNodeOut(ma.Schema):
     )
     roles = F.List(F.String())
     tier = F.String(allow_none=True, metadata={"description": "null when hidden"})
-    satisfaction = F.Float(allow_none=True, metadata={"description": "0–100; null when hidden or unknown"})
+    satisfaction = F.Float(allow_none=True, metadata={"description": f"{INDEX}; null when hidden or unknown"})
     risk = F.Float(allow_none=True, metadata={"description": "network risk; null when hidden"})
 
 
@@ -240,8 +355,87 @@ class PortfolioOut(ma.Schema):
     pareto_ratio = F.Float(
         allow_none=True, metadata={"description": "share of customers making 80% of profit"}
     )
-    satisfaction_distribution = F.List(F.Nested(BucketOut))
+    satisfaction_distribution = F.List(
+        F.Nested(BucketOut),
+        metadata={"description": f"accounts per 20-point range of the {INDEX}; unknown: no data"},
+    )
     risk_distribution = F.List(F.Nested(BucketOut))
     tier_mismatches = F.List(F.Nested(MismatchOut))
     config_hash = F.String()
     as_of = F.DateTime()
+
+
+class ReliabilityBinOut(ma.Schema):
+    bin = F.String(metadata={"description": "range of predicted probability"})
+    predicted = F.Float(metadata={"description": "mean predicted probability in the bin"})
+    observed = F.Float(metadata={"description": "share that did leave within the horizon"})
+    count = F.Integer()
+
+
+class EvaluationOut(ma.Schema):
+    samples = F.Integer(metadata={"description": "account-origins judged"})
+    events = F.Integer(metadata={"description": "of which left within the horizon"})
+    base_rate = F.Float(metadata={"description": "events / samples"})
+    auc = F.Float(allow_none=True, metadata={"description": "ranking quality, 0.5 = chance, 1 = perfect"})
+    pr_auc = F.Float(allow_none=True, metadata={"description": "average precision"})
+    brier = F.Float(metadata={"description": "mean squared error of the probabilities (lower is better)"})
+    brier_skill = F.Float(
+        allow_none=True,
+        metadata={"description": "1 − Brier / Brier of the base rate; > 0 beats the base rate"},
+    )
+    top_decile_capture = F.Float(
+        allow_none=True, metadata={"description": "share of the leavers among the 10% judged riskiest"}
+    )
+    reliability = F.List(F.Nested(ReliabilityBinOut))
+
+
+class ModelMetricsOut(ma.Schema):
+    backtest = F.Nested(EvaluationOut, allow_none=True, metadata={"description": "pooled over test origins"})
+    followers = F.Nested(
+        EvaluationOut,
+        allow_none=True,
+        metadata={"description": "accounts that left only after a partner did, against those who stayed"},
+    )
+
+
+class ModelFeatureOut(ma.Schema):
+    name = F.String()
+    means = F.String(metadata={"description": "what one unit of the feature is"})
+    weight = F.Float(metadata={"description": "log-odds of leaving per unit"})
+    odds_ratio = F.Float(metadata={"description": "factor on the odds of leaving per unit"})
+    effect = F.String(metadata={"description": "the weight in words"})
+
+
+class ModelCardOut(ma.Schema):
+    version = F.Integer(
+        allow_none=True, metadata={"description": "null: no model fitted, the cold-start prior"}
+    )
+    method = F.String(metadata={"description": "prior (hand-set weights) or learnt"})
+    note = F.String(metadata={"description": "where the weights come from"})
+    target = F.String(metadata={"description": "the event every risk figure is the probability of"})
+    horizon_days = F.Integer()
+    inactive_days = F.Integer(metadata={"description": "a shipper silent this long has left"})
+    created_at = F.DateTime(allow_none=True)
+    window_start = F.Date(allow_none=True, metadata={"description": "first replayed origin"})
+    window_end = F.Date(allow_none=True, metadata={"description": "last origin whose outcome is known"})
+    origins = F.Integer(metadata={"description": "monthly origins replayed"})
+    events = F.Integer(metadata={"description": "churn events the model learnt from"})
+    samples = F.Integer(metadata={"description": "account-origins the model learnt from"})
+    coupling = F.Float(metadata={"description": "scale of the network's couplings, fitted on co-churn"})
+    features = F.List(F.Nested(ModelFeatureOut))
+    metrics = F.Nested(ModelMetricsOut)
+    config_hash = F.String()
+
+
+class BacktestOriginOut(EvaluationOut):
+    origin = F.Date(metadata={"description": "the moment predicted from, as if it were today"})
+    method = F.String(metadata={"description": "the model fitted on the origins known by then"})
+
+
+class BacktestOut(ma.Schema):
+    version = F.Integer(allow_none=True, metadata={"description": "null: no model fitted yet"})
+    horizon_days = F.Integer(allow_none=True)
+    note = F.String(metadata={"description": "what was back-tested, in words"})
+    pooled = F.Nested(EvaluationOut, allow_none=True)
+    followers = F.Nested(EvaluationOut, allow_none=True)
+    origins = F.List(F.Nested(BacktestOriginOut))

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import networkx as nx
+import numpy as np
 from sqlalchemy.orm import Session
 
 from logicrm.bounds import (
@@ -32,32 +33,26 @@ from logicrm.bounds import (
     LIKELIHOOD_TO_RECOMMEND,
     MONEY,
     MONTHLY_VOLUME,
-    SHARE,
     Bound,
 )
 from logicrm.db import utcnow
+from logicrm.network import churn
 from logicrm.network.cascade import exposures
+from logicrm.network.churn import ChurnModel, RiskSignals
 from logicrm.network.graph import CONSIGNEE, SHIPPER, GraphArrays, LinkRecord, NodeRecord, build_graph
 from logicrm.network.params import ScoringParams
-from logicrm.network.risk import (
-    Explanation,
-    OwnRisk,
-    RiskSignals,
-    explain,
-    own_risk,
-    propagate_arrays,
-    risk_drivers,
-)
+from logicrm.network.risk import Driver, Explanation, OwnRisk, explain, propagate_arrays
 from logicrm.network.satisfaction import (
     AccountSatisfaction,
     DepartmentRecord,
     ResponseRecord,
     account_satisfaction,
+    portfolio_priors,
     two_sided,
 )
 from logicrm.network.value import OVER_SERVED, CustomerValue, Portfolio, ValueRecord
 from logicrm.network.value import portfolio as value_portfolio
-from logicrm.scoring import queries, revisions
+from logicrm.scoring import queries, revisions, signals
 
 DAYS_PER_MONTH = 30
 log = logging.getLogger(__name__)
@@ -90,6 +85,7 @@ class AccountScores:
     satisfaction_before: float | None
     two_sided: float | None
     signals: RiskSignals
+    features: dict[str, float]  # the churn model's inputs (logicrm.network.churn.FEATURES)
     own: OwnRisk
     network_risk: float
     explanation: Explanation
@@ -104,6 +100,10 @@ class PortfolioScores:
     as_of: dt.datetime
     config_hash: str
     revision: tuple[int, int]
+    model_version: int | None  # the stored churn model used (None: the prior, never stored)
+    horizon_days: int
+    coupling: float  # the model's scale of the network's couplings
+    departed: dict[int, tuple[str, tuple[str, ...]]]  # partner that left lately -> its name and roles
     graph: nx.DiGraph
     arrays: GraphArrays
     accounts: dict[int, AccountScores]
@@ -115,6 +115,10 @@ class PortfolioScores:
         """Map every account to its own risk r0 (the input of propagation and expected loss)."""
         return {c: a.own.risk for c, a in self.accounts.items()}
 
+    def risk_arrays(self) -> GraphArrays:
+        """The graph's arrays with the model's coupling applied: what risk propagates over."""
+        return coupled_arrays(self.arrays, self.coupling)
+
 
 @dataclass(frozen=True, slots=True)
 class Aggregates:
@@ -124,6 +128,8 @@ class Aggregates:
     flows: list
     departments: list
     responses: list
+    dimension_scores: list
+    earlier_answers: list
     last_contacts: dict[int, dt.datetime]
     overdue_tickets: dict[int, int]
     open_renewals: set[int]
@@ -131,7 +137,7 @@ class Aggregates:
 
 def load(session: Session, params: ScoringParams, *, now: dt.datetime) -> Aggregates:
     """Run the SQL aggregates (GROUP BY in the database, never a loop over shipments)."""
-    customers = queries.customers(session)
+    customers = queries.customers(session, now=now)
     known = {row.id for row in customers}
     flows = [
         row
@@ -140,16 +146,27 @@ def load(session: Session, params: ScoringParams, *, now: dt.datetime) -> Aggreg
         )
         if row.shipper_id in known and row.consignee_id in known
     ]
-    earliest = now - dt.timedelta(days=params.satisfaction_drop_days + params.silent_after_days)
+    # what any response the scores read (now, and satisfaction_drop_days ago) within the horizon
+    earliest = _days_before(now, params.satisfaction_drop_days + params.response_horizon_days())
     return Aggregates(
         customers=customers,
         flows=flows,
         departments=queries.departments(session),
-        responses=queries.response_scores(session, since=earliest),
+        responses=queries.response_scores(session, since=earliest, until=now),
+        dimension_scores=queries.dimension_scores(session, since=earliest, until=now),
+        earlier_answers=queries.earlier_answers(session, before=earliest),
         last_contacts=queries.last_contacts(session, now=now),
-        overdue_tickets=queries.overdue_tickets(session, now=now, sla_days=params.ticket_sla_days()),
+        overdue_tickets=queries.overdue_tickets(session, now=now),
         open_renewals=queries.open_renewals(session),
     )
+
+
+def _days_before(moment: dt.datetime, days: float) -> dt.datetime:
+    """Return `days` before `moment`, or the earliest datetime if that is before year 1."""
+    try:
+        return moment - dt.timedelta(days=days)
+    except OverflowError:
+        return dt.datetime.min.replace(tzinfo=moment.tzinfo)
 
 
 @contextlib.contextmanager
@@ -160,42 +177,98 @@ def _phase(timings: dict[str, float] | None, name: str):
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
 
 
-def compute(
+@dataclass
+class Observation:
+    """What the database says of the portfolio at one moment, up to the churn model's inputs."""
+
+    now: dt.datetime
+    revision: tuple[int, int]
+    data: Aggregates
+    problems: _Problems
+    graph: nx.DiGraph
+    arrays: GraphArrays
+    satisfaction: dict
+    before: dict
+    two_sided: dict
+    evidence: dict[int, RiskSignals]
+    features: dict[str, dict[str, float]]
+    departed: dict[int, list]  # account -> (partner that left lately, its influence on it, its role)
+    lapsed: set[int]  # shippers with no shipment for churn_inactive_days: churned already
+
+
+def observe(
     session: Session,
     params: ScoringParams,
     *,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
+    history: signals.History | None = None,
     timings: dict[str, float] | None = None,
-) -> PortfolioScores:
-    """Score every live customer as of `now`; `timings` collects seconds per phase (sql_load, graph, scores)."""
-    now = now or utcnow()
+) -> Observation:
+    """Load and measure everything the scores need as of `now` (point in time: any past date replays).
+
+    `history` (all churn events) may be passed by a replay of many dates; by default the events of the
+    contagion window are loaded.
+    """
     problems = _Problems()
+    since = now - dt.timedelta(days=params.contagion_window_days)
     with _phase(timings, "sql_load"):
         revision = revisions.current(session)
         data = load(session, params, now=now)
+        history = history or signals.history(session, params, now=now, since=since)
+        rhythm = signals.rhythm_at(session, now=now)
+        departed = _departed(session, params, history, now=now, since=since)
     with _phase(timings, "graph"):
         graph = build_graph(_nodes(data), _links(data, params, problems), params)
         arrays = GraphArrays.from_graph(graph)
     with _phase(timings, "scores"):
         satisfaction, before = _satisfaction(data, params, now, problems)
         two = two_sided(arrays, {c: s.score for c, s in satisfaction.items()}, params)
-        signals = _signals(data, params, satisfaction, before, now, problems)
-        own = {
-            c: problems.guard(
-                c,
-                "own_risk",
-                lambda s=s: own_risk(risk_drivers(s, params), params),
-                lambda: own_risk({}, params),
-            )
-            for c, s in signals.items()
+        evidence = signals.build(
+            data, params, satisfaction, before, now=now, alive=rhythm.p_alive, first_seen=history.first_seen,
+            problems=problems,
+        )  # fmt: skip
+        rates = signals.rates(data.flows, params)
+        features = {
+            c: problems.guard(c, "own_risk", lambda e=e: churn.features(e, rates), lambda: None)
+            for c, e in evidence.items()
         }
-        r0 = arrays.vector({c: r.risk for c, r in own.items()})
-        propagation = propagate_arrays(
-            arrays, r0, tol=params.propagation_tol, max_iter=params.propagation_max_iter
-        )
-        explanations = explain(arrays, propagation, own, params)
-        value = _value(data, params, arrays)
-    problems.log_summary()
+    return Observation(
+        now=now, revision=revision, data=data, problems=problems, graph=graph, arrays=arrays,
+        satisfaction=satisfaction, before=before, two_sided=two, evidence=evidence, features=features,
+        departed=departed, lapsed=rhythm.lapsed(params.churn_inactive_days),
+    )  # fmt: skip
+
+
+def prior(params: ScoringParams) -> ChurnModel:
+    """The cold-start model at the configured horizon and base rate (until a model is fitted)."""
+    return churn.prior_model(horizon_days=params.horizon_days, base_rate=params.prior_base_rate)
+
+
+def compute(
+    session: Session,
+    params: ScoringParams,
+    *,
+    model: ChurnModel | None = None,
+    model_version: int | None = None,
+    now: dt.datetime | None = None,
+    timings: dict[str, float] | None = None,
+) -> PortfolioScores:
+    """Score every live customer as of `now` with the churn `model` (default: the cold-start prior);
+    `timings` collects seconds per phase (sql_load, graph, scores).
+
+    Own risk is the model's probability of churn within its horizon from the account's own evidence,
+    raised by partners that churned within the contagion window; network risk propagates it over the
+    lanes with the model's learnt coupling.
+    """
+    seen = observe(session, params, now=now or utcnow(), timings=timings)
+    model = model or prior(params)
+    with _phase(timings, "scores"):
+        own = predict_own(model, seen.features, seen.departed)
+        coupled, propagation = network_risk(seen.arrays, own, model=model, params=params)
+        baseline = float(model.predict(np.asarray([model.means]))[0])
+        explanations = explain(coupled, propagation, own, params, baseline=baseline)
+        value = _value(seen.data, params, seen.arrays)
+    seen.problems.log_summary()
     accounts = {
         row.id: AccountScores(
             customer_id=row.id,
@@ -203,28 +276,118 @@ def compute(
             tier=str(row.tier),
             owner_id=row.owner_id,
             roles=tuple(sorted(_roles(row))),
-            satisfaction=satisfaction[row.id],
-            satisfaction_before=before[row.id],
-            two_sided=two.get(row.id),
-            signals=signals[row.id],
+            satisfaction=seen.satisfaction[row.id],
+            satisfaction_before=seen.before[row.id],
+            two_sided=seen.two_sided.get(row.id),
+            signals=seen.evidence[row.id],
+            features=seen.features[row.id],
             own=own[row.id],
             network_risk=explanations[row.id].risk,
             explanation=explanations[row.id],
             value=value.customers[row.id],
-            data_problems=tuple(problems.by_customer.get(row.id, ())),
+            data_problems=tuple(seen.problems.by_customer.get(row.id, ())),
         )
-        for row in data.customers
+        for row in seen.data.customers
     }
     return PortfolioScores(
-        as_of=now,
+        as_of=seen.now,
         config_hash=params.config_hash(),
-        revision=revision,
-        graph=graph,
-        arrays=arrays,
+        revision=seen.revision,
+        model_version=model_version,
+        horizon_days=model.horizon_days,
+        coupling=model.coupling,
+        departed=_departed_partners(session, seen.departed),
+        graph=seen.graph,
+        arrays=seen.arrays,
         accounts=accounts,
         pareto_ratio=value.pareto_ratio,
         class_counts=value.class_counts,
     )
+
+
+def _departed_partners(session: Session, departed: dict) -> dict[int, tuple[str, tuple[str, ...]]]:
+    roles = defaultdict(set)
+    for left in departed.values():
+        for partner, _influence, role in left:
+            roles[partner].add(role)
+    names = queries.names(session, ids=roles)
+    return {partner: (names.get(partner, ""), tuple(sorted(held))) for partner, held in roles.items()}
+
+
+def coupled_arrays(arrays: GraphArrays, coupling: float) -> GraphArrays:
+    """Return the arrays with every influence scaled by the coupling (at most 1)."""
+    return dataclasses.replace(arrays, influence=np.minimum(1.0, coupling * arrays.influence))
+
+
+def network_risk(arrays: GraphArrays, own: dict[int, OwnRisk], *, model: ChurnModel, params: ScoringParams):
+    """Propagate own risks over the lanes with the model's coupling; return the coupled arrays and the
+    propagation (network risk per node, in the arrays' order)."""
+    coupled = coupled_arrays(arrays, model.coupling)
+    propagation = propagate_arrays(
+        coupled,
+        coupled.vector({c: r.risk for c, r in own.items()}),
+        tol=params.propagation_tol,
+        max_iter=params.propagation_max_iter,
+    )
+    return coupled, propagation
+
+
+def predict_own(model: ChurnModel, features: dict, departed: dict) -> dict[int, OwnRisk]:
+    """Own risk of every account: the model's probability from its own evidence, then the partners that
+    left lately, each an independent chance to follow (influence × the model's coupling)."""
+    ids = list(features)
+    X = model.matrix([features[c] for c in ids])
+    evidence = model.predict(X)
+    own = {}
+    for i, customer_id in enumerate(ids):
+        p = float(evidence[i])
+        chances = [
+            (partner, min(1.0, model.coupling * influence))
+            for partner, influence, _role in departed.get(customer_id, ())
+        ]
+        survive = math.prod(1.0 - chance for _partner, chance in chances)
+        # never below p: 1 − (1 − p)·1 may round an ulp under it, and a departed partner never lowers a risk
+        risk = max(p, 1.0 - (1.0 - p) * survive)
+        # the departed partners' part of r0, split by their terms in −log(1 − r0)
+        terms = [(partner, -math.log1p(-min(chance, 1.0 - 1e-16))) for partner, chance in chances]
+        total = -math.log1p(-min(risk, 1.0 - 1e-16))
+        spread = risk - p
+        drivers = tuple(
+            Driver("departed", partner, spread * term / total)
+            for partner, term in terms
+            if total > 0 and term > 0
+        )
+        own[customer_id] = OwnRisk(risk, model.contributions(X[i]), evidence=p, departed=drivers)
+    return own
+
+
+def _departed(
+    session: Session, params: ScoringParams, history, *, now: dt.datetime, since: dt.datetime
+) -> dict:
+    """Map each account to the partners that churned within the contagion window: (partner, the influence
+    it had on the account — the coupling of the direction times the share of the account's business that
+    rode on it over the window and the volume window before — and the role it held toward the account)."""
+    left = history.event_in(queries.day_number(since), queries.day_number(now))
+    if not left:
+        return {}
+    pairs = queries.pair_volumes(
+        session, since=since - dt.timedelta(days=params.volume_window_days), until=now
+    )
+    inbound, outbound = defaultdict(float), defaultdict(float)
+    for pair in pairs:
+        inbound[pair.consignee_id] += pair.shipments
+        outbound[pair.shipper_id] += pair.shipments
+    departed = defaultdict(list)
+    for pair in pairs:
+        if pair.shipper_id in left and pair.consignee_id not in left:
+            departed[pair.consignee_id].append(
+                (pair.shipper_id, params.alpha_down * pair.shipments / inbound[pair.consignee_id], SHIPPER)
+            )
+        if pair.consignee_id in left and pair.shipper_id not in left:
+            departed[pair.shipper_id].append(
+                (pair.consignee_id, params.alpha_up * pair.shipments / outbound[pair.shipper_id], CONSIGNEE)
+            )
+    return dict(departed)
 
 
 class _Problems:
@@ -319,7 +482,11 @@ def _roles(row) -> frozenset[str]:
 
 
 def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, problems: _Problems):
-    """Return account satisfaction now and the score `satisfaction_drop_days` ago, per customer."""
+    """Return account satisfaction now and the score `satisfaction_drop_days` ago, per customer.
+
+    Departments and accounts are shrunk toward the portfolio's priors of the same moment.
+    """
+    earlier_by_department = {row.department_id: row for row in data.earlier_answers}
     departments: dict[int, list[DepartmentRecord]] = defaultdict(list)
     for row in data.departments:
         weight = problems.number(
@@ -329,11 +496,20 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
             field="departments.decision_weight",
             record_id=row.id,
         )
+        earlier = earlier_by_department.get(row.id)
         departments[row.customer_id].append(
             DepartmentRecord(
-                id=row.id, name=row.name, weight=weight or 0.0, is_decision_maker=row.is_decision_maker
+                id=row.id,
+                name=row.name,
+                weight=weight or 0.0,
+                is_decision_maker=row.is_decision_maker,
+                earlier_answer=earlier and earlier.answered,
+                earlier_recommendation=earlier and earlier.recommended,
             )
         )
+    dimensions: dict[int, dict[str, float]] = defaultdict(dict)
+    for row in data.dimension_scores:
+        dimensions[row.response_id][str(row.dimension)] = float(row.score)
     responses: dict[int, list[ResponseRecord]] = defaultdict(list)
     for row in data.responses:
         customers = (row.customer_id,)
@@ -368,68 +544,31 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
                     field="survey_responses.likelihood_to_recommend",
                     record_id=row.id,
                 ),
+                dimensions=dimensions.get(row.id, {}),
             )
         )
     earlier = now - dt.timedelta(days=params.satisfaction_drop_days)
+    live = [responses[row.id] for row in data.customers]  # the portfolio the priors describe
+    priors_now, priors_before = (
+        portfolio_priors(live, as_of=as_of, params=params) for as_of in (now, earlier)
+    )
     now_scores, before_scores = {}, {}
     for row in data.customers:
         depts, said = departments[row.id], responses[row.id]
 
         def both(depts=depts, said=said):
             return (
-                account_satisfaction(depts, said, as_of=now, params=params),
-                account_satisfaction(depts, said, as_of=earlier, params=params).score,
+                account_satisfaction(depts, said, as_of=now, params=params, priors=priors_now),
+                account_satisfaction(depts, said, as_of=earlier, params=params, priors=priors_before).score,
             )
 
         now_scores[row.id], before_scores[row.id] = problems.guard(
             row.id,
             "satisfaction",
             both,
-            lambda: (account_satisfaction((), (), as_of=now, params=params), None),
+            lambda: (account_satisfaction((), (), as_of=now, params=params, priors=priors_now), None),
         )
     return now_scores, before_scores
-
-
-def _signals(
-    data: Aggregates, params, satisfaction, before, now, problems: _Problems
-) -> dict[int, RiskSignals]:
-    """Gather each account's own-risk facts; a distributor's volumes count both its roles."""
-    volume = defaultdict(lambda: [0, 0, 0, 0, 0])  # recent, window, delivered, on time, troubled
-    for f in data.flows:
-        for customer_id in {f.shipper_id, f.consignee_id}:
-            totals = volume[customer_id]
-            for k, amount in enumerate(
-                (f.volume_recent, f.volume_window, f.delivered_window, f.on_time_window, f.troubled_window)
-            ):
-                totals[k] += amount
-    signals = {}
-    for row in data.customers:
-        recent, window, delivered, on_time, troubled = volume[row.id]
-        last = data.last_contacts.get(row.id)
-        sat = satisfaction[row.id]
-        signals[row.id] = RiskSignals(
-            satisfaction=sat.score,
-            satisfaction_before=before[row.id],
-            loyalty=sat.loyalty.score,
-            volume_recent=recent,
-            volume_window=window,
-            otif=on_time / delivered if delivered else None,
-            otif_target=problems.number(
-                row.on_time_target,
-                SHARE,
-                customers=(row.id,),
-                field="shipper_profiles.on_time_target",
-                record_id=row.id,
-            ),
-            claims_rate=troubled / window if window else 0.0,
-            overdue_tickets=data.overdue_tickets.get(row.id, 0),
-            days_since_contact=(now - last).total_seconds() / 86_400 if last else None,
-            tier=str(row.tier),
-            contract_days_left=(row.contract_end - now.date()).days if row.contract_end else None,
-            renewal_open=row.id in data.open_renewals,
-            silent_deciding_department=bool(sat.silent_deciding),
-        )
-    return signals
 
 
 def _value(data: Aggregates, params: ScoringParams, arrays: GraphArrays) -> Portfolio:
@@ -477,8 +616,11 @@ _cache: dict[str, PortfolioScores] = {}
 _lock = threading.Lock()
 
 
-def current(session: Session, params: ScoringParams, *, max_age_s: float) -> PortfolioScores:
-    """Return the cached scores for this database, rebuilt when data changed or they grew stale."""
+def current(
+    session: Session, params: ScoringParams, *, model: ChurnModel, model_version: int | None, max_age_s: float
+) -> PortfolioScores:
+    """Return the cached scores for this database, rebuilt when the data, the parameters or the active
+    model changed, or when they grew stale."""
     key = str(session.get_bind().url)
     revision = revisions.current(session)
     with _lock:
@@ -487,8 +629,9 @@ def current(session: Session, params: ScoringParams, *, max_age_s: float) -> Por
             cached is not None
             and cached.revision == revision
             and cached.config_hash == params.config_hash()
+            and cached.model_version == model_version
             and time.monotonic() - cached.built_at < max_age_s
         )
         if not fresh:
-            cached = _cache[key] = compute(session, params)
+            cached = _cache[key] = compute(session, params, model=model, model_version=model_version)
         return cached

@@ -1,18 +1,86 @@
-"""Tickets: complaints, claims and requests, as customer records (customers.records does the rest)."""
+"""Tickets as customer records (customers.records does visibility, references and history) with the service
+desk's rules: due times from the account's tier SLA, a default assignee and priority, a timeline of what
+happened, a root cause and a resolution to close one, a callback after a closed complaint or claim; and
+the queue, ordered by when each open ticket breaches its SLA.
+
+Due times are elapsed hours from `opened_at` in the rulebook version in force when the ticket was opened
+(kept as `sla_version`); they move only when `opened_at` or the customer changes. A ticket breaches its
+first-response time when it is answered (or resolved, or still unanswered now) after it, and its
+resolution time when it is resolved (or still open now) after it.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import Select, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from logicrm.audit import service as audit
+from logicrm.customers import records, teams
+from logicrm.customers import service as customers
+from logicrm.customers.models import Customer, Tier, customer_team
 from logicrm.customers.records import RecordKind
+from logicrm.db import utcnow
 from logicrm.errors import field_error
 from logicrm.lanes.models import Link
-from logicrm.tickets.models import Ticket
+from logicrm.rulebook import service as rulebook
+from logicrm.rulebook.document import Rulebook
+from logicrm.tasks import service as tasks
+from logicrm.tickets import callbacks, timeline
+from logicrm.tickets.models import (
+    OPEN_STATUSES,
+    Priority,
+    Severity,
+    Ticket,
+    TicketEventKind,
+    TicketKind,
+    TicketStatus,
+)
 from logicrm.users.models import User
 
+PRIORITIES = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
+SEVERITY_LEVEL = {"low": 0, "medium": 1, "high": 2}
+TIER_STEP = {"vip": 1, "key": 0, "standard": -1}  # VIP first
+TIERS = tuple(Tier)
 
-def _about_its_own_lane(session: Session, user: User, data: dict, ticket: Ticket | None) -> dict:
+
+def default_priority(tier: str, severity: str) -> Priority:
+    """The priority of a ticket from its severity, one step up for a VIP and one down for a standard account."""
+    level = SEVERITY_LEVEL[str(severity)] + TIER_STEP[str(tier)]
+    return PRIORITIES[min(max(level, 0), len(PRIORITIES) - 1)]
+
+
+def due_times(book: Rulebook, *, tier: str, opened_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """First-response and resolution due times of a ticket opened at `opened_at` on an account of `tier`."""
+    sla = book.sla[str(tier)]
+    return (
+        opened_at + dt.timedelta(hours=sla.first_response_hours),
+        opened_at + dt.timedelta(hours=sla.resolution_hours),
+    )
+
+
+def fill_due_times(session: Session) -> int:
+    """Give tickets written in bulk without the desk (the demo) their due times and priority from the
+    rulebook in force and their account's tier; return how many."""
+    book = rulebook.current(session)
+    found = session.execute(
+        select(Ticket, Customer.tier)
+        .join(Customer, Customer.id == Ticket.customer_id)
+        .where(Ticket.resolution_due_at.is_(None))
+    ).all()
+    for ticket, tier in found:
+        ticket.first_response_due_at, ticket.resolution_due_at = due_times(
+            book, tier=tier, opened_at=ticket.opened_at
+        )
+        ticket.sla_version = book.version
+        ticket.priority = default_priority(tier, ticket.severity)
+    session.flush()
+    return len(found)
+
+
+def _about_its_own_lane(session: Session, data: dict, ticket: Ticket | None) -> None:
     """A ticket about a lane names one of its customer's lanes."""
     customer_id = data.get("customer_id", ticket.customer_id if ticket else None)
     link_id = data.get("link_id", ticket.link_id if ticket else None)
@@ -26,13 +94,321 @@ def _about_its_own_lane(session: Session, user: User, data: dict, ticket: Ticket
             raise field_error(
                 "link_id", f"link {link_id} does not exist or does not involve customer {customer_id}"
             )
+
+
+def _prepare(session: Session, user: User, data: dict, ticket: Ticket | None) -> dict:
+    """The desk's rules on the payload as it will be written."""
+    _about_its_own_lane(session, data, ticket)
+    data = dict(data)
+    customer_id = data.get("customer_id", ticket.customer_id if ticket else None)
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return data  # records names the unknown customer
+    moved = ticket is not None and customer_id != ticket.customer_id
+    if ticket is None or moved or "opened_at" in data:
+        book = rulebook.current(session)
+        opened_at = data.get("opened_at", ticket.opened_at if ticket else None) or utcnow()
+        data["first_response_due_at"], data["resolution_due_at"] = due_times(
+            book, tier=customer.tier, opened_at=opened_at
+        )
+        data["sla_version"] = book.version
+    if ticket is None:
+        data.setdefault("priority", default_priority(customer.tier, data.get("severity", "medium")))
+        if "assignee_id" not in data:
+            data["assignee_id"] = _default_assignee(session, customer_id)
+    assignee = data.get("assignee_id", ticket.assignee_id if ticket else None)
+    if assignee is not None and ("assignee_id" in data or moved):
+        tasks.check_assignee(session, user_id=assignee, customer_id=customer_id)
+    if ticket is not None:
+        _closing_rules(data, ticket)
     return data
+
+
+def _default_assignee(session: Session, customer_id: int) -> int | None:
+    """The account's service agent, else its owner, when they may take it."""
+    for who in ("service_agent", teams.OWNER):
+        person = teams.person_for(session, customer_id=customer_id, who=who)
+        if tasks.takes_tasks(session, user_id=person, customer_id=customer_id):
+            return person
+    return None
+
+
+def _closing_rules(data: dict, ticket: Ticket) -> None:
+    """Resolving or closing an open ticket takes a root cause and a resolution; reopening clears resolved_at."""
+    status = data.get("status", ticket.status)
+    was_open, is_open = ticket.status in OPEN_STATUSES, status in OPEN_STATUSES
+    if was_open and not is_open:
+        for field in ("root_cause", "resolution"):
+            if not data.get(field, getattr(ticket, field)):
+                raise field_error(field, f"give the {field.replace('_', ' ')} to resolve or close a ticket")
+        if data.get("resolved_at", ticket.resolved_at) is None:
+            data["resolved_at"] = utcnow()
+    elif is_open and not was_open:
+        data.setdefault("resolved_at", None)
+
+
+def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, created: bool) -> None:
+    """Keep the timeline; schedule the callback of a complaint or claim that was just resolved or closed."""
+    if created:
+        plan = rulebook.get(session, version=ticket.sla_version or 0).plan_for(
+            str(ticket.kind), str(ticket.severity)
+        )
+        timeline.add(
+            session,
+            ticket=ticket,
+            kind=TicketEventKind.OPENED,
+            user=user,
+            text=f"{ticket.kind} opened: {ticket.subject}",
+            details={
+                "first_response_due_at": _iso(ticket.first_response_due_at),
+                "resolution_due_at": _iso(ticket.resolution_due_at),
+                "sla_version": ticket.sla_version,
+                "assignee_id": ticket.assignee_id,
+                "priority": str(ticket.priority),
+                "customer_message": plan.customer_message,
+            },
+        )
+        return
+    for field, kind in (("assignee_id", TicketEventKind.ASSIGNED), ("priority", TicketEventKind.PRIORITY)):
+        if field in changes:
+            before, after = changes[field]
+            timeline.add(
+                session,
+                ticket=ticket,
+                kind=kind,
+                user=user,
+                text=f"{field}: {before} → {after}",
+                details={field: [before, after]},
+            )
+    if "status" not in changes:
+        return
+    before, after = changes["status"]
+    if before in OPEN_STATUSES and after not in OPEN_STATUSES:
+        timeline.add(
+            session,
+            ticket=ticket,
+            kind=TicketEventKind.RESOLVED,
+            user=user,
+            text=ticket.resolution,
+            details={
+                "status": [before, after],
+                "root_cause": str(ticket.root_cause),
+                "compensation_amount": ticket.compensation_amount,
+            },
+        )
+        callbacks.schedule(session, user=user, ticket=ticket)
+    else:
+        timeline.add(
+            session,
+            ticket=ticket,
+            kind=TicketEventKind.STATUS,
+            user=user,
+            text=f"status: {before} → {after}",
+            details={"status": [before, after]},
+        )
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 TICKETS = RecordKind(
     Ticket,
     "ticket",
     audited=True,
+    same_customer={"contact_id": "contacts"},
     not_before={"first_response_at": "opened_at", "resolved_at": "opened_at"},
-    prepare=_about_its_own_lane,
+    prepare=_prepare,
+    written=_written,
 )
+
+
+# Breaches ----------------------------------------------------------------------------------------------
+
+
+def breach_at(ticket: Ticket) -> dt.datetime | None:
+    """The next due time an open ticket must meet: first response until answered, then resolution."""
+    if ticket.status not in OPEN_STATUSES:
+        return None
+    return ticket.first_response_due_at if ticket.first_response_at is None else ticket.resolution_due_at
+
+
+def breached(ticket: Ticket, *, now: dt.datetime) -> bool:
+    """Tell whether the ticket missed (or, open, has by now missed) its first-response or resolution time."""
+    is_open = ticket.status in OPEN_STATUSES
+    answered = ticket.first_response_at or ticket.resolved_at or (now if is_open else None)
+    resolved = ticket.resolved_at or (now if is_open else None)
+    return any(
+        moment is not None and due is not None and moment > due
+        for moment, due in ((answered, ticket.first_response_due_at), (resolved, ticket.resolution_due_at))
+    )
+
+
+def _breach_at_sql():
+    return case(
+        (Ticket.first_response_at.is_(None), Ticket.first_response_due_at), else_=Ticket.resolution_due_at
+    )
+
+
+def _breached_sql(now: dt.datetime):
+    is_open = Ticket.status.in_(OPEN_STATUSES)
+    moment = literal(now, Ticket.opened_at.type)
+    answered = func.coalesce(Ticket.first_response_at, Ticket.resolved_at, case((is_open, moment)))
+    resolved = func.coalesce(Ticket.resolved_at, case((is_open, moment)))
+    return or_(answered > Ticket.first_response_due_at, resolved > Ticket.resolution_due_at)
+
+
+# Lists -------------------------------------------------------------------------------------------------
+
+
+def list_statement(
+    *,
+    user: User,
+    now: dt.datetime,
+    customer_id: int | None = None,
+    status: TicketStatus | None = None,
+    assignee_id: int | None = None,
+    unassigned: bool = False,
+    kind: TicketKind | None = None,
+    breached: bool | None = None,
+) -> Select:
+    """Select tickets of visible customers, oldest first, with filters."""
+    statement = records.list_statement(user=user, kind=TICKETS, customer_id=customer_id)
+    return _filtered(
+        statement,
+        now=now,
+        status=status,
+        assignee_id=assignee_id,
+        unassigned=unassigned,
+        kind=kind,
+        breached=breached,
+    )
+
+
+def _filtered(statement, *, now, status=None, assignee_id=None, unassigned=False, kind=None, breached=None):
+    for column, value in ((Ticket.status, status), (Ticket.assignee_id, assignee_id), (Ticket.kind, kind)):
+        if value is not None:
+            statement = statement.where(column == value)
+    if unassigned:
+        statement = statement.where(Ticket.assignee_id.is_(None))
+    if breached is not None:
+        late = _breached_sql(now)
+        statement = statement.where(late if breached else ~func.coalesce(late, False))
+    return statement
+
+
+def queue_statement(
+    *,
+    user: User,
+    now: dt.datetime,
+    assignee_id: int | None = None,
+    unassigned: bool = False,
+    team_member_id: int | None = None,
+    tier: Tier | None = None,
+    kind: TicketKind | None = None,
+    breached: bool | None = None,
+) -> Select:
+    """Select the open tickets of visible customers by breach time: those already breached count as
+    breaching now and come first, the higher tier first (VIP), then the higher priority, then the longest
+    breached; then the others, the soonest to breach first."""
+    statement = (
+        select(Ticket)
+        .join(Customer, Customer.id == Ticket.customer_id)
+        .where(Ticket.customer_id.in_(customers.visible_ids(user=user)), Ticket.status.in_(OPEN_STATUSES))
+    )
+    statement = _filtered(
+        statement, now=now, assignee_id=assignee_id, unassigned=unassigned, kind=kind, breached=breached
+    )
+    if tier is not None:
+        statement = statement.where(Customer.tier == tier)
+    if team_member_id is not None:
+        on_team = select(customer_team.c.customer_id).where(customer_team.c.user_id == team_member_id)
+        statement = statement.where(or_(Customer.owner_id == team_member_id, Customer.id.in_(on_team)))
+    due = _breach_at_sql()
+    moment = literal(now, Ticket.opened_at.type)
+    breaching = case((due < moment, moment), else_=due)
+    tier_rank = case({t: rank for rank, t in enumerate(TIERS)}, value=Customer.tier)
+    priority_rank = case({p: rank for rank, p in enumerate(reversed(PRIORITIES))}, value=Ticket.priority)
+    return statement.order_by(due.is_(None), breaching, tier_rank, priority_rank, due, Ticket.id)
+
+
+def present(session: Session, *, tickets: Iterable[Ticket], now: dt.datetime) -> list[dict]:
+    """Tickets as answered: their columns, next breach time, whether breached, and how they are handled
+    (the handling plan in force: what the customer is told, the compensation, the next escalation)."""
+    book = rulebook.current(session)
+    return [_present(ticket, book, now) for ticket in tickets]
+
+
+def _present(ticket: Ticket, book: Rulebook, now: dt.datetime) -> dict:
+    plan = book.plan_for(str(ticket.kind), str(ticket.severity))
+    upcoming = None
+    if ticket.status in OPEN_STATUSES and ticket.resolution_due_at is not None:
+        hours = (ticket.resolution_due_at - ticket.opened_at).total_seconds() / 3600
+        for index, step in enumerate(plan.steps):
+            if index >= ticket.escalation_level:
+                upcoming = {
+                    "step": index,
+                    "at": ticket.opened_at + dt.timedelta(hours=hours * step.at_sla_share),
+                    "escalate_to": step.escalate_to,
+                }
+                break
+    return {
+        **{column.key: getattr(ticket, column.key) for column in Ticket.__table__.columns},
+        "breach_at": breach_at(ticket),
+        "breached": breached(ticket, now=now),
+        "handling": {
+            "kind": plan.kind and TicketKind(plan.kind),
+            "severity": plan.severity and Severity(plan.severity),
+            "customer_message": plan.customer_message,
+            "compensation": {
+                "kind": plan.compensation.kind,
+                "percent": plan.compensation.percent,
+                "max_amount": plan.compensation.max_amount,
+            },
+            "next_escalation": upcoming,
+        },
+    }
+
+
+# Handover ----------------------------------------------------------------------------------------------
+
+
+def reassign_open(session: Session, *, user: User, from_user: User, to_user: User) -> dict[str, int]:
+    """Give `to_user` the open tickets of `from_user` on accounts it sees; the others are left unassigned
+    (back in the queue). Each move is on the ticket's timeline and in its account's history."""
+    moving = session.scalars(
+        select(Ticket).where(Ticket.assignee_id == from_user.id, Ticket.status.in_(OPEN_STATUSES))
+    ).all()
+    seen = customers.visible_among(session, user=to_user, ids={ticket.customer_id for ticket in moving})
+    for ticket in moving:
+        ticket.assignee_id = to_user.id if ticket.customer_id in seen else None
+        change = {"assignee_id": [from_user.id, ticket.assignee_id]}
+        audit.record(
+            session,
+            user=user,
+            entity=TICKETS.entity,
+            entity_id=ticket.id,
+            customer_id=ticket.customer_id,
+            action="handover",
+            changes=change,
+        )
+        timeline.add(
+            session,
+            ticket=ticket,
+            kind=TicketEventKind.ASSIGNED,
+            user=user,
+            text=f"handover: assignee_id {from_user.id} → {ticket.assignee_id}",
+            details=change,
+        )
+    session.flush()
+    unassigned = sum(ticket.assignee_id is None for ticket in moving)
+    return {"tickets": len(moving) - unassigned, "tickets_unassigned": unassigned}
+
+
+def count_open(session: Session, *, assignee_id: int) -> int:
+    """How many open tickets a user is assigned."""
+    return session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(Ticket.assignee_id == assignee_id, Ticket.status.in_(OPEN_STATUSES))
+    )

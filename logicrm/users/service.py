@@ -43,7 +43,14 @@ def get_by_email(session: Session, *, email: str) -> User:
 
 
 def update(session: Session, *, user: User, changes: dict) -> User:
-    """Change a user's fields; the email stays unique."""
+    """Change a user's fields; the email stays unique. Deactivating goes through a handover (teams), so
+    that nothing the user covers is left without someone."""
+    if changes.get("active") is False and user.active:
+        raise Conflict(
+            f"deactivate user {user.id} with POST /users/{user.id}/handover, which first moves its accounts, "
+            "open tasks, open tickets and alert subscriptions to another user",
+            errors={"json": {"active": ["deactivate through POST /users/{id}/handover"]}},
+        )
     if "email" in changes:
         changes = {**changes, "email": changes["email"].strip().lower()}
         taken = session.scalar(select(User.id).where(User.email == changes["email"], User.id != user.id))
@@ -53,5 +60,12 @@ def update(session: Session, *, user: User, changes: dict) -> User:
             )
     for field, value in changes.items():
         setattr(user, field, value)
+    session.flush()
+    return user
+
+
+def deactivate(session: Session, *, user: User) -> User:
+    """Deactivate a user (its keys stop working); callers hand over what it covers first."""
+    user.active = False
     session.flush()
     return user

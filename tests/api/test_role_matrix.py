@@ -188,6 +188,14 @@ class Ctx:
         body = {"customer_id": customer_id, "name": f"dept {uuid.uuid4().hex[:6]}"}
         return self._made(self.admin.post("/departments", json=body))["id"]
 
+    def saved_rulebook(self) -> int:
+        """The version number of a saved rulebook (saving one when none is)."""
+        found = self.admin.get("/rulebook").json
+        if found["version"] == 0:
+            body = {"note": "matrix", "document": found["document"]}
+            found = self._made(self.admin.put("/rulebook", json=body, headers={"If-Match": "*"}))
+        return found["version"]
+
     def fresh_receiver(self) -> int:
         return self._made(self.admin.post("/webhooks", json={"url": "http://127.0.0.1:9/hooks"}))["id"]
 
@@ -224,6 +232,8 @@ RECORD_BODIES: dict[str, Callable[[Ctx, int], dict]] = {
     "interactions": lambda c, customer: {"customer_id": customer, "kind": "call", "at": "2026-04-02T09:00:00Z",
                                          "summary": "call"},
     "tickets": lambda c, customer: {"customer_id": customer, "kind": "request", "subject": "a request"},
+    "tasks": lambda c, customer: {"customer_id": customer, "kind": "call", "title": "call the buyer",
+                                  "due_on": "2026-04-10"},
     "opportunities": lambda c, customer: {"customer_id": customer, "kind": "up_sell", "title": "more lanes"},
 }  # fmt: skip
 RECORD_CHANGES = {
@@ -232,6 +242,7 @@ RECORD_CHANGES = {
     "interactions": {"summary": "changed"},
     "tickets": {"severity": "high"},
     "opportunities": {"stage": "proposal"},
+    "tasks": {"status": "done", "outcome": "called"},
 }
 
 
@@ -255,6 +266,11 @@ class Rule:
 
 def listing(path: str, **query) -> Rule:
     return Rule(EVERYONE, lambda c, t: Call(path, query={"page_size": 500, **query}), probes=False)
+
+
+def reading(path: str) -> Rule:
+    """A read of something that is not a list (the caller's own view, the rulebook)."""
+    return Rule(EVERYONE, lambda c, t: Call(path), probes=False)
 
 
 def filtered(path: str, name: str, of: Callable[[Ctx, str], int]) -> Rule:
@@ -287,7 +303,8 @@ def creating(path: str, body: Callable[[Ctx, str], tuple[dict, int]], ok=(201,))
 
 # the path parameter each kind of record is read by
 RECORD_IDS = {"departments": "department_id", "contacts": "contact_id", "surveys": "survey_id",
-              "interactions": "interaction_id", "tickets": "ticket_id", "opportunities": "opportunity_id"}  # fmt: skip
+              "interactions": "interaction_id", "tickets": "ticket_id", "opportunities": "opportunity_id",
+              "tasks": "task_id"}  # fmt: skip
 
 
 def related_rules(kind: str) -> dict[str, Rule]:
@@ -427,6 +444,8 @@ RULES: dict[str, Rule] = {
     ),
     # portfolio-wide figures include hidden accounts: not for account managers
     "GET /portfolio/kpis": Rule(EVERYONE - {"account_manager"}, lambda c, t: Call("/portfolio/kpis"), probes=False),
+    "GET /model": Rule(EVERYONE, lambda c, t: Call("/model"), probes=False),
+    "GET /model/backtest": Rule(EVERYONE, lambda c, t: Call("/model/backtest"), probes=False),
     "GET /alerts": filtered("/alerts", "customer_id", Ctx.customer),
     "POST /alerts/{alert_id}/acknowledge": item(WRITERS, "/alerts/{}/acknowledge", lambda c, t: c.alert(t, 0)),
     "POST /alerts/{alert_id}/resolve": item(WRITERS, "/alerts/{}/resolve", lambda c, t: c.alert(t, 1)),
@@ -476,6 +495,45 @@ RULES: dict[str, Rule] = {
     ),
     "POST /api-keys/{key_id}/revoke": Rule(ADMINS, lambda c, t: Call(f"/api-keys/{c.fresh_key()}/revoke"), probes=False),
     "GET /exports/{kind}": listing("/exports/customers"),  # every kind: test_exports_by_role
+    "GET /tickets/queue": listing("/tickets/queue"),
+    "GET /tickets/{ticket_id}/timeline": item(EVERYONE, "/tickets/{}/timeline", lambda c, t: c.record("tickets", t)),
+    "POST /tickets/{ticket_id}/notes": item(
+        WRITERS, "/tickets/{}/notes", lambda c, t: c.record("tickets", t), json={"text": "called them"}, ok=(201,)
+    ),
+    "POST /tickets/{ticket_id}/callback": item(
+        WRITERS, "/tickets/{}/callback", lambda c, t: c.record("tickets", t), json={"outcome": "settled"}, ok=(201,)
+    ),
+    "GET /me": reading("/me"),
+    "GET /me/tasks": reading("/me/tasks"),
+    "GET /me/alert-settings": reading("/me/alert-settings"),
+    "PUT /me/alert-settings": Rule(
+        WRITERS,
+        lambda c, t: Call("/me/alert-settings", json={"modes": {"high": "immediate"}, "customer_ids": [i := c.customer(t)]},
+                          probed=str(i)),
+    ),
+    "GET /customers/{customer_id}/team": item(EVERYONE, "/customers/{}/team", Ctx.customer),
+    "PUT /customers/{customer_id}/team": item(
+        MANAGERS, "/customers/{}/team", Ctx.fresh_customer,
+        json=lambda c: {"members": [{"user_id": c.world.user_ids["account_manager"], "role": "service_agent"}]},
+    ),
+    "POST /users/{user_id}/handover": Rule(
+        MANAGERS, lambda c, t: Call(f"/users/{c.fresh_user()}/handover", json={}), probes=False
+    ),
+    "GET /rulebook": reading("/rulebook"),
+    "PUT /rulebook": Rule(
+        ADMINS, lambda c, t: Call("/rulebook", json={"note": "same again", "document": c.admin.get("/rulebook").json["document"]}),
+        probes=False,
+    ),
+    "PATCH /rulebook": Rule(
+        ADMINS, lambda c, t: Call("/rulebook", json={"document": {"sla": {"vip": {"first_response_hours": 4}}}}),
+        probes=False,
+    ),
+    "GET /rulebook/versions": listing("/rulebook/versions"),
+    "GET /rulebook/versions/{version_id}": Rule(
+        EVERYONE, lambda c, t: Call(f"/rulebook/versions/{c.saved_rulebook()}"), probes=False
+    ),
+    "GET /reports/service": Rule(MANAGERS, lambda c, t: Call("/reports/service"), probes=False),
+    "GET /reports/service.csv": Rule(MANAGERS, lambda c, t: Call("/reports/service.csv"), probes=False),
 }  # fmt: skip
 # Listings of admin-only resources are for admins.
 for _op in ("GET /webhooks", "GET /deliveries", "GET /users"):

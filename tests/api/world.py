@@ -230,7 +230,15 @@ def seed(app: Flask, *, now: dt.datetime | None = None) -> World:
                       "value": 50_000},
             )
         )["id"]  # fmt: skip
+        task = _ok(
+            admin.post(
+                "/tasks",
+                json={"customer_id": customer_id, "kind": "visit", "title": f"visit {key}", "department_id": department,
+                      "due_on": (now + dt.timedelta(days=3)).date().isoformat()},
+            )
+        )["id"]  # fmt: skip
         for kind, record in (
+            ("tasks", task),
             ("departments", department),
             ("contacts", contact),
             ("surveys", survey),

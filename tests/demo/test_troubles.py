@@ -8,6 +8,7 @@ import statistics
 
 from sqlalchemy import func, or_, select
 
+from logicrm.customers.models import Customer, CustomerStatus
 from logicrm.lanes.models import Link, Shipment
 from logicrm.relations.models import Department, Interaction, SurveyResponse, SurveyScore
 from logicrm.sales.models import Opportunity, OpportunityKind, OpportunityStage
@@ -91,6 +92,34 @@ def test_falling_volume(demo, session, customers):
         assert recent < 0.5 * volume(session, customer_id, days_ago(365)) / 12
 
 
+def test_the_falling_shipper_carries_its_consignees_risk(demo, session, customers, shipper_ids):
+    """A shipper whose lanes fall serves many consignees still with us that receive most of their volume
+    from it and are in no trouble of their own: their risk comes through it."""
+    story = {i for ids in demo.summary.troubled.values() for i in ids} | set(demo.summary.leaving_soon)
+    since = days_ago(180)
+    inbound = dict(
+        session.execute(
+            select(Link.consignee_id, func.count(Shipment.id))
+            .join(Shipment, Shipment.link_id == Link.id)
+            .where(Shipment.shipped_at >= since)
+            .group_by(Link.consignee_id)
+        ).all()
+    )
+    (shipper,) = set(demo.summary.troubled["falling_volume"]) & shipper_ids
+    from_it = session.execute(
+        select(Link.consignee_id, func.count(Shipment.id))
+        .join(Shipment, Shipment.link_id == Link.id)
+        .where(Link.shipper_id == shipper, Shipment.shipped_at >= since)
+        .group_by(Link.consignee_id)
+    ).all()
+    riding = [
+        c
+        for c, n in from_it
+        if customers[c].status == CustomerStatus.ACTIVE and n >= 0.5 * inbound[c] and c not in story
+    ]
+    assert len(riding) >= 10, riding
+
+
 def test_unhappy_deciding_department(demo, session, customers):
     for customer_id in demo.summary.troubled["unhappy_deciding_department"]:
         gaps = department_gaps(session, customer_id, days_ago(180))
@@ -139,8 +168,14 @@ def test_contract_expiring_no_renewal(demo, session):
         end = session.get(ShipperProfile, customer_id).contract_end
         assert TODAY <= end <= TODAY + dt.timedelta(days=90)
         assert open_renewals(session, customer_id) == 0
+    # a shipper that left had its contract end with it: only the customers' contracts can be expiring
     expiring = session.scalars(
-        select(ShipperProfile.customer_id).where(ShipperProfile.contract_end <= TODAY + dt.timedelta(days=90))
+        select(ShipperProfile.customer_id)
+        .join(Customer, Customer.id == ShipperProfile.customer_id)
+        .where(
+            Customer.status == CustomerStatus.ACTIVE,
+            ShipperProfile.contract_end <= TODAY + dt.timedelta(days=90),
+        )
     )
     assert {s for s in expiring if not open_renewals(session, s)} == set(
         troubled["contract_expiring_no_renewal"]

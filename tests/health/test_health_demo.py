@@ -79,6 +79,7 @@ def test_run_scores_everyone_and_records_its_phases(demo):
         "scores",
         "snapshots",
         "rules",
+        "kpis",
         "alerts_and_outbox",
     }
 

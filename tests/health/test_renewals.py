@@ -57,3 +57,17 @@ def test_the_expiring_alert_clears_only_when_the_renewal_is_far_enough_along(api
     assert api.update(f"/opportunities/{renewal['id']}", {"stage": "negotiation"}).status_code == 200
     runs.run_health(db, config)
     assert _expiring(api, shipper) == ["resolved"]
+
+
+def test_a_lead_the_run_opened_is_no_renewal_to_the_churn_model_until_someone_works_it(api, db, config):
+    shipper = _shipper(api, "Expiring Quietly", 20)
+
+    def own_risk() -> float:
+        return api.get(f"/customers/{shipper['id']}/health").json["own_risk"]
+
+    before = own_risk()
+    runs.run_health(db, config)
+    [renewal] = _renewals(api, shipper)  # opened by the run, in lead
+    assert own_risk() == pytest.approx(before, abs=1e-9)
+    assert api.update(f"/opportunities/{renewal['id']}", {"stage": "proposal"}).status_code == 200
+    assert own_risk() < before - 0.01

@@ -13,6 +13,7 @@ from logicrm.health.rules import (
     RULES,
     SEVERITIES,
     AccountFacts,
+    ContactFact,
     DepartmentFact,
     Finding,
     OpenAlert,
@@ -39,8 +40,10 @@ def account(**overrides) -> AccountFacts:
         "customer_id": 7,
         "name": "Acme Freight",
         "tier": "key",
-        "network_risk": 0.2,
-        "previous_network_risk": 0.2,
+        "owner_id": 3,
+        "horizon_days": 180,
+        "network_risk": 0.1,
+        "previous_network_risk": 0.1,
         "exposure": 1_000.0,
         "portfolio_revenue": 100_000.0,
         "deciding_departments": (DepartmentFact("Finance", 0.6, False),),
@@ -86,34 +89,34 @@ def test_healthy_account_raises_nothing():
     [
         (
             "risk_high",
-            {"network_risk": 0.6, "previous_network_risk": 0.6},
-            {"network_risk": 0.5999, "previous_network_risk": 0.5999},
+            {"network_risk": 0.3, "previous_network_risk": 0.3},
+            {"network_risk": 0.2999, "previous_network_risk": 0.2999},
         ),
         (
             "risk_jump",
-            {"previous_network_risk": 0.25, "network_risk": 0.4},
-            {"previous_network_risk": 0.25, "network_risk": 0.3999},
+            {"previous_network_risk": 0.1, "network_risk": 0.25},
+            {"previous_network_risk": 0.1, "network_risk": 0.2499},
         ),
         (
             "risk_jump",
-            {"previous_network_risk": 0.2, "network_risk": 0.35},
-            {"previous_network_risk": None, "network_risk": 0.35},
+            {"previous_network_risk": 0.05, "network_risk": 0.2},
+            {"previous_network_risk": None, "network_risk": 0.2},
         ),
         (
             "exposure_high",
-            {"exposure": 5_000.0, "network_risk": 0.34},
-            {"exposure": 4_999.0, "network_risk": 0.34},
+            {"exposure": 5_000.0, "network_risk": 0.2},
+            {"exposure": 4_999.0, "network_risk": 0.2},
         ),
         (
             "exposure_high",
-            {"exposure": 5_000.0, "network_risk": 0.34},
+            {"exposure": 5_000.0, "network_risk": 0.2},
             {"exposure": 5_000.0, "portfolio_revenue": 0.0},
         ),
         # a steady hub is concentration to plan for, not a churn alert
         (
             "exposure_high",
-            {"exposure": 5_000.0, "network_risk": 0.3},
-            {"exposure": 5_000.0, "network_risk": 0.29},
+            {"exposure": 5_000.0, "network_risk": 0.15},
+            {"exposure": 5_000.0, "network_risk": 0.1499},
         ),
         (
             "department_dissatisfied",
@@ -142,6 +145,23 @@ def test_healthy_account_raises_nothing():
         ("ticket_overdue", {"overdue_tickets": (ticket(5.01),)}, {"overdue_tickets": (ticket(5.0),)}),
         ("tier_mismatch", {"tier_mismatch": "under_served"}, {"tier_mismatch": None}),
         ("tier_mismatch", {"tier_mismatch": "over_served"}, {}),
+        # per deciding department, when the run gives them: the account's own last contact no longer counts
+        (
+            "contact_overdue",
+            {"contacts": (ContactFact("finance", 30.01, 30.0), ContactFact("logistics", 1.0, 30.0))},
+            {"contacts": (ContactFact("finance", 30.0, 30.0),), "days_since_contact": None},
+        ),
+        ("contact_overdue", {"contacts": (ContactFact("finance", None, 30.0),)}, {}),
+        (
+            "vip_without_sponsor",
+            {"tier": "vip", "has_executive_sponsor": False},
+            {"tier": "vip", "has_executive_sponsor": True},
+        ),
+        (
+            "vip_without_sponsor",
+            {"tier": "vip", "has_executive_sponsor": False},
+            {"tier": "key", "has_executive_sponsor": False},
+        ),
     ],
 )
 def test_each_rule_fires_at_its_threshold_and_only_then(rule, fires, quiet):
@@ -152,20 +172,54 @@ def test_each_rule_fires_at_its_threshold_and_only_then(rule, fires, quiet):
 def test_every_rule_is_covered_and_described():
     assert set(RULES) == {
         "risk_high", "risk_jump", "exposure_high", "department_dissatisfied", "department_silent",
-        "contact_overdue", "contract_expiring", "ticket_overdue", "tier_mismatch",
+        "contact_overdue", "contract_expiring", "ticket_overdue", "tier_mismatch", "vip_without_sponsor",
     }  # fmt: skip
     assert all(description.endswith(".") for description in RULES.values())
 
 
 def test_thresholds_are_configurable():
-    params = RuleParams(risk_high=0.5, contact_overdue_factor=1.5, dissatisfied=0.5)
+    params = RuleParams(risk_high=0.2, contact_overdue_factor=1.5, dissatisfied=0.5)
     facts = account(
-        network_risk=0.55,
-        previous_network_risk=0.55,
+        network_risk=0.25,
+        previous_network_risk=0.25,
         days_since_contact=80.0,  # past 60 days, not past 90
         deciding_departments=(DepartmentFact("Finance", 0.45, False),),
     )
     assert set(fired(facts, params)) == {"risk_high", "department_dissatisfied"}
+
+
+def book(owner_id: int, risks: list[float], first_id: int = 100) -> list[AccountFacts]:
+    return [
+        account(customer_id=first_id + i, owner_id=owner_id, network_risk=r, previous_network_risk=r)
+        for i, r in enumerate(risks)
+    ]
+
+
+def risk_high_ids(facts: list[AccountFacts], params: RuleParams = PARAMS) -> list[int]:
+    return sorted(f.customer_id for f in evaluate(facts, params) if f.rule == "risk_high")
+
+
+def test_risk_high_fires_for_at_most_a_tenth_of_a_managers_accounts_the_likeliest_first():
+    twenty = book(1, [0.9, 0.4] + [0.35] * 18)
+    assert risk_high_ids(twenty) == [100, 101]  # 2 of 20 although all 20 are past the threshold
+
+
+def test_risk_high_capacity_is_at_least_one_per_manager_and_counts_each_book_apart():
+    small = book(1, [0.31, 0.5, 0.1])
+    other = book(2, [0.6] * 10, first_id=200)
+    assert risk_high_ids(small + other) == [101, 200]  # ties go to the lower id: reproducible
+
+
+def test_risk_high_capacity_yields_to_the_threshold_when_fewer_are_likely():
+    assert risk_high_ids(book(1, [0.29] * 30)) == []
+
+
+def test_unowned_accounts_share_one_capacity():
+    assert risk_high_ids(book(None, [0.5] * 10) + book(None, [0.6] * 10, first_id=200)) == [200, 201]
+
+
+def test_risk_high_capacity_is_configurable():
+    assert risk_high_ids(book(1, [0.5] * 10), RuleParams(risk_high_capacity=0.5)) == list(range(100, 105))
 
 
 def test_tickets_within_sla_are_ignored_even_if_handed_over():
@@ -181,12 +235,12 @@ def test_tickets_within_sla_are_ignored_even_if_handed_over():
 @pytest.mark.parametrize(
     ("rule", "facts", "by_tier"),
     [
-        ("risk_high", {"network_risk": 0.7, "previous_network_risk": 0.7}, ("high", "medium", "low")),
-        ("risk_high", {"network_risk": 0.8, "previous_network_risk": 0.8}, ("high", "high", "medium")),
-        ("risk_jump", {"previous_network_risk": 0.1, "network_risk": 0.3}, ("high", "medium", "low")),
-        ("risk_jump", {"previous_network_risk": 0.1, "network_risk": 0.4}, ("high", "high", "medium")),
-        ("exposure_high", {"exposure": 14_999.0, "network_risk": 0.34}, ("medium", "low", "low")),
-        ("exposure_high", {"exposure": 15_000.0, "network_risk": 0.34}, ("high", "medium", "low")),
+        ("risk_high", {"network_risk": 0.4999, "previous_network_risk": 0.4999}, ("high", "medium", "low")),
+        ("risk_high", {"network_risk": 0.5, "previous_network_risk": 0.5}, ("high", "high", "medium")),
+        ("risk_jump", {"previous_network_risk": 0.0, "network_risk": 0.2999}, ("high", "medium", "low")),
+        ("risk_jump", {"previous_network_risk": 0.0, "network_risk": 0.3}, ("high", "high", "medium")),
+        ("exposure_high", {"exposure": 14_999.0, "network_risk": 0.2}, ("medium", "low", "low")),
+        ("exposure_high", {"exposure": 15_000.0, "network_risk": 0.2}, ("high", "medium", "low")),
         (
             "department_dissatisfied",
             {"deciding_departments": (DepartmentFact("Finance", 0.2, False),)},
@@ -268,11 +322,19 @@ def test_values_measure_how_bad():
     [
         (
             "risk_high",
-            {"network_risk": 0.72, "previous_network_risk": 0.72},
-            ["network risk 0.72", "alert at 0.60"],
+            {"network_risk": 0.42, "previous_network_risk": 0.42},
+            ["probability of leaving within 180 days 42%", "alert at 30%", "10% of a manager's accounts"],
         ),
-        ("risk_jump", {"previous_network_risk": 0.3, "network_risk": 0.5}, ["+0.20", "0.30 → 0.50"]),
-        ("exposure_high", {"exposure": 6_000.0, "network_risk": 0.34}, ["6,000/month", "6.0%", "0.34"]),
+        (
+            "risk_jump",
+            {"previous_network_risk": 0.1, "network_risk": 0.3},
+            ["180 days rose +20%", "10% → 30%"],
+        ),
+        (
+            "exposure_high",
+            {"exposure": 6_000.0, "network_risk": 0.2},
+            ["6,000/month", "6.0%", "180 days is 20%"],
+        ),
         (
             "department_dissatisfied",
             {
@@ -571,7 +633,13 @@ def test_lifecycle_keeps_one_alert_per_key_and_settles(first, second, evaluated,
 
 def test_defaults():
     p = RuleParams()
-    assert (p.risk_high, p.risk_jump, p.exposure_high, p.dissatisfied) == (0.6, 0.15, 0.05, 0.35)
+    assert (p.risk_high, p.risk_high_capacity, p.risk_jump, p.exposure_high, p.dissatisfied) == (
+        0.3,
+        0.1,
+        0.15,
+        0.05,
+        0.35,
+    )
     assert (p.contact_overdue_factor, p.contract_expiring_days, p.worsen_margin) == (1.0, 90, 0.1)
     assert [p.tier_step(t) for t in ("vip", "key", "standard")] == [1, 0, -1]
     severities = {f.name for f in dataclasses.fields(p) if f.name.startswith("severity_")}
@@ -595,7 +663,7 @@ def test_config_hash_is_stable_and_sensitive():
 
 def test_from_mapping_reads_typed_overrides():
     env = {
-        "LOGICRM_RULES_RISK_HIGH": "0.7",
+        "LOGICRM_RULES_RISK_HIGH": "0.4",
         "LOGICRM_RULES_CONTRACT_EXPIRING_DAYS": " 60 ",
         "LOGICRM_RULES_SEVERITY_TIER_MISMATCH": "medium",
         "LOGICRM_RULES_TIER_STEP_STANDARD": "0",
@@ -604,7 +672,7 @@ def test_from_mapping_reads_typed_overrides():
     }
     p = RuleParams.from_mapping(env)
     assert (p.risk_high, p.contract_expiring_days, p.severity_tier_mismatch, p.tier_step_standard) == (
-        0.7,
+        0.4,
         60,
         "medium",
         0,
@@ -619,7 +687,8 @@ def test_from_mapping_reads_typed_overrides():
         ({"LOGICRM_RULES_CONTRACT_EXPIRING_DAYS": "6.5"}, "LOGICRM_RULES_CONTRACT_EXPIRING_DAYS"),
         ({"LOGICRM_RULES_RISK_HIGH": "high"}, "LOGICRM_RULES_RISK_HIGH"),
         ({"LOGICRM_RULES_RISK_HIGH": "1.5"}, "risk_high"),
-        ({"LOGICRM_RULES_RISK_HIGH": "0.85"}, "risk_high_escalate"),
+        ({"LOGICRM_RULES_RISK_HIGH": "0.55"}, "risk_high_escalate"),
+        ({"LOGICRM_RULES_RISK_HIGH_CAPACITY": "0"}, "risk_high_capacity"),
         ({"LOGICRM_RULES_DISSATISFIED_ESCALATE": "0.4"}, "dissatisfied_escalate"),
         ({"LOGICRM_RULES_CONTRACT_EXPIRING_ESCALATE_DAYS": "120"}, "contract_expiring_escalate_days"),
         (

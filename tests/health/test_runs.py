@@ -277,8 +277,9 @@ def test_a_run_over_issue_10s_extreme_values_succeeds_with_finite_snapshots(app,
         snapshots = session.scalars(select(HealthSnapshot)).all()
         alert_values = session.scalars(select(Alert.value)).all()
     for snapshot in snapshots:
-        for score in (snapshot.satisfaction, snapshot.two_sided, snapshot.coverage, snapshot.own_risk):
-            assert score is None or 0.0 <= score <= 1.0
+        for index in (snapshot.satisfaction, snapshot.two_sided):  # the 0–100 index the live answer shows
+            assert index is None or 0.0 <= index <= 100.0
+        assert 0.0 <= snapshot.coverage <= 1.0 and 0.0 <= snapshot.own_risk <= 1.0
         assert snapshot.own_risk - 1e-12 <= snapshot.network_risk <= 1.0
         assert all(math.isfinite(x) for x in (snapshot.exposure, snapshot.revenue_12m, snapshot.profit_12m))
         assert extremes.all_finite(snapshot.departments) and extremes.all_finite(snapshot.drivers)

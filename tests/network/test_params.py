@@ -17,10 +17,8 @@ def test_defaults_are_the_design_values():
         0.95,
     )
     assert p.propagation_tol == 1e-12
-    assert set(p.risk_weights()) == {
-        "low_satisfaction", "satisfaction_drop", "low_loyalty", "volume_drop", "otif_gap", "claims",
-        "overdue_tickets", "contact_overdue", "contract_ending", "silent_deciding_department",
-    }  # fmt: skip
+    # churn within 180 days; a shipper silent for 90 days has churned
+    assert (p.horizon_days, p.churn_inactive_days, p.min_churn_events) == (180, 90, 30)
     with pytest.raises(ValueError, match="unknown tier"):
         p.cadence_days("gold")
 
@@ -42,12 +40,12 @@ def test_from_mapping_reads_typed_overrides():
     env = {
         "LOGICRM_SCORING_HALF_LIFE_DAYS": "30",
         "LOGICRM_SCORING_CADENCE_VIP_DAYS": " 14 ",
-        "LOGICRM_SCORING_RISK_WEIGHT_CLAIMS": "2.5",
+        "LOGICRM_SCORING_PRIOR_BASE_RATE": "0.12",
         "LOGICRM_DATABASE_URL": "sqlite://",
         "PATH": "/bin",
     }
     p = ScoringParams.from_mapping(env)
-    assert (p.half_life_days, p.cadence_vip_days, p.risk_weight_claims) == (30.0, 14, 2.5)
+    assert (p.half_life_days, p.cadence_vip_days, p.prior_base_rate) == (30.0, 14, 0.12)
     assert p.alpha_down == 0.6
     assert ScoringParams.from_mapping({}) == ScoringParams()
 
@@ -60,13 +58,17 @@ def test_from_mapping_reads_typed_overrides():
         ({"LOGICRM_SCORING_ALPHA_UP": "lots"}, "LOGICRM_SCORING_ALPHA_UP"),
         ({"LOGICRM_SCORING_BETA_TWO_SIDED": "1.5"}, "beta_two_sided"),
         ({"LOGICRM_SCORING_ABC_A_CUTOFF": "0.99"}, "abc_a_cutoff"),
-        ({"LOGICRM_SCORING_RISK_WEIGHT_CLAIMS": "-1"}, "risk_weight_claims"),
+        ({"LOGICRM_SCORING_PRIOR_BASE_RATE": "1"}, "prior_base_rate"),
+        ({"LOGICRM_SCORING_HORIZON_DAYS": "0"}, "horizon_days"),
         # not finite: every risk would be NaN or certain
         (
-            {"LOGICRM_SCORING_RISK_WEIGHT_CLAIMS": "inf"},
-            "LOGICRM_SCORING_RISK_WEIGHT_CLAIMS='inf' is not a finite",
+            {"LOGICRM_SCORING_RATE_PRIOR_STRENGTH": "inf"},
+            "LOGICRM_SCORING_RATE_PRIOR_STRENGTH='inf' is not a finite",
         ),
-        ({"LOGICRM_SCORING_RISK_BIAS": "nan"}, "LOGICRM_SCORING_RISK_BIAS='nan' is not a finite number"),
+        (
+            {"LOGICRM_SCORING_PRIOR_BASE_RATE": "nan"},
+            "LOGICRM_SCORING_PRIOR_BASE_RATE='nan' is not a finite number",
+        ),
         ({"LOGICRM_SCORING_PROPAGATION_TOL": "inf"}, "LOGICRM_SCORING_PROPAGATION_TOL='inf' is not a finite"),
     ],
 )
@@ -78,8 +80,8 @@ def test_from_mapping_rejects_bad_keys_and_values(env, message):
 def test_wrong_types_rejected():
     with pytest.raises(ValueError, match="cadence_vip_days must be int"):
         ScoringParams(cadence_vip_days=30.0)
-    with pytest.raises(ValueError, match="LOGICRM_SCORING_RISK_BIAS=nan is not a finite number"):
-        ScoringParams(risk_bias=float("nan"))
+    with pytest.raises(ValueError, match="LOGICRM_SCORING_PRIOR_BASE_RATE=nan is not a finite number"):
+        ScoringParams(prior_base_rate=float("nan"))
 
 
 def test_every_field_is_described():

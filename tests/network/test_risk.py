@@ -1,4 +1,3 @@
-import dataclasses
 import itertools
 import math
 from pathlib import Path
@@ -9,23 +8,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from logicrm.network import churn
 from logicrm.network.cascade import expected_loss, what_if
 from logicrm.network.graph import CONSIGNEE, SHIPPER, GraphArrays, LinkRecord, NodeRecord, build_graph
 from logicrm.network.params import ScoringParams
 from logicrm.network.risk import (
     NotConverged,
     OwnRisk,
-    RiskSignals,
     explain,
-    logistic,
-    own_risk,
     propagate,
     propagate_arrays,
     propagate_reference,
-    risk_drivers,
 )
 from logicrm.network.satisfaction import two_sided
-from tests.network.strategies import finite, networks
+from tests.network.strategies import networks
 
 PARAMS = ScoringParams()
 # grids keep r0 and a away from values so tiny that the 1e-12 stopping rule decides the answer
@@ -205,95 +201,14 @@ def test_custom_weight_attribute():
     assert propagate(graph, {0: 1.0, 1: 0.0}, weight="w")[1] == pytest.approx(0.5)
 
 
-# expectations met, as many promoters as detractors, a few claims: an ordinary healthy account
-HEALTHY = RiskSignals(
-    satisfaction=0.5, satisfaction_before=0.5, loyalty=0.5, volume_recent=30, volume_window=90,
-    otif=0.97, otif_target=0.95, claims_rate=0.01, overdue_tickets=0, days_since_contact=20, tier="key",
-    contract_days_left=300,
-)  # fmt: skip
-TROUBLED = RiskSignals(
-    satisfaction=0.35, satisfaction_before=0.5, loyalty=0.4, volume_recent=20, volume_window=90,
-    otif=0.9, otif_target=0.95, claims_rate=0.03, overdue_tickets=2, days_since_contact=90, tier="key",
-    contract_days_left=60,
-)  # fmt: skip
+# the average account's risk, which explanations call the baseline
+BASE = 0.05
 
 
-def test_healthy_and_troubled_accounts():
-    healthy = own_risk(risk_drivers(HEALTHY, PARAMS), PARAMS)
-    troubled = own_risk(risk_drivers(TROUBLED, PARAMS), PARAMS)
-    assert logistic(PARAMS.risk_bias) <= healthy.risk <= 0.15
-    assert troubled.risk > 0.6
-
-
-def test_driver_standardisation():
-    drivers = risk_drivers(TROUBLED, PARAMS)
-    # (satisfied_level 0.55 − 0.35) / 0.55
-    assert drivers["low_satisfaction"] == pytest.approx(0.2 / 0.55)
-    assert drivers["satisfaction_drop"] == pytest.approx(0.15)
-    assert drivers["volume_drop"] == pytest.approx(1 - 20 / 30)  # 20 in 30 days vs 30 a month
-    assert drivers["otif_gap"] == pytest.approx(0.05)
-    assert drivers["overdue_tickets"] == pytest.approx(math.log(3))
-    assert drivers["contact_overdue"] == pytest.approx(0.5)  # 90 days on a 60-day cadence
-    assert drivers["contract_ending"] == 1.0
-    assert drivers["silent_deciding_department"] == 0.0
-    unknown = risk_drivers(RiskSignals(), PARAMS)
-    assert unknown["contact_overdue"] == PARAMS.contact_overdue_cap  # never contacted
-    assert sum(unknown.values()) == PARAMS.contact_overdue_cap
-    thin = risk_drivers(
-        RiskSignals(volume_recent=0, volume_window=PARAMS.volume_trend_min_shipments / 2), PARAMS
-    )
-    assert thin["volume_drop"] == pytest.approx(0.5)  # a drop backed by few shipments counts less
-    content = risk_drivers(RiskSignals(satisfaction=PARAMS.satisfied_level + 0.1), PARAMS)
-    assert content["low_satisfaction"] == 0.0
-    renewing = risk_drivers(RiskSignals(contract_days_left=10, renewal_open=True), PARAMS)
-    assert renewing["contract_ending"] == 0.0
-
-
-def test_own_risk_is_logistic_of_contributions():
-    result = own_risk({"claims": 0.5, "contract_ending": 1.0}, PARAMS)
-    assert result.contributions["claims"] == 0.5 * PARAMS.risk_weight_claims
-    assert result.contributions["low_satisfaction"] == 0.0
-    z = PARAMS.risk_bias + 0.5 * PARAMS.risk_weight_claims + PARAMS.risk_weight_contract_ending
-    assert result.risk == pytest.approx(1 / (1 + math.exp(-z)))
-    with pytest.raises(ValueError, match="unknown risk drivers: mood"):
-        own_risk({"mood": 1.0}, PARAMS)
-
-
-def test_logistic_is_stable():
-    assert logistic(-1000) == 0.0
-    assert logistic(1000) == 1.0
-    assert logistic(0) == 0.5
-
-
-finite_signals = st.builds(
-    RiskSignals,
-    satisfaction=st.none() | finite(),
-    satisfaction_before=st.none() | finite(),
-    loyalty=st.none() | finite(),
-    volume_recent=finite(),
-    volume_window=finite(),
-    otif=st.none() | finite(),
-    otif_target=st.none() | finite(),
-    claims_rate=finite(),
-    overdue_tickets=st.integers(-(10**400), 10**400),
-    days_since_contact=st.none() | finite(),
-    tier=st.sampled_from(["vip", "key", "standard"]),
-    contract_days_left=st.none() | finite(),
-    renewal_open=st.booleans(),
-    silent_deciding_department=st.booleans(),
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(finite_signals)
-def test_any_finite_signals_give_bounded_drivers_and_a_probability(signals):
-    drivers = risk_drivers(signals, PARAMS)
-    assert all(math.isfinite(x) and x >= 0 for x in drivers.values())
-    # shares and scores count within [0, 1]: no single driver beyond 1 except the ticket count's log
-    assert all(x <= 1 for k, x in drivers.items() if k != "overdue_tickets")
-    risk = own_risk(drivers, PARAMS)
-    assert 0.0 <= risk.risk <= 1.0
-    assert all(math.isfinite(c) for c in risk.contributions.values())
+def own_of(contributions: dict[str, float]) -> OwnRisk:
+    """An own risk shaped as the churn model's: the baseline's logit plus each feature's contribution."""
+    z = math.log(BASE / (1 - BASE)) + math.fsum(contributions.values())
+    return OwnRisk(float(churn.sigmoid(z)), dict(contributions))
 
 
 @settings(max_examples=150, deadline=None)
@@ -306,25 +221,10 @@ def test_any_finite_amounts_keep_the_propagation_guarantees(case, data):
     assert max(abs(fast[i] - slow[i]) for i in graph) < 1e-9
     assert all(r0[i] - 1e-12 <= fast[i] <= 1.0 for i in graph)
     arrays = GraphArrays.from_graph(graph)
-    own = {node: own_risk({"claims": r0[node]}, PARAMS) for node in arrays.nodes}
+    own = {node: OwnRisk(r0[node], {"claims": 1.0}) for node in arrays.nodes}
     result = propagate_arrays(arrays, arrays.vector({k: v.risk for k, v in own.items()}))
-    for explanation in explain(arrays, result, own, PARAMS).values():
+    for explanation in explain(arrays, result, own, PARAMS, baseline=BASE).values():
         assert math.fsum(d.share for d in explanation.drivers) == pytest.approx(explanation.risk, abs=1e-12)
-
-
-@settings(max_examples=100, deadline=None)
-@given(finite_signals, st.data())
-def test_any_finite_weights_and_bias_give_a_probability_and_finite_shares(signals, data):
-    weights = {f"risk_weight_{k}": data.draw(finite(0.0)) for k in PARAMS.risk_weights()}
-    params = dataclasses.replace(PARAMS, risk_bias=data.draw(finite()), **weights)
-    own = own_risk(risk_drivers(signals, params), params)
-    assert 0.0 <= own.risk <= 1.0
-    graph = nx.DiGraph()
-    graph.add_node("a")
-    arrays = GraphArrays.from_graph(graph)
-    explanation = explain(arrays, propagate_arrays(arrays, np.array([own.risk])), {"a": own}, params)["a"]
-    assert all(math.isfinite(d.share) and d.share >= 0 for d in explanation.drivers)
-    assert math.fsum(d.share for d in explanation.drivers) == pytest.approx(own.risk, abs=1e-12)
 
 
 def test_own_drivers_share_own_risk_whatever_the_contributions():
@@ -333,9 +233,11 @@ def test_own_drivers_share_own_risk_whatever_the_contributions():
     graph = nx.DiGraph()
     graph.add_node("a")
     arrays = GraphArrays.from_graph(graph)
-    explanation = explain(arrays, propagate_arrays(arrays, np.array([0.9])), {"a": own}, PARAMS)["a"]
+    explanation = explain(
+        arrays, propagate_arrays(arrays, np.array([0.9])), {"a": own}, PARAMS, baseline=BASE
+    )["a"]
     shares = {d.key: d.share for d in explanation.drivers}
-    assert shares["claims"] == shares["otif_gap"] == pytest.approx((0.9 - logistic(PARAMS.risk_bias)) / 2)
+    assert shares["claims"] == shares["otif_gap"] == pytest.approx((0.9 - BASE) / 2)
 
 
 def _explained_star():
@@ -345,9 +247,9 @@ def _explained_star():
         graph.add_edge(s, "c", influence=a)
         graph.add_edge("c", s, influence=0.5)
     own = {
-        "s1": own_risk({"claims": 0.5}, PARAMS),
-        "s2": own_risk({}, PARAMS),
-        "c": own_risk({"low_satisfaction": 0.6, "overdue_tickets": 1.0}, PARAMS),
+        "s1": own_of({"claims": 2.5}),
+        "s2": own_of({}),
+        "c": own_of({"dissatisfaction": 2.0, "overdue_tickets": 0.8}),
     }
     arrays = GraphArrays.from_graph(graph)
     result = propagate_arrays(arrays, arrays.vector({k: v.risk for k, v in own.items()}))
@@ -356,7 +258,7 @@ def _explained_star():
 
 def test_explanation_shares_sum_to_network_risk():
     arrays, result, own = _explained_star()
-    explained = explain(arrays, result, own, PARAMS)
+    explained = explain(arrays, result, own, PARAMS, baseline=BASE)
     for node, explanation in explained.items():
         assert explanation.risk == pytest.approx(result.risk[arrays.index[node]])
         assert math.fsum(d.share for d in explanation.drivers) == pytest.approx(explanation.risk, abs=1e-12)
@@ -364,11 +266,11 @@ def test_explanation_shares_sum_to_network_risk():
         assert shares == sorted(shares, reverse=True)
     c = explained["c"]
     by_key = {d.key: d.share for d in c.drivers}
-    assert by_key[None] == pytest.approx(logistic(PARAMS.risk_bias))  # baseline
-    own_part = by_key["low_satisfaction"] + by_key["overdue_tickets"]
+    assert by_key[None] == pytest.approx(BASE)  # baseline
+    own_part = by_key["dissatisfaction"] + by_key["overdue_tickets"]
     assert own_part + by_key[None] == pytest.approx(own["c"].risk)
-    assert by_key["low_satisfaction"] / by_key["overdue_tickets"] == pytest.approx(
-        own["c"].contributions["low_satisfaction"] / own["c"].contributions["overdue_tickets"]
+    assert by_key["dissatisfaction"] / by_key["overdue_tickets"] == pytest.approx(
+        own["c"].contributions["dissatisfaction"] / own["c"].contributions["overdue_tickets"]
     )
     assert by_key["s1"] + by_key["s2"] == pytest.approx(c.risk - own["c"].risk)
     assert by_key["s1"] > by_key["s2"]  # larger share of volume, riskier shipper
@@ -376,7 +278,7 @@ def test_explanation_shares_sum_to_network_risk():
 
 def test_explanation_top_and_other():
     arrays, result, own = _explained_star()
-    c = explain(arrays, result, own, PARAMS, nodes=["c"], top=2)["c"]
+    c = explain(arrays, result, own, PARAMS, baseline=BASE, nodes=["c"], top=2)["c"]
     assert [d.kind for d in c.drivers][-1] == "other"
     assert len(c.drivers) == 3
     assert math.fsum(d.share for d in c.drivers) == pytest.approx(c.risk, abs=1e-12)
@@ -386,9 +288,9 @@ def test_explanation_without_drivers_is_baseline():
     graph = nx.DiGraph()
     graph.add_node("a")
     arrays = GraphArrays.from_graph(graph)
-    own = {"a": own_risk({}, PARAMS)}
+    own = {"a": own_of({})}
     result = propagate_arrays(arrays, np.array([own["a"].risk]))
-    (driver,) = explain(arrays, result, own, PARAMS)["a"].drivers
+    (driver,) = explain(arrays, result, own, PARAMS, baseline=BASE)["a"].drivers
     assert driver.kind == "baseline"
     assert driver.share == pytest.approx(own["a"].risk)
 
@@ -397,7 +299,7 @@ def test_explanation_zero_own_risk():
     arrays, result, _ = _explained_star()
     zero = {node: OwnRisk(0.0, {}) for node in arrays.nodes}
     result = propagate_arrays(arrays, np.zeros(len(arrays.nodes)))
-    assert all(e.drivers == () for e in explain(arrays, result, zero, PARAMS).values())
+    assert all(e.drivers == () for e in explain(arrays, result, zero, PARAMS, baseline=BASE).values())
 
 
 def _doc_table(text: str, name: str) -> list[list[str]]:
@@ -412,9 +314,10 @@ def _doc_table(text: str, name: str) -> list[list[str]]:
 # the worked example's own parameters, as stated on the page: recalibrated defaults leave it intact
 DOC_EXAMPLE = ScoringParams(
     alpha_down=0.6, alpha_up=0.5, beta_two_sided=0.4, cascade_threshold=0.5, volume_window_days=90,
-    explain_top=5, risk_bias=-3.75, risk_weight_otif_gap=10.0, risk_weight_contract_ending=1.5,
-    risk_weight_overdue_tickets=0.8, risk_weight_low_loyalty=1.5, risk_weight_volume_drop=3.0,
+    explain_top=5, horizon_days=180,
 )  # fmt: skip
+# the cold-start model of the page: the hand-set prior weights, an average account at 8% within 180 days
+DOC_MODEL = churn.prior_model(horizon_days=180, base_rate=0.08)
 
 
 def test_scoring_doc_worked_example():
@@ -429,14 +332,18 @@ def test_scoring_doc_worked_example():
     ]
     graph = build_graph([NodeRecord(i, n, roles[i]) for i, n in names.items()], links, DOC_EXAMPLE)
     satisfaction = {1: 0.70, 2: 0.50, 3: 0.40, 4: 0.60, 5: 0.80}
-    drivers = {
+    features = {
         1: {"otif_gap": 0.1, "contract_ending": 1.0},
         2: {},
-        3: {"overdue_tickets": math.log(3), "low_loyalty": 0.5},
+        3: {"overdue_tickets": math.log(3), "detractors": 0.5},
         4: {"volume_drop": 0.2},
         5: {},
     }
-    own = {i: own_risk(d, DOC_EXAMPLE) for i, d in drivers.items()}
+    X = DOC_MODEL.matrix(list(features.values()))
+    own = {
+        i: OwnRisk(float(p), DOC_MODEL.contributions(x))
+        for i, p, x in zip(features, DOC_MODEL.predict(X), X, strict=True)
+    }
     r0 = {i: o.risk for i, o in own.items()}
     arrays = GraphArrays.from_graph(graph)
     result = propagate_arrays(arrays, arrays.vector(r0))
@@ -455,7 +362,14 @@ def test_scoring_doc_worked_example():
         named = {"neighbour": f"neighbour {names.get(driver.key)}", "own": f"own {driver.key}"}
         return named.get(driver.kind, driver.kind)
 
-    c1 = explain(arrays, result, own, DOC_EXAMPLE, nodes=[3])[3]
+    c1 = explain(
+        arrays,
+        result,
+        own,
+        DOC_EXAMPLE,
+        baseline=float(DOC_MODEL.predict(np.zeros((1, X.shape[1])))[0]),
+        nodes=[3],
+    )[3]
     assert _doc_table(text, "explanation") == [[label(d), f"{d.share:.4f}"] for d in c1.drivers]
 
     cascade = what_if(arrays, remove_customers=[1])

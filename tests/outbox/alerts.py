@@ -12,7 +12,7 @@ from sqlalchemy import select
 from logicrm.customers.models import Customer
 from logicrm.health.models import Alert, AlertState
 from logicrm.outbox import service as outbox
-from logicrm.outbox.messages import Notice
+from logicrm.outbox.messages import Notice, Recipient
 from logicrm.outbox.models import Delivery, DeliveryStatus
 from logicrm.users.models import User
 
@@ -63,7 +63,7 @@ def raise_alerts(db, specs) -> list[Notice]:
                     message=alert.message,
                     value=alert.value,
                     drivers=described(drivers),
-                    owner_drivers=described(drivers),
+                    recipients=(Recipient(owner, "digest", described(drivers)),) if owner else (),
                     details=alert.details,
                 )
             )

@@ -11,7 +11,7 @@ import pytest
 from logicrm.config import Settings
 from logicrm.outbox import messages
 from logicrm.outbox import service as outbox
-from logicrm.outbox.messages import Email, Notice
+from logicrm.outbox.messages import Email, Notice, Recipient
 from logicrm.outbox.models import Channel, DeliveryStatus
 from tests.outbox.alerts import PORTFOLIO, deliveries, enqueue, raise_alerts
 
@@ -27,9 +27,24 @@ DRIVERS = [
 OWNER_DRIVERS = [DRIVERS[0], {**DRIVERS[1], "label": "another shipper"}, *DRIVERS[2:]]
 
 
-def notice(alert_id, customer_id, name, tier, owner, rule, severity, event, **more) -> Notice:
+def notice(
+    alert_id, customer_id, name, tier, owner, rule, severity, event, owner_drivers=(), **more
+) -> Notice:
+    """A notice reaching only its owner, by digest."""
+    recipients = (Recipient(owner, "digest", owner_drivers),) if owner else ()
     return Notice(
-        alert_id, customer_id, name, tier, owner, rule, severity, event, f"{rule} fired", 0.72, **more
+        alert_id,
+        customer_id,
+        name,
+        tier,
+        owner,
+        rule,
+        severity,
+        event,
+        f"{rule} fired",
+        0.72,
+        recipients=recipients,
+        **more,
     )
 
 
@@ -78,9 +93,9 @@ def test_one_digest_per_owner_with_exactly_this_text():
 
 
 def test_immediate_vip_email_with_exactly_this_text():
-    assert list(messages.vip_alerts(NOTICES, batch="run42", settings=SETTINGS)) == [
+    assert list(messages.immediate_alerts(NOTICES, batch="run42", settings=SETTINGS)) == [
         Email(
-            message_id="<alert-10-opened-run42@logicrm>",
+            message_id="<alert-10-opened-run42-6889fa42d49d@logicrm>",
             kind="alert",
             recipient="am@example.com",
             subject="[LogiCRM] VIP alert (new): 上海远东物流: risk_high",
@@ -176,7 +191,7 @@ def test_one_digest_per_owner_naming_accounts_rules_and_drivers_plus_immediate_v
     stored = {d.message_id: d for d in deliveries(db, channel=Channel.EMAIL)}
     assert {m["Message-ID"] for m in smtp.messages} == set(stored)
     assert stored[vip["Message-ID"]].alert_id == notices[0].alert_id
-    assert vip["Message-ID"] == f"<alert-{notices[0].alert_id}-opened-run42@logicrm>"
+    assert vip["Message-ID"].startswith(f"<alert-{notices[0].alert_id}-opened-run42-")
     assert am_digest["Message-ID"].startswith("<digest-run42-")
     for message in smtp.messages:
         assert message["From"] == settings.smtp_from and message["Date"] and message["Auto-Submitted"]

@@ -86,7 +86,12 @@ PATCHES = {
     "departments": {"decision_weight": 0.5},
     "contacts": {"role": "head of logistics", "phone": None},
     "interactions": {"summary": "rescheduled"},
-    "tickets": {"status": "resolved", "resolved_at": "2026-05-04T10:00:00+00:00"},
+    "tickets": {
+        "status": "resolved",
+        "resolved_at": "2026-05-04T10:00:00+00:00",
+        "root_cause": "carrier_delay",
+        "resolution": "re-delivered the next morning",
+    },
     "opportunities": {"stage": "won", "probability": 1.0},
 }
 KINDS = ["departments", "contacts", "surveys", "interactions", "tickets", "opportunities"]

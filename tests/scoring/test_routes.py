@@ -53,16 +53,18 @@ def test_health_explains_risk_and_reproduces(admin, demo):
     assert departments and all(
         {"weight", "score", "responses", "last_response", "silent"} <= set(d) for d in departments
     )
-    assert all(d["score"] is None for d in departments if d["silent"])
+    assert all(d["score"] is None for d in departments if d["no_data"])
     assert {"revenue_12m", "cost_12m", "profit_12m", "margin", "abc_class"} <= set(health["value"])
 
 
-def test_silent_deciding_department_is_unknown_not_average(admin, demo):
+def test_silent_deciding_department_keeps_its_verdict_and_is_flagged(admin, demo):
     customer_id = demo[1].troubled["silent_deciding_department"][0]
     health = admin.get(f"/customers/{customer_id}/health").json
     silent = [d for d in health["satisfaction"]["departments"] if d["silent"] and d["is_decision_maker"]]
-    assert silent and all(d["score"] is None for d in silent)
-    assert health["satisfaction"]["coverage"] < 1
+    # not heard from for over 180 days: its last verdict still counts, decayed toward the portfolio's
+    assert silent and all(d["score"] is not None and not d["no_data"] for d in silent)
+    assert all(0 < d["evidence"] < 0.5 for d in silent)  # its last answer is over two half-lives old
+    assert health["satisfaction"]["coverage"] == 1
     assert any(d["key"] == "silent_deciding_department" for d in health["drivers"])
 
 

@@ -17,8 +17,15 @@ from hypothesis import strategies as st
 
 from logicrm.bounds import DECISION_WEIGHT, IMPORTANCE, MONEY, MONTHLY_VOLUME, SCALE_POINT
 from logicrm.network.params import ScoringParams
-from logicrm.network.risk import logistic
-from logicrm.network.satisfaction import DimensionRating, response_score
+from logicrm.network.satisfaction import (
+    DepartmentRecord,
+    DimensionRating,
+    ResponseRecord,
+    account_satisfaction,
+    dimension_score,
+    portfolio_priors,
+    response_score,
+)
 from logicrm.scoring import queries
 from logicrm.scoring import scores as scoring
 from tests import factories
@@ -201,6 +208,12 @@ def test_issue_10_examples_leave_every_scoring_endpoint_answering(api, db, portf
     health = answers[f"GET /customers/{portfolio.customers['c1']}/health "]
     assert 0.0 <= health["own_risk"] <= health["network_risk"] <= 1.0
     assert all(0.0 <= d["share"] <= 1.0 for d in health["drivers"])
+    # the answer says what was degraded, field by field
+    flagged = {
+        customer: {p["field"] for p in answers[f"GET /customers/{customer}/health "]["data_problems"]}
+        for customer in portfolio.customers.values()
+    }
+    assert all("departments.decision_weight" in flagged[c] for c in set(portfolio.departments.values()))
     scores = _compute(db)
     ends = portfolio.ends
     assert _problems(scores, "links.declared_monthly_volume") == set(ends[portfolio.declared_link])
@@ -281,27 +294,28 @@ def test_a_part_of_one_account_that_fails_is_flagged_and_scored_as_unknown(db, p
     victim = portfolio.customers["c1"]
     write_raw(db, "customers", "UPDATE customers SET tier = 'vip' WHERE id = :id", {"id": victim})
     victims_departments = {d for d, c in portfolio.departments.items() if c == victim}
-    real_satisfaction, real_drivers = scoring.account_satisfaction, scoring.risk_drivers
+    real_satisfaction, real_features = scoring.account_satisfaction, scoring.churn.features
 
     def satisfaction(departments, responses, **kwargs):
         if {d.id for d in departments} & victims_departments:
             raise ArithmeticError("simulated bug")
         return real_satisfaction(departments, responses, **kwargs)
 
-    def drivers(signals, params):
-        if signals.tier == "vip":
+    def features(signals, rates):
+        if signals.cadence_days == PARAMS.cadence_days("vip"):
             raise ArithmeticError("simulated bug")
-        return real_drivers(signals, params)
+        return real_features(signals, rates)
 
     monkeypatch.setattr(scoring, "account_satisfaction", satisfaction)
-    monkeypatch.setattr(scoring, "risk_drivers", drivers)
+    monkeypatch.setattr(scoring.churn, "features", features)
     scores = _compute(db)
     assert_scores_in_range(scores)
     account = scores.accounts[victim]
     assert {p.field for p in account.data_problems} == {"satisfaction", "own_risk"}
     assert all("ArithmeticError: simulated bug" in p.note for p in account.data_problems)
     assert account.satisfaction.score is None and account.satisfaction_before is None
-    assert account.own.risk == pytest.approx(logistic(PARAMS.risk_bias))  # no evidence: the baseline
+    baseline = scoring.prior(PARAMS).predict(np.zeros((1, len(scoring.churn.FEATURE_NAMES))))[0]
+    assert account.own.evidence == pytest.approx(baseline)  # no evidence: the average account, not a verdict
     others = [a for c, a in scores.accounts.items() if c != victim]
     assert all(a.data_problems == () for a in others)
     assert scores.accounts[portfolio.customers["d"]].satisfaction.score is not None
@@ -342,14 +356,26 @@ def test_the_sql_response_score_is_the_pure_one_for_any_finite_rating(db, survey
         " WHERE response_id = :id AND dimension = :dimension",
         [{**dataclasses.asdict(r), "id": survey} for r in ratings],
     )
+    since = NOW - dt.timedelta(days=365)
     with db.session(write=False) as session:
-        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365))
+        [row] = queries.response_scores(session, since=since, until=NOW)
+        dimensions = queries.dimension_scores(session, since=since, until=NOW)
     expected = response_score(ratings, scale_min=scale_min, scale_max=scale_max)
     assert (row.score is None) == (expected is None)
     if expected is not None:
         assert float(row.score) == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert row.importance_left_out == row.expectation_left_out == row.perception_left_out == 0
     assert row.importances_clamped == 0
+    # each rating's own score, as the per-dimension gaps read it
+    assert {(d.response_id, str(d.dimension)): d.score for d in dimensions} == {
+        (survey, r.dimension): pytest.approx(
+            dimension_score(
+                expectation=r.expectation, perception=r.perception, scale_min=scale_min, scale_max=scale_max
+            ),
+            abs=1e-12,
+        )
+        for r in ratings
+    }
 
 
 @pytest.mark.parametrize(
@@ -378,5 +404,66 @@ def test_the_sql_response_score_of_extreme_ratings(
         {"importance": importance, "expectation": expectation, "perception": perception},
     )
     with db.session(write=False) as session:
-        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365))
+        [row] = queries.response_scores(session, since=NOW - dt.timedelta(days=365), until=NOW)
     assert row.score == pytest.approx(score, abs=1e-12)
+
+
+# --- satisfaction from the database: the horizon and any past day --------------------------------------
+
+
+def test_satisfaction_from_the_database_is_the_pure_cores_on_any_day_across_the_horizon(api, db):
+    """Responses beyond the horizon are not loaded one by one, yet the department stays known (at the
+    prior) exactly as when the pure core reads every response; a past day ignores later answers."""
+    customer = factories.customer(api, roles=("consignee",))
+    old = factories.department(api, customer, "finance", is_decision_maker=True)
+    new = factories.department(api, customer, "logistics", decision_weight=2)
+    horizon = PARAMS.response_horizon_days()
+    rated = [{"dimension": "timeliness", "expectation": 7, "perception": 2}]
+    said = [
+        (old, NOW - dt.timedelta(days=horizon + 300), 0),  # beyond the horizon today, not a year ago
+        (new, NOW - dt.timedelta(days=10), 9),
+    ]
+    for department, at, likelihood in said:
+        factories.survey(
+            api,
+            customer,
+            department,
+            collected_at=at.isoformat(),
+            likelihood_to_recommend=likelihood,
+            scores=rated,
+        )
+    score = dimension_score(expectation=7, perception=2, scale_min=1, scale_max=7)
+    responses = [
+        ResponseRecord(d["id"], at, score, likelihood, {"timeliness": score}) for d, at, likelihood in said
+    ]
+    departments = [
+        DepartmentRecord(d["id"], d["name"], d["decision_weight"], d["is_decision_maker"]) for d in (old, new)
+    ]
+    results = {}
+    for as_of in (NOW, NOW - dt.timedelta(days=365)):
+        with db.session(write=False) as session:
+            account = scoring.compute(session, PARAMS, now=as_of).accounts[customer["id"]].satisfaction
+        priors = portfolio_priors([responses], as_of=as_of, params=PARAMS)
+        expected = account_satisfaction(departments, responses, as_of=as_of, params=PARAMS, priors=priors)
+        assert account.score == pytest.approx(expected.score, abs=1e-12)
+        assert account.loyalty.nps == pytest.approx(expected.loyalty.nps, abs=1e-9)
+        for got, want in zip(account.departments, expected.departments, strict=True):
+            assert (got.no_data, got.silent, got.last_response) == (
+                want.no_data,
+                want.silent,
+                want.last_response,
+            )
+            assert got.evidence == pytest.approx(want.evidence, abs=1e-12)
+            assert (
+                got.score == pytest.approx(want.score, abs=1e-12)
+                if want.score is not None
+                else got.score is None
+            )
+            assert [(g.dimension, g.gap) for g in got.dimensions] == [
+                (g.dimension, pytest.approx(g.gap, abs=1e-9)) for g in want.dimensions
+            ]
+        results[as_of] = account
+    finance, logistics = results[NOW].departments
+    assert not finance.no_data and finance.evidence == 0 and finance.dimensions == ()
+    finance, logistics = results[NOW - dt.timedelta(days=365)].departments
+    assert logistics.no_data and not finance.no_data and finance.evidence > 0

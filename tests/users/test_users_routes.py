@@ -75,7 +75,11 @@ def test_keys_are_shown_once_work_and_can_be_revoked(api, actors):
 
 def test_deactivated_user_loses_access(api, actors):
     assert api.as_(actors["am"]).get("/customers").status_code == 200
-    assert api.patch(f"/users/{actors['am'].user_id}", json={"active": False}).json["active"] is False
+    refused = api.patch(f"/users/{actors['am'].user_id}", json={"active": False})
+    assert refused.status_code == 409 and "handover" in refused.json["errors"]["json"]["active"][0]
+    assert api.as_(actors["am"]).get("/customers").status_code == 200
+    handed = api.post(f"/users/{actors['am'].user_id}/handover", json={})  # it covers nothing: no one to name
+    assert handed.status_code == 200 and handed.json["deactivated"] is True
     assert api.as_(actors["am"]).get("/customers").status_code == 401
     assert api.patch(f"/users/{actors['am'].user_id}", json={"active": True}).status_code == 200
     assert api.as_(actors["am"]).get("/customers").status_code == 200

@@ -6,8 +6,8 @@ logicrm.customers.names (as the app computes them for new ones). Existing opport
 (their customer's), a creation time and a stage history of one stay in their current stage from now, and, when won or lost,
 a closing day (their expected close, else today) and probability 1 (won) or 0 (lost).
 
-Revision ID: 0009
-Revises: 0006
+Revision ID: 0011
+Revises: 0009
 Create Date: 2026-12-01 03:47:33.013470
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 import logicrm.db
 from logicrm.customers import names
 
-revision = "0009"
-down_revision = "0006"
+revision = "0011"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""The rulebook: thresholds, playbooks, handling plans, cadences and SLAs as versioned data."""

@@ -1,0 +1,384 @@
+"""The churn model learnt from the provider's own history (DESIGN §4.6): replay, fit, back-test, store.
+
+Monthly origins are replayed as if each were today (scores.observe is point in time); each live account
+at an origin is a row, labelled by whether it churned within the horizon after it. The own-evidence model
+(network.churn.fit) is fitted on every labelled origin, calibrated on the latest ones; the coupling of
+the network (how strongly a partner's churn carries over) is then fitted by maximum likelihood of the
+propagated risks. The back-test refits on the origins whose labels were known at each later origin and
+judges the predictions there: what the model would have said then against what happened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from logicrm.customers.models import CustomerStatus
+from logicrm.db import utcnow
+from logicrm.errors import NotFound
+from logicrm.network import churn
+from logicrm.network.churn import ChurnModel, Evaluation
+from logicrm.network.graph import GraphArrays
+from logicrm.network.params import ScoringParams
+from logicrm.scoring import queries, scores, signals
+from logicrm.scoring.models import ChurnModelRecord
+
+ORIGIN_STEP_DAYS = 30
+# the latest origins (a quarter of them) calibrate the model fitted on the others
+CALIBRATION_SHARE = 0.25
+# a back-test origin needs this many earlier origins whose labels were known by then
+MIN_TRAINING_ORIGINS = 3
+# a partner's churn this close before an account's own makes the account a follower (contagion)
+FOLLOWER_DAYS = 180
+
+
+@dataclass
+class Origin:
+    """One replayed moment: its live accounts' features, what happened to them, and its network."""
+
+    now: dt.datetime
+    ids: list[int]
+    X: np.ndarray
+    y: np.ndarray | None  # churned within the horizon; None while the horizon has not passed
+    followers: np.ndarray  # churned after a partner did, within FOLLOWER_DAYS
+    arrays: GraphArrays
+    features: dict[int, dict[str, float]]
+    departed: dict[int, list]
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted model with its training window and back-test."""
+
+    model: ChurnModel
+    origins: list[dt.datetime]
+    pooled: Evaluation | None
+    per_origin: list[dict]
+    followers: Evaluation | None  # the back-test on accounts that churned only after a partner did
+
+
+def origin_dates(params: ScoringParams, *, now: dt.datetime, history: signals.History) -> list[dt.datetime]:
+    """Monthly origins, the latest one horizon_days before `now` (its labels just known), oldest first;
+    none before the records hold a full evidence window (an origin that saw no shipments, surveys or
+    contacts yet, of accounts older than the records, would teach the model that no evidence means the
+    churn that followed)."""
+    latest = now - dt.timedelta(days=params.horizon_days)
+    dates = [latest - dt.timedelta(days=ORIGIN_STEP_DAYS * k) for k in reversed(range(params.model_origins))]
+    if history.records_from is None:
+        return []
+    covered = history.records_from + max(params.volume_window_days, params.min_tenure_days)
+    return [at for at in dates if queries.day_number(at) >= covered]
+
+
+def replay(
+    session: Session, params: ScoringParams, *, dates: Sequence[dt.datetime], history: signals.History
+) -> list[Origin]:
+    """Replay each date as of then, and label its accounts with what happened within the horizon."""
+    return [_origin(session, params, history, at) for at in dates]
+
+
+def _origin(session: Session, params: ScoringParams, history: signals.History, at: dt.datetime) -> Origin:
+    seen = scores.observe(session, params, now=at, history=history)
+    today = queries.day_number(at)
+    ids = [
+        row.id
+        for row in seen.data.customers
+        if row.status != CustomerStatus.PROSPECT
+        and row.id not in seen.lapsed
+        and history.first_seen.get(row.id, today + 1) <= today
+        and seen.features.get(row.id) is not None  # evidence that failed to measure teaches nothing
+    ]
+    end = today + params.horizon_days
+    y = (
+        None
+        if end > history.until
+        else np.array([history.churned_between(c, today, end) for c in ids], float)
+    )
+    partners = _partners(seen)
+    followers = np.array(
+        [
+            y is not None and bool(y[i]) and _followed(history, c, partners.get(c, ()), today, end)
+            for i, c in enumerate(ids)
+        ]
+    )
+    return Origin(
+        now=at,
+        ids=ids,
+        X=np.array([[seen.features[c][name] for name in churn.FEATURE_NAMES] for c in ids]).reshape(
+            len(ids), len(churn.FEATURE_NAMES)
+        ),
+        y=y,
+        followers=followers,
+        arrays=seen.arrays,
+        features=seen.features,
+        departed=seen.departed,
+    )
+
+
+def _partners(seen: scores.Observation) -> dict[int, set[int]]:
+    partners = {node: set(seen.graph.successors(node)) for node in seen.graph}
+    for customer_id, left in seen.departed.items():
+        partners.setdefault(customer_id, set()).update(partner for partner, _influence, _role in left)
+    return partners
+
+
+def _followed(history: signals.History, customer_id: int, partners, start: int, end: int) -> bool:
+    """Whether the account's first churn event in (start, end] came after a partner's, within FOLLOWER_DAYS."""
+    own = [day for day in history.events.get(customer_id, ()) if start < day <= end]
+    if not own:
+        return False
+    first = min(own)
+    return any(
+        first - FOLLOWER_DAYS <= day < first
+        for partner in partners
+        for day in history.events.get(partner, ())
+    )
+
+
+def predict(origin: Origin, model: ChurnModel, params: ScoringParams) -> np.ndarray:
+    """The model's network risk (probability of churn within the horizon) of each of the origin's rows."""
+    own = scores.predict_own(model, origin.features, origin.departed)
+    coupled, propagation = scores.network_risk(origin.arrays, own, model=model, params=params)
+    return np.array([propagation.risk[coupled.index[c]] for c in origin.ids])
+
+
+def fit(origins: Sequence[Origin], params: ScoringParams) -> ChurnModel:
+    """Fit the own-evidence model on the labelled origins (calibrated on the latest), then its coupling."""
+    labelled = [o for o in origins if o.y is not None]
+    if not labelled:
+        return scores.prior(params)
+    X = np.vstack([o.X for o in labelled])
+    y = np.concatenate([o.y for o in labelled])
+    held = max(1, round(len(labelled) * CALIBRATION_SHARE))
+    split = np.concatenate([np.full(len(o.ids), k >= len(labelled) - held) for k, o in enumerate(labelled)])
+    model = churn.fit(
+        X, y, horizon_days=params.horizon_days, min_events=params.min_churn_events, calibration_split=split
+    )
+    upper = 1.0 / max(params.alpha_down, params.alpha_up, 1e-9)
+
+    def risks(coupling: float) -> np.ndarray:
+        coupled = dataclasses.replace(model, coupling=coupling)
+        return np.concatenate([predict(o, coupled, params) for o in labelled])
+
+    coupling = churn.fit_coupling(risks, y, upper=upper) if y.sum() else 0.0
+    return dataclasses.replace(model, coupling=coupling)
+
+
+def backtest(
+    origins: Sequence[Origin], params: ScoringParams
+) -> tuple[Evaluation | None, list[dict], Evaluation | None]:
+    """Refit on the origins whose labels were known at each later origin and judge it there; return the
+    pooled evaluation, one per test origin, and the evaluation on contagion followers against the rest."""
+    labelled = [o for o in origins if o.y is not None]
+    predictions, outcomes, followers, per_origin = [], [], [], []
+    for k, test in enumerate(labelled):
+        known = [o for o in labelled[:k] if o.now + dt.timedelta(days=params.horizon_days) <= test.now]
+        if len(known) < MIN_TRAINING_ORIGINS or not len(test.ids):
+            continue
+        model = fit(known, params)
+        p = predict(test, model, params)
+        base_rate = float(np.concatenate([o.y for o in known]).mean())
+        evaluation = churn.evaluate(p, test.y, base_rate=base_rate)
+        per_origin.append(
+            {"origin": test.now.date().isoformat(), "method": model.method, **_plain(evaluation)}
+        )
+        predictions.append(p)
+        outcomes.append(test.y)
+        followers.append(test.followers)
+    if not predictions:
+        return None, [], None
+    p, y, f = np.concatenate(predictions), np.concatenate(outcomes), np.concatenate(followers)
+    pooled = churn.evaluate(p, y)
+    # AUC of contagion: the followers among the churners against those who stayed
+    keep = f | (y == 0)
+    return pooled, per_origin, churn.evaluate(p[keep], f[keep].astype(float)) if f.any() else None
+
+
+def fit_and_test(session: Session, params: ScoringParams, *, now: dt.datetime | None = None) -> Fitted:
+    """Replay the history up to `now`, fit the model and back-test it."""
+    now = now or utcnow()
+    history = signals.history(session, params, now=now)
+    dates = origin_dates(params, now=now, history=history)
+    origins = replay(session, params, dates=dates, history=history)
+    pooled, per_origin, followers = backtest(origins, params)
+    return Fitted(fit(origins, params), dates, pooled, per_origin, followers)
+
+
+# Storage ------------------------------------------------------------------------------------------------
+
+
+def store(session: Session, *, fitted: Fitted, params: ScoringParams, activate: bool) -> ChurnModelRecord:
+    """Keep a fitted model as the next version; make it the active one if asked."""
+    model = fitted.model
+    version = (session.scalar(select(func.max(ChurnModelRecord.version))) or 0) + 1
+    record = ChurnModelRecord(
+        **{name: list(value) if isinstance(value, tuple) else value for name, value in _fields(model)},
+        version=version,
+        inactive_days=params.churn_inactive_days,
+        window_start=fitted.origins[0].date() if fitted.origins else None,
+        window_end=fitted.origins[-1].date() if fitted.origins else None,
+        origins=len(fitted.origins),
+        metrics={
+            "backtest": _plain(fitted.pooled) if fitted.pooled else None,
+            "followers": _plain(fitted.followers) if fitted.followers else None,
+        },
+        backtest=fitted.per_origin,
+        config_hash=params.config_hash(),
+    )
+    session.add(record)
+    session.flush()
+    if activate:
+        make_active(session, version=version)
+    return record
+
+
+def make_active(session: Session, *, version: int) -> ChurnModelRecord:
+    """Make one stored model the one health runs and answers use."""
+    record = get(session, version=version)
+    session.execute(update(ChurnModelRecord).values(active=ChurnModelRecord.version == version))
+    session.flush()
+    session.refresh(record)
+    return record
+
+
+def get(session: Session, *, version: int) -> ChurnModelRecord:
+    """Return a stored model by version, or raise NotFound."""
+    record = session.scalar(select(ChurnModelRecord).where(ChurnModelRecord.version == version))
+    if record is None:
+        raise NotFound(f"churn model {version} not found")
+    return record
+
+
+def get_active(session: Session) -> ChurnModelRecord | None:
+    """Return the active stored model, if any."""
+    return session.scalar(select(ChurnModelRecord).where(ChurnModelRecord.active.is_(True)))
+
+
+def list_statement() -> Select:
+    """Select the stored models, newest first."""
+    return select(ChurnModelRecord).order_by(ChurnModelRecord.version.desc())
+
+
+def active(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | None]:
+    """The model scores use: the active stored one, else the prior at the configured base rate. A model
+    fitted for another target (horizon or inactivity) does not answer this one's question."""
+    record = get_active(session)
+    if record is None or (record.horizon_days, record.inactive_days) != (
+        params.horizon_days,
+        params.churn_inactive_days,
+    ):
+        return scores.prior(params), None
+    return as_model(record), record.version
+
+
+def as_model(record: ChurnModelRecord) -> ChurnModel:
+    """Return the stored model as the pure core's ChurnModel."""
+    return ChurnModel(
+        **{name: tuple(value) if isinstance(value, list) else value for name, value in _fields(record)}
+    )
+
+
+def _fields(source) -> list[tuple[str, object]]:
+    """The ChurnModel fields' values as `source` (a model or its stored row) holds them."""
+    return [(f.name, getattr(source, f.name)) for f in dataclasses.fields(ChurnModel)]
+
+
+def _plain(evaluation: Evaluation) -> dict:
+    return dataclasses.asdict(evaluation)
+
+
+# The model card ---------------------------------------------------------------------------------------
+
+
+def target(params: ScoringParams) -> str:
+    """The event every risk figure is the probability of, in words."""
+    return (
+        f"the customer leaves within {params.horizon_days} days: its status is set to churned, or, for a "
+        f"shipper, it sends no shipment for {params.churn_inactive_days} days"
+    )
+
+
+def card(session: Session, params: ScoringParams) -> dict:
+    """Describe the model health runs and answers use: target, horizon, data window, evidence, the weight
+    of each feature in plain words, and how it fared in its back-test."""
+    record = get_active(session)
+    model, version = active(session, params)
+    weights = model.weights()
+    events = record.events if record is not None and version is not None else 0
+    if model.method == churn.PRIOR:
+        note = (
+            f"cold-start prior: hand-set weights at a base rate of {params.prior_base_rate:.0%}; "
+            f"learning needs at least {params.min_churn_events} churn events in the history "
+            + (f"({events} found)" if version is not None else "(no model fitted yet: `logicrm model fit`)")
+        )
+    else:
+        note = (
+            f"learnt from {events} churn events in {record.samples} account-months of the provider's history"
+        )
+    stored = record if version is not None else None
+    return {
+        "version": version,
+        "method": model.method,
+        "note": note,
+        "target": target(params),
+        "horizon_days": model.horizon_days,
+        "inactive_days": params.churn_inactive_days,
+        "created_at": stored.created_at if stored else None,
+        "window_start": stored.window_start if stored else None,
+        "window_end": stored.window_end if stored else None,
+        "origins": stored.origins if stored else 0,
+        "events": events,
+        "samples": stored.samples if stored else 0,
+        "coupling": model.coupling,
+        "features": [
+            {
+                "name": name,
+                "means": churn.LABELS[name],
+                "weight": weights[name],
+                "odds_ratio": math.exp(max(min(weights[name], 50.0), -50.0)),
+                "effect": _effect(weights[name]),
+            }
+            for name in model.features
+        ],
+        "metrics": stored.metrics if stored else {"backtest": None, "followers": None},
+        "config_hash": stored.config_hash if stored else params.config_hash(),
+    }
+
+
+def _effect(weight: float) -> str:
+    if abs(weight) < 0.05:
+        return "no effect"
+    direction = "raises" if weight > 0 else "lowers"
+    return f"{direction} the odds of leaving ×{math.exp(abs(weight)):.2f} per unit"
+
+
+def backtest_report(session: Session) -> dict:
+    """The active model's back-test: metrics pooled over the test origins, and per origin (empty, with a
+    note saying so, while no model is fitted)."""
+    record = get_active(session)
+    if record is None:
+        return {
+            "version": None,
+            "horizon_days": None,
+            "note": "no churn model has been fitted yet (`logicrm model fit`): nothing was back-tested",
+            "pooled": None,
+            "followers": None,
+            "origins": [],
+        }
+    return {
+        "version": record.version,
+        "horizon_days": record.horizon_days,
+        "note": f"model {record.version} refitted at each of {len(record.backtest)} origins on the earlier "
+        "origins whose outcomes were known then, and judged there",
+        "pooled": record.metrics.get("backtest"),
+        "followers": record.metrics.get("followers"),
+        # stored as JSON: the origin's date comes back as its ISO text
+        "origins": [{**row, "origin": dt.date.fromisoformat(row["origin"])} for row in record.backtest],
+    }

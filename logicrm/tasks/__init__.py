@@ -1,0 +1,1 @@
+"""Tasks: the team's day — calls, visits, callbacks, renewals — from people, playbooks and cadences."""

@@ -1,0 +1,1 @@
+"""Account teams from the people side: the caller and what it covers, team roles, handing over."""

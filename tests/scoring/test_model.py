@@ -1,0 +1,146 @@
+"""The churn model end to end on a generated world with known truth (tests.worlds), imported with
+`logicrm import`: `logicrm model fit|show|activate`, the model card and back-test answers, and a health
+run that scores with the fitted model; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+
+from logicrm.customers import service as customers
+from logicrm.health import history
+from logicrm.network.churn import FEATURE_NAMES, LEARNT
+from logicrm.scoring import model as churn_models
+from logicrm.users import keys as api_keys
+from logicrm.users import service as users
+from logicrm.users.models import UserRole
+from tests.conftest import Api, fresh_app
+from tests.worlds import export_csv, generate, world_config
+
+# The CLI fits and scores as of now: the world's history ends today. It spans the model's 24 monthly
+# origins and their 180-day horizon (2.4 years), so every origin has evidence to learn from.
+TODAY = dt.datetime.now(dt.UTC).date()
+WORLD = world_config(accounts=120, years=2.6, contagion="weak", seed=5, today=TODAY)
+
+
+@dataclass
+class Fitted:
+    app: object
+    api: Api
+    fit_output: str
+    shipper_id: int
+    consignee_id: int
+
+    def cli(self, *args: str):
+        return self.app.test_cli_runner().invoke(args=list(args))
+
+
+@pytest.fixture(scope="module")
+def fitted(database_url, tmp_path_factory) -> Fitted:
+    """The world imported through the CLI and `logicrm model fit` run once, per backend."""
+    app = fresh_app(database_url, str(tmp_path_factory.mktemp("instance")))
+    runner = app.test_cli_runner()
+    for kind, path in export_csv(generate(WORLD), tmp_path_factory.mktemp("world")).items():
+        imported = runner.invoke(args=["import", kind, str(path)])
+        assert imported.exit_code == 0, imported.output
+    fit = runner.invoke(args=["model", "fit"])
+    assert fit.exit_code == 0, fit.output
+    with app.extensions["logicrm.db"].session_scope() as session:
+        admin = users.create(session, name="Admin", email="admin@model.example", role=UserRole.ADMIN)
+        _key, secret = api_keys.create(session, user=admin)
+        rows = session.scalars(customers.list_statement(user=admin)).all()
+        shipper = next(
+            c.id for c in rows if c.shipper_profile and not c.consignee_profile and c.status.value == "active"
+        )
+        consignee = next(c.id for c in rows if c.consignee_profile and c.status.value == "active")
+    yield Fitted(app, Api(app.test_client(), secret), fit.output, shipper, consignee)
+    app.extensions["logicrm.db"].engine.dispose()
+
+
+def test_model_fit_stores_version_1_active_and_learnt(fitted):
+    assert fitted.fit_output.startswith(f"churn model 1: {LEARNT}, learnt from "), fitted.fit_output
+    card = fitted.api.get("/model").get_json()
+    assert (card["version"], card["method"]) == (1, LEARNT)
+    assert card["events"] >= fitted.app.config["LOGICRM_SCORING"].min_churn_events
+    assert card["samples"] > card["events"] > 0
+    assert card["origins"] == fitted.app.config["LOGICRM_SCORING"].model_origins
+
+
+def test_the_back_test_beats_the_base_rate(fitted):
+    backtest = fitted.api.get("/model").get_json()["metrics"]["backtest"]
+    assert backtest["events"] > 0 and backtest["samples"] > backtest["events"]
+    assert backtest["brier_skill"] > 0.0, backtest
+    assert 0.0 <= backtest["auc"] <= 1.0
+    assert sum(row["count"] for row in backtest["reliability"]) == backtest["samples"]
+
+
+def test_the_card_states_the_target_and_every_feature_weight(fitted):
+    card = fitted.api.get("/model").get_json()
+    horizon = fitted.app.config["LOGICRM_SCORING"].horizon_days
+    assert card["horizon_days"] == horizon and f"within {horizon} days" in card["target"]
+    assert [feature["name"] for feature in card["features"]] == list(FEATURE_NAMES)
+    assert all(isinstance(feature["weight"], float) and feature["means"] for feature in card["features"])
+    assert any(abs(feature["weight"]) >= 0.05 for feature in card["features"])
+
+
+def test_the_backtest_answers_one_row_per_test_origin(fitted):
+    answer = fitted.api.get("/model/backtest")
+    assert answer.status_code == 200, answer.get_json()
+    report = answer.get_json()
+    assert report["version"] == 1 and report["pooled"]["samples"] > 0
+    origins = report["origins"]
+    assert origins and [row["origin"] for row in origins] == sorted(row["origin"] for row in origins)
+    assert sum(row["samples"] for row in origins) == report["pooled"]["samples"]
+    assert all(row["method"] in ("prior", LEARNT) and "brier_skill" in row for row in origins)
+
+
+def test_model_activate_takes_a_stored_version_and_refuses_an_unknown_one(fitted):
+    activated = fitted.cli("model", "activate", "1")
+    assert activated.exit_code == 0 and "churn model 1 is active" in activated.output
+    unknown = fitted.cli("model", "activate", "99")
+    assert unknown.exit_code != 0
+    assert "churn model 99 not found" in unknown.output
+    assert fitted.api.get("/model").get_json()["version"] == 1
+
+
+def test_a_health_run_scores_with_the_fitted_model(fitted):
+    ran = fitted.cli("health", "run")
+    assert ran.exit_code == 0 and " succeeded in " in ran.output, ran.output
+    with fitted.app.extensions["logicrm.db"].session_scope() as session:
+        for customer_id in (fitted.shipper_id, fitted.consignee_id):
+            snapshot = session.scalars(history.list_statement(customer_id=customer_id)).first()
+            assert (snapshot.model_version, snapshot.horizon_days) == (1, 180)
+            assert 0.0 <= snapshot.own_risk <= 1.0 and 0.0 <= snapshot.network_risk <= 1.0
+
+
+def test_an_account_health_carries_the_horizon_model_and_rhythm(fitted):
+    shipper = fitted.api.get(f"/customers/{fitted.shipper_id}/health").get_json()
+    assert (shipper["horizon_days"], shipper["model_version"]) == (180, 1)
+    assert 0.0 <= shipper["retention"]["p_alive"] <= 1.0
+    consignee = fitted.api.get(f"/customers/{fitted.consignee_id}/health").get_json()
+    assert (consignee["horizon_days"], consignee["model_version"]) == (180, 1)
+    assert consignee["retention"]["p_alive"] is None  # a consignee routes no volume: no rhythm of its own
+
+
+def test_a_snapshot_in_the_history_says_which_model_and_horizon_its_risks_are_for(fitted):
+    fitted.cli("health", "run")
+    page = fitted.api.get(f"/customers/{fitted.shipper_id}/health/history").get_json()
+    assert page["items"][0]["model_version"] == 1 and page["items"][0]["horizon_days"] == 180
+
+
+def test_the_model_learns_only_from_origins_the_history_covers(database_url, tmp_path):
+    world = generate(world_config(accounts=20, years=1.0, seed=6, today=TODAY))
+    app = fresh_app(database_url, str(tmp_path / "instance"))
+    runner = app.test_cli_runner()
+    try:
+        for kind, path in export_csv(world, tmp_path / "world").items():
+            assert runner.invoke(args=["import", kind, str(path)]).exit_code == 0
+        assert runner.invoke(args=["model", "fit"]).exit_code == 0
+        with app.extensions["logicrm.db"].session_scope() as session:
+            record = churn_models.get(session, version=1)
+            window_start = record.window_start
+    finally:
+        app.extensions["logicrm.db"].engine.dispose()
+    assert window_start >= world.date(world.first_day), (window_start, world.date(world.first_day))

@@ -1,0 +1,54 @@
+"""The churn model's survey evidence is the satisfaction the health answer shows (scoring.signals)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from logicrm.network.params import ScoringParams
+from logicrm.scoring import scores as scoring
+from tests import factories
+from tests.scoring.extremes import NOW
+
+PARAMS = ScoringParams()
+
+
+def _survey(api, customer, department, *, days_ago, expectation, perception, likelihood):
+    factories.survey(
+        api,
+        customer,
+        department,
+        collected_at=(NOW - dt.timedelta(days=days_ago)).isoformat(),
+        likelihood_to_recommend=likelihood,
+        scores=[{"dimension": "timeliness", "expectation": expectation, "perception": perception}],
+    )
+
+
+def test_a_silent_furious_decision_maker_still_weighs_and_no_answer_is_no_data(api, db):
+    """A deciding department that stopped answering keeps its decaying verdict in the weakest-deciding
+    feature and flags itself silent; an account whose departments never answered is no data, not safe."""
+    heard = factories.customer(api, roles=("consignee",))
+    finance = factories.department(api, heard, "finance", is_decision_maker=True)
+    logistics = factories.department(api, heard, "logistics", decision_weight=2)
+    _survey(api, heard, finance, days_ago=200, expectation=7, perception=1, likelihood=0)
+    _survey(api, heard, logistics, days_ago=5, expectation=4, perception=6, likelihood=10)
+    unheard = factories.customer(api, roles=("consignee",))
+    factories.department(api, unheard, "finance", is_decision_maker=True)
+
+    with db.session(write=False) as session:
+        accounts = scoring.compute(session, PARAMS, now=NOW).accounts
+    account = accounts[heard["id"]]
+    furious = next(d for d in account.satisfaction.departments if d.name == "finance")
+    assert furious.silent and not furious.no_data and furious.score < 0.5
+    assert account.signals.weakest_deciding == pytest.approx(furious.score)
+    assert account.signals.silent_deciding_department and not account.signals.no_survey_data
+    assert account.features["weakest_deciding_shortfall"] == pytest.approx((0.5 - furious.score) / 0.5)
+    assert account.features["silent_deciding_department"] == 1.0
+    assert account.signals.nps == pytest.approx(account.satisfaction.loyalty.nps)
+
+    silent = accounts[unheard["id"]]
+    assert silent.satisfaction.no_data and silent.signals.no_survey_data
+    assert silent.signals.satisfaction is None and silent.signals.nps is None
+    assert silent.features["no_survey_data"] == 1.0
+    assert silent.features["dissatisfaction"] == silent.features["weakest_deciding_shortfall"] == 0.0
