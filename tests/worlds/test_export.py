@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import text
 
 from logicrm import create_app
+from logicrm.cli import register_commands
 from tests.test_migrations import empty_database, empty_database_url  # noqa: F401  (fixtures)
 from tests.worlds import IMPORT_ORDER, export_csv, generate, world_config
 
@@ -37,6 +38,7 @@ def test_a_world_imports_cleanly_through_the_cli_into_a_fresh_database(empty_dat
     world = generate(world_config(accounts=20, years=0.4, contagion="strong", seed=4))
     paths = export_csv(world, tmp_path)
     app = create_app({"database_url": empty_database_url})
+    register_commands(app)  # what the `logicrm` script adds; create_app alone has no commands
     engine = app.extensions["logicrm.db"].engine
     runner = app.test_cli_runner()
     try:
