@@ -71,6 +71,7 @@ class Opportunity(Base):
         order_by="OpportunityStageEvent.entered_at, OpportunityStageEvent.id",
         cascade="all, delete-orphan",
         passive_deletes=True,
+        lazy="selectin",  # a page of deals shows every deal's history: one query, not one per deal
     )
 
     __mapper_args__ = {"version_id_col": version}
