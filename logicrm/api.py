@@ -56,6 +56,11 @@ class ConflictErrorSchema(ErrorSchema):
     allow_duplicate = ma.fields.Boolean(
         metadata={"description": "true when ?allow_duplicate=true would create it anyway (same name only)"}
     )
+    match_score = ma.fields.Float(
+        metadata={
+            "description": "duplicate customer: how alike the names are, 0–1 (1: the same name or number)"
+        }
+    )
     link_ids = ma.fields.List(Id(), metadata={"description": "merge: the lanes between the two customers"})
     merged_into_id = Id(metadata={"description": "restore: the customer this one was merged into"})
     run_id = Id(allow_none=True, metadata={"description": "health run: the run in progress"})

@@ -68,6 +68,7 @@ def _register_api(app: Flask) -> Api:
     from logicrm.consignees import routes as consignees_routes
     from logicrm.customers import routes as customers_routes
     from logicrm.exports import routes as exports_routes
+    from logicrm.growth import routes as growth_routes
     from logicrm.health import routes as health_routes
     from logicrm.imports import routes as imports_routes
     from logicrm.lanes import routes as lanes_routes
@@ -100,6 +101,7 @@ def _register_api(app: Flask) -> Api:
         tickets_routes,
         tasks_routes,
         sales_routes,
+        growth_routes,
         shippers_routes,
         consignees_routes,
         lanes_routes,

@@ -1,9 +1,10 @@
-"""Command line: `logicrm db upgrade`, `users create`, `users set-password`, `keys create`, `keys ensure`, `demo`, `scheduler`, `health run`,
+"""Command line: `logicrm db upgrade`, `users create`, `users set-password`, `keys create`, `keys ensure`, `demo`, `scheduler`, `health run`, `health replay-kpis`,
 `outbox flush`, `webhooks add`, `import`, `export`, the development sinks `mailbox` and `webhook-sink`, and Flask's own commands."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -251,6 +252,19 @@ def health_run(slot):
         if isinstance(value, dict):
             value = ", ".join(f"{phase} {spent:.3f} s" for phase, spent in value.items())
         click.echo(f"  {key:<12}{value}")
+
+
+@health_group.command("replay-kpis")
+@click.option("--months", default=36, show_default=True, type=click.IntRange(1, 120), help="how far back")
+def health_replay_kpis(months):
+    """Compute and store the portfolio KPIs at the first of each past month that has none yet."""
+    from logicrm.db import utcnow
+    from logicrm.health import kpis
+
+    end = utcnow()
+    with _database().session_scope() as session:
+        stored = kpis.replay(session, start=end - dt.timedelta(days=31 * months), end=end)
+    click.echo(f"stored the portfolio KPIs of {stored} past months")
 
 
 @click.group("model", cls=AppGroup)

@@ -41,9 +41,44 @@ def is_time_zone(name: str) -> bool:
     return True
 
 
+# the open stages of logicrm.sales.models.OpportunityStage, in funnel order (config stays stdlib only)
+PIPELINE_STAGES = ("lead", "proposal", "negotiation", "tender")
+
+
+def parse_stage_probabilities(text: str) -> dict[str, float]:
+    """'lead=0.1,proposal=0.25,...' -> {stage: probability}; raise ValueError saying what is wrong."""
+    found = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        stage, _, share = item.partition("=")
+        if stage.strip() not in PIPELINE_STAGES:
+            raise ValueError(f"unknown stage {stage.strip()!r}")
+        probability = float(share)
+        if not 0 < probability < 1:
+            raise ValueError(f"{stage.strip()}: {share} is not strictly between 0 and 1")
+        found[stage.strip()] = probability
+    if missing := [stage for stage in PIPELINE_STAGES if stage not in found]:
+        raise ValueError(f"no probability for {', '.join(missing)}")
+    return found
+
+
+def _parses(parse: Callable[[str], object]) -> Callable[[str], bool]:
+    def holds(value: str) -> bool:
+        try:
+            parse(value)
+        except ValueError:
+            return False
+        return True
+
+    return holds
+
+
 POSITIVE = Rule(lambda value: value > 0, "> 0")
 NOT_NEGATIVE = Rule(lambda value: value >= 0, ">= 0")
 PORT = Rule(lambda value: 1 <= value <= 65_535, "a port number, 1 to 65535")
+STAGE_PROBABILITIES = Rule(
+    _parses(parse_stage_probabilities),
+    f"stage=probability pairs, comma-separated, one for each of {', '.join(PIPELINE_STAGES)}, each in (0, 1)",
+)
 TIME_ZONE = Rule(is_time_zone, "a time zone name of the IANA database, such as UTC or Europe/Berlin")
 
 
@@ -140,6 +175,22 @@ class Settings:
     display_timezone: str = setting("UTC", "time zone of dates and times on the web pages", rule=TIME_ZONE)
     graph_max_nodes: int = setting(
         300, "the network page draws at most this many accounts (nearest first) and says so", rule=POSITIVE
+    )
+    stage_probabilities: str = setting(
+        "lead=0.1,proposal=0.25,negotiation=0.5,tender=0.7",
+        "an open deal's probability when it enters a stage (won: 1, lost: 0)",
+        rule=STAGE_PROBABILITIES,
+    )
+    stalled_deal_days: int = setting(30, "an open deal this long in one stage is stalled", rule=POSITIVE)
+    renewal_lead_days: int = setting(
+        120,
+        "the health run opens a renewal deal this many days before a shipper's contract ends",
+        rule=POSITIVE,
+    )
+    renewal_secured_stage: str = setting(
+        "negotiation",
+        "the contract-expiring alert clears once a renewal reaches this stage (or a later one)",
+        choices=(*PIPELINE_STAGES, "won"),
     )
 
     def __post_init__(self) -> None:

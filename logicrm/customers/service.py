@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from logicrm import access, db
 from logicrm.audit import service as audit
-from logicrm.customers import profiles
-from logicrm.customers.models import Customer, CustomerStatus, Tier, customer_team
-from logicrm.customers.names import normalize_name, search_pattern
+from logicrm.customers import names, profiles
+from logicrm.customers.matching import find_duplicate, reindex_names
+from logicrm.customers.models import Customer, CustomerAlias, CustomerStatus, Tier, customer_team
 from logicrm.db import utcnow
 from logicrm.errors import Conflict, Forbidden, NotFound, field_error
 from logicrm.users.models import User
@@ -111,12 +111,33 @@ def list_statement(
         if value is not None:
             statement = statement.where(column == value)
     if q:
-        pattern = search_pattern(q)
-        statement = statement.where(
-            or_(Customer.normalized_name.like(pattern, escape="\\"), Customer.external_ref == q.strip())
-        )
+        statement = statement.where(_named(q))
     column = SORTS[sort.lstrip("-")]
     return statement.order_by(column.desc() if sort.startswith("-") else column.asc(), Customer.id)
+
+
+def _named(q: str):
+    """SQL condition on Customer: its name or an alias contains `q` once normalised, or once both are
+    transliterated and their spaces dropped (pinyin finds a Chinese name), or `q` is its external_ref."""
+    pattern = names.search_pattern(q)
+    compact = names.match_name(q).replace(" ", "")
+
+    def matches(normalized, transliterated):
+        found = normalized.like(pattern, escape="\\")
+        if compact:
+            found = or_(
+                found, func.replace(transliterated, " ", "").like(names.like_pattern(compact), escape="\\")
+            )
+        return found
+
+    aliases = select(CustomerAlias.customer_id).where(
+        matches(CustomerAlias.normalized_name, CustomerAlias.match_name)
+    )
+    return or_(
+        matches(Customer.normalized_name, Customer.match_name),
+        Customer.id.in_(aliases),
+        Customer.external_ref == q.strip(),
+    )
 
 
 def _check_references(session: Session, user: User, data: dict) -> None:
@@ -199,63 +220,59 @@ def _team(session: Session, team_ids: list[int]) -> list[User]:
     return list(users)
 
 
-def find_duplicate(
-    session: Session, *, name: str, registration_number: str | None, exclude_id: int | None = None
-) -> tuple[Customer, str] | None:
-    """Return a live customer that is probably the same company, and why."""
-    if registration_number:
-        same = session.scalar(
-            select(Customer).where(
-                Customer.registration_number == registration_number, Customer.id != (exclude_id or 0)
-            )
-        )
-        if same is not None:
-            return same, "registration_number"
-    same = session.scalar(
-        select(Customer)
-        .where(
-            Customer.normalized_name == normalize_name(name),
-            Customer.deleted_at.is_(None),
-            Customer.id != (exclude_id or 0),
-        )
-        .order_by(Customer.id)
-        .limit(1)
-    )
-    return (same, "name") if same is not None else None
+# reason -> (field named in the 409, what a visible match is told, what a hidden one is told)
+REASONS = {
+    "registration_number": ("registration_number", "same registration number", "this registration number"),
+    "name": ("name", "same name", "this name"),
+    "similar_name": ("name", "similar name", "a similar name"),
+}
 
 
-def _refuse_duplicate(
-    session: Session, user: User, *, name, registration_number, allow_duplicate, exclude_id=None
+def refuse_duplicate(
+    session: Session,
+    user: User,
+    *,
+    name: str,
+    registration_number: str | None,
+    allow_duplicate: bool,
+    aliases: Iterable[str] = (),
+    exclude_id: int | None = None,
 ) -> None:
-    # Check-then-write is safe only one writer at a time per name and registration number.
+    """Raise Conflict when the company probably exists already (see find_duplicate); a name match may be
+    insisted past with allow_duplicate, the same registration number not: that is the same legal entity."""
+    # Check-then-write is safe only one writer at a time per name, registration number and blocking key.
+    written = [name, *aliases]
     db.lock_keys(
-        session, [f"customer-name:{normalize_name(name)}", f"customer-registration:{registration_number}"]
+        session,
+        [
+            *(f"customer-name:{names.normalize_name(text)}" for text in written),
+            f"customer-registration:{names.registration_key(registration_number)}",
+            *(f"customer-name-key:{key}" for text in written for key in names.name_keys(text)),
+        ],
     )
-    found = find_duplicate(session, name=name, registration_number=registration_number, exclude_id=exclude_id)
-    if found is None:
+    found = find_duplicate(
+        session, name=name, registration_number=registration_number, aliases=aliases, exclude_id=exclude_id
+    )
+    if found is None or (allow_duplicate and found.reason != "registration_number"):
         return
-    existing, reason = found
-    # The same registration number is the same legal entity: no insisting past it.
-    if reason == "registration_number" or not allow_duplicate:
-        same = reason.replace("_", " ")
-        if is_visible(session, user=user, customer_id=existing.id, include_deleted=True):
-            raise Conflict(
-                f"probable duplicate of customer {existing.id} ({existing.name}): same {same}",
-                errors={"json": {reason: ["matches an existing customer"]}},
-                existing_id=existing.id,
-                allow_duplicate=reason == "name",
-            )
-        # A customer the caller may not see is never named, but the same company must not be entered twice.
-        insist = (
-            ""
-            if reason == "registration_number"
-            else " (or send allow_duplicate=true if it is another company)"
-        )
+    field, same, what = REASONS[found.reason]
+    insistable = found.reason != "registration_number"
+    score = f" (match score {found.score:.2f})" if found.reason == "similar_name" else ""
+    extra = {"allow_duplicate": insistable, "match_score": found.score}
+    if is_visible(session, user=user, customer_id=found.customer.id, include_deleted=True):
         raise Conflict(
-            f"a customer with this {same} already exists; ask a manager{insist}",
-            errors={"json": {reason: ["matches an existing customer"]}},
-            allow_duplicate=reason == "name",
+            f"probable duplicate of customer {found.customer.id} ({found.customer.name}): {same}{score}",
+            errors={"json": {field: ["matches an existing customer"]}},
+            existing_id=found.customer.id,
+            **extra,
         )
+    # A customer the caller may not see is never named, but the same company must not be entered twice.
+    insist = " (or send allow_duplicate=true if it is another company)" if insistable else ""
+    raise Conflict(
+        f"a customer with {what} already exists{score}; ask a manager{insist}",
+        errors={"json": {field: ["matches an existing customer"]}},
+        **extra,
+    )
 
 
 def create(session: Session, *, user: User, data: dict, allow_duplicate: bool = False) -> Customer:
@@ -268,16 +285,17 @@ def create(session: Session, *, user: User, data: dict, allow_duplicate: bool = 
         data["owner_id"] = user.id
     _check_references(session, user, data)
     _check_dates(data.get("acquired_on"), data.get("churned_on"))
-    _refuse_duplicate(
+    refuse_duplicate(
         session,
         user,
         name=data["name"],
         registration_number=data.get("registration_number"),
         allow_duplicate=allow_duplicate,
     )
-    customer = Customer(**data, normalized_name=normalize_name(data["name"]), team=_team(session, team_ids))
+    customer = Customer(**data, team=_team(session, team_ids))
     session.add(customer)
     session.flush()
+    reindex_names(session, customer_ids=[customer.id])
     audit.record(
         session,
         user=user,
@@ -306,7 +324,7 @@ def update(
             changes.get("acquired_on", customer.acquired_on), changes.get("churned_on", customer.churned_on)
         )
     if "name" in changes or "registration_number" in changes:
-        _refuse_duplicate(
+        refuse_duplicate(
             session,
             user,
             name=changes.get("name", customer.name),
@@ -314,12 +332,11 @@ def update(
             allow_duplicate=allow_duplicate or "name" not in changes,
             exclude_id=customer.id,
         )
-        if "name" in changes:
-            changes["normalized_name"] = normalize_name(changes["name"])
     # Look the team up before changing anything: the query's autoflush would write a version in between.
     team = _team(session, team_ids) if team_ids is not None else None
     diff = audit.apply_changes(customer, changes)
-    diff.pop("normalized_name", None)
+    if "name" in diff:
+        reindex_names(session, customer_ids=[customer.id])
     if team is not None:
         before = sorted(u.id for u in customer.team)
         if before != sorted(set(team_ids)):
@@ -364,7 +381,7 @@ def restore(session: Session, *, user: User, customer: Customer) -> Customer:
             f"customer {customer.id} was merged into {customer.merged_into_id}",
             merged_into_id=customer.merged_into_id,
         )
-    _refuse_duplicate(
+    refuse_duplicate(
         session,
         user,
         name=customer.name,

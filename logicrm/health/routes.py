@@ -19,20 +19,23 @@ from logicrm.api import (
     session,
 )
 from logicrm.customers import service as customers
-from logicrm.health import alerts, history, rulebook, runs, subscriptions
+from logicrm.health import alerts, history, kpis, rulebook, runs, subscriptions
 from logicrm.health.rules import RULES
 from logicrm.health.schemas import (
     AlertListArgs,
     AlertOut,
     AlertSettingsIn,
     AlertSettingsOut,
+    HistoryArgs,
+    HistoryPage,
+    KpiArgs,
+    KpiSeriesOut,
     RulebookDocumentIn,
     RulebookIn,
     RulebookOut,
     RulebookPatchIn,
     RunListArgs,
     RunOut,
-    SnapshotOut,
 )
 from logicrm.rulebook import service as rulebooks
 from logicrm.users.models import UserRole
@@ -57,6 +60,12 @@ rulebook_blp = Blueprint(
 settings_blp = Blueprint(
     "alert-settings", __name__, url_prefix="/me", description="How the caller hears of alerts."
 )
+
+kpis_blp = Blueprint(
+    "portfolio-kpis", __name__, url_prefix="/portfolio", description="Portfolio KPIs over time."
+)
+# portfolio-wide figures include accounts an account manager does not see
+KPI_READERS = (UserRole.ADMIN, UserRole.MANAGER, UserRole.PLANNER, UserRole.VIEWER)
 
 
 def run_config() -> runs.RunConfig:
@@ -117,13 +126,26 @@ class Runs(MethodView):
 
 @history_blp.route("/<int:customer_id>/health/history")
 class HealthHistory(MethodView):
-    @history_blp.arguments(PageArgs, location="query")
-    @history_blp.response(200, page_of(SnapshotOut))
+    @history_blp.arguments(HistoryArgs, location="query")
+    @history_blp.response(200, HistoryPage)
     def get(self, args, customer_id):
-        """The customer's snapshots from past health runs, newest first."""
+        """The customer's snapshots from past health runs, newest first, with the trend over the range."""
         customers.get(session(), user=current_user(), customer_id=customer_id)
-        found = paginate(session(), history.list_statement(customer_id=customer_id), **args)
-        return {**found, "items": history.present(session(), user=current_user(), snapshots=found["items"])}
+        span = {"start": args.pop("start", None), "end": args.pop("end", None)}
+        found = paginate(session(), history.list_statement(customer_id=customer_id, **span), **args)
+        items = history.present(session(), user=current_user(), snapshots=found["items"])
+        return {**found, "items": items, "trend": history.trend(session(), customer_id=customer_id, **span)}
+
+
+@kpis_blp.route("/kpis")
+class PortfolioKpis(MethodView):
+    @kpis_blp.arguments(KpiArgs, location="query")
+    @kpis_blp.response(200, KpiSeriesOut)
+    def get(self, args):
+        """Retention, churn, concentration, acquisition, lifetime value and lifecycle stages as stored by
+        each health run (and replayed for past months), oldest first. Not for account managers."""
+        require_role(*KPI_READERS)
+        return kpis.series(session(), **args)
 
 
 def _answer(found: rulebook.Rulebook) -> tuple:
@@ -208,4 +230,4 @@ class MyAlertSettings(MethodView):
         return subscriptions.replace(session(), user=current_user(), **settings_in)
 
 
-blueprints = (alerts_blp, runs_blp, history_blp, rulebook_blp, settings_blp)
+blueprints = (alerts_blp, runs_blp, history_blp, kpis_blp, rulebook_blp, settings_blp)

@@ -25,13 +25,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from logicrm import processes
-from logicrm.config import Settings
+from logicrm.config import Settings, parse_stage_probabilities
 from logicrm.customers import service as customers
 from logicrm.customers import teams
 from logicrm.customers.models import TeamRole
 from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict
-from logicrm.health import cadence, history, playbooks, rules, subscriptions
+from logicrm.health import cadence, history, kpis, playbooks, renewals, rules, subscriptions
 from logicrm.health import rulebook as rulebook_edits
 from logicrm.health.models import Alert, AlertState, DeliveryMode, HealthSnapshot, JobRun, RunStatus
 from logicrm.network import drivers
@@ -285,6 +285,7 @@ class _Prepared:
     book: Rulebook
     config: RunConfig  # with the rule parameters the rulebook puts in force
     dues: dict = dataclasses.field(default_factory=dict)  # cadence per deciding department (health runs)
+    kpis: dict | None = None  # the portfolio KPIs a health run stores
 
 
 def _in_force(reader: Session, config: RunConfig) -> tuple[Rulebook, RunConfig]:
@@ -305,10 +306,16 @@ def _prepare_health(reader: Session, config: RunConfig, now: dt.datetime, timing
     accounts = portfolio.accounts.values()
     dues = cadence.dues(reader, accounts=accounts, book=book, now=now)
     sponsored = _sponsored(reader, portfolio)
-    facts = _all_facts(portfolio, accounts, previous, tickets, dues=dues, sponsored=sponsored, now=now)
+    secured = renewals.secured(reader, stage=config.settings.renewal_secured_stage)
+    facts = _all_facts(
+        portfolio, accounts, previous, tickets, dues=dues, sponsored=sponsored, secured=secured, now=now
+    )
     findings = rules.evaluate(facts, config.rules, rules=rulebook_edits.enabled_rules(book, rules.RULES))
     timings["rules"] = time.perf_counter() - started
-    return _Prepared(portfolio, findings, book, config, dues)
+    started = time.perf_counter()
+    figures = kpis.compute(reader, at=now, since=kpis.previous_point(reader, at=now))
+    timings["kpis"] = time.perf_counter() - started
+    return _Prepared(portfolio, findings, book, config, dues, figures)
 
 
 def _sponsored(session: Session, portfolio) -> set[int]:
@@ -334,6 +341,11 @@ def _write_health(
     ]
     if rows:
         session.execute(insert(HealthSnapshot), rows)
+    kpis.record(session, at=now, figures=prepared.kpis, run_id=run.id)
+    lead = parse_stage_probabilities(config.settings.stage_probabilities)["lead"]
+    opened = renewals.open_due(
+        session, now=now, lead_days=config.settings.renewal_lead_days, probability=lead
+    )
     timings["snapshots"] = time.perf_counter() - started
     on_phase("snapshots_written")
     started = time.perf_counter()
@@ -344,7 +356,7 @@ def _write_health(
     counts = _write_alerts(session, prepared.config, run, prepared, evaluated=rules.RULES, now=now)
     timings["alerts_and_outbox"] = time.perf_counter() - started
     on_phase("alerts_written")
-    return {"customers": len(rows), **counts, "cadence_tasks": cadence_tasks}
+    return {"customers": len(rows), "renewals_opened": opened, **counts, "cadence_tasks": cadence_tasks}
 
 
 def _prepare_sla(reader: Session, config: RunConfig, now: dt.datetime) -> _Prepared:
@@ -355,7 +367,7 @@ def _prepare_sla(reader: Session, config: RunConfig, now: dt.datetime) -> _Prepa
     tickets = queries.overdue_ticket_list(reader, now=now)
     late = {t.customer_id for t in tickets}
     accounts = [portfolio.accounts[c] for c in late if c in portfolio.accounts]
-    facts = _all_facts(portfolio, accounts, {}, tickets, dues={}, sponsored=set(), now=now)
+    facts = _all_facts(portfolio, accounts, {}, tickets, dues={}, sponsored=set(), secured=set(), now=now)
     enabled = rulebook_edits.enabled_rules(book, {TICKET_RULE})
     return _Prepared(portfolio, rules.evaluate(facts, config.rules, rules=enabled), book, config)
 
@@ -447,10 +459,12 @@ def _all_facts(
     *,
     dues: dict,
     sponsored: set[int],
+    secured: set[int],
     now: dt.datetime,
 ) -> list:
     """Build the rules' facts for these accounts (portfolio-wide figures computed once); without `dues`
-    (the SLA check) the contact facts are left empty, as only the ticket rule is evaluated."""
+    (the SLA check) the contact, sponsor and renewal facts are left empty, as only the ticket rule is
+    evaluated."""
     revenue = float(portfolio.arrays.node_revenue.sum())
     by_customer = defaultdict(list)
     for ticket in tickets:
@@ -464,6 +478,7 @@ def _all_facts(
             revenue,
             dues.get(a.customer_id, ()),
             a.customer_id in sponsored,
+            a.customer_id in secured,
             now,
         )
         for a in accounts
@@ -478,6 +493,7 @@ def _facts(
     portfolio_revenue: float,
     dues,
     sponsored: bool,
+    renewal_secured: bool,
     now: dt.datetime,
 ) -> rules.AccountFacts:
     signals = account.signals
@@ -503,7 +519,8 @@ def _facts(
         contacts=tuple(due.fact(now) for due in deciding),
         has_executive_sponsor=sponsored,
         contract_days_left=signals.contract_days_left,
-        renewal_open=signals.renewal_open,
+        # the alert clears only once a renewal reaches LOGICRM_RENEWAL_SECURED_STAGE, not when one exists
+        renewal_open=renewal_secured,
         overdue_tickets=tuple(
             rules.TicketFact(
                 id=t.id,

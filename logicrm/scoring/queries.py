@@ -27,7 +27,7 @@ from logicrm.customers.models import Customer, CustomerStatus
 from logicrm.lanes import shipments
 from logicrm.lanes.models import Link, LinkStatus, Shipment
 from logicrm.relations.models import Department, Interaction, SurveyResponse, SurveyScore
-from logicrm.sales.models import Opportunity, OpportunityKind, OpportunityStage
+from logicrm.sales.models import RENEWAL_JOB, Opportunity, OpportunityKind, OpportunityStage
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Ticket, TicketStatus
 
@@ -323,12 +323,15 @@ def overdue_tickets(session: Session, *, now: dt.datetime) -> dict[int, int]:
 
 
 def open_renewals(session: Session) -> set[int]:
-    """Customers with a renewal opportunity still in the funnel."""
+    """Customers with a renewal opportunity still in the funnel. A lead the health run opened itself says
+    nothing of the customer yet: counting it would lower the risk the run had just seen (and resolve its
+    alerts) merely because the run opened a deal."""
     rows = session.scalars(
         select(Opportunity.customer_id)
         .where(
             Opportunity.kind == OpportunityKind.RENEWAL,
             Opportunity.stage.not_in([OpportunityStage.WON, OpportunityStage.LOST]),
+            ~and_(Opportunity.source == RENEWAL_JOB, Opportunity.stage == OpportunityStage.LEAD),
         )
         .distinct()
     )

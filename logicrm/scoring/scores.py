@@ -377,7 +377,8 @@ def predict_own(model: ChurnModel, features: dict, departed: dict) -> dict[int, 
             for partner, influence, _role in departed.get(customer_id, ())
         ]
         survive = math.prod(1.0 - chance for _partner, chance in chances)
-        risk = 1.0 - (1.0 - p) * survive
+        # never below p: 1 − (1 − p)·1 may round an ulp under it, and a departed partner never lowers a risk
+        risk = max(p, 1.0 - (1.0 - p) * survive)
         # the departed partners' part of r0, split by their terms in −log(1 − r0)
         terms = [(partner, -math.log1p(-min(chance, 1.0 - 1e-16))) for partner, chance in chances]
         total = -math.log1p(-min(risk, 1.0 - 1e-16))

@@ -8,6 +8,7 @@ from logicrm import bounds
 from logicrm.customers import profiles
 from logicrm.customers import service as customers
 from logicrm.customers.models import AcquisitionChannel, Customer, CustomerStatus, Tier
+from logicrm.errors import Conflict, DomainError
 from logicrm.imports.columns import Boolean, Choice, Column, Date, Email, Listing, Number, Text, money, ref
 from logicrm.imports.kinds.base import Context, Row, ServiceKind, chunked
 
@@ -47,6 +48,7 @@ class Customers(ServiceKind):
         Column("sites", Listing(200), default=[]),
         Column("receiving_windows", Text(2000)),
         Column("delivery_requirements", Text(4000)),
+        Column("allow_duplicate", Boolean(), default=False, doc="true creates a new customer even when its name matches an existing one's (never past the same registration number)"),
     )  # fmt: skip
     fields = {"owner_id": "owner_email", "team_ids": "team_emails", "referred_by_id": "referred_by_ref",
               "json": "external_ref"}  # fmt: skip
@@ -83,8 +85,24 @@ class Customers(ServiceKind):
                     row.record[role] = self._record(row, columns)
 
     def create(self, ctx: Context, row: Row) -> None:
-        customer = customers.create(ctx.session, user=ctx.user, data=row.record, allow_duplicate=True)
+        # A new row is checked like a new customer through the API: a probable duplicate is the row's
+        # error (flagged, not created) unless the row insists.
+        customer = customers.create(
+            ctx.session,
+            user=ctx.user,
+            data=row.record,
+            allow_duplicate=bool(row.values.get("allow_duplicate")),
+        )
         self._defer_referral(ctx, row, customer, counted="created")
+
+    def _message(self, ctx: Context, error: DomainError) -> str:
+        if (
+            isinstance(error, Conflict)
+            and error.extra.get("allow_duplicate")
+            and "existing_id" in error.extra
+        ):
+            return f"{error.message}; set allow_duplicate to true if it is another company"
+        return error.message
 
     def update(self, ctx: Context, obj: Customer, row: Row) -> bool:
         before = _customer_versions(obj)
