@@ -424,7 +424,7 @@ def _snapshot_row(
         "two_sided": reports.index_points(account.two_sided),
         "coverage": sat.coverage,
         "loyalty_nps": sat.loyalty.nps,
-        "own_risk": reports.own_evidence(account),
+        "own_risk": account.own.from_evidence,
         "network_risk": account.network_risk,
         "model_version": portfolio.model_version,
         "horizon_days": portfolio.horizon_days,

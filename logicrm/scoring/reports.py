@@ -24,11 +24,6 @@ def index_points(score: float | None) -> float | None:
     return None if score is None else round(100.0 * score, 1)
 
 
-def own_evidence(account: AccountScores) -> float:
-    """The probability of churn within the horizon from the account's own evidence alone."""
-    return account.own.risk if account.own.evidence is None else account.own.evidence
-
-
 def stored_drivers(portfolio: PortfolioScores, account: AccountScores) -> list[dict]:
     """Return an account's risk drivers, largest first, as snapshots and alerts keep them (ids, no names).
     A partner's driver carries the partner's own main driver, so an alert names the real cause: the
@@ -143,7 +138,7 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
             "claims_rate": signals.troubled / signals.shipments if signals.shipments else 0.0,
             "p_alive": signals.p_alive,
         },
-        "own_risk": own_evidence(account),
+        "own_risk": account.own.from_evidence,
         "network_risk": account.network_risk,
         "horizon_days": portfolio.horizon_days,
         "model_version": portfolio.model_version,
@@ -206,7 +201,7 @@ def risk_ranking(portfolio: PortfolioScores, *, visible, page: int, page_size: i
             "roles": list(a.roles),
             "tier": a.tier,
             "owner_id": a.owner_id,
-            "own_risk": own_evidence(a),
+            "own_risk": a.own.from_evidence,
             "network_risk": a.network_risk,
             "top_driver": next(
                 (d for d in _drivers(portfolio, a, visible=visible) if d["kind"] != "baseline"), None
