@@ -56,16 +56,39 @@ class ConflictErrorSchema(ErrorSchema):
     allow_duplicate = ma.fields.Boolean(
         metadata={"description": "true when ?allow_duplicate=true would create it anyway (same name only)"}
     )
+    match_score = ma.fields.Float(
+        metadata={
+            "description": "duplicate customer: how alike the names are, 0–1 (1: the same name or number)"
+        }
+    )
     link_ids = ma.fields.List(Id(), metadata={"description": "merge: the lanes between the two customers"})
     merged_into_id = Id(metadata={"description": "restore: the customer this one was merged into"})
     run_id = Id(allow_none=True, metadata={"description": "health run: the run in progress"})
 
 
+FLOAT_PLACES = 6  # decimals a JSON answer gives a float: a probability to 0.0001 %, money to a millionth
+
+
 class JSONProvider(DefaultJSONProvider):
-    """Refuse to answer NaN or ±Infinity: they are not JSON, so a bug shows as an error, not a broken answer."""
+    """JSON answers: text as written (a Chinese name stays Chinese, not \\u escapes), floats rounded to
+    FLOAT_PLACES decimals (a computed figure carries no binary noise such as 0.30000000000000004), and
+    NaN or ±Infinity refused: they are not JSON, so a bug shows as an error, not a broken answer."""
+
+    ensure_ascii = False
 
     def dumps(self, obj, **kwargs) -> str:
-        return super().dumps(obj, allow_nan=False, **kwargs)
+        return super().dumps(_rounded(obj), allow_nan=False, **kwargs)
+
+
+def _rounded(obj):
+    """Return `obj` with every float in it rounded to FLOAT_PLACES decimals."""
+    if isinstance(obj, float):
+        return round(obj, FLOAT_PLACES)
+    if isinstance(obj, dict):
+        return {key: _rounded(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_rounded(value) for value in obj]
+    return obj
 
 
 class IdConverter(IntegerConverter):

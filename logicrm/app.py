@@ -1,4 +1,4 @@
-"""Application factory: configuration, database, API blueprints, error mapping, CLI."""
+"""Application factory: configuration, database, API blueprints, the web workspace, error mapping."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from logicrm import auth
+from logicrm import auth, web
 from logicrm.api import Api, IdConverter, JSONProvider
 from logicrm.config import Settings
 from logicrm.db import Base, Database, make_engine
@@ -27,8 +27,10 @@ PUBLIC_PATHS = (f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs")
 
 def create_app(config: Settings | Mapping | None = None, *, api: bool = True) -> Flask:
     """Build the Flask app; `config` overrides LOGICRM_* settings (a Settings or a mapping of fields).
-    Without `api` it serves no routes: the command line's own commands start seconds sooner without them."""
-    app = Flask("logicrm", instance_path=os.environ.get("LOGICRM_INSTANCE_PATH") or None)
+    Without `api` it serves no routes (neither the API nor the web pages): the command line's own commands
+    start seconds sooner without them."""
+    # no app-wide static folder: the web workspace serves its own files at /static
+    app = Flask("logicrm", instance_path=os.environ.get("LOGICRM_INSTANCE_PATH") or None, static_folder=None)
     app.json = JSONProvider(app)
     app.url_map.converters["int"] = IdConverter  # before any route is added
     settings = Settings.from_env()
@@ -58,16 +60,18 @@ def create_app(config: Settings | Mapping | None = None, *, api: bool = True) ->
         MAX_CONTENT_LENGTH=settings.json_max_body_bytes,
     )
     if api:
-        _register_api(app)
+        app.extensions["logicrm.api"] = _register_api(app)
+        web.init_app(app, api_prefix=API_PREFIX)
     _register_session_lifecycle(app)
     _register_errors(app)
     return app
 
 
-def _register_api(app: Flask) -> None:
+def _register_api(app: Flask) -> Api:
     from logicrm.consignees import routes as consignees_routes
     from logicrm.customers import routes as customers_routes
     from logicrm.exports import routes as exports_routes
+    from logicrm.growth import routes as growth_routes
     from logicrm.health import routes as health_routes
     from logicrm.imports import routes as imports_routes
     from logicrm.lanes import routes as lanes_routes
@@ -100,6 +104,7 @@ def _register_api(app: Flask) -> None:
         tickets_routes,
         tasks_routes,
         sales_routes,
+        growth_routes,
         shippers_routes,
         consignees_routes,
         lanes_routes,
@@ -127,6 +132,8 @@ def _register_api(app: Flask) -> None:
     def _authenticate():
         if request.path.startswith(API_PREFIX) and not request.path.startswith(PUBLIC_PATHS):
             auth.authenticate_request()
+
+    return api
 
 
 def _register_session_lifecycle(app: Flask) -> None:

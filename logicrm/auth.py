@@ -10,12 +10,17 @@ from logicrm.api import is_read_only_request
 from logicrm.db import utcnow
 from logicrm.errors import Forbidden, Unauthorized
 from logicrm.users import keys as api_keys
-from logicrm.users.models import UserRole
+from logicrm.users.models import User, UserRole
 
 WRITERS = frozenset({UserRole.ADMIN, UserRole.MANAGER, UserRole.ACCOUNT_MANAGER})
 # Keys are URL-safe base64 and underscores; anything else is no key, and is refused before it reaches the
 # database (a NUL byte would break a PostgreSQL lookup).
 KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
+def may_write(user: User) -> bool:
+    """Tell whether the user's role may write at all (viewers and planners only read)."""
+    return user.role in WRITERS
 
 
 def authenticate_request() -> None:
@@ -40,5 +45,5 @@ def authenticate_request() -> None:
         with database.session_scope() as session:
             api_keys.touch(session, key_id=key.id, now=now)
     g.user = user
-    if not is_read_only_request() and user.role not in WRITERS:
+    if not is_read_only_request() and not may_write(user):
         raise Forbidden(f"role {user.role} may not write")

@@ -1,11 +1,13 @@
-"""Command line: `logicrm db upgrade`, `users create`, `keys create`, `demo`, `scheduler`, `health run`,
+"""Command line: `logicrm db upgrade`, `users create`, `users set-password`, `keys create`, `keys ensure`, `demo`, `scheduler`, `health run`, `health replay-kpis`,
 `model fit`, `outbox flush`, `webhooks add`, `import`, `export`, the development sinks `mailbox` and `webhook-sink`, and Flask's own commands."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -26,8 +28,7 @@ def _database():
 def _run_config():
     from logicrm.health.runs import RunConfig
 
-    config = current_app.config
-    return RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"])
+    return RunConfig.of_app(current_app.config)
 
 
 @contextlib.contextmanager
@@ -75,6 +76,26 @@ def users_create(name, email, role):
     click.echo(secret)
 
 
+@users_group.command("set-password")
+@click.option("--email", required=True)
+@click.option(
+    "--password-stdin", is_flag=True, help="read the password from standard input instead of prompting"
+)
+def users_set_password(email, password_stdin):
+    """Set a user's password for the web workspace (signs out its other sessions)."""
+    from logicrm.users import passwords
+    from logicrm.users import service as users
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _domain_errors(), _database().session_scope() as session:
+        user = users.get_by_email(session, email=email)
+        passwords.set_password(session, user=user, password=password)
+    click.echo(f"password of {email} set", err=True)
+
+
 @click.group("keys", cls=AppGroup)
 def keys_group():
     """API keys."""
@@ -94,6 +115,39 @@ def keys_create(email, label):
     click.echo(secret)
 
 
+@keys_group.command("ensure")
+@click.option("--email", required=True, help="the user the key belongs to")
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="where the key is kept between runs (created readable by you alone)",
+)
+@click.option("--label", default="kept in a file", show_default=True)
+def keys_ensure(email, path, label):
+    """Print the live key kept in FILE for this user; if there is none, revoke the user's keys of this
+    label, create one, keep it in FILE and print it (so restarts reuse one key)."""
+    from logicrm.users import keys as api_keys
+    from logicrm.users import service as users
+
+    kept = Path(path).read_text().strip() if os.path.exists(path) else ""
+    with _domain_errors(), _database().session_scope() as session:
+        user = users.get_by_email(session, email=email)
+        found = api_keys.authenticate(session, token=kept) if kept else None
+        if found is not None and found.user_id == user.id:
+            click.echo(kept)
+            return
+        revoked = api_keys.revoke_labelled(session, user=user, label=label)
+        _key, secret = api_keys.create(session, user=user, label=label)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(secret + "\n")
+    click.echo(
+        f"new key for {email} kept in {path}" + (f"; {revoked} older revoked" if revoked else ""), err=True
+    )
+    click.echo(secret)
+
+
 @keys_group.command("revoke")
 @click.argument("key_id", type=int)
 def keys_revoke(key_id):
@@ -109,12 +163,18 @@ def keys_revoke(key_id):
 @with_appcontext
 @click.option("--if-empty", is_flag=True, help="load only when the database has no customers")
 @click.option("--seed", default=7, show_default=True)
-def demo(if_empty, seed):
+@click.option(
+    "--logins-file",
+    type=click.Path(dir_okay=False),
+    help="also write each demo user's role, email and web password to this file (readable by you alone)",
+)
+def demo(if_empty, seed, logins_file):
     """Fill the database with a realistic demo network; print the admin key."""
     from sqlalchemy import func, select
 
     from logicrm.customers.models import Customer
     from logicrm.demo import load_demo
+    from logicrm.demo.people import USERS
 
     with _database().session_scope() as session:
         existing = session.scalar(select(func.count()).select_from(Customer))
@@ -128,6 +188,11 @@ def demo(if_empty, seed):
         summary = load_demo(session, seed=seed)
     for line in summary.lines():
         click.echo(line, err=True)
+    if logins_file:
+        roles = {email: role for _key, _name, email, role in USERS}
+        with open(os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            for email, password in summary.passwords.items():
+                out.write(f"{roles[email]:<16} {email:<40} {password}\n")
     click.echo(summary.admin_key)
 
 
@@ -191,6 +256,19 @@ def health_run(slot):
         if isinstance(value, dict):
             value = ", ".join(f"{phase} {spent:.3f} s" for phase, spent in value.items())
         click.echo(f"  {key:<12}{value}")
+
+
+@health_group.command("replay-kpis")
+@click.option("--months", default=36, show_default=True, type=click.IntRange(1, 120), help="how far back")
+def health_replay_kpis(months):
+    """Compute and store the portfolio KPIs at the first of each past month that has none yet."""
+    from logicrm.db import utcnow
+    from logicrm.health import kpis
+
+    end = utcnow()
+    with _database().session_scope() as session:
+        stored = kpis.replay(session, start=end - dt.timedelta(days=31 * months), end=end)
+    click.echo(f"stored the portfolio KPIs of {stored} past months")
 
 
 @click.group("model", cls=AppGroup)

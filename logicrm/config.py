@@ -41,9 +41,44 @@ def is_time_zone(name: str) -> bool:
     return True
 
 
+# the open stages of logicrm.sales.models.OpportunityStage, in funnel order (config stays stdlib only)
+PIPELINE_STAGES = ("lead", "proposal", "negotiation", "tender")
+
+
+def parse_stage_probabilities(text: str) -> dict[str, float]:
+    """'lead=0.1,proposal=0.25,...' -> {stage: probability}; raise ValueError saying what is wrong."""
+    found = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        stage, _, share = item.partition("=")
+        if stage.strip() not in PIPELINE_STAGES:
+            raise ValueError(f"unknown stage {stage.strip()!r}")
+        probability = float(share)
+        if not 0 < probability < 1:
+            raise ValueError(f"{stage.strip()}: {share} is not strictly between 0 and 1")
+        found[stage.strip()] = probability
+    if missing := [stage for stage in PIPELINE_STAGES if stage not in found]:
+        raise ValueError(f"no probability for {', '.join(missing)}")
+    return found
+
+
+def _parses(parse: Callable[[str], object]) -> Callable[[str], bool]:
+    def holds(value: str) -> bool:
+        try:
+            parse(value)
+        except ValueError:
+            return False
+        return True
+
+    return holds
+
+
 POSITIVE = Rule(lambda value: value > 0, "> 0")
 NOT_NEGATIVE = Rule(lambda value: value >= 0, ">= 0")
 PORT = Rule(lambda value: 1 <= value <= 65_535, "a port number, 1 to 65535")
+STAGE_PROBABILITIES = Rule(
+    _parses(parse_stage_probabilities),
+    f"stage=probability pairs, comma-separated, one for each of {', '.join(PIPELINE_STAGES)}, each in (0, 1)",
+)
 TIME_ZONE = Rule(is_time_zone, "a time zone name of the IANA database, such as UTC or Europe/Berlin")
 
 
@@ -70,11 +105,9 @@ class Settings:
     key_last_used_resolution_s: int = setting(
         60, "an API key's last_used_at is written at most this often", rule=NOT_NEGATIVE
     )
-    public_url: str = setting("http://127.0.0.1:5000", "base URL of the API, used in links inside emails")
-    web_url: str = setting(
-        "",
-        "base URL of the web workspace: emails link to its /accounts/<id>, /alerts and /tickets/<id> pages; "
-        "empty: to the API",
+    public_url: str = setting(
+        "http://127.0.0.1:5000",
+        "base URL of the web pages and the API, used in links inside emails and webhooks",
     )
     smtp_host: str = setting("localhost", "SMTP server for alert emails")
     smtp_port: int = setting(25, "SMTP port (587 with starttls, 465 with ssl)", rule=PORT)
@@ -124,6 +157,41 @@ class Settings:
         rule=POSITIVE,
     )
     sla_check_interval_s: int = setting(900, "how often ticket SLAs are checked", rule=POSITIVE)
+    secret_key: str = setting(
+        "",
+        "signs web sessions and CSRF tokens; empty means a key kept in the instance folder "
+        "(development only: production refuses to start without it)",
+    )
+    session_hours: int = setting(12, "a web sign-in lasts this long", rule=POSITIVE)
+    login_max_failures: int = setting(
+        5,
+        "failed web sign-ins per email within login_window_s before that email is refused "
+        "(per client address: 4 times as many)",
+        rule=POSITIVE,
+    )
+    login_window_s: int = setting(
+        900, "the window of login_max_failures, and how long a refusal lasts", rule=POSITIVE
+    )
+    display_timezone: str = setting("UTC", "time zone of dates and times on the web pages", rule=TIME_ZONE)
+    graph_max_nodes: int = setting(
+        300, "the network page draws at most this many accounts (nearest first) and says so", rule=POSITIVE
+    )
+    stage_probabilities: str = setting(
+        "lead=0.1,proposal=0.25,negotiation=0.5,tender=0.7",
+        "an open deal's probability when it enters a stage (won: 1, lost: 0)",
+        rule=STAGE_PROBABILITIES,
+    )
+    stalled_deal_days: int = setting(30, "an open deal this long in one stage is stalled", rule=POSITIVE)
+    renewal_lead_days: int = setting(
+        120,
+        "the health run opens a renewal deal this many days before a shipper's contract ends",
+        rule=POSITIVE,
+    )
+    renewal_secured_stage: str = setting(
+        "negotiation",
+        "the contract-expiring alert clears once a renewal reaches this stage (or a later one)",
+        choices=(*PIPELINE_STAGES, "won"),
+    )
 
     def __post_init__(self) -> None:
         problems = [problem for f in fields(self) for problem in _problems(f, getattr(self, f.name))]

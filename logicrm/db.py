@@ -32,11 +32,15 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     create_engine,
     event,
     func,
+    literal,
+    literal_column,
     select,
     text,
+    type_coerce,
     update,
 )
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -173,6 +177,44 @@ def lock_keys(session: Session, keys: Iterable[str]) -> None:
             ),
             {"space": KEY_LOCK_SPACE, "last": KEY_LOCK_BUCKETS - 1, "keys": keys},
         )
+
+
+PERIODS = ("month", "week")
+
+
+def period_label(session: Session, column, interval: str):
+    """SQL: the first day of the month, or the Monday of the ISO week, of a UTC timestamp, as 'YYYY-MM-DD'
+    (the same text on SQLite and PostgreSQL, so GROUP BY and the labels computed in Python agree)."""
+    if interval not in PERIODS:
+        raise ValueError(f"interval: one of {PERIODS}, not {interval!r}")
+    if session.get_bind().dialect.name == "sqlite":
+        if interval == "month":
+            return func.strftime("%Y-%m-01", column)
+        return func.date(column, "-6 days", "weekday 1")  # the Monday on or before
+    utc = func.timezone("UTC", column)  # date_trunc on a timestamptz would use the session's time zone
+    return func.to_char(func.date_trunc(interval, utc), "YYYY-MM-DD")
+
+
+def days_since(session: Session, column, origin: dt.datetime):
+    """SQL: days (with fractions) from `origin` to a timestamp column, on SQLite and PostgreSQL."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(column) - func.julianday(
+            origin.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
+        )
+    return func.extract("epoch", column - literal(origin, UTCDateTime())) / 86400.0
+
+
+def held_money(session: Session, column, bound: Bound):
+    """SQL: a money column's value for sums, held to its bound: above it the bound, and 0 for what is no
+    number (NaN on PostgreSQL, text on SQLite; both sort above every number), so a sum can neither overflow
+    nor turn NaN over rows written past the API. One comparison per ordinary row (the CHECKs keep money ≥ 0).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        is_number = column <= literal_column("9e999")  # SQLite reads 9e999 as +infinity
+    else:
+        is_number = column != literal_column("'NaN'")
+    held = case((column > bound.high, case((is_number, bound.high), else_=0)), else_=column)
+    return type_coerce(held, column.type)
 
 
 MONEY = Numeric(14, 2, asdecimal=False)

@@ -37,6 +37,12 @@ class Unauthorized(DomainError):
     status = 401
 
 
+class TooManyRequests(DomainError):
+    """Refused for now; `retry_after` (seconds) says when to try again."""
+
+    status = 429
+
+
 class PreconditionRequired(DomainError):
     status = 428
 

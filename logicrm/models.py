@@ -2,20 +2,20 @@
 
 from logicrm.audit.models import AuditEvent
 from logicrm.consignees.models import ConsigneeProfile
-from logicrm.customers.models import Customer
-from logicrm.health.models import Alert, HealthSnapshot, JobRun
+from logicrm.customers.models import Customer, CustomerAlias, CustomerNameKey
+from logicrm.health.models import Alert, HealthSnapshot, JobRun, PortfolioKpis
 from logicrm.imports.models import ImportJob, ImportReject
 from logicrm.lanes.models import Link, Shipment
 from logicrm.outbox.models import Delivery, WebhookReceiver
 from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
 from logicrm.rulebook.models import RulebookVersion
-from logicrm.sales.models import Opportunity
-from logicrm.scoring.models import ChurnModelRecord
+from logicrm.sales.models import Opportunity, OpportunityStageEvent
+from logicrm.scoring.models import ChurnModelRecord, Scenario
 from logicrm.scoring.revisions import Revision
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tasks.models import Task
 from logicrm.tickets.models import Ticket, TicketEvent
-from logicrm.users.models import ApiKey, User
+from logicrm.users.models import ApiKey, LoginAttempt, User
 
 __all__ = [
     "Alert",
@@ -25,6 +25,8 @@ __all__ = [
     "ConsigneeProfile",
     "Contact",
     "Customer",
+    "CustomerAlias",
+    "CustomerNameKey",
     "Delivery",
     "Department",
     "HealthSnapshot",
@@ -33,9 +35,13 @@ __all__ = [
     "Interaction",
     "JobRun",
     "Link",
+    "LoginAttempt",
     "Opportunity",
+    "OpportunityStageEvent",
+    "PortfolioKpis",
     "Revision",
     "RulebookVersion",
+    "Scenario",
     "Shipment",
     "ShipperProfile",
     "SurveyResponse",

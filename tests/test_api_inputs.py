@@ -53,7 +53,7 @@ def bad_values(prop: dict, *, typed: bool = True) -> list:
     if kind == "boolean" and typed:
         values += [0, "true"]  # JSON types are strict: marshmallow alone would read both as booleans
     if kind == "array" and prop["items"].get("type") == "integer":
-        values += [[2**63], *((["1"],) if typed else ())]
+        values += [[2**63]] + ([["1"]] if typed else [])
     if kind == "string" or "enum" in prop:
         values += UNSTORABLE_TEXT
     if prop.get("format") == "date-time":

@@ -89,6 +89,7 @@ def test_unknown_ids_answer_404_everywhere(api, actors):
         "/callback": {"outcome": "settled"},
         "/handover": {},
         "/team": {"members": []},
+        "/aliases": {"name": "An alias"},
     }
     failures = []
     for path, item in spec["paths"].items():
@@ -175,7 +176,9 @@ def _request_fields(spec: dict):
     """(operation, where, field path, schema) of every query parameter and JSON body field."""
     for op in operations(spec):
         for parameter in op.query():
-            yield op, "query", (parameter["name"],), parameter["schema"]
+            # a parameter's description stands beside its schema
+            schema = {**parameter["schema"], "description": parameter.get("description", "")}
+            yield op, "query", (parameter["name"],), schema
         if op.json_body():
             for path, prop in fields(spec, op.json_body()):
                 yield op, "json", path, prop
@@ -250,6 +253,7 @@ def everything(app, api, actors) -> dict:
         "opportunities": factories.opportunity(api, hub),
         "tasks": factories.task(api, hub),
     }
+    alias = api.post(f"/customers/{hub['id']}/aliases", json={"name": "Hub Alias"}).json
     receiver = api.post("/webhooks", json={"url": "https://93.184.215.14/hooks/logicrm"}).json
     delivery = api.post(f"/webhooks/{receiver['id']}/test").json  # queued, not sent
     config = app.config
@@ -272,6 +276,7 @@ def everything(app, api, actors) -> dict:
     return {
         "records": {kind: record["id"] for kind, record in records.items()},
         "customer_id": hub["id"],
+        "alias_id": alias["id"],
         "link_id": lane["id"],
         "shipment_id": shipment,
         "user_id": actors["viewer"].user_id,

@@ -8,7 +8,8 @@ domain built on it). A table or column says otherwise in its SQLAlchemy `info`:
 - a unique constraint on (customer_id, …) folds a source row into the target's twin (a department both
   have): rows that refer to it are repointed to the twin, then it is deleted; a column with
   `info={"merge": "max"}` keeps the larger of the two values (decision weight, decision-maker flag).
-Role profiles merge field by field (the target's filled fields win) and the teams unite.
+Role profiles merge field by field (the target's filled fields win) and the teams unite. The source's
+name stays findable as an alias of the target (its aliases move like any record).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from logicrm.audit import service as audit
 from logicrm.audit.models import AuditEvent
-from logicrm.customers import profiles
+from logicrm.customers import aliases, profiles
+from logicrm.customers.matching import reindex_names
 from logicrm.customers.models import Customer, customer_team
 from logicrm.db import Base, utcnow
 from logicrm.errors import Conflict, field_error
@@ -53,6 +55,8 @@ def merge(session: Session, *, user: User, target: Customer, source: Customer) -
     source.deleted_at = utcnow()
     source.merged_into_id = target.id
     session.flush()
+    aliases.add_merged_name(session, customer=target, name=source.name)
+    reindex_names(session, customer_ids=[target.id])
     audit.record(
         session,
         user=user,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Column, ForeignKey, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from logicrm.customers import names
 from logicrm.db import Base, enum_type, new_external_ref, utcnow
 
 
@@ -64,7 +65,12 @@ class Customer(Base):
     external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, default=new_external_ref)
     name: Mapped[str] = mapped_column(String(300))
     normalized_name: Mapped[str] = mapped_column(String(300), index=True)
+    # transliterated for fuzzy matching and search (names.match_name); bulk writers that leave it out
+    # (the server default) leave the customer out of fuzzy matching until its name is written again
+    match_name: Mapped[str] = mapped_column(String(600), default="", server_default="")
     registration_number: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # the number as compared (names.registration_key): 'CRN 04883888' and 'crn-04883888' are one entity
+    registration_key: Mapped[str | None] = mapped_column(String(64), index=True)
     industry: Mapped[str | None] = mapped_column(String(100), index=True)
     region: Mapped[str | None] = mapped_column(String(100), index=True)
     tier: Mapped[Tier] = mapped_column(enum_type(Tier), default=Tier.STANDARD, index=True)
@@ -93,8 +99,22 @@ class Customer(Base):
     consignee_profile: Mapped[ConsigneeProfile | None] = relationship(  # noqa: F821
         back_populates="customer", lazy="selectin", cascade="all, delete-orphan"
     )
+    # read here; written through customers.aliases
+    aliases: Mapped[list[CustomerAlias]] = relationship(
+        lazy="selectin", order_by="CustomerAlias.id", viewonly=True
+    )
 
     __mapper_args__ = {"version_id_col": version}
+
+    @validates("name")
+    def _name(self, _key, name: str) -> str:
+        self.normalized_name, self.match_name = names.normalize_name(name), names.match_name(name)
+        return name
+
+    @validates("registration_number")
+    def _registration(self, _key, number: str | None) -> str | None:
+        self.registration_key = names.registration_key(number)
+        return number
 
     @property
     def roles(self) -> list[str]:
@@ -103,3 +123,37 @@ class Customer(Base):
             for role, profile in (("shipper", self.shipper_profile), ("consignee", self.consignee_profile))
             if profile is not None
         ]
+
+
+class CustomerAlias(Base):
+    """Another name of a customer (its Chinese or English name, a former or trading name): searched and
+    matched like its name."""
+
+    __tablename__ = "customer_aliases"
+    __table_args__ = (UniqueConstraint("customer_id", "normalized_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    normalized_name: Mapped[str] = mapped_column(String(300), index=True)
+    match_name: Mapped[str] = mapped_column(String(600), default="", server_default="")
+    label: Mapped[str | None] = mapped_column(String(60))
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @validates("name")
+    def _name(self, _key, name: str) -> str:
+        self.normalized_name, self.match_name = names.normalize_name(name), names.match_name(name)
+        return name
+
+
+class CustomerNameKey(Base):
+    """A blocking key of one of a customer's names (names.name_keys): fuzzy duplicates are looked for
+    only among customers sharing a key. Derived data: rebuilt from the names, never merged."""
+
+    __tablename__ = "customer_name_keys"
+    __table_args__ = (Index("ix_customer_name_keys_key", "key"), {"info": {"merge": "keep"}})
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(16), primary_key=True)

@@ -83,12 +83,17 @@ def each(rule: Callable[[Session, User, dict, Mapping | None], dict]) -> Callabl
     return prepare
 
 
-def list_statement(*, user: User, kind: RecordKind, customer_id: int | None = None) -> Select:
-    """Select the records of visible, live customers, optionally of one customer."""
+def list_statement(
+    *, user: User, kind: RecordKind, customer_id: int | None = None, newest_by: str | None = None
+) -> Select:
+    """Select the records of visible, live customers, optionally of one customer; oldest first, or newest
+    first by the time column `newest_by`."""
     model = kind.model
     statement = select(model).where(model.customer_id.in_(customers.visible_ids(user=user)))
     if customer_id is not None:
         statement = statement.where(model.customer_id == customer_id)
+    if newest_by is not None:
+        return statement.order_by(getattr(model, newest_by).desc(), model.id.desc())
     return statement.order_by(model.id)
 
 

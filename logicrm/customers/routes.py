@@ -15,15 +15,19 @@ from logicrm.api import (
     with_etag,
 )
 from logicrm.audit import service as audit
-from logicrm.customers import merge
+from logicrm.customers import aliases, duplicates, merge
 from logicrm.customers import service as customers
 from logicrm.customers.schemas import (
+    AliasIn,
+    AliasOut,
     AuditEventOut,
     CustomerCreateIn,
     CustomerIn,
     CustomerListArgs,
     CustomerOut,
     DuplicateArgs,
+    DuplicateScanArgs,
+    DuplicateScanOut,
     MergeIn,
     MergeOut,
 )
@@ -132,6 +136,52 @@ class CustomerHistory(MethodView):
         customers.get(session(), user=current_user(), customer_id=customer_id, include_deleted=True)
         found = paginate(session(), audit.history_statement(customer_id=customer_id), **args)
         return {**found, "items": audit.present(user=current_user(), events=found["items"])}
+
+
+@blp.route("/duplicates")
+class CustomerDuplicates(MethodView):
+    @blp.arguments(DuplicateScanArgs, location="query")
+    @blp.response(200, DuplicateScanOut)
+    def get(self, args):
+        """Scan the customers you see for probable duplicates: groups, with whom to keep and what to merge."""
+        return duplicates.scan(session(), user=current_user(), **args)
+
+
+@blp.route("/<int:customer_id>/aliases")
+class CustomerAliases(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(AliasOut))
+    def get(self, args, customer_id):
+        """The customer's other names (searched and matched like its name)."""
+        customers.get(session(), user=current_user(), customer_id=customer_id)
+        return paginate(session(), aliases.list_statement(customer_id=customer_id), **args)
+
+    @blp.arguments(AliasIn)
+    @blp.arguments(DuplicateArgs, location="query")
+    @blp.response(201, AliasOut)
+    @blp.alt_response(409, description="already a name of this customer, or probably another customer's")
+    def post(self, alias_in, args, customer_id):
+        """Give the customer another name, e.g. its Chinese or English name."""
+        customer = customers.get(session(), user=current_user(), customer_id=customer_id)
+        alias = aliases.create(session(), user=current_user(), customer=customer, data=alias_in, **args)
+        return with_etag(alias, 201)
+
+
+@blp.route("/<int:customer_id>/aliases/<int:alias_id>")
+class CustomerAliasById(MethodView):
+    @blp.response(200, AliasOut)
+    def get(self, customer_id, alias_id):
+        """Read one alias."""
+        customer = customers.get(session(), user=current_user(), customer_id=customer_id)
+        return with_etag(aliases.get(session(), customer=customer, alias_id=alias_id))
+
+    @blp.response(204)
+    def delete(self, customer_id, alias_id):
+        """Remove an alias (If-Match required)."""
+        customer = customers.get(session(), user=current_user(), customer_id=customer_id)
+        alias = aliases.get(session(), customer=customer, alias_id=alias_id)
+        expected_version(alias)
+        aliases.delete(session(), user=current_user(), alias=alias)
 
 
 blueprints = (blp,)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from logicrm import bounds
 from logicrm.api import PageArgs
 from logicrm.customers.models import AcquisitionChannel, CustomerStatus, Tier
+from logicrm.customers.names import SIMILAR_AT
 from logicrm.customers.service import SORTS
-from logicrm.schemas import Id, enum_field, external_ref_field
+from logicrm.schemas import Id, enum_field, external_ref_field, number
 
 Length = ma.validate.Length
 
@@ -61,6 +63,10 @@ class CustomerOut(ma.Schema):
     updated_at = ma.fields.DateTime()
     shipper = ma.fields.Nested("ShipperProfileOut", attribute="shipper_profile", allow_none=True)
     consignee = ma.fields.Nested("ConsigneeProfileOut", attribute="consignee_profile", allow_none=True)
+    aliases = ma.fields.List(
+        ma.fields.Nested("AliasOut"),
+        metadata={"description": "its other names (POST /customers/{id}/aliases)"},
+    )
 
     def _team_ids(self, customer) -> list[int]:
         return sorted(user.id for user in customer.team)
@@ -118,3 +124,67 @@ class AuditEventOut(ma.Schema):
 
 class ByCustomerArgs(PageArgs):
     customer_id = Id()
+
+
+class AliasIn(ma.Schema):
+    name = ma.fields.String(required=True, validate=Length(min=1, max=300))
+    label = ma.fields.String(
+        allow_none=True,
+        validate=Length(max=60),
+        metadata={"description": "what name it is: English name, Chinese name, former name, trading name…"},
+    )
+
+
+class AliasOut(AliasIn):
+    id = Id()
+    customer_id = Id()
+    version = ma.fields.Integer()
+
+
+MATCH_SCORE = bounds.Bound(0.5, 1, "(name similarity, 1: the same)")
+
+
+class DuplicateScanArgs(ma.Schema):
+    min_score = number(
+        MATCH_SCORE,
+        load_default=SIMILAR_AT,
+        description="report names at least this alike (the duplicate check uses 0.9)",
+    )
+
+
+class DuplicateCustomerOut(ma.Schema):
+    id = Id()
+    name = ma.fields.String()
+    registration_number = ma.fields.String(allow_none=True)
+    status = enum_field(CustomerStatus)
+
+
+class DuplicatePairOut(ma.Schema):
+    a_id = Id()
+    b_id = Id()
+    score = ma.fields.Float(metadata={"description": "0–1; 1: the same registration number or name"})
+    reason = ma.fields.String(metadata={"description": "registration_number, name or similar_name"})
+
+
+class MergeSuggestionOut(ma.Schema):
+    target_id = Id(metadata={"description": "POST /customers/{target_id}/merge"})
+    source_id = Id(metadata={"description": '…with {"source_id": source_id}'})
+
+
+class DuplicateGroupOut(ma.Schema):
+    customers = ma.fields.List(ma.fields.Nested(DuplicateCustomerOut))
+    pairs = ma.fields.List(ma.fields.Nested(DuplicatePairOut))
+    score = ma.fields.Float(metadata={"description": "the group's best pair score"})
+    keep_id = Id(metadata={"description": "the customer to keep: active, with a registration number, oldest"})
+    merges = ma.fields.List(ma.fields.Nested(MergeSuggestionOut))
+
+
+class DuplicateScanOut(ma.Schema):
+    groups = ma.fields.List(ma.fields.Nested(DuplicateGroupOut))
+    customers_scanned = ma.fields.Integer()
+    pairs_compared = ma.fields.Integer()
+    blocks_skipped = ma.fields.Integer(
+        metadata={"description": "blocking keys shared by too many customers to compare them all"}
+    )
+    min_score = ma.fields.Float()
+    seconds = ma.fields.Float()

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, case, or_, select, true
+from sqlalchemy import Select, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from logicrm import access, db
 from logicrm.audit import service as audit
-from logicrm.customers import profiles
-from logicrm.customers.models import Customer, CustomerStatus, Tier, customer_team
-from logicrm.customers.names import normalize_name, search_pattern
+from logicrm.customers import names, profiles
+from logicrm.customers.matching import Duplicate, find_duplicate, reindex_names
+from logicrm.customers.models import Customer, CustomerAlias, CustomerStatus, Tier, customer_team
 from logicrm.db import utcnow
 from logicrm.errors import Conflict, Forbidden, NotFound, field_error
 from logicrm.users.models import User
@@ -50,10 +51,20 @@ SORTS = {
 
 def visible(*, user: User):
     """SQL condition on Customer: the accounts this user may see (account managers: owned or on the team)."""
-    if not access.is_restricted(user):
-        return true()
-    on_team = select(customer_team.c.customer_id).where(customer_team.c.user_id == user.id)
-    return or_(Customer.owner_id == user.id, Customer.id.in_(on_team))
+    return covered_by(user_id=user.id) if access.is_restricted(user) else true()
+
+
+def covered_by(*, user_id: int):
+    """SQL condition on Customer: the accounts a user owns or is on the team of."""
+    on_team = select(customer_team.c.customer_id).where(customer_team.c.user_id == user_id)
+    return or_(Customer.owner_id == user_id, Customer.id.in_(on_team))
+
+
+def covered_ids(session: Session, *, user: User) -> set[int]:
+    """Return the ids of the live accounts the user owns or is on the team of."""
+    return set(
+        session.scalars(select(Customer.id).where(covered_by(user_id=user.id), Customer.deleted_at.is_(None)))
+    )
 
 
 def visible_ids(*, user: User) -> Select:
@@ -81,9 +92,12 @@ def list_statement(
     q: str | None = None,
     include_deleted: bool = False,
     sort: str = "name",
+    team_member_id: int | None = None,
 ) -> Select:
-    """Build the filtered, sorted customer list query."""
+    """Build the filtered, sorted customer list query (`team_member_id`: accounts that user covers)."""
     statement = select(Customer).where(visible(user=user))
+    if team_member_id is not None:
+        statement = statement.where(covered_by(user_id=team_member_id))
     if not include_deleted:
         statement = statement.where(Customer.deleted_at.is_(None))
     if role:
@@ -98,12 +112,33 @@ def list_statement(
         if value is not None:
             statement = statement.where(column == value)
     if q:
-        pattern = search_pattern(q)
-        statement = statement.where(
-            or_(Customer.normalized_name.like(pattern, escape="\\"), Customer.external_ref == q.strip())
-        )
+        statement = statement.where(_named(q))
     column = SORTS[sort.lstrip("-")]
     return statement.order_by(column.desc() if sort.startswith("-") else column.asc(), Customer.id)
+
+
+def _named(q: str):
+    """SQL condition on Customer: its name or an alias contains `q` once normalised, or once both are
+    transliterated and their spaces dropped (pinyin finds a Chinese name), or `q` is its external_ref."""
+    pattern = names.search_pattern(q)
+    compact = names.match_name(q).replace(" ", "")
+
+    def matches(normalized, transliterated):
+        found = normalized.like(pattern, escape="\\")
+        if compact:
+            found = or_(
+                found, func.replace(transliterated, " ", "").like(names.like_pattern(compact), escape="\\")
+            )
+        return found
+
+    aliases = select(CustomerAlias.customer_id).where(
+        matches(CustomerAlias.normalized_name, CustomerAlias.match_name)
+    )
+    return or_(
+        matches(Customer.normalized_name, Customer.match_name),
+        Customer.id.in_(aliases),
+        Customer.external_ref == q.strip(),
+    )
 
 
 def _check_references(session: Session, user: User, data: dict) -> None:
@@ -191,9 +226,19 @@ def check_dates(acquired_on, churned_on) -> None:
         raise field_error("churned_on", f"must not be before acquired_on ({acquired_on.isoformat()})")
 
 
-def with_normalized_name(values: dict) -> dict:
-    """The values a write stores: the normalised name (duplicates, search) follows the name."""
-    return {**values, "normalized_name": normalize_name(values["name"])} if "name" in values else values
+def with_derived_columns(values: dict) -> dict:
+    """The values a bulk write stores: the columns derived from the name and the registration number, as
+    the model's validators set them on an ORM write (Core inserts and updates bypass those)."""
+    derived = {}
+    if "name" in values:
+        derived["normalized_name"] = names.normalize_name(values["name"])
+        derived["match_name"] = names.match_name(values["name"])
+    if "registration_number" in values:
+        derived["registration_key"] = names.registration_key(values["registration_number"])
+    return {**values, **derived}
+
+
+DERIVED_COLUMNS = ("normalized_name", "match_name", "registration_key")
 
 
 def team_change(before: Iterable[int], after: Iterable[int] | None) -> list | None:
@@ -215,96 +260,86 @@ def _team(session: Session, team_ids: list[int]) -> list[User]:
 @dataclass(frozen=True)
 class Candidate:
     """A customer about to be written, for the duplicate check: a same registration number is the same
-    legal entity, always refused; a same name is refused unless `allow_duplicate`."""
+    legal entity, always refused; a same or similar name (or alias) is refused unless `allow_duplicate`."""
 
     name: str
     registration_number: str | None
     allow_duplicate: bool = False
     exclude_id: int | None = None  # the customer itself, when it is updated
+    aliases: tuple[str, ...] = ()
+
+
+# reason -> (field named in the 409, what a visible match is told, what a hidden one is told)
+REASONS = {
+    "registration_number": ("registration_number", "same registration number", "this registration number"),
+    "name": ("name", "same name", "this name"),
+    "similar_name": ("name", "similar name", "a similar name"),
+}
 
 
 def duplicates(session: Session, *, user: User, candidates: Sequence[Candidate]) -> list[Conflict | None]:
-    """Check customers about to be written against the stored ones: the Conflict refusing each, or None.
+    """Check customers about to be written against the stored ones (see find_duplicate): the Conflict
+    refusing each, or None. Two candidates of one batch are not compared with each other.
 
-    Check-then-write is safe only one writer at a time per name and registration number: the keys are
-    locked until the transaction ends (PostgreSQL; SQLite writers hold the database's lock). A customer
-    the user may not see is never named, but the same company must not be entered twice. Checked against
-    what is stored: two candidates of one batch are not compared with each other.
-    """
+    Check-then-write is safe only one writer at a time per name, registration number and blocking key: the
+    keys are locked until the transaction ends (PostgreSQL; SQLite writers hold the database's lock)."""
     db.lock_keys(
         session,
         [
             key
             for c in candidates
+            for written in ([c.name, *c.aliases],)
             for key in (
-                f"customer-name:{normalize_name(c.name)}",
-                f"customer-registration:{c.registration_number}",
+                *(f"customer-name:{names.normalize_name(text)}" for text in written),
+                f"customer-registration:{names.registration_key(c.registration_number)}",
+                *(f"customer-name-key:{key}" for text in written for key in names.name_keys(text)),
             )
         ],
     )
-    numbers = {c.registration_number for c in candidates if c.registration_number}
-    names = {normalize_name(c.name) for c in candidates if not c.allow_duplicate}
-    by_number, by_name = {}, {}
-    found = select(
-        Customer.id,
-        Customer.name,
-        Customer.registration_number,
-        Customer.normalized_name,
-        visible(user=user).label("visible"),
-    )
-    for chunk in _chunks(numbers):
-        for row in session.execute(found.where(Customer.registration_number.in_(chunk))):
-            by_number[row.registration_number] = row
-    for chunk in _chunks(names):
-        statement = found.where(Customer.normalized_name.in_(chunk), Customer.deleted_at.is_(None))
-        for row in session.execute(statement.order_by(Customer.id)):
-            by_name.setdefault(row.normalized_name, []).append(row)
-    conflicts = []
+    conflicts: list[Conflict | None] = []
     for c in candidates:
-        same = by_number.get(c.registration_number) if c.registration_number else None
-        reason = "registration_number"
-        if same is None or same.id == c.exclude_id:
-            reason, same = "name", None
-            if not c.allow_duplicate:
-                others = (row for row in by_name.get(normalize_name(c.name), ()) if row.id != c.exclude_id)
-                same = next(others, None)
-        conflicts.append(
-            None if same is None else duplicate_conflict(same.id, same.name, reason, visible=same.visible)
+        found = find_duplicate(
+            session,
+            name=c.name,
+            registration_number=c.registration_number,
+            aliases=c.aliases,
+            exclude_id=c.exclude_id,
         )
+        if found is None or (c.allow_duplicate and found.reason != "registration_number"):
+            conflicts.append(None)
+        else:
+            seen = is_visible(session, user=user, customer_id=found.customer.id, include_deleted=True)
+            conflicts.append(duplicate_conflict(found, visible=seen))
     return conflicts
 
 
-def duplicate_conflict(existing_id: int, existing_name: str, reason: str, *, visible: bool) -> Conflict:
-    """The refusal of a probable duplicate of customer `existing_id` (same `reason`: registration_number
-    or name), naming it only to a user who sees it."""
-    same = reason.replace("_", " ")
+def duplicate_conflict(found: Duplicate, *, visible: bool) -> Conflict:
+    """The refusal of a probable duplicate, naming the existing customer only to a user who sees it."""
+    field, same, what = REASONS[found.reason]
+    insistable = found.reason != "registration_number"
+    score = f" (match score {found.score:.2f})" if found.reason == "similar_name" else ""
+    extra = {"allow_duplicate": insistable, "match_score": found.score}
     if visible:
         return Conflict(
-            f"probable duplicate of customer {existing_id} ({existing_name}): same {same}",
-            errors={"json": {reason: ["matches an existing customer"]}},
-            existing_id=existing_id,
-            allow_duplicate=reason == "name",
+            f"probable duplicate of customer {found.customer.id} ({found.customer.name}): {same}{score}",
+            errors={"json": {field: ["matches an existing customer"]}},
+            existing_id=found.customer.id,
+            **extra,
         )
-    insist = (
-        "" if reason == "registration_number" else " (or send allow_duplicate=true if it is another company)"
-    )
+    # A customer the caller may not see is never named, but the same company must not be entered twice.
+    insist = " (or send allow_duplicate=true if it is another company)" if insistable else ""
     return Conflict(
-        f"a customer with this {same} already exists; ask a manager{insist}",
-        errors={"json": {reason: ["matches an existing customer"]}},
-        allow_duplicate=reason == "name",
+        f"a customer with {what} already exists{score}; ask a manager{insist}",
+        errors={"json": {field: ["matches an existing customer"]}},
+        **extra,
     )
 
 
-def _refuse_duplicate(session: Session, user: User, candidate: Candidate) -> None:
+def refuse_duplicate(session: Session, user: User, candidate: Candidate) -> None:
+    """Raise the Conflict when the candidate is probably a stored customer (see duplicates)."""
     [conflict] = duplicates(session, user=user, candidates=[candidate])
     if conflict is not None:
         raise conflict
-
-
-def _chunks(items, size: int = 500):
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def create(session: Session, *, user: User, data: dict, allow_duplicate: bool = False) -> Customer:
@@ -317,14 +352,15 @@ def create(session: Session, *, user: User, data: dict, allow_duplicate: bool = 
         data["owner_id"] = user.id
     _check_references(session, user, data)
     check_dates(data.get("acquired_on"), data.get("churned_on"))
-    _refuse_duplicate(
+    refuse_duplicate(
         session,
         user,
         Candidate(data["name"], data.get("registration_number"), allow_duplicate=allow_duplicate),
     )
-    customer = Customer(**with_normalized_name(data), team=_team(session, team_ids))
+    customer = Customer(**data, team=_team(session, team_ids))
     session.add(customer)
     session.flush()
+    reindex_names(session, customer_ids=[customer.id])
     audit.record(
         session,
         user=user,
@@ -354,7 +390,7 @@ def update(
             changes.get("acquired_on", customer.acquired_on), changes.get("churned_on", customer.churned_on)
         )
     if "name" in changes or "registration_number" in changes:
-        _refuse_duplicate(
+        refuse_duplicate(
             session,
             user,
             Candidate(
@@ -366,8 +402,9 @@ def update(
         )
     # Look the team up before changing anything: the query's autoflush would write a version in between.
     team = _team(session, team_ids) if team_ids is not None else None
-    diff = audit.apply_changes(customer, with_normalized_name(changes))
-    diff.pop("normalized_name", None)
+    diff = audit.apply_changes(customer, changes)
+    if "name" in diff:
+        reindex_names(session, customer_ids=[customer.id])
     if (change := team_change(team_before, team_ids)) is not None:
         customer.team = team
         diff["team_ids"] = change
@@ -410,7 +447,7 @@ def restore(session: Session, *, user: User, customer: Customer) -> Customer:
             f"customer {customer.id} was merged into {customer.merged_into_id}",
             merged_into_id=customer.merged_into_id,
         )
-    _refuse_duplicate(session, user, Candidate(customer.name, None, exclude_id=customer.id))
+    refuse_duplicate(session, user, Candidate(customer.name, None, exclude_id=customer.id))
     customer.deleted_at = None
     session.flush()
     audit.record(
@@ -423,3 +460,55 @@ def restore(session: Session, *, user: User, customer: Customer) -> Customer:
         changes={},
     )
     return customer
+
+
+def monthly_lifecycle(session: Session, *, user: User, months: list[dt.date]) -> list[dict]:
+    """Count, per month (given by its first day), the accounts the user may see that were active at its
+    start, won in it and lost in it; an account without acquired_on counts from its creation."""
+    rows = session.execute(
+        select(Customer.acquired_on, Customer.created_at, Customer.churned_on).where(
+            visible(user=user), Customer.deleted_at.is_(None)
+        )
+    ).all()
+    spans = [(acquired or created.date(), churned) for acquired, created, churned in rows]
+    found = []
+    for start in months:
+        end = (start + dt.timedelta(days=32)).replace(day=1)
+        found.append(
+            {
+                "month": start,
+                "active_at_start": sum(a < start and (c is None or c >= start) for a, c in spans),
+                "won": sum(start <= a < end for a, _c in spans),
+                "lost": sum(c is not None and start <= c < end for _a, c in spans),
+            }
+        )
+    return found
+
+
+def regions(session: Session, *, user: User) -> list[str]:
+    """The regions of the live accounts the user may see, in order."""
+    statement = (
+        select(Customer.region)
+        .where(visible(user=user), Customer.deleted_at.is_(None), Customer.region.is_not(None))
+        .distinct()
+        .order_by(Customer.region)
+    )
+    return list(session.scalars(statement))
+
+
+def coverage_counts(session: Session) -> dict[int, dict[str, int]]:
+    """Per user: the live accounts it owns and those whose team it is on."""
+    live = Customer.deleted_at.is_(None)
+    counts: dict[int, dict[str, int]] = {}
+    owned = select(Customer.owner_id, func.count()).where(live, Customer.owner_id.is_not(None))
+    for user_id, count in session.execute(owned.group_by(Customer.owner_id)):
+        counts.setdefault(user_id, {"owned": 0, "team": 0})["owned"] = count
+    on_team = (
+        select(customer_team.c.user_id, func.count())
+        .join(Customer, Customer.id == customer_team.c.customer_id)
+        .where(live)
+        .group_by(customer_team.c.user_id)
+    )
+    for user_id, count in session.execute(on_team):
+        counts.setdefault(user_id, {"owned": 0, "team": 0})["team"] = count
+    return counts

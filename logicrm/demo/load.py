@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets import service as tickets
 from logicrm.tickets.models import Ticket, TicketStatus
 from logicrm.users import keys as api_keys
+from logicrm.users import passwords as user_passwords
 from logicrm.users import service as users
 
 MONTHS = round(WINDOW_DAYS / 365 * 12)  # of history
@@ -42,6 +44,7 @@ class DemoSummary:
     healthy_vips: list[int]
     admin_key: str
     api_keys: dict[str, str]  # email → plaintext key of every demo user
+    passwords: dict[str, str]  # email → web sign-in password of every demo user
     names: dict[int, str]
     notes: dict[int, str]  # customer id → why it is troubled
     seconds: float = 0.0
@@ -69,7 +72,7 @@ class DemoSummary:
             f"{c['contacts']} contacts, {c['survey_responses']} survey responses",
             f"  {c['interactions']} interactions, {c['tickets']} tickets ({c['open_tickets']} open), "
             f"{c['opportunities']} opportunities",
-            f"  users: {', '.join(self.api_keys)} (each has an API key; the admin key is printed)",
+            f"  users: {', '.join(self.api_keys)} (each has an API key and a web password; the admin key is printed)",
             "Troubled accounts (health checks should flag these):",
         ]
         for category, ids in self.troubled.items():
@@ -141,7 +144,7 @@ def load_demo(session: Session, *, seed: int = 7, today: dt.date | None = None) 
     started = time.perf_counter()
     plan = build_plan(seed=seed, today=today)
     ids = _Ids()
-    keys = _write_users(session, ids)
+    keys, passwords = _write_users(session, ids)
     _write_customers(session, plan, ids)
     _write_profiles(session, plan, ids)
     _write_links(session, plan, ids)
@@ -152,7 +155,7 @@ def load_demo(session: Session, *, seed: int = 7, today: dt.date | None = None) 
     _insert(session, Opportunity, _rows(plan.opportunities, OPPORTUNITY_COLUMNS,
                                         customer_id=("company", ids.customers)))  # fmt: skip
     session.flush()
-    return _summary(plan, ids.customers, keys, time.perf_counter() - started)
+    return _summary(plan, ids.customers, keys, passwords, time.perf_counter() - started)
 
 
 @dataclass
@@ -164,14 +167,17 @@ class _Ids:
     links: list[int] = field(default_factory=list)
 
 
-def _write_users(session: Session, ids: _Ids) -> dict[str, str]:
-    """Create the demo users, each with an API key; return e-mail → plaintext key."""
-    secrets = {}
+def _write_users(session: Session, ids: _Ids) -> tuple[dict[str, str], dict[str, str]]:
+    """Create the demo users, each with an API key and a random web password; return e-mail → plaintext
+    key and e-mail → password."""
+    keys, passwords = {}, {}
     for key, name, email, role in USERS:
         user = users.create(session, name=name, email=email, role=role)
         _key, secret = api_keys.create(session, user=user, label="demo")
-        ids.users[key], secrets[email] = user.id, secret
-    return secrets
+        passwords[email] = f"demo-{secrets.token_urlsafe(8)}"
+        user_passwords.set_password(session, user=user, password=passwords[email])
+        ids.users[key], keys[email] = user.id, secret
+    return keys, passwords
 
 
 def _write_customers(session: Session, plan: DemoPlan, ids: _Ids) -> None:
@@ -290,7 +296,9 @@ def _write_relations(session: Session, plan: DemoPlan, ids: _Ids) -> None:
     )
 
 
-def _summary(plan: DemoPlan, customer_ids: list[int], keys: dict[str, str], seconds: float) -> DemoSummary:
+def _summary(
+    plan: DemoPlan, customer_ids: list[int], keys: dict[str, str], passwords: dict[str, str], seconds: float
+) -> DemoSummary:
     silent_before = plan.horizon - dt.timedelta(days=SILENT_AFTER_DAYS)
     answered = {s["department"] for s in plan.surveys if s["collected_at"] >= silent_before}
     followers, quiet, leaving_soon = (
@@ -332,6 +340,7 @@ def _summary(plan: DemoPlan, customer_ids: list[int], keys: dict[str, str], seco
         healthy_vips=[customer_ids[i] for i in plan.healthy],
         admin_key=keys[ADMIN_EMAIL],
         api_keys=keys,
+        passwords=passwords,
         names={customer_ids[c.index]: c.name for c in plan.companies},
         notes={customer_ids[i]: note for i, note in plan.notes.items()},
         seconds=seconds,

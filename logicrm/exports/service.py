@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Boolean, Select, and_, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from logicrm import access, bounds
@@ -132,6 +132,9 @@ def _customers(user: User) -> Select:
             *(getattr(ShipperProfile, name) for name in PROFILE_COLUMNS["shipper"]),
             ConsigneeProfile.customer_id.is_not(None).label("consignee"),
             *(getattr(ConsigneeProfile, name) for name in PROFILE_COLUMNS["consignee"]),
+            # exported customers were accepted already: imported into another database they are not
+            # refused again as probable duplicates of each other
+            literal(True, Boolean).label("allow_duplicate"),
         )
         .outerjoin(owner, owner.id == Customer.owner_id)
         # A deleted referrer cannot be imported: the referral goes with it, as the import would refuse it.

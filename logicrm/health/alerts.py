@@ -16,10 +16,12 @@ from logicrm.users.models import User
 
 
 def list_statement(
-    *, user: User, state=None, rule=None, severity=None, customer_id=None, owner_id=None
+    *, user: User, state=None, rule=None, severity=None, customer_id=None, owner_id=None, customer_ids=None
 ) -> Select:
-    """Select alerts on accounts the user may see, newest first, with filters."""
+    """Select alerts on accounts the user may see, newest first, with filters (`customer_ids`: among these)."""
     statement = select(Alert).where(Alert.customer_id.in_(customers.visible_ids(user=user)))
+    if customer_ids is not None:
+        statement = statement.where(Alert.customer_id.in_(customer_ids))
     for column, value in (
         (Alert.state, state),
         (Alert.rule, rule),

@@ -123,6 +123,19 @@ class Alert(Base):
     rulebook_version: Mapped[int | None]  # of the run that last raised or refreshed it
 
 
+class PortfolioKpis(Base):
+    """The portfolio's KPIs at one moment: stored by each health run (run_id), or replayed for a past
+    date (run_id None)."""
+
+    __tablename__ = "portfolio_kpis"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id", ondelete="CASCADE"), unique=True)
+    as_of: Mapped[dt.datetime] = mapped_column(index=True)
+    figures: Mapped[dict] = mapped_column(JSON, default=dict)
+    config_hash: Mapped[str | None] = mapped_column(String(16))
+
+
 class AlertPreference(Base):
     """How one person hears of alerts, per severity (no row: the defaults, digest for each)."""
 

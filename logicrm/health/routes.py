@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import queue
-import threading
 
 from flask import current_app
 from flask.views import MethodView
@@ -21,21 +19,23 @@ from logicrm.api import (
     session,
 )
 from logicrm.customers import service as customers
-from logicrm.db import utcnow
-from logicrm.health import alerts, history, rulebook, runs, subscriptions
+from logicrm.health import alerts, history, kpis, rulebook, runs, subscriptions
 from logicrm.health.rules import RULES
 from logicrm.health.schemas import (
     AlertListArgs,
     AlertOut,
     AlertSettingsIn,
     AlertSettingsOut,
+    HistoryArgs,
+    HistoryPage,
+    KpiArgs,
+    KpiSeriesOut,
     RulebookDocumentIn,
     RulebookIn,
     RulebookOut,
     RulebookPatchIn,
     RunListArgs,
     RunOut,
-    SnapshotOut,
 )
 from logicrm.rulebook import service as rulebooks
 from logicrm.users.models import UserRole
@@ -61,11 +61,16 @@ settings_blp = Blueprint(
     "alert-settings", __name__, url_prefix="/me", description="How the caller hears of alerts."
 )
 
+kpis_blp = Blueprint(
+    "portfolio-kpis", __name__, url_prefix="/portfolio", description="Portfolio KPIs over time."
+)
+# portfolio-wide figures include accounts an account manager does not see
+KPI_READERS = (UserRole.ADMIN, UserRole.MANAGER, UserRole.PLANNER, UserRole.VIEWER)
+
 
 def run_config() -> runs.RunConfig:
     """The settings and parameters a run uses, from the app's configuration."""
-    config = current_app.config
-    return runs.RunConfig(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"])
+    return runs.RunConfig.of_app(current_app.config)
 
 
 @alerts_blp.route("")
@@ -115,40 +120,32 @@ class Runs(MethodView):
     def post(self):
         """Start a full health run now (admin, manager); poll GET /runs?slot=… for its outcome."""
         require_role(UserRole.ADMIN, UserRole.MANAGER)
-        slot = f"manual-{utcnow().isoformat()}"
-        database, config = current_app.extensions["logicrm.db"], run_config()
-        claimed: queue.Queue = queue.Queue()
-
-        def run() -> None:
-            try:
-                runs.run_health(
-                    database,
-                    config,
-                    slot=slot,
-                    on_phase=lambda phase: phase == "claimed" and claimed.put(None),
-                )
-            except (runs.RunInProgress, runs.SlotTaken) as refused:
-                claimed.put(refused)
-            except Exception:
-                pass
-
-        threading.Thread(target=run, daemon=True, name=f"health-run {slot}").start()
-        # The claim (with abandoned-run detection) decides between 202 and 409; the run goes on alone.
-        refused = claimed.get(timeout=current_app.config["LOGICRM"].sqlite_busy_timeout_ms / 1000 + 10)
-        if refused is not None:
-            raise refused
+        slot = runs.start_in_background(current_app.extensions["logicrm.db"], run_config())
         return session().scalar(runs.list_statement(job=runs.HEALTH_RUN, slot=slot))
 
 
 @history_blp.route("/<int:customer_id>/health/history")
 class HealthHistory(MethodView):
-    @history_blp.arguments(PageArgs, location="query")
-    @history_blp.response(200, page_of(SnapshotOut))
+    @history_blp.arguments(HistoryArgs, location="query")
+    @history_blp.response(200, HistoryPage)
     def get(self, args, customer_id):
-        """The customer's snapshots from past health runs, newest first."""
+        """The customer's snapshots from past health runs, newest first, with the trend over the range."""
         customers.get(session(), user=current_user(), customer_id=customer_id)
-        found = paginate(session(), history.list_statement(customer_id=customer_id), **args)
-        return {**found, "items": history.present(session(), user=current_user(), snapshots=found["items"])}
+        span = {"start": args.pop("start", None), "end": args.pop("end", None)}
+        found = paginate(session(), history.list_statement(customer_id=customer_id, **span), **args)
+        items = history.present(session(), user=current_user(), snapshots=found["items"])
+        return {**found, "items": items, "trend": history.trend(session(), customer_id=customer_id, **span)}
+
+
+@kpis_blp.route("/kpis")
+class PortfolioKpis(MethodView):
+    @kpis_blp.arguments(KpiArgs, location="query")
+    @kpis_blp.response(200, KpiSeriesOut)
+    def get(self, args):
+        """Retention, churn, concentration, acquisition, lifetime value and lifecycle stages as stored by
+        each health run (and replayed for past months), oldest first. Not for account managers."""
+        require_role(*KPI_READERS)
+        return kpis.series(session(), **args)
 
 
 def _answer(found: rulebook.Rulebook) -> tuple:
@@ -233,4 +230,4 @@ class MyAlertSettings(MethodView):
         return subscriptions.replace(session(), user=current_user(), **settings_in)
 
 
-blueprints = (alerts_blp, runs_blp, history_blp, rulebook_blp, settings_blp)
+blueprints = (alerts_blp, runs_blp, history_blp, kpis_blp, rulebook_blp, settings_blp)

@@ -320,9 +320,10 @@ def _department_dissatisfied(a: AccountFacts, p: RuleParams) -> _Hit | None:
     worst = unhappy[0].score
     listed = ", ".join(f"{d.name} ({100 * d.score:.0f}/100)" for d in unhappy)
     text = f"deciding department dissatisfied: {listed} (alert below {100 * p.dissatisfied:.0f})"
+    # on 0–100, as satisfaction reads everywhere (the rule's parameter stays on the core's 0–1)
     details = {
-        "departments": [{"name": d.name, "score": d.score} for d in unhappy],
-        "threshold": p.dissatisfied,
+        "departments": [{"name": d.name, "score": round(100 * d.score, 1)} for d in unhappy],
+        "threshold": round(100 * p.dissatisfied, 1),
     }
     return _Hit(1.0 - worst, worst < p.dissatisfied_escalate, text, details)
 
@@ -619,3 +620,60 @@ def reconcile(
         if alert.rule in evaluated and key not in worst
     )
     return transitions
+
+
+def measure(rule: str, details: Mapping) -> str:
+    """Say in words what an alert measures and where it stands against its threshold (what a bare value
+    could not): for emails and webhooks. Details are those the rule stored; old or foreign ones say less."""
+    d = details
+
+    def pct(name: str, places: int = 0) -> str:
+        return f"{100 * d[name]:.{places}f}%"
+
+    try:
+        if rule == "risk_high":
+            return (
+                f"network risk {pct('network_risk')}: the probability of losing the account, its partners' "
+                f"risk included (alert from {pct('threshold')})"
+            )
+        if rule == "risk_jump":
+            return (
+                f"network risk up {100 * d['rise']:.0f} percentage points since the last health run "
+                f"({pct('previous_network_risk')} → {pct('network_risk')}; alert from {100 * d['threshold']:.0f} points)"
+            )
+        if rule == "exposure_high":
+            return (
+                f"losing it would cascade to {d['exposure']:,.0f} a month in revenue, {pct('share', 1)} of the "
+                f"portfolio's monthly revenue (alert from {pct('threshold', 1)})"
+            )
+        if rule == "department_dissatisfied":
+            worst = d["departments"][0]
+            return (
+                f"satisfaction of {worst['name']} {worst['score']:.0f}/100, the weakest deciding department "
+                f"(alert below {d['threshold']:.0f}; 50 = expectations exactly met)"
+            )
+        if rule == "department_silent":
+            return f"deciding departments without a recent survey answer: {', '.join(d['departments'])}"
+        if rule == "contact_overdue":
+            if d["days_since_contact"] is None:
+                return f"never contacted; the tier's contact cadence is {d['cadence_days']:.0f} days"
+            return (
+                f"{d['days_since_contact']:.0f} days since the last contact against a "
+                f"{d['cadence_days']:.0f}-day cadence"
+            )
+        if rule == "contract_expiring":
+            left = d["contract_days_left"]
+            when = f"ended {-left:.0f} days ago" if left < 0 else f"ends in {left:.0f} days"
+            return f"the contract {when} with no renewal open (alert from {d['threshold_days']} days before)"
+        if rule == "ticket_overdue":
+            worst = d["tickets"][0]
+            return (
+                f"{len(d['tickets'])} ticket(s) past SLA; the worst open {worst['days_open']:.1f} days, "
+                f"{worst['factor']:.1f} times its {worst['sla_days']:g}-day SLA"
+            )
+        if rule == "tier_mismatch":
+            direction = "higher" if d["mismatch"] == UNDER_SERVED else "lower"
+            return f"tier {d.get('tier')}, while its value says a {direction} tier"
+    except (KeyError, IndexError, TypeError, ValueError):
+        pass
+    return ""

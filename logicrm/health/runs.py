@@ -13,23 +13,25 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import queue
+import threading
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 
 from sqlalchemy import Select, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from logicrm import processes
-from logicrm.config import Settings
+from logicrm.config import Settings, parse_stage_probabilities
 from logicrm.customers import service as customers
 from logicrm.customers import teams
 from logicrm.customers.models import TeamRole
 from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict
-from logicrm.health import cadence, playbooks, rules, subscriptions
+from logicrm.health import cadence, history, kpis, playbooks, renewals, rules, subscriptions
 from logicrm.health import rulebook as rulebook_edits
 from logicrm.health.models import Alert, AlertState, DeliveryMode, HealthSnapshot, JobRun, RunStatus
 from logicrm.network import drivers
@@ -46,7 +48,7 @@ from logicrm.tickets import escalations
 
 log = logging.getLogger(__name__)
 
-HEALTH_RUN = "health_run"
+HEALTH_RUN = history.HEALTH_RUN
 SLA_CHECK = "sla_check"
 TICKET_RULE = "ticket_overdue"  # the only rule the frequent SLA check evaluates
 # Both jobs write alerts, so they never overlap either: at most one unresolved alert per (customer, rule)
@@ -69,6 +71,11 @@ class RunConfig:
     settings: Settings
     scoring: ScoringParams
     rules: rules.RuleParams
+
+    @classmethod
+    def of_app(cls, config: Mapping) -> RunConfig:
+        """The run configuration of an app, from its Flask config."""
+        return cls(config["LOGICRM"], config["LOGICRM_SCORING"], config["LOGICRM_RULES"])
 
     def config_hash(self) -> str:
         """Fingerprint of the scoring and rule parameters in force."""
@@ -102,6 +109,30 @@ def run_health(
             session, config, run, prepared, now, timings, on_phase
         ),
     )
+
+
+def start_in_background(database: Database, config: RunConfig, *, now: dt.datetime | None = None) -> str:
+    """Start a full health run in a thread of its own and return its slot once the run has claimed it;
+    raise RunInProgress (or SlotTaken) at once instead when it cannot. The run then goes on alone."""
+    slot = f"manual-{(now or utcnow()).isoformat()}"
+    claimed: queue.Queue = queue.Queue()
+
+    def run() -> None:
+        try:
+            run_health(
+                database, config, slot=slot, on_phase=lambda phase: phase == "claimed" and claimed.put(None)
+            )
+        except (RunInProgress, SlotTaken) as refused:
+            claimed.put(refused)
+        except Exception:
+            pass  # recorded on the run and logged by run_health
+
+    threading.Thread(target=run, daemon=True, name=f"health-run {slot}").start()
+    # the claim (with abandoned-run detection) decides whether the run goes ahead
+    refused = claimed.get(timeout=config.settings.sqlite_busy_timeout_ms / 1000 + 10)
+    if refused is not None:
+        raise refused
+    return slot
 
 
 def run_sla_check(
@@ -254,6 +285,7 @@ class _Prepared:
     book: Rulebook
     config: RunConfig  # with the rule parameters the rulebook puts in force
     dues: dict = dataclasses.field(default_factory=dict)  # cadence per deciding department (health runs)
+    kpis: dict | None = None  # the portfolio KPIs a health run stores
 
 
 def _in_force(reader: Session, config: RunConfig) -> tuple[Rulebook, RunConfig]:
@@ -274,10 +306,16 @@ def _prepare_health(reader: Session, config: RunConfig, now: dt.datetime, timing
     accounts = portfolio.accounts.values()
     dues = cadence.dues(reader, accounts=accounts, book=book, now=now)
     sponsored = _sponsored(reader, portfolio)
-    facts = _all_facts(portfolio, accounts, previous, tickets, dues=dues, sponsored=sponsored, now=now)
+    secured = renewals.secured(reader, stage=config.settings.renewal_secured_stage)
+    facts = _all_facts(
+        portfolio, accounts, previous, tickets, dues=dues, sponsored=sponsored, secured=secured, now=now
+    )
     findings = rules.evaluate(facts, config.rules, rules=rulebook_edits.enabled_rules(book, rules.RULES))
     timings["rules"] = time.perf_counter() - started
-    return _Prepared(portfolio, findings, book, config, dues)
+    started = time.perf_counter()
+    figures = kpis.compute(reader, at=now, since=kpis.previous_point(reader, at=now))
+    timings["kpis"] = time.perf_counter() - started
+    return _Prepared(portfolio, findings, book, config, dues, figures)
 
 
 def _sponsored(session: Session, portfolio) -> set[int]:
@@ -303,6 +341,11 @@ def _write_health(
     ]
     if rows:
         session.execute(insert(HealthSnapshot), rows)
+    kpis.record(session, at=now, figures=prepared.kpis, run_id=run.id)
+    lead = parse_stage_probabilities(config.settings.stage_probabilities)["lead"]
+    opened = renewals.open_due(
+        session, now=now, lead_days=config.settings.renewal_lead_days, probability=lead
+    )
     timings["snapshots"] = time.perf_counter() - started
     on_phase("snapshots_written")
     started = time.perf_counter()
@@ -313,23 +356,18 @@ def _write_health(
     counts = _write_alerts(session, prepared.config, run, prepared, evaluated=rules.RULES, now=now)
     timings["alerts_and_outbox"] = time.perf_counter() - started
     on_phase("alerts_written")
-    return {"customers": len(rows), **counts, "cadence_tasks": cadence_tasks}
+    return {"customers": len(rows), "renewals_opened": opened, **counts, "cadence_tasks": cadence_tasks}
 
 
 def _prepare_sla(reader: Session, config: RunConfig, now: dt.datetime) -> _Prepared:
     book, config = _in_force(reader, config)
-    model, version = churn_models.active(reader, config.scoring)
-    portfolio = scores.current(
-        reader,
-        config.scoring,
-        model=model,
-        model_version=version,
-        max_age_s=config.settings.scores_cache_seconds,
+    portfolio = churn_models.current_scores(
+        reader, config.scoring, max_age_s=config.settings.scores_cache_seconds
     )
     tickets = queries.overdue_ticket_list(reader, now=now)
     late = {t.customer_id for t in tickets}
     accounts = [portfolio.accounts[c] for c in late if c in portfolio.accounts]
-    facts = _all_facts(portfolio, accounts, {}, tickets, dues={}, sponsored=set(), now=now)
+    facts = _all_facts(portfolio, accounts, {}, tickets, dues={}, sponsored=set(), secured=set(), now=now)
     enabled = rulebook_edits.enabled_rules(book, {TICKET_RULE})
     return _Prepared(portfolio, rules.evaluate(facts, config.rules, rules=enabled), book, config)
 
@@ -368,17 +406,8 @@ def _write_sla(
 
 def _previous_risks(session: Session) -> dict[int, float]:
     """Network risk per customer at the last successful health run."""
-    last = (
-        select(JobRun.id)
-        .where(JobRun.job == HEALTH_RUN, JobRun.status == RunStatus.SUCCEEDED)
-        .order_by(JobRun.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(HealthSnapshot.customer_id, HealthSnapshot.network_risk).where(HealthSnapshot.run_id == last)
-    )
-    return dict(rows.all())
+    last = session.scalar(history.successful_runs(limit=1))
+    return {} if last is None else history.risks_at(session, run_id=last)
 
 
 def _snapshot_row(
@@ -395,7 +424,7 @@ def _snapshot_row(
         "two_sided": reports.index_points(account.two_sided),
         "coverage": sat.coverage,
         "loyalty_nps": sat.loyalty.nps,
-        "own_risk": reports.own_evidence(account),
+        "own_risk": account.own.from_evidence,
         "network_risk": account.network_risk,
         "model_version": portfolio.model_version,
         "horizon_days": portfolio.horizon_days,
@@ -430,10 +459,12 @@ def _all_facts(
     *,
     dues: dict,
     sponsored: set[int],
+    secured: set[int],
     now: dt.datetime,
 ) -> list:
     """Build the rules' facts for these accounts (portfolio-wide figures computed once); without `dues`
-    (the SLA check) the contact facts are left empty, as only the ticket rule is evaluated."""
+    (the SLA check) the contact, sponsor and renewal facts are left empty, as only the ticket rule is
+    evaluated."""
     revenue = float(portfolio.arrays.node_revenue.sum())
     by_customer = defaultdict(list)
     for ticket in tickets:
@@ -447,6 +478,7 @@ def _all_facts(
             revenue,
             dues.get(a.customer_id, ()),
             a.customer_id in sponsored,
+            a.customer_id in secured,
             now,
         )
         for a in accounts
@@ -461,6 +493,7 @@ def _facts(
     portfolio_revenue: float,
     dues,
     sponsored: bool,
+    renewal_secured: bool,
     now: dt.datetime,
 ) -> rules.AccountFacts:
     signals = account.signals
@@ -486,7 +519,8 @@ def _facts(
         contacts=tuple(due.fact(now) for due in deciding),
         has_executive_sponsor=sponsored,
         contract_days_left=signals.contract_days_left,
-        renewal_open=signals.renewal_open,
+        # the alert clears only once a renewal reaches LOGICRM_RENEWAL_SECURED_STAGE, not when one exists
+        renewal_open=renewal_secured,
         overdue_tickets=tuple(
             rules.TicketFact(
                 id=t.id,
@@ -618,6 +652,7 @@ def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> l
                 event=event,
                 message=alert.message,
                 value=alert.value,
+                measure=rules.measure(alert.rule, alert.details or {}),
                 drivers=drivers.describe(kept, names=names),
                 recipients=recipients,
                 details=alert.details,

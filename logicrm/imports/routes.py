@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
 from flask import current_app, url_for
 from flask.views import MethodView
 
@@ -13,7 +10,6 @@ from logicrm.errors import Invalid
 from logicrm.imports import jobs, service
 from logicrm.imports.csvfile import write_rows
 from logicrm.imports.kinds import KINDS
-from logicrm.imports.models import ImportJob
 from logicrm.imports.schemas import ImportArgs, ImportJobOut, ImportListArgs, KindOut, RejectOut, UploadIn
 from logicrm.users.models import UserRole
 
@@ -84,13 +80,11 @@ class Upload(MethodView):
         import_kind = service.get_kind(name=kind)
         file = upload.pop("file")
         options = service.options_from(settings=_settings(), **_given_once(query, upload))
-        job, path = _spool(file, import_kind, user, options)
-        location = {"Location": url_for("imports.Job", job_id=job.id)}
-        if job.spool_path:
-            jobs.submit(_database(), job_id=job.id, path=path, options=options, spool_dir=_spool_dir())
-            return _out(job), 202, location
-        job = jobs.run_now(_database(), job_id=job.id, path=path, options=options, spool_dir=_spool_dir())
-        return _out(job), 201, location
+        job, queued = jobs.accept(
+            _database(), upload=file, kind=import_kind, user=user, options=options,
+            settings=_settings(), spool_dir=_spool_dir(),
+        )  # fmt: skip
+        return _out(job), 202 if queued else 201, {"Location": url_for("imports.Job", job_id=job.id)}
 
 
 def _given_once(query: dict, form: dict) -> dict:
@@ -102,20 +96,6 @@ def _given_once(query: dict, form: dict) -> dict:
             errors={"form": {name: ["also given in the query"] for name in twice}},
         )
     return {**query, **form}
-
-
-def _spool(file, kind, user, options) -> tuple[ImportJob, str]:
-    """Save the upload to the spool folder and record its job: queued (spool_path set) when too
-    large to import within the request. Return the job and the saved file's path."""
-    path = os.path.join(_spool_dir(), f"upload-{uuid.uuid4().hex}.csv")
-    file.save(path)
-    size = os.path.getsize(path)
-    with _database().session_scope() as writer:
-        job = service.create(
-            writer, kind=kind, filename=file.filename or "upload.csv", user=user, options=options,
-            bytes_total=size, spool_path=path if size > _settings().import_inline_max_bytes else None,
-        )  # fmt: skip
-    return job, path
 
 
 @blp.route("")

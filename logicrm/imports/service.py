@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import glob
 import itertools
 import json
 import logging
@@ -287,15 +288,20 @@ class Progress:
     """
 
     interval_s = 1.0
+    # A finished import leaves its file: a poll that read the job row as running just before the end
+    # (its snapshot predates the final commit) must still find the progress, or it would see it go back
+    # to zero. Files this old are gone by then and are swept when the next import starts.
+    kept_s = 3600.0
 
     def __init__(self, database: Database, spool_dir: str, job_id: int):
         self.database, self.job_id = database, job_id
         self.path = _progress_path(spool_dir, job_id)
         self._last = 0.0
+        _sweep_progress(spool_dir, older_than=time.time() - self.kept_s)
 
-    def __call__(self, rows: int, bytes_done: int) -> None:
+    def __call__(self, rows: int, bytes_done: int, *, final: bool = False) -> None:
         now = time.monotonic()
-        if now - self._last < self.interval_s:
+        if now - self._last < self.interval_s and not final:
             return
         self._last = now
         if self.database.engine.dialect.name == "sqlite":
@@ -315,6 +321,13 @@ class Progress:
 
 def _progress_path(spool_dir: str, job_id: int) -> str:
     return os.path.join(spool_dir, f"{job_id}.progress.json")
+
+
+def _sweep_progress(spool_dir: str, *, older_than: float) -> None:
+    for path in glob.glob(os.path.join(spool_dir, "*.progress.json")):
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.getmtime(path) < older_than:
+                os.remove(path)
 
 
 def execute(
@@ -340,36 +353,34 @@ def execute(
         kind = get_kind(name=job.kind)
     published = Progress(database, spool_dir, job_id)
 
+    latest = [0, 0]
+
     def progress(rows: int, bytes_done: int) -> None:
+        latest[:] = rows, bytes_done
         published(rows, bytes_done)
         if watch:
             watch(rows, bytes_done)
 
-    try:
-        with database.session() as session:
-            try:
-                outcome = run(
-                    session, kind=kind, user=user, stream=stream, options=options, progress=progress
-                )
-                if outcome.state == ImportState.SUCCEEDED and not options.dry_run:
-                    session.commit()
-                else:
-                    session.rollback()
-            except FileError as problem:
-                session.rollback()
-                return _finish(database, job_id, ImportState.REJECTED, error=str(problem))
-            except Exception as problem:
-                session.rollback()
-                _finish(database, job_id, ImportState.FAILED, error=f"{type(problem).__name__}: {problem}")
-                raise
+    with database.session() as session:
         try:
-            _store_rejects(database, job_id, outcome)
-            return _finish(database, job_id, outcome.state, outcome=outcome)
-        finally:
-            outcome.rejects.close()
+            outcome = run(session, kind=kind, user=user, stream=stream, options=options, progress=progress)
+            if outcome.state == ImportState.SUCCEEDED and not options.dry_run:
+                session.commit()
+            else:
+                session.rollback()
+        except FileError as problem:
+            session.rollback()
+            return _finish(database, job_id, ImportState.REJECTED, error=str(problem))
+        except Exception as problem:
+            session.rollback()
+            _finish(database, job_id, ImportState.FAILED, error=f"{type(problem).__name__}: {problem}")
+            raise
+    try:
+        _store_rejects(database, job_id, outcome)
+        published(*latest, final=True)
+        return _finish(database, job_id, outcome.state, outcome=outcome)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(published.path)
+        outcome.rejects.close()
 
 
 def _store_rejects(database: Database, job_id: int, outcome: Outcome) -> None:

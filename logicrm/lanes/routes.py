@@ -7,13 +7,18 @@ from flask import current_app
 from flask.views import MethodView
 
 from logicrm.api import Blueprint, current_user, expected_version, page_of, paginate, session, with_etag
+from logicrm.db import utcnow
+from logicrm.lanes import metrics, shipments
 from logicrm.lanes import service as lanes
-from logicrm.lanes import shipments
 from logicrm.lanes.schemas import (
     BulkShipmentsOut,
+    CustomerMetricsArgs,
+    CustomerMetricsOut,
     LinkIn,
     LinkListArgs,
+    LinkMetricsOut,
     LinkOut,
+    MetricsArgs,
     ShipmentIn,
     ShipmentListArgs,
     ShipmentOut,
@@ -24,6 +29,9 @@ links_blp = Blueprint(
     "links", __name__, url_prefix="/links", description="Lanes from a shipper to a consignee."
 )
 shipments_blp = Blueprint("shipments", __name__, url_prefix="/shipments", description="Shipments on lanes.")
+customer_metrics_blp = Blueprint(
+    "customer-metrics", __name__, url_prefix="/customers", description="A customer's lanes over time."
+)
 
 
 @links_blp.route("")
@@ -31,11 +39,11 @@ class Links(MethodView):
     @links_blp.arguments(LinkListArgs, location="query")
     @links_blp.response(200, page_of(LinkOut))
     def get(self, args):
-        """List lanes where you see at least one end."""
+        """List lanes where you see at least one end, each with its last 90 days' shipments, revenue and OTIF."""
         page, page_size = args.pop("page"), args.pop("page_size")
-        return paginate(
-            session(), lanes.list_statement(user=current_user(), **args), page=page, page_size=page_size
-        )
+        statement = lanes.list_statement(user=current_user(), **args)
+        found = paginate(session(), statement, page=page, page_size=page_size)
+        return {**found, "items": metrics.listed(session(), links=found["items"], now=utcnow())}
 
     @links_blp.arguments(LinkIn)
     @links_blp.response(201, LinkOut)
@@ -68,6 +76,24 @@ class LinkById(MethodView):
         link = lanes.get(session(), user=current_user(), link_id=link_id)
         expected_version(link)
         lanes.delete(session(), user=current_user(), link=link)
+
+
+@links_blp.route("/<int:link_id>/metrics")
+class LinkMetrics(MethodView):
+    @links_blp.arguments(MetricsArgs, location="query")
+    @links_blp.response(200, LinkMetricsOut)
+    def get(self, args, link_id):
+        """The lane month by month (or week by week): shipments, revenue, cost, margin, OTIF, damage, claims."""
+        return metrics.link_metrics(session(), user=current_user(), link_id=link_id, **args)
+
+
+@customer_metrics_blp.route("/<int:customer_id>/metrics")
+class CustomerMetrics(MethodView):
+    @customer_metrics_blp.arguments(CustomerMetricsArgs, location="query")
+    @customer_metrics_blp.response(200, CustomerMetricsOut)
+    def get(self, args, customer_id):
+        """The customer's lanes over time, with each lane's totals over the range."""
+        return metrics.customer_metrics(session(), user=current_user(), customer_id=customer_id, **args)
 
 
 class BulkShipmentsIn(ma.Schema):
@@ -121,4 +147,4 @@ class ShipmentById(MethodView):
         shipments.delete(session(), user=current_user(), shipment=shipment)
 
 
-blueprints = (links_blp, shipments_blp)
+blueprints = (links_blp, shipments_blp, customer_metrics_blp)

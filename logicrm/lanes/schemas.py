@@ -6,6 +6,8 @@ import marshmallow as ma
 
 from logicrm import bounds
 from logicrm.api import PageArgs
+from logicrm.db import PERIODS, utcnow
+from logicrm.lanes import metrics
 from logicrm.lanes.models import LinkStatus, ServiceType
 from logicrm.schemas import AwareDateTime, Id, enum_field, external_ref_field, number
 
@@ -34,9 +36,27 @@ class LinkIn(ma.Schema):
             raise ma.ValidationError("must not be before started_on", "ended_on")
 
 
+MONEY = "in the account currency"
+
+
+class RecentOut(ma.Schema):
+    shipments = ma.fields.Integer(metadata={"description": "count shipped in the last 90 days"})
+    revenue = ma.fields.Float(metadata={"description": f"{MONEY}, summed over the last 90 days"})
+    margin = ma.fields.Float(metadata={"description": f"revenue − cost, {MONEY}, over the last 90 days"})
+    otif = ma.fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "share on time in full, 0–1, of those delivered in the last 90 days; null: none"
+        },
+    )
+
+
 class LinkOut(LinkIn):
     id = Id()
     version = ma.fields.Integer()
+    last_90_days = ma.fields.Nested(
+        RecentOut, dump_only=True, metadata={"description": "in lists: the lane's last 90 days"}
+    )
 
 
 class LinkListArgs(PageArgs):
@@ -82,3 +102,99 @@ class BulkShipmentsOut(ma.Schema):
     created = ma.fields.Integer()
     updated = ma.fields.Integer()
     ids = ma.fields.List(Id(), metadata={"description": "ids in the order of the request rows"})
+
+
+class MetricsArgs(ma.Schema):
+    start = AwareDateTime(
+        data_key="from", metadata={"description": "first shipping time counted (default: a year before `to`)"}
+    )
+    end = AwareDateTime(data_key="to", metadata={"description": "shipments before this (default: now)"})
+    interval = ma.fields.String(
+        load_default="month",
+        validate=ma.validate.OneOf(PERIODS),
+        metadata={"description": "month (1st of the month) or week (ISO, from Monday); UTC"},
+    )
+
+    @ma.post_load
+    def _range(self, data, **_kwargs):
+        data["start"], data["end"] = metrics.default_range(
+            start=data.get("start"), end=data.get("end"), now=utcnow()
+        )
+        if data["start"] >= data["end"]:
+            raise ma.ValidationError(f"must be before to ({data['end'].isoformat()})", "from")
+        periods = len(metrics.periods_between(data["start"], data["end"], data["interval"]))
+        if periods > metrics.MAX_PERIODS[data["interval"]]:
+            limit = metrics.MAX_PERIODS[data["interval"]]
+            raise ma.ValidationError(f"at most {limit} {data['interval']}s at once, asked {periods}", "from")
+        return data
+
+
+class CustomerMetricsArgs(MetricsArgs):
+    role = ma.fields.String(
+        validate=ma.validate.OneOf(["shipper", "consignee"]),
+        metadata={"description": "only the lanes where the customer is shipper (or consignee); default both"},
+    )
+
+
+class PeriodOut(ma.Schema):
+    """One period's shipments (by shipping time, UTC); totals are the same figures over the whole range."""
+
+    period = ma.fields.String(metadata={"description": "YYYY-MM-DD: the month's 1st or the week's Monday"})
+    shipments = ma.fields.Integer(
+        metadata={"description": "count shipped in the period (the lane's volume: shipments are its unit)"}
+    )
+    revenue = ma.fields.Float(metadata={"description": f"{MONEY}, summed over the period"})
+    cost = ma.fields.Float(metadata={"description": f"{MONEY}, summed over the period"})
+    margin = ma.fields.Float(metadata={"description": f"revenue − cost, {MONEY}, over the period"})
+    margin_share = ma.fields.Float(
+        allow_none=True,
+        metadata={"description": "margin / revenue, 0–1 (negative at a loss); null: no revenue"},
+    )
+    delivered = ma.fields.Integer(metadata={"description": "count delivered with a promised time"})
+    otif = ma.fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "share on time (delivered by the promise) and in full, 0–1; null: none delivered"
+        },
+    )
+    damaged = ma.fields.Integer(metadata={"description": "count of damaged shipments"})
+    damage_rate = ma.fields.Float(allow_none=True, metadata={"description": "damaged / shipments, 0–1"})
+    claims = ma.fields.Integer(metadata={"description": "count of shipments with a claim"})
+    claim_amount = ma.fields.Float(metadata={"description": f"{MONEY}, summed over the period"})
+
+
+class TotalsOut(PeriodOut):
+    class Meta:
+        exclude = ("period",)
+
+
+class LaneTotalsOut(TotalsOut):
+    link_id = Id()
+    as_role = ma.fields.String(metadata={"description": "the customer's end of the lane"})
+    partner_id = Id(metadata={"description": "the other end"})
+    partner_name = ma.fields.String(allow_none=True, metadata={"description": "null when not yours to see"})
+    origin = ma.fields.String()
+    destination = ma.fields.String()
+    service_type = enum_field(ServiceType)
+    status = enum_field(LinkStatus)
+
+
+class LinkMetricsOut(ma.Schema):
+    link_id = Id()
+    start = ma.fields.DateTime(data_key="from", metadata={"description": "first shipping time counted"})
+    end = ma.fields.DateTime(data_key="to", metadata={"description": "shipments before this"})
+    interval = ma.fields.String(metadata={"description": "the length of each period: month or week"})
+    series = ma.fields.List(
+        ma.fields.Nested(PeriodOut),
+        metadata={"description": "every period the range touches, empty ones too"},
+    )
+    totals = ma.fields.Nested(TotalsOut, metadata={"description": "the same figures over the whole range"})
+
+
+class CustomerMetricsOut(LinkMetricsOut):
+    class Meta:
+        exclude = ("link_id",)
+
+    customer_id = Id()
+    role = ma.fields.String(allow_none=True)
+    lanes = ma.fields.List(ma.fields.Nested(LaneTotalsOut))

@@ -3,9 +3,10 @@ external_ref, and every correction in both ends' history."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Select, insert, or_, select
+from sqlalchemy import Select, and_, case, func, insert, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session, aliased
 
@@ -198,3 +199,49 @@ def record_changes(session: Session, *, user: User | None, action: str, changes:
             action=action,
             changes=shipment_changes,
         )
+
+
+def delivered():
+    """SQL condition on Shipment: delivered against a promise (what on-time-in-full is measured on)."""
+    return and_(Shipment.delivered_at.is_not(None), Shipment.promised_at.is_not(None))
+
+
+def on_time_in_full():
+    """SQL condition on Shipment: delivered by the promised time and in full."""
+    return and_(delivered(), Shipment.delivered_at <= Shipment.promised_at, Shipment.in_full)
+
+
+def _month(session: Session, column):
+    """The UTC month of a timestamp column as text, YYYY-MM."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)  # SQLite keeps UTC timestamps as text
+
+
+def monthly(session: Session, *, link_ids: Iterable[int], since: dt.datetime) -> dict[int, dict[str, dict]]:
+    """Per lane and UTC month (YYYY-MM) since `since`: shipments, delivered against a promise, and of those
+    on time in full."""
+    month = _month(session, Shipment.shipped_at)
+
+    def count_if(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    rows = session.execute(
+        select(
+            Shipment.link_id,
+            month,
+            func.count(),
+            count_if(delivered()),
+            count_if(on_time_in_full()),
+        )
+        .where(Shipment.link_id.in_(list(link_ids)), Shipment.shipped_at >= since)
+        .group_by(Shipment.link_id, month)
+    )
+    found: dict[int, dict[str, dict]] = {}
+    for link_id, key, shipments, measured, on_time in rows:
+        found.setdefault(link_id, {})[key] = {
+            "shipments": shipments,
+            "delivered": measured,
+            "on_time": on_time,
+        }
+    return found

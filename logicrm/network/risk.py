@@ -50,6 +50,11 @@ class OwnRisk:
     evidence: float | None = None  # None: risk is all own evidence
     departed: tuple[Driver, ...] = ()
 
+    @property
+    def from_evidence(self) -> float:
+        """The probability from the account's own evidence alone, without the partners that left."""
+        return self.risk if self.evidence is None else self.evidence
+
 
 @dataclass(frozen=True, eq=False)
 class Propagation:
@@ -243,7 +248,7 @@ def explain(
 
 
 def _own_drivers(own: OwnRisk, baseline: float) -> list[Driver]:
-    evidence = own.risk if own.evidence is None else own.evidence
+    evidence = own.from_evidence
     base = min(baseline, evidence)
     positive = {k: c for k, c in own.contributions.items() if c > 0}
     if not positive:

@@ -10,8 +10,8 @@ sha256(recipient email)[:12]:
     webhook           msg_alert-<alert_id>-<event>-<batch>-to-<receiver_id>
     test webhook      msg_test-<random>-to-<receiver_id>
 
-Links point at the web workspace when `web_url` is set (its account, alert and ticket pages), else at
-the API.
+Links point at the web pages (account, alerts, service desk) under `public_url`, where the same app serves
+them; webhooks carry the API's links too.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class Notice:
     event: str  # opened | worsened | resolved
     message: str
     value: float = 0.0
+    measure: str = ""  # what the value means, in words (health.rules.measure)
     # risk drivers as rendered by logicrm.network.drivers for the webhooks (every partner named, with its id)
     drivers: Sequence[Mapping] = ()
     recipients: Sequence[Recipient] = ()
@@ -109,39 +110,21 @@ def batch_name(run_id: int | None) -> str:
     return f"run{run_id}" if run_id is not None else f"adhoc{secrets.token_hex(6)}"
 
 
+# Paths of the web pages messages link to (logicrm.web serves them; tests/web/test_links.py checks they resolve).
+WEB_ALERTS = "/alerts"
+WEB_ACCOUNT = "/accounts/{customer_id}"
+WEB_SERVICE_DESK = "/service-desk"
+
+
 def links(settings: Settings, customer_id: int | None = None) -> dict:
-    """Return the API links a message points to: all alerts, and the customer's health if given; with a
-    web workspace, its pages too (`web_alerts`, `web_account`)."""
-    base = settings.public_url.rstrip("/") + "/api/v1"
-    found = {"alerts": f"{base}/alerts"}
+    """Return the links a message points to: the alerts page and the account's page for people, and
+    the same in the API for programs (the web pages are served by the same app, under `public_url`)."""
+    base = settings.public_url.rstrip("/")
+    found = {"alerts": f"{base}{WEB_ALERTS}", "api_alerts": f"{base}/api/v1/alerts"}
     if customer_id is not None:
-        found["customer_health"] = f"{base}/customers/{customer_id}/health"
-    web = settings.web_url.rstrip("/")
-    if web:
-        found["web_alerts"] = f"{web}/alerts"
-        if customer_id is not None:
-            found["web_account"] = f"{web}/accounts/{customer_id}"
+        found["account"] = base + WEB_ACCOUNT.format(customer_id=customer_id)
+        found["api_customer_health"] = f"{base}/api/v1/customers/{customer_id}/health"
     return found
-
-
-def _account_link(settings: Settings, customer_id: int) -> str:
-    """Where a person reads about an account: its web page, else its health in the API."""
-    found = links(settings, customer_id)
-    return found.get("web_account", found["customer_health"])
-
-
-def _alerts_link(settings: Settings) -> str:
-    found = links(settings)
-    return found.get("web_alerts", found["alerts"])
-
-
-def _ticket_link(settings: Settings, ticket_id: int) -> str:
-    web = settings.web_url.rstrip("/")
-    return (
-        f"{web}/tickets/{ticket_id}"
-        if web
-        else f"{settings.public_url.rstrip('/')}/api/v1/tickets/{ticket_id}"
-    )
 
 
 def _to(email: str) -> str:
@@ -202,11 +185,11 @@ def _immediate(notice: Notice, recipient: Recipient, *, batch: str, settings: Se
             "",
             f"  Rule:     {notice.rule}",
             f"  Severity: {notice.severity}",
-            f"  Value:    {notice.value:g}",
+            *([f"  Measure:  {notice.measure}"] if notice.measure else []),
             f"  {notice.message}",
             *_drivers_lines(recipient, "  Top drivers: "),
             "",
-            _account_link(settings, notice.customer_id),
+            f"Open the account: {links(settings, notice.customer_id)['account']}",
             "",
             "--",
             "LogiCRM",
@@ -227,6 +210,7 @@ def _immediate(notice: Notice, recipient: Recipient, *, batch: str, settings: Se
 
 def escalation_emails(escalation: EscalationNotice, *, settings: Settings) -> Iterator[Email]:
     """Yield the email telling each person a ticket was escalated to them."""
+    base = settings.public_url.rstrip("/")
     for email in dict.fromkeys(e.strip().lower() for e in escalation.recipients):
         text = "\n".join(
             [
@@ -240,7 +224,8 @@ def escalation_emails(escalation: EscalationNotice, *, settings: Settings) -> It
                 f"  Resolve by: {escalation.resolution_due_at:%Y-%m-%d %H:%M} UTC",
                 f"  The customer is told: {escalation.customer_message}",
                 "",
-                _ticket_link(settings, escalation.ticket_id),
+                f"Open the service desk: {base}{WEB_SERVICE_DESK}",
+                f"The ticket in the API: {base}/api/v1/tickets/{escalation.ticket_id}",
                 "",
                 "--",
                 "LogiCRM",
@@ -292,8 +277,8 @@ def _digest_text(
                 f"  [{str(notice.severity).upper()}] {notice.rule} ({notice.event}): {notice.message}",
                 *_drivers_lines(recipient, "      top drivers: "),
             ]
-        lines += [f"  {_account_link(settings, customer_id)}", ""]
-    lines += ["--", f"LogiCRM. All alerts: {_alerts_link(settings)}"]
+        lines += [f"  {links(settings, customer_id)['account']}", ""]
+    lines += ["--", f"LogiCRM. All alerts: {links(settings)['alerts']}"]
     return "\n".join(lines) + "\n"
 
 
@@ -324,6 +309,7 @@ def event_body(notice: Notice, *, run_id: int | None, settings: Settings, now: d
             "severity": str(notice.severity),
             "message": notice.message,
             "value": notice.value,
+            "measure": notice.measure,
             "drivers": [dict(driver) for driver in notice.drivers],
             "details": json.loads(json.dumps(dict(notice.details), default=str)),
             "links": links(settings, notice.customer_id),

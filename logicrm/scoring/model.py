@@ -290,6 +290,12 @@ def active(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | N
     return as_model(record), record.version
 
 
+def current_scores(session: Session, params: ScoringParams, *, max_age_s: float) -> scores.PortfolioScores:
+    """The cached scores under the model in force: what the API, the web pages and the health checks read."""
+    model, version = active(session, params)
+    return scores.current(session, params, model=model, model_version=version, max_age_s=max_age_s)
+
+
 def as_model(record: ChurnModelRecord) -> ChurnModel:
     """Return the stored model as the pure core's ChurnModel."""
     return ChurnModel(

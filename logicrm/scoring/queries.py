@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from logicrm.bounds import IMPORTANCE, MONEY
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers.models import Customer, CustomerStatus
+from logicrm.lanes import shipments
 from logicrm.lanes.models import Link, LinkStatus, Shipment
 from logicrm.relations.models import Department, Interaction, SurveyResponse, SurveyScore
-from logicrm.sales.models import Opportunity, OpportunityKind, OpportunityStage
+from logicrm.sales.models import RENEWAL_JOB, Opportunity, OpportunityKind, OpportunityStage
 from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Ticket, TicketStatus
 
@@ -92,13 +93,8 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
     window_start = now - window_days * DAY
     recent_start = now - recent_days * DAY
     in_window = Shipment.shipped_at >= window_start
-    on_time = and_(
-        Shipment.delivered_at.is_not(None),
-        Shipment.promised_at.is_not(None),
-        Shipment.delivered_at <= Shipment.promised_at,
-        Shipment.in_full,
-    )
-    delivered = and_(Shipment.delivered_at.is_not(None), Shipment.promised_at.is_not(None))
+    on_time = shipments.on_time_in_full()
+    delivered = shipments.delivered()
     troubled = or_(Shipment.damaged, Shipment.claim_amount > 0)
 
     def count_if(condition):
@@ -327,12 +323,15 @@ def overdue_tickets(session: Session, *, now: dt.datetime) -> dict[int, int]:
 
 
 def open_renewals(session: Session) -> set[int]:
-    """Customers with a renewal opportunity still in the funnel."""
+    """Customers with a renewal opportunity still in the funnel. A lead the health run opened itself says
+    nothing of the customer yet: counting it would lower the risk the run had just seen (and resolve its
+    alerts) merely because the run opened a deal."""
     rows = session.scalars(
         select(Opportunity.customer_id)
         .where(
             Opportunity.kind == OpportunityKind.RENEWAL,
             Opportunity.stage.not_in([OpportunityStage.WON, OpportunityStage.LOST]),
+            ~and_(Opportunity.source == RENEWAL_JOB, Opportunity.stage == OpportunityStage.LEAD),
         )
         .distinct()
     )

@@ -19,17 +19,9 @@ from logicrm.scoring.scores import AccountScores, PortfolioScores
 
 
 def index_points(score: float | None) -> float | None:
-    """Return a score in [0, 1] on the 0–100 index every answer and snapshot shows (None stays None)."""
-    return None if score is None else 100.0 * score
-
-
-def _percent(score: float | None) -> float | None:
-    return None if score is None else round(index_points(score), 1)
-
-
-def own_evidence(account: AccountScores) -> float:
-    """The probability of churn within the horizon from the account's own evidence alone."""
-    return account.own.risk if account.own.evidence is None else account.own.evidence
+    """Return a score in [0, 1] on the 0–100 index every answer, snapshot and page shows, to one decimal
+    (None stays None)."""
+    return None if score is None else round(100.0 * score, 1)
 
 
 def stored_drivers(portfolio: PortfolioScores, account: AccountScores) -> list[dict]:
@@ -79,7 +71,7 @@ def _dimensions(gaps) -> list[dict]:
     return [
         {
             "dimension": g.dimension,
-            "score": _percent(g.score),
+            "score": index_points(g.score),
             "gap": _gap(g.gap),
             "band": g.band,
             "evidence": g.evidence,
@@ -94,7 +86,7 @@ def _department(department) -> dict:
         "name": department.name,
         "weight": department.weight,
         "is_decision_maker": department.is_decision_maker,
-        "score": _percent(department.score),
+        "score": index_points(department.score),
         "gap": _gap(department.gap),
         "band": department.band,
         "evidence": department.evidence,
@@ -118,22 +110,22 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
         "roles": list(account.roles),
         "tier": account.tier,
         "satisfaction": {
-            "overall": _percent(sat.score),
+            "overall": index_points(sat.score),
             "gap": _gap(sat.gap),
             "band": sat.band,
             "no_data": sat.no_data,
-            "uncapped": _percent(sat.uncapped),
+            "uncapped": index_points(sat.uncapped),
             "capped": sat.capped,
             "coverage": sat.coverage,
             "weakest_deciding_department": _department(sat.weakest) if sat.weakest else None,
-            "two_sided": _percent(account.two_sided),
-            "ninety_days_ago": _percent(account.satisfaction_before),
+            "two_sided": index_points(account.two_sided),
+            "ninety_days_ago": index_points(account.satisfaction_before),
             "departments": [_department(d) for d in sat.departments],
             "dimensions": _dimensions(sat.dimensions),
         },
         "loyalty": {
             "nps": None if sat.loyalty.nps is None else round(sat.loyalty.nps, 1),
-            "score": _percent(sat.loyalty.score),
+            "score": index_points(sat.loyalty.score),
             "responses": sat.loyalty.responses,
             "evidence": sat.loyalty.evidence,
             "no_data": sat.loyalty.no_data,
@@ -146,7 +138,7 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
             "claims_rate": signals.troubled / signals.shipments if signals.shipments else 0.0,
             "p_alive": signals.p_alive,
         },
-        "own_risk": own_evidence(account),
+        "own_risk": account.own.from_evidence,
         "network_risk": account.network_risk,
         "horizon_days": portfolio.horizon_days,
         "model_version": portfolio.model_version,
@@ -209,7 +201,7 @@ def risk_ranking(portfolio: PortfolioScores, *, visible, page: int, page_size: i
             "roles": list(a.roles),
             "tier": a.tier,
             "owner_id": a.owner_id,
-            "own_risk": own_evidence(a),
+            "own_risk": a.own.from_evidence,
             "network_risk": a.network_risk,
             "top_driver": next(
                 (d for d in _drivers(portfolio, a, visible=visible) if d["kind"] != "baseline"), None
@@ -266,7 +258,7 @@ def _neighbourhood(graph: nx.DiGraph, center: int, depth: int, visible) -> dict[
     return members
 
 
-def _graph_node(account: AccountScores, *, hidden: bool) -> dict:
+def graph_node(account: AccountScores, *, hidden: bool) -> dict:
     if hidden:
         return {"id": account.customer_id, "hidden": True, "roles": list(account.roles), "name": None,
                 "tier": None, "satisfaction": None, "risk": None}  # fmt: skip
@@ -276,23 +268,33 @@ def _graph_node(account: AccountScores, *, hidden: bool) -> dict:
         "roles": list(account.roles),
         "name": account.name,
         "tier": account.tier,
-        "satisfaction": _percent(account.satisfaction.score),
+        "satisfaction": index_points(account.satisfaction.score),
         "risk": account.network_risk,
     }
 
 
-def ego_graph(portfolio: PortfolioScores, *, center: int, depth: int, visible) -> dict:
+def ego_graph(
+    portfolio: PortfolioScores, *, center: int, depth: int, visible, max_nodes: int | None = None
+) -> dict:
     """Return the neighbourhood of `center` up to `depth` lanes away, for drawing.
 
     A restricted caller gets only lanes with an end it sees; a hidden end carries its id (the lane names
-    it) and roles, never its name or figures.
+    it) and roles, never its name or figures. With `max_nodes`, only that many accounts are kept, the
+    nearest first and, at one distance, the busiest; `total_nodes` says how many there were.
     """
     graph = portfolio.graph
     if center not in graph or (visible is not None and center not in visible):
         raise NotFound(f"customer {center} not found")
     members = _neighbourhood(graph, center, depth, visible)
+    total = len(members)
+    if max_nodes is not None and total > max_nodes:
+        volume, index = portfolio.arrays.node_volume, portfolio.arrays.index
+        kept = sorted(members, key=lambda node: (members[node], -float(volume[index[node]]), node))[
+            :max_nodes
+        ]
+        members = {node: members[node] for node in kept}
     nodes = [
-        _graph_node(portfolio.accounts[node], hidden=visible is not None and node not in visible)
+        graph_node(portfolio.accounts[node], hidden=visible is not None and node not in visible)
         for node in members
     ]
     edges = []
@@ -313,7 +315,7 @@ def ego_graph(portfolio: PortfolioScores, *, center: int, depth: int, visible) -
                     "influence_up": graph[v][u]["influence"],
                 }
             )
-    return {"nodes": nodes, "edges": edges, "config_hash": portfolio.config_hash}
+    return {"nodes": nodes, "edges": edges, "total_nodes": total, "config_hash": portfolio.config_hash}
 
 
 def what_if(
@@ -369,6 +371,7 @@ def what_if(
                 "name": portfolio.accounts[c].name,
                 "round": result.lost[c],
                 "roles": list(portfolio.accounts[c].roles),
+                **_lane_business(portfolio.graph, c),
             }
             for c in shown
         ],
@@ -379,6 +382,15 @@ def what_if(
         "expected_revenue_per_month_lost": expected[0] - expected[1],
         "threshold": threshold,
         "config_hash": portfolio.config_hash,
+    }
+
+
+def _lane_business(graph: nx.DiGraph, customer_id: int) -> dict[str, float]:
+    """The business on all of an account's lanes, per month over the volume window."""
+    arcs = [graph[customer_id][partner] for partner in graph.successors(customer_id)]
+    return {
+        "shipments_per_month": float(sum(arc["shipments_per_month"] for arc in arcs)),
+        "revenue_per_month": float(sum(arc["revenue_per_month"] for arc in arcs)),
     }
 
 
@@ -413,7 +425,7 @@ def summary(portfolio: PortfolioScores, *, visible) -> dict:
         "by_abc_class": count(lambda a: [a.value.abc]),
         "pareto_ratio": portfolio.pareto_ratio,
         "satisfaction_distribution": _histogram(
-            [_percent(a.satisfaction.score) for a in accounts],
+            [index_points(a.satisfaction.score) for a in accounts],
             SATISFACTION_BUCKETS,
             lambda lo, hi: f"{lo}-{min(hi, 100):.0f}",
         ),
@@ -434,3 +446,21 @@ def summary(portfolio: PortfolioScores, *, visible) -> dict:
         "config_hash": portfolio.config_hash,
         "as_of": portfolio.as_of,
     }
+
+
+def pareto_curve(portfolio: PortfolioScores, *, visible, points: int = 50) -> list[dict]:
+    """The paying accounts (shippers), most profitable first: share of accounts against the cumulative share
+    of their positive profit, at most `points` + 1 points from (0, 0)."""
+    profits = sorted(
+        (a.value.profit for a in _selected(portfolio, visible, role=SHIPPER) if a.value.profit > 0),
+        reverse=True,
+    )
+    total = sum(profits)
+    if not total:
+        return []
+    curve, running, step = [{"accounts": 0.0, "profit": 0.0}], 0.0, max(1, len(profits) // points)
+    for rank, profit in enumerate(profits, 1):
+        running += profit
+        if rank % step == 0 or rank == len(profits):
+            curve.append({"accounts": rank / len(profits), "profit": running / total})
+    return curve

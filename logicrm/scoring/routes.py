@@ -48,13 +48,8 @@ def _params() -> ScoringParams:
 
 
 def _scores() -> scores.PortfolioScores:
-    model, version = churn_models.active(session(), _params())
-    return scores.current(
-        session(),
-        _params(),
-        model=model,
-        model_version=version,
-        max_age_s=current_app.config["LOGICRM"].scores_cache_seconds,
+    return churn_models.current_scores(
+        session(), _params(), max_age_s=current_app.config["LOGICRM"].scores_cache_seconds
     )
 
 

@@ -313,6 +313,8 @@ class LostCustomerOut(ma.Schema):
     name = F.String()
     round = F.Integer()
     roles = F.List(F.String())
+    shipments_per_month = F.Float(metadata={"description": "on all its lanes, over the volume window"})
+    revenue_per_month = F.Float(metadata={"description": "on all its lanes, over the volume window"})
 
 
 class WhatIfOut(ma.Schema):

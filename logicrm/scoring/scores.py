@@ -328,7 +328,7 @@ def network_risk(arrays: GraphArrays, own: dict[int, OwnRisk], *, model: ChurnMo
     in the evidence of the accounts it reaches (and their own departed partners), not a hypothesis to
     cascade through the whole network."""
     coupled = coupled_arrays(arrays, model.coupling)
-    evidence = coupled.vector({c: r.risk if r.evidence is None else r.evidence for c, r in own.items()})
+    evidence = coupled.vector({c: r.from_evidence for c, r in own.items()})
     with_departed = coupled.vector({c: r.risk for c, r in own.items()})
     propagation = propagate_arrays(
         coupled, evidence, tol=params.propagation_tol, max_iter=params.propagation_max_iter
@@ -346,13 +346,11 @@ def calibrated(model: ChurnModel, own: dict[int, OwnRisk], propagation):
         return own, propagation
     ids = list(own)
     risk = model.calibrate_network([own[c].risk for c in ids])
-    evidence = model.calibrate_network(
-        [own[c].risk if own[c].evidence is None else own[c].evidence for c in ids]
-    )
+    evidence = model.calibrate_network([own[c].from_evidence for c in ids])
     mapped = {}
     for k, c in enumerate(ids):
         before = own[c]
-        gap = before.risk - (before.risk if before.evidence is None else before.evidence)
+        gap = before.risk - before.from_evidence
         scale = (risk[k] - evidence[k]) / gap if gap > 0 else 0.0
         mapped[c] = OwnRisk(
             float(risk[k]),
@@ -377,7 +375,8 @@ def predict_own(model: ChurnModel, features: dict, departed: dict) -> dict[int, 
             for partner, influence, _role in departed.get(customer_id, ())
         ]
         survive = math.prod(1.0 - chance for _partner, chance in chances)
-        risk = 1.0 - (1.0 - p) * survive
+        # never below p: 1 − (1 − p)·1 may round an ulp under it, and a departed partner never lowers a risk
+        risk = max(p, 1.0 - (1.0 - p) * survive)
         # the departed partners' part of r0, split by their terms in −log(1 − r0)
         terms = [(partner, -math.log1p(-min(chance, 1.0 - 1e-16))) for partner, chance in chances]
         total = -math.log1p(-min(risk, 1.0 - 1e-16))

@@ -40,6 +40,16 @@ def revoke(session: Session, *, key_id: int) -> ApiKey:
     return key
 
 
+def revoke_labelled(session: Session, *, user: User, label: str) -> int:
+    """Revoke the user's live keys of this label; return how many."""
+    live = session.scalars(
+        select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.label == label, ApiKey.revoked_at.is_(None))
+    ).all()
+    for key in live:
+        key.revoked_at = utcnow()
+    return len(live)
+
+
 def authenticate(session: Session, *, token: str) -> ApiKey | None:
     """Return the live key matching a presented token, or None."""
     parts = token.split("_", 2)

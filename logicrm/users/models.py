@@ -1,10 +1,10 @@
-"""Users of LogiCRM and their API keys."""
+"""Users of LogiCRM, their API keys and their sign-in attempts."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from logicrm.db import Base, enum_type, utcnow
@@ -22,6 +22,10 @@ class User(Base):
     role: Mapped[UserRole] = mapped_column(enum_type(UserRole), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # the web workspace: a scrypt hash (None: no password, the user cannot sign in) and the language the
+    # user chose (None: the browser's)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(16))
 
     keys: Mapped[list[ApiKey]] = relationship(back_populates="user")
 
@@ -41,3 +45,19 @@ class ApiKey(Base):
     revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship(back_populates="keys")
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt to the web workspace: what throttling counts (per email and per address)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(45))  # the client's IP address
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    succeeded: Mapped[bool] = mapped_column(default=False)

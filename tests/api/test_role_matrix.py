@@ -173,6 +173,17 @@ class Ctx:
             self.admin.post("/shipments", json={"shipments": [shipment_row(self.fresh_lane(target))]})
         )["ids"][0]
 
+    def fresh_alias(self, target: str) -> tuple[int, int]:
+        """(customer, alias) of a disposable customer; both missing for the missing target."""
+        if target == "missing":
+            return MISSING, MISSING
+        customer_id = self.fresh_customer(target)
+        body = {"name": f"Alias {uuid.uuid4().hex[:8]}", "label": "english"}
+        response = self.admin.post(
+            f"/customers/{customer_id}/aliases", json=body, query={"allow_duplicate": "true"}
+        )
+        return customer_id, self._made(response)["id"]
+
     def department_of(self, customer_id: int) -> int:
         body = {"customer_id": customer_id, "name": f"dept {uuid.uuid4().hex[:6]}"}
         return self._made(self.admin.post("/departments", json=body))["id"]
@@ -349,6 +360,11 @@ def _what_if(field: str) -> Build:
     return build
 
 
+def _alias(c: Ctx, t: str) -> Call:
+    customer_id, alias_id = c.fresh_alias(t)
+    return Call(f"/customers/{customer_id}/aliases/{alias_id}", probed=str(customer_id))
+
+
 def _import(kind: str, header: str, row: Callable[[str], str]) -> Build:
     names = ("LANE-OWN", "LANE-HIDDEN") if kind == "shipments" else ("ALPHA", "ZEPHYR")
 
@@ -384,6 +400,15 @@ RULES: dict[str, Rule] = {
     "POST /customers/{customer_id}/restore": item(WRITERS, "/customers/{}/restore", Ctx.fresh_deleted_customer),
     "POST /customers/{customer_id}/merge": Rule(WRITERS, _merge),
     "GET /customers/{customer_id}/history": item(EVERYONE, "/customers/{}/history", Ctx.customer, query={"page_size": 500}),
+    "GET /customers/{customer_id}/metrics": item(EVERYONE, "/customers/{}/metrics", Ctx.customer),
+    "GET /customers/duplicates": Rule(EVERYONE, lambda c, t: Call("/customers/duplicates"), probes=False),
+    "GET /customers/{customer_id}/aliases": item(EVERYONE, "/customers/{}/aliases", Ctx.customer),
+    "POST /customers/{customer_id}/aliases": item(
+        WRITERS, "/customers/{}/aliases", Ctx.fresh_customer, json=lambda c: {"name": f"Alias {uuid.uuid4().hex[:8]}"},
+        query={"allow_duplicate": "true"}, ok=(201,),
+    ),
+    "GET /customers/{customer_id}/aliases/{alias_id}": Rule(EVERYONE, _alias),
+    "DELETE /customers/{customer_id}/aliases/{alias_id}": Rule(WRITERS, _alias, ok=(204,)),
     **role_profile_rules("shipper"),
     **role_profile_rules("consignee"),
     **{op: rule for kind in RECORD_BODIES for op, rule in related_rules(kind).items()},
@@ -394,6 +419,7 @@ RULES: dict[str, Rule] = {
     "GET /links": filtered("/links", "customer_id", lambda c, t: c.secluded("shipper", t)),
     "POST /links": creating("/links", _new_link("shipper_id")),
     "GET /links/{link_id}": item(EVERYONE, "/links/{}", Ctx.lane),
+    "GET /links/{link_id}/metrics": item(EVERYONE, "/links/{}/metrics", Ctx.lane),
     "PATCH /links/{link_id}": item(WRITERS, "/links/{}", Ctx.fresh_lane, json={"origin": "Bremen"}),
     "DELETE /links/{link_id}": item(WRITERS, "/links/{}", Ctx.fresh_lane, ok=(204,)),
     "GET /shipments": filtered("/shipments", "link_id", Ctx.lane),
@@ -409,6 +435,15 @@ RULES: dict[str, Rule] = {
     ),
     "POST /network/what-if": Rule(EVERYONE, _what_if("remove_customers")),
     "GET /portfolio/summary": listing("/portfolio/summary"),
+    "GET /opportunities/pipeline": Rule(EVERYONE, lambda c, t: Call("/opportunities/pipeline"), probes=False),
+    "GET /growth/suggestions": Rule(
+        EVERYONE, lambda c, t: Call("/growth/suggestions", query={"customer_id": (i := c.customer(t))}, probed=str(i))
+    ),
+    "POST /growth/suggestions/convert": creating(
+        "/growth/suggestions/convert", lambda c, t: ({"customer_id": (i := c.customer(t)), "kind": "referrer"}, i)
+    ),
+    # portfolio-wide figures include hidden accounts: not for account managers
+    "GET /portfolio/kpis": Rule(EVERYONE - {"account_manager"}, lambda c, t: Call("/portfolio/kpis"), probes=False),
     "GET /model": Rule(EVERYONE, lambda c, t: Call("/model"), probes=False),
     "GET /model/backtest": Rule(EVERYONE, lambda c, t: Call("/model/backtest"), probes=False),
     "GET /alerts": filtered("/alerts", "customer_id", Ctx.customer),
@@ -609,7 +644,9 @@ def foreign_ids_in(document: object, world: worlds.World) -> list[str]:
             found.append(f"{where}.customer_id = {node['customer_id']}")
         if _int(node.get("link_id")) in hidden_lanes:
             found.append(f"{where}.link_id = {node['link_id']} (a lane between hidden accounts)")
-        if _int(node.get("id")) in foreign and ("roles" in node or "name" in node) and not node.get("hidden"):
+        # an account; a record of an account (a contact, an alias) names its account in customer_id instead
+        account = ("roles" in node or "name" in node) and "customer_id" not in node
+        if _int(node.get("id")) in foreign and account and not node.get("hidden"):
             found.append(f"{where}: account {node['id']} {node.get('name')!r}")
         if node.get("kind") == "neighbour" and _int(node.get("key")) in foreign:
             found.append(f"{where}: driver naming account {node['key']}")

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from logicrm.customers.names import normalize_name, search_pattern
+from logicrm.customers.names import (
+    SIMILAR_AT,
+    match_name,
+    name_keys,
+    normalize_name,
+    registration_key,
+    search_pattern,
+    similarity,
+)
 from tests import factories as f
 
 
@@ -103,3 +113,79 @@ def test_deleted_customer_is_no_name_duplicate_but_blocks_its_restore(api):
     assert api.post("/customers", json={"name": "ACME Logistics GmbH"}).status_code == 201
     refused = api.post(f"/customers/{gone['id']}/restore")
     assert refused.status_code == 409 and api.get(f"/customers/{gone['id']}").status_code == 404
+
+
+# Fuzzy matching -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("chinese", "english"),
+    [
+        ("杭州鲜达超市有限公司", "Hangzhou Xianda Supermarket Co., Ltd."),
+        ("上海鹏达食品有限公司", "Shanghai Pengda Foods Co., Ltd."),
+        ("重庆长安汽车股份有限公司", "Chongqing Changan Automotive Co., Ltd."),  # 重 read as chong, not zhong
+        ("厦门汇通供应链管理有限公司", "Xiamen Huitong Supply Chain Management Co., Ltd."),
+    ],
+)
+def test_a_chinese_name_matches_its_english_form(chinese, english):
+    assert similarity(match_name(chinese), match_name(english)) >= SIMILAR_AT
+    assert name_keys(chinese) & name_keys(english), "they must share a blocking key to be compared at all"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Acme Logistics", "Acme Logistcs"),  # a typo
+        ("Nordwind Foods GmbH", "Nordwind Food"),  # plural and legal form
+        ("Müller Spedition", "Muller Spedition"),  # a diacritic dropped
+        ("Logistics Acme", "Acme Logistics"),  # words swapped
+    ],
+)
+def test_typos_and_spellings_score_as_probable_duplicates(a, b):
+    assert similarity(match_name(a), match_name(b)) >= SIMILAR_AT
+    assert name_keys(a) & name_keys(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Beijing Logistics", "Nanjing Logistics"),
+        ("Depot 1 Logistics", "Depot 12 Logistics"),  # numbers differ: other companies
+        ("上海华联物流", "北京华联物流"),
+        ("Alpha Visible Shipping", "Beta Visible Receiving"),
+    ],
+)
+def test_other_companies_score_below_the_duplicate_line(a, b):
+    assert similarity(match_name(a), match_name(b)) < SIMILAR_AT
+
+
+def test_match_names_and_keys():
+    assert match_name("杭州鲜达超市有限公司") == "hang zhou xian da supermarket"
+    assert match_name("Hangzhou Xianda Supermarket Co., Ltd.") == "hangzhou xianda supermarket"
+    assert match_name("Сибирь Транс") == "sibir tran"
+    # pinyin syllable pairs stand for the words a Chinese name has no spaces between
+    assert name_keys("杭州鲜达") == {"hangzh", "zhouxi", "xianda"}
+    # short words, legal forms and bare numbers are no keys
+    assert name_keys("AB Co. 12 Logistics Ltd") == {"logist"}
+
+
+@given(st.text(alphabet="ABCdef0123456789", min_size=1, max_size=12), st.data())
+def test_registration_numbers_compare_without_case_spaces_dashes(number, data):
+    noisy = "".join(
+        ch.lower() if data.draw(st.booleans()) else ch + data.draw(st.sampled_from(["", " ", "-", ".", "/"]))
+        for ch in number
+    )
+    assert registration_key(noisy) == registration_key(number) == number.upper()
+
+
+def test_registration_key_of_nothing():
+    assert registration_key(None) is None and registration_key(" - ") is None
+    assert registration_key("ＣＲＮ　０４８８３８８８") == "CRN04883888"  # full width
+
+
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_similarity_is_a_symmetric_score(a, b):
+    score = similarity(match_name(a), match_name(b))
+    assert 0.0 <= score <= 1.0
+    assert score == similarity(match_name(b), match_name(a))
+    assert similarity(match_name(a), match_name(a)) == 1.0

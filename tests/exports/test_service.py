@@ -99,6 +99,7 @@ def networks(draw) -> dict[str, list[dict]]:
                 "sites": draw(st.lists(_list_item, max_size=2)) if consignee else [],
                 "receiving_windows": draw(_optional(_text())) if consignee else None,
                 "delivery_requirements": draw(_optional(_text())) if consignee else None,
+                "allow_duplicate": True,  # as every export writes it: the names may well be alike
             }
         )
     departments = {}

@@ -79,12 +79,14 @@ def test_run_scores_everyone_and_records_its_phases(demo):
     with app.extensions["logicrm.db"].session() as session:
         snapshots = session.scalar(select(func.count()).where(HealthSnapshot.run_id == run.id))
     assert snapshots == run.counts["customers"] > 400
+    assert run.counts["renewals_opened"] >= 1  # the demo has contracts ending soon without a renewal
     assert set(run.counts["seconds"]) == {
         "sql_load",
         "graph",
         "scores",
         "snapshots",
         "rules",
+        "kpis",
         "alerts_and_outbox",
     }
 

@@ -381,7 +381,8 @@ def test_details_carry_figures_names_and_only_risk_alerts_carry_drivers_as_ids()
     )
     found = fired(facts)
     dissatisfied = found["department_dissatisfied"].details
-    assert dissatisfied["departments"] == [{"name": "Finance", "score": 0.3}]
+    assert dissatisfied["departments"] == [{"name": "Finance", "score": 30.0}]  # on 0–100, like every score
+    assert dissatisfied["threshold"] == 35.0
     assert dissatisfied["customer"] == "Acme Freight"
     assert "drivers" not in dissatisfied and "drivers" not in found["ticket_overdue"].details
     # stored with partner ids, never names: each reader sees the names it may see

@@ -217,4 +217,5 @@ def test_planner_and_viewer_read_lanes_but_cannot_write(api, actors, ends):
             == 403
         )
         assert client.delete(f"/links/{link['id']}", headers={"If-Match": "*"}).status_code == 403
-    assert api.get("/links").json["items"] == [link]
+    listed = api.get("/links").json["items"]
+    assert [{key: value for key, value in item.items() if key != "last_90_days"} for item in listed] == [link]

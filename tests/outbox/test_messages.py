@@ -53,6 +53,7 @@ NOTICES = [
     notice(
         10, 2, "上海远东物流", "vip", " AM@Example.com ", "risk_high", "high", "opened",
         drivers=DRIVERS, owner_drivers=OWNER_DRIVERS, details={"threshold": 0.6, "at": dt.date(2024, 5, 1)},
+        measure="network risk 72%: the probability of losing the account",
     ),
     notice(12, 1, "Nordic Cold Chain AB", "key", "am@example.com", "contact_overdue", "low", "resolved"),
     notice(13, 3, "Orphan Ltd", "standard", None, "risk_high", "high", "opened"),
@@ -75,14 +76,14 @@ def test_one_digest_per_owner_with_exactly_this_text():
                     "上海远东物流 (VIP, customer 2)\n"
                     "  [HIGH] risk_high (opened): risk_high fired\n"
                     "      top drivers: late deliveries (0.50), another shipper (0.25), claims (0.15)\n"
-                    "  https://crm.example.com/api/v1/customers/2/health\n"
+                    "  https://crm.example.com/accounts/2\n"
                     "\n"
                     "Nordic Cold Chain AB (KEY, customer 1)\n"
                     "  [MEDIUM] risk_jump (worsened): risk_jump fired\n"
-                    "  https://crm.example.com/api/v1/customers/1/health\n"
+                    "  https://crm.example.com/accounts/1\n"
                     "\n"
                     "--\n"
-                    "LogiCRM. All alerts: https://crm.example.com/api/v1/alerts\n"
+                    "LogiCRM. All alerts: https://crm.example.com/alerts\n"
                 ),
                 "alert_ids": [11, 10],
             },
@@ -105,11 +106,11 @@ def test_immediate_vip_email_with_exactly_this_text():
                     "\n"
                     "  Rule:     risk_high\n"
                     "  Severity: high\n"
-                    "  Value:    0.72\n"
+                    "  Measure:  network risk 72%: the probability of losing the account\n"
                     "  risk_high fired\n"
                     "  Top drivers: late deliveries (0.50), another shipper (0.25), claims (0.15)\n"
                     "\n"
-                    "https://crm.example.com/api/v1/customers/2/health\n"
+                    "Open the account: https://crm.example.com/accounts/2\n"
                     "\n"
                     "--\n"
                     "LogiCRM\n"
@@ -133,11 +134,14 @@ def test_webhook_bodies_name_every_partner_and_ids_are_stable():
             "severity": "high",
             "message": "risk_high fired",
             "value": 0.72,
+            "measure": "network risk 72%: the probability of losing the account",
             "drivers": DRIVERS,
             "details": {"threshold": 0.6, "at": "2024-05-01"},
             "links": {
-                "alerts": "https://crm.example.com/api/v1/alerts",
-                "customer_health": "https://crm.example.com/api/v1/customers/2/health",
+                "alerts": "https://crm.example.com/alerts",
+                "api_alerts": "https://crm.example.com/api/v1/alerts",
+                "account": "https://crm.example.com/accounts/2",
+                "api_customer_health": "https://crm.example.com/api/v1/customers/2/health",
             },
         },
     }
@@ -151,7 +155,10 @@ def test_webhook_bodies_name_every_partner_and_ids_are_stable():
         "data": {
             "receiver_id": 3,
             "message": "LogiCRM test event",
-            "links": {"alerts": "https://crm.example.com/api/v1/alerts"},
+            "links": {
+                "alerts": "https://crm.example.com/alerts",
+                "api_alerts": "https://crm.example.com/api/v1/alerts",
+            },
         },
     }
 
@@ -174,7 +181,7 @@ def test_one_digest_per_owner_naming_accounts_rules_and_drivers_plus_immediate_v
         "[MEDIUM] risk_jump (worsened)",
         "ticket_past_sla",
         "late deliveries on Hamburg → Shanghai (0.45), consignee dissatisfied (0.30), claims (0.15)",
-        "https://crm.example.com/api/v1/customers/",
+        "https://crm.example.com/accounts/",
     ]:
         assert text in body, (text, body)
     assert "price" not in body  # top drivers only

@@ -29,7 +29,7 @@ COLUMNS = {
     "customers": ("external_ref", "name", "registration_number", "industry", "region", "tier", "status",
                   "acquisition_channel", "referred_by_ref", "acquired_on", "churned_on", "shipper", "contract_start",
                   "contract_end", "services", "contracted_annual_value", "on_time_target", "consignee", "sites",
-                  "receiving_windows", "delivery_requirements"),
+                  "receiving_windows", "delivery_requirements", "allow_duplicate"),
     "departments": ("customer_ref", "name", "decision_weight", "is_decision_maker"),
     "contacts": ("external_ref", "customer_ref", "department", "name", "role", "email", "phone"),
     "links": ("external_ref", "shipper_ref", "consignee_ref", "origin", "destination", "service_type",
@@ -116,7 +116,8 @@ class _Writer:
                 row += ["true", f"{accounts.city[i]} DC", "Mon-Fri 06:00-14:00", "Booking 24 h ahead"]
             else:
                 row += [""] * 4
-            yield row
+            # each account is its own company (own registration number), though generated names may repeat
+            yield [*row, "true"]
 
     def departments(self):
         departments = self.world.departments

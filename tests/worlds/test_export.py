@@ -38,7 +38,7 @@ def test_a_world_imports_cleanly_through_the_cli_into_a_fresh_database(empty_dat
     world = generate(world_config(accounts=20, years=0.4, contagion="strong", seed=4))
     paths = export_csv(world, tmp_path)
     app = create_app({"database_url": empty_database_url})
-    register_commands(app)  # as the `logicrm` command has them
+    register_commands(app)  # what the `logicrm` script adds; create_app alone has no commands
     engine = app.extensions["logicrm.db"].engine
     runner = app.test_cli_runner()
     try:

@@ -9,12 +9,13 @@ from sqlalchemy import delete, select
 
 from logicrm import access, bounds, db
 from logicrm.audit import service as audit
-from logicrm.customers import profiles
+from logicrm.customers import names, profiles
 from logicrm.customers import service as customers
+from logicrm.customers.matching import reindex_names
 from logicrm.customers.models import AcquisitionChannel, Customer, CustomerStatus, Tier, customer_team
-from logicrm.customers.service import CUSTOMER_FIELDS, Candidate
+from logicrm.customers.service import CUSTOMER_FIELDS, DERIVED_COLUMNS, Candidate
 from logicrm.db import utcnow
-from logicrm.errors import DomainError
+from logicrm.errors import Conflict, DomainError
 from logicrm.imports.columns import Boolean, Choice, Column, Date, Email, Listing, Number, Text, money, ref
 from logicrm.imports.kinds.base import Batch, Context, Row, chunked
 from logicrm.imports.kinds.bulk import BulkKind, Plan, insert, update
@@ -56,6 +57,7 @@ class Customers(BulkKind):
         Column("sites", Listing(200), default=[]),
         Column("receiving_windows", Text(2000)),
         Column("delivery_requirements", Text(4000)),
+        Column("allow_duplicate", Boolean(), default=False, doc="true creates a new customer even when its name matches an existing one's (never past the same registration number)"),
     )  # fmt: skip
     fields = {"owner_id": "owner_email", "team_ids": "team_emails", "referred_by_id": "referred_by_ref",
               "json": "external_ref"}  # fmt: skip
@@ -145,7 +147,7 @@ class Customers(BulkKind):
             ctx,
             [
                 (row, Candidate(record.get("name", old and old["name"]), record.get("registration_number"),
-                                allow_duplicate=True, exclude_id=old and old["id"]))
+                                allow_duplicate=_insists(row, old), exclude_id=old and old["id"]))
                 for row, old, record, _roles in checked
                 if old is None or "name" in record or "registration_number" in record
             ],
@@ -167,31 +169,46 @@ class Customers(BulkKind):
         """Refuse each row whose company is probably one stored already or one on an earlier line.
 
         The import's one duplicate check: the service's against what is stored (a same registration number
-        is the same legal entity; a same name is allowed, as with allow_duplicate), then the same among the
-        file's own rows."""
+        is the same legal entity; a same or similar name is refused unless the row sets allow_duplicate),
+        then among the file's own rows the same registration number or, for a new row, the same name."""
         conflicts = customers.duplicates(ctx.session, user=ctx.user, candidates=[c for _row, c in candidates])
-        lines = ctx.state.setdefault("registration_numbers", {})  # number -> line of the file taking it
+        taken = ctx.state.setdefault("taken", {})  # (column, key) -> line of the file taking it
         for (row, candidate), conflict in zip(candidates, conflicts, strict=True):
-            number = candidate.registration_number
             if conflict is not None:
                 self.refuse(ctx, row, conflict)
-            elif number and number in lines:
+                continue
+            keys = [("registration_number", names.registration_key(candidate.registration_number))]
+            if not candidate.allow_duplicate:
+                keys.append(("name", names.normalize_name(candidate.name)))
+            keys = [(column, key) for column, key in keys if key]
+            earlier = next(
+                ((column, taken[column, key]) for column, key in keys if (column, key) in taken), None
+            )
+            if earlier is not None:
+                column, line = earlier
                 row.error(
-                    "registration_number",
-                    f"probable duplicate of the customer on line {lines[number]}: same registration number",
+                    column,
+                    f"probable duplicate of the customer on line {line}: same {column.replace('_', ' ')}"
+                    + (
+                        ""
+                        if column == "registration_number"
+                        else "; set allow_duplicate to true if it is another company"
+                    ),
                 )
-            elif number:
-                lines[number] = row.line
+            else:
+                taken.update(dict.fromkeys(keys, row.line))
 
     def apply(self, ctx: Context, plan: Plan) -> None:
         table = Customer.__table__
         creates = [write for _row, write in plan.creates]
         updates = [write for _row, _old, write in plan.updates]
-        new = insert(ctx, table, [customers.with_normalized_name(write.values) for write in creates])
+        new = insert(ctx, table, [customers.with_derived_columns(write.values) for write in creates])
         for write, stored in zip(creates, new, strict=True):
             write.id = stored["id"]
             write.event = audit.created({name: stored.get(name) for name in CUSTOMER_FIELDS})
         update(ctx, table, [(w.old, w.columns) for w in updates if w.diff], bump={"updated_at": utcnow()})
+        renamed = [write.id for write in updates if "name" in write.diff]
+        reindex_names(ctx.session, customer_ids=[write.id for write in creates] + renamed)
         self._teams(ctx, creates, updates)
         for role in PROFILE_COLUMNS:
             profile_table = profiles.model(role).__table__
@@ -296,8 +313,19 @@ class Customers(BulkKind):
     # row by row (the fallback)
 
     def create(self, ctx: Context, row: Row) -> None:
-        customer = customers.create(ctx.session, user=ctx.user, data=row.record, allow_duplicate=True)
+        customer = customers.create(
+            ctx.session, user=ctx.user, data=row.record, allow_duplicate=_insists(row, None)
+        )
         ctx.pending.append(_referral(row, customer.id, "created"))
+
+    def _message(self, ctx: Context, error: DomainError) -> str:
+        if (
+            isinstance(error, Conflict)
+            and error.extra.get("allow_duplicate")
+            and "existing_id" in error.extra
+        ):
+            return f"{error.message}; set allow_duplicate to true if it is another company"
+        return error.message
 
     def update(self, ctx: Context, obj: Customer, row: Row) -> bool:
         before = _customer_versions(obj)
@@ -325,9 +353,10 @@ class _Write:
         self.profiles = {}  # role -> (create or update, the values written, the change recorded)
         self.diff, self.columns = {}, {}  # an update's recorded change and the columns it writes
         if old is not None:
-            self.diff = audit.diff(old, customers.with_normalized_name(record))
-            self.diff.pop("normalized_name", None)
-            self.columns = customers.with_normalized_name({name: record[name] for name in self.diff})
+            self.diff = audit.diff(old, customers.with_derived_columns(record))
+            for column in DERIVED_COLUMNS:
+                self.diff.pop(column, None)
+            self.columns = customers.with_derived_columns({name: record[name] for name in self.diff})
             if (change := customers.team_change(old["team_ids"], team)) is not None:
                 self.diff["team_ids"] = change
             self.event = self.diff
@@ -357,6 +386,13 @@ class _Write:
                 if role in self.profiles
             ),
         ]
+
+
+def _insists(row: Row, old: Mapping | None) -> bool:
+    """Whether a probable duplicate by name is let through: a new row is checked like a new customer
+    through the API (flagged, not created, unless the row sets allow_duplicate); an update of a stored
+    customer keeps the name it was given."""
+    return old is not None or bool(row.values.get("allow_duplicate"))
 
 
 def _referral(row: Row, customer_id: int, counted: str) -> tuple | None:

@@ -7,7 +7,9 @@ import datetime as dt
 from sqlalchemy import select
 
 from logicrm.customers.models import Customer
+from logicrm.imports.models import ImportReject
 from logicrm.shippers.models import ShipperProfile
+from tests import factories as f
 from tests.imports.conftest import count, csv_text, run_import
 from tests.imports.world import WORLD
 
@@ -69,3 +71,43 @@ def test_a_referral_to_no_customer_at_all_is_a_row_error(app, db, actors):
         }
     ]
     assert count(db, Customer) == 0
+
+
+def test_a_probable_duplicate_is_flagged_not_created_unless_the_row_insists(app, db, actors, api):
+    existing = f.customer(api, "Nordwind Logistics GmbH", registration_number="HRB 104233")
+    header = ("external_ref", "name", "registration_number", "allow_duplicate")
+    rows = [
+        ["N1", "Nordwind Logistcs", "", ""],  # a typo of an existing name
+        ["N2", "NORDWIND LOGISTICS", "", "false"],  # the same name
+        ["N3", "Other Name AG", "hrb-104233", "true"],  # the same legal entity: insisting does not help
+        ["N4", "Nordwind Logistic", "", "true"],  # insists: created
+        ["N5", "Nordwind Logistik", "", ""],  # a near twin of N4, in the same file
+        ["N6", "Fresh Company", "", ""],
+    ]
+    job = run_import(app, "customers", csv_text(header, rows), skip_invalid=True)
+    assert (job.counts["created"], job.counts["invalid"]) == (2, 4), job.counts
+    reasons = {
+        reject.line: (reject.errors[0]["column"], reject.errors[0]["reason"])
+        for reject in _rejects(db, job.id)
+        if reject.errors  # the header's line carries none
+    }
+    assert reasons[2] == (
+        "name",
+        f"probable duplicate of customer {existing['id']} (Nordwind Logistics GmbH): similar name "
+        "(match score 0.97); set allow_duplicate to true if it is another company",
+    )
+    assert (
+        reasons[3][1].startswith(f"probable duplicate of customer {existing['id']}")
+        and "same name" in reasons[3][1]
+    )
+    assert reasons[4][0] == "registration_number" and "set allow_duplicate" not in reasons[4][1]
+    assert reasons[6][0] == "name" and "similar name" in reasons[6][1]
+    assert set(reasons) == {2, 3, 4, 6}  # line 1 is the header
+    with db.session(write=False) as session:
+        refs = set(session.scalars(select(Customer.external_ref)))
+    assert refs == {existing["external_ref"], "N4", "N6"}
+
+
+def _rejects(db, job_id: int):
+    with db.session(write=False) as session:
+        return session.scalars(select(ImportReject).where(ImportReject.job_id == job_id)).all()

@@ -1,0 +1,293 @@
+"""Portfolio KPIs at a moment, stored by every health run (and replayable for past dates), served as series.
+
+Everything is derived from shipments (revenue belongs to the payer: the lane's shipper), customers and won
+renewals, so a KPI at a past date is computed the same way as today's. Each figure is aggregated in SQL per
+customer (one GROUP BY over shipments); Python only ranks and divides. Definitions: docs/commercial.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+
+from sqlalchemy import Select, and_, case, func, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from logicrm import bounds, db
+from logicrm.customers.models import Customer
+from logicrm.health.models import PortfolioKpis
+from logicrm.lanes.models import Link, Shipment
+from logicrm.sales.models import Opportunity, OpportunityKind, OpportunityStage
+
+YEAR = dt.timedelta(days=365)
+RECENT = dt.timedelta(days=90)
+FLOW_FALLBACK = dt.timedelta(days=30)  # flows are counted from the previous stored point, else this far back
+DISCOUNT_RATE = 0.10  # yearly, for the customer lifetime value
+PARETO_SHARE = 0.2  # the top fifth of paying customers
+TOP_ACCOUNTS = 10
+# prospect -> onboarding -> active -> at risk -> churned -> won back (README, docs/commercial.md)
+STAGES = ("prospect", "onboarding", "active", "at_risk", "churned", "won_back")
+DEFAULT_SPAN = dt.timedelta(days=3 * 365)
+
+
+def _between(start: dt.datetime, end: dt.datetime):
+    return and_(Shipment.shipped_at >= start, Shipment.shipped_at < end)
+
+
+def _sum_if(condition, value):
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+def _payers(session: Session, at: dt.datetime) -> dict[int, dict]:
+    """Per paying customer (shipper of a lane, not deleted): revenue and margin over the year to `at`, revenue
+    over the year before it, shipments over the year and the first shipping time (all before `at`)."""
+    this_year, last_year = _between(at - YEAR, at), _between(at - 2 * YEAR, at - YEAR)
+    revenue, cost = (
+        db.held_money(session, column, bounds.MONEY) for column in (Shipment.revenue, Shipment.cost)
+    )
+    rows = session.execute(
+        select(
+            Link.shipper_id.label("customer_id"),
+            _sum_if(this_year, revenue).label("revenue"),
+            _sum_if(this_year, revenue - cost).label("margin"),
+            _sum_if(this_year, 1).label("shipments"),
+            _sum_if(last_year, revenue).label("revenue_before"),
+            func.min(Shipment.shipped_at).label("first_at"),
+        )
+        .join(Link, Link.id == Shipment.link_id)
+        .join(Customer, Customer.id == Link.shipper_id)
+        .where(Shipment.shipped_at < at, Customer.deleted_at.is_(None))
+        .group_by(Link.shipper_id)
+    )
+    return {
+        row.customer_id: {
+            "revenue": float(row.revenue),
+            "margin": float(row.margin),
+            "shipments": int(row.shipments),
+            "revenue_before": float(row.revenue_before),
+            "first_at": row.first_at,
+        }
+        for row in rows
+    }
+
+
+def stages_at(session: Session, at: dt.datetime) -> dict[int, str]:
+    """Each live customer's lifecycle stage at `at`, from its shipments at either end of its lanes."""
+    ends = union_all(
+        select(Link.shipper_id.label("customer_id"), Shipment.shipped_at).join(
+            Link, Link.id == Shipment.link_id
+        ),
+        select(Link.consignee_id.label("customer_id"), Shipment.shipped_at).join(
+            Link, Link.id == Shipment.link_id
+        ),
+    ).subquery()
+    shipped = ends.c.shipped_at
+    window = lambda start, end: _sum_if(and_(shipped >= start, shipped < end), 1)  # noqa: E731
+    activity = (
+        select(
+            ends.c.customer_id,
+            func.min(shipped).label("first_at"),
+            func.max(shipped).label("last_at"),
+            window(at - RECENT, at).label("recent"),
+            window(at - YEAR, at - RECENT).label("earlier"),
+            window(at - 2 * YEAR, at - YEAR).label("year_before"),
+        )
+        .where(shipped < at)
+        .group_by(ends.c.customer_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Customer.id, activity.c.first_at, activity.c.last_at, activity.c.recent, activity.c.earlier,
+               activity.c.year_before)
+        .outerjoin(activity, activity.c.customer_id == Customer.id)
+        .where(Customer.deleted_at.is_(None), or_(activity.c.first_at.is_not(None), Customer.created_at <= at))
+    )  # fmt: skip
+    return {row.id: _stage(row, at) for row in rows}
+
+
+def _stage(row, at: dt.datetime) -> str:
+    if row.first_at is None:
+        return "prospect"
+    if row.last_at < at - YEAR:
+        return "churned"
+    if row.first_at >= at - RECENT:
+        return "onboarding"
+    if row.year_before == 0 and row.first_at < at - 2 * YEAR:
+        return "won_back"
+    # fewer than half the shipments of an average 90 days of the nine months before
+    if row.recent < 0.5 * row.earlier / 3:
+        return "at_risk"
+    return "active"
+
+
+def _repeat_customers(session: Session, at: dt.datetime) -> set[int]:
+    """Customers with a renewal won on or before `at`: their contract was signed again."""
+    return set(
+        session.scalars(
+            select(Opportunity.customer_id).where(
+                Opportunity.kind == OpportunityKind.RENEWAL,
+                Opportunity.stage == OpportunityStage.WON,
+                Opportunity.closed_on <= at.date(),
+            )
+        )
+    )
+
+
+def _share(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def compute(session: Session, *, at: dt.datetime, since: dt.datetime | None = None) -> dict:
+    """The portfolio's KPIs at `at`; lifecycle flows are counted from `since` (the previous point)."""
+    since = since or at - FLOW_FALLBACK
+    payers = _payers(session, at)
+    paying = {cid: p for cid, p in payers.items() if p["revenue"] > 0}
+    base = {cid: p for cid, p in payers.items() if p["revenue_before"] > 0}
+    kept = [p for cid, p in base.items() if cid in paying]
+    revenue = sum(p["revenue"] for p in paying.values())
+    base_revenue = sum(p["revenue_before"] for p in base.values())
+    retention = _share(len(kept), len(base))
+    return {
+        "retention": {
+            "base_customers": len(base),
+            "retained_customers": len(kept),
+            "customer_retention": retention,
+            "churned_customers": len(base) - len(kept),
+            "churn_rate": None if retention is None else 1 - retention,
+            "base_revenue": base_revenue,
+            "revenue_retention": _share(
+                sum(min(p["revenue"], p["revenue_before"]) for p in kept), base_revenue
+            ),
+            "churned_revenue": sum(p["revenue_before"] for cid, p in base.items() if cid not in paying),
+            "revenue_churn_rate": _share(
+                sum(p["revenue_before"] for cid, p in base.items() if cid not in paying), base_revenue
+            ),
+            "net_revenue_retention": _share(sum(p["revenue"] for p in kept), base_revenue),
+        },
+        "revenue": _concentration(paying, revenue, _repeat_customers(session, at)),
+        "acquisition": _acquisition(session, payers, at),
+        "lifetime_value": _lifetime_value(paying, retention),
+        "lifecycle": _lifecycle(session, at, since),
+    }
+
+
+def _concentration(paying: dict[int, dict], revenue: float, repeat: set[int]) -> dict:
+    ranked = sorted((p["revenue"] for p in paying.values()), reverse=True)
+    top = math.ceil(PARETO_SHARE * len(ranked))
+    return {
+        "paying_customers": len(ranked),
+        "revenue": revenue,
+        "repeat_contract_share": _share(sum(p["revenue"] for c, p in paying.items() if c in repeat), revenue),
+        "pareto_ratio": _share(sum(ranked[:top]), revenue),
+        "pareto_label": f"the top {top} of {len(ranked)} paying customers (20%) bring this share of revenue",
+        "top_10_share": _share(sum(ranked[:TOP_ACCOUNTS]), revenue),
+        "herfindahl": sum((r / revenue) ** 2 for r in ranked) if revenue else None,
+    }
+
+
+def _acquisition(session: Session, payers: dict[int, dict], at: dt.datetime) -> list[dict]:
+    """Customers whose first paid shipment fell in the year to `at`, by the channel that brought them."""
+    new = {cid: p for cid, p in payers.items() if p["first_at"] >= at - YEAR}
+    channels = dict(
+        session.execute(select(Customer.id, Customer.acquisition_channel).where(Customer.id.in_(list(new)))).all()
+    ) if new else {}  # fmt: skip
+    counts, revenue = Counter(), Counter()
+    for cid, p in new.items():
+        channel = str(channels.get(cid) or "unknown")
+        counts[channel] += 1
+        revenue[channel] += p["revenue"]
+    return [{"channel": c, "customers": counts[c], "revenue": revenue[c]} for c in sorted(counts)]
+
+
+def _lifetime_value(paying: dict[int, dict], retention: float | None) -> dict:
+    """A year's margin and shipments per paying customer, carried over its expected remaining years:
+    sum over t >= 1 of r^t / (1 + d)^t = r / (1 + d - r) with yearly retention r and discount rate d."""
+    if retention is None or not paying:
+        return {
+            "years_multiplier": None,
+            "average": None,
+            "total": None,
+            "expected_shipments_per_customer": None,
+        }
+    multiplier = retention / (1 + DISCOUNT_RATE - retention)
+    margin = sum(p["margin"] for p in paying.values())
+    return {
+        "years_multiplier": multiplier,
+        "average": margin / len(paying) * multiplier,
+        "total": margin * multiplier,
+        "expected_shipments_per_customer": sum(p["shipments"] for p in paying.values())
+        / len(paying)
+        * multiplier,
+    }
+
+
+def _lifecycle(session: Session, at: dt.datetime, since: dt.datetime) -> dict:
+    now, before = stages_at(session, at), stages_at(session, since)
+    counts = Counter(now.values())
+    moves = Counter((before.get(cid, "new"), stage) for cid, stage in now.items() if before.get(cid) != stage)
+    return {
+        "since": since.isoformat(),
+        "counts": {stage: counts[stage] for stage in STAGES},
+        "flows": [{"from": a, "to": b, "customers": n} for (a, b), n in sorted(moves.items())],
+    }
+
+
+def record(session: Session, *, at: dt.datetime, figures: dict, run_id: int | None = None) -> PortfolioKpis:
+    """Store the KPIs computed for `at` (by a health run: its run_id; replayed: None)."""
+    row = PortfolioKpis(run_id=run_id, as_of=at, figures=figures)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def previous_point(session: Session, *, at: dt.datetime) -> dt.datetime | None:
+    """The time of the latest stored KPIs before `at`."""
+    return session.scalar(select(func.max(PortfolioKpis.as_of)).where(PortfolioKpis.as_of < at))
+
+
+def replay(session: Session, *, start: dt.datetime, end: dt.datetime) -> int:
+    """Compute and store the KPIs at the first of every month in [start, end) that no stored point has yet
+    on that day, each counting its flows from the month before; return how many were stored."""
+    day = dt.datetime(start.year, start.month, 1, tzinfo=dt.UTC)
+    if day < start:
+        day = _next_month(day)
+    stored = 0
+    while day < end:
+        taken = select(PortfolioKpis.id).where(
+            PortfolioKpis.as_of >= day, PortfolioKpis.as_of < day + dt.timedelta(days=1)
+        )
+        if session.scalar(taken.limit(1)) is None:
+            record(session, at=day, figures=compute(session, at=day, since=_previous_month(day)))
+            stored += 1
+        day = _next_month(day)
+    return stored
+
+
+def _next_month(day: dt.datetime) -> dt.datetime:
+    return day.replace(year=day.year + day.month // 12, month=day.month % 12 + 1)
+
+
+def _previous_month(day: dt.datetime) -> dt.datetime:
+    return day.replace(year=day.year - (day.month == 1), month=(day.month - 2) % 12 + 1)
+
+
+def list_statement(*, start: dt.datetime, end: dt.datetime) -> Select:
+    """Select the stored KPI points in [start, end), oldest first."""
+    return (
+        select(PortfolioKpis)
+        .where(PortfolioKpis.as_of >= start, PortfolioKpis.as_of < end)
+        .order_by(PortfolioKpis.as_of, PortfolioKpis.id)
+    )
+
+
+def series(session: Session, *, start: dt.datetime, end: dt.datetime) -> dict:
+    """The stored points in [start, end), oldest first, each its figures with when and how it was taken."""
+    points = session.scalars(list_statement(start=start, end=end)).all()
+    return {
+        "start": start,
+        "end": end,
+        "points": [
+            {"as_of": p.as_of, "run_id": p.run_id, "replayed": p.run_id is None, **p.figures} for p in points
+        ],
+    }

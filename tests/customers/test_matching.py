@@ -1,0 +1,93 @@
+"""The duplicate check through the API: registration numbers compared normalised, similar and translated
+names found through the blocking keys, and a hidden customer never named."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from logicrm.customers.models import CustomerNameKey
+from logicrm.customers.names import name_keys
+from tests import factories as f
+
+
+def test_a_registration_number_written_differently_is_the_same_legal_entity(api):
+    existing = f.customer(api, "Thames Foods Ltd", registration_number="CRN04883888")
+    for written in ("CRN 04883888", "crn-0488-3888", "ＣＲＮ０４８８３８８８"):
+        for query in ({}, {"allow_duplicate": "true"}):
+            refused = api.post(
+                "/customers", json={"name": "Another Name", "registration_number": written}, query=query
+            )
+            assert refused.status_code == 409, (written, refused.json)
+            assert refused.json["existing_id"] == existing["id"] and refused.json["allow_duplicate"] is False
+            assert "registration_number" in refused.json["errors"]["json"]
+    assert api.get("/customers").json["meta"]["total"] == 1
+
+
+def test_a_similar_name_is_a_probable_duplicate_with_its_score(api):
+    existing = f.customer(api, "Nordwind Logistics GmbH")
+    refused = api.post("/customers", json={"name": "Nordwind Logistcs"})
+    assert refused.status_code == 409, refused.json
+    assert refused.json["existing_id"] == existing["id"] and refused.json["allow_duplicate"] is True
+    assert 0.9 <= refused.json["match_score"] < 1 and "similar name" in refused.json["message"]
+    forced = api.post("/customers", json={"name": "Nordwind Logistcs"}, query={"allow_duplicate": "true"})
+    assert forced.status_code == 201
+    # renaming another customer into a near twin is caught too
+    other = f.customer(api, "Completely Different Trading")
+    renamed = api.update(f"/customers/{other['id']}", {"name": "Nordwind Logistic GmbH"})
+    assert renamed.status_code == 409 and renamed.json["existing_id"] in {existing["id"], forced.json["id"]}
+
+
+def test_a_chinese_company_entered_under_its_english_name_is_found(api):
+    existing = f.customer(api, "杭州鲜达超市有限公司", roles=("consignee",))
+    refused = api.post("/customers", json={"name": "Hangzhou Xianda Supermarket Co., Ltd."})
+    assert refused.status_code == 409 and refused.json["existing_id"] == existing["id"]
+    assert refused.json["match_score"] == 1.0
+
+
+def test_names_that_differ_by_their_number_or_registration_are_other_companies(api):
+    f.customer(api, "Rhein Depot 1 GmbH")
+    assert api.post("/customers", json={"name": "Rhein Depot 2 GmbH"}).status_code == 201
+    f.customer(api, "Hanse Foods Hamburg GmbH", registration_number="HRB 1234 Hamburg")
+    distinct = api.post(
+        "/customers", json={"name": "Hanse Food Hamburg GmbH", "registration_number": "HRB 99 Bremen"}
+    )
+    assert distinct.status_code == 201, distinct.json
+    unregistered = api.post("/customers", json={"name": "Hanse Food Hamburg"})
+    assert unregistered.status_code == 409, "without a number of its own it may be either of them"
+
+
+def test_a_hidden_customer_with_a_similar_name_is_not_named(api, actors):
+    other_am = api.as_(actors["am2"])
+    hidden = f.customer(other_am, "Zephyrwald Verborgen Freight")
+    refused = api.as_(actors["am"]).post("/customers", json={"name": "Zephyrwald Verborgen Freigth"})
+    assert refused.status_code == 409
+    body = refused.get_data(as_text=True)
+    assert "existing_id" not in refused.json and "Zephyrwald" not in body and str(hidden["id"]) not in body
+    assert "similar name" in refused.json["message"] and refused.json["allow_duplicate"] is True
+
+
+def test_blocking_keys_follow_every_name_change(api, db):
+    customer = f.customer(api, "Pacific Beverages Inc.")
+
+    def keys() -> set[str]:
+        with db.session(write=False) as session:
+            return set(
+                session.scalars(
+                    select(CustomerNameKey.key).where(CustomerNameKey.customer_id == customer["id"])
+                )
+            )
+
+    assert keys() == name_keys("Pacific Beverages Inc.")
+    assert api.update(f"/customers/{customer['id']}", {"name": "Summit Apparel Inc."}).status_code == 200
+    assert keys() == name_keys("Summit Apparel Inc.")
+    alias = api.post(f"/customers/{customer['id']}/aliases", json={"name": "山顶服饰"})
+    assert alias.status_code == 201
+    assert keys() == name_keys("Summit Apparel Inc.") | name_keys("山顶服饰")
+    assert api.remove(f"/customers/{customer['id']}/aliases/{alias.json['id']}").status_code == 204
+    assert keys() == name_keys("Summit Apparel Inc.")
+
+
+def test_a_deleted_customer_is_no_similar_name(api):
+    gone = f.customer(api, "Cascade Electronics LLC")
+    assert api.remove(f"/customers/{gone['id']}").status_code == 204
+    assert api.post("/customers", json={"name": "Cascade Electronic LLC"}).status_code == 201
