@@ -11,10 +11,11 @@ from collections.abc import Collection
 
 import networkx as nx
 
-from logicrm.errors import NotFound, field_error
+from logicrm.errors import NotFound
 from logicrm.network import cascade, drivers, scenarios
 from logicrm.network.graph import CONSIGNEE, SHIPPER
 from logicrm.network.params import ScoringParams
+from logicrm.scoring import scenarios as saved
 from logicrm.scoring.scores import AccountScores, PortfolioScores
 
 
@@ -340,7 +341,7 @@ def what_if(
     unknown, and a change that does not fit the account's role (a cut by a non-shipper, a move by a
     non-consignee) is refused naming its field.
     """
-    scenario = _scenario(
+    scenario = saved.checked(
         portfolio,
         visible=visible,
         visible_links=visible_links,
@@ -415,48 +416,6 @@ def what_if(
 def _rise(result: scenarios.ScenarioResult, customer: int) -> float:
     before, after = result.risk_rises[customer]
     return after - before
-
-
-def _scenario(portfolio: PortfolioScores, *, visible, visible_links, **changes) -> scenarios.Scenario:
-    """The changes as a scenario, every id checked: known, visible, of the role its change needs."""
-
-    def customers(field: str, ids: list[int], role: str | None = None) -> list[int]:
-        unknown = [
-            c for c in ids if c not in portfolio.accounts or (visible is not None and c not in visible)
-        ]
-        if unknown:
-            raise field_error(field, f"unknown customers {unknown}")
-        wrong = [c for c in ids if role is not None and role not in portfolio.accounts[c].roles]
-        if wrong:
-            raise field_error(field, f"customers {wrong} are not {role}s")
-        return ids
-
-    def links(field: str, ids: list[int]) -> list[int]:
-        unknown = [
-            link
-            for link in ids
-            if link not in portfolio.arrays.link_index
-            or (visible_links is not None and link not in visible_links)
-        ]
-        if unknown:
-            raise field_error(field, f"unknown or ended links {unknown}")
-        return ids
-
-    cuts, pauses = changes["volume_cuts"], changes["paused_lanes"]
-    shippers = customers("volume_cuts", [cut["shipper_id"] for cut in cuts], SHIPPER)
-    return scenarios.Scenario(
-        remove_customers=customers("remove_customers", changes["remove_customers"]),
-        remove_links=links("remove_links", changes["remove_links"]),
-        volume_cuts={c: cut["percent"] / 100 for c, cut in zip(shippers, cuts, strict=True)},
-        paused_links=dict(
-            zip(
-                links("paused_lanes", [p["link_id"] for p in pauses]),
-                (p["weeks"] for p in pauses),
-                strict=True,
-            )
-        ),
-        moved_consignees=customers("moved_consignees", changes["moved_consignees"], CONSIGNEE),
-    )
 
 
 def _lane_business(graph: nx.DiGraph, customer_id: int) -> dict[str, float]:
