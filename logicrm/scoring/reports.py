@@ -370,7 +370,7 @@ def what_if(
         "round_outcomes": [
             {
                 "round": k,
-                "customers": [c for c in outcome.accounts if seen(c)],
+                "customer_ids": [c for c in outcome.accounts if seen(c)],
                 "hidden_customers": sum(not seen(c) for c in outcome.accounts),
                 "volume": outcome.volume,
                 "shipments_per_month": outcome.shipments_per_month,

@@ -102,8 +102,10 @@ def get_many(session: Session, *, user: User, scenario_ids: list[int]) -> list[S
 def totals(answer: dict) -> dict:
     """The totals of a what-if answer worth keeping: counts and money, no names or ids."""
     return {
-        "rounds": len(answer["round_outcomes"]) - 1,
-        "customers_lost": sum(len(r["customers"]) + r["hidden_customers"] for r in answer["round_outcomes"]),
+        "cascade_rounds": len(answer["round_outcomes"]) - 1,
+        "customers_lost": sum(
+            len(r["customer_ids"]) + r["hidden_customers"] for r in answer["round_outcomes"]
+        ),
         **{key: answer[key] for key in TOTALS},
     }
 

@@ -357,7 +357,7 @@ class LostCustomerOut(ma.Schema):
 
 class RoundOut(ma.Schema):
     round = F.Integer(metadata={"description": "0: the changes themselves"})
-    customers = F.List(Id(), metadata={"description": "the accounts lost in this round that you may see"})
+    customer_ids = F.List(Id(), metadata={"description": "the accounts lost in this round that you may see"})
     hidden_customers = F.Integer(metadata={"description": "accounts lost in this round you may not see"})
     volume = F.Float(
         metadata={"description": "shipments in the trailing volume window (what the threshold weighs)"}
@@ -442,7 +442,7 @@ class CompareIn(ma.Schema):
 class ScenarioTotalsOut(ma.Schema):
     id = Id()
     name = F.String()
-    rounds = F.Integer(metadata={"description": "rounds after round 0"})
+    cascade_rounds = F.Integer(metadata={"description": "rounds after round 0"})
     customers_lost = F.Integer(metadata={"description": "all of them, those you may not see included"})
     links_cut = F.Integer()
     shipments_per_month_lost = F.Float()

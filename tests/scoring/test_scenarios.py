@@ -35,7 +35,7 @@ def totals_add_up(answer):
         answer["margin_per_month_lost"], rel=1e-6
     )
     assert sum(r["links_cut"] for r in rounds) == answer["links_cut"]
-    assert [r["customers"] for r in rounds] == answer["rounds"]
+    assert [r["customer_ids"] for r in rounds] == answer["rounds"]
     assert (
         answer["expected_revenue_per_month_lost_after_cascade"]
         == rounds[-1]["expected_revenue_per_month_lost"]
