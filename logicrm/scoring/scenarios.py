@@ -3,6 +3,7 @@
 Everyone who may run a what-if sees every saved scenario, except that an account manager sees only those
 whose every customer and lane it may see: another one is, to it, a scenario that does not exist. A saved
 scenario keeps the totals of its run when saved (counts and money over the whole network, no names).
+`checked` turns a what-if request into a network scenario, refusing unknown, hidden or ill-fitting ids.
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ def what_if_request(scenario: Scenario) -> dict:
 def checked(portfolio: PortfolioScores, *, visible, visible_links, **changes) -> scenarios.Scenario:
     """The changes as a scenario, every id checked: known, visible, of the role its change needs."""
 
-    def customers(field: str, ids: list[int], role: str | None = None) -> list[int]:
+    def known_customers(field: str, ids: list[int], role: str | None = None) -> list[int]:
         unknown = [
             c for c in ids if c not in portfolio.accounts or (visible is not None and c not in visible)
         ]
@@ -160,7 +161,7 @@ def checked(portfolio: PortfolioScores, *, visible, visible_links, **changes) ->
             raise field_error(field, f"customers {wrong} are not {role}s")
         return ids
 
-    def links(field: str, ids: list[int]) -> list[int]:
+    def known_links(field: str, ids: list[int]) -> list[int]:
         unknown = [
             link
             for link in ids
@@ -172,19 +173,19 @@ def checked(portfolio: PortfolioScores, *, visible, visible_links, **changes) ->
         return ids
 
     cuts, pauses = changes["volume_cuts"], changes["paused_lanes"]
-    shippers = customers("volume_cuts", [cut["shipper_id"] for cut in cuts], SHIPPER)
+    shippers = known_customers("volume_cuts", [cut["shipper_id"] for cut in cuts], SHIPPER)
     return scenarios.Scenario(
-        remove_customers=customers("remove_customers", changes["remove_customers"]),
-        remove_links=links("remove_links", changes["remove_links"]),
+        remove_customers=known_customers("remove_customers", changes["remove_customers"]),
+        remove_links=known_links("remove_links", changes["remove_links"]),
         volume_cuts={c: cut["percent"] / 100 for c, cut in zip(shippers, cuts, strict=True)},
         paused_links=dict(
             zip(
-                links("paused_lanes", [p["link_id"] for p in pauses]),
+                known_links("paused_lanes", [p["link_id"] for p in pauses]),
                 (p["weeks"] for p in pauses),
                 strict=True,
             )
         ),
-        moved_consignees=customers("moved_consignees", changes["moved_consignees"], CONSIGNEE),
+        moved_consignees=known_customers("moved_consignees", changes["moved_consignees"], CONSIGNEE),
     )
 
 

@@ -127,7 +127,7 @@ def outcome(result):
 
 @st.composite
 def cut_cases(draw):
-    arrays, ids = draw(cascade_networks())
+    arrays, _ids = draw(cascade_networks())
     shippers = sorted({int(s) for s in arrays.link_shipper.tolist()})
     shipper = arrays.nodes[draw(st.sampled_from(shippers))]
     return arrays, shipper, [draw(st.sampled_from([0.1, 0.3, 0.5, 0.7, 1.0])) for _ in range(2)]
