@@ -431,6 +431,12 @@ def expected_version(obj) -> int:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def extra_writers() -> frozenset:
+    """The roles this request's view class lets write besides the usual writers (`also_written_by`)."""
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(getattr(view, "view_class", None), "also_written_by", frozenset())
+
+
 def is_read_only_request() -> bool:
     """Tell whether this request only reads: a safe method, or a view class marked `read_only` (what-if POSTs)."""
     if request.method in SAFE_METHODS:

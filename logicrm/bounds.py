@@ -37,6 +37,8 @@ class Bound:
 # Money: one shipment, claim, deal or contract; Numeric(14, 2) holds up to 10^12.
 MONEY = Bound(0, 10_000_000_000, "in the account currency")
 SHARE = Bound(0, 1, "(share, 0–1)")
+VOLUME_CUT = Bound(0, 100, "% of the shipper's volume", low_inclusive=False)
+PAUSE_WEEKS = Bound(1, 52, "weeks")
 MONTHLY_VOLUME = Bound(0, 1_000_000, "shipments a month")
 DECISION_WEIGHT = Bound(0, 1_000, "(relative weight)")
 IMPORTANCE = Bound(0, 100, "(relative weight)", low_inclusive=False)

@@ -9,7 +9,7 @@ from logicrm.api import PageArgs
 from logicrm.db import PERIODS, utcnow
 from logicrm.lanes import metrics
 from logicrm.lanes.models import LinkStatus, ServiceType
-from logicrm.schemas import AwareDateTime, Id, enum_field, external_ref_field, number
+from logicrm.schemas import AwareDateTime, Id, WholeNumber, enum_field, external_ref_field, number
 
 Length = ma.validate.Length
 
@@ -134,6 +134,11 @@ class CustomerMetricsArgs(MetricsArgs):
         validate=ma.validate.OneOf(["shipper", "consignee"]),
         metadata={"description": "only the lanes where the customer is shipper (or consignee); default both"},
     )
+    lanes_limit = WholeNumber(
+        load_default=metrics.LANES_SHOWN,
+        validate=ma.validate.Range(min=1, max=metrics.LANES_SHOWN_MAX),
+        metadata={"description": "how many lanes to list, those earning most over the range first"},
+    )
 
 
 class PeriodOut(ma.Schema):
@@ -197,4 +202,8 @@ class CustomerMetricsOut(LinkMetricsOut):
 
     customer_id = Id()
     role = ma.fields.String(allow_none=True)
-    lanes = ma.fields.List(ma.fields.Nested(LaneTotalsOut))
+    lanes_total = ma.fields.Integer(metadata={"description": "all its lanes (of the role asked)"})
+    lanes = ma.fields.List(
+        ma.fields.Nested(LaneTotalsOut),
+        metadata={"description": "its lanes_limit lanes earning most over the range, largest first"},
+    )

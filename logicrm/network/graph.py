@@ -42,7 +42,7 @@ class LinkRecord:
 
     `volume_90d` counts shipments in the trailing volume window; `declared_monthly_volume` stands in for
     it (scaled to the window) while the window holds no shipment. `revenue_per_month` is billed to the
-    shipper.
+    shipper; `cost_per_month` is what serving the link costs the provider.
     """
 
     id: int
@@ -52,6 +52,7 @@ class LinkRecord:
     declared_monthly_volume: float | None = None
     shipments_per_month: float = 0.0
     revenue_per_month: float = 0.0
+    cost_per_month: float = 0.0
 
 
 class LinkFlow(NamedTuple):
@@ -60,6 +61,7 @@ class LinkFlow(NamedTuple):
     volume: float
     shipments_per_month: float
     revenue_per_month: float
+    cost_per_month: float = 0.0
 
 
 def link_volume(link: LinkRecord, params: ScoringParams) -> float:
@@ -78,7 +80,7 @@ def build_graph(
     Arc u→v has `influence` a_uv, `direction` ('down' shipper→consignee, 'up', or 'both' when the two
     also trade the other way; independent channels combine as 1 − Π(1 − a)), and the pair's totals over
     its links in both directions: `volume`, `shipments_per_month`, `revenue_per_month`, `link_ids`.
-    The graph attribute `links` maps each link id to its LinkFlow.
+    The graph attribute `links` maps each link id to its LinkFlow, `link_ends` to its (shipper, consignee).
     """
     records: dict[int, NodeRecord] = {}
     for node in nodes:
@@ -86,6 +88,7 @@ def build_graph(
             raise ValueError(f"duplicate customer {node.id}")
         records[node.id] = node
     flows: dict[int, LinkFlow] = {}
+    ends: dict[int, tuple[int, int]] = {}
     trades: dict[tuple[int, int], _Trade] = {}
     inbound: dict[int, float] = defaultdict(float)
     outbound: dict[int, float] = defaultdict(float)
@@ -95,7 +98,9 @@ def build_graph(
             link_volume(link, params),
             min(link.shipments_per_month, AMOUNT_CEILING),
             min(link.revenue_per_month, AMOUNT_CEILING),
+            min(link.cost_per_month, AMOUNT_CEILING),
         )
+        ends[link.id] = (link.shipper_id, link.consignee_id)
         key = (link.shipper_id, link.consignee_id)
         trade = trades.get(key)
         if trade is None:
@@ -144,7 +149,7 @@ def build_graph(
             )
         volume[shipper] += totals.volume
         volume[consignee] += totals.volume
-    graph = nx.DiGraph(links=flows)
+    graph = nx.DiGraph(links=flows, link_ends=ends)
     graph.add_nodes_from(
         (
             node.id,
@@ -205,6 +210,7 @@ def _check_link(link: LinkRecord, customers: Mapping[int, NodeRecord], seen: Map
         0.0 <= link.volume_90d <= _LARGEST
         and 0.0 <= link.shipments_per_month <= _LARGEST
         and 0.0 <= link.revenue_per_month <= _LARGEST
+        and 0.0 <= link.cost_per_month <= _LARGEST
         and (declared is None or 0.0 <= declared <= _LARGEST)
     ):
         for field in _LINK_AMOUNTS:
@@ -214,7 +220,13 @@ def _check_link(link: LinkRecord, customers: Mapping[int, NodeRecord], seen: Map
 
 
 _LARGEST = sys.float_info.max
-_LINK_AMOUNTS = ("volume_90d", "declared_monthly_volume", "shipments_per_month", "revenue_per_month")
+_LINK_AMOUNTS = (
+    "volume_90d",
+    "declared_monthly_volume",
+    "shipments_per_month",
+    "revenue_per_month",
+    "cost_per_month",
+)
 
 
 _PAIR_BUSINESS = ("volume", "shipments_per_month", "revenue_per_month")
@@ -231,8 +243,9 @@ class GraphArrays:
 
     Arcs come in reverse pairs: arc p (p < pairs, the forward half, sorted by head) is u→v and arc
     p + pairs is v→u; an arc absent from the graph is present here with influence 0. Pair p's business
-    (`pair_*`) is the sum over its links in both directions; `out_ptr`/`out_arc` list each node's out-arcs
-    and `bwd_by_head` orders the reverse half by head.
+    (`pair_*`) is the sum over its links in both directions (its cost: over the links the graph records); `out_ptr`/`out_arc` list each node's out-arcs
+    and `bwd_by_head` orders the reverse half by head. Per link row (`link_index`): its pair, its flow and
+    the rows of its shipper and consignee (−1 on graphs that do not record the ends).
     """
 
     nodes: tuple[Hashable, ...]
@@ -243,6 +256,7 @@ class GraphArrays:
     pair_volume: np.ndarray
     pair_shipments: np.ndarray
     pair_revenue: np.ndarray
+    pair_cost: np.ndarray
     pair_links: np.ndarray
     node_volume: np.ndarray
     node_revenue: np.ndarray
@@ -254,6 +268,9 @@ class GraphArrays:
     link_volume: np.ndarray
     link_shipments: np.ndarray
     link_revenue: np.ndarray
+    link_cost: np.ndarray
+    link_shipper: np.ndarray
+    link_consignee: np.ndarray
 
     @property
     def pairs(self) -> int:
@@ -307,7 +324,11 @@ class GraphArrays:
         link_pair = np.repeat(np.arange(len(forward)), [len(ids) for ids in link_ids])
         link_ids = [link for ids in link_ids for link in ids]
         flows: dict[int, LinkFlow] = graph.graph.get("links", {})
-        link_flows = _saturated([flows[link] for link in link_ids]).reshape(-1, 3)
+        link_flows = _saturated([flows[link] for link in link_ids]).reshape(-1, len(LinkFlow._fields))
+        recorded = graph.graph.get("link_ends", {})
+        link_ends = np.array([recorded.get(link, (None, None)) for link in link_ids], dtype=object).reshape(
+            -1, 2
+        )
         revenue = dict(graph.nodes(data="revenue_per_month", default=0.0))
         n = len(nodes)
         return cls(
@@ -319,6 +340,7 @@ class GraphArrays:
             pair_volume=pair_volume,
             pair_shipments=business[:, 1],
             pair_revenue=business[:, 2],
+            pair_cost=np.bincount(link_pair, link_flows[:, 3], minlength=len(forward)),
             pair_links=np.bincount(link_pair, minlength=len(forward)),
             node_volume=np.bincount(src, np.concatenate([pair_volume, pair_volume]), minlength=n),
             node_revenue=_saturated([revenue[node] for node in nodes]),
@@ -330,6 +352,9 @@ class GraphArrays:
             link_volume=link_flows[:, 0],
             link_shipments=link_flows[:, 1],
             link_revenue=link_flows[:, 2],
+            link_cost=link_flows[:, 3],
+            link_shipper=np.array([index.get(end, -1) for end in link_ends[:, 0].tolist()], dtype=np.int64),
+            link_consignee=np.array([index.get(end, -1) for end in link_ends[:, 1].tolist()], dtype=np.int64),
         )
 
     def vector(self, values: Mapping[Hashable, float], *, default: float | None = None) -> np.ndarray:

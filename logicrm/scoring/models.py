@@ -17,8 +17,8 @@ class Scenario(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
-    # the what-if request: {"changes": [...], "threshold": ...} (network.cascade.Change as JSON)
-    changes: Mapped[list] = mapped_column(JSON, default=list)
+    # the what-if request but its threshold: the fields of POST /network/what-if (WhatIfIn)
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
     threshold: Mapped[float | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

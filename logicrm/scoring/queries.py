@@ -118,6 +118,7 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
             count_if(and_(in_window, on_time)).label("on_time_window"),
             count_if(and_(in_window, troubled)).label("troubled_window"),
             sum_if(in_window, revenue).label("revenue_window"),
+            sum_if(in_window, cost).label("cost_window"),
             count_if(Shipment.revenue > MONEY.high).label("revenue_out_of_range"),
             count_if(Shipment.cost > MONEY.high).label("cost_out_of_range"),
         )

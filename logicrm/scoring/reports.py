@@ -11,10 +11,11 @@ from collections.abc import Collection
 
 import networkx as nx
 
-from logicrm.errors import NotFound, field_error
-from logicrm.network import cascade, drivers
+from logicrm.errors import NotFound
+from logicrm.network import cascade, drivers, scenarios
 from logicrm.network.graph import CONSIGNEE, SHIPPER
 from logicrm.network.params import ScoringParams
+from logicrm.scoring import scenarios as saved
 from logicrm.scoring.scores import AccountScores, PortfolioScores
 
 
@@ -318,71 +319,103 @@ def ego_graph(
     return {"nodes": nodes, "edges": edges, "total_nodes": total, "config_hash": portfolio.config_hash}
 
 
+RISING_SHOWN = 10
+
+
 def what_if(
     portfolio: PortfolioScores,
     params: ScoringParams,
     *,
     remove_customers: list[int],
     remove_links: list[int],
+    volume_cuts: list[dict] = (),
+    paused_lanes: list[dict] = (),
+    moved_consignees: list[int] = (),
     threshold: float | None,
     visible,
     visible_links=None,
 ) -> dict:
-    """Run the threshold cascade over the whole network; name only the lost accounts the caller may see.
+    """Play a what-if over the whole network; name only the accounts the caller may see.
 
-    `visible_links` (None: all) are the lanes the caller may name; a hidden lane reads as unknown.
+    `visible_links` (None: all) are the lanes the caller may name; a hidden customer or lane reads as
+    unknown, and a change that does not fit the account's role (a cut by a non-shipper, a move by a
+    non-consignee) is refused naming its field.
     """
-    unknown = [
-        c
-        for c in remove_customers
-        if c not in portfolio.accounts or (visible is not None and c not in visible)
-    ]
-    if unknown:
-        raise field_error("remove_customers", f"unknown customers {unknown}")
-    unknown_links = [
-        link
-        for link in remove_links
-        if link not in portfolio.arrays.link_index
-        or (visible_links is not None and link not in visible_links)
-    ]
-    if unknown_links:
-        raise field_error("remove_links", f"unknown or ended links {unknown_links}")
-    threshold = params.cascade_threshold if threshold is None else threshold
-    result = cascade.what_if(
-        portfolio.arrays, remove_customers=remove_customers, remove_links=remove_links, threshold=threshold
+    scenario = saved.checked(
+        portfolio,
+        visible=visible,
+        visible_links=visible_links,
+        remove_customers=remove_customers,
+        remove_links=remove_links,
+        volume_cuts=volume_cuts,
+        paused_lanes=paused_lanes,
+        moved_consignees=moved_consignees,
     )
-    # What the removal adds to the expected loss: the same model with and without the removed accounts at r = 1.
-    expected = [
-        cascade.expected_loss(
-            portfolio.risk_arrays(),
-            portfolio.own_risks(),
-            remove_customers=removed,
-            tol=params.propagation_tol,
-            max_iter=params.propagation_max_iter,
-        )
-        for removed in (remove_customers, [])
-    ]
-    shown = [c for c in result.lost if visible is None or c in visible]
+    threshold = params.cascade_threshold if threshold is None else threshold
+    result = scenarios.run(
+        portfolio.arrays,
+        portfolio.risk_arrays(),
+        portfolio.own_risks(),
+        scenario,
+        threshold=threshold,
+        window_days=params.volume_window_days,
+        tol=params.propagation_tol,
+        max_iter=params.propagation_max_iter,
+    )
+    seen = visible.__contains__ if visible is not None else lambda _customer: True
+    shown = [c for c in result.cascade.lost if seen(c)]
+    rising = sorted((c for c in result.risk_rises if seen(c)), key=lambda c: (-_rise(result, c), c))
     return {
-        "rounds": [[c for c in members if visible is None or c in visible] for members in result.rounds],
+        "rounds": [[c for c in members if seen(c)] for members in result.cascade.rounds],
+        "round_outcomes": [
+            {
+                "round": k,
+                "customer_ids": [c for c in outcome.accounts if seen(c)],
+                "hidden_customers": sum(not seen(c) for c in outcome.accounts),
+                "volume": outcome.volume,
+                "shipments_per_month": outcome.shipments_per_month,
+                "revenue_per_month": outcome.revenue_per_month,
+                "margin_per_month": outcome.margin_per_month,
+                "links_cut": outcome.links_cut,
+                "expected_revenue_per_month_lost": outcome.expected_revenue_per_month_lost,
+            }
+            for k, outcome in enumerate(result.rounds)
+        ],
         "lost_customers": [
             {
                 "id": c,
                 "name": portfolio.accounts[c].name,
-                "round": result.lost[c],
+                "round": result.cascade.lost[c],
                 "roles": list(portfolio.accounts[c].roles),
                 **_lane_business(portfolio.graph, c),
             }
             for c in shown
         ],
-        "hidden_lost_customers": len(result.lost) - len(shown),
-        "links_cut": result.links_cut,
-        "shipments_per_month_lost": result.shipments_per_month_lost,
-        "revenue_per_month_lost": result.revenue_per_month_lost,
-        "expected_revenue_per_month_lost": expected[0] - expected[1],
+        "hidden_lost_customers": len(result.cascade.lost) - len(shown),
+        "links_cut": result.cascade.links_cut,
+        "shipments_per_month_lost": result.cascade.shipments_per_month_lost,
+        "revenue_per_month_lost": result.cascade.revenue_per_month_lost,
+        "margin_per_month_lost": sum(outcome.margin_per_month for outcome in result.rounds),
+        "expected_revenue_per_month_lost": result.expected_revenue_per_month_lost,
+        "expected_revenue_per_month_lost_after_cascade": result.rounds[-1].expected_revenue_per_month_lost,
+        "rising_risks": [
+            {
+                "id": c,
+                "name": portfolio.accounts[c].name,
+                "roles": list(portfolio.accounts[c].roles),
+                "risk_before": result.risk_rises[c][0],
+                "risk_after": result.risk_rises[c][1],
+            }
+            for c in rising[:RISING_SHOWN]
+        ],
         "threshold": threshold,
         "config_hash": portfolio.config_hash,
     }
+
+
+def _rise(result: scenarios.ScenarioResult, customer: int) -> float:
+    before, after = result.risk_rises[customer]
+    return after - before
 
 
 def _lane_business(graph: nx.DiGraph, customer_id: int) -> dict[str, float]:

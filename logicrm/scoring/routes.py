@@ -5,14 +5,17 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, current_user, session
+from logicrm.api import Blueprint, PageArgs, current_user, page_of, session
 from logicrm.customers import service as customers
 from logicrm.lanes import service as lanes
 from logicrm.network.params import ScoringParams
 from logicrm.scoring import model as churn_models
 from logicrm.scoring import reports, scores
+from logicrm.scoring import scenarios as saved
 from logicrm.scoring.schemas import (
     BacktestOut,
+    CompareIn,
+    CompareOut,
     GraphArgs,
     GraphOut,
     HealthOut,
@@ -21,9 +24,13 @@ from logicrm.scoring.schemas import (
     PortfolioOut,
     RankingArgs,
     RiskPage,
+    ScenarioIn,
+    ScenarioOut,
+    ScenarioRunOut,
     WhatIfIn,
     WhatIfOut,
 )
+from logicrm.users.models import UserRole
 
 health_blp = Blueprint("health", __name__, url_prefix="/customers", description="Health of one account.")
 network_blp = Blueprint(
@@ -110,10 +117,86 @@ class WhatIf(MethodView):
     @network_blp.response(200, WhatIfOut)
     def post(self, what_if_in):
         """What if these customers or lanes go? The cascade by round and the business lost (nothing is written)."""
-        visible_links = lanes.visible_link_ids(session(), user=current_user())
-        return reports.what_if(
-            _scores(), _params(), visible=_visible(), visible_links=visible_links, **what_if_in
+        return _what_if(what_if_in)
+
+
+def _what_if(what_if_in: dict) -> dict:
+    visible_links = lanes.visible_link_ids(session(), user=current_user())
+    return reports.what_if(
+        _scores(), _params(), visible=_visible(), visible_links=visible_links, **what_if_in
+    )
+
+
+# planners plan: saving a scenario is the one thing they write
+PLANNERS_TOO = frozenset({UserRole.PLANNER})
+
+
+@network_blp.route("/scenarios")
+class Scenarios(MethodView):
+    also_written_by = PLANNERS_TOO
+
+    @network_blp.arguments(PageArgs, location="query")
+    @network_blp.response(200, page_of(ScenarioOut))
+    def get(self, args):
+        """Saved what-if scenarios, newest first (an account manager sees those naming only its accounts)."""
+        return saved.list_page(session(), user=current_user(), **_page_args(args))
+
+    @network_blp.arguments(ScenarioIn)
+    @network_blp.response(201, ScenarioOut)
+    def post(self, scenario_in):
+        """Save a named what-if for everyone planning; it runs now and keeps its totals to compare."""
+        name, description = scenario_in.pop("name"), scenario_in.pop("description")
+        answer = _what_if(scenario_in)
+        return saved.create(
+            session(),
+            user=current_user(),
+            name=name,
+            description=description,
+            changes=scenario_in,
+            answer=answer,
         )
+
+
+@network_blp.route("/scenarios/<int:scenario_id>")
+class ScenarioById(MethodView):
+    also_written_by = PLANNERS_TOO
+
+    @network_blp.response(200, ScenarioOut)
+    def get(self, scenario_id):
+        """One saved scenario."""
+        return saved.get(session(), user=current_user(), scenario_id=scenario_id)
+
+    @network_blp.response(204)
+    def delete(self, scenario_id):
+        """Delete a saved scenario (its author, a manager or an admin)."""
+        saved.delete(
+            session(),
+            user=current_user(),
+            scenario=saved.get(session(), user=current_user(), scenario_id=scenario_id),
+        )
+
+
+@network_blp.route("/scenarios/<int:scenario_id>/run")
+class ScenarioRun(MethodView):
+    read_only = True
+
+    @network_blp.response(200, ScenarioRunOut)
+    def post(self, scenario_id):
+        """Re-run a saved scenario against today's data (nothing is written); its saved totals come along."""
+        scenario = saved.get(session(), user=current_user(), scenario_id=scenario_id)
+        return {**_what_if(saved.what_if_request(scenario)), "scenario": scenario}
+
+
+@network_blp.route("/scenarios/compare")
+class ScenarioComparison(MethodView):
+    read_only = True
+
+    @network_blp.arguments(CompareIn)
+    @network_blp.response(200, CompareOut)
+    def post(self, compare_in):
+        """Run two or more saved scenarios against today's data and set their totals side by side."""
+        found = saved.get_many(session(), user=current_user(), scenario_ids=compare_in["ids"])
+        return saved.compare([(s, _what_if(saved.what_if_request(s))) for s in found], _scores())
 
 
 @portfolio_blp.route("/summary")

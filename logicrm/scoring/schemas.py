@@ -292,9 +292,40 @@ class GraphOut(ma.Schema):
     config_hash = F.String()
 
 
+class VolumeCutIn(ma.Schema):
+    shipper_id = Id(required=True)
+    percent = number(bounds.VOLUME_CUT, required=True, description="the share of its volume it takes away")
+
+
+class PausedLaneIn(ma.Schema):
+    link_id = Id(required=True)
+    weeks = number(
+        bounds.PAUSE_WEEKS,
+        integer=True,
+        required=True,
+        description="takes that many weeks of the volume window's business (the whole lane from the window's length)",
+    )
+
+
 class WhatIfIn(ma.Schema):
+    """The changes of a what-if: any mix of these, at least one."""
+
     remove_customers = F.List(Id(), load_default=list)
     remove_links = F.List(Id(), load_default=list)
+    volume_cuts = F.List(
+        F.Nested(VolumeCutIn),
+        load_default=list,
+        metadata={"description": "shippers cutting their volume with us by a percentage, on all their lanes"},
+    )
+    paused_lanes = F.List(F.Nested(PausedLaneIn), load_default=list)
+    moved_consignees = F.List(
+        Id(),
+        load_default=list,
+        metadata={
+            "description": "consignees moving to another provider: their lanes as consignee are lost, and "
+            "they leave unless they also ship with us"
+        },
+    )
     threshold = number(
         dataclasses.replace(bounds.SHARE, low_inclusive=False),
         load_default=None,
@@ -303,9 +334,16 @@ class WhatIfIn(ma.Schema):
     )
 
     @ma.validates_schema
-    def _something_removed(self, data, **_kwargs):
-        if not data["remove_customers"] and not data["remove_links"]:
-            raise ma.ValidationError("give remove_customers or remove_links", "remove_customers")
+    def _something_changed(self, data, **_kwargs):
+        if not any(data[key] for key in CHANGE_FIELDS):
+            raise ma.ValidationError(f"give at least one of {', '.join(CHANGE_FIELDS)}", "remove_customers")
+        for key, id_field in (("volume_cuts", "shipper_id"), ("paused_lanes", "link_id")):
+            ids = [change[id_field] for change in data[key]]
+            if len(ids) != len(set(ids)):
+                raise ma.ValidationError(f"each {id_field} at most once", key)
+
+
+CHANGE_FIELDS = ("remove_customers", "remove_links", "volume_cuts", "paused_lanes", "moved_consignees")
 
 
 class LostCustomerOut(ma.Schema):
@@ -317,8 +355,36 @@ class LostCustomerOut(ma.Schema):
     revenue_per_month = F.Float(metadata={"description": "on all its lanes, over the volume window"})
 
 
+class RoundOut(ma.Schema):
+    round = F.Integer(metadata={"description": "0: the changes themselves"})
+    customer_ids = F.List(Id(), metadata={"description": "the accounts lost in this round that you may see"})
+    hidden_customers = F.Integer(metadata={"description": "accounts lost in this round you may not see"})
+    volume = F.Float(
+        metadata={"description": "shipments in the trailing volume window (what the threshold weighs)"}
+    )
+    shipments_per_month = F.Float()
+    revenue_per_month = F.Float()
+    margin_per_month = F.Float(metadata={"description": "revenue less the cost of serving the business cut"})
+    links_cut = F.Integer(
+        metadata={"description": "links cut whole (a cut or a short pause only thins them)"}
+    )
+    expected_revenue_per_month_lost = F.Float(
+        metadata={"description": "the expected loss once the cascade has gone this far: every account lost "
+                  "by this round at risk 1"}
+    )  # fmt: skip
+
+
+class RisingRiskOut(ma.Schema):
+    id = Id()
+    name = F.String()
+    roles = F.List(F.String())
+    risk_before = F.Float()
+    risk_after = F.Float(metadata={"description": "with every account the cascade loses at risk 1"})
+
+
 class WhatIfOut(ma.Schema):
     rounds = F.List(F.List(Id()), metadata={"description": "ids of the accounts lost in each round"})
+    round_outcomes = F.List(F.Nested(RoundOut))
     lost_customers = F.List(F.Nested(LostCustomerOut))
     hidden_lost_customers = F.Integer(
         metadata={"description": "lost accounts you may not see (named only for you)"}
@@ -326,13 +392,70 @@ class WhatIfOut(ma.Schema):
     links_cut = F.Integer()
     shipments_per_month_lost = F.Float()
     revenue_per_month_lost = F.Float()
+    margin_per_month_lost = F.Float()
     expected_revenue_per_month_lost = F.Float(
         metadata={
-            "description": "what the removal adds to the expected revenue loss under the risk model "
-            "(removed accounts at risk 1, compared with nobody removed)"
+            "description": "what the changes add to the expected revenue loss under the risk model (removed "
+            "and departing accounts at risk 1, revenue the lane changes take lost for certain, compared with "
+            "no change)"
         }
     )
+    expected_revenue_per_month_lost_after_cascade = F.Float(
+        metadata={"description": "the same with every account the cascade loses at risk 1 (the last round's)"}
+    )
+    rising_risks = F.List(
+        F.Nested(RisingRiskOut),
+        metadata={
+            "description": "accounts still with us whose risk rises most, largest rise first (those you may see)"
+        },
+    )
     threshold = F.Float()
+    config_hash = F.String()
+
+
+class ScenarioIn(WhatIfIn):
+    name = F.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    description = F.String(
+        load_default=None, allow_none=True, validate=ma.validate.Length(max=bounds.LONG_TEXT)
+    )
+
+
+class ScenarioOut(ma.Schema):
+    id = Id()
+    name = F.String()
+    description = F.String(allow_none=True)
+    changes = F.Dict(metadata={"description": "the what-if request: the fields of POST /network/what-if"})
+    created_by_id = Id(allow_none=True)
+    created_at = F.AwareDateTime()
+    last_run_at = F.AwareDateTime(allow_none=True, metadata={"description": "when it was saved and run"})
+    last_totals = F.Dict(allow_none=True, metadata={"description": "its totals then"})
+
+
+class ScenarioRunOut(WhatIfOut):
+    scenario = F.Nested(ScenarioOut)
+
+
+class CompareIn(ma.Schema):
+    ids = F.List(Id(), required=True, validate=ma.validate.Length(min=2, max=10))
+
+
+class ScenarioTotalsOut(ma.Schema):
+    id = Id()
+    name = F.String()
+    cascade_rounds = F.Integer(metadata={"description": "rounds after round 0"})
+    customers_lost = F.Integer(metadata={"description": "all of them, those you may not see included"})
+    links_cut = F.Integer()
+    shipments_per_month_lost = F.Float()
+    revenue_per_month_lost = F.Float()
+    margin_per_month_lost = F.Float()
+    expected_revenue_per_month_lost = F.Float()
+    expected_revenue_per_month_lost_after_cascade = F.Float()
+    top_rising_risk = F.Nested(RisingRiskOut, allow_none=True)
+    saved_totals = F.Dict(allow_none=True, metadata={"description": "the same totals when it was saved"})
+
+
+class CompareOut(ma.Schema):
+    scenarios = F.List(F.Nested(ScenarioTotalsOut), metadata={"description": "in the order asked"})
     config_hash = F.String()
 
 

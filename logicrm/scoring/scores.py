@@ -499,6 +499,7 @@ def _links(data: Aggregates, params: ScoringParams, problems: _Problems) -> list
                 declared_monthly_volume=declared,
                 shipments_per_month=f.volume_window / months_in_window or (declared or 0.0),
                 revenue_per_month=float(f.revenue_window) / months_in_window,
+                cost_per_month=float(f.cost_window) / months_in_window,
             )
         )
     return records

@@ -196,6 +196,13 @@ class Ctx:
             found = self._made(self.admin.put("/rulebook", json=body, headers={"If-Match": "*"}))
         return found["version"]
 
+    def scenario(self, target: str) -> int:
+        """A saved what-if scenario naming the target's customer (an account manager sees only its own)."""
+        if target == "missing":
+            return MISSING
+        body = {"name": f"Scenario {uuid.uuid4().hex[:8]}", "remove_customers": [self.customer(target)]}
+        return self._made(self.admin.post("/network/scenarios", json=body))["id"]
+
     def fresh_receiver(self) -> int:
         return self._made(self.admin.post("/webhooks", json={"url": "http://127.0.0.1:9/hooks"}))["id"]
 
@@ -434,6 +441,19 @@ RULES: dict[str, Rule] = {
         EVERYONE, lambda c, t: Call("/network/graph", query={"center": (i := c.customer(t)), "depth": 3}, probed=str(i))
     ),
     "POST /network/what-if": Rule(EVERYONE, _what_if("remove_customers")),
+    "GET /network/scenarios": listing("/network/scenarios"),
+    "POST /network/scenarios": Rule(
+        WRITERS | {"planner"},
+        lambda c, t: Call("/network/scenarios", json={"name": "Matrix", "remove_customers": [i := c.customer(t)]}, probed=str(i)),
+        ok=(201,),
+    ),
+    "GET /network/scenarios/{scenario_id}": item(EVERYONE, "/network/scenarios/{}", Ctx.scenario),
+    "DELETE /network/scenarios/{scenario_id}": item(MANAGERS, "/network/scenarios/{}", Ctx.scenario, ok=(204,)),
+    "POST /network/scenarios/{scenario_id}/run": item(EVERYONE, "/network/scenarios/{}/run", Ctx.scenario),
+    "POST /network/scenarios/compare": Rule(
+        EVERYONE,
+        lambda c, t: Call("/network/scenarios/compare", json={"ids": [c.scenario("own"), i := c.scenario(t)]}, probed=str(i)),
+    ),
     "GET /portfolio/summary": listing("/portfolio/summary"),
     "GET /opportunities/pipeline": Rule(EVERYONE, lambda c, t: Call("/opportunities/pipeline"), probes=False),
     "GET /growth/suggestions": Rule(
@@ -549,7 +569,13 @@ EXTRA_PROBES: dict[str, dict[str, Build]] = {
     "GET /shipments": {
         "customer_id": filtered("/shipments", "customer_id", lambda c, t: c.secluded("consignee", t)).build
     },
-    "POST /network/what-if": {"remove_links": _what_if("remove_links")},
+    "POST /network/what-if": {
+        "remove_links": _what_if("remove_links"),
+        "moved_consignees": lambda c, t: Call("/network/what-if", json={"moved_consignees": [i := c.consignee(t)]}, probed=str(i)),
+        "paused_lanes": lambda c, t: Call(
+            "/network/what-if", json={"paused_lanes": [{"link_id": (i := c.lane(t)), "weeks": 2}]}, probed=str(i)
+        ),
+    },
     "POST /imports/{kind}": {
         **{kind: _import(kind, *IMPORTS[kind]) for kind in IMPORTS if kind != "departments"},
         # A row keyed by a hidden record's external_ref cannot read as new (keys are unique across
@@ -623,6 +649,9 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) else None
 
 
+SCENARIO_KEYS = frozenset({"changes", "saved_totals"})
+
+
 def foreign_ids_in(document: object, world: worlds.World) -> list[str]:
     """Where a hidden account's id appears in an answer, beyond what README documents."""
     foreign, hidden_lanes = world.foreign_customers, {world.links["hidden"], world.links["secluded"]}
@@ -645,7 +674,12 @@ def foreign_ids_in(document: object, world: worlds.World) -> list[str]:
         if _int(node.get("link_id")) in hidden_lanes:
             found.append(f"{where}.link_id = {node['link_id']} (a lane between hidden accounts)")
         # an account; a record of an account (a contact, an alias) names its account in customer_id instead
-        account = ("roles" in node or "name" in node) and "customer_id" not in node
+        # (a saved what-if scenario, with its changes or totals, has an id and a name of its own)
+        account = (
+            ("roles" in node or "name" in node)
+            and "customer_id" not in node
+            and not SCENARIO_KEYS & node.keys()
+        )
         if _int(node.get("id")) in foreign and account and not node.get("hidden"):
             found.append(f"{where}: account {node['id']} {node.get('name')!r}")
         if node.get("kind") == "neighbour" and _int(node.get("key")) in foreign:

@@ -200,6 +200,6 @@ def test_amounts_saturate_at_the_ceiling():
         LinkRecord(2, 1, 2, 1e308, shipments_per_month=1e308),
     ]
     graph = build_graph(nodes, links, PARAMS)
-    assert graph.graph["links"][1] == (AMOUNT_CEILING, 0.0, AMOUNT_CEILING)
+    assert graph.graph["links"][1] == (AMOUNT_CEILING, 0.0, AMOUNT_CEILING, 0.0)
     assert graph.edges[1, 2]["volume"] == 2 * AMOUNT_CEILING
     assert graph.edges[1, 2]["influence"] == pytest.approx(PARAMS.alpha_down)
