@@ -108,7 +108,7 @@ def _shipment_tickets(plan: DemoPlan) -> None:
             kind = TicketKind.COMPLAINT if draw < LATE_COMPLAINT_SHARE else TicketKind.DELAY
             if kind == TicketKind.COMPLAINT:
                 opened = delivered + dt.timedelta(hours=rng.uniform(1, 30))
-            else:  # asked after while it was late
+            else:  # asked about while it was late, before it arrived
                 opened = promised + dt.timedelta(
                     hours=rng.uniform(0.5, 1) * (delivered - promised).total_seconds() / 3600
                 )
@@ -119,7 +119,16 @@ def _shipment_tickets(plan: DemoPlan) -> None:
         _shipment_ticket(plan, lane, kind, opened, subject, severity, claim, revenue)
 
 
-def _shipment_ticket(plan, lane: Lane, kind, opened, subject, severity, claim, revenue) -> None:
+def _shipment_ticket(
+    plan: DemoPlan,
+    lane: Lane,
+    kind: TicketKind,
+    opened: dt.datetime,
+    subject: str,
+    severity: Severity,
+    claim: float | None,
+    revenue: float,
+) -> None:
     """A ticket about a shipment, from its consignee or (less often) its shipper."""
     company = lane.consignee if plan.rng.random() < 0.6 else lane.shipper
     add_ticket(plan, company, kind, opened=opened, subject=subject, severity=severity, lane=lane, claim=claim,
@@ -223,7 +232,9 @@ def add_ticket(
 UNSETTLED = {"root_cause": None, "resolution": None, "compensation_amount": None}
 
 
-def _settled(plan: DemoPlan, kind: TicketKind, severity: Severity, claim, freight) -> dict:
+def _settled(
+    plan: DemoPlan, kind: TicketKind, severity: Severity, claim: float | None, freight: float | None
+) -> dict:
     """How a resolved ticket was closed: a root cause, a resolution, and the compensation the default
     handling plan grants when the fault was ours (the claim, or a share of the freight or invoice)."""
     root = weighted(plan.rng, ROOT_CAUSES[kind].items())
