@@ -160,9 +160,10 @@ def load_demo(session: Session, *, seed: int = 7, today: dt.date | None = None) 
     _write_links(session, plan, ids)
     _write_relations(session, plan, ids)
     _open_follow_ups(session, plan, ids)
-    _insert(session, Ticket, _rows(plan.tickets, TICKET_COLUMNS, customer_id=("company", ids.customers),
-                                   link_id=("lane", ids.links)))  # fmt: skip
-    tickets.fill_desk_fields(session)  # due times, priority, assignee: as if each had been opened at the desk
+    ticket_rows = _rows(plan.tickets, TICKET_COLUMNS, customer_id=("company", ids.customers),
+                        link_id=("lane", ids.links))  # fmt: skip
+    # due times, priority, assignee: as if each had been opened at the desk
+    _insert(session, Ticket, tickets.with_desk_fields(session, rows=ticket_rows))
     _schedule_callbacks(session, plan)
     _insert(session, Opportunity, _rows(plan.opportunities, OPPORTUNITY_COLUMNS,
                                         customer_id=("company", ids.customers)))  # fmt: skip

@@ -61,27 +61,24 @@ def due_times(book: Rulebook, *, tier: str, opened_at: dt.datetime) -> tuple[dt.
     )
 
 
-def fill_desk_fields(session: Session) -> int:
-    """Give tickets written in bulk without the desk (the demo) what the desk gives a new ticket: due times
-    from the rulebook in force and their account's tier, the default priority, and the default assignee
-    where they have none; return how many."""
+def with_desk_fields(session: Session, *, rows: list[dict]) -> list[dict]:
+    """Give ticket rows about to be written in bulk without the desk (the demo) what the desk gives a new
+    ticket: due times from the rulebook in force and their account's tier, the default priority, and the
+    default assignee where they name none. The rows need customer_id, opened_at and severity."""
     book = rulebook.current(session)
-    found = session.execute(
-        select(Ticket, Customer.tier)
-        .join(Customer, Customer.id == Ticket.customer_id)
-        .where(Ticket.resolution_due_at.is_(None))
-    ).all()
-    assignees = _default_assignees(session, {ticket.customer_id for ticket, _tier in found})
-    for ticket, tier in found:
-        ticket.first_response_due_at, ticket.resolution_due_at = due_times(
-            book, tier=tier, opened_at=ticket.opened_at
+    ids = {row["customer_id"] for row in rows}
+    tiers = dict(session.execute(select(Customer.id, Customer.tier).where(Customer.id.in_(ids))).all())
+    assignees = _default_assignees(session, ids)
+    for row in rows:
+        tier = tiers[row["customer_id"]]
+        row["first_response_due_at"], row["resolution_due_at"] = due_times(
+            book, tier=tier, opened_at=row["opened_at"]
         )
-        ticket.sla_version = book.version
-        ticket.priority = default_priority(tier, ticket.severity)
-        if ticket.assignee_id is None:
-            ticket.assignee_id = assignees[ticket.customer_id]
-    session.flush()
-    return len(found)
+        row["sla_version"] = book.version
+        row["priority"] = default_priority(tier, row["severity"])
+        if row.get("assignee_id") is None:
+            row["assignee_id"] = assignees[row["customer_id"]]
+    return rows
 
 
 def _about_its_own_lane(session: Session, data: dict, ticket: Ticket | None) -> None:
