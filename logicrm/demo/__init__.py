@@ -2,8 +2,9 @@
 
 `build_plan` makes everything in memory from one `random.Random(seed)` and touches no database, so two
 plans for the same seed and day are identical; `load_demo` writes a plan into an empty, migrated database
-with bulk inserts. The troubled accounts are there for the health checks to find, the healthy VIPs for
-them to leave alone; `DemoSummary` names both.
+with bulk inserts, then opens the tasks the service rules make of it (the latest contacts' follow-ups,
+the callbacks of cases resolved this week). The troubled accounts are there for the health checks to
+find, the healthy VIPs for them to leave alone; `DemoSummary` names both.
 
 The plan covers two years up to `today` with real churn: `history` decides who was won and who left when
 (on their own, after a partner, or by going quiet), `decline` makes the signals before each departure.

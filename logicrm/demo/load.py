@@ -1,4 +1,5 @@
-"""Write a demo plan into an empty, migrated database with bulk inserts, and sum up what it wrote."""
+"""Write a demo plan into an empty, migrated database with bulk inserts, open the tasks the service rules
+make of what was written (follow-ups, callbacks), and sum up what it wrote."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from logicrm.consignees.models import ConsigneeProfile
@@ -21,14 +22,18 @@ from logicrm.demo.people import ADMIN_EMAIL, USERS
 from logicrm.demo.plan import SILENT_AFTER_DAYS, TROUBLES, WINDOW_DAYS, DemoPlan
 from logicrm.lanes.models import Link, Shipment
 from logicrm.lanes.shipments import SHIPMENT_FIELDS
+from logicrm.relations import service as relations
 from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
 from logicrm.sales.models import Opportunity
 from logicrm.shippers.models import ShipperProfile
+from logicrm.tasks.models import Task, TaskSource
+from logicrm.tickets import callbacks
 from logicrm.tickets import service as tickets
 from logicrm.tickets.models import Ticket, TicketStatus
 from logicrm.users import keys as api_keys
 from logicrm.users import passwords as user_passwords
 from logicrm.users import service as users
+from logicrm.users.models import User
 
 MONTHS = round(WINDOW_DAYS / 365 * 12)  # of history
 
@@ -72,6 +77,8 @@ class DemoSummary:
             f"{c['contacts']} contacts, {c['survey_responses']} survey responses",
             f"  {c['interactions']} interactions, {c['tickets']} tickets ({c['open_tickets']} open), "
             f"{c['opportunities']} opportunities",
+            f"  open tasks: {c['follow_up_tasks']} follow-ups of the latest contacts, {c['callback_tasks']} callbacks "
+            "after cases resolved this week (a health run adds the cadence's and the playbooks')",
             f"  users: {', '.join(self.api_keys)} (each has an API key and a web password; the admin key is printed)",
             "Troubled accounts (health checks should flag these):",
         ]
@@ -119,7 +126,10 @@ SURVEY_COLUMNS = ("collected_at", "channel", "scale_min", "scale_max", "likeliho
 INTERACTION_COLUMNS = ("kind", "at", "summary", "next_follow_up")
 # the manager on a VIP team is its executive sponsor; a second "amN" is a second account manager
 TEAM_ROLES = {"ma": TeamRole.EXECUTIVE_SPONSOR, "am": TeamRole.ACCOUNT_MANAGER}
-TICKET_COLUMNS = ("kind", "severity", "subject", "opened_at", "first_response_at", "resolved_at", "status", "claim_amount")  # fmt: skip
+TICKET_COLUMNS = ("kind", "severity", "subject", "opened_at", "first_response_at", "resolved_at", "status",
+                  "claim_amount", "root_cause", "resolution", "compensation_amount")  # fmt: skip
+# Callbacks after cases resolved this long before today are still to make; earlier ones were made.
+CALLBACKS_PENDING_DAYS = 7
 OPPORTUNITY_COLUMNS = ("kind", "stage", "title", "value", "probability", "expected_close")
 
 
@@ -149,13 +159,21 @@ def load_demo(session: Session, *, seed: int = 7, today: dt.date | None = None) 
     _write_profiles(session, plan, ids)
     _write_links(session, plan, ids)
     _write_relations(session, plan, ids)
-    _insert(session, Ticket, _rows(plan.tickets, TICKET_COLUMNS, customer_id=("company", ids.customers),
-                                   link_id=("lane", ids.links)))  # fmt: skip
-    tickets.fill_due_times(session)  # the service desk's due times, as if each had been opened through it
+    _open_follow_ups(session, plan, ids)
+    ticket_rows = _rows(plan.tickets, TICKET_COLUMNS, customer_id=("company", ids.customers),
+                        link_id=("lane", ids.links))  # fmt: skip
+    # due times, priority, assignee: as if each had been opened at the desk
+    _insert(session, Ticket, tickets.with_desk_fields(session, rows=ticket_rows))
+    _schedule_callbacks(session, plan)
     _insert(session, Opportunity, _rows(plan.opportunities, OPPORTUNITY_COLUMNS,
                                         customer_id=("company", ids.customers)))  # fmt: skip
     session.flush()
-    return _summary(plan, ids.customers, keys, passwords, time.perf_counter() - started)
+    summary = _summary(plan, ids.customers, keys, passwords, time.perf_counter() - started)
+    for source in (TaskSource.FOLLOW_UP, TaskSource.CALLBACK):
+        summary.counts[f"{source}_tasks"] = session.scalar(
+            select(func.count()).select_from(Task).where(Task.source == source)
+        )
+    return summary
 
 
 @dataclass
@@ -165,6 +183,7 @@ class _Ids:
     users: dict[str, int] = field(default_factory=dict)
     customers: list[int] = field(default_factory=list)
     links: list[int] = field(default_factory=list)
+    interactions: list[int] = field(default_factory=list)
 
 
 def _write_users(session: Session, ids: _Ids) -> tuple[dict[str, str], dict[str, str]]:
@@ -289,11 +308,36 @@ def _write_relations(session: Session, plan: DemoPlan, ids: _Ids) -> None:
             for dimension, importance, expectation, perception in s["scores"]
         ),
     )
-    _insert(
+    ids.interactions = _insert_ids(
         session,
         Interaction,
         _rows(plan.interactions, INTERACTION_COLUMNS, **refs, user_id=("user", ids.users)),
     )
+
+
+def _open_follow_ups(session: Session, plan: DemoPlan, ids: _Ids) -> None:
+    """The follow-up tasks the interactions' next follow-ups make, through the rule that makes them when one
+    is logged: for each current account, its latest contact's (an earlier one was followed up by the later
+    contacts, as My day counts them, and its task is not replayed)."""
+    latest: dict[int, int] = {}
+    for number, item in enumerate(plan.interactions):
+        if plan.companies[item["company"]].churned_on is None:
+            known = latest.get(item["company"])
+            if known is None or item["at"] > plan.interactions[known]["at"]:
+                latest[item["company"]] = number
+    pending = [ids.interactions[n] for n in latest.values() if plan.interactions[n]["next_follow_up"]]
+    for interaction in session.scalars(select(Interaction).where(Interaction.id.in_(pending))):
+        relations.follow_up(session, user=session.get(User, interaction.user_id), interaction=interaction)
+
+
+def _schedule_callbacks(session: Session, plan: DemoPlan) -> None:
+    """The callbacks of the cases resolved lately, through the desk's rule for a case just resolved (it
+    decides which kinds get one, for whom and by when)."""
+    since = plan.horizon - dt.timedelta(days=CALLBACKS_PENDING_DAYS)
+    resolved = session.scalars(select(Ticket).where(Ticket.resolved_at >= since).order_by(Ticket.id))
+    for ticket in resolved:
+        resolver = session.get(User, ticket.assignee_id) if ticket.assignee_id else None
+        callbacks.schedule(session, user=resolver, ticket=ticket)
 
 
 def _summary(

@@ -15,6 +15,7 @@ from logicrm.demo.draws import weighted
 from logicrm.demo.names import person_name
 from logicrm.demo.plan import WINDOW_DAYS, Company, DemoPlan
 from logicrm.relations.models import InteractionKind
+from logicrm.rulebook.document import DEFAULTS
 from logicrm.users.models import UserRole
 
 ADMIN_EMAIL = "admin@demo.logicrm.example"
@@ -65,12 +66,18 @@ ROLES = {
     "store operations": ("Store Operations Manager", "Replenishment Planner"),
 }
 
-CADENCE_DAYS = {Tier.VIP: 30, Tier.KEY: 60, Tier.STANDARD: 120}  # how often we should be in touch
-INTERACTION_MIX = {  # VIP accounts (True) get more visits
+CADENCE_DAYS = DEFAULTS.cadence.days  # how often we should be in touch: the rulebook's default
+# Contacts with a deciding department are of kinds that count for its cadence (VIP accounts, True, get more
+# visits); the others hear from us mostly by e-mail, which does not count.
+COUNTING_MIX = {
     vip: {InteractionKind.VISIT: 2 if vip else 1, InteractionKind.MEETING: 2, InteractionKind.CALL: 4,
-          InteractionKind.EMAIL: 2, InteractionKind.REVIEW: 1}
+          InteractionKind.REVIEW: 1}
     for vip in (False, True)
 }  # fmt: skip
+BACKGROUND_MIX = {InteractionKind.EMAIL: 3, InteractionKind.CALL: 1}
+LAPSED_SHARE = 0.03  # of deciding departments outside the story, past their cadence today
+FOLLOW_UP_SHARE = 0.08  # of contacts that set a next follow-up,
+FOLLOW_UP_DAYS = (5, 30)  # this many days later
 INTERACTION_SUMMARIES = {
     InteractionKind.VISIT: "Site visit in {city}: walked the dock and reviewed the hand-over process",
     InteractionKind.MEETING: "Business review with {dept}: volumes, OTIF and the improvement plan",
@@ -137,8 +144,11 @@ def _contact(plan: DemoPlan, company: Company, department: int, n: int) -> None:
 
 
 def interactions(plan: DemoPlan) -> None:
-    """Visits, meetings, calls and e-mails at the tier's cadence while the company is a customer, up to a
-    recent last contact (one from before a leaving company fell silent)."""
+    """Contacts while the company is a customer: each deciding department visited, met or called at the
+    tier's cadence (the rulebook's default), and e-mails and calls to the others, up to a recent last
+    contact (one from before a leaving company fell silent; long ago on the story's overdue accounts).
+
+    Outside the story a few deciding departments have lapsed past their cadence; a newcomer was met once."""
     rng = plan.rng
     overdue = set(plan.troubled["contact_overdue"])
     by_company: dict[int, list[int]] = defaultdict(list)
@@ -153,8 +163,6 @@ def interactions(plan: DemoPlan) -> None:
             last = rng.uniform(2, 12)
         elif i in plan.newcomers:
             last = rng.uniform(1, (plan.today - company.acquired_on).days)
-        elif i not in plan.calm and company.tier == Tier.STANDARD and rng.random() < 0.02:
-            last = cadence * rng.uniform(1.1, 1.6)
         else:
             last = rng.uniform(1, cadence * 0.8)
         silent = decline.silent_days(plan, company)
@@ -162,57 +170,61 @@ def interactions(plan: DemoPlan) -> None:
         last += silent
         if last >= customer_for > silent:  # won lately: contacted since
             last = silent + (customer_for - silent) * rng.uniform(0.1, 0.9)
-        ago = last
-        first = True
-        while ago < customer_for and (first or i not in plan.newcomers):
-            kind = weighted(rng, INTERACTION_MIX[company.tier == Tier.VIP].items())
-            dept = rng.choice(by_company[i])
-            user = (
-                f"am{company.owner}" if not company.team or rng.random() < 0.75 else rng.choice(company.team)
-            )
-            at = plan.horizon - dt.timedelta(days=ago)
-            at = at.replace(
-                hour=rng.randint(8, 16), minute=rng.choice((0, 15, 30, 45)), second=0, microsecond=0
-            )
-            if at >= plan.horizon:
-                at -= dt.timedelta(days=1)
-            follow = at.date() + dt.timedelta(days=round(cadence * (0.5 if i in overdue else 0.8)))
-            plan.interactions.append(
-                {
-                    "company": i,
-                    "department": dept,
-                    "user": user,
-                    "kind": kind,
-                    "at": at,
-                    "summary": INTERACTION_SUMMARIES[kind].format(
-                        city=company.city, dept=plan.departments[dept]["name"]
-                    ),
-                    "next_follow_up": follow if first or rng.random() < 0.3 else None,
-                }
-            )
-            first = False
-            ago += cadence * rng.uniform(0.55, 1.0)
-        if i in plan.healthy:
-            _call_every_deciding_department(plan, i, by_company[i])
+        deciding = [d for d in by_company[i] if plan.departments[d]["is_decision_maker"]]
+        others = [d for d in by_company[i] if d not in deciding] or deciding
+        rng.shuffle(deciding)
+        if i in plan.newcomers:  # met once, its other departments not yet
+            _touch(plan, company, deciding[0], last, COUNTING_MIX[company.tier == Tier.VIP])
+            continue
+        story = i in overdue or i in plan.healthy or silent > 0 or i in plan.calm
+        for n, dept in enumerate(deciding):
+            ago = last
+            if n and i in plan.healthy:
+                ago = last + rng.uniform(0, 6)
+            elif n and story:
+                ago = last + rng.uniform(0, cadence * 0.3)
+            elif n:
+                ago = rng.uniform(last, max(last, cadence - 1))
+            if not story and rng.random() < LAPSED_SHARE:
+                ago = cadence * rng.uniform(1.02, 1.5)  # let slip past its cadence
+            _chain(plan, company, [dept], ago, customer_for, cadence, COUNTING_MIX[company.tier == Tier.VIP])
+        _chain(
+            plan, company, others, last + rng.uniform(0, cadence * 0.5), customer_for, cadence, BACKGROUND_MIX
+        )
 
 
-def _call_every_deciding_department(plan: DemoPlan, company: int, departments: list[int]) -> None:
-    """A healthy account keeps the cadence of each deciding department: a call to each in the last days
-    (deterministic, so the rest of the demo draws what it drew before)."""
-    for offset, number in enumerate(d for d in departments if plan.departments[d]["is_decision_maker"]):
-        at = (plan.horizon - dt.timedelta(days=3 + offset)).replace(
-            hour=10, minute=0, second=0, microsecond=0
-        )
-        plan.interactions.append(
-            {
-                "company": company,
-                "department": number,
-                "user": f"am{plan.companies[company].owner}",
-                "kind": InteractionKind.CALL,
-                "at": at,
-                "summary": INTERACTION_SUMMARIES[InteractionKind.CALL].format(
-                    city=plan.companies[company].city, dept=plan.departments[number]["name"]
-                ),
-                "next_follow_up": None,
-            }
-        )
+def _chain(
+    plan: DemoPlan, company: Company, departments: list[int], ago: float, customer_for: int, cadence: int, mix
+) -> None:
+    """Contacts from `ago` days back to when the company was won, a little under the cadence apart, each
+    to one of the departments."""
+    rng = plan.rng
+    while ago < customer_for:
+        _touch(plan, company, rng.choice(departments), ago, mix)
+        ago += cadence * rng.uniform(0.6, 1.0)
+
+
+def _touch(plan: DemoPlan, company: Company, dept: int, ago: float, mix) -> None:
+    """One contact `ago` days back, by the owner or (now and then) another member of the account's team;
+    some promise a follow-up within weeks."""
+    rng = plan.rng
+    kind = weighted(rng, mix.items())
+    user = f"am{company.owner}" if not company.team or rng.random() < 0.75 else rng.choice(company.team)
+    at = plan.horizon - dt.timedelta(days=ago)
+    at = at.replace(hour=rng.randint(8, 16), minute=rng.choice((0, 15, 30, 45)), second=0, microsecond=0)
+    if at >= plan.horizon:
+        at -= dt.timedelta(days=1)
+    follow = rng.random() < FOLLOW_UP_SHARE
+    plan.interactions.append(
+        {
+            "company": company.index,
+            "department": dept,
+            "user": user,
+            "kind": kind,
+            "at": at,
+            "summary": INTERACTION_SUMMARIES[kind].format(
+                city=company.city, dept=plan.departments[dept]["name"]
+            ),
+            "next_follow_up": at.date() + dt.timedelta(days=rng.randint(*FOLLOW_UP_DAYS)) if follow else None,
+        }
+    )

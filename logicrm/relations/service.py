@@ -80,7 +80,7 @@ def _after_contact(
     """A contact logged or changed: its next follow-up date is a task, and a contact of a kind that
     counts answers the department's cadence task."""
     if "next_follow_up" in changes:
-        _follow_up(session, user, interaction)
+        follow_up(session, user=user, interaction=interaction)
     counts = str(interaction.kind) in rulebook.current(session).cadence.counting_kinds
     if counts and {"kind", "department_id", "at"} & changes.keys():
         tasks.close_cadence_tasks(
@@ -92,8 +92,9 @@ def _after_contact(
         )
 
 
-def _follow_up(session: Session, user: User, interaction: Interaction) -> None:
-    """Open the follow-up task of an interaction, move its due date, or close it when the date is gone."""
+def follow_up(session: Session, *, user: User, interaction: Interaction) -> None:
+    """Open the follow-up task of an interaction, move its due date, or close it when the date is gone
+    (called on every write of an interaction's next_follow_up; the demo calls it for those it writes in bulk)."""
     key = f"interaction:{interaction.id}"
     existing = tasks.open_tasks(session, Task.dedupe_key == key)
     if interaction.next_follow_up is None:

@@ -27,7 +27,8 @@ SURVEY_CHANNEL = "callback"
 
 def schedule(session: Session, *, user: User | None, ticket: Ticket) -> Task | None:
     """Open the callback task of a ticket just resolved or closed, when the rulebook asks one for its kind
-    (once per ticket: a ticket reopened and closed again keeps its first callback)."""
+    (once per ticket: a ticket reopened and closed again keeps its first callback); it is due the
+    rulebook's days after the ticket was resolved."""
     book = rulebook.current(session)
     callback = book.callback
     if str(ticket.kind) not in callback.kinds:
@@ -44,7 +45,8 @@ def schedule(session: Session, *, user: User | None, ticket: Ticket) -> Task | N
         customer_id=customer.id,
         kind=TaskKind.CALLBACK,
         title=f"Call {who} back: is '{ticket.subject}' settled?{ask}",
-        due_on=utcnow().date() + dt.timedelta(days=callback.due_days[str(customer.tier)]),
+        due_on=(ticket.resolved_at or utcnow()).date()
+        + dt.timedelta(days=callback.due_days[str(customer.tier)]),
         source=TaskSource.CALLBACK,
         dedupe_key=f"callback:{ticket.id}",
         assignee_id=assignee,

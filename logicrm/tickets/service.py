@@ -61,23 +61,24 @@ def due_times(book: Rulebook, *, tier: str, opened_at: dt.datetime) -> tuple[dt.
     )
 
 
-def fill_due_times(session: Session) -> int:
-    """Give tickets written in bulk without the desk (the demo) their due times and priority from the
-    rulebook in force and their account's tier; return how many."""
+def with_desk_fields(session: Session, *, rows: list[dict]) -> list[dict]:
+    """Give ticket rows about to be written in bulk without the desk (the demo) what the desk gives a new
+    ticket: due times from the rulebook in force and their account's tier, the default priority, and the
+    default assignee where they name none. The rows need customer_id, opened_at and severity."""
     book = rulebook.current(session)
-    found = session.execute(
-        select(Ticket, Customer.tier)
-        .join(Customer, Customer.id == Ticket.customer_id)
-        .where(Ticket.resolution_due_at.is_(None))
-    ).all()
-    for ticket, tier in found:
-        ticket.first_response_due_at, ticket.resolution_due_at = due_times(
-            book, tier=tier, opened_at=ticket.opened_at
+    ids = {row["customer_id"] for row in rows}
+    tiers = dict(session.execute(select(Customer.id, Customer.tier).where(Customer.id.in_(ids))).all())
+    assignees = _default_assignees(session, ids)
+    for row in rows:
+        tier = tiers[row["customer_id"]]
+        row["first_response_due_at"], row["resolution_due_at"] = due_times(
+            book, tier=tier, opened_at=row["opened_at"]
         )
-        ticket.sla_version = book.version
-        ticket.priority = default_priority(tier, ticket.severity)
-    session.flush()
-    return len(found)
+        row["sla_version"] = book.version
+        row["priority"] = default_priority(tier, row["severity"])
+        if row.get("assignee_id") is None:
+            row["assignee_id"] = assignees[row["customer_id"]]
+    return rows
 
 
 def _about_its_own_lane(session: Session, writes: list[Write]) -> list[Checked]:
@@ -147,11 +148,20 @@ def _desk_rules(session: Session, user: User, data: dict, ticket: Mapping | None
 
 def _default_assignee(session: Session, customer_id: int) -> int | None:
     """The account's service agent, else its owner, when they may take it."""
-    for who in ("service_agent", teams.OWNER):
-        person = teams.person_for(session, customer_id=customer_id, who=who)
-        if tasks.takes_tasks(session, user_id=person, customer_id=customer_id):
-            return person
-    return None
+    return _default_assignees(session, {customer_id})[customer_id]
+
+
+def _default_assignees(session: Session, customer_ids: set[int]) -> dict[int, int | None]:
+    """The default assignee of a new ticket on each of the accounts (see _default_assignee)."""
+    people = teams.people(session, customer_ids=customer_ids)
+    found: dict[int, int | None] = {}
+    for customer_id in customer_ids:
+        stands = people[customer_id]
+        candidates = (stands.get("service_agent"), stands.get(teams.OWNER))
+        found[customer_id] = next(
+            (p for p in candidates if tasks.takes_tasks(session, user_id=p, customer_id=customer_id)), None
+        )
+    return found
 
 
 def _closing_rules(data: dict, ticket: Mapping) -> None:

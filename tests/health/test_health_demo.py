@@ -1,7 +1,10 @@
-"""A health run on the demo network, and the alert / run / history API around it (demo loaded once per backend)."""
+"""A health run on the demo network, and the alert / run / history API around it (demo loaded once per backend);
+the account managers' day and the desk's queue it leaves."""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import os
 import socket
 import time
@@ -9,11 +12,18 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from logicrm.customers.models import Customer, CustomerStatus
+from logicrm.db import utcnow
 from logicrm.demo import load_demo
 from logicrm.health import runs
 from logicrm.health.models import Alert, HealthSnapshot, JobRun
 from logicrm.outbox.models import Delivery
+from logicrm.relations.models import Department, Interaction
+from logicrm.rulebook.document import DEFAULTS
 from logicrm.scoring import model as churn_models
+from logicrm.tasks.models import Task, TaskKind
+from logicrm.tickets.models import Ticket
+from logicrm.users.models import User, UserRole
 from tests.conftest import Api, fresh_app
 
 # What the demo made each troubled account suffer, and the rule that must catch it.
@@ -60,7 +70,6 @@ def alerts_by_customer(app) -> dict[int, set[str]]:
 
 def key_of(demo, role: str) -> str:
     """The API key of the first demo user with this role."""
-    from logicrm.users.models import User
 
     app, summary, _run = demo
     with app.extensions["logicrm.db"].session() as session:
@@ -136,6 +145,88 @@ def test_digests_queue_one_email_per_manager(demo):
     assert all(d.status == "pending" for d in digests)
 
 
+def test_each_account_managers_day_is_a_believable_day(demo):
+    """After the first run, an account manager's /me/tasks holds something overdue, today and upcoming, and
+    not a flood: callbacks after cases resolved this week, visits to deciding departments past their
+    cadence, the playbooks of this run's alerts, and the follow-ups the latest contacts set; every one
+    on a current account of the manager's."""
+    app, summary, run = demo
+    today = dt.datetime.now(dt.UTC).date()
+    with app.extensions["logicrm.db"].session() as reader:
+        managers = {
+            u.id: u.email for u in reader.scalars(select(User).where(User.role == UserRole.ACCOUNT_MANAGER))
+        }
+    assert len(managers) == 3
+    days = {
+        user_id: client(demo, summary.api_keys[email]).get("/me/tasks").json
+        for user_id, email in managers.items()
+    }
+    with app.extensions["logicrm.db"].session() as reader:
+        for manager, day in days.items():
+            assert day["date"] == today.isoformat()
+            assert day["overdue"] and day["today"] and day["upcoming"], (manager, day)
+            assert len(day["overdue"]) + len(day["today"]) <= 50, manager
+            ids = [task["id"] for bucket in ("overdue", "today", "upcoming") for task in day[bucket]]
+            by_source: dict[str, list[Task]] = {}
+            for task in reader.scalars(select(Task).where(Task.id.in_(ids))):
+                by_source.setdefault(str(task.source), []).append(task)
+                assert reader.get(Customer, task.customer_id).status == CustomerStatus.ACTIVE
+                assert task.assignee_id == manager
+            assert set(by_source) == {"callback", "cadence", "playbook", "follow_up"}, (manager, by_source)
+            _check_callbacks(reader, by_source["callback"])
+            late_visits = [
+                task
+                for task in by_source["cadence"]
+                if task.kind == TaskKind.VISIT and task.due_on < today and task.department_id is not None
+            ]
+            assert late_visits, manager
+            assert all(reader.get(Department, task.department_id).is_decision_maker for task in late_visits)
+            for task in by_source["playbook"]:
+                alert = reader.get(Alert, task.alert_id)
+                assert alert.customer_id == task.customer_id and alert.first_seen == run.started_at
+            _check_follow_ups(reader, by_source["follow_up"])
+    assert summary.counts["callback_tasks"] and summary.counts["follow_up_tasks"]
+
+
+def _check_callbacks(reader, callbacks: list[Task]) -> None:
+    """Callbacks of kinds the rulebook calls back, due its days after the case was resolved."""
+    for callback in callbacks:
+        ticket = reader.get(Ticket, callback.ticket_id)
+        assert str(ticket.kind) in DEFAULTS.callback.kinds and ticket.resolved_at is not None
+        tier = reader.get(Customer, ticket.customer_id).tier
+        assert callback.due_on == ticket.resolved_at.date() + dt.timedelta(DEFAULTS.callback.due_days[tier])
+
+
+def _check_follow_ups(reader, follow_ups: list[Task]) -> None:
+    """Follow-ups of the account's latest contact, due the day it set."""
+    for task in follow_ups:
+        contact = reader.get(Interaction, task.interaction_id)
+        later = select(Interaction.id).where(
+            Interaction.customer_id == contact.customer_id, Interaction.at > contact.at
+        )
+        assert task.due_on == contact.next_follow_up and reader.scalars(later).first() is None
+
+
+def test_the_queue_shows_breached_vip_claims_first_then_the_soonest_to_breach(demo):
+    """Tickets past their next due time first, VIP ones leading and claims among them; then the others by
+    their next due time. Every one has an assignee and a due time."""
+    app, _summary, _run = demo
+    before = utcnow()
+    queue = client(demo).get("/tickets/queue", query={"page_size": 100}).json["items"]
+    with app.extensions["logicrm.db"].session() as reader:
+        tiers = dict(reader.execute(select(Customer.id, Customer.tier)).all())
+    due = [dt.datetime.fromisoformat(ticket["breach_at"]) for ticket in queue]
+    past = sum(at <= before for at in due)
+    assert all(at <= before for at in due[:past])
+    leading_vip = list(itertools.takewhile(lambda t: tiers[t["customer_id"]] == "vip", queue[:past]))
+    assert leading_vip and {t["kind"] for t in leading_vip} & {"claim", "damage", "loss"}
+    assert all(t["breached"] for t in leading_vip) and all(t["assignee_id"] for t in queue)
+    for earlier, later in itertools.pairwise(leading_vip):
+        if earlier["priority"] == later["priority"]:
+            assert earlier["breach_at"] <= later["breach_at"]
+    assert due[past:] and due[past:] == sorted(due[past:])
+
+
 def test_second_run_refreshes_without_renotifying_and_the_slot_runs_once(demo):
     app, _summary, _run = demo
     database = app.extensions["logicrm.db"]
@@ -171,7 +262,6 @@ def test_alert_api_filters_acknowledges_and_resolves(demo):
 
 def test_account_managers_see_only_their_alerts(demo):
     app, summary, _run = demo
-    from logicrm.users.models import User
 
     with app.extensions["logicrm.db"].session() as session:
         managers = session.scalars(select(User).where(User.role == "account_manager")).all()

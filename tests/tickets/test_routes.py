@@ -119,6 +119,17 @@ def test_closing_a_claim_schedules_a_callback_whose_answer_is_a_survey(api, acto
     assert kinds == ["opened", "resolved", "callback"]
 
 
+def test_a_callback_is_due_its_days_after_the_resolution_even_when_recorded_later(api, actors):
+    customer = factories.customer(api, tier="vip", owner_id=actors["am"].user_id)
+    ticket = factories.ticket(api, customer, kind="delay", opened_at=_opened(24 * 6, 2))
+    resolved = utcnow() - dt.timedelta(days=4)
+    closing = {"status": "closed", "root_cause": "carrier_delay", "resolution": "delivered a day late",
+               "resolved_at": resolved.isoformat()}  # fmt: skip
+    assert api.update(f"/tickets/{ticket['id']}", closing).status_code == 200
+    [callback] = api.get("/tasks", query={"ticket_id": ticket["id"]}).json["items"]
+    assert callback["due_on"] == (resolved.date() + dt.timedelta(days=1)).isoformat()  # vip: the day after
+
+
 def test_first_reply_to_the_customer_is_the_first_response(api):
     ticket = factories.ticket(api, factories.customer(api, tier="vip"), opened_at=_opened(5, 0))
     assert api.get(f"/tickets/{ticket['id']}").json["breached"] is True
