@@ -6,6 +6,8 @@ Each main page leaves a screenshot (LOGICRM_SCREENSHOTS) that the README shows."
 
 from __future__ import annotations
 
+import re
+
 from selenium.webdriver.support.ui import Select
 
 from logicrm.demo import ADMIN_EMAIL
@@ -188,10 +190,12 @@ def test_importing_a_csv_with_an_invalid_row(browser, site, tmp_path):
 
 def test_the_lists_portfolio_and_admin_pages_a_manager_opens(browser, site):
     browser.sign_in(MANAGER)
-    browser.visit("/accounts?band=high&sort=-risk")
+    browser.visit("/accounts?band=high&sort=risk")
     assert browser.find("h1").text == "Accounts"
     rows = browser.find_all("#accounts-table tbody tr")
     assert rows and all("high" in row.text for row in rows)  # the band in words, not colour alone
+    risks = [float(re.search(r"(\d+(?:\.\d+)?)\s?%", row.text).group(1)) for row in rows]
+    assert risks == sorted(risks, reverse=True)
     browser.screenshot("accounts")
 
     browser.visit("/service-desk")
