@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from logicrm.web.views import account_actions
 from tests import factories
 
 PARTNERS = 30  # more than one page (SECTION_PAGE = 25)
@@ -16,21 +17,26 @@ def _rows(html: str, heading_id: str) -> list[str]:
     return re.findall(r"<tr>.*?</tr>", body, flags=re.S)
 
 
-def test_a_hubs_partners_and_lanes_page_on_the_server(api, actors, browse):
-    hub = factories.customer(api, name="Hub Shipper", owner_id=actors["am"].user_id)
+def _hub(api, owner_id: int) -> tuple[dict, list[dict]]:
+    """A shipper with PARTNERS consignees, one lane each; Partner k ships k + 1 times (29 the busiest)."""
+    hub = factories.customer(api, name="Hub Shipper", owner_id=owner_id)
     shipped = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=10)
+    lanes = []
     for k in range(PARTNERS):
-        partner = factories.customer(
-            api, name=f"Partner {k:02d}", roles=("consignee",), owner_id=actors["am"].user_id
-        )
-        lane = factories.link(api, hub, partner)
+        partner = factories.customer(api, name=f"Partner {k:02d}", roles=("consignee",), owner_id=owner_id)
+        lanes.append(factories.link(api, hub, partner))
         factories.shipments(
             api,
-            lane,
-            k + 1,  # Partner 29 is the busiest
+            lanes[-1],
+            k + 1,
             shipped_at=shipped.isoformat(),
             delivered_at=(shipped + dt.timedelta(days=2)).isoformat(),
         )
+    return hub, lanes
+
+
+def test_a_hubs_partners_and_lanes_page_on_the_server(api, actors, browse):
+    hub, _lanes = _hub(api, actors["am"].user_id)
     browser = browse("am@test.example")
 
     first = browser.get(f"/accounts/{hub['id']}").get_data(as_text=True)
@@ -49,3 +55,27 @@ def test_a_hubs_partners_and_lanes_page_on_the_server(api, actors, browse):
     assert len(_rows(second, "lanes-heading")) == PARTNERS - 25
     # the other section's page is kept in its links
     assert f"/accounts/{hub['id']}?consignees_page=2&amp;lanes_page=1#lanes-heading" in second
+
+
+def test_the_ticket_form_offers_a_hubs_first_lanes_and_takes_any_of_them(api, actors, browse, monkeypatch):
+    monkeypatch.setattr(account_actions, "LANE_CHOICES", 10)
+    hub, lanes = _hub(api, actors["am"].user_id)
+    browser = browse("am@test.example")
+
+    page = browser.get(f"/accounts/{hub['id']}").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="ticket-link_id".*?</select>', page, flags=re.S).group()
+    assert select.count("<option") == 11  # "(none)" and the first ten
+    assert f"The first 10 of its {PARTNERS} lanes" in page
+
+    answer = browser.post(
+        f"/accounts/{hub['id']}/tickets",
+        {
+            "ticket-kind": "complaint",
+            "ticket-severity": "low",
+            "ticket-subject": "Late",
+            "ticket-link_id": str(lanes[-1]["id"]),
+        },
+    )
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    tickets = api.get("/tickets", query={"customer_id": hub["id"]}).json["items"]
+    assert [t["link_id"] for t in tickets] == [lanes[-1]["id"]]
