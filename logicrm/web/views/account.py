@@ -4,7 +4,6 @@ both sides of the relationship, lanes, the timeline, contacts, opportunities, an
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 from flask import current_app, request
 
@@ -27,7 +26,7 @@ from logicrm.web import words
 from logicrm.web.pages import Page, render, route, user
 from logicrm.web.views import account_actions
 from logicrm.web.views.alerts import rows as alert_rows
-from logicrm.web.views.common import page_number, params, portfolio, visible
+from logicrm.web.views.common import page_number, page_of, params, portfolio, visible
 
 MONTHS = 12
 TREND_POINTS = 90  # snapshots on the trend chart (about three months of nightly runs)
@@ -188,15 +187,9 @@ def _partners(scored, customer_id: int, seen, *, pages: dict[str, int]) -> dict:
     sides = {}
     for side, found in edges.items():
         found.sort(key=lambda edge: (-edge[1]["shipments_per_month"], edge[0]))
-        page = pages[f"{side}_page"]
-        shown = found[(page - 1) * SECTION_PAGE : page * SECTION_PAGE]
-        sides[side] = [_partner(scored, partner, data, seen) for partner, data in shown]
-        sides[f"{side}_meta"] = {
-            "total": len(found),
-            "page": page,
-            "page_size": SECTION_PAGE,
-            "pages": math.ceil(len(found) / SECTION_PAGE),
-        }
+        shown = page_of(found, page=pages[f"{side}_page"], size=SECTION_PAGE)
+        sides[side] = [_partner(scored, partner, data, seen) for partner, data in shown["items"]]
+        sides[f"{side}_meta"] = shown["meta"]
     return sides
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import current_app, g, request
 
 from logicrm.api import session
@@ -47,3 +49,11 @@ def page_size(default: int = 50) -> int:
     value = request.args.get("page_size", "")
     size = int(value) if value.isdigit() and int(value) > 0 else default
     return min(size, current_app.config["LOGICRM"].page_size_max)
+
+
+def page_of(items: list, *, page: int, size: int) -> dict:
+    """One page of a list computed in memory, in the envelope `logicrm.api.paginate` gives a query's."""
+    return {
+        "items": items[(page - 1) * size : page * size],
+        "meta": {"total": len(items), "page": page, "page_size": size, "pages": math.ceil(len(items) / size)},
+    }
