@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from contextlib import contextmanager
-
-from sqlalchemy import event
 
 from logicrm.users import keys as api_keys
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
-
-
-@contextmanager
-def statements(engine):
-    counted = []
-
-    def listener(*_args):
-        counted.append(1)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield counted
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+from tests.web.conftest import statements
 
 
 def _add_users(db, count: int, *, keys: int) -> None:
