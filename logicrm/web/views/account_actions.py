@@ -39,7 +39,7 @@ from logicrm.web.forms import (
 )
 from logicrm.web.pages import MANAGERS, Page, htmx, render, route, user
 
-LANE_CHOICES = 200  # lanes the ticket form offers (a hub has hundreds)
+LANE_CHOICES = 100  # lanes the ticket form offers (a hub has hundreds; each option costs render time)
 
 
 def _utc(local: dt.datetime) -> str:
