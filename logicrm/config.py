@@ -174,7 +174,9 @@ class Settings:
     )
     display_timezone: str = setting("UTC", "time zone of dates and times on the web pages", rule=TIME_ZONE)
     graph_max_nodes: int = setting(
-        300, "the network page draws at most this many accounts (nearest first) and says so", rule=POSITIVE
+        300,
+        "the network and what-if pages draw at most this many accounts (nearest or earliest lost first) and say so",
+        rule=POSITIVE,
     )
     stage_probabilities: str = setting(
         "lead=0.1,proposal=0.25,negotiation=0.5,tender=0.7",

@@ -528,9 +528,14 @@ def load(database: Database, args, n: int, backend: str, now: dt.datetime) -> tu
     # Leave the database as a night after ordinary days of writes finds it, not straight after one giant
     # transaction: PostgreSQL vacuumed and analysed (autovacuum's job by then), SQLite's WAL checkpointed
     # and truncated (day-to-day writes never let it grow past the auto-checkpoint size).
-    settle = "VACUUM ANALYZE" if backend == "postgresql" else "PRAGMA wal_checkpoint(TRUNCATE)"
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql(settle)
+    if backend == "postgresql":
+        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        # on the driver's connection: SQLAlchemy would open a transaction first (logicrm.db's BEGIN
+        # IMMEDIATE, even in AUTOCOMMIT), inside which SQLite refuses to checkpoint ("table is locked")
+        with database.engine.connect() as connection:
+            connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return portfolio, {"load_s": written - started, "settle_s": time.perf_counter() - written}
 
 

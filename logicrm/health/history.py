@@ -17,7 +17,7 @@ from logicrm.users.models import User
 
 HEALTH_RUN = "health_run"  # the job name of the full health run
 
-# what the trend follows: satisfaction 0–1 (None while unknown), risks as probabilities, value in money
+# what the trend follows: satisfaction on the 0–100 index (None while unknown), risks as probabilities, value in money
 TRENDS = ("satisfaction", "own_risk", "network_risk", "revenue_12m", "profit_12m")
 TREND_DAYS = 30  # slopes are per this many days
 

@@ -130,7 +130,9 @@ class TrendOut(ma.Schema):
 
 
 class HistoryTrendOut(ma.Schema):
-    satisfaction = F.Nested(TrendOut, metadata={"description": "satisfaction score, 0–1"})
+    satisfaction = F.Nested(
+        TrendOut, metadata={"description": "satisfaction index 0–100 (50 = expectations exactly met)"}
+    )
     own_risk = F.Nested(TrendOut, metadata={"description": "own churn risk, a probability 0–1"})
     network_risk = F.Nested(TrendOut, metadata={"description": "churn risk with the network's, 0–1"})
     revenue_12m = F.Nested(

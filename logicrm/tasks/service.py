@@ -131,17 +131,23 @@ def list_statement(
     return statement.order_by(Task.due_on, Task.id)
 
 
+def day_statements(*, user: User, today: dt.date, upcoming_days: int) -> dict[str, Select]:
+    """Select a person's open tasks on accounts it sees, soonest due first, by part of the day: overdue,
+    due today, and due in the next days."""
+    mine = {"user": user, "assignee_id": user.id, "status": TaskStatus.OPEN}
+    return {
+        "overdue": list_statement(**mine, due_to=today - dt.timedelta(days=1)),
+        "today": list_statement(**mine, due_from=today, due_to=today),
+        "upcoming": list_statement(
+            **mine, due_from=today + dt.timedelta(days=1), due_to=today + dt.timedelta(days=upcoming_days)
+        ),
+    }
+
+
 def day(session: Session, *, user: User, today: dt.date, upcoming_days: int) -> dict[str, list[Task]]:
     """A person's open tasks on accounts it sees: overdue, due today, and due in the next days."""
-    statement = list_statement(
-        user=user, assignee_id=user.id, status=TaskStatus.OPEN, due_to=today + dt.timedelta(upcoming_days)
-    )
-    found: dict[str, list[Task]] = {"overdue": [], "today": [], "upcoming": []}
-    for task in session.scalars(statement):
-        found["overdue" if task.due_on < today else "today" if task.due_on == today else "upcoming"].append(
-            task
-        )
-    return found
+    parts = day_statements(user=user, today=today, upcoming_days=upcoming_days)
+    return {part: list(session.scalars(statement)) for part, statement in parts.items()}
 
 
 # Tasks the system opens and closes -------------------------------------------------------------------

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from logicrm.db import utcnow
@@ -29,6 +29,16 @@ def create(session: Session, *, user: User, label: str | None = None) -> tuple[A
     session.add(key)
     session.flush()
     return key, f"{KEY_PREFIX}_{prefix}_{secret}"
+
+
+def live_counts(session: Session, *, user_ids) -> dict[int, int]:
+    """The number of unrevoked keys of each of `user_ids` (users without one are left out)."""
+    rows = session.execute(
+        select(ApiKey.user_id, func.count())
+        .where(ApiKey.user_id.in_(list(user_ids)), ApiKey.revoked_at.is_(None))
+        .group_by(ApiKey.user_id)
+    )
+    return {user_id: count for user_id, count in rows}
 
 
 def revoke(session: Session, *, key_id: int) -> ApiKey:

@@ -1,12 +1,19 @@
-"""The demo's story in a real browser: sign in, my day, the falling shipper's page and network, the
-what-if of losing the biggest shipper, logging an interaction through htmx with its CSRF token, the
-language switch, and another manager's account answering like a missing page."""
+"""The demo's story in a real browser: sign in, my day, the falling shipper's page, its consignees and
+network, the what-if of losing the biggest shipper, logging an interaction through htmx with its CSRF
+token, acknowledging an alert, importing a CSV with an invalid row, the language switch, another manager's
+account answering like a missing page, and the lists, portfolio and admin pages a manager opens.
+Each main page leaves a screenshot (LOGICRM_SCREENSHOTS) that the README shows."""
 
 from __future__ import annotations
 
+import re
+
 from selenium.webdriver.support.ui import Select
 
+from logicrm.demo import ADMIN_EMAIL
+
 PLANNER = "priya.nair@demo.logicrm.example"
+MANAGER = "marco.bianchi@demo.logicrm.example"
 
 
 def falling_shipper(site) -> int:
@@ -41,6 +48,15 @@ def test_the_falling_shippers_page_explains_its_risk_and_shows_its_network(brows
     assert "Main causes:" in health and "%" in health
     browser.wait_until(lambda: browser.find_all("#trend-chart") == [] or _chart_drawn(browser, "trend-chart"))
     browser.screenshot("account")
+
+    # its consignees, each with its own health, one click away; the consignee's page names it as its shipper
+    consignee = browser.find("#consignees-table a[href^='/accounts/']")
+    name = consignee.text
+    consignee.click()
+    assert browser.find("h1").text == name
+    assert browser.find_all("section[aria-labelledby=health-heading] .band")  # its own risk band, in words
+    assert site.summary.names[customer_id] in browser.text("#shippers-table")
+    browser.driver.back()
 
     browser.find("a[href^='/network?center=']").click()
     browser.wait_for("#graph canvas")
@@ -146,6 +162,7 @@ def test_acknowledging_an_alert_in_place(browser, site):
     browser.visit("/alerts")
     row = browser.find("li.alert-row")
     row_id = row.get_attribute("id")
+    browser.screenshot("alerts")
     assert "acknowledged" not in row.text
     row.find_element("css selector", "form[action$='/acknowledge'] button").click()
     browser.wait_until(lambda: "acknowledged" in browser.find(f"#{row_id}").text)
@@ -169,3 +186,35 @@ def test_importing_a_csv_with_an_invalid_row(browser, site, tmp_path):
     assert "nothing was written" in main and "tier" in main  # the bad row, its column and reason
     browser.visit("/accounts?q=Browser+Import")
     assert "Browser Import Ltd" not in browser.text()
+
+
+def test_the_lists_portfolio_and_admin_pages_a_manager_opens(browser, site):
+    browser.sign_in(MANAGER)
+    browser.visit("/accounts?band=high&sort=risk")
+    assert browser.find("h1").text == "Accounts"
+    rows = browser.find_all("#accounts-table tbody tr")
+    assert rows and all("high" in row.text for row in rows)  # the band in words, not colour alone
+    risks = [float(re.search(r"(\d+(?:\.\d+)?)\s?%", row.text).group(1)) for row in rows]
+    assert risks == sorted(risks, reverse=True)
+    browser.screenshot("accounts")
+
+    browser.visit("/service-desk")
+    assert browser.find("h1").text == "Service desk"
+    assert "open tickets" in browser.text()
+    browser.screenshot("service-desk")
+
+    browser.visit("/portfolio")
+    for chart in ("pareto-chart", "risk-chart", "satisfaction-chart", "lifecycle-chart"):
+        browser.wait_until(lambda chart=chart: _chart_drawn(browser, chart), f"{chart} was not drawn")
+    browser.screenshot("portfolio")
+
+    browser.visit("/admin/runs")
+    assert browser.find_all("main tbody tr")  # the health run the site was prepared with
+
+
+def test_the_admin_sees_users_with_their_roles_and_keys(browser, site):
+    browser.sign_in(ADMIN_EMAIL)
+    browser.visit("/admin/users")
+    users = browser.text("main table")
+    assert all(email in users for email in site.summary.passwords)
+    browser.screenshot("admin")

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from logicrm.health import runs
 from logicrm.health.models import HealthSnapshot, JobRun, RunStatus
 from tests import factories as f
 
@@ -79,3 +80,18 @@ def test_a_range_must_run_forward_and_a_hidden_customer_has_no_history(api, db, 
     )
     assert backwards.status_code == 422 and "from" in backwards.json["errors"]["query"]
     assert api.as_(actors["am"]).get(f"/customers/{customer['id']}/health/history").status_code == 404
+
+
+def test_history_and_its_trend_read_satisfaction_on_the_live_answers_scale(app, api, db):
+    customer = f.customer(api, "Surveyed")
+    department = f.department(api, customer, is_decision_maker=True, decision_weight=3)
+    recent = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
+    f.survey(api, customer, department, collected_at=recent.isoformat())
+    config = runs.RunConfig(app.config["LOGICRM"], app.config["LOGICRM_SCORING"], app.config["LOGICRM_RULES"])
+    runs.run_health(db, config, slot="scale-test")
+
+    live = api.get(f"/customers/{customer['id']}/health").json["satisfaction"]["overall"]
+    history = api.get(f"/customers/{customer['id']}/health/history").json
+    assert 0 < live < 50  # short of expectations, on the 0–100 index
+    assert history["items"][0]["satisfaction"] == pytest.approx(live, abs=1e-4)
+    assert history["trend"]["satisfaction"]["last"] == pytest.approx(live, abs=1e-4)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import event
 
 from logicrm.users import passwords
 from logicrm.users import service as users
@@ -20,6 +22,21 @@ def csrf_token(client) -> str:
     if answer.status_code == 302:
         answer = client.get("/settings")
     return CSRF.search(answer.get_data(as_text=True)).group(1)
+
+
+@contextmanager
+def statements(engine):
+    """Count the SQL statements run on `engine` inside the block (the list grows by one each)."""
+    counted = []
+
+    def listener(*_args):
+        counted.append(1)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield counted
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
 
 
 class Browser:

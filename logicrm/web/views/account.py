@@ -26,11 +26,14 @@ from logicrm.web import words
 from logicrm.web.pages import Page, render, route, user
 from logicrm.web.views import account_actions
 from logicrm.web.views.alerts import rows as alert_rows
-from logicrm.web.views.common import params, portfolio, visible
+from logicrm.web.views.common import page_number, page_of, params, portfolio, visible
 
 MONTHS = 12
 TREND_POINTS = 90  # snapshots on the trend chart (about three months of nightly runs)
 TIMELINE_PAGE = 25
+# lanes and partners a page shows: a hub has hundreds, so they page on the server, the busiest partners first
+SECTION_PAGE = 25
+SECTION_PAGES = ("consignees_page", "shippers_page", "lanes_page")
 
 
 @route("/accounts/<int:customer_id>")
@@ -46,7 +49,13 @@ class Account(Page):
                 records.list_statement(user=user(), kind=relations.DEPARTMENTS, customer_id=customer_id)
             )
         )
-        link_rows = list(session().scalars(lanes.list_statement(user=user(), customer_id=customer_id)))
+        pages = {name: page_number(name) for name in SECTION_PAGES}
+        link_page = paginate(
+            session(),
+            lanes.list_statement(user=user(), customer_id=customer_id),
+            page=pages["lanes_page"],
+            page_size=SECTION_PAGE,
+        )
         return render(
             "account.html",
             customer=customer,
@@ -57,8 +66,9 @@ class Account(Page):
             people=_people(customer),
             departments=_departments(customer_id, health, departments),
             trend=_trend(customer_id),
-            partners=_partners(scored, customer_id, seen),
-            lanes=_lanes(link_rows, customer_id),
+            partners=_partners(scored, customer_id, seen, pages=pages),
+            lanes={**_lanes(link_page["items"], customer_id), "meta": link_page["meta"]},
+            page_args={"customer_id": customer_id, **{k: v for k, v in pages.items() if v > 1}},
             timeline=timeline(customer_id, page=1),
             contacts=ContactOut(many=True).dump(
                 session().scalars(
@@ -164,35 +174,39 @@ def _trend(customer_id: int) -> dict:
     }
 
 
-def _partners(scored, customer_id: int, seen) -> dict:
+def _partners(scored, customer_id: int, seen, *, pages: dict[str, int]) -> dict:
     """Both sides of the relationship, from the scored network: each partner with its own health and the
-    business on the lanes between them (shipments and revenue per month over the volume window)."""
+    business on the lanes between them (shipments and revenue per month over the volume window). Each
+    side is one page of SECTION_PAGE partners, the busiest first, with its paging envelope."""
     graph = scored.graph
-    sides = {"consignees": [], "shippers": [], "hidden": 0}
-    if customer_id not in graph:
-        return sides
-    for partner in graph.successors(customer_id):
-        data = graph[customer_id][partner]
-        side = "consignees" if data["direction"] in ("down", "both") else "shippers"
-        hidden = seen is not None and partner not in seen
-        other = scored.accounts.get(partner)
-        sides[side].append(
-            {
-                "id": partner,
-                "hidden": hidden,
-                "roles": list(other.roles) if other else [],
-                "name": None if hidden or other is None else other.name,
-                "risk": None if hidden or other is None else other.network_risk,
-                "satisfaction": None
-                if hidden or other is None or other.satisfaction.score is None
-                else 100 * other.satisfaction.score,
-                "shipments_per_month": data["shipments_per_month"],
-                "revenue_per_month": data["revenue_per_month"],
-            }
-        )
-    for side in ("consignees", "shippers"):
-        sides[side].sort(key=lambda p: -p["shipments_per_month"])
+    edges = {"consignees": [], "shippers": []}
+    if customer_id in graph:
+        for partner, data in graph[customer_id].items():
+            side = "consignees" if data["direction"] in ("down", "both") else "shippers"
+            edges[side].append((partner, data))
+    sides = {}
+    for side, found in edges.items():
+        found.sort(key=lambda edge: (-edge[1]["shipments_per_month"], edge[0]))
+        shown = page_of(found, page=pages[f"{side}_page"], size=SECTION_PAGE)
+        sides[side] = [_partner(scored, partner, data, seen) for partner, data in shown["items"]]
+        sides[f"{side}_meta"] = shown["meta"]
     return sides
+
+
+def _partner(scored, partner: int, data: dict, seen) -> dict:
+    hidden = seen is not None and partner not in seen
+    other = None if hidden else scored.accounts.get(partner)
+    return {
+        "id": partner,
+        "hidden": hidden,
+        "name": other.name if other else None,
+        "risk": other.network_risk if other else None,
+        "satisfaction": None
+        if other is None or other.satisfaction.score is None
+        else 100 * other.satisfaction.score,
+        "shipments_per_month": data["shipments_per_month"],
+        "revenue_per_month": data["revenue_per_month"],
+    }
 
 
 def _lanes(link_rows, customer_id: int) -> dict:

@@ -13,7 +13,7 @@ import zoneinfo
 from flask import current_app, flash, redirect, url_for
 from flask_babel import gettext
 
-from logicrm.api import session
+from logicrm.api import paginate, session
 from logicrm.customers import records
 from logicrm.customers import service as customers
 from logicrm.customers.schemas import CustomerIn
@@ -38,6 +38,8 @@ from logicrm.web.forms import (
     submit,
 )
 from logicrm.web.pages import MANAGERS, Page, htmx, render, route, user
+
+LANE_CHOICES = 100  # lanes the ticket form offers (a hub has hundreds; each option costs render time)
 
 
 def _utc(local: dt.datetime) -> str:
@@ -157,9 +159,20 @@ class OpenTicket(AccountAction):
 
     @staticmethod
     def fill(form, customer_id):
-        form.link_id.choices = choices_of_lanes(
-            session().scalars(lanes.list_statement(user=user(), customer_id=customer_id))
+        found = paginate(
+            session(),
+            lanes.list_statement(user=user(), customer_id=customer_id),
+            page=1,
+            page_size=LANE_CHOICES,
         )
+        form.link_id.choices = choices_of_lanes(found["items"])
+        if found["meta"]["total"] > LANE_CHOICES:
+            form.link_id.description = gettext(
+                "The first %(shown)s of its %(total)s lanes; another lane's ticket can name it by id "
+                "through the API (link_id).",
+                shown=LANE_CHOICES,
+                total=found["meta"]["total"],
+            )
 
     def write(self, form, customer_id):
         payload = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, url_for
 from flask_babel import gettext
 
-from logicrm.api import session
+from logicrm.api import paginate, session
 from logicrm.customers import service as customers
 from logicrm.users import keys as api_keys
 from logicrm.users import passwords
@@ -14,6 +14,9 @@ from logicrm.users.models import UserRole
 from logicrm.web.forms import KeyForm, NewPasswordForm, UserForm, attempt
 from logicrm.web.pages import MANAGERS, Page, render, route
 from logicrm.web.views.admin import ADMINS
+from logicrm.web.views.common import page_number
+
+USERS_PAGE = 100
 
 
 @route("/admin/users", methods=["GET", "POST"])
@@ -21,8 +24,14 @@ class Users(Page):
     roles = ADMINS
 
     def get(self, form=None, status=200):
-        everyone = list(session().scalars(users.list_statement()))
-        return render("admin/users.html", status, everyone=everyone, form=form or UserForm(formdata=None))
+        found = paginate(session(), users.list_statement(), page=page_number(), page_size=USERS_PAGE)
+        return render(
+            "admin/users.html",
+            status,
+            found=found,
+            live_keys=api_keys.live_counts(session(), user_ids=[u.id for u in found["items"]]),
+            form=form or UserForm(formdata=None),
+        )
 
     def post(self):
         form = UserForm()

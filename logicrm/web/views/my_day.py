@@ -34,7 +34,7 @@ class MyDay(Page):
                 session(), user=me, customer_ids=covered, today=now.date(), limit=SHOWN
             ),
             alerts=_open_alerts(covered),
-            at_risk=_at_risk(scored, scope),
+            at_risk=_at_risk(scored, scope, seen),
             moves=_moves(scored, covered, seen),
             late_tickets=_late_tickets(covered, now),
             as_of=scored.as_of,
@@ -52,14 +52,14 @@ def _open_alerts(covered):
     return {"total": found["meta"]["total"], "items": alert_rows(found["items"])}
 
 
-def _at_risk(scored, scope):
+def _at_risk(scored, scope, seen):
     accounts = [a for c, a in scored.accounts.items() if scope is None or c in scope]
     accounts.sort(key=lambda a: (-a.network_risk, a.customer_id))
     rows = []
     for account in accounts[:SHOWN]:
         kept = reports.stored_drivers(scored, account)
         names = reports.partner_names(
-            scored, {d["key"] for d in kept if d["kind"] == "neighbour"}, visible=visible()
+            scored, {d["key"] for d in kept if d["kind"] == "neighbour"}, visible=seen
         )
         rows.append({"account": account, "causes": words.main_causes(kept, names, top=2)})
     return rows

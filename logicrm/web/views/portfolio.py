@@ -13,9 +13,10 @@ from logicrm.customers import service as customers
 from logicrm.db import utcnow
 from logicrm.scoring import reports
 from logicrm.web.pages import Page, render, route, user
-from logicrm.web.views.common import portfolio, visible
+from logicrm.web.views.common import page_number, page_of, portfolio, visible
 
 MONTHS = 12
+MISMATCHES_PAGE = 25  # tier mismatches a page lists (a large portfolio has hundreds)
 LABELS = {
     "accounts": _l("accounts"),
     "pareto_x": _l("share of paying accounts, most profitable first (%)"),
@@ -48,6 +49,9 @@ class Portfolio(Page):
         return render(
             "portfolio.html",
             summary=summary,
+            mismatches=page_of(
+                summary["tier_mismatches"], page=page_number("mismatches_page"), size=MISMATCHES_PAGE
+            ),
             lifecycle=lifecycle,
             charts=_charts(summary, curve, lifecycle),
         )

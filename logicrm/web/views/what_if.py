@@ -4,9 +4,9 @@ a table with volume, revenue and expected loss. A computation: any role may run 
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import request
+from flask import current_app, request
 
-from logicrm.api import describe_errors, session
+from logicrm.api import describe_errors, paginate, session
 from logicrm.errors import Invalid
 from logicrm.lanes import service as lanes
 from logicrm.scoring import reports
@@ -15,7 +15,8 @@ from logicrm.web.pages import Page, render, route, user
 from logicrm.web.views.common import params, portfolio, visible
 from logicrm.web.views.network import elements
 
-CHOICES = 200  # accounts offered in the picker: the biggest by revenue (others by search)
+CHOICES = 200  # accounts (and lanes) offered in the pickers: the biggest by revenue (others by search)
+ROUND_LISTED = 50  # accounts named per round in the table (the round's totals count every one)
 
 
 def _ids(name: str) -> list[int]:
@@ -85,8 +86,12 @@ class WhatIf(Page):
         query = (request.values.get("q") or "").strip()[:200]
         lane_rows = []
         for customer_id in chosen[:20]:
-            lane_rows += list(session().scalars(lanes.list_statement(user=user(), customer_id=customer_id)))
-        graph = _cascade_graph(scored, seen, chosen, result) if result else None
+            if len(lane_rows) >= CHOICES:
+                break
+            statement = lanes.list_statement(user=user(), customer_id=customer_id)
+            lane_rows += paginate(session(), statement, page=1, page_size=CHOICES - len(lane_rows))["items"]
+        max_nodes = current_app.config["LOGICRM"].graph_max_nodes
+        graph = _cascade_graph(scored, seen, chosen, result, max_nodes=max_nodes) if result else None
         return render(
             "what_if.html",
             status,
@@ -99,6 +104,7 @@ class WhatIf(Page):
             result=result,
             rounds=_rounds(result) if result else [],
             graph=graph,
+            max_nodes=max_nodes,
             error=error,
             query=query,
             names={c: scored.accounts[c].name for c in chosen if c in scored.accounts},
@@ -112,7 +118,8 @@ def _rounds(result: dict) -> list[dict]:
     return [
         {
             "round": number,
-            "accounts": accounts,
+            "accounts": accounts[:ROUND_LISTED],
+            "unlisted": max(0, len(accounts) - ROUND_LISTED),
             "shipments_per_month": sum(a["shipments_per_month"] for a in accounts),
             "revenue_per_month": sum(a["revenue_per_month"] for a in accounts),
         }
@@ -120,17 +127,22 @@ def _rounds(result: dict) -> list[dict]:
     ]
 
 
-def _cascade_graph(scored, seen, chosen, result) -> dict:
-    """The lost accounts and their lanes to one another, as cytoscape elements labelled with their round."""
+def _cascade_graph(scored, seen, chosen, result, *, max_nodes: int) -> dict:
+    """The lost accounts and their lanes to one another, as cytoscape elements labelled with their round:
+    at most `max_nodes` accounts, the removed and the earliest rounds first."""
     rounds = {lost["id"]: lost["round"] for lost in result["lost_customers"]}
-    members = set(rounds) | {c for c in chosen if c in scored.accounts}
+    everyone = sorted(
+        set(rounds) | {c for c in chosen if c in scored.accounts}, key=lambda c: (rounds.get(c, 0), c)
+    )
+    members = set(everyone[:max_nodes])
     graph = scored.graph
     nodes = [
-        reports.graph_node(scored.accounts[c], hidden=seen is not None and c not in seen) for c in members
+        reports.graph_node(scored.accounts[c], hidden=seen is not None and c not in seen)
+        for c in everyone[:max_nodes]
     ]
     edges = [
         {"shipper": u, "consignee": v, "monthly_volume": data["shipments_per_month"]}
         for u, v, data in graph.out_edges(members, data=True)
         if v in members and data["direction"] in ("down", "both") and (data["direction"] == "down" or u < v)
     ]
-    return elements({"nodes": nodes, "edges": edges}, center=-1, rounds=rounds)
+    return elements({"nodes": nodes, "edges": edges, "total_nodes": len(everyone)}, center=-1, rounds=rounds)
