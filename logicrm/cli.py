@@ -278,19 +278,42 @@ def model_group():
 
 @model_group.command("fit")
 @click.option(
-    "--activate/--no-activate", default=True, show_default=True, help="make the new model the active one"
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="fit and back-test on the history known at the end of this past day (UTC), as a fit run that day "
+    "would have: to reproduce an earlier back-test [default: now]",
 )
-def model_fit(activate):
+@click.option(
+    "--activate/--no-activate",
+    default=None,
+    help="make the new model the active one [default: activate, unless --as-of is given]",
+)
+def model_fit(as_of, activate):
     """Replay the history at monthly origins, fit and back-test the churn model, store it as a new version."""
+    from logicrm.db import utcnow
     from logicrm.scoring import model as churn_models
 
+    now = utcnow()
+    if as_of is not None:
+        if as_of.date() > now.date():
+            raise click.BadParameter(
+                f"{as_of.date()} is in the future (today is {now.date()})", param_hint="--as-of"
+            )
+        # the end of that day, or now for today: only what was known by then
+        now = min(now, dt.datetime.combine(as_of.date(), dt.time.max, dt.UTC))
+    if activate is None:
+        activate = as_of is None
     params = current_app.config["LOGICRM_SCORING"]
     with _database().session_scope() as session:
-        fitted = churn_models.fit_and_test(session, params)
+        fitted = churn_models.fit_and_test(session, params, now=now)
         record = churn_models.store(session, fitted=fitted, params=params, activate=activate)
-        version = record.version
+        version, method, window_end = record.version, record.method, record.window_end
     if not activate:
-        click.echo(f"churn model {version} stored (not active: `logicrm model activate {version}`)")
+        click.echo(
+            f"churn model {version} stored: {method}, fitted as of {now:%Y-%m-%d %H:%M} UTC, latest origin "
+            f"{window_end or 'none'} (not active: `logicrm model activate {version}`)"
+        )
         return
     with _database().session_scope() as session:
         _echo_card(churn_models.card(session, params))

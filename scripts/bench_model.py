@@ -38,6 +38,7 @@ from logicrm import create_app
 from logicrm.cli import register_commands
 from logicrm.customers import service as customers
 from logicrm.health.rules import RuleParams
+from logicrm.network import churn
 from logicrm.scoring import model as churn_models
 from logicrm.scoring import scores, signals
 from logicrm.users import service as users
@@ -62,6 +63,7 @@ class Scored:
     contagion_only: np.ndarray
     own: np.ndarray
     network: np.ndarray
+    features: np.ndarray  # the model's inputs, one column per churn.FEATURE_NAMES
     known_rate: np.ndarray  # the base rate of the history known at the row's moment
     alerted: np.ndarray
     methods: list[str]
@@ -125,6 +127,11 @@ def score_world(world, app, *, horizon: int, count: int, runs: int) -> Scored:
             rows["contagion_only"].append(truth.contagion_only[picks])
             rows["own"].append(np.array([scored.accounts[c].own.risk for c in both]))
             rows["network"].append(np.array([scored.accounts[c].network_risk for c in both]))
+            rows["features"].append(
+                np.array(
+                    [[scored.accounts[c].features[f] for f in churn.FEATURE_NAMES] for c in both]
+                ).reshape(len(both), len(churn.FEATURE_NAMES))
+            )
             known_y = np.concatenate([o.y for o in known]) if known else np.array([params.prior_base_rate])
             rows["known_rate"].append(np.full(len(both), known_y.mean()))
             rows["alerted"].append(np.array([c in alerted for c in both]))
@@ -160,6 +167,8 @@ def figures(s: Scored, rules: RuleParams) -> dict[str, float | str]:
         "brier_skill": _skill(s.network, y, s.known_rate),
         "oracle_brier_skill": _skill(s.oracle, y, s.known_rate),
         "own_brier_skill": _skill(s.own, y, s.known_rate),
+        "top_decile": metrics.top_capture(s.network, y),
+        "oracle_top_decile": metrics.top_capture(s.oracle, y),
         "mean_p": float(s.network.mean()),
         "base_rate": float(y.mean()),
         "above_threshold": float(np.mean(s.network >= rules.risk_high)),
@@ -170,7 +179,19 @@ def figures(s: Scored, rules: RuleParams) -> dict[str, float | str]:
         "unmatched": s.unmatched,
     }
     result["auc_gap"] = result["oracle_auc"] - result["auc"]
+    result["best_signal"], result["best_signal_auc"] = _best_signal(s.features, y)
     return result
+
+
+def _best_signal(features: np.ndarray, y: np.ndarray) -> tuple[str, float]:
+    """The model's single input that ranks the leavers best on its own (each is 'higher = worse')."""
+    aucs = {
+        name: metrics.auc(features[:, k], y)
+        for k, name in enumerate(churn.FEATURE_NAMES)
+        if np.ptp(features[:, k]) > 0
+    }
+    best = max(aucs, key=aucs.get)
+    return best, aucs[best]
 
 
 def _subset(p, y, followers) -> float:
@@ -204,12 +225,16 @@ COLUMNS = (
     ("oracle_auc", "{:.3f}"),
     ("auc_gap", "{:+.3f}"),
     ("own_auc", "{:.3f}"),
+    ("best_signal", "{}"),
+    ("best_signal_auc", "{:.3f}"),
     ("contagion_auc", "{:.3f}"),
     ("contagion_own_auc", "{:.3f}"),
     ("contagion_oracle_auc", "{:.3f}"),
     ("brier_skill", "{:.3f}"),
     ("own_brier_skill", "{:.3f}"),
     ("oracle_brier_skill", "{:.3f}"),
+    ("top_decile", "{:.3f}"),
+    ("oracle_top_decile", "{:.3f}"),
     ("base_rate", "{:.3f}"),
     ("mean_p", "{:.3f}"),
     ("above_threshold", "{:.1%}"),

@@ -17,6 +17,7 @@ SEVERITIES = ("low", "medium", "high")
 TIERS = ("vip", "key", "standard")
 UNDER_SERVED = "under_served"  # its value says a higher tier than it has
 OVER_SERVED = "over_served"  # its value says a lower tier than it has
+GAP_SCALE_POINTS = 6.0  # satisfaction.GAP_SCALE_POINTS: gaps read on a 1–7 scale
 SEVERITY_PREFIX = "severity_"
 TIER_STEP_PREFIX = "tier_step_"
 # a rise or growth of exactly the threshold, computed as a difference of floats, may land a hair below it
@@ -50,7 +51,9 @@ class RuleParams(EnvParams):
         "exposure_high fires when the account's cascade exposure is at least this share of the portfolio's monthly revenue.",
     )
     dissatisfied: float = param(
-        0.35, "A deciding department scoring below this (0–1, 0.5 = expectations met) is dissatisfied."
+        0.35,
+        "A deciding department scoring below this (0–1, 0.5 = expectations met; 0.35 is a gap of −1.8 points "
+        "on the 1–7 scale, well below expectations) is dissatisfied.",
     )
     contact_overdue_factor: float = param(
         1.0, "contact_overdue fires when days since last contact exceed the tier cadence × this."
@@ -164,11 +167,24 @@ def describe_params() -> list[tuple[str, str, Any, str]]:
 
 @dataclass(frozen=True, slots=True)
 class DepartmentFact:
-    """A deciding department's satisfaction (None: unknown) and whether it has gone silent."""
+    """A deciding department's satisfaction (None: unknown) and whether it has gone silent.
+
+    `score` is on the core's 0–1 (0.5 = expectations met); `gap` the same verdict as the gap to
+    expectation in points of a 1–7 scale (0 = met) and `band` its name in words, both as scoring gave them
+    (logicrm.network.satisfaction), so that an alert reads like every other satisfaction figure.
+    """
 
     name: str
     score: float | None
     silent: bool
+    gap: float | None = None
+    band: str | None = None
+
+    def __post_init__(self):
+        if (self.score is None) != (self.gap is None) or (self.gap is None) != (self.band is None):
+            raise ValueError(
+                f"department {self.name!r}: score, gap and band are known together or not at all"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +300,7 @@ def _risk_jump(a: AccountFacts, p: RuleParams) -> _Hit | None:
         "network_risk": a.network_risk,
         "previous_network_risk": a.previous_network_risk,
         "rise": rise,
+        "horizon_days": a.horizon_days,
         "threshold": p.risk_jump,
     }
     return _Hit(rise, rise >= p.risk_jump_escalate - _EPSILON, text, details)
@@ -306,6 +323,7 @@ def _exposure_high(a: AccountFacts, p: RuleParams) -> _Hit | None:
         "share": share,
         "threshold": p.exposure_high,
         "network_risk": a.network_risk,
+        "horizon_days": a.horizon_days,
     }
     return _Hit(share, share >= p.exposure_high_escalate, text, details)
 
@@ -318,14 +336,29 @@ def _department_dissatisfied(a: AccountFacts, p: RuleParams) -> _Hit | None:
     if not unhappy:
         return None
     worst = unhappy[0].score
-    listed = ", ".join(f"{d.name} ({100 * d.score:.0f}/100)" for d in unhappy)
-    text = f"deciding department dissatisfied: {listed} (alert below {100 * p.dissatisfied:.0f})"
-    # on 0–100, as satisfaction reads everywhere (the rule's parameter stays on the core's 0–1)
+    threshold = gap_points(p.dissatisfied)
+    listed = ", ".join(f"{d.name} {d.gap:+.1f} points, {d.band}" for d in unhappy)
+    text = (
+        f"deciding department dissatisfied: {listed} (gap to expectations on a 1–7 scale, 0 = met; "
+        f"alert below {threshold:+.1f})"
+    )
+    # the gap and band as satisfaction reads everywhere, and the 0–100 index beside them (50 = met);
+    # the rule's parameter stays on the core's 0–1
     details = {
-        "departments": [{"name": d.name, "score": round(100 * d.score, 1)} for d in unhappy],
+        "departments": [
+            {"name": d.name, "gap": round(d.gap, 2), "band": d.band, "score": round(100 * d.score, 1)}
+            for d in unhappy
+        ],
+        "threshold_gap": round(threshold, 2),
         "threshold": round(100 * p.dissatisfied, 1),
     }
     return _Hit(1.0 - worst, worst < p.dissatisfied_escalate, text, details)
+
+
+def gap_points(score: float) -> float:
+    """A 0–1 satisfaction score as the gap to expectation in 1–7 scale points (0.5 → 0), as
+    logicrm.network.satisfaction.gap_points gives it."""
+    return 2.0 * GAP_SCALE_POINTS * (score - 0.5)
 
 
 def _department_silent(a: AccountFacts, p: RuleParams) -> _Hit | None:
@@ -622,6 +655,19 @@ def reconcile(
     return transitions
 
 
+def dissatisfied_gaps(details: Mapping) -> tuple[list[tuple[str, float, str | None]], float]:
+    """Read a department_dissatisfied alert's details: (name, gap, band) per department, worst first, and
+    the threshold as a gap. Alerts raised before gaps were stored kept only scores, on 0–100 (or, earlier
+    still, on 0–1, as their threshold shows), which give the same gaps; their band is None."""
+    scale = 1.0 if details["threshold"] <= 1 else 100.0
+
+    def gap(entry: Mapping, key: str, score_key: str) -> float:
+        return float(entry[key]) if key in entry else gap_points(entry[score_key] / scale)
+
+    departments = [(x["name"], gap(x, "gap", "score"), x.get("band")) for x in details["departments"]]
+    return departments, gap(details, "threshold_gap", "threshold")
+
+
 def measure(rule: str, details: Mapping) -> str:
     """Say in words what an alert measures and where it stands against its threshold (what a bare value
     could not): for emails and webhooks. Details are those the rule stored; old or foreign ones say less."""
@@ -631,26 +677,31 @@ def measure(rule: str, details: Mapping) -> str:
         return f"{100 * d[name]:.{places}f}%"
 
     try:
+        # alerts raised before risks had a horizon do not state one
+        within = f" within {d['horizon_days']} days" if d.get("horizon_days") else ""
         if rule == "risk_high":
             return (
-                f"network risk {pct('network_risk')}: the probability of losing the account, its partners' "
-                f"risk included (alert from {pct('threshold')})"
+                f"probability of leaving{within} {pct('network_risk')}, its partners' risk included "
+                f"(alert from {pct('threshold')})"
             )
         if rule == "risk_jump":
             return (
-                f"network risk up {100 * d['rise']:.0f} percentage points since the last health run "
-                f"({pct('previous_network_risk')} → {pct('network_risk')}; alert from {100 * d['threshold']:.0f} points)"
+                f"probability of leaving{within} up {100 * d['rise']:.0f} percentage points since the last "
+                f"health run ({pct('previous_network_risk')} → {pct('network_risk')}; alert from "
+                f"{100 * d['threshold']:.0f} points)"
             )
         if rule == "exposure_high":
             return (
                 f"losing it would cascade to {d['exposure']:,.0f} a month in revenue, {pct('share', 1)} of the "
-                f"portfolio's monthly revenue (alert from {pct('threshold', 1)})"
+                f"portfolio's monthly revenue (alert from {pct('threshold', 1)}); probability of leaving"
+                f"{within} {pct('network_risk')}"
             )
         if rule == "department_dissatisfied":
-            worst = d["departments"][0]
+            departments, threshold = dissatisfied_gaps(d)
+            name, gap, band = departments[0]
             return (
-                f"satisfaction of {worst['name']} {worst['score']:.0f}/100, the weakest deciding department "
-                f"(alert below {d['threshold']:.0f}; 50 = expectations exactly met)"
+                f"{name}, the weakest deciding department, {gap:+.1f} points from its expectations"
+                f"{f', {band}' if band else ''} (gap on a 1–7 scale, 0 = met; alert below {threshold:+.1f})"
             )
         if rule == "department_silent":
             return f"deciding departments without a recent survey answer: {', '.join(d['departments'])}"

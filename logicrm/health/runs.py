@@ -510,7 +510,7 @@ def _facts(
         exposure=account.value.exposure or 0.0,
         portfolio_revenue=portfolio_revenue,
         deciding_departments=tuple(
-            rules.DepartmentFact(name=d.name, score=d.score, silent=d.silent)
+            rules.DepartmentFact(name=d.name, score=d.score, silent=d.silent, gap=d.gap, band=d.band)
             for d in account.satisfaction.departments
             if d.is_decision_maker
         ),

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from logicrm.network import drivers
+from logicrm.health import rules
+from logicrm.network import drivers, satisfaction
 from logicrm.relations.models import Dimension
 from logicrm.web.format import percent, points
 
@@ -35,6 +36,13 @@ def horizon_days(scores) -> int | None:
     return found if isinstance(found, int) and found > 0 else None
 
 
+# the bands of a gap to expectation, as logicrm.network.satisfaction names them
+SATISFACTION_BANDS = {
+    satisfaction.WELL_BELOW: _l("well below expectations"),
+    satisfaction.BELOW: _l("below expectations"),
+    satisfaction.MET: _l("met expectations"),
+    satisfaction.ABOVE: _l("above expectations"),
+}
 OTHER_DRIVERS = {"baseline": _l("baseline churn"), "other": _l("other drivers")}
 ROLES = {"shipper": _l("shipper"), "consignee": _l("consignee"), "partner": _l("partner")}
 RULES = {
@@ -108,12 +116,27 @@ def alert_cause(rule: str, details: Mapping) -> str | None:
                 risk=percent(d["network_risk"]),
                 threshold=percent(d["threshold"]),
             )
+        if rule == "risk_jump" and horizon_days(d):
+            return gettext(
+                "Probability of leaving within %(days)s days rose %(rise)s since the last health run, from %(before)s to %(after)s.",
+                days=horizon_days(d),
+                rise=points(d["rise"]),
+                before=percent(d["previous_network_risk"]),
+                after=percent(d["network_risk"]),
+            )
         if rule == "risk_jump":
             return gettext(
                 "Network risk rose %(rise)s since the last health run, from %(before)s to %(after)s.",
                 rise=points(d["rise"]),
                 before=percent(d["previous_network_risk"]),
                 after=percent(d["network_risk"]),
+            )
+        if rule == "exposure_high" and horizon_days(d):
+            return gettext(
+                "Losing it would take %(share)s of the portfolio's monthly revenue with it, and its probability of leaving within %(days)s days is %(risk)s.",
+                share=percent(d["share"]),
+                days=horizon_days(d),
+                risk=percent(d["network_risk"]),
             )
         if rule == "exposure_high":
             return gettext(
@@ -122,13 +145,11 @@ def alert_cause(rule: str, details: Mapping) -> str | None:
                 risk=percent(d["network_risk"]),
             )
         if rule == "department_dissatisfied":
-            # alerts raised before scores were stored on 0–100 kept them on 0–1
-            scale = 100 if d["threshold"] <= 1 else 1
-            listed = ", ".join(f"{x['name']} {scale * x['score']:.0f}/100" for x in d["departments"])
+            departments, threshold = rules.dissatisfied_gaps(d)
             return gettext(
-                "Deciding department below %(threshold)s/100 (50 = expectations met): %(departments)s.",
-                threshold=f"{scale * d['threshold']:.0f}",
-                departments=listed,
+                "Deciding department short of expectations: %(departments)s (gap on a 1–7 scale, 0 = met; alert below %(threshold)s).",
+                departments=", ".join(_gap_text(name, gap, band) for name, gap, band in departments),
+                threshold=f"{threshold:+.1f}",
             )
         if rule == "department_silent":
             return gettext(
@@ -166,6 +187,14 @@ def alert_cause(rule: str, details: Mapping) -> str | None:
     except (KeyError, IndexError, TypeError, ValueError):
         return None
     return None
+
+
+def _gap_text(name: str, gap: float, band: str | None) -> str:
+    if band in SATISFACTION_BANDS:
+        return gettext(
+            "%(name)s %(gap)s, %(band)s", name=name, gap=f"{gap:+.1f}", band=SATISFACTION_BANDS[band]
+        )
+    return f"{name} {gap:+.1f}"
 
 
 def rule_name(rule: str) -> str:

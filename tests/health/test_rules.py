@@ -25,6 +25,8 @@ from logicrm.health.rules import (
     reconcile,
     worsened,
 )
+from logicrm.network import satisfaction
+from logicrm.network.params import ScoringParams
 from logicrm.parameters import ConfigError
 
 PARAMS = RuleParams()
@@ -46,7 +48,7 @@ def account(**overrides) -> AccountFacts:
         "previous_network_risk": 0.1,
         "exposure": 1_000.0,
         "portfolio_revenue": 100_000.0,
-        "deciding_departments": (DepartmentFact("Finance", 0.6, False),),
+        "deciding_departments": (department("Finance", 0.6),),
         "days_since_contact": 10.0,
         "cadence_days": 60.0,
         "contract_days_left": 365.0,
@@ -56,6 +58,14 @@ def account(**overrides) -> AccountFacts:
         "drivers": DRIVERS,
     }
     return AccountFacts(**(healthy | overrides))
+
+
+def department(name: str, score: float | None, *, silent: bool = False) -> DepartmentFact:
+    """A deciding department with the gap and band scoring gives its score (None: no verdict)."""
+    if score is None:
+        return DepartmentFact(name, None, silent)
+    gap = satisfaction.gap_points(score)
+    return DepartmentFact(name, score, silent, gap=gap, band=satisfaction.band(gap, ScoringParams()))
 
 
 def ticket(days_open: float, sla_days: float = 5.0, id: int = 17) -> TicketFact:
@@ -120,18 +130,18 @@ def test_healthy_account_raises_nothing():
         ),
         (
             "department_dissatisfied",
-            {"deciding_departments": (DepartmentFact("Finance", 0.3499, False),)},
-            {"deciding_departments": (DepartmentFact("Finance", 0.35, False),)},
+            {"deciding_departments": (department("Finance", 0.3499),)},
+            {"deciding_departments": (department("Finance", 0.35),)},
         ),
         (
             "department_dissatisfied",
-            {"deciding_departments": (DepartmentFact("Finance", 0.1, False),)},
-            {"deciding_departments": (DepartmentFact("Finance", None, False),)},
+            {"deciding_departments": (department("Finance", 0.1),)},
+            {"deciding_departments": (department("Finance", None),)},
         ),
         (
             "department_silent",
-            {"deciding_departments": (DepartmentFact("Ops", None, True),)},
-            {"deciding_departments": (DepartmentFact("Ops", None, False),)},
+            {"deciding_departments": (department("Ops", None, silent=True),)},
+            {"deciding_departments": (department("Ops", None),)},
         ),
         ("contact_overdue", {"days_since_contact": 60.01}, {"days_since_contact": 60.0}),
         ("contact_overdue", {"days_since_contact": None}, {"days_since_contact": 0.0}),
@@ -183,7 +193,7 @@ def test_thresholds_are_configurable():
         network_risk=0.25,
         previous_network_risk=0.25,
         days_since_contact=80.0,  # past 60 days, not past 90
-        deciding_departments=(DepartmentFact("Finance", 0.45, False),),
+        deciding_departments=(department("Finance", 0.45),),
     )
     assert set(fired(facts, params)) == {"risk_high", "department_dissatisfied"}
 
@@ -243,17 +253,17 @@ def test_tickets_within_sla_are_ignored_even_if_handed_over():
         ("exposure_high", {"exposure": 15_000.0, "network_risk": 0.2}, ("high", "medium", "low")),
         (
             "department_dissatisfied",
-            {"deciding_departments": (DepartmentFact("Finance", 0.2, False),)},
+            {"deciding_departments": (department("Finance", 0.2),)},
             ("high", "medium", "low"),
         ),
         (
             "department_dissatisfied",
-            {"deciding_departments": (DepartmentFact("Finance", 0.19, False),)},
+            {"deciding_departments": (department("Finance", 0.19),)},
             ("high", "high", "medium"),
         ),
         (
             "department_silent",
-            {"deciding_departments": (DepartmentFact("Ops", None, True),)},
+            {"deciding_departments": (department("Ops", None, silent=True),)},
             ("medium", "low", "low"),
         ),
         ("contact_overdue", {"days_since_contact": 120.0}, ("medium", "low", "low")),
@@ -277,7 +287,7 @@ def test_severities_and_tier_steps_are_configurable():
     params = RuleParams(severity_contact_overdue="high", tier_step_standard=0, tier_step_vip=2)
     overdue = {"days_since_contact": 70.0}
     assert fired(account(tier="standard", **overdue), params)["contact_overdue"].severity == "high"
-    silent = {"deciding_departments": (DepartmentFact("Ops", None, True),)}
+    silent = {"deciding_departments": (department("Ops", None, silent=True),)}
     assert fired(account(tier="vip", **silent), params)["department_silent"].severity == "high"
 
 
@@ -292,9 +302,9 @@ def test_values_measure_how_bad():
         previous_network_risk=0.5,
         exposure=6_000.0,
         deciding_departments=(
-            DepartmentFact("Finance", 0.3, False),
-            DepartmentFact("Logistics", 0.1, False),
-            DepartmentFact("Procurement", None, True),
+            department("Finance", 0.3),
+            department("Logistics", 0.1),
+            department("Procurement", None, silent=True),
         ),
         days_since_contact=75.0,
         contract_days_left=40.0,
@@ -339,15 +349,19 @@ def test_values_measure_how_bad():
             "department_dissatisfied",
             {
                 "deciding_departments": (
-                    DepartmentFact("Finance", 0.3, False),
-                    DepartmentFact("IT", 0.2, False),
+                    department("Finance", 0.3),
+                    department("IT", 0.2),
                 )
             },
-            ["IT (20/100), Finance (30/100)", "below 35"],
+            [
+                "IT -3.6 points, well below expectations, Finance -2.4 points, well below expectations",
+                "1–7 scale, 0 = met",
+                "alert below -1.8",
+            ],
         ),
         (
             "department_silent",
-            {"deciding_departments": (DepartmentFact("Procurement", None, True),)},
+            {"deciding_departments": (department("Procurement", None, silent=True),)},
             ["Procurement"],
         ),
         (
@@ -376,13 +390,16 @@ def test_messages_name_the_account_and_figures(rule, facts, phrases):
 def test_details_carry_figures_names_and_only_risk_alerts_carry_drivers_as_ids():
     facts = account(
         network_risk=0.9,
-        deciding_departments=(DepartmentFact("Finance", 0.3, False),),
+        deciding_departments=(department("Finance", 0.3),),
         overdue_tickets=(ticket(9.0),),
     )
     found = fired(facts)
     dissatisfied = found["department_dissatisfied"].details
-    assert dissatisfied["departments"] == [{"name": "Finance", "score": 30.0}]  # on 0–100, like every score
-    assert dissatisfied["threshold"] == 35.0
+    # the gap and its band, as satisfaction reads everywhere, and the 0–100 index beside them
+    assert dissatisfied["departments"] == [
+        {"name": "Finance", "gap": -2.4, "band": "well below expectations", "score": 30.0}
+    ]
+    assert (dissatisfied["threshold_gap"], dissatisfied["threshold"]) == (-1.8, 35.0)
     assert dissatisfied["customer"] == "Acme Freight"
     assert "drivers" not in dissatisfied and "drivers" not in found["ticket_overdue"].details
     # stored with partner ids, never names: each reader sees the names it may see
@@ -417,7 +434,7 @@ def test_unknown_tier_and_mismatch_are_rejected():
 
 fractions = st.floats(0.0, 1.0)
 departments = st.builds(
-    DepartmentFact, st.sampled_from(["Finance", "Ops", "IT"]), st.none() | fractions, st.booleans()
+    department, st.sampled_from(["Finance", "Ops", "IT"]), st.none() | fractions, silent=st.booleans()
 )
 tickets = st.builds(
     TicketFact,
@@ -753,3 +770,82 @@ def test_rules_module_is_pure():
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     outside = {name for name in imported if name.split(".")[0] not in sys.stdlib_module_names}
     assert outside <= {"logicrm.parameters"}  # itself standard library only
+
+
+# --- alert texts read satisfaction as the gap to expectations, and risk as a probability within the horizon ---
+
+
+def test_the_rules_gap_is_the_scorings_gap():
+    for score in (0.0, 0.1, 0.35, 0.5, 0.77, 1.0):
+        assert rules.gap_points(score) == pytest.approx(satisfaction.gap_points(score))
+
+
+def test_a_department_knows_score_gap_and_band_together_or_not_at_all():
+    with pytest.raises(ValueError, match="'Finance'"):
+        DepartmentFact("Finance", 0.3, False)
+    with pytest.raises(ValueError, match="together"):
+        DepartmentFact("Finance", None, False, gap=-2.4, band="well below expectations")
+
+
+def troubled() -> AccountFacts:
+    """An account every rule fires for."""
+    return account(
+        tier="vip",
+        network_risk=0.72,
+        previous_network_risk=0.5,
+        exposure=6_000.0,
+        deciding_departments=(department("Finance", 0.3), department("Procurement", None, silent=True)),
+        days_since_contact=75.0,
+        cadence_days=30.0,
+        contract_days_left=40.0,
+        overdue_tickets=(ticket(9.0, sla_days=2.0),),
+        tier_mismatch="over_served",
+        has_executive_sponsor=False,
+    )
+
+
+def test_every_alert_text_reads_satisfaction_as_a_gap_and_risk_within_the_horizon():
+    found = fired(troubled())
+    assert set(found) == set(RULES)
+    for rule, f in found.items():
+        for text in (f.message, rules.measure(rule, f.details)):
+            assert "/100" not in text, (rule, text)
+            assert "network risk" not in text.lower(), (rule, text)
+            if "probability" in text:
+                assert "within 180 days" in text, (rule, text)
+    assert rules.measure("risk_high", found["risk_high"].details) == (
+        "probability of leaving within 180 days 72%, its partners' risk included (alert from 30%)"
+    )
+    assert rules.measure("risk_jump", found["risk_jump"].details).startswith(
+        "probability of leaving within 180 days up 22 percentage points"
+    )
+    assert rules.measure("exposure_high", found["exposure_high"].details).endswith(
+        "probability of leaving within 180 days 72%"
+    )
+    assert rules.measure("department_dissatisfied", found["department_dissatisfied"].details) == (
+        "Finance, the weakest deciding department, -2.4 points from its expectations, well below expectations "
+        "(gap on a 1–7 scale, 0 = met; alert below -1.8)"
+    )
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        # raised before gaps were stored: the index on 0–100, or earlier still the score on 0–1
+        {"departments": [{"name": "Finance", "score": 30.0}], "threshold": 35.0},
+        {"departments": [{"name": "Finance", "score": 0.3}], "threshold": 0.35},
+    ],
+)
+def test_an_older_dissatisfied_alert_reads_as_the_same_gap_without_a_band(details):
+    assert rules.dissatisfied_gaps(details) == ([("Finance", pytest.approx(-2.4), None)], pytest.approx(-1.8))
+    assert rules.measure("department_dissatisfied", details) == (
+        "Finance, the weakest deciding department, -2.4 points from its expectations "
+        "(gap on a 1–7 scale, 0 = met; alert below -1.8)"
+    )
+
+
+def test_a_risk_alert_from_before_the_horizon_says_probability_without_inventing_one():
+    assert rules.measure("risk_high", {"network_risk": 0.42, "threshold": 0.3}) == (
+        "probability of leaving 42%, its partners' risk included (alert from 30%)"
+    )
+    assert rules.measure("department_dissatisfied", {"departments": []}) == ""  # foreign details say nothing

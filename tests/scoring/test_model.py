@@ -106,6 +106,41 @@ def test_model_activate_takes_a_stored_version_and_refuses_an_unknown_one(fitted
     assert fitted.api.get("/model").get_json()["version"] == 1
 
 
+def test_model_fit_as_of_a_past_day_reproduces_its_back_test_and_leaves_the_active_model(fitted):
+    as_of = TODAY - dt.timedelta(days=60)
+    runs = [fitted.cli("model", "fit", "--as-of", as_of.isoformat()) for _ in range(2)]
+    assert all(run.exit_code == 0 for run in runs), [run.output for run in runs]
+    assert f"fitted as of {as_of} 23:59 UTC" in runs[0].output and "not active" in runs[0].output
+    with fitted.app.extensions["logicrm.db"].session_scope() as session:
+        now, first, second = (churn_models.get(session, version=v) for v in (1, 2, 3))
+        # the latest origin is the horizon before the end of that day: only outcomes known then
+        assert first.window_end == as_of - dt.timedelta(days=first.horizon_days)
+        assert first.window_end < now.window_end
+        assert (first.coefficients, first.calibration, first.backtest, first.metrics) == (
+            second.coefficients,
+            second.calibration,
+            second.backtest,
+            second.metrics,
+        )
+        assert first.backtest and first.backtest[-1]["origin"] < now.backtest[-1]["origin"]
+    assert fitted.api.get("/model").get_json()["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ((TODAY + dt.timedelta(days=1)).isoformat(), "is in the future"),
+        ("2025-02-30", "does not match the format"),
+        ("yesterday", "does not match the format"),
+    ],
+)
+def test_model_fit_as_of_refuses_a_future_or_malformed_day(fitted, value, problem):
+    refused = fitted.cli("model", "fit", "--as-of", value)
+    assert refused.exit_code == 2, refused.output
+    assert "--as-of" in refused.output and problem in refused.output
+    assert fitted.api.get("/model").get_json()["version"] == 1
+
+
 def test_a_health_run_scores_with_the_fitted_model(fitted):
     ran = fitted.cli("health", "run")
     assert ran.exit_code == 0 and " succeeded in " in ran.output, ran.output
