@@ -4,16 +4,13 @@ the rules of their own (customers.records does the rest)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from logicrm import access
 from logicrm.audit import service as audit
-from logicrm.customers import service as customers
 from logicrm.customers import teams
-from logicrm.customers.models import Customer
 from logicrm.customers.records import Checked, RecordKind, Write
 from logicrm.errors import field_error
 from logicrm.relations.models import Contact, Department, Interaction, SurveyResponse, SurveyScore
@@ -169,29 +166,6 @@ INTERACTIONS = RecordKind(
     prepare=_logged_as_caller,
     written=_after_contact,
 )
-
-
-def due_follow_ups(
-    session: Session, *, user: User, customer_ids: Collection[int] | None, today: dt.date, limit: int
-) -> list:
-    """Follow-ups set on interactions, due by `today`, not yet followed by a later interaction with the
-    same account: (interaction, customer name) on accounts the user may see, most overdue first."""
-    later = aliased(Interaction)
-    statement = (
-        select(Interaction, Customer.name)
-        .join(Customer, Customer.id == Interaction.customer_id)
-        .where(
-            Interaction.customer_id.in_(customers.visible_ids(user=user)),
-            Interaction.next_follow_up.is_not(None),
-            Interaction.next_follow_up <= today,
-            ~exists().where(later.customer_id == Interaction.customer_id, later.at > Interaction.at),
-        )
-        .order_by(Interaction.next_follow_up, Interaction.id)
-        .limit(limit)
-    )
-    if customer_ids is not None:
-        statement = statement.where(Interaction.customer_id.in_(customer_ids))
-    return session.execute(statement).all()
 
 
 def dimension_gaps(session: Session, *, customer_id: int, since: dt.datetime) -> dict[tuple[int, str], dict]:

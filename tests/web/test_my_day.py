@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tests import factories
 from tests.web.conftest import statements
 
@@ -20,3 +22,21 @@ def test_my_day_runs_as_many_statements_for_twelve_accounts_as_for_one(api, acto
         page = browser.get("/").get_data(as_text=True)
     assert "First Account" in first and page.count("More Account") >= 9  # ten rows at most, all named
     assert len(twelve) == len(one)
+
+
+def test_my_day_lists_my_tasks_overdue_and_due_today_but_not_later_ones_or_others(api, actors, db, browse):
+    am = actors["am"].user_id
+    account = factories.customer(api, name="Tasked Account", owner_id=am)
+    today = dt.datetime.now(dt.UTC).date()  # the test settings show days in UTC
+    for title, due, assignee in (
+        ("call the late payer", today - dt.timedelta(days=3), am),
+        ("visit finance today", today, am),
+        ("review next week", today + dt.timedelta(days=5), am),
+        ("someone else's call", today, actors["manager"].user_id),
+    ):
+        factories.task(api, account, title=title, due_on=due.isoformat(), assignee_id=assignee)
+    page = browse("am@test.example").get("/").get_data(as_text=True)
+    section = page[page.index('id="tasks-heading"') : page.index('id="tickets-heading"')]
+    assert "call the late payer" in section and "visit finance today" in section
+    assert "review next week" not in section and "someone else" not in section
+    assert "1 overdue, 1 due today" in section and 'href="/tasks"' in section

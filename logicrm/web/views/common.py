@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import zoneinfo
 
 from flask import current_app, g, request
 
 from logicrm.api import session
 from logicrm.customers import service as customers
+from logicrm.db import utcnow
 from logicrm.health.rules import RuleParams
 from logicrm.network.params import ScoringParams
 from logicrm.scoring import model as churn_models
@@ -28,6 +31,11 @@ def portfolio() -> scores.PortfolioScores:
     return churn_models.current_scores(
         session(), params(), max_age_s=current_app.config["LOGICRM"].scores_cache_seconds
     )
+
+
+def today() -> dt.date:
+    """Today in the display time zone: what a task 'due today' means to the person reading the page."""
+    return utcnow().astimezone(zoneinfo.ZoneInfo(current_app.config["LOGICRM"].display_timezone)).date()
 
 
 def visible() -> set[int] | None:

@@ -7,13 +7,13 @@ from logicrm.customers import service as customers
 from logicrm.db import utcnow
 from logicrm.health import alerts, history
 from logicrm.health.models import AlertState
-from logicrm.relations import service as relations
 from logicrm.scoring import reports
+from logicrm.tasks import service as tasks
 from logicrm.tickets import service as tickets
 from logicrm.web import words
 from logicrm.web.pages import Page, render, route, user
 from logicrm.web.views.alerts import rows as alert_rows
-from logicrm.web.views.common import portfolio, visible
+from logicrm.web.views.common import portfolio, today, visible
 from logicrm.web.views.service_desk import rows as ticket_rows
 
 SHOWN = 10
@@ -30,9 +30,7 @@ class MyDay(Page):
             "my_day.html",
             covers=covered is not None,
             accounts=len(scope) if scope is not None else len(scored.accounts),
-            follow_ups=relations.due_follow_ups(
-                session(), user=me, customer_ids=covered, today=now.date(), limit=SHOWN
-            ),
+            tasks=_tasks_due(),
             alerts=_open_alerts(covered),
             at_risk=_at_risk(scored, scope, seen),
             moves=_moves(scored, covered, seen),
@@ -40,6 +38,14 @@ class MyDay(Page):
             as_of=scored.as_of,
             horizon_days=words.horizon_days(scored),
         )
+
+
+def _tasks_due():
+    """The user's open tasks overdue or due today (the first few of each; the tasks page has them all)."""
+    parts = tasks.day_statements(user=user(), today=today(), upcoming_days=0)
+    due = {part: paginate(session(), parts[part], page=1, page_size=SHOWN) for part in ("overdue", "today")}
+    ids = {task.customer_id for found in due.values() for task in found["items"]}
+    return {**due, "names": customers.names_for(session(), user=user(), ids=ids)}
 
 
 def _open_alerts(covered):

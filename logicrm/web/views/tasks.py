@@ -3,16 +3,11 @@ GET /api/v1/me/tasks answers them (tasks.day), today counted in the display time
 
 from __future__ import annotations
 
-import zoneinfo
-
-from flask import current_app
-
 from logicrm.api import paginate, session
 from logicrm.customers import service as customers
-from logicrm.db import utcnow
 from logicrm.tasks import service as tasks
 from logicrm.web.pages import Page, render, route, user
-from logicrm.web.views.common import page_number
+from logicrm.web.views.common import page_number, today
 
 UPCOMING_DAYS = 7
 TASKS_PAGE = 50  # tasks a part of the day shows at once (a neglected portfolio has hundreds overdue)
@@ -21,8 +16,7 @@ TASKS_PAGE = 50  # tasks a part of the day shows at once (a neglected portfolio 
 @route("/tasks")
 class MyTasks(Page):
     def get(self):
-        today = utcnow().astimezone(zoneinfo.ZoneInfo(current_app.config["LOGICRM"].display_timezone)).date()
-        parts = tasks.day_statements(user=user(), today=today, upcoming_days=UPCOMING_DAYS)
+        parts = tasks.day_statements(user=user(), today=(now := today()), upcoming_days=UPCOMING_DAYS)
         pages = {part: page_number(f"{part}_page") for part in parts}
         day = {
             part: paginate(session(), statement, page=pages[part], page_size=TASKS_PAGE)
@@ -32,7 +26,7 @@ class MyTasks(Page):
         return render(
             "tasks.html",
             day=day,
-            today=today,
+            today=now,
             upcoming_days=UPCOMING_DAYS,
             names=customers.names_for(session(), user=user(), ids=ids),
             page_args={f"{part}_page": page for part, page in pages.items() if page > 1},
