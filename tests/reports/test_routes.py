@@ -29,8 +29,9 @@ def crafted(api, actors) -> dict:
     factories.ticket(api, key, kind="request", opened_at=_iso(opened), first_response_at=_iso(opened + dt.timedelta(hours=2)),
                      resolved_at=_iso(opened + dt.timedelta(hours=20)), status="resolved", root_cause="system_error",
                      resolution="fixed")  # fmt: skip
-    # late first response (10 h), resolved after 30 h, through the desk: its callback follows
-    opened = now - dt.timedelta(days=5)
+    # late first response (10 h), resolved after 30 h, through the desk: its callback follows, due two
+    # days (a key account's) after the resolution
+    opened = now - dt.timedelta(days=2)
     late = factories.ticket(api, key, kind="complaint", opened_at=_iso(opened),
                             first_response_at=_iso(opened + dt.timedelta(hours=10)))  # fmt: skip
     closing = {"status": "resolved", "resolved_at": _iso(opened + dt.timedelta(hours=30)),
