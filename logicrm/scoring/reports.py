@@ -159,6 +159,7 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
         ],
         "config_hash": portfolio.config_hash,
         "as_of": portfolio.as_of,
+        "stale": portfolio.stale,
     }
 
 
@@ -185,6 +186,7 @@ def _page(items: list[dict], portfolio: PortfolioScores, *, total: int, page: in
             "model_version": portfolio.model_version,
             "config_hash": portfolio.config_hash,
             "as_of": portfolio.as_of,
+            "stale": portfolio.stale,
         },
     }
 
@@ -445,6 +447,7 @@ def summary(portfolio: PortfolioScores, *, visible) -> dict:
         ],
         "config_hash": portfolio.config_hash,
         "as_of": portfolio.as_of,
+        "stale": portfolio.stale,
     }
 
 
