@@ -65,15 +65,16 @@ class ChurnModelRecord(Base):
 class PublishedScores(Base):
     """The scored portfolio as one process computed it (logicrm.scoring.published), for all to read.
 
-    Each publication names the one it supersedes (0: none), unique per configuration: two processes that
-    computed from the same publication publish once.
+    Each publication names the one it supersedes (0: none), unique per configuration and code: two
+    processes that computed from the same publication publish once.
     """
 
     __tablename__ = "published_scores"
-    __table_args__ = (UniqueConstraint("config_hash", "supersedes"),)
+    __table_args__ = (UniqueConstraint("config_hash", "code_version", "supersedes"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     config_hash: Mapped[str] = mapped_column(String(16))
+    code_version: Mapped[str] = mapped_column(String(16))  # published.code_version() of its writer
     supersedes: Mapped[int]
     network_revision: Mapped[int]  # the data revisions (logicrm.scoring.revisions) it was computed at
     scores_revision: Mapped[int]

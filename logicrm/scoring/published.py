@@ -4,22 +4,37 @@ Whoever computes the scores (`logicrm worker` after writes, the nightly health r
 nothing is published yet) publishes them here; readers fetch the latest publication's header with the
 current data revisions in one small query per request, and its payload once per process when it is
 newer than the one they hold. The payload is the pickled `PortfolioScores`: the database is the app's
-own and only its processes write this table (a payload that no longer unpickles, after an upgrade,
-counts as no publication).
+own and only its processes write this table. A publication records the code that pickled it
+(`code_version`, a fingerprint of the modules defining what it holds): another release's, or one that no
+longer unpickles, counts as no publication.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import pickle
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import logicrm.network
 from logicrm.scoring import revisions
 from logicrm.scoring.models import PublishedScores
+
+
+@functools.cache
+def code_version() -> str:
+    """Fingerprint of the source defining the pickled scores (logicrm/network, scoring/scores.py)."""
+    sources = sorted(Path(logicrm.network.__file__).parent.glob("*.py"))
+    digest = hashlib.sha256()
+    for source in (*sources, Path(__file__).with_name("scores.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +54,7 @@ class Head:
 
 
 def head(session: Session, *, config_hash: str) -> Head | None:
-    """Return the latest publication for `config_hash`, None when there is none (one statement)."""
+    """Return the latest publication for `config_hash` by this code, None when there is none (one statement)."""
 
     def revision(name: str):
         return select(revisions.Revision.value).where(revisions.Revision.name == name).scalar_subquery()
@@ -54,7 +69,7 @@ def head(session: Session, *, config_hash: str) -> Head | None:
             revision(revisions.NETWORK),
             revision(revisions.SCORES),
         )
-        .where(PublishedScores.config_hash == config_hash)
+        .where(PublishedScores.config_hash == config_hash, PublishedScores.code_version == code_version())
         .order_by(PublishedScores.id.desc())
         .limit(1)
     ).first()
@@ -67,7 +82,7 @@ def head(session: Session, *, config_hash: str) -> Head | None:
 
 
 def load(session: Session, head: Head):
-    """Return the publication's scores; None if it was superseded and removed, or no longer unpickles."""
+    """Return the publication's scores; None if it was superseded and removed, or does not unpickle."""
     payload = session.scalar(select(PublishedScores.payload).where(PublishedScores.id == head.id))
     if payload is None:
         return None
@@ -81,12 +96,14 @@ def publish(session: Session, portfolio, *, supersedes: int | None) -> int | Non
     """Store `portfolio` as the latest publication of its configuration, superseding the publication it
     was computed after (None: none yet); return its id, or None when another process published first.
 
-    Runs in a savepoint, so losing the race leaves the caller's transaction as it was. Publications
-    before the superseded one are removed (a reader may still be loading the superseded one).
+    Runs in a savepoint, so losing the race leaves the caller's transaction as it was. Publications of
+    the configuration before the superseded one are removed, by any code (a reader may still be loading
+    the superseded one).
     """
     network, scored = portfolio.revision
     values = {
         "config_hash": portfolio.config_hash,
+        "code_version": code_version(),
         "supersedes": supersedes or 0,
         "network_revision": network,
         "scores_revision": scored,

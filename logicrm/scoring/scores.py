@@ -658,24 +658,26 @@ def current(
     """Return the latest published scores, `stale` when writes (or another active model) are not in them.
 
     Scores are computed off the request path (`logicrm worker`, the nightly health run): a read computes
-    them only when nothing is published yet for these parameters, or, with `in_request`, also when the
-    publication is behind the data or the model or older than `max_age_s` (single-process setups).
+    (and publishes) them only when nothing usable is published for these parameters by this code, or,
+    with `in_request`, also when the publication is behind the data or the model or older than
+    `max_age_s` (single-process setups).
     """
     key = str(session.get_bind().url)
     latest = published.head(session, config_hash=params.config_hash())
     with _lock:
+        held = _held.get(key)
         if latest is None or (in_request and outdated(latest, model_version, max_age_s=max_age_s)):
+            held = None
+        elif held is None or held[0] != (latest.id, latest.computed_at):
+            loaded = published.load(session, latest)  # None: removed since, or it does not unpickle
+            held = None if loaded is None else ((latest.id, latest.computed_at), loaded)
+        if held is None:
             scores = compute(session, params, model=model, model_version=model_version)
             published_id = _publish(session, scores, supersedes=latest and latest.id)
             if published_id is not None:
                 _held[key] = ((published_id, scores.as_of), scores)
             return scores
-        held = _held.get(key)
-        if held is None or held[0] != (latest.id, latest.computed_at):
-            scores = published.load(session, latest)
-            if scores is None:  # superseded and removed while we read, or from an older release
-                return compute(session, params, model=model, model_version=model_version)
-            held = _held[key] = ((latest.id, latest.computed_at), scores)
+        _held[key] = held
     stale = latest.behind or latest.model_version != model_version
     return dataclasses.replace(held[1], stale=True) if stale else held[1]
 

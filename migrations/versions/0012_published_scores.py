@@ -21,6 +21,7 @@ def upgrade() -> None:
         "published_scores",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("config_hash", sa.String(length=16), nullable=False),
+        sa.Column("code_version", sa.String(length=16), nullable=False),
         sa.Column("supersedes", sa.Integer(), nullable=False),
         sa.Column("network_revision", sa.Integer(), nullable=False),
         sa.Column("scores_revision", sa.Integer(), nullable=False),
@@ -29,7 +30,9 @@ def upgrade() -> None:
         sa.Column("published_at", logicrm.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_published_scores")),
-        sa.UniqueConstraint("config_hash", "supersedes", name=op.f("uq_published_scores_config_hash")),
+        sa.UniqueConstraint(
+            "config_hash", "code_version", "supersedes", name=op.f("uq_published_scores_config_hash")
+        ),
     )
 
 

@@ -3,7 +3,6 @@ scores are published; `logicrm worker` recomputes off the request path; stale an
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 import time
 
@@ -18,8 +17,8 @@ from logicrm.network.params import ScoringParams
 from logicrm.scoring import published, refresh, scores
 from logicrm.scoring.models import PublishedScores
 from tests import factories
+from tests.racing import race
 
-SPAWN = multiprocessing.get_context("spawn")
 WORKER_TIMEOUT_S = 120
 
 
@@ -148,15 +147,7 @@ def _race_refresh(url: str, barrier, results) -> None:
 
 
 def test_three_workers_racing_publish_once_per_revision(database_url, db, api, lane):
-    barrier, results = SPAWN.Barrier(3), SPAWN.Queue()
-    workers = [SPAWN.Process(target=_race_refresh, args=(database_url, barrier, results)) for _ in range(3)]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=WORKER_TIMEOUT_S) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=WORKER_TIMEOUT_S)
-        assert worker.exitcode == 0
-
+    outcomes = race(_race_refresh, (database_url,))
     [publication] = _publications(db)
     assert sorted(outcomes, key=str) == sorted([publication.id, None, None], key=str), outcomes
     with db.session(write=False) as session:
@@ -173,14 +164,19 @@ def test_the_health_run_publishes_what_it_computed(by_worker, api, db, lane, com
     assert health["stale"] is False and len(computed) == 1  # the run's computation, read as published
 
 
-def test_a_publication_that_no_longer_unpickles_counts_as_none(by_worker, api, db, lane, computed):
+@pytest.mark.parametrize(
+    "change", [{"payload": b"not a pickle"}, {"code_version": "another release"}], ids=["corrupt", "release"]
+)
+def test_a_publication_another_release_wrote_counts_as_none(by_worker, api, db, lane, computed, change):
     shipper, _consignee = lane
     api.get(f"/customers/{shipper['id']}/health")
     with db.session_scope() as session:
-        session.execute(PublishedScores.__table__.update().values(payload=b"not a pickle"))
+        session.execute(PublishedScores.__table__.update().values(**change))
     scores._held.clear()  # another process, or this one after an upgrade
-    assert api.get(f"/customers/{shipper['id']}/health").status_code == 200
-    assert len(computed) == 2
+    assert api.get(f"/customers/{shipper['id']}/health").json["stale"] is False
+    assert len(computed) == 2  # computed and published again, then read as published
+    api.get(f"/customers/{shipper['id']}/health")
+    assert len(computed) == 2 and _publications(db)[-1].code_version == published.code_version()
 
 
 def test_reads_in_request_mode_recompute_scores_behind_the_data(api, db, lane, computed):
