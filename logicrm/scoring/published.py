@@ -45,6 +45,7 @@ class Head:
     revision: tuple[int, int]  # (network, scores) it was computed at
     model_version: int | None
     computed_at: dt.datetime
+    published_at: dt.datetime
     now_at: tuple[int, int]  # the (network, scores) revisions as this head was read
 
     @property
@@ -66,6 +67,7 @@ def head(session: Session, *, config_hash: str) -> Head | None:
             PublishedScores.scores_revision,
             PublishedScores.model_version,
             PublishedScores.computed_at,
+            PublishedScores.published_at,
             revision(revisions.NETWORK),
             revision(revisions.SCORES),
         )
@@ -75,9 +77,14 @@ def head(session: Session, *, config_hash: str) -> Head | None:
     ).first()
     if row is None:
         return None
-    published_id, network, scored, model_version, computed_at, network_now, scores_now = row
+    published_id, network, scored, model_version, computed_at, published_at, network_now, scores_now = row
     return Head(
-        published_id, (network, scored), model_version, computed_at, (network_now or 0, scores_now or 0)
+        published_id,
+        (network, scored),
+        model_version,
+        computed_at,
+        published_at,
+        (network_now or 0, scores_now or 0),
     )
 
 

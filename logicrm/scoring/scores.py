@@ -683,9 +683,10 @@ def current(
 
 
 def outdated(latest: published.Head, model_version: int | None, *, max_age_s: float) -> bool:
-    """Whether a publication misses writes or the model in force, or is older than `max_age_s` (scores
-    decay with time)."""
-    age = (utcnow() - latest.computed_at).total_seconds()
+    """Whether a publication misses writes or the model in force, or was published `max_age_s` ago (scores
+    decay with time; counted from its publication, so a computation slower than `max_age_s` is not
+    followed by another at once)."""
+    age = (utcnow() - latest.published_at).total_seconds()
     return latest.behind or latest.model_version != model_version or age >= max_age_s
 
 

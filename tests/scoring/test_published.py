@@ -3,11 +3,17 @@ scores are published; `logicrm worker` recomputes off the request path; stale an
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from logicrm.config import Settings
 from logicrm.customers.models import Customer, Tier
@@ -97,6 +103,18 @@ def test_the_worker_publishes_at_its_first_poll_after_a_write_and_reads_then_see
     assert [p.id for p in _publications(db)] == [published_id - 1, published_id]
 
 
+def test_the_worker_recomputes_scores_published_max_age_ago_however_long_they_took(by_worker, api, lane):
+    _refresh(by_worker)
+    max_age = dt.timedelta(seconds=by_worker.config["LOGICRM"].scores_cache_seconds)
+    db = by_worker.extensions["logicrm.db"]
+    with db.session_scope() as session:  # a computation that took longer than max_age, published now
+        session.execute(update(PublishedScores).values(computed_at=PublishedScores.computed_at - 2 * max_age))
+    assert _refresh(by_worker) is None
+    with db.session_scope() as session:
+        session.execute(update(PublishedScores).values(published_at=PublishedScores.published_at - max_age))
+    assert _refresh(by_worker) is not None
+
+
 def test_the_worker_loop_recomputes_once_for_a_burst_of_writes(by_worker, api, db, lane):
     shipper, consignee = lane
     _refresh(by_worker)
@@ -123,6 +141,33 @@ def test_the_worker_loop_recomputes_once_for_a_burst_of_writes(by_worker, api, d
     assert not loop.is_alive()
     assert api.get(f"/customers/{consignee['id']}/health").json["tier"] == "key"
     assert len(_publications(db)) == 2  # the first one (superseded, kept) and the one after the writes
+
+
+def test_the_worker_command_publishes_after_a_write_and_stops_on_sigterm(
+    api, db, lane, database_url, tmp_path
+):
+    shipper, _consignee = lane
+    env = {**os.environ, "LOGICRM_DATABASE_URL": database_url, "LOGICRM_INSTANCE_PATH": str(tmp_path)}
+    log = tmp_path / "worker.log"
+    command = [str(Path(sys.executable).with_name("logicrm")), "worker", "--poll", "0.2"]
+    worker = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + WORKER_TIMEOUT_S
+        while not _publications(db):
+            assert time.monotonic() < deadline and worker.poll() is None, log.read_text()
+            time.sleep(0.1)
+        api.update(f"/customers/{shipper['id']}", {"tier": "vip"})
+        while len(_publications(db)) < 2:
+            assert time.monotonic() < deadline and worker.poll() is None, log.read_text()
+            time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=WORKER_TIMEOUT_S)
+    assert code == 0, log.read_text()
+    assert "worker stopped" in log.read_text() and "Traceback" not in log.read_text()
+    with db.session(write=False) as session:
+        latest = published.head(session, config_hash=ScoringParams.from_mapping({}).config_hash())
+    assert not latest.behind
 
 
 def test_publishing_from_the_same_publication_twice_publishes_once(api, db, lane):
