@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from logicrm.config import Settings
 from logicrm.customers.models import Customer, Tier
@@ -108,10 +108,10 @@ def test_the_worker_recomputes_scores_published_max_age_ago_however_long_they_to
     max_age = dt.timedelta(seconds=by_worker.config["LOGICRM"].scores_cache_seconds)
     db = by_worker.extensions["logicrm.db"]
     with db.session_scope() as session:  # a computation that took longer than max_age, published now
-        session.execute(update(PublishedScores).values(computed_at=PublishedScores.computed_at - 2 * max_age))
+        session.scalar(select(PublishedScores)).computed_at -= 2 * max_age
     assert _refresh(by_worker) is None
     with db.session_scope() as session:
-        session.execute(update(PublishedScores).values(published_at=PublishedScores.published_at - max_age))
+        session.scalar(select(PublishedScores)).published_at -= max_age
     assert _refresh(by_worker) is not None
 
 
