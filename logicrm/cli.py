@@ -1,4 +1,4 @@
-"""Command line: `logicrm db upgrade`, `users create`, `users set-password`, `keys create`, `keys ensure`, `demo`, `scheduler`, `health run`, `health replay-kpis`,
+"""Command line: `logicrm db upgrade`, `users create`, `users set-password`, `keys create`, `keys ensure`, `demo`, `scheduler`, `worker`, `health run`, `health replay-kpis`,
 `model fit`, `outbox flush`, `webhooks add`, `import`, `export`, the development sinks `mailbox` and `webhook-sink`, and Flask's own commands."""
 
 from __future__ import annotations
@@ -228,6 +228,22 @@ def scheduler_list():
         else:
             when = job.next_run_time.isoformat() + (" (due)" if job.next_run_time <= now else "")
         click.echo(f"{job.id:<14}{job.trigger:<34}{when}")
+
+
+@click.command("worker")
+@with_appcontext
+@click.option(
+    "--poll", default=1.0, show_default=True, type=click.FloatRange(min=0.1), help="seconds between polls"
+)
+def worker(poll):
+    """Recompute the scores off the request path after writes, until SIGTERM or Ctrl-C."""
+    import logging
+
+    from logicrm.scoring import refresh
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = _run_config()
+    refresh.run(_database(), config.scoring, max_age_s=config.settings.scores_cache_seconds, poll_s=poll)
 
 
 @click.group("health", cls=AppGroup)
@@ -571,6 +587,7 @@ COMMANDS = (
     keys_group,
     demo,
     scheduler_group,
+    worker,
     health_group,
     model_group,
     outbox_group,

@@ -19,6 +19,7 @@ from logicrm.parameters import ConfigError, parse_env, value_problems
 __all__ = ["ConfigError", "Settings", "documented", "is_time_zone"]
 
 ENVS = ("development", "production")
+SCORES_REFRESHED_BY = ("worker", "request")
 SMTP_SECURITIES = ("none", "starttls", "ssl")
 
 
@@ -100,7 +101,15 @@ class Settings:
     page_size_max: int = setting(500, "largest page size a list accepts", rule=POSITIVE)
     bulk_shipments_max: int = setting(10_000, "rows accepted by one bulk shipment POST", rule=POSITIVE)
     scores_cache_seconds: int = setting(
-        300, "computed scores are reused this long unless the data changed", rule=NOT_NEGATIVE
+        300,
+        "published scores are recomputed once this old even when the data did not change",
+        rule=NOT_NEGATIVE,
+    )
+    scores_refreshed_by: str = setting(
+        "worker",
+        "who recomputes the scores after writes: worker (`logicrm worker`, off the request path; reads answer"
+        " the last published scores, marked stale) or request (the next read, in each process)",
+        choices=SCORES_REFRESHED_BY,
     )
     key_last_used_resolution_s: int = setting(
         60, "an API key's last_used_at is written at most this often", rule=NOT_NEGATIVE
@@ -221,6 +230,11 @@ class Settings:
         if problems:
             raise ConfigError(problems)
         return settings
+
+    @property
+    def scores_in_request(self) -> bool:
+        """Whether a read recomputes scores that are behind the data (else only `logicrm worker` does)."""
+        return self.scores_refreshed_by == "request"
 
     def replace(self, **changes) -> Settings:
         """Return a copy with some fields changed (tests and create_app overrides)."""

@@ -42,7 +42,7 @@ from logicrm.outbox.messages import EscalationNotice, Notice, Recipient
 from logicrm.rulebook import service as rulebook
 from logicrm.rulebook.document import Rulebook
 from logicrm.scoring import model as churn_models
-from logicrm.scoring import queries, reports, scores
+from logicrm.scoring import published, queries, reports, scores
 from logicrm.tasks import service as tasks
 from logicrm.tickets import escalations
 
@@ -356,13 +356,17 @@ def _write_health(
     counts = _write_alerts(session, prepared.config, run, prepared, evaluated=rules.RULES, now=now)
     timings["alerts_and_outbox"] = time.perf_counter() - started
     on_phase("alerts_written")
+    published.publish_if_newer(session, portfolio)  # what the run computed is what the API reads next
     return {"customers": len(rows), "renewals_opened": opened, **counts, "cadence_tasks": cadence_tasks}
 
 
 def _prepare_sla(reader: Session, config: RunConfig, now: dt.datetime) -> _Prepared:
     book, config = _in_force(reader, config)
     portfolio = churn_models.current_scores(
-        reader, config.scoring, max_age_s=config.settings.scores_cache_seconds
+        reader,
+        config.scoring,
+        max_age_s=config.settings.scores_cache_seconds,
+        in_request=config.settings.scores_in_request,
     )
     tickets = queries.overdue_ticket_list(reader, now=now)
     late = {t.customer_id for t in tickets}

@@ -290,10 +290,15 @@ def active(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | N
     return as_model(record), record.version
 
 
-def current_scores(session: Session, params: ScoringParams, *, max_age_s: float) -> scores.PortfolioScores:
-    """The cached scores under the model in force: what the API, the web pages and the health checks read."""
+def current_scores(
+    session: Session, params: ScoringParams, *, max_age_s: float, in_request: bool = False
+) -> scores.PortfolioScores:
+    """The published scores under the model in force (scores.current): what the API, the web pages and
+    the health checks read."""
     model, version = active(session, params)
-    return scores.current(session, params, model=model, model_version=version, max_age_s=max_age_s)
+    return scores.current(
+        session, params, model=model, model_version=version, max_age_s=max_age_s, in_request=in_request
+    )
 
 
 def as_model(record: ChurnModelRecord) -> ChurnModel:

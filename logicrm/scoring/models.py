@@ -1,11 +1,12 @@
 """Saved what-if scenarios (named sets of changes that planners re-run and compare) and fitted churn
-models (each version with its training window, features, coefficients and back-test)."""
+models (each version with its training window, features, coefficients and back-test), and the scores as
+last published for every process to read."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from logicrm.db import Base, utcnow
@@ -59,3 +60,25 @@ class ChurnModelRecord(Base):
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)  # the back-test pooled over its origins
     backtest: Mapped[list] = mapped_column(JSON, default=list)  # per test origin: metrics, reliability
     config_hash: Mapped[str] = mapped_column(String(64))
+
+
+class PublishedScores(Base):
+    """The scored portfolio as one process computed it (logicrm.scoring.published), for all to read.
+
+    Each publication names the one it supersedes (0: none), unique per configuration and code: two
+    processes that computed from the same publication publish once.
+    """
+
+    __tablename__ = "published_scores"
+    __table_args__ = (UniqueConstraint("config_hash", "code_version", "supersedes"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    config_hash: Mapped[str] = mapped_column(String(16))
+    code_version: Mapped[str] = mapped_column(String(16))  # published.code_version() of its writer
+    supersedes: Mapped[int]
+    network_revision: Mapped[int]  # the data revisions (logicrm.scoring.revisions) it was computed at
+    scores_revision: Mapped[int]
+    model_version: Mapped[int | None]  # the stored churn model used (None: the prior)
+    computed_at: Mapped[dt.datetime]  # the moment the scores describe (PortfolioScores.as_of)
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # the pickled PortfolioScores

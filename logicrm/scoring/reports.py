@@ -160,6 +160,7 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
         ],
         "config_hash": portfolio.config_hash,
         "as_of": portfolio.as_of,
+        "stale": portfolio.stale,
     }
 
 
@@ -186,6 +187,7 @@ def _page(items: list[dict], portfolio: PortfolioScores, *, total: int, page: in
             "model_version": portfolio.model_version,
             "config_hash": portfolio.config_hash,
             "as_of": portfolio.as_of,
+            "stale": portfolio.stale,
         },
     }
 
@@ -478,6 +480,7 @@ def summary(portfolio: PortfolioScores, *, visible) -> dict:
         ],
         "config_hash": portfolio.config_hash,
         "as_of": portfolio.as_of,
+        "stale": portfolio.stale,
     }
 
 

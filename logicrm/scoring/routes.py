@@ -55,8 +55,9 @@ def _params() -> ScoringParams:
 
 
 def _scores() -> scores.PortfolioScores:
+    settings = current_app.config["LOGICRM"]
     return churn_models.current_scores(
-        session(), _params(), max_age_s=current_app.config["LOGICRM"].scores_cache_seconds
+        session(), _params(), max_age_s=settings.scores_cache_seconds, in_request=settings.scores_in_request
     )
 
 

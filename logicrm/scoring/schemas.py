@@ -47,6 +47,11 @@ BAND = (
     "what the gap means: well below expectations, below expectations, met expectations or above expectations"
 )
 EVIDENCE = "decayed responses behind it: each weighs 2^(−age / half-life), so one answered today weighs 1"
+AS_OF = "the moment the scores were computed for (scores are computed off the request path and published)"
+STALE = (
+    "true: writes made since (or a churn model activated since) are not reflected yet; the worker is "
+    "recomputing and the next answers will carry them"
+)
 
 
 class DimensionHealthOut(ma.Schema):
@@ -205,7 +210,8 @@ class HealthOut(ma.Schema):
         metadata={"description": "stored values scoring could not use as they are; the scores are degraded"},
     )
     config_hash = F.String()
-    as_of = F.DateTime()
+    as_of = F.DateTime(metadata={"description": AS_OF})
+    stale = F.Boolean(metadata={"description": STALE})
 
 
 class RankingArgs(PageArgs):
@@ -235,7 +241,8 @@ class RankingMeta(ma.Schema):
     horizon_days = F.Integer(metadata={"description": "the horizon of the probabilities, in days"})
     model_version = F.Integer(allow_none=True, metadata={"description": "null: the cold-start prior"})
     config_hash = F.String()
-    as_of = F.DateTime()
+    as_of = F.DateTime(metadata={"description": AS_OF})
+    stale = F.Boolean(metadata={"description": STALE})
 
 
 class RiskPage(ma.Schema):
@@ -487,7 +494,8 @@ class PortfolioOut(ma.Schema):
     risk_distribution = F.List(F.Nested(BucketOut))
     tier_mismatches = F.List(F.Nested(MismatchOut))
     config_hash = F.String()
-    as_of = F.DateTime()
+    as_of = F.DateTime(metadata={"description": AS_OF})
+    stale = F.Boolean(metadata={"description": STALE})
 
 
 class ReliabilityBinOut(ma.Schema):

@@ -1,8 +1,8 @@
 """Score the whole portfolio from the database: SQL aggregates in, the pure scoring core does the rest.
 
-`current(session, params)` returns a cached `PortfolioScores`; every API worker keeps one per database
-and rebuilds it when the data revisions move (any scored write, in any worker) or when it is older
-than `max_age_s` (scores decay with time).
+`compute(session, params)` scores the portfolio; `current(session, params, ...)` returns the latest
+published scores (logicrm.scoring.published), which the `logicrm worker` recomputes off the request path
+when the data revisions move, and says whether they are `stale`.
 
 One account's bad data never takes the run down: every number read is held to its bound from
 logicrm/bounds.py (the nearest bound when outside it, left out when not a number), a part of one
@@ -21,7 +21,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -35,7 +35,7 @@ from logicrm.bounds import (
     MONTHLY_VOLUME,
     Bound,
 )
-from logicrm.db import utcnow
+from logicrm.db import WRITE_OPTION, utcnow
 from logicrm.network import churn
 from logicrm.network.cascade import exposures
 from logicrm.network.churn import ChurnModel, RiskSignals
@@ -52,7 +52,7 @@ from logicrm.network.satisfaction import (
 )
 from logicrm.network.value import OVER_SERVED, CustomerValue, Portfolio, ValueRecord
 from logicrm.network.value import portfolio as value_portfolio
-from logicrm.scoring import queries, revisions, signals
+from logicrm.scoring import published, queries, revisions, signals
 
 DAYS_PER_MONTH = 30
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class PortfolioScores:
     accounts: dict[int, AccountScores]
     pareto_ratio: float | None
     class_counts: dict[str, int]
-    built_at: float = field(default_factory=time.monotonic)
+    stale: bool = False  # newer writes, or another active model, are not reflected yet
 
     def own_risks(self) -> dict[int, float]:
         """Map every account to its own risk r0 (the input of propagation and expected loss)."""
@@ -642,26 +642,60 @@ def _value(data: Aggregates, params: ScoringParams, arrays: GraphArrays) -> Port
     )
 
 
-_cache: dict[str, PortfolioScores] = {}
+# database URL -> (the publication held, its scores): each process loads a publication once
+_held: dict[str, tuple[tuple[int, dt.datetime], PortfolioScores]] = {}
 _lock = threading.Lock()
 
 
 def current(
-    session: Session, params: ScoringParams, *, model: ChurnModel, model_version: int | None, max_age_s: float
+    session: Session,
+    params: ScoringParams,
+    *,
+    model: ChurnModel,
+    model_version: int | None,
+    max_age_s: float,
+    in_request: bool = False,
 ) -> PortfolioScores:
-    """Return the cached scores for this database, rebuilt when the data, the parameters or the active
-    model changed, or when they grew stale."""
+    """Return the latest published scores, `stale` when writes (or another active model) are not in them.
+
+    Scores are computed off the request path (`logicrm worker`, the nightly health run): a read computes
+    (and publishes) them only when nothing usable is published for these parameters by this code, or,
+    with `in_request`, also when the publication is behind the data or the model or older than
+    `max_age_s` (single-process setups).
+    """
     key = str(session.get_bind().url)
-    revision = revisions.current(session)
+    latest = published.head(session, config_hash=params.config_hash())
     with _lock:
-        cached = _cache.get(key)
-        fresh = (
-            cached is not None
-            and cached.revision == revision
-            and cached.config_hash == params.config_hash()
-            and cached.model_version == model_version
-            and time.monotonic() - cached.built_at < max_age_s
-        )
-        if not fresh:
-            cached = _cache[key] = compute(session, params, model=model, model_version=model_version)
-        return cached
+        held = _held.get(key)
+        if latest is None or (in_request and outdated(latest, model_version, max_age_s=max_age_s)):
+            held = None
+        elif held is None or held[0] != (latest.id, latest.computed_at):
+            loaded = published.load(session, latest)  # None: removed since, or it does not unpickle
+            held = None if loaded is None else ((latest.id, latest.computed_at), loaded)
+        if held is None:
+            scores = compute(session, params, model=model, model_version=model_version)
+            published_id = _publish(session, scores, supersedes=latest and latest.id)
+            if published_id is not None:
+                _held[key] = ((published_id, scores.as_of), scores)
+            return scores
+        _held[key] = held
+    stale = latest.behind or latest.model_version != model_version
+    return dataclasses.replace(held[1], stale=True) if stale else held[1]
+
+
+def outdated(latest: published.Head, model_version: int | None, *, max_age_s: float) -> bool:
+    """Whether a publication misses writes or the model in force, or was published `max_age_s` ago (scores
+    decay with time; counted from its publication, so a computation slower than `max_age_s` is not
+    followed by another at once)."""
+    age = (utcnow() - latest.published_at).total_seconds()
+    return latest.behind or latest.model_version != model_version or age >= max_age_s
+
+
+def _publish(session: Session, scores: PortfolioScores, *, supersedes: int | None) -> int | None:
+    """Publish from a read: in the caller's transaction when it writes, else in a writer of its own (an
+    SQLite reader cannot write, and a second writer beside a writing caller would wait for its lock)."""
+    bind = session.get_bind()
+    if bind.get_execution_options().get(WRITE_OPTION, True):
+        return published.publish(session, scores, supersedes=supersedes)
+    with Session(bind=bind.execution_options(**{WRITE_OPTION: True})) as writer, writer.begin():
+        return published.publish(writer, scores, supersedes=supersedes)

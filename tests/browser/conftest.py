@@ -85,7 +85,10 @@ def site(tmp_path_factory) -> Iterator[Site]:
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    app = create_app({"database_url": url, "secret_key": secrets.token_hex(32)})
+    # no worker runs beside this server: reads recompute scores behind the journeys' writes
+    app = create_app(
+        {"database_url": url, "secret_key": secrets.token_hex(32), "scores_refreshed_by": "request"}
+    )
     database = app.extensions["logicrm.db"]
     with database.session_scope() as session:
         summary = load_demo(session, seed=7)

@@ -26,6 +26,7 @@ from logicrm.health.models import Alert, HealthSnapshot, JobRun, RunStatus
 from logicrm.health.rules import RuleParams
 from logicrm.network.params import ScoringParams
 from tests import factories
+from tests.racing import race
 from tests.scoring import extremes
 
 SPAWN = multiprocessing.get_context("spawn")
@@ -117,16 +118,7 @@ def _run_when_free(db, config, *, slot: str, wait_s: float = 10.0) -> JobRun:
 
 def test_three_processes_racing_for_one_slot_make_exactly_one_run(database_url, db, portfolio):
     slot = "2026-05-01T02:00:00+00:00"
-    barrier, results = SPAWN.Barrier(3), SPAWN.Queue()
-    workers = [
-        SPAWN.Process(target=_race_worker, args=(database_url, slot, barrier, results)) for _ in range(3)
-    ]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=WORKER_TIMEOUT_S) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=WORKER_TIMEOUT_S)
-        assert worker.exitcode == 0
+    outcomes = race(_race_worker, (database_url, slot))
 
     assert sorted(kind for kind, _ in outcomes).count("ran") == 1, outcomes
     assert {kind for kind, _ in outcomes} <= {"ran", "taken", "in_progress"}, outcomes

@@ -28,8 +28,9 @@ def rules() -> RuleParams:
 
 def portfolio() -> scores.PortfolioScores:
     """The scored portfolio, cached exactly as the API's answers use it."""
+    settings = current_app.config["LOGICRM"]
     return churn_models.current_scores(
-        session(), params(), max_age_s=current_app.config["LOGICRM"].scores_cache_seconds
+        session(), params(), max_age_s=settings.scores_cache_seconds, in_request=settings.scores_in_request
     )
 
 
