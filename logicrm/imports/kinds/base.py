@@ -255,13 +255,17 @@ class Kind:
 
     def process(self, ctx: Context, batch: Batch) -> None:
         """Check, resolve and write the valid rows of a batch, one row at a time; record what fails."""
+        self.write(ctx, self.resolved_rows(ctx, batch))
+
+    def resolved_rows(self, ctx: Context, batch: Batch) -> list[Row]:
+        """The rows of a batch that pass their own checks and resolve their references."""
         self.check_order(batch)
         rows = batch.rows()
         for row in rows:
             self.check(row)
         rows = [row for row in rows if not row.errors]
         self.resolve(ctx, rows)
-        self.write(ctx, [row for row in rows if not row.errors])
+        return [row for row in rows if not row.errors]
 
     def check_order(self, batch: Batch) -> None:
         """Report the valid rows whose timestamps or dates are out of order (`not_before`)."""

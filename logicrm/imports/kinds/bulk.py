@@ -47,13 +47,7 @@ class BulkKind(ServiceKind):
     """A kind planned and written a batch at a time (module doc); `write` remains its row-by-row way."""
 
     def process(self, ctx: Context, batch: Batch) -> None:
-        self.check_order(batch)
-        rows = batch.rows()
-        for row in rows:
-            self.check(row)
-        rows = [row for row in rows if not row.errors]
-        self.resolve(ctx, rows)
-        plan = self.plan(ctx, [row for row in rows if not row.errors])
+        plan = self.plan(ctx, self.resolved_rows(ctx, batch))
         try:
             with ctx.session.begin_nested():
                 self.apply(ctx, plan)
