@@ -136,6 +136,24 @@ def test_a_falling_shipper_is_judged_likelier_to_leave_and_its_consignees_never_
         assert "volume_drop" not in {d["key"] for d in health["drivers"] if d["kind"] == "own"}, row
 
 
+def test_risk_alerts_name_the_partner_behind_the_risk_they_pass_on(demo):
+    """A risk alert whose risk comes through a partner names that partner and its own cause ("shipper X
+    (contract ending, no renewal open)") in its drivers; on the demo, consignees' alerts name their shippers,
+    in the message too where the shipper is among the main drivers."""
+    api = client(demo)
+    alerts = api.get("/alerts", query={"state": "open", "rule": "risk_high", "page_size": 500}).json["items"]
+    named_shippers = 0
+    for alert in alerts:
+        for driver in alert["details"]["drivers"]:
+            if driver["kind"] != "neighbour":
+                continue
+            partner = api.get(f"/customers/{driver['key']}").json
+            role = "shipper" if "shipper" in partner["roles"] else "consignee"
+            assert driver["label"].startswith(f"{role} {partner['name']}"), driver
+            named_shippers += role == "shipper" and driver["label"] in alert["message"]
+    assert named_shippers
+
+
 def test_digests_queue_one_email_per_manager(demo):
     app, _summary, _run = demo
     with app.extensions["logicrm.db"].session() as session:
