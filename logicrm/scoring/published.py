@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import hashlib
 import pickle
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import logicrm.network
+from logicrm.memory import paused_gc
 from logicrm.scoring import revisions
 from logicrm.scoring.models import PublishedScores
 
@@ -94,9 +96,14 @@ def load(session: Session, head: Head):
     if payload is None:
         return None
     try:
-        return pickle.loads(payload)  # written by this app's own processes (see the module)
+        with paused_gc():  # a million acyclic objects: collecting while they are made only costs time
+            portfolio = pickle.loads(payload)  # written by this app's own processes (see the module)
     except (pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError, EOFError):
         return None
+    # Held until the next publication and freed by reference counting then: keep the cycle collector
+    # from walking them at every full collection while requests run.
+    gc.freeze()
+    return portfolio
 
 
 def publish(session: Session, portfolio, *, supersedes: int | None) -> int | None:

@@ -644,6 +644,7 @@ def _value(data: Aggregates, params: ScoringParams, arrays: GraphArrays) -> Port
 
 # database URL -> (the publication held, its scores): each process loads a publication once
 _held: dict[str, tuple[tuple[int, dt.datetime], PortfolioScores]] = {}
+_loading: set[str] = set()  # database URLs whose newer publication a thread is loading
 _lock = threading.Lock()
 
 
@@ -661,7 +662,8 @@ def current(
     Scores are computed off the request path (`logicrm worker`, the nightly health run): a read computes
     (and publishes) them only when nothing usable is published for these parameters by this code, or,
     with `in_request`, also when the publication is behind the data or the model or older than
-    `max_age_s` (single-process setups).
+    `max_age_s` (single-process setups). Otherwise a read never waits for a newer publication while the
+    process holds an older one: it answers from the one held, marked stale, and a thread loads the newer.
     """
     key = str(session.get_bind().url)
     latest = published.head(session, config_hash=params.config_hash())
@@ -670,6 +672,9 @@ def current(
         if latest is None or (in_request and outdated(latest, model_version, max_age_s=max_age_s)):
             held = None
         elif held is None or held[0] != (latest.id, latest.computed_at):
+            if held is not None and held[0][0] < latest.id and not in_request:
+                _load_in_background(session, key, latest)
+                return dataclasses.replace(held[1], stale=True)
             loaded = published.load(session, latest)  # None: removed since, or it does not unpickle
             held = None if loaded is None else ((latest.id, latest.computed_at), loaded)
         if held is None:
@@ -681,6 +686,38 @@ def current(
         _held[key] = held
     stale = latest.behind or latest.model_version != model_version
     return dataclasses.replace(held[1], stale=True) if stale else held[1]
+
+
+def forget_held() -> None:
+    """Drop the publications this process holds (its database was emptied or restored under it)."""
+    with _lock:
+        _held.clear()
+
+
+def _load_in_background(session: Session, key: str, latest: published.Head) -> None:
+    """Start loading `latest` into this process unless a load is under way (caller holds `_lock`)."""
+    if key in _loading:
+        return
+    _loading.add(key)
+    engine = session.get_bind().engine  # a thread of its own needs connections of its own
+    threading.Thread(
+        target=_load_held, args=(engine, key, latest), name="logicrm-scores-load", daemon=True
+    ).start()
+
+
+def _load_held(engine, key: str, latest: published.Head) -> None:
+    try:
+        with Session(bind=engine.execution_options(**{WRITE_OPTION: False})) as reader:
+            loaded = published.load(reader, latest)
+        with _lock:
+            held = _held.get(key)
+            if loaded is not None and (held is None or held[0][0] < latest.id):
+                _held[key] = ((latest.id, latest.computed_at), loaded)
+    except Exception:  # the next read starts another load
+        log.exception("loading published scores %s failed", latest.id)
+    finally:
+        with _lock:
+            _loading.discard(key)
 
 
 def outdated(latest: published.Head, model_version: int | None, *, max_age_s: float) -> bool:
