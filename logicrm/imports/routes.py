@@ -104,7 +104,7 @@ class Jobs(MethodView):
     @blp.response(200, page_of(ImportJobOut))
     def get(self, args):
         """Import jobs, newest first (administrators and managers see all, others their own)."""
-        service.recover_abandoned(_database(), timeout_s=_settings().import_timeout_s)
+        jobs.recover(_database(), settings=_settings())
         statement = service.list_statement(
             user=current_user(), state=args.get("state"), kind=args.get("kind")
         )
@@ -117,7 +117,7 @@ class Job(MethodView):
     @blp.response(200, ImportJobOut)
     def get(self, job_id):
         """One import job: state, rows done, counts and the first errors."""
-        service.recover_abandoned(_database(), timeout_s=_settings().import_timeout_s)
+        jobs.recover(_database(), settings=_settings())
         return _out(service.get(session(), user=current_user(), job_id=job_id))
 
 

@@ -30,9 +30,7 @@ class Imports(Page):
     roles = IMPORTERS
 
     def get(self, form=None, status=200):
-        imports.recover_abandoned(
-            current_app.extensions["logicrm.db"], timeout_s=current_app.config["LOGICRM"].import_timeout_s
-        )
+        jobs.recover(current_app.extensions["logicrm.db"], settings=current_app.config["LOGICRM"])
         found = paginate(session(), imports.list_statement(user=user()), page=page_number(), page_size=25)
         return render("imports.html", status, found=found, form=form or _form(None), kinds=KINDS)
 
