@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from logicrm import processes
 from logicrm.db import Database, utcnow
+from logicrm.imports import service
 from logicrm.imports.models import ImportJob, ImportState
 
 log = logging.getLogger(__name__)
@@ -81,12 +82,12 @@ def recover_abandoned(database: Database, *, timeout_s: int) -> int:
         ]
     if not dead:
         return 0
-    requeued, failed = 0, []
+    requeued, stale = 0, []
     with database.session_scope() as session:
         for job, reason in dead:
             retry = job.state == ImportState.RUNNING and job.spool_path and job.attempts < MAX_ATTEMPTS
             if retry:
-                values = {"state": ImportState.QUEUED, "host": None, "pid": None, "started_at": None}
+                values = service.REQUEUED
             else:
                 values = {"state": ImportState.FAILED, "finished_at": now, "error": _failure(job, reason)}
             changed = session.execute(
@@ -104,8 +105,10 @@ def recover_abandoned(database: Database, *, timeout_s: int) -> int:
                 requeued += 1
                 log.warning("import job %s queued again after attempt %s: %s", job.id, job.attempts, reason)
             elif job.spool_path:
-                failed.append(job.spool_path)
-    for path in failed:  # the upload of a failed job is never run again
+                stale.append(job.spool_path)  # the upload of a failed job never runs again
+            if job.spool_path:
+                stale.append(service.progress_path(os.path.dirname(job.spool_path), job.id))
+    for path in stale:
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
     return requeued

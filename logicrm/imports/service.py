@@ -305,7 +305,7 @@ class Progress:
 
     def __init__(self, database: Database, spool_dir: str, job_id: int, attempt: int):
         self.database, self.job_id, self.attempt = database, job_id, attempt
-        self.path = _progress_path(spool_dir, job_id)
+        self.path = progress_path(spool_dir, job_id)
         self._last = 0.0
         _sweep_progress(spool_dir, older_than=time.time() - self.kept_s)
 
@@ -329,7 +329,8 @@ class Progress:
             connection.commit()
 
 
-def _progress_path(spool_dir: str, job_id: int) -> str:
+def progress_path(spool_dir: str, job_id: int) -> str:
+    """Where a running job's progress is published on SQLite (see Progress)."""
     return os.path.join(spool_dir, f"{job_id}.progress.json")
 
 
@@ -338,6 +339,12 @@ def _sweep_progress(spool_dir: str, *, older_than: float) -> None:
         with contextlib.suppress(FileNotFoundError):
             if os.path.getmtime(path) < older_than:
                 os.remove(path)
+
+
+# What a job that goes back to the queue forgets of the run that gave it back.
+REQUEUED = {
+    "state": ImportState.QUEUED, "host": None, "pid": None, "started_at": None, "rows_done": 0, "bytes_done": 0,
+}  # fmt: skip
 
 
 class Interrupted(Exception):
@@ -392,6 +399,8 @@ def execute(
                     recorded = _record(writer, job_id, attempt, outcome.state, outcome=outcome)
         except Interrupted:
             session.rollback()
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(published.path)
             return _release(database, job_id, attempt)
         except FileError as problem:
             session.rollback()
@@ -488,10 +497,7 @@ def fail(database: Database, *, job: ImportJob, error: str) -> ImportJob:
 def _release(database: Database, job_id: int, attempt: int) -> ImportJob:
     """Give an interrupted attempt's job back to the queue, the attempt not counted."""
     with database.session_scope() as session:
-        _update_held(
-            session, job_id, attempt,
-            {"state": ImportState.QUEUED, "host": None, "pid": None, "started_at": None, "attempts": attempt - 1},
-        )  # fmt: skip
+        _update_held(session, job_id, attempt, {**REQUEUED, "attempts": attempt - 1})
         return session.get(ImportJob, job_id)
 
 
@@ -520,7 +526,7 @@ def live_progress(*, job: ImportJob, spool_dir: str) -> dict:
     progress = {"rows_done": job.rows_done, "bytes_done": job.bytes_done}
     if job.state == ImportState.RUNNING:
         try:
-            with open(_progress_path(spool_dir, job.id)) as handle:
+            with open(progress_path(spool_dir, job.id)) as handle:
                 progress.update(json.load(handle))
         except (FileNotFoundError, ValueError):
             pass
