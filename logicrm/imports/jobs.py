@@ -144,3 +144,4 @@ def run(database: Database, *, settings: Settings, stop: threading.Event, poll_s
         except Exception:
             log.exception("running the queued import jobs failed; retrying in %.1f s", poll_s)
         stop.wait(poll_s)
+    log.info("worker: import jobs stopped")

@@ -9,14 +9,15 @@ import os
 import subprocess
 import sys
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from logicrm import processes
-from logicrm.db import utcnow
+from logicrm.db import Database, make_engine, utcnow
 from logicrm.imports import queue, service
 from logicrm.imports.models import ImportJob
 from logicrm.lanes.models import Shipment
 from tests.imports.conftest import SHIPMENT_HEADER, count, csv_text, queue_import, shipment_rows
+from tests.racing import race
 
 TIMEOUT_S = 3600
 
@@ -167,3 +168,28 @@ def test_a_queued_job_keeps_its_options_for_the_worker(app, db, lane):
     assert options == service.options_from(
         settings=app.config["LOGICRM"], timezone="Asia/Shanghai", date_format="%d.%m.%Y"
     )
+
+
+def _claim_once(url: str, barrier, results) -> None:
+    database = Database(make_engine(url))
+    barrier.wait(timeout=60)
+    try:
+        claimed = queue.claim(database, timeout_s=TIMEOUT_S)
+        results.put(claimed and claimed.id)
+    except Exception as error:  # reported to the test rather than lost in the process
+        results.put(repr(error))
+    finally:
+        database.engine.dispose()
+
+
+def test_processes_claiming_at_once_never_take_the_same_job(database_url, app, db, lane):
+    queued = [queue_import(app, "shipments", _shipments(1)).id for _ in range(4)]
+    claims = race(_claim_once, (database_url,), processes=4)
+    taken = [claimed for claimed in claims if claimed is not None]
+    assert all(isinstance(claimed, int) for claimed in taken), claims
+    assert len(taken) == len(set(taken)) and set(taken) <= set(queued), claims
+    if db.engine.dialect.name == "postgresql":
+        assert sorted(taken) == queued  # SKIP LOCKED: each passes the others' candidates
+    with db.session(write=False) as session:
+        attempts = session.scalars(select(ImportJob.attempts).where(ImportJob.id.in_(queued))).all()
+    assert sorted(attempts) == sorted([1] * len(taken) + [0] * (len(queued) - len(taken)))
