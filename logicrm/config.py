@@ -163,7 +163,8 @@ class Settings:
     import_spool_dir: str = setting("", "where uploads wait for their job; empty means <instance>/imports")
     import_timeout_s: int = setting(
         6 * 3600,
-        "an import job running (or queued) this long is deemed abandoned: run once more (or failed)",
+        "an import job running this long is deemed abandoned (queued once more, then failed); one queued"
+        " this long without a worker taking it fails",
         rule=POSITIVE,
     )
     jobs_run_by: str = setting(
