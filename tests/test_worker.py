@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from logicrm.imports import service
-from logicrm.imports.models import ImportJob
 from logicrm.lanes.models import Shipment
 from logicrm.scoring.models import PublishedScores
 from tests.imports.conftest import (
     SHIPMENT_HEADER,
     count,
     csv_text,
+    job_row,
     lane,  # noqa: F401 (the fixture: shipper, consignee and their link)
     queue_import,
     shipment_rows,
@@ -51,14 +51,12 @@ def test_the_worker_runs_queued_imports_and_gives_one_back_on_sigterm(app, api, 
     command = [str(Path(sys.executable).with_name("logicrm")), "worker", "--poll", "0.2"]
     worker = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
-    def job(job_id: int) -> ImportJob:
-        with db.session(write=False) as session:
-            return session.get(ImportJob, job_id)
-
     try:
         small = upload(api, "shipments", csv_text(SHIPMENT_HEADER, shipment_rows(20)))
         assert small.status_code == 202, small.json
-        _wait(lambda: job(small.json["id"]).state == "succeeded", worker, log, "the queued upload ran")
+        _wait(
+            lambda: job_row(db, small.json["id"]).state == "succeeded", worker, log, "the queued upload ran"
+        )
         assert count(db, Shipment) == 20
         _wait(lambda: count(db, PublishedScores), worker, log, "the scores were published")  # the other loop
 
@@ -66,8 +64,8 @@ def test_the_worker_runs_queued_imports_and_gives_one_back_on_sigterm(app, api, 
         spool = os.path.dirname(big.spool_path)
         _wait(
             lambda: (
-                job(big.id).state == "running"
-                and service.live_progress(job=job(big.id), spool_dir=spool)["rows_done"]
+                job_row(db, big.id).state == "running"
+                and service.live_progress(job=job_row(db, big.id), spool_dir=spool)["rows_done"]
             ),
             worker,
             log,
@@ -78,6 +76,6 @@ def test_the_worker_runs_queued_imports_and_gives_one_back_on_sigterm(app, api, 
         code = worker.wait(timeout=DEADLINE_S)
     assert code == 0, log.read_text()
     assert "Traceback" not in log.read_text() and "worker stopped" in log.read_text()
-    given_back = job(big.id)
+    given_back = job_row(db, big.id)
     assert (given_back.state, given_back.attempts, given_back.host) == ("queued", 0, None)
     assert count(db, Shipment) == 20 and os.path.exists(big.spool_path)  # for the next worker

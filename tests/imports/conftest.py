@@ -76,6 +76,12 @@ def run_import(app, kind: str, text: str | bytes, *, user_id: int | None = None,
     )
 
 
+def job_row(db, job_id: int) -> ImportJob:
+    """The job as stored now."""
+    with db.session(write=False) as session:
+        return session.get(ImportJob, job_id)
+
+
 def count(db, model, *where) -> int:
     with db.session(write=False) as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))

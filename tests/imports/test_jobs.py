@@ -20,16 +20,19 @@ from logicrm.db import Database, make_engine
 from logicrm.imports import jobs, queue, service
 from logicrm.imports.models import ImportJob
 from logicrm.lanes.models import Shipment
-from tests.imports.conftest import SHIPMENT_HEADER, count, csv_text, queue_import, shipment_rows, upload
+from tests.imports.conftest import (
+    SHIPMENT_HEADER,
+    count,
+    csv_text,
+    job_row,
+    queue_import,
+    shipment_rows,
+    upload,
+)
 from tests.racing import race
 
 LOGICRM = Path(sys.executable).with_name("logicrm")  # the console script of this venv
 DEADLINE_S = 60
-
-
-def _job(db, job_id: int) -> ImportJob:
-    with db.session(write=False) as session:
-        return session.get(ImportJob, job_id)
 
 
 def _shipments(rows: int, prefix: str = "SH") -> str:
@@ -49,7 +52,7 @@ def test_with_a_worker_the_api_queues_a_large_upload_and_the_worker_runs_it(app,
     done = api.get(f"/imports/{response.json['id']}").json
     assert (done["state"], done["attempts"], done["counts"]["created"]) == ("succeeded", 1, 20)
     assert count(db, Shipment) == 20
-    assert not os.path.exists(_job(db, done["id"]).spool_path)  # the upload is gone once run
+    assert not os.path.exists(job_row(db, done["id"]).spool_path)  # the upload is gone once run
 
 
 def test_a_worker_that_stops_mid_import_gives_the_job_back_unwritten(app, db, lane):
@@ -134,7 +137,7 @@ def _wait_for_rows(db, job_id: int, attempt: int, worker: subprocess.Popen, log:
     end = time.monotonic() + DEADLINE_S
     while time.monotonic() < end:
         assert worker.poll() is None, log.read_text()
-        job = _job(db, job_id)
+        job = job_row(db, job_id)
         if job.state == "running" and job.attempts == attempt and job.pid == worker.pid:
             spool = os.path.dirname(job.spool_path)
             if rows := service.live_progress(job=job, spool_dir=spool)["rows_done"]:
@@ -165,7 +168,7 @@ def test_a_worker_killed_mid_import_leaves_nothing_written_and_the_job_runs_once
     assert count(db, Shipment) == 0
 
     assert jobs.drain(db, settings=app.config["LOGICRM"]) == 1  # another worker: requeues, claims, runs
-    done = _job(db, job.id)
+    done = job_row(db, job.id)
     assert (done.state, done.attempts, done.rows_done, done.counts["created"]) == (
         "succeeded",
         2,
@@ -192,7 +195,7 @@ def test_a_job_whose_worker_is_killed_twice_fails_with_nothing_written(
     failed = api.get(f"/imports/{job.id}").json  # reading the job recovers it
     assert (failed["state"], failed["attempts"]) == ("failed", 2)
     assert failed["error"] == (
-        f"interrupted on attempt 2 of 2: process {worker.pid} on {_job(db, job.id).host} stopped; "
+        f"interrupted on attempt 2 of 2: process {worker.pid} on {job_row(db, job.id).host} stopped; "
         "nothing was written"
     )
     assert count(db, Shipment) == 0 and not os.path.exists(job.spool_path)

@@ -16,7 +16,7 @@ from logicrm.db import Database, make_engine, utcnow
 from logicrm.imports import queue, service
 from logicrm.imports.models import ImportJob
 from logicrm.lanes.models import Shipment
-from tests.imports.conftest import SHIPMENT_HEADER, count, csv_text, queue_import, shipment_rows
+from tests.imports.conftest import SHIPMENT_HEADER, count, csv_text, job_row, queue_import, shipment_rows
 from tests.racing import race
 
 TIMEOUT_S = 3600
@@ -31,11 +31,6 @@ def _dead_pid() -> int:
 def _set(db, job_id: int, **values) -> None:
     with db.session_scope() as session:
         session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
-
-
-def _job(db, job_id: int) -> ImportJob:
-    with db.session(write=False) as session:
-        return session.get(ImportJob, job_id)
 
 
 def _shipments(count_: int, prefix: str = "SH") -> str:
@@ -60,7 +55,7 @@ def test_a_claim_takes_the_oldest_queued_job_and_counts_the_attempt(app, db, lan
         following = queue.claim(db, timeout_s=TIMEOUT_S)
     assert (following.id, following.attempts) == (second.id, 1)
     assert queue.claim(db, timeout_s=TIMEOUT_S) is None
-    assert _job(db, inline.id).state == "queued"
+    assert job_row(db, inline.id).state == "queued"
 
 
 def test_a_job_whose_process_died_runs_once_more_then_fails(app, db, lane):
@@ -72,7 +67,7 @@ def test_a_job_whose_process_died_runs_once_more_then_fails(app, db, lane):
     _set(db, job.id, pid=_dead_pid(), rows_done=2000, bytes_done=99)
 
     assert queue.recover_abandoned(db, timeout_s=TIMEOUT_S) == 1
-    requeued = _job(db, job.id)
+    requeued = job_row(db, job.id)
     assert (requeued.state, requeued.attempts, requeued.host, requeued.pid) == ("queued", 1, None, None)
     assert (requeued.rows_done, requeued.bytes_done, requeued.error) == (0, 0, None)
     assert not os.path.exists(service.progress_path(spool, job.id))  # the next attempt starts from zero
@@ -81,7 +76,7 @@ def test_a_job_whose_process_died_runs_once_more_then_fails(app, db, lane):
     dead = _dead_pid()
     _set(db, job.id, pid=dead)
     assert queue.recover_abandoned(db, timeout_s=TIMEOUT_S) == 0
-    failed = _job(db, job.id)
+    failed = job_row(db, job.id)
     assert failed.state == "failed" and failed.finished_at is not None
     assert failed.error == (
         f"interrupted on attempt 2 of 2: process {dead} on {failed.host} stopped; nothing was written"
@@ -96,7 +91,7 @@ def test_a_run_in_the_process_that_took_the_file_is_failed_when_that_process_die
     dead = _dead_pid()
     _set(db, job.id, spool_path=None, pid=dead)  # an upload imported within its request, or the CLI's
     assert queue.recover_abandoned(db, timeout_s=TIMEOUT_S) == 0
-    failed = _job(db, job.id)
+    failed = job_row(db, job.id)
     assert (failed.state, failed.error) == (
         "failed",
         f"interrupted: process {dead} on {failed.host} stopped; nothing was written",
@@ -115,14 +110,14 @@ def test_a_job_claimed_longer_than_the_timeout_runs_again_and_one_never_claimed_
     _set(db, waiting.id, created_at=long_ago)
 
     assert queue.recover_abandoned(db, timeout_s=TIMEOUT_S) == 1
-    assert (_job(db, slow.id).state, _job(db, slow.id).attempts) == ("queued", 1)
-    abandoned = _job(db, waiting.id)
+    assert (job_row(db, slow.id).state, job_row(db, slow.id).attempts) == ("queued", 1)
+    abandoned = job_row(db, waiting.id)
     assert (abandoned.state, abandoned.error) == (
         "failed",
         f"abandoned: no worker took it within {TIMEOUT_S} s (is `logicrm worker` running?); nothing was written",
     )
     assert not os.path.exists(waiting.spool_path)
-    assert _job(db, fresh.id).state == "queued"
+    assert job_row(db, fresh.id).state == "queued"
 
 
 class _TakenOverAtFirstRead(io.BytesIO):
