@@ -25,6 +25,9 @@ POLL_S = 1.0
 # One at a time per process: on SQLite imports queue for the write lock anyway, and on PostgreSQL
 # a second concurrent million-row import would only halve the speed of the first.
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logicrm-import")
+# The drain submitted last: while it has not started, it will find any job queued before it does.
+_submitted: list[Future] = []
+_submitting = threading.Lock()
 
 
 def accept(
@@ -57,14 +60,19 @@ def accept(
 
 
 def recover(database: Database, *, settings: Settings) -> None:
-    """Queue again (once) or fail the jobs whose process died; with jobs_run_by=api, run the requeued."""
-    if queue.recover_abandoned(database, timeout_s=settings.import_timeout_s) and settings.jobs_in_api:
+    """Queue again (once) or fail the jobs whose process died; with jobs_run_by=api, run the queued ones
+    here (say, those of an API process that stopped before running them)."""
+    requeued = queue.recover_abandoned(database, timeout_s=settings.import_timeout_s)
+    if settings.jobs_in_api and (requeued or queue.waiting(database)):
         submit(database, settings=settings)
 
 
 def submit(database: Database, *, settings: Settings) -> Future:
     """Run the queued jobs in a background thread of this process (jobs_run_by=api)."""
-    return _executor.submit(_drain_logged, database, settings)
+    with _submitting:
+        if not _submitted or _submitted[0].running() or _submitted[0].done():
+            _submitted[:] = [_executor.submit(_drain_logged, database, settings)]
+        return _submitted[0]
 
 
 def run_now(

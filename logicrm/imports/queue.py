@@ -32,10 +32,9 @@ def claim(database: Database, *, timeout_s: int) -> ImportJob | None:
     """Take the oldest queued job for this process (running, its attempt counted) and return it, or None
     when nothing is queued or, on SQLite, a live import holds the write lock (imports there run one at a
     time: waiting for the lock would only block the worker's other work)."""
-    # Decide in a read session: an idle worker's poll never takes the SQLite write lock.
+    if not waiting(database):  # a read: an idle worker's poll never takes the SQLite write lock
+        return None
     with database.session(write=False) as reader:
-        if reader.scalar(_queued().limit(1)) is None:
-            return None
         if database.engine.dialect.name == "sqlite" and any(
             _abandoned(job, now=utcnow(), timeout_s=timeout_s) is None
             for job in reader.scalars(select(ImportJob).where(ImportJob.state == ImportState.RUNNING))
@@ -58,6 +57,12 @@ def claim(database: Database, *, timeout_s: int) -> ImportJob | None:
         if claimed.rowcount != 1:
             return None
         return session.get(ImportJob, job_id)
+
+
+def waiting(database: Database) -> bool:
+    """Tell whether a job waits in the queue."""
+    with database.session(write=False) as reader:
+        return reader.scalar(_queued().limit(1)) is not None
 
 
 def _queued():

@@ -55,6 +55,15 @@ def test_with_a_worker_the_api_queues_a_large_upload_and_the_worker_runs_it(app,
     assert not os.path.exists(job_row(db, done["id"]).spool_path)  # the upload is gone once run
 
 
+def test_without_a_worker_the_api_runs_the_jobs_an_api_process_left_queued(app, api, db, lane):
+    job = queue_import(app, "shipments", _shipments(20))  # queued by a process that stopped before running it
+    end = time.monotonic() + DEADLINE_S
+    while (state := api.get(f"/imports/{job.id}").json["state"]) in ("queued", "running"):
+        assert time.monotonic() < end, state
+        time.sleep(0.02)
+    assert (state, job_row(db, job.id).attempts, count(db, Shipment)) == ("succeeded", 1, 20)
+
+
 def test_a_worker_that_stops_mid_import_gives_the_job_back_unwritten(app, db, lane):
     job = queue_import(app, "shipments", _shipments(30))
     settings = app.config["LOGICRM"].replace(import_batch_rows=10)
