@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from logicrm.imports import service
+from logicrm.imports import progress
 from logicrm.lanes.models import Shipment
 from logicrm.scoring.models import PublishedScores
 from tests.imports.conftest import (
@@ -65,7 +65,7 @@ def test_the_worker_runs_queued_imports_and_gives_one_back_on_sigterm(app, api, 
         _wait(
             lambda: (
                 job_row(db, big.id).state == "running"
-                and service.live_progress(job=job_row(db, big.id), spool_dir=spool)["rows_done"]
+                and progress.live_progress(job=job_row(db, big.id), spool_dir=spool)["rows_done"]
             ),
             worker,
             log,

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from logicrm import processes
 from logicrm.db import Database, utcnow
-from logicrm.imports import service
+from logicrm.imports import progress, service
 from logicrm.imports.models import ImportJob, ImportState
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def recover_abandoned(database: Database, *, timeout_s: int) -> int:
             elif job.spool_path:
                 stale.append(job.spool_path)  # the upload of a failed job never runs again
             if job.spool_path:
-                stale.append(service.progress_path(os.path.dirname(job.spool_path), job.id))
+                stale.append(progress.progress_path(os.path.dirname(job.spool_path), job.id))
     for path in stale:
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from logicrm.config import Settings
 from logicrm.db import Database, make_engine
-from logicrm.imports import jobs, queue, service
+from logicrm.imports import jobs, progress, queue
 from logicrm.imports.models import ImportJob
 from logicrm.lanes.models import Shipment
 from tests.imports.conftest import (
@@ -149,7 +149,7 @@ def _wait_for_rows(db, job_id: int, attempt: int, worker: subprocess.Popen, log:
         job = job_row(db, job_id)
         if job.state == "running" and job.attempts == attempt and job.pid == worker.pid:
             spool = os.path.dirname(job.spool_path)
-            if rows := service.live_progress(job=job, spool_dir=spool)["rows_done"]:
+            if rows := progress.live_progress(job=job, spool_dir=spool)["rows_done"]:
                 return rows
         time.sleep(0.02)
     pytest.fail(f"attempt {attempt} reported no progress in time: {log.read_text()}")

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from logicrm import processes
 from logicrm.db import Database, make_engine, utcnow
-from logicrm.imports import queue, service
+from logicrm.imports import progress, queue, service
 from logicrm.imports.models import ImportJob
 from logicrm.lanes.models import Shipment
 from tests.imports.conftest import SHIPMENT_HEADER, count, csv_text, job_row, queue_import, shipment_rows
@@ -62,15 +62,15 @@ def test_a_job_whose_process_died_runs_once_more_then_fails(app, db, lane):
     job = queue_import(app, "shipments", _shipments(3))
     queue.claim(db, timeout_s=TIMEOUT_S)
     spool = os.path.dirname(job.spool_path)
-    with open(service.progress_path(spool, job.id), "w") as progress:
-        progress.write('{"rows_done": 2000, "bytes_done": 99}')
+    with open(progress.progress_path(spool, job.id), "w") as file:
+        file.write('{"rows_done": 2000, "bytes_done": 99}')
     _set(db, job.id, pid=_dead_pid(), rows_done=2000, bytes_done=99)
 
     assert queue.recover_abandoned(db, timeout_s=TIMEOUT_S) == 1
     requeued = job_row(db, job.id)
     assert (requeued.state, requeued.attempts, requeued.host, requeued.pid) == ("queued", 1, None, None)
     assert (requeued.rows_done, requeued.bytes_done, requeued.error) == (0, 0, None)
-    assert not os.path.exists(service.progress_path(spool, job.id))  # the next attempt starts from zero
+    assert not os.path.exists(progress.progress_path(spool, job.id))  # the next attempt starts from zero
 
     assert queue.claim(db, timeout_s=TIMEOUT_S).attempts == 2
     dead = _dead_pid()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app, redirect, url_for
 
 from logicrm.api import csv_download, paginate, session
-from logicrm.imports import jobs
+from logicrm.imports import jobs, progress
 from logicrm.imports import service as imports
 from logicrm.imports.csvfile import write_rows
 from logicrm.imports.kinds import KINDS
@@ -70,7 +70,7 @@ class ImportJob(Page):
         return render(
             "import_job.html",
             job=job,
-            progress=imports.live_progress(job=job, spool_dir=_spool_dir()),
+            progress=progress.live_progress(job=job, spool_dir=_spool_dir()),
             rejected=rejected,
         )
 
