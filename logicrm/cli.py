@@ -236,14 +236,15 @@ def scheduler_list():
     "--poll", default=1.0, show_default=True, type=click.FloatRange(min=0.1), help="seconds between polls"
 )
 def worker(poll):
-    """Recompute the scores off the request path after writes, until SIGTERM or Ctrl-C."""
+    """Run queued import jobs and recompute the scores after writes, off the API's requests, until
+    SIGTERM or Ctrl-C (several workers may run)."""
     import logging
 
-    from logicrm.scoring import refresh
+    from logicrm import worker as background
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _run_config()
-    refresh.run(_database(), config.scoring, max_age_s=config.settings.scores_cache_seconds, poll_s=poll)
+    background.run(_database(), config.scoring, settings=config.settings, poll_s=poll)
 
 
 @click.group("health", cls=AppGroup)

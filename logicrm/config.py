@@ -20,6 +20,7 @@ __all__ = ["ConfigError", "Settings", "documented", "is_time_zone"]
 
 ENVS = ("development", "production")
 SCORES_REFRESHED_BY = ("worker", "request")
+JOBS_RUN_BY = ("worker", "api")
 SMTP_SECURITIES = ("none", "starttls", "ssl")
 
 
@@ -162,8 +163,15 @@ class Settings:
     import_spool_dir: str = setting("", "where uploads wait for their job; empty means <instance>/imports")
     import_timeout_s: int = setting(
         6 * 3600,
-        "an import still running after this long (on another host) is deemed abandoned",
+        "an import job running this long is deemed abandoned (queued once more, then failed); one queued"
+        " this long without a worker taking it fails",
         rule=POSITIVE,
+    )
+    jobs_run_by: str = setting(
+        "worker",
+        "who runs queued import jobs: worker (`logicrm worker`, one or more) or api (a thread of the API"
+        " process that took the upload; for a single process without a worker)",
+        choices=JOBS_RUN_BY,
     )
     sla_check_interval_s: int = setting(900, "how often ticket SLAs are checked", rule=POSITIVE)
     secret_key: str = setting(
@@ -235,6 +243,11 @@ class Settings:
     def scores_in_request(self) -> bool:
         """Whether a read recomputes scores that are behind the data (else only `logicrm worker` does)."""
         return self.scores_refreshed_by == "request"
+
+    @property
+    def jobs_in_api(self) -> bool:
+        """Whether the API process that takes an upload runs its queued job (else `logicrm worker` does)."""
+        return self.jobs_run_by == "api"
 
     def replace(self, **changes) -> Settings:
         """Return a copy with some fields changed (tests and create_app overrides)."""

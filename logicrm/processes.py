@@ -1,9 +1,14 @@
-"""Which process on which host runs a job, and whether it still lives (abandoned-run detection)."""
+"""Which process on which host runs a job, whether it still lives (abandoned-run detection), and how a
+long-running command learns it should stop."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def here() -> tuple[str, int]:
@@ -22,3 +27,13 @@ def gone(host: str | None, pid: int | None) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def stop_on_signals() -> threading.Event:
+    """Return an event set by SIGTERM or SIGINT (call from the main thread)."""
+    stop = threading.Event()
+    for handled in STOP_SIGNALS:
+        # a signal ignored at start stays ignored (scripts/run starts us in the background, SIGINT ignored)
+        if signal.getsignal(handled) != signal.SIG_IGN:
+            signal.signal(handled, lambda _signum, _frame: stop.set())
+    return stop

@@ -75,8 +75,11 @@ def _empty_tables(database: Database) -> None:
 
 def fresh_app(database_url: str, instance_path: str):
     """Create a Flask app on the test database and empty its tables."""
-    # reads recompute stale scores themselves: tests write then read at once, with no worker running
-    application = create_app({"database_url": database_url, "scores_refreshed_by": "request"})
+    # reads recompute stale scores and the API runs queued imports: tests write then read at once, with
+    # no worker running
+    application = create_app(
+        {"database_url": database_url, "scores_refreshed_by": "request", "jobs_run_by": "api"}
+    )
     register_commands(application)  # as the `logicrm` command does, for the CLI runner
     application.config["TESTING"] = True
     application.instance_path = instance_path

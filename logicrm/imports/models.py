@@ -35,13 +35,16 @@ class ImportJob(Base):
     dry_run: Mapped[bool] = mapped_column(default=False)
     skip_invalid: Mapped[bool] = mapped_column(default=False)
     date_format: Mapped[str | None] = mapped_column(String(40))
+    timezone: Mapped[str | None] = mapped_column(String(60))  # a worker rebuilds the options from the row
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
-    # Where a queued upload waits on disk, and who is running it (abandoned-run detection).
+    # Where a queued upload waits on disk, and who is running it (abandoned-run detection): a worker
+    # claims a queued job by setting host, pid and started_at and counting the attempt.
     spool_path: Mapped[str | None] = mapped_column(String(1000))
     host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     bytes_total: Mapped[int | None]
     bytes_done: Mapped[int] = mapped_column(default=0)
     rows_done: Mapped[int] = mapped_column(default=0)

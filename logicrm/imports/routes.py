@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from logicrm.api import Blueprint, csv_download, current_user, page_of, paginate, require_role, session
 from logicrm.errors import Invalid
-from logicrm.imports import jobs, service
+from logicrm.imports import jobs, progress, service
 from logicrm.imports.csvfile import write_rows
 from logicrm.imports.kinds import KINDS
 from logicrm.imports.schemas import ImportArgs, ImportJobOut, ImportListArgs, KindOut, RejectOut, UploadIn
@@ -32,7 +32,7 @@ def _spool_dir() -> str:
 def _out(job) -> dict:
     """A job as the API shows it: live progress while running, and where its rejected rows are."""
     shown = {column.key: getattr(job, column.key) for column in job.__table__.columns}
-    shown.update(service.live_progress(job=job, spool_dir=_spool_dir()))
+    shown.update(progress.live_progress(job=job, spool_dir=_spool_dir()))
     if job.counts.get("invalid"):
         shown["rejected_rows_url"] = url_for("imports.RejectedRows", job_id=job.id)
     return shown
@@ -104,7 +104,7 @@ class Jobs(MethodView):
     @blp.response(200, page_of(ImportJobOut))
     def get(self, args):
         """Import jobs, newest first (administrators and managers see all, others their own)."""
-        service.recover_abandoned(_database(), timeout_s=_settings().import_timeout_s)
+        jobs.recover(_database(), settings=_settings())
         statement = service.list_statement(
             user=current_user(), state=args.get("state"), kind=args.get("kind")
         )
@@ -117,7 +117,7 @@ class Job(MethodView):
     @blp.response(200, ImportJobOut)
     def get(self, job_id):
         """One import job: state, rows done, counts and the first errors."""
-        service.recover_abandoned(_database(), timeout_s=_settings().import_timeout_s)
+        jobs.recover(_database(), settings=_settings())
         return _out(service.get(session(), user=current_user(), job_id=job_id))
 
 

@@ -82,9 +82,13 @@ class ImportJobOut(ma.Schema):
     dry_run = ma.fields.Boolean()
     skip_invalid = ma.fields.Boolean()
     date_format = ma.fields.String(allow_none=True)
+    timezone = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
     started_at = ma.fields.DateTime(allow_none=True)
     finished_at = ma.fields.DateTime(allow_none=True)
+    attempts = ma.fields.Integer(
+        metadata={"description": "runs started; a job whose worker died runs once more (at most 2)"}
+    )
     bytes_total = ma.fields.Integer(allow_none=True)
     bytes_done = ma.fields.Integer()
     rows_done = ma.fields.Integer()

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import glob
 import itertools
 import json
 import logging
 import os
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from logicrm import processes
@@ -33,6 +31,7 @@ from logicrm.imports.csvfile import CsvReader, FileError
 from logicrm.imports.kinds import KINDS
 from logicrm.imports.kinds.base import Batch, Context, Kind
 from logicrm.imports.models import ImportJob, ImportReject, ImportState
+from logicrm.imports.progress import Progress
 from logicrm.memory import paused_gc
 from logicrm.scoring import revisions
 from logicrm.users.models import User, UserRole
@@ -261,7 +260,8 @@ def create(
     bytes_total: int | None,
     spool_path: str | None = None,
 ) -> ImportJob:
-    """Record a new import job, queued (`spool_path`: where its upload waits for a background run)."""
+    """Record a new import job: queued for a worker when `spool_path` (where its upload waits) is given,
+    else running in this process, its first attempt."""
     job = ImportJob(
         kind=kind.name,
         filename=filename.replace("\x00", "")[:300],  # PostgreSQL text holds no NUL
@@ -269,65 +269,33 @@ def create(
         dry_run=options.dry_run,
         skip_invalid=options.skip_invalid,
         date_format=options.formats.date_format,
+        timezone=str(options.formats.timezone),
         bytes_total=bytes_total,
         spool_path=spool_path,
         counts={},
     )
-    job.host, job.pid = processes.here()
+    if spool_path is None:
+        job.state, job.started_at, job.attempts = ImportState.RUNNING, utcnow(), 1
+        job.host, job.pid = processes.here()
     session.add(job)
     session.flush()
     return job
 
 
-class Progress:
-    """Publish a running import's progress where other processes can read it.
-
-    The import's own transaction cannot carry it (nobody sees it before commit), and on SQLite no
-    other connection may write while the import holds the write lock, so there it goes to a small
-    file beside the spooled upload instead of the job row.
-    """
-
-    interval_s = 1.0
-    # A finished import leaves its file: a poll that read the job row as running just before the end
-    # (its snapshot predates the final commit) must still find the progress, or it would see it go back
-    # to zero. Files this old are gone by then and are swept when the next import starts.
-    kept_s = 3600.0
-
-    def __init__(self, database: Database, spool_dir: str, job_id: int):
-        self.database, self.job_id = database, job_id
-        self.path = _progress_path(spool_dir, job_id)
-        self._last = 0.0
-        _sweep_progress(spool_dir, older_than=time.time() - self.kept_s)
-
-    def __call__(self, rows: int, bytes_done: int, *, final: bool = False) -> None:
-        now = time.monotonic()
-        if now - self._last < self.interval_s and not final:
-            return
-        self._last = now
-        if self.database.engine.dialect.name == "sqlite":
-            temporary = f"{self.path}.tmp"
-            with open(temporary, "w") as handle:
-                json.dump({"rows_done": rows, "bytes_done": bytes_done}, handle)
-            os.replace(temporary, self.path)
-            return
-        with self.database.engine.connect() as connection:
-            connection.execute(
-                update(ImportJob)
-                .where(ImportJob.id == self.job_id)
-                .values(rows_done=rows, bytes_done=bytes_done)
-            )
-            connection.commit()
+def options_of(*, job: ImportJob, settings: Settings) -> Options:
+    """The options a queued job was given, as recorded on its row (for the worker that runs it)."""
+    formats = Formats.of(date_format=job.date_format, timezone=job.timezone or "UTC")
+    return Options(job.dry_run, job.skip_invalid, formats, settings.import_batch_rows)
 
 
-def _progress_path(spool_dir: str, job_id: int) -> str:
-    return os.path.join(spool_dir, f"{job_id}.progress.json")
+# What a job that goes back to the queue forgets of the run that gave it back.
+REQUEUED = {
+    "state": ImportState.QUEUED, "host": None, "pid": None, "started_at": None, "rows_done": 0, "bytes_done": 0,
+}  # fmt: skip
 
 
-def _sweep_progress(spool_dir: str, *, older_than: float) -> None:
-    for path in glob.glob(os.path.join(spool_dir, "*.progress.json")):
-        with contextlib.suppress(FileNotFoundError):
-            if os.path.getmtime(path) < older_than:
-                os.remove(path)
+class Interrupted(Exception):
+    """Raised by an import's `watch` to give the job back to the queue (its worker is stopping)."""
 
 
 def execute(
@@ -339,19 +307,19 @@ def execute(
     spool_dir: str,
     watch: Callable[[int, int], None] | None = None,
 ) -> ImportJob:
-    """Run a recorded job on `stream` in its own transaction and record the outcome.
+    """Run a running job (created running here, or claimed) on `stream` in its own transaction and record
+    the outcome.
 
-    `watch(rows, bytes)` is told the progress after each batch (the command line's progress bar).
+    `watch(rows, bytes)` is told the progress after each batch (the command line's progress bar); it may
+    raise Interrupted to roll the run back and queue the job again. The outcome of a real run commits with
+    its rows, and only while this attempt still holds the job: an attempt deemed abandoned and run again
+    meanwhile writes nothing, so a job's rows are never written twice.
     """
-    with database.session_scope() as session:
-        job = session.get(ImportJob, job_id)
-        user = session.get(User, job.user_id) if job.user_id else command_line_user()
-        if user.id is not None:
-            session.expunge(user)
-        job.state, job.started_at = ImportState.RUNNING, utcnow()
-        job.host, job.pid = processes.here()
-        kind = get_kind(name=job.kind)
-    published = Progress(database, spool_dir, job_id)
+    with database.session(write=False) as reader:
+        job = reader.get(ImportJob, job_id)
+        user = reader.get(User, job.user_id) if job.user_id else command_line_user()
+        attempt, kind = job.attempts, get_kind(name=job.kind)
+    published = Progress(database, spool_dir, job_id, attempt)
 
     latest = [0, 0]
 
@@ -361,89 +329,123 @@ def execute(
         if watch:
             watch(rows, bytes_done)
 
+    outcome = None
     with database.session() as session:
         try:
             outcome = run(session, kind=kind, user=user, stream=stream, options=options, progress=progress)
             if outcome.state == ImportState.SUCCEEDED and not options.dry_run:
-                session.commit()
+                # the outcome commits with the rows, or neither does
+                recorded = _record(session, job_id, attempt, outcome.state, outcome=outcome)
+                if recorded:
+                    session.commit()
+                else:
+                    session.rollback()
             else:
                 session.rollback()
+                with database.session_scope() as writer:
+                    recorded = _record(writer, job_id, attempt, outcome.state, outcome=outcome)
+        except Interrupted:
+            session.rollback()
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(published.path)
+            return _release(database, job_id, attempt)
         except FileError as problem:
             session.rollback()
-            return _finish(database, job_id, ImportState.REJECTED, error=str(problem))
+            return _finish(database, job_id, attempt, ImportState.REJECTED, error=str(problem))
         except Exception as problem:
             session.rollback()
-            _finish(database, job_id, ImportState.FAILED, error=f"{type(problem).__name__}: {problem}")
-            raise
-    try:
-        _store_rejects(database, job_id, outcome)
-        published(*latest, final=True)
-        return _finish(database, job_id, outcome.state, outcome=outcome)
-    finally:
-        outcome.rejects.close()
-
-
-def _store_rejects(database: Database, job_id: int, outcome: Outcome) -> None:
-    if not outcome.rejects.count:
-        return
-    with database.session_scope() as session:
-        session.execute(
-            insert(ImportReject),
-            [{"job_id": job_id, "line": 1, "cells": {"header": outcome.header}, "errors": []}],
-        )
-        rejects = iter(outcome.rejects)
-        while chunk := list(itertools.islice(rejects, 5000)):
-            session.execute(
-                insert(ImportReject),
-                [
-                    {"job_id": job_id, "line": line, "cells": {"values": cells}, "errors": errors}
-                    for line, cells, errors in chunk
-                ],
+            _finish(
+                database, job_id, attempt, ImportState.FAILED, error=f"{type(problem).__name__}: {problem}"
             )
+            raise
+        finally:
+            if outcome is not None:
+                outcome.rejects.close()
+    if recorded:
+        published(*latest, final=True)
+    else:
+        log.warning(
+            "import job %s: attempt %s was taken over by another; its run was discarded", job_id, attempt
+        )
+    with database.session(write=False) as reader:
+        return reader.get(ImportJob, job_id)
 
 
-def _finish(
-    database: Database,
+def _record(
+    session: Session,
     job_id: int,
+    attempt: int,
     state: ImportState,
     *,
     outcome: Outcome | None = None,
     error: str | None = None,
-) -> ImportJob:
-    with database.session_scope() as session:
-        job = session.get(ImportJob, job_id)
-        job.state, job.finished_at, job.error = state, utcnow(), error
-        if outcome is not None:
-            job.rows_done, job.counts = (
-                outcome.rows,
-                {**outcome.counts, "errors": sorted(outcome.rejects.first, key=lambda error: error["line"])},
-            )
-            if job.bytes_total is not None:
-                job.bytes_done = job.bytes_total
-        return job
+) -> bool:
+    """Record how attempt `attempt` of a job ended, with its rejected rows; False (nothing recorded)
+    when that attempt no longer holds the job."""
+    values = {"state": state, "finished_at": utcnow(), "error": error}
+    if outcome is not None:
+        errors = sorted(outcome.rejects.first, key=lambda error: error["line"])
+        values.update(
+            rows_done=outcome.rows,
+            counts={**outcome.counts, "errors": errors},
+            bytes_done=func.coalesce(ImportJob.bytes_total, ImportJob.bytes_done),
+        )
+    if not _update_held(session, job_id, attempt, values):
+        return False
+    if outcome is not None:
+        _store_rejects(session, job_id, outcome)
+    return True
 
 
-def recover_abandoned(database: Database, *, timeout_s: int) -> None:
-    """Mark failed the jobs whose process died (this host) or that ran longer than `timeout_s`."""
-    unfinished = (ImportState.QUEUED, ImportState.RUNNING)
-    now = utcnow()
-    # Decide in a read session: on SQLite a writer would wait for the lock a running import holds.
-    with database.session(write=False) as reader:
-        dead = {}
-        for job in reader.scalars(select(ImportJob).where(ImportJob.state.in_(unfinished))):
-            if processes.gone(job.host, job.pid):
-                dead[job.id] = f"interrupted: process {job.pid} on {job.host} stopped; nothing was written"
-            elif (now - (job.started_at or job.created_at)).total_seconds() > timeout_s:
-                dead[job.id] = f"abandoned after {timeout_s} s without finishing; nothing was written"
-    if not dead:
+def _update_held(session: Session, job_id: int, attempt: int, values: dict) -> bool:
+    """Update the job if attempt `attempt` still holds it (running, not requeued nor run again)."""
+    held = session.execute(
+        update(ImportJob)
+        .where(
+            ImportJob.id == job_id,
+            ImportJob.state == ImportState.RUNNING,
+            ImportJob.attempts == attempt,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return held.rowcount == 1
+
+
+def _store_rejects(session: Session, job_id: int, outcome: Outcome) -> None:
+    if not outcome.rejects.count:
         return
+    session.execute(
+        insert(ImportReject),
+        [{"job_id": job_id, "line": 1, "cells": {"header": outcome.header}, "errors": []}],
+    )
+    rejects = iter(outcome.rejects)
+    while chunk := list(itertools.islice(rejects, 5000)):
+        session.execute(
+            insert(ImportReject),
+            [
+                {"job_id": job_id, "line": line, "cells": {"values": cells}, "errors": errors}
+                for line, cells, errors in chunk
+            ],
+        )
+
+
+def _finish(database: Database, job_id: int, attempt: int, state: ImportState, *, error: str) -> ImportJob:
     with database.session_scope() as session:
-        for job_id, reason in dead.items():
-            session.execute(
-                update(ImportJob)
-                .where(ImportJob.id == job_id, ImportJob.state.in_(unfinished))
-                .values(state=ImportState.FAILED, finished_at=now, error=reason)
-            )
+        _record(session, job_id, attempt, state, error=error)
+        return session.get(ImportJob, job_id)
+
+
+def fail(database: Database, *, job: ImportJob, error: str) -> ImportJob:
+    """Record a claimed job failed before its import could start (say, its upload is unreadable)."""
+    return _finish(database, job.id, job.attempts, ImportState.FAILED, error=error)
+
+
+def _release(database: Database, job_id: int, attempt: int) -> ImportJob:
+    """Give an interrupted attempt's job back to the queue, the attempt not counted."""
+    with database.session_scope() as session:
+        _update_held(session, job_id, attempt, {**REQUEUED, "attempts": attempt - 1})
+        return session.get(ImportJob, job_id)
 
 
 def get(session: Session, *, user: User, job_id: int) -> ImportJob:
@@ -464,18 +466,6 @@ def list_statement(*, user: User, state: ImportState | None = None, kind: str | 
     if kind is not None:
         statement = statement.where(ImportJob.kind == kind)
     return statement.order_by(ImportJob.created_at.desc(), ImportJob.id.desc())
-
-
-def live_progress(*, job: ImportJob, spool_dir: str) -> dict:
-    """Return rows_done and bytes_done of a job, live from the progress file while it runs on SQLite."""
-    progress = {"rows_done": job.rows_done, "bytes_done": job.bytes_done}
-    if job.state == ImportState.RUNNING:
-        try:
-            with open(_progress_path(spool_dir, job.id)) as handle:
-                progress.update(json.load(handle))
-        except (FileNotFoundError, ValueError):
-            pass
-    return progress
 
 
 def rejected_rows(session: Session, *, job: ImportJob) -> tuple[list[str], Iterator[list[str]]]:

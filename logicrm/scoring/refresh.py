@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import threading
 import time
 import zlib
@@ -18,6 +17,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import text
 
+from logicrm import processes
 from logicrm.db import Database
 from logicrm.network.params import ScoringParams
 from logicrm.scoring import model as churn_models
@@ -26,7 +26,6 @@ from logicrm.scoring import published, scores
 log = logging.getLogger(__name__)
 LOCK_KEY = zlib.crc32(b"logicrm:scores")
 POLL_S = 1.0
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def refresh(database: Database, params: ScoringParams, *, max_age_s: float) -> int | None:
@@ -84,7 +83,7 @@ def run(
     Writes arriving while a computation runs are picked up by the next poll: a burst of writes costs
     one computation after it, not one per write. A failed computation is logged and retried next poll.
     """
-    stop = stop or _stop_on_signals()
+    stop = stop or processes.stop_on_signals()
     log.info("worker: refreshing the scores every %.1f s", poll_s)
     while not stop.is_set():
         try:
@@ -93,12 +92,3 @@ def run(
             log.exception("refreshing the scores failed; retrying in %.1f s", poll_s)
         stop.wait(poll_s)
     log.info("worker stopped")
-
-
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-    for handled in STOP_SIGNALS:
-        # a signal ignored at start stays ignored (scripts/run starts us in the background, SIGINT ignored)
-        if signal.getsignal(handled) != signal.SIG_IGN:
-            signal.signal(handled, lambda _signum, _frame: stop.set())
-    return stop

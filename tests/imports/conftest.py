@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import uuid
 
 import pytest
 from sqlalchemy import func, select
 
 from logicrm.imports import service
+from logicrm.imports.models import ImportJob
 from logicrm.users.models import User
 
 SHIPMENT_HEADER = ("external_ref", "link_ref", "shipped_at", "delivered_at", "revenue", "cost")
@@ -73,6 +76,12 @@ def run_import(app, kind: str, text: str | bytes, *, user_id: int | None = None,
     )
 
 
+def job_row(db, job_id: int) -> ImportJob:
+    """The job as stored now."""
+    with db.session(write=False) as session:
+        return session.get(ImportJob, job_id)
+
+
 def count(db, model, *where) -> int:
     with db.session(write=False) as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
@@ -95,3 +104,18 @@ def lane(app, db):
         job = run_import(app, kind, text)
         assert job.state == "succeeded", (job.error, job.counts)
     return "L1"
+
+
+def queue_import(app, kind: str, text: str | bytes, **options) -> ImportJob:
+    """Spool a file and queue its job as an upload too large for the request does; return the job."""
+    settings = app.config["LOGICRM"]
+    spool = service.spool_dir(settings=settings, instance_path=app.instance_path)
+    path = os.path.join(spool, f"upload-{uuid.uuid4().hex}.csv")
+    with open(path, "wb") as file:
+        file.write(text.encode() if isinstance(text, str) else text)
+    with app.extensions["logicrm.db"].session_scope() as session:
+        return service.create(
+            session, kind=service.get_kind(name=kind), filename=f"{kind}.csv", user=None,
+            options=service.options_from(settings=settings, **options), bytes_total=os.path.getsize(path),
+            spool_path=path,
+        )  # fmt: skip

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from logicrm.imports import service
+from logicrm.imports import progress
 from logicrm.imports.models import ImportJob
 from logicrm.lanes.models import Shipment
 from tests.imports.conftest import SHIPMENT_HEADER, count, csv_text, run_import, shipment_rows
@@ -148,7 +148,7 @@ def _wait_for_rows(db, spool: Path, process, deadline_s: float = 30) -> tuple[in
         with db.session(write=False) as session:
             job = session.scalar(select(ImportJob).order_by(ImportJob.id.desc()))
             if job is not None and job.state == "running":
-                rows = service.live_progress(job=job, spool_dir=str(spool))["rows_done"]
+                rows = progress.live_progress(job=job, spool_dir=str(spool))["rows_done"]
                 if rows:
                     return job.id, rows
         time.sleep(0.02)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from logicrm.audit.models import AuditEvent
 from logicrm.customers.models import Customer
-from logicrm.imports import service
+from logicrm.imports import progress, service
 from logicrm.imports.csvfile import escape_formula
 from logicrm.imports.kinds import KINDS
 from logicrm.imports.models import ImportJob
@@ -90,7 +90,7 @@ def test_a_running_job_answers_a_poll_at_once_with_its_progress(app, api, db, la
     while time.monotonic() < end:  # until the job has written rows inside its transaction
         with db.session(write=False) as session:
             job = session.get(ImportJob, job_id)
-            if job.state == "running" and service.live_progress(job=job, spool_dir=spool)["rows_done"]:
+            if job.state == "running" and progress.live_progress(job=job, spool_dir=spool)["rows_done"]:
                 break
         time.sleep(0.01)
     began = time.monotonic()

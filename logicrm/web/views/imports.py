@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app, redirect, url_for
 
 from logicrm.api import csv_download, paginate, session
-from logicrm.imports import jobs
+from logicrm.imports import jobs, progress
 from logicrm.imports import service as imports
 from logicrm.imports.csvfile import write_rows
 from logicrm.imports.kinds import KINDS
@@ -30,9 +30,7 @@ class Imports(Page):
     roles = IMPORTERS
 
     def get(self, form=None, status=200):
-        imports.recover_abandoned(
-            current_app.extensions["logicrm.db"], timeout_s=current_app.config["LOGICRM"].import_timeout_s
-        )
+        jobs.recover(current_app.extensions["logicrm.db"], settings=current_app.config["LOGICRM"])
         found = paginate(session(), imports.list_statement(user=user()), page=page_number(), page_size=25)
         return render("imports.html", status, found=found, form=form or _form(None), kinds=KINDS)
 
@@ -72,7 +70,7 @@ class ImportJob(Page):
         return render(
             "import_job.html",
             job=job,
-            progress=imports.live_progress(job=job, spool_dir=_spool_dir()),
+            progress=progress.live_progress(job=job, spool_dir=_spool_dir()),
             rejected=rejected,
         )
 
