@@ -79,7 +79,7 @@ class CustomerHealth(MethodView):
     @health_blp.response(200, HealthOut)
     def get(self, customer_id):
         """Current health of one customer, with the drivers behind it."""
-        customers.get(session(), user=current_user(), customer_id=customer_id)
+        customers.require_visible(session(), user=current_user(), customer_id=customer_id)
         return reports.health(_scores(), customer_id, visible=_visible())
 
 
