@@ -251,15 +251,16 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12, help="months of shipments")
     parser.add_argument("--shipments-per-customer-year", type=float, default=50.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--world", metavar="DIR", help="keep the generated portfolio in DIR and reuse it when DIR holds one"
+    )
     args = parser.parse_args()
     # the worker recomputes only after writes while the figures are taken (none are made)
     os.environ["LOGICRM_SCORES_CACHE_SECONDS"] = "86400"
     workdir = tempfile.mkdtemp(prefix="bench_api_")
     try:
-        path, key, customers = prepare(workdir, args)
-        migrate.upgrade(make_engine(f"sqlite:///{path}"))
+        path, key, customers = world(args, workdir)
         if args.profile:
-            _publish_first(path, key, customers, args, workdir)
             profile(path, key, customers, args)
             return
         scripts = os.path.dirname(os.path.abspath(__file__))
@@ -280,6 +281,20 @@ def main() -> None:
         print(f"\nload average at the end (1, 5, 15 min): {os.getloadavg()} on {os.cpu_count()} CPUs")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def world(args, workdir: str) -> tuple[str, str, list[int]]:
+    """The generated portfolio with its scores published: a database file, an admin key, active ids."""
+    kept = os.path.join(args.world or workdir, "world.json")
+    if os.path.exists(kept):
+        with open(kept) as saved:
+            return tuple(json.load(saved))
+    path, key, customers = prepare(args.world or workdir, args)
+    migrate.upgrade(make_engine(f"sqlite:///{path}"))
+    _publish_first(path, key, customers, args, workdir)
+    with open(kept, "w") as saved:
+        json.dump([path, key, customers], saved)
+    return path, key, customers
 
 
 def _copy(path: str, name: str, workdir: str, pythonpath: str | None) -> Build:

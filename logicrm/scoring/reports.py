@@ -7,7 +7,8 @@ rankings of their own accounts, while cascades still run over the whole network.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+import threading
+from collections.abc import Callable, Collection
 
 import networkx as nx
 
@@ -164,15 +165,54 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
     }
 
 
-def _selected(portfolio, visible, *, role=None, tier=None, owner_id=None) -> list[AccountScores]:
+def _selected(portfolio, visible, *, role=None, tier=None, owner_id=None, order=None) -> list[AccountScores]:
+    """The accounts the caller sees that pass the filters, in `order` (a once-per-publication ranking) or
+    the portfolio's; a restricted caller's few accounts are looked up, not searched for among all."""
+    if visible is not None and order is None and len(visible) < len(portfolio.accounts):
+        candidates = [portfolio.accounts[c] for c in sorted(visible) if c in portfolio.accounts]
+    else:
+        candidates = portfolio.accounts.values() if order is None else order
+    if visible is None and role is None and tier is None and owner_id is None:
+        return list(candidates)
     return [
         a
-        for a in portfolio.accounts.values()
+        for a in candidates
         if (visible is None or a.customer_id in visible)
         and (role is None or role in a.roles)
         and (tier is None or a.tier == tier)
         and (owner_id is None or a.owner_id == owner_id)
     ]
+
+
+# What answers derive from a whole publication (rankings, the everyone-sees summary) is derived once per
+# publication and process: keyed by the identity of its accounts (shared by the stale copies of it that
+# `scores.current` hands out), which the entry holds so the identity is not reused while it is cached.
+_DERIVED_KEPT = 4  # publications (of several configurations or databases) a process keeps derivations of
+_derived: dict[int, tuple[dict, dict[str, object]]] = {}
+_derived_lock = threading.Lock()
+
+
+def derived(portfolio: PortfolioScores, name: str, build: Callable[[PortfolioScores], object]):
+    """Return `build(portfolio)`, computed once per publication under `name`."""
+    key = id(portfolio.accounts)
+    with _derived_lock:
+        entry = _derived.get(key)
+        if entry is None or entry[0] is not portfolio.accounts:
+            while len(_derived) >= _DERIVED_KEPT:
+                del _derived[next(iter(_derived))]
+            entry = _derived[key] = (portfolio.accounts, {})
+        values = entry[1]
+    if name not in values:
+        values[name] = build(portfolio)  # two threads may both build it: the same value, harmlessly
+    return values[name]
+
+
+def _by_risk(portfolio: PortfolioScores) -> list[AccountScores]:
+    return sorted(portfolio.accounts.values(), key=lambda a: (-a.network_risk, a.customer_id))
+
+
+def _by_exposure(portfolio: PortfolioScores) -> list[AccountScores]:
+    return sorted(portfolio.accounts.values(), key=lambda a: (-(a.value.exposure or 0.0), a.customer_id))
 
 
 def _page(items: list[dict], portfolio: PortfolioScores, *, total: int, page: int, page_size: int) -> dict:
@@ -193,10 +233,9 @@ def _page(items: list[dict], portfolio: PortfolioScores, *, total: int, page: in
 
 
 def risk_ranking(portfolio: PortfolioScores, *, visible, page: int, page_size: int, **filters) -> dict:
-    """Rank accounts by network risk, each with its own risk and top driver."""
-    accounts = sorted(
-        _selected(portfolio, visible, **filters), key=lambda a: (-a.network_risk, a.customer_id)
-    )
+    """Rank accounts by network risk, each with its own risk and top driver (worked out for the page only)."""
+    accounts = _selected(portfolio, visible, order=derived(portfolio, "by_risk", _by_risk), **filters)
+    start = (page - 1) * page_size
     rows = [
         {
             "id": a.customer_id,
@@ -210,19 +249,16 @@ def risk_ranking(portfolio: PortfolioScores, *, visible, page: int, page_size: i
                 (d for d in _drivers(portfolio, a, visible=visible) if d["kind"] != "baseline"), None
             ),
         }
-        for a in accounts
+        for a in accounts[start : start + page_size]
     ]
-    start = (page - 1) * page_size
-    return _page(rows[start : start + page_size], portfolio, total=len(rows), page=page, page_size=page_size)
+    return _page(rows, portfolio, total=len(accounts), page=page, page_size=page_size)
 
 
 def hubs(
     portfolio: PortfolioScores, params: ScoringParams, *, visible, page: int, page_size: int, **filters
 ) -> dict:
     """Rank accounts by exposure; the page's accounts also say how many shippers and consignees they take along."""
-    accounts = sorted(
-        _selected(portfolio, visible, **filters), key=lambda a: (-(a.value.exposure or 0.0), a.customer_id)
-    )
+    accounts = _selected(portfolio, visible, order=derived(portfolio, "by_exposure", _by_exposure), **filters)
     start = (page - 1) * page_size
     rows = []
     for a in accounts[start : start + page_size]:
@@ -444,7 +480,20 @@ def _histogram(values, buckets, fmt) -> list[dict]:
 
 def summary(portfolio: PortfolioScores, *, visible) -> dict:
     """Summarise the (visible) portfolio: roles, tiers, ABC classes, distributions, tier mismatches."""
-    accounts = _selected(portfolio, visible)
+    counted = (
+        derived(portfolio, "summary", lambda whole: _summary(whole, _selected(whole, None)))
+        if visible is None
+        else _summary(portfolio, _selected(portfolio, visible))
+    )
+    return {
+        **counted,
+        "config_hash": portfolio.config_hash,
+        "as_of": portfolio.as_of,
+        "stale": portfolio.stale,
+    }
+
+
+def _summary(portfolio: PortfolioScores, accounts: list[AccountScores]) -> dict:
 
     def count(key) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -478,9 +527,6 @@ def summary(portfolio: PortfolioScores, *, visible) -> dict:
             for a in accounts
             if a.value.mismatch
         ],
-        "config_hash": portfolio.config_hash,
-        "as_of": portfolio.as_of,
-        "stale": portfolio.stale,
     }
 
 
