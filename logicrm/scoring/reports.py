@@ -7,8 +7,7 @@ rankings of their own accounts, while cascades still run over the whole network.
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 import networkx as nx
 
@@ -16,6 +15,7 @@ from logicrm.errors import NotFound
 from logicrm.network import cascade, drivers, scenarios
 from logicrm.network.graph import CONSIGNEE, SHIPPER
 from logicrm.network.params import ScoringParams
+from logicrm.scoring import derived
 from logicrm.scoring import scenarios as saved
 from logicrm.scoring.scores import AccountScores, PortfolioScores
 
@@ -184,29 +184,6 @@ def _selected(portfolio, visible, *, role=None, tier=None, owner_id=None, order=
     ]
 
 
-# What answers derive from a whole publication (rankings, the everyone-sees summary) is derived once per
-# publication and process: keyed by the identity of its accounts (shared by the stale copies of it that
-# `scores.current` hands out), which the entry holds so the identity is not reused while it is cached.
-_DERIVED_KEPT = 4  # publications (of several configurations or databases) a process keeps derivations of
-_derived: dict[int, tuple[dict, dict[str, object]]] = {}
-_derived_lock = threading.Lock()
-
-
-def derived(portfolio: PortfolioScores, name: str, build: Callable[[PortfolioScores], object]):
-    """Return `build(portfolio)`, computed once per publication under `name`."""
-    key = id(portfolio.accounts)
-    with _derived_lock:
-        entry = _derived.get(key)
-        if entry is None or entry[0] is not portfolio.accounts:
-            while len(_derived) >= _DERIVED_KEPT:
-                del _derived[next(iter(_derived))]
-            entry = _derived[key] = (portfolio.accounts, {})
-        values = entry[1]
-    if name not in values:
-        values[name] = build(portfolio)  # two threads may both build it: the same value, harmlessly
-    return values[name]
-
-
 def _by_risk(portfolio: PortfolioScores) -> list[AccountScores]:
     return sorted(portfolio.accounts.values(), key=lambda a: (-a.network_risk, a.customer_id))
 
@@ -234,7 +211,7 @@ def _page(items: list[dict], portfolio: PortfolioScores, *, total: int, page: in
 
 def risk_ranking(portfolio: PortfolioScores, *, visible, page: int, page_size: int, **filters) -> dict:
     """Rank accounts by network risk, each with its own risk and top driver (worked out for the page only)."""
-    accounts = _selected(portfolio, visible, order=derived(portfolio, "by_risk", _by_risk), **filters)
+    accounts = _selected(portfolio, visible, order=derived.once(portfolio, "by_risk", _by_risk), **filters)
     start = (page - 1) * page_size
     rows = [
         {
@@ -258,7 +235,9 @@ def hubs(
     portfolio: PortfolioScores, params: ScoringParams, *, visible, page: int, page_size: int, **filters
 ) -> dict:
     """Rank accounts by exposure; the page's accounts also say how many shippers and consignees they take along."""
-    accounts = _selected(portfolio, visible, order=derived(portfolio, "by_exposure", _by_exposure), **filters)
+    accounts = _selected(
+        portfolio, visible, order=derived.once(portfolio, "by_exposure", _by_exposure), **filters
+    )
     start = (page - 1) * page_size
     rows = []
     for a in accounts[start : start + page_size]:
@@ -390,15 +369,22 @@ def what_if(
         moved_consignees=moved_consignees,
     )
     threshold = params.cascade_threshold if threshold is None else threshold
+    propagation = {"tol": params.propagation_tol, "max_iter": params.propagation_max_iter}
+    risk_arrays = derived.once(portfolio, "risk_arrays", PortfolioScores.risk_arrays)
+    own_risks = derived.once(portfolio, "own_risks", PortfolioScores.own_risks)
     result = scenarios.run(
         portfolio.arrays,
-        portfolio.risk_arrays(),
-        portfolio.own_risks(),
+        risk_arrays,
+        own_risks,
         scenario,
         threshold=threshold,
         window_days=params.volume_window_days,
-        tol=params.propagation_tol,
-        max_iter=params.propagation_max_iter,
+        base_risk=derived.once(
+            portfolio,
+            f"baseline {propagation}",
+            lambda _whole: scenarios.baseline(risk_arrays, own_risks, **propagation),
+        ),
+        **propagation,
     )
     seen = visible.__contains__ if visible is not None else lambda _customer: True
     shown = [c for c in result.cascade.lost if seen(c)]
@@ -481,7 +467,7 @@ def _histogram(values, buckets, fmt) -> list[dict]:
 def summary(portfolio: PortfolioScores, *, visible) -> dict:
     """Summarise the (visible) portfolio: roles, tiers, ABC classes, distributions, tier mismatches."""
     counted = (
-        derived(portfolio, "summary", lambda whole: _summary(whole, _selected(whole, None)))
+        derived.once(portfolio, "summary", lambda whole: _summary(whole, _selected(whole, None)))
         if visible is None
         else _summary(portfolio, _selected(portfolio, visible))
     )
