@@ -72,20 +72,22 @@ def visible_ids(*, user: User) -> Select:
     return select(Customer.id).where(visible(user=user), Customer.deleted_at.is_(None))
 
 
-# One customer's answer in one statement: its roles, team and aliases joined (selectin would add four).
-WHOLE = (
-    joinedload(Customer.shipper_profile),
-    joinedload(Customer.consignee_profile),
-    joinedload(Customer.team),
-    joinedload(Customer.aliases),
-)
+def _whole() -> tuple:
+    """Load options for one customer's answer in one statement: its roles, team and aliases joined
+    (selectin would add four). A function: the relationships resolve once every model is imported."""
+    return (
+        joinedload(Customer.shipper_profile),
+        joinedload(Customer.consignee_profile),
+        joinedload(Customer.team),
+        joinedload(Customer.aliases),
+    )
 
 
 def get(session: Session, *, user: User, customer_id: int, include_deleted: bool = False) -> Customer:
     """Return a customer the user may see, or raise NotFound (also for customers hidden from them)."""
     customer = (
         session.scalars(
-            select(Customer).options(*WHOLE).where(Customer.id == customer_id, visible(user=user))
+            select(Customer).options(*_whole()).where(Customer.id == customer_id, visible(user=user))
         )
         .unique()
         .one_or_none()
