@@ -107,7 +107,8 @@ class NetworkGraph(MethodView):
     @network_blp.response(200, GraphOut)
     def get(self, args):
         """The neighbourhood of one account, for drawing: nodes with risk, lanes with volumes and influences."""
-        return reports.ego_graph(_scores(), visible=_visible(), **args)
+        max_nodes = args.pop("max_nodes", None) or current_app.config["LOGICRM"].graph_max_nodes
+        return reports.ego_graph(_scores(), visible=_visible(), max_nodes=max_nodes, **args)
 
 
 @network_blp.route("/what-if")
