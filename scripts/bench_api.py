@@ -2,9 +2,10 @@
 
 One generated portfolio (bench_health's, on SQLite, via bench_serve) is served by gunicorn (sync
 workers) with `logicrm worker` publishing the scores, for each build in turn; a bare Flask app answering
-`{"hello": "world"}` is served by the same gunicorn settings before and after. Each endpoint gets
+`{"hello": "world"}` is served beside them by the same gunicorn settings. Each endpoint gets
 `--requests` requests over `--connections` keep-alive connections (stdlib http.client, one thread each),
-after a warm-up; the table gives req/s, p50/p99 and the ratio to the bare Flask's req/s.
+after a warm-up, right after as many to the bare Flask (the box's load varies: each ratio compares two
+figures taken a moment apart); the table gives req/s, p50/p99 and the ratio to the bare Flask's req/s.
 
 `--profile` instead runs the endpoints in this process through the Flask test client on the same
 database, printing per endpoint the SQL statements per request and cProfile's heaviest calls.
@@ -25,7 +26,6 @@ import pstats
 import random
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import threading
@@ -79,6 +79,7 @@ class Measured:
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    hello_per_second: float = 0.0  # the bare Flask's, measured right before (the box's load varies)
 
     @property
     def per_second(self) -> float:
@@ -137,35 +138,51 @@ def measure(build: str, endpoint: Endpoint, base: str, key: str, customers: list
 
 
 def bench_build(
-    build: Build, key: str, customers: list[int], args, workdir: str, *, app: str
+    build: Build, key: str, customers: list[int], args, workdir: str, *, hello_base: str
 ) -> list[Measured]:
-    """Serve one build and measure each of its endpoints (the hello build: only the hello)."""
-    processes, base = serve(build, args, workdir, app=app)
-    endpoints = (HELLO,) if build.name.startswith("hello") else ENDPOINTS
+    """Serve one build and measure each of its endpoints, each right after the bare Flask hello."""
+    processes, base = serve(build, args, workdir)
     try:
-        _wait_until_up(base, key, endpoints[0])
-        if build.worker:
-            warm_up(build, base, key, customers, args)
+        _wait_until_up(base, key)
+        warm_up(build, base, key, customers, args)
         found = []
-        for endpoint in endpoints:
-            warm = argparse.Namespace(**{**vars(args), "requests": 4 * args.connections})
-            measure(build.name, endpoint, base, key, customers, warm)
-            measured = measure(build.name, endpoint, base, key, customers, args)
+        for endpoint in ENDPOINTS:
+            hello = _timed(build.name, HELLO, hello_base, key, customers, args)
+            measured = _timed(build.name, endpoint, base, key, customers, args)
+            measured.hello_per_second = hello.per_second
             found.append(measured)
             print(
                 f"{build.name:7} {endpoint.label:30} {measured.per_second:8.1f} req/s  p50 "
-                f"{measured.p(0.5):7.1f} ms  p99 {measured.p(0.99):7.1f} ms  errors {measured.errors}",
+                f"{measured.p(0.5):7.1f} ms  p99 {measured.p(0.99):7.1f} ms  errors {measured.errors}  "
+                f"(bare Flask {hello.per_second:.0f} req/s)",
                 flush=True,
             )
         return found
     finally:
-        for process in reversed(processes):
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            process.wait(timeout=120)
+        _stop(processes)
 
 
-def _wait_until_up(base: str, key: str, endpoint: Endpoint) -> None:
+def _timed(build: str, endpoint: Endpoint, base: str, key: str, customers: list[int], args) -> Measured:
+    """Warm up with a few requests, then measure."""
+    measure(
+        build,
+        endpoint,
+        base,
+        key,
+        customers,
+        argparse.Namespace(**{**vars(args), "requests": 4 * args.connections}),
+    )
+    return measure(build, endpoint, base, key, customers, args)
+
+
+def _stop(processes) -> None:
+    for process in reversed(processes):
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        process.wait(timeout=120)
+
+
+def _wait_until_up(base: str, key: str) -> None:
     host, port = base.removeprefix("http://").split("/", 1)[0].split(":")
     deadline = time.monotonic() + 1800
     while True:
@@ -180,16 +197,16 @@ def _wait_until_up(base: str, key: str, endpoint: Endpoint) -> None:
             time.sleep(0.5)
 
 
-def print_table(results: list[Measured], hello_per_second: float, args) -> None:
+def print_table(results: list[Measured], args) -> None:
     print(
         f"\n{args.customers:,} customers, gunicorn {args.workers} sync workers, {args.connections} connections, "
-        f"{args.requests} requests per endpoint; bare Flask hello {hello_per_second:.0f} req/s\n"
+        f"{args.requests} requests per endpoint, each right after as many to the bare Flask hello\n"
     )
-    print("| endpoint | build | req/s | p50 ms | p99 ms | × bare Flask | target | met |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| endpoint | build | req/s | p50 ms | p99 ms | bare Flask req/s | × bare Flask | target | met |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for endpoint in ENDPOINTS:
         for m in (r for r in results if r.endpoint == endpoint):
-            ratio = m.per_second / hello_per_second
+            ratio = m.per_second / m.hello_per_second
             target, met = "—", "—"
             if endpoint.target is not None:
                 single = endpoint.target == SINGLE_RECORD_TARGET
@@ -198,7 +215,7 @@ def print_table(results: list[Measured], hello_per_second: float, args) -> None:
                 met = "yes" if ok and not m.errors else "no"
             print(
                 f"| {endpoint.label} | {m.build} | {m.per_second:.1f} | {m.p(0.5):.1f} | {m.p(0.99):.1f} "
-                f"| {ratio:.3f} | {target} | {met} |"
+                f"| {m.hello_per_second:.0f} | {ratio:.3f} | {target} | {met} |"
             )
 
 
@@ -264,20 +281,21 @@ def main() -> None:
             profile(path, key, customers, args)
             return
         scripts = os.path.dirname(os.path.abspath(__file__))
-        builds = [(Build("hello", path, scripts, False), "bench_api:hello_app()")]
+        hello_processes, hello_base = serve(
+            Build("hello", path, scripts, False), args, workdir, app="bench_api:hello_app()"
+        )
+        builds = []
         if args.before_src:
-            builds.append(
-                (_copy(path, "before", workdir, os.path.abspath(args.before_src)), "logicrm:create_app()")
-            )
-        builds += [
-            (_copy(path, "after", workdir, None), "logicrm:create_app()"),
-            (Build("hello-2", path, scripts, False), "bench_api:hello_app()"),
-        ]
+            builds.append(_copy(path, "before", workdir, os.path.abspath(args.before_src)))
+        builds.append(_copy(path, "after", workdir, None))
         results = []
-        for build, app in builds:
-            results += bench_build(build, key, customers, args, workdir, app=app)
-        hello = statistics.mean(r.per_second for r in results if r.endpoint == HELLO)
-        print_table(results, hello, args)
+        try:
+            _wait_until_up(hello_base, key)
+            for build in builds:
+                results += bench_build(build, key, customers, args, workdir, hello_base=hello_base)
+        finally:
+            _stop(hello_processes)
+        print_table(results, args)
         print(f"\nload average at the end (1, 5, 15 min): {os.getloadavg()} on {os.cpu_count()} CPUs")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -298,6 +316,7 @@ def world(args, workdir: str) -> tuple[str, str, list[int]]:
 
 
 def _copy(path: str, name: str, workdir: str, pythonpath: str | None) -> Build:
+    """A build on a copy of the portfolio, with the worker beside it."""
     copy = os.path.join(workdir, f"{name}.db")
     shutil.copyfile(path, copy)
     return Build(name, copy, pythonpath, True)
@@ -310,10 +329,7 @@ def _publish_first(path: str, key: str, customers: list[int], args, workdir: str
     try:
         warm_up(build, base, key, customers, args)
     finally:
-        for process in reversed(processes):
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            process.wait(timeout=120)
+        _stop(processes)
 
 
 if __name__ == "__main__":
