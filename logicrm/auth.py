@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 
 from flask import current_app, g, request
+from sqlalchemy.orm import Session
 
 from logicrm.api import extra_writers, is_read_only_request, session
 from logicrm.db import utcnow
@@ -33,6 +36,18 @@ def record_key_use() -> None:
             api_keys.touch(db, key_id=key_id, now=now)
 
 
+@contextlib.contextmanager
+def _reader() -> Iterator[Session]:
+    """The session the key is read in. A read: the request's own, so the view reads on in the same
+    transaction. A write: a reader of its own, closed at once, so the request's writer takes SQLite's
+    write lock only when its view starts (a view may first hand work to a writer of its own)."""
+    if is_read_only_request():
+        yield session()
+    else:
+        with current_app.extensions["logicrm.db"].session(write=False) as own:
+            yield own
+
+
 def authenticate_request() -> None:
     """Resolve the bearer key into g.user; refuse writes by read-only roles (but where a view lets them)."""
     header = request.headers.get("Authorization", "")
@@ -40,11 +55,11 @@ def authenticate_request() -> None:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
-    # The request's own session: the view reads in the same transaction, with no second session to open.
-    key = api_keys.authenticate(session(), token=token) if KEY_SHAPE.fullmatch(token) else None
-    if key is None:
-        raise Unauthorized("invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
-    user, now = key.user, utcnow()
+    with _reader() as db:
+        key = api_keys.authenticate(db, token=token) if KEY_SHAPE.fullmatch(token) else None
+        if key is None:
+            raise Unauthorized("invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        user, now = key.user, utcnow()
     if api_keys.needs_touch(
         key, resolution_s=current_app.config["LOGICRM"].key_last_used_resolution_s, now=now
     ):
