@@ -133,6 +133,10 @@ def _register_api(app: Flask) -> Api:
         if request.path.startswith(API_PREFIX) and not request.path.startswith(PUBLIC_PATHS):
             auth.authenticate_request()
 
+    @app.teardown_request  # registered before the session's teardown, so it runs after that one
+    def _record_key_use(_exc):
+        auth.record_key_use()
+
     return api
 
 

@@ -89,8 +89,8 @@ def prepare(workdir: str, args) -> tuple[str, str, list[int]]:
     return path, secret, active
 
 
-def serve(build: Build, args, workdir: str):
-    """Start gunicorn (and the worker) for a build; return the processes and the base URL."""
+def serve(build: Build, args, workdir: str, *, app: str = "logicrm:create_app()"):
+    """Start gunicorn serving `app` (and the worker) for a build; return the processes and the base URL."""
     port = _free_port()
     env = {
         **os.environ,
@@ -105,7 +105,7 @@ def serve(build: Build, args, workdir: str):
     processes = [
         subprocess.Popen(
             [os.path.join(bin_dir, "gunicorn"), "--workers", str(args.workers), "--bind",
-             f"127.0.0.1:{port}", "--timeout", "600", "logicrm:create_app()"],
+             f"127.0.0.1:{port}", "--timeout", "600", app],
             env=env, cwd=build.pythonpath or workdir, stdout=log, stderr=log,
         )
     ]  # fmt: skip

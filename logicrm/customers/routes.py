@@ -133,7 +133,9 @@ class CustomerHistory(MethodView):
     @blp.response(200, page_of(AuditEventOut))
     def get(self, args, customer_id):
         """Who changed what on this customer, its roles, departments, contacts and links."""
-        customers.get(session(), user=current_user(), customer_id=customer_id, include_deleted=True)
+        customers.require_visible(
+            session(), user=current_user(), customer_id=customer_id, include_deleted=True
+        )
         found = paginate(session(), audit.history_statement(customer_id=customer_id), **args)
         return {**found, "items": audit.present(user=current_user(), events=found["items"])}
 
@@ -153,7 +155,7 @@ class CustomerAliases(MethodView):
     @blp.response(200, page_of(AliasOut))
     def get(self, args, customer_id):
         """The customer's other names (searched and matched like its name)."""
-        customers.get(session(), user=current_user(), customer_id=customer_id)
+        customers.require_visible(session(), user=current_user(), customer_id=customer_id)
         return paginate(session(), aliases.list_statement(customer_id=customer_id), **args)
 
     @blp.arguments(AliasIn)

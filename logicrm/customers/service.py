@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, case, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from logicrm import access, db
 from logicrm.audit import service as audit
@@ -72,9 +72,26 @@ def visible_ids(*, user: User) -> Select:
     return select(Customer.id).where(visible(user=user), Customer.deleted_at.is_(None))
 
 
+def _whole() -> tuple:
+    """Load options for one customer's answer in one statement: its roles, team and aliases joined
+    (selectin would add four). A function: the relationships resolve once every model is imported."""
+    return (
+        joinedload(Customer.shipper_profile),
+        joinedload(Customer.consignee_profile),
+        joinedload(Customer.team),
+        joinedload(Customer.aliases),
+    )
+
+
 def get(session: Session, *, user: User, customer_id: int, include_deleted: bool = False) -> Customer:
     """Return a customer the user may see, or raise NotFound (also for customers hidden from them)."""
-    customer = session.scalar(select(Customer).where(Customer.id == customer_id, visible(user=user)))
+    customer = (
+        session.scalars(
+            select(Customer).options(*_whole()).where(Customer.id == customer_id, visible(user=user))
+        )
+        .unique()
+        .one_or_none()
+    )
     if customer is None or (customer.deleted_at is not None and not include_deleted):
         raise NotFound(f"customer {customer_id} not found")
     return customer
@@ -155,6 +172,12 @@ def _check_references(session: Session, user: User, data: dict) -> None:
 def is_visible(session: Session, *, user: User, customer_id: int, include_deleted: bool = False) -> bool:
     """Tell whether a customer exists for this user (hidden and missing are the same answer)."""
     return bool(existing(session, user=user, ids=[customer_id], include_deleted=include_deleted))
+
+
+def require_visible(session: Session, *, user: User, customer_id: int, include_deleted: bool = False) -> None:
+    """Raise NotFound unless the customer exists for this user, as `get` would, without loading it."""
+    if not is_visible(session, user=user, customer_id=customer_id, include_deleted=include_deleted):
+        raise NotFound(f"customer {customer_id} not found")
 
 
 def existing(session: Session, *, user: User, ids: Iterable[int], include_deleted: bool = False) -> set[int]:

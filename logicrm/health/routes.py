@@ -130,7 +130,7 @@ class HealthHistory(MethodView):
     @history_blp.response(200, HistoryPage)
     def get(self, args, customer_id):
         """The customer's snapshots from past health runs, newest first, with the trend over the range."""
-        customers.get(session(), user=current_user(), customer_id=customer_id)
+        customers.require_visible(session(), user=current_user(), customer_id=customer_id)
         span = {"start": args.pop("start", None), "end": args.pop("end", None)}
         found = paginate(session(), history.list_statement(customer_id=customer_id, **span), **args)
         items = history.present(session(), user=current_user(), snapshots=found["items"])

@@ -171,7 +171,7 @@ def customer_metrics(
 
     A lane's far end the caller may not see is named by id only (README: the far end of a lane you see).
     """
-    customers.get(session, user=user, customer_id=customer_id)
+    customers.require_visible(session, user=user, customer_id=customer_id)
     ends = {
         "shipper": Link.shipper_id == customer_id,
         "consignee": Link.consignee_id == customer_id,

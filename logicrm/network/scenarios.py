@@ -100,6 +100,17 @@ def link_shares(arrays: GraphArrays, scenario: Scenario, *, window_days: float) 
     return {link: 1.0 - k for link, k in kept.items() if k < 1.0}
 
 
+def baseline(
+    risk_arrays: GraphArrays,
+    own_risk: Mapping[Hashable, float],
+    *,
+    tol: float = 1e-12,
+    max_iter: int = 10_000,
+) -> np.ndarray:
+    """Every account's network risk with nothing changed: what a scenario's risks are compared with."""
+    return propagate_arrays(risk_arrays, risk_arrays.vector(own_risk), tol=tol, max_iter=max_iter).risk
+
+
 def run(
     arrays: GraphArrays,
     risk_arrays: GraphArrays,
@@ -110,11 +121,13 @@ def run(
     window_days: float,
     tol: float = 1e-12,
     max_iter: int = 10_000,
+    base_risk: np.ndarray | None = None,
 ) -> ScenarioResult:
     """Play a scenario: the cascade with each round's business and expected loss, and the rising risks.
 
     `arrays` carry the business (GraphArrays of build_graph's graph); `risk_arrays` the same graph with the
-    influences risk propagates over (the model's coupling applied).
+    influences risk propagates over (the model's coupling applied). `base_risk`: `baseline(...)` with the
+    same inputs, when the caller keeps it (it does not depend on the scenario).
     """
     shares = link_shares(arrays, scenario, window_days=window_days)
     moved = cascade.node_rows(arrays.index, scenario.moved_consignees, "customers")
@@ -136,7 +149,8 @@ def run(
         risk = propagate_arrays(risk_arrays, start, tol=tol, max_iter=max_iter).risk
         return float(risk @ kept + taken.sum()), risk
 
-    base_risk = propagate_arrays(risk_arrays, r0, tol=tol, max_iter=max_iter).risk
+    if base_risk is None:
+        base_risk = baseline(risk_arrays, own_risk, tol=tol, max_iter=max_iter)
     base = float(base_risk @ arrays.node_revenue)
     rounds, gone, risk = [], list(departed), base_risk
     for k, (members, business) in enumerate(zip(result.rounds, result.by_round, strict=True)):

@@ -6,6 +6,7 @@ rankings of their own accounts, while cascades still run over the whole network.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Collection
 
@@ -15,6 +16,7 @@ from logicrm.errors import NotFound
 from logicrm.network import cascade, drivers, scenarios
 from logicrm.network.graph import CONSIGNEE, SHIPPER
 from logicrm.network.params import ScoringParams
+from logicrm.scoring import derived
 from logicrm.scoring import scenarios as saved
 from logicrm.scoring.scores import AccountScores, PortfolioScores
 
@@ -164,15 +166,31 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
     }
 
 
-def _selected(portfolio, visible, *, role=None, tier=None, owner_id=None) -> list[AccountScores]:
+def _selected(portfolio, visible, *, role=None, tier=None, owner_id=None, order=None) -> list[AccountScores]:
+    """The accounts the caller sees that pass the filters, in `order` (a once-per-publication ranking) or
+    the portfolio's; a restricted caller's few accounts are looked up, not searched for among all."""
+    if visible is not None and order is None and len(visible) < len(portfolio.accounts):
+        candidates = [portfolio.accounts[c] for c in sorted(visible) if c in portfolio.accounts]
+    else:
+        candidates = portfolio.accounts.values() if order is None else order
+    if visible is None and role is None and tier is None and owner_id is None:
+        return list(candidates)
     return [
         a
-        for a in portfolio.accounts.values()
+        for a in candidates
         if (visible is None or a.customer_id in visible)
         and (role is None or role in a.roles)
         and (tier is None or a.tier == tier)
         and (owner_id is None or a.owner_id == owner_id)
     ]
+
+
+def _by_risk(portfolio: PortfolioScores) -> list[AccountScores]:
+    return sorted(portfolio.accounts.values(), key=lambda a: (-a.network_risk, a.customer_id))
+
+
+def _by_exposure(portfolio: PortfolioScores) -> list[AccountScores]:
+    return sorted(portfolio.accounts.values(), key=lambda a: (-(a.value.exposure or 0.0), a.customer_id))
 
 
 def _page(items: list[dict], portfolio: PortfolioScores, *, total: int, page: int, page_size: int) -> dict:
@@ -193,10 +211,9 @@ def _page(items: list[dict], portfolio: PortfolioScores, *, total: int, page: in
 
 
 def risk_ranking(portfolio: PortfolioScores, *, visible, page: int, page_size: int, **filters) -> dict:
-    """Rank accounts by network risk, each with its own risk and top driver."""
-    accounts = sorted(
-        _selected(portfolio, visible, **filters), key=lambda a: (-a.network_risk, a.customer_id)
-    )
+    """Rank accounts by network risk, each with its own risk and top driver (worked out for the page only)."""
+    accounts = _selected(portfolio, visible, order=derived.once(portfolio, "by_risk", _by_risk), **filters)
+    start = (page - 1) * page_size
     rows = [
         {
             "id": a.customer_id,
@@ -210,18 +227,17 @@ def risk_ranking(portfolio: PortfolioScores, *, visible, page: int, page_size: i
                 (d for d in _drivers(portfolio, a, visible=visible) if d["kind"] != "baseline"), None
             ),
         }
-        for a in accounts
+        for a in accounts[start : start + page_size]
     ]
-    start = (page - 1) * page_size
-    return _page(rows[start : start + page_size], portfolio, total=len(rows), page=page, page_size=page_size)
+    return _page(rows, portfolio, total=len(accounts), page=page, page_size=page_size)
 
 
 def hubs(
     portfolio: PortfolioScores, params: ScoringParams, *, visible, page: int, page_size: int, **filters
 ) -> dict:
     """Rank accounts by exposure; the page's accounts also say how many shippers and consignees they take along."""
-    accounts = sorted(
-        _selected(portfolio, visible, **filters), key=lambda a: (-(a.value.exposure or 0.0), a.customer_id)
+    accounts = _selected(
+        portfolio, visible, order=derived.once(portfolio, "by_exposure", _by_exposure), **filters
     )
     start = (page - 1) * page_size
     rows = []
@@ -354,19 +370,28 @@ def what_if(
         moved_consignees=moved_consignees,
     )
     threshold = params.cascade_threshold if threshold is None else threshold
+    propagation = {"tol": params.propagation_tol, "max_iter": params.propagation_max_iter}
+    risk_arrays = derived.once(portfolio, "risk_arrays", PortfolioScores.risk_arrays)
+    own_risks = derived.once(portfolio, "own_risks", PortfolioScores.own_risks)
     result = scenarios.run(
         portfolio.arrays,
-        portfolio.risk_arrays(),
-        portfolio.own_risks(),
+        risk_arrays,
+        own_risks,
         scenario,
         threshold=threshold,
         window_days=params.volume_window_days,
-        tol=params.propagation_tol,
-        max_iter=params.propagation_max_iter,
+        base_risk=derived.once(
+            portfolio,
+            f"baseline {propagation}",
+            lambda _whole: scenarios.baseline(risk_arrays, own_risks, **propagation),
+        ),
+        **propagation,
     )
     seen = visible.__contains__ if visible is not None else lambda _customer: True
     shown = [c for c in result.cascade.lost if seen(c)]
-    rising = sorted((c for c in result.risk_rises if seen(c)), key=lambda c: (-_rise(result, c), c))
+    rising = heapq.nsmallest(  # the few shown of the thousands a removal raises a little
+        RISING_SHOWN, (c for c in result.risk_rises if seen(c)), key=lambda c: (-_rise(result, c), c)
+    )
     return {
         "rounds": [[c for c in members if seen(c)] for members in result.cascade.rounds],
         "round_outcomes": [
@@ -408,7 +433,7 @@ def what_if(
                 "risk_before": result.risk_rises[c][0],
                 "risk_after": result.risk_rises[c][1],
             }
-            for c in rising[:RISING_SHOWN]
+            for c in rising
         ],
         "threshold": threshold,
         "config_hash": portfolio.config_hash,
@@ -444,7 +469,20 @@ def _histogram(values, buckets, fmt) -> list[dict]:
 
 def summary(portfolio: PortfolioScores, *, visible) -> dict:
     """Summarise the (visible) portfolio: roles, tiers, ABC classes, distributions, tier mismatches."""
-    accounts = _selected(portfolio, visible)
+    counted = (
+        derived.once(portfolio, "summary", lambda whole: _summary(whole, _selected(whole, None)))
+        if visible is None
+        else _summary(portfolio, _selected(portfolio, visible))
+    )
+    return {
+        **counted,
+        "config_hash": portfolio.config_hash,
+        "as_of": portfolio.as_of,
+        "stale": portfolio.stale,
+    }
+
+
+def _summary(portfolio: PortfolioScores, accounts: list[AccountScores]) -> dict:
 
     def count(key) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -478,9 +516,6 @@ def summary(portfolio: PortfolioScores, *, visible) -> dict:
             for a in accounts
             if a.value.mismatch
         ],
-        "config_hash": portfolio.config_hash,
-        "as_of": portfolio.as_of,
-        "stale": portfolio.stale,
     }
 
 

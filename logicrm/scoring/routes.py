@@ -79,7 +79,7 @@ class CustomerHealth(MethodView):
     @health_blp.response(200, HealthOut)
     def get(self, customer_id):
         """Current health of one customer, with the drivers behind it."""
-        customers.get(session(), user=current_user(), customer_id=customer_id)
+        customers.require_visible(session(), user=current_user(), customer_id=customer_id)
         return reports.health(_scores(), customer_id, visible=_visible())
 
 
@@ -107,7 +107,8 @@ class NetworkGraph(MethodView):
     @network_blp.response(200, GraphOut)
     def get(self, args):
         """The neighbourhood of one account, for drawing: nodes with risk, lanes with volumes and influences."""
-        return reports.ego_graph(_scores(), visible=_visible(), **args)
+        max_nodes = args.pop("max_nodes", None) or current_app.config["LOGICRM"].graph_max_nodes
+        return reports.ego_graph(_scores(), visible=_visible(), max_nodes=max_nodes, **args)
 
 
 @network_blp.route("/what-if")

@@ -268,6 +268,13 @@ class HubPage(ma.Schema):
 class GraphArgs(ma.Schema):
     center = Id(required=True)
     depth = WholeNumber(load_default=1, validate=ma.validate.Range(min=1, max=3))
+    max_nodes = WholeNumber(
+        validate=ma.validate.Range(min=1, max=bounds.PAGE_MAX),
+        metadata={
+            "description": "at most this many accounts, the nearest and, at one distance, the busiest first "
+            "(default: graph_max_nodes, 300); total_nodes says how many there were"
+        },
+    )
 
 
 class GraphNodeOut(ma.Schema):
@@ -296,6 +303,7 @@ class GraphEdgeOut(ma.Schema):
 class GraphOut(ma.Schema):
     nodes = F.List(F.Nested(GraphNodeOut))
     edges = F.List(F.Nested(GraphEdgeOut))
+    total_nodes = F.Integer(metadata={"description": "accounts in the neighbourhood, before max_nodes"})
     config_hash = F.String()
 
 

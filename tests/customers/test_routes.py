@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from tests import factories as f
 
@@ -396,3 +397,24 @@ def test_tier_and_status_sort_by_rank_and_lifecycle_not_alphabetically(api):
     assert names("tier") == ["Beta", "Gamma", "Alpha"]  # vip, key, standard
     assert names("-tier") == ["Alpha", "Gamma", "Beta"]
     assert names("status") == ["Gamma", "Alpha", "Beta"]  # prospect, active, churned
+
+
+def test_reading_a_customer_asks_two_queries(api, db):
+    """The key with its user, then the customer with its roles, team and aliases: no session of auth's own,
+    no relationship loaded by a query of its own."""
+    customer = f.customer(api, roles=("shipper", "consignee"))
+    api.post(f"/customers/{customer['id']}/aliases", json={"name": "Another name"})
+    assert api.get(f"/customers/{customer['id']}").status_code == 200  # the key's last use is written once
+    selects = []
+
+    def count(_conn, _cursor, statement, *_args):
+        selects.extend([statement] if statement.lstrip().upper().startswith("SELECT") else [])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        answer = api.get(f"/customers/{customer['id']}")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert answer.status_code == 200 and answer.json["aliases"][0]["name"] == "Another name"
+    assert answer.json["shipper"] is not None and answer.json["consignee"] is not None
+    assert len(selects) == 2, selects

@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logicrm.network.risk import propagate_arrays
-from logicrm.network.scenarios import Scenario, link_shares, run
+from logicrm.network.scenarios import Scenario, baseline, link_shares, run
 from tests.network.test_cascade import named, network
 from tests.network.test_cascade import networks as cascade_networks
 
@@ -167,3 +167,19 @@ def test_a_deeper_cut_loses_at_least_as_much(case):
     assert total(less) <= total(more) + 1e-9
     assert sum(r.volume for r in less.rounds) <= sum(r.volume for r in more.rounds) + 1e-9
     assert less.expected_revenue_per_month_lost <= more.expected_revenue_per_month_lost + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(cut_cases())
+def test_a_kept_baseline_answers_as_the_one_computed_in_the_run(case):
+    arrays, shipper, shares = case
+    own_risk = {node: 0.1 for node in arrays.nodes}
+    kept = baseline(arrays, own_risk)
+    for scenario in (
+        Scenario(),
+        Scenario(volume_cuts={shipper: shares[0]}),
+        Scenario(remove_customers=[shipper]),
+    ):
+        computed = run(arrays, arrays, own_risk, scenario, threshold=0.5, window_days=WINDOW)
+        reused = run(arrays, arrays, own_risk, scenario, threshold=0.5, window_days=WINDOW, base_risk=kept)
+        assert outcome(reused) == outcome(computed) and reused.risk_rises == computed.risk_rises

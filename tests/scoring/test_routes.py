@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -168,6 +169,27 @@ def test_graph_neighbourhood_has_both_influences(admin, demo):
     # (give or take the rounding of each to FLOAT_PLACES decimals)
     assert sum(e["influence_up"] for e in own_edges) <= 0.5 + len(own_edges) * 10.0**-FLOAT_PLACES
     assert admin.get("/network/graph", query={"center": shipper_id, "depth": 4}).status_code == 422
+    assert graph["total_nodes"] == len(ids)
+
+
+def test_graph_answers_at_most_max_nodes_nearest_first(admin, demo):
+    shipper_id = demo[1].troubled["unhappy_consignees"][0]
+    whole = admin.get("/network/graph", query={"center": shipper_id, "depth": 2}).json
+    partners = {n["id"] for n in admin.get("/network/graph", query={"center": shipper_id}).json["nodes"]}
+    assert whole["total_nodes"] == len(whole["nodes"]) > len(partners) > 2
+    kept = admin.get("/network/graph", query={"center": shipper_id, "depth": 2, "max_nodes": 2}).json
+    ids = {n["id"] for n in kept["nodes"]}
+    assert len(ids) == 2 and shipper_id in ids and ids <= partners
+    assert kept["total_nodes"] == whole["total_nodes"]
+    assert all(e["shipper"] in ids and e["consignee"] in ids for e in kept["edges"])
+    settings = demo[0].config["LOGICRM"]
+    demo[0].config["LOGICRM"] = dataclasses.replace(settings, graph_max_nodes=3)
+    try:
+        assert len(admin.get("/network/graph", query={"center": shipper_id, "depth": 2}).json["nodes"]) == 3
+    finally:
+        demo[0].config["LOGICRM"] = settings
+    bad = admin.get("/network/graph", query={"center": shipper_id, "max_nodes": 0})
+    assert bad.status_code == 422 and "max_nodes" in bad.json["errors"]["query"]
 
 
 def test_hubs_and_portfolio_summary(admin):

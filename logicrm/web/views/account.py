@@ -295,7 +295,7 @@ class AccountTimeline(Page):
     """More of the timeline (htmx asks for the next page)."""
 
     def get(self, customer_id):
-        customers.get(session(), user=user(), customer_id=customer_id)
+        customers.require_visible(session(), user=user(), customer_id=customer_id)
         page = request.args.get("page", "1")
         return render(
             "_timeline.html",

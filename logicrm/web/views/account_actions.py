@@ -109,7 +109,7 @@ class AccountAction(Page):
     prefix: str
 
     def post(self, customer_id):
-        customers.get(session(), user=user(), customer_id=customer_id)
+        customers.require_visible(session(), user=user(), customer_id=customer_id)
         form = self.form_class(prefix=self.prefix)
         self.fill(form, customer_id)
         if form.validate_on_submit():

@@ -1,0 +1,40 @@
+"""Derivations of a whole publication: computed once per publication, shared by its stale copies."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from logicrm.scoring import derived
+
+
+@dataclasses.dataclass(slots=True)
+class Publication:  # the part of PortfolioScores `derived` reads, and how scores.current copies it
+    accounts: dict
+    stale: bool = False
+
+
+def test_a_publication_and_its_stale_copies_derive_once():
+    builds = []
+
+    def ranked(portfolio):
+        builds.append(portfolio)
+        return sorted(portfolio.accounts)
+
+    published = Publication({3: "c", 1: "a", 2: "b"})
+    assert derived.once(published, "ranked", ranked) == [1, 2, 3]
+    assert derived.once(dataclasses.replace(published, stale=True), "ranked", ranked) == [1, 2, 3]
+    assert len(builds) == 1
+    assert derived.once(published, "other", lambda p: len(p.accounts)) == 3
+
+
+def test_a_new_publication_derives_anew_and_old_ones_are_let_go():
+    first = Publication({1: "a"})
+    assert derived.once(first, "ranked", lambda p: sorted(p.accounts)) == [1]
+    later = [Publication({k: "x", 1: "a"}) for k in range(2, 2 + derived.KEPT)]
+    for publication in later:
+        assert derived.once(publication, "ranked", lambda p: sorted(p.accounts)) == sorted(
+            publication.accounts
+        )
+    assert len(derived._entries) <= derived.KEPT
+    assert all(entry[0] is not first.accounts for entry in derived._entries.values())
+    assert derived.once(first, "ranked", lambda p: ["rebuilt"]) == ["rebuilt"]
