@@ -553,6 +553,7 @@ class Result:
     phases: dict[str, float]
     wall_s: float
     counts: dict
+    load: float  # the 1-minute load average at the end of the run (the box may be shared)
 
 
 def _postgres_database(server_url: str, name: str, *, create: bool) -> str:
@@ -597,7 +598,7 @@ def bench(backend: str, n: int, args) -> list[Result]:
             results.append(
                 Result(
                     backend, n, "first" if k == 0 else "nightly", portfolio.rows, load_times["load_s"],
-                    load_times["settle_s"], dict(run.counts["seconds"]), wall, counts,
+                    load_times["settle_s"], dict(run.counts["seconds"]), wall, counts, os.getloadavg()[0],
                 )
             )  # fmt: skip
         return results
@@ -617,7 +618,7 @@ def print_table(backend: str, results: list[Result]) -> None:
     header = (
         "| customers | links | shipments | responses | data load s | run | "
         + " | ".join(PHASES)
-        + " | total s | growth vs previous size |"
+        + " | total s | growth vs previous size | load avg |"
     )
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
@@ -632,7 +633,7 @@ def print_table(backend: str, results: list[Result]) -> None:
             f"| {r.size:,} | {r.rows['links']:,} | {r.rows['shipments']:,} | {r.rows['survey_responses']:,} "
             f"| {r.load_s:.1f} (+{r.settle_s:.1f} settle) | {r.run} | "
             + " | ".join(f"{r.phases.get(phase, 0.0):.2f}" for phase in PHASES)
-            + f" | {r.wall_s:.2f} | {growth} |",
+            + f" | {r.wall_s:.2f} | {growth} | {r.load:.1f} |",
             flush=True,
         )
 
@@ -670,7 +671,7 @@ def main() -> None:
                 print(
                     f"{backend} {n:,} {result.run}: {result.wall_s:.2f} s "
                     f"{json.dumps(result.phases)} {json.dumps(result.counts)} "
-                    f"load {result.load_s:.1f} s rows {json.dumps(result.rows)}",
+                    f"load {result.load_s:.1f} s rows {json.dumps(result.rows)} load avg {result.load:.1f}",
                     flush=True,
                 )
                 if args.json:

@@ -48,12 +48,11 @@ def main_own_driver(account: AccountScores) -> str | None:
 
 
 def partner_names(portfolio: PortfolioScores, ids, *, visible) -> dict[int, str]:
-    """Map the partner ids the caller may see to their names (partners that left lately included)."""
-    return {
-        c: portfolio.accounts[c].name if c in portfolio.accounts else portfolio.departed[c][0]
-        for c in ids
-        if visible is None or c in visible
-    }
+    """Map the partner ids the caller may see to their names (partners that left lately included; a
+    stored driver's partner that is neither any more is left out, to read as "another partner")."""
+    known = {c: a.name for c in ids if (a := portfolio.accounts.get(c))}
+    known |= {c: portfolio.departed[c][0] for c in ids if c not in known and c in portfolio.departed}
+    return {c: name for c, name in known.items() if visible is None or c in visible}
 
 
 def _drivers(portfolio: PortfolioScores, account: AccountScores, *, visible) -> list[dict]:
