@@ -37,7 +37,7 @@ from logicrm.users import service as users
 from logicrm.users.models import UserRole
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:57817/postgres"
-PHASES = ("sql_load", "graph", "scores", "snapshots", "rules", "alerts_and_outbox")
+PHASES = ("sql_load", "graph", "scores", "rules", "kpis", "snapshots", "alerts_and_outbox")
 DAY_S = 86_400
 MONTH_DAYS = 365.25 / 12
 CHUNK_ROWS = 200_000  # rows per generated shipment chunk and per executemany batch
@@ -553,6 +553,8 @@ class Result:
     phases: dict[str, float]
     wall_s: float
     counts: dict
+    load: float  # the 1-minute load average at the end of the run (the box may be shared)
+    cpu_s: float  # this process's CPU time in the run (PostgreSQL's own work not included)
 
 
 def _postgres_database(server_url: str, name: str, *, create: bool) -> str:
@@ -585,19 +587,19 @@ def bench(backend: str, n: int, args) -> list[Result]:
         for k in range(args.runs):
             at = now + dt.timedelta(days=k)
             profiler = cProfile.Profile() if args.profile else None
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             if profiler:
                 profiler.enable()
             run = run_health(database, config, slot=f"bench-{k}", now=at)
             if profiler:
                 profiler.disable()
                 profiler.dump_stats(os.path.join(args.profile, f"{backend}_{n}_run{k}.prof"))
-            wall = time.perf_counter() - started
+            wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
             counts = {key: value for key, value in run.counts.items() if key != "seconds"}
             results.append(
                 Result(
                     backend, n, "first" if k == 0 else "nightly", portfolio.rows, load_times["load_s"],
-                    load_times["settle_s"], dict(run.counts["seconds"]), wall, counts,
+                    load_times["settle_s"], dict(run.counts["seconds"]), wall, counts, os.getloadavg()[0], cpu,
                 )
             )  # fmt: skip
         return results
@@ -617,7 +619,7 @@ def print_table(backend: str, results: list[Result]) -> None:
     header = (
         "| customers | links | shipments | responses | data load s | run | "
         + " | ".join(PHASES)
-        + " | total s | growth vs previous size |"
+        + " | total s | CPU s | growth vs previous size | load avg |"
     )
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
@@ -632,7 +634,7 @@ def print_table(backend: str, results: list[Result]) -> None:
             f"| {r.size:,} | {r.rows['links']:,} | {r.rows['shipments']:,} | {r.rows['survey_responses']:,} "
             f"| {r.load_s:.1f} (+{r.settle_s:.1f} settle) | {r.run} | "
             + " | ".join(f"{r.phases.get(phase, 0.0):.2f}" for phase in PHASES)
-            + f" | {r.wall_s:.2f} | {growth} |",
+            + f" | {r.wall_s:.2f} | {r.cpu_s:.2f} | {growth} | {r.load:.1f} |",
             flush=True,
         )
 
@@ -668,9 +670,9 @@ def main() -> None:
             for result in bench(backend, n, args):
                 results.append(result)
                 print(
-                    f"{backend} {n:,} {result.run}: {result.wall_s:.2f} s "
+                    f"{backend} {n:,} {result.run}: {result.wall_s:.2f} s (CPU {result.cpu_s:.2f} s) "
                     f"{json.dumps(result.phases)} {json.dumps(result.counts)} "
-                    f"load {result.load_s:.1f} s rows {json.dumps(result.rows)}",
+                    f"load {result.load_s:.1f} s rows {json.dumps(result.rows)} load avg {result.load:.1f}",
                     flush=True,
                 )
                 if args.json:

@@ -170,7 +170,9 @@ def largest_account(app, email: str) -> int | None:
         accounts = [a for c, a in scored.accounts.items() if seen is None or c in seen]
         if not accounts:
             return None
-        return max(accounts, key=lambda a: (a.value.revenue, scored.graph.degree(a.customer_id))).customer_id
+        return max(
+            accounts, key=lambda a: (a.value.revenue, len(scored.arrays.lanes(a.customer_id)))
+        ).customer_id
 
 
 def pages(app, email: str) -> list[tuple[str, str, dict | None]]:

@@ -96,17 +96,21 @@ def open_tasks(
     today = now.date()
     lead = dt.timedelta(days=book.cadence.task_lead_days)
     names = {account.customer_id: (account.name, account.tier) for account in accounts}
-    due_now = [due for found in dues.values() for due in found if due.due_on(today) - lead <= today]
-    owners = teams.people(session, customer_ids={due.customer_id for due in due_now})
+    due_now = {
+        _key(due, today): due for found in dues.values() for due in found if due.due_on(today) - lead <= today
+    }
+    # most are opened already in this cycle (a nightly run meets them again): skip them in one query
+    for key in tasks.existing_keys(session, keys=due_now):
+        del due_now[key]
+    owners = teams.people(session, customer_ids={due.customer_id for due in due_now.values()})
     opened = 0
-    for due in due_now:
+    for key, due in due_now.items():
         name, tier = names[due.customer_id]
         kind = book.cadence.task_kind[tier]
         owner = owners[due.customer_id].get(teams.OWNER)
         assignee = owner if tasks.takes_tasks(session, user_id=owner, customer_id=due.customer_id) else None
         whom = f"the head of {due.department} at {name}" if due.department else name
         since = f"last {due.last_contact:%d %b %Y}" if due.last_contact else "never contacted"
-        cycle = due.due_on(today).isoformat() if due.last_contact else "never"
         task = tasks.open_task(
             session,
             customer_id=due.customer_id,
@@ -114,9 +118,15 @@ def open_tasks(
             title=f"{VERBS.get(kind, 'Contact')} {whom}: contact due every {due.cadence_days} days ({since})",
             due_on=due.due_on(today),
             source=TaskSource.CADENCE,
-            dedupe_key=f"cadence:{due.customer_id}:{due.department_id or 'account'}:{cycle}",
+            dedupe_key=key,
             assignee_id=assignee,
             department_id=due.department_id,
         )
         opened += task is not None
     return opened
+
+
+def _key(due: Due, today: dt.date) -> str:
+    """The dedupe key of a due contact's task: once per account or department and cycle."""
+    cycle = due.due_on(today).isoformat() if due.last_contact else "never"
+    return f"cadence:{due.customer_id}:{due.department_id or 'account'}:{cycle}"

@@ -623,7 +623,8 @@ def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> l
     reaches (health.subscriptions), with the drivers rendered for each (only the partners they may see)."""
     stored = {alert.id: alert.details.get("drivers", []) for alert, _event in noticed}
     partners = set().union(*(drivers.partner_ids(kept) for kept in stored.values()))
-    names = reports.partner_names(portfolio, partners, visible=None)
+    # from the database: a stored driver may name a partner neither live nor departed lately any more
+    names = queries.names(session, ids=partners)
     reached = subscriptions.reached(session, customer_ids={alert.customer_id for alert, _event in noticed})
     people = {person.user.id: person.user for found in reached.values() for person in found}
     seen_by = {

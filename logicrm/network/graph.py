@@ -2,7 +2,7 @@
 
 import sys
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Container, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -196,7 +196,7 @@ def _either(a: float, b: float) -> float:
     return 1.0 - (1.0 - a) * (1.0 - b)
 
 
-def _check_link(link: LinkRecord, customers: Mapping[int, NodeRecord], seen: Mapping[int, LinkFlow]) -> None:
+def _check_link(link: LinkRecord, customers: Container[int], seen: Container[int]) -> None:
     if link.id in seen:
         raise ValueError(f"duplicate link {link.id}")
     for end in (link.shipper_id, link.consignee_id):
@@ -237,13 +237,26 @@ def _saturated(amounts: list) -> np.ndarray:
     return np.clip(np.array(amounts, dtype=np.float64), -AMOUNT_CEILING, AMOUNT_CEILING)
 
 
+class Lane(NamedTuple):
+    """One trading partner of an account with the business between them (both directions summed)."""
+
+    partner: Hashable
+    direction: str  # 'down': the account ships to the partner, 'up': receives from it, 'both'
+    influence: float  # the account's influence on the partner (arc account → partner)
+    influence_back: float  # the partner's on the account
+    shipments_per_month: float
+    revenue_per_month: float
+
+
 @dataclass(frozen=True, eq=False)
 class GraphArrays:
     """The graph as flat arrays, built once, for propagation and cascades without networkx.
 
     Arcs come in reverse pairs: arc p (p < pairs, the forward half, sorted by head) is u→v and arc
     p + pairs is v→u; an arc absent from the graph is present here with influence 0. Pair p's business
-    (`pair_*`) is the sum over its links in both directions (its cost: over the links the graph records); `out_ptr`/`out_arc` list each node's out-arcs
+    (`pair_*`) is the sum over its links in both directions (its cost: over the links the graph records);
+    `pair_both` says the two trade both ways (direction 'both'; otherwise the forward arc is the shipper's,
+    'down'). `out_ptr`/`out_arc` list each node's out-arcs
     and `bwd_by_head` orders the reverse half by head. Per link row (`link_index`): its pair, its flow and
     the rows of its shipper and consignee (−1 on graphs that do not record the ends).
     """
@@ -258,6 +271,7 @@ class GraphArrays:
     pair_revenue: np.ndarray
     pair_cost: np.ndarray
     pair_links: np.ndarray
+    pair_both: np.ndarray
     node_volume: np.ndarray
     node_revenue: np.ndarray
     out_ptr: np.ndarray
@@ -342,6 +356,7 @@ class GraphArrays:
             pair_revenue=business[:, 2],
             pair_cost=np.bincount(link_pair, link_flows[:, 3], minlength=len(forward)),
             pair_links=np.bincount(link_pair, minlength=len(forward)),
+            pair_both=np.array([data.get("direction") == "both" for _, _, data in forward], dtype=bool),
             node_volume=np.bincount(src, np.concatenate([pair_volume, pair_volume]), minlength=n),
             node_revenue=_saturated([revenue[node] for node in nodes]),
             out_ptr=np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]),
@@ -356,6 +371,26 @@ class GraphArrays:
             link_shipper=np.array([index.get(end, -1) for end in link_ends[:, 0].tolist()], dtype=np.int64),
             link_consignee=np.array([index.get(end, -1) for end in link_ends[:, 1].tolist()], dtype=np.int64),
         )
+
+    def lanes(self, node: Hashable) -> list["Lane"]:
+        """Return the node's lanes, one per trading partner, for arrays of build_graph's graph or records."""
+        i = self.index[node]
+        arcs = self.out_arc[self.out_ptr[i] : self.out_ptr[i + 1]]
+        forward = arcs < self.pairs
+        pair = np.where(forward, arcs, arcs - self.pairs)
+        direction = np.where(self.pair_both[pair], "both", np.where(forward, "down", "up"))
+        return [
+            Lane(self.nodes[j], *lane)
+            for j, *lane in zip(
+                self.dst[arcs].tolist(),
+                direction.tolist(),
+                self.influence[arcs].tolist(),
+                self.influence[np.where(forward, arcs + self.pairs, pair)].tolist(),
+                self.pair_shipments[pair].tolist(),
+                self.pair_revenue[pair].tolist(),
+                strict=True,
+            )
+        ]
 
     def vector(self, values: Mapping[Hashable, float], *, default: float | None = None) -> np.ndarray:
         """Return per-node values in index order; a node missing from `values` takes `default`."""

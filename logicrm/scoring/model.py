@@ -123,7 +123,7 @@ def _origin(session: Session, params: ScoringParams, history: signals.History, a
 
 
 def _partners(seen: scores.Observation) -> dict[int, set[int]]:
-    partners = {node: set(seen.graph.successors(node)) for node in seen.graph}
+    partners = {node: {lane.partner for lane in seen.arrays.lanes(node)} for node in seen.arrays.nodes}
     for customer_id, left in seen.departed.items():
         partners.setdefault(customer_id, set()).update(partner for partner, _influence, _role in left)
     return partners

@@ -10,11 +10,9 @@ import heapq
 import math
 from collections.abc import Collection
 
-import networkx as nx
-
 from logicrm.errors import NotFound
 from logicrm.network import cascade, drivers, scenarios
-from logicrm.network.graph import CONSIGNEE, SHIPPER
+from logicrm.network.graph import CONSIGNEE, SHIPPER, GraphArrays
 from logicrm.network.params import ScoringParams
 from logicrm.scoring import derived
 from logicrm.scoring import scenarios as saved
@@ -52,12 +50,11 @@ def main_own_driver(account: AccountScores) -> str | None:
 
 
 def partner_names(portfolio: PortfolioScores, ids, *, visible) -> dict[int, str]:
-    """Map the partner ids the caller may see to their names (partners that left lately included)."""
-    return {
-        c: portfolio.accounts[c].name if c in portfolio.accounts else portfolio.departed[c][0]
-        for c in ids
-        if visible is None or c in visible
-    }
+    """Map the partner ids the caller may see to their names (partners that left lately included; a
+    stored driver's partner that is neither any more is left out, to read as "another partner")."""
+    known = {c: a.name for c in ids if (a := portfolio.accounts.get(c))}
+    known |= {c: portfolio.departed[c][0] for c in ids if c not in known and c in portfolio.departed}
+    return {c: name for c, name in known.items() if visible is None or c in visible}
 
 
 def _drivers(portfolio: PortfolioScores, account: AccountScores, *, visible) -> list[dict]:
@@ -260,7 +257,7 @@ def hubs(
     return _page(rows, portfolio, total=len(accounts), page=page, page_size=page_size)
 
 
-def _neighbourhood(graph: nx.DiGraph, center: int, depth: int, visible) -> dict[int, int]:
+def _neighbourhood(arrays: GraphArrays, center: int, depth: int, visible) -> dict[int, int]:
     """Map the accounts within `depth` lanes of `center` to their distance, walking only through accounts
     the caller sees: a hidden account shows as the far end of a visible lane, never as a way further."""
     members, frontier = {center: 0}, [center]
@@ -269,7 +266,8 @@ def _neighbourhood(graph: nx.DiGraph, center: int, depth: int, visible) -> dict[
         for node in frontier:
             if visible is not None and node not in visible:
                 continue
-            for neighbour in graph.successors(node):  # every lane has arcs both ways
+            for lane in arrays.lanes(node):
+                neighbour = lane.partner
                 if neighbour not in members:
                     members[neighbour] = distance
                     reached.append(neighbour)
@@ -301,13 +299,13 @@ def ego_graph(
     it) and roles, never its name or figures. With `max_nodes`, only that many accounts are kept, the
     nearest first and, at one distance, the busiest; `total_nodes` says how many there were.
     """
-    graph = portfolio.graph
-    if center not in graph or (visible is not None and center not in visible):
+    arrays = portfolio.arrays
+    if center not in arrays.index or (visible is not None and center not in visible):
         raise NotFound(f"customer {center} not found")
-    members = _neighbourhood(graph, center, depth, visible)
+    members = _neighbourhood(arrays, center, depth, visible)
     total = len(members)
     if max_nodes is not None and total > max_nodes:
-        volume, index = portfolio.arrays.node_volume, portfolio.arrays.index
+        volume, index = arrays.node_volume, arrays.index
         kept = sorted(members, key=lambda node: (members[node], -float(volume[index[node]]), node))[
             :max_nodes
         ]
@@ -317,23 +315,25 @@ def ego_graph(
         for node in members
     ]
     edges = []
-    for u, v, data in graph.out_edges(members, data=True):
-        # Each trading pair has arcs both ways; draw it once, from its shipper (or lower id if reciprocal).
-        if (
-            v in members
-            and (visible is None or u in visible or v in visible)
-            and (data["direction"] == "down" or (data["direction"] == "both" and u < v))
-        ):
-            edges.append(
-                {
-                    "shipper": u,
-                    "consignee": v,
-                    "monthly_volume": data["shipments_per_month"],
-                    "revenue_per_month": data["revenue_per_month"],
-                    "influence_down": data["influence"],
-                    "influence_up": graph[v][u]["influence"],
-                }
-            )
+    for u in members:
+        for lane in arrays.lanes(u):
+            v = lane.partner
+            # Each trading pair is drawn once, from its shipper (or the lower id if they trade both ways).
+            if (
+                v in members
+                and (visible is None or u in visible or v in visible)
+                and (lane.direction == "down" or (lane.direction == "both" and u < v))
+            ):
+                edges.append(
+                    {
+                        "shipper": u,
+                        "consignee": v,
+                        "monthly_volume": lane.shipments_per_month,
+                        "revenue_per_month": lane.revenue_per_month,
+                        "influence_down": lane.influence,
+                        "influence_up": lane.influence_back,
+                    }
+                )
     return {"nodes": nodes, "edges": edges, "total_nodes": total, "config_hash": portfolio.config_hash}
 
 
@@ -414,7 +414,7 @@ def what_if(
                 "name": portfolio.accounts[c].name,
                 "round": result.cascade.lost[c],
                 "roles": list(portfolio.accounts[c].roles),
-                **_lane_business(portfolio.graph, c),
+                **_lane_business(portfolio.arrays, c),
             }
             for c in shown
         ],
@@ -445,12 +445,12 @@ def _rise(result: scenarios.ScenarioResult, customer: int) -> float:
     return after - before
 
 
-def _lane_business(graph: nx.DiGraph, customer_id: int) -> dict[str, float]:
+def _lane_business(arrays: GraphArrays, customer_id: int) -> dict[str, float]:
     """The business on all of an account's lanes, per month over the volume window."""
-    arcs = [graph[customer_id][partner] for partner in graph.successors(customer_id)]
+    lanes = arrays.lanes(customer_id)
     return {
-        "shipments_per_month": float(sum(arc["shipments_per_month"] for arc in arcs)),
-        "revenue_per_month": float(sum(arc["revenue_per_month"] for arc in arcs)),
+        "shipments_per_month": float(sum(lane.shipments_per_month for lane in lanes)),
+        "revenue_per_month": float(sum(lane.revenue_per_month for lane in lanes)),
     }
 
 

@@ -23,7 +23,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
 from sqlalchemy.orm import Session
 
@@ -37,9 +36,10 @@ from logicrm.bounds import (
 )
 from logicrm.db import WRITE_OPTION, utcnow
 from logicrm.network import churn
+from logicrm.network.arrays import build_arrays
 from logicrm.network.cascade import exposures
 from logicrm.network.churn import ChurnModel, RiskSignals
-from logicrm.network.graph import CONSIGNEE, SHIPPER, GraphArrays, LinkRecord, NodeRecord, build_graph
+from logicrm.network.graph import CONSIGNEE, SHIPPER, GraphArrays, LinkRecord, NodeRecord
 from logicrm.network.params import ScoringParams
 from logicrm.network.risk import Driver, Explanation, OwnRisk, explain, propagate_arrays
 from logicrm.network.satisfaction import (
@@ -95,7 +95,7 @@ class AccountScores:
 
 @dataclass(slots=True)
 class PortfolioScores:
-    """The scored portfolio at one moment, with the graph it was computed on."""
+    """The scored portfolio at one moment, with the graph's arrays it was computed on (lanes included)."""
 
     as_of: dt.datetime
     config_hash: str
@@ -104,7 +104,6 @@ class PortfolioScores:
     horizon_days: int
     coupling: float  # the model's scale of the network's couplings
     departed: dict[int, tuple[str, tuple[str, ...]]]  # partner that left lately -> its name and roles
-    graph: nx.DiGraph
     arrays: GraphArrays
     accounts: dict[int, AccountScores]
     pareto_ratio: float | None
@@ -185,7 +184,6 @@ class Observation:
     revision: tuple[int, int]
     data: Aggregates
     problems: _Problems
-    graph: nx.DiGraph
     arrays: GraphArrays
     satisfaction: dict
     before: dict
@@ -218,8 +216,7 @@ def observe(
         rhythm = signals.rhythm_at(session, now=now)
         departed = _departed(session, params, history, now=now, since=since)
     with _phase(timings, "graph"):
-        graph = build_graph(_nodes(data), _links(data, params, problems), params)
-        arrays = GraphArrays.from_graph(graph)
+        arrays = build_arrays(_nodes(data), _links(data, params, problems), params)
     with _phase(timings, "scores"):
         satisfaction, before = _satisfaction(data, params, now, problems)
         two = two_sided(arrays, {c: s.score for c, s in satisfaction.items()}, params)
@@ -233,7 +230,7 @@ def observe(
             for c, e in evidence.items()
         }
     return Observation(
-        now=now, revision=revision, data=data, problems=problems, graph=graph, arrays=arrays,
+        now=now, revision=revision, data=data, problems=problems, arrays=arrays,
         satisfaction=satisfaction, before=before, two_sided=two, evidence=evidence, features=features,
         departed=departed, lapsed=rhythm.lapsed(params.churn_inactive_days),
     )  # fmt: skip
@@ -298,7 +295,6 @@ def compute(
         horizon_days=model.horizon_days,
         coupling=model.coupling,
         departed=_departed_partners(session, seen.departed),
-        graph=seen.graph,
         arrays=seen.arrays,
         accounts=accounts,
         pareto_ratio=value.pareto_ratio,

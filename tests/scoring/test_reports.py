@@ -24,6 +24,7 @@ from logicrm.network.satisfaction import (
     portfolio_priors,
     response_score,
 )
+from logicrm.scoring import reports, scores
 from tests import factories
 
 PARAMS = ScoringParams()
@@ -184,3 +185,17 @@ def test_expectations_met_reads_met_not_mediocre(api):
     assert (satisfaction["overall"], satisfaction["gap"], satisfaction["band"]) == (50.0, 0.0, MET)
     assert {g["band"] for g in satisfaction["dimensions"]} == {MET}
     assert health["loyalty"]["nps"] == 0.0
+
+
+def test_partner_names_leave_out_a_stored_partner_neither_live_nor_departed(api, db):
+    """An old alert's drivers may name a partner that has since left the portfolio and the contagion
+    window: it reads as "another partner" instead of failing the health run or the page."""
+    shipper = factories.customer(api, "Shipper Co", roles=("shipper",))
+    consignee = factories.customer(api, "Consignee Co", roles=("consignee",))
+    factories.shipments(api, factories.link(api, shipper, consignee), 3)
+    with db.session(write=False) as session:
+        portfolio = scores.compute(session, PARAMS)
+    gone = shipper["id"] + consignee["id"] + 1000
+    names = reports.partner_names(portfolio, {shipper["id"], gone}, visible=None)
+    assert names == {shipper["id"]: "Shipper Co"}
+    assert reports.partner_names(portfolio, {shipper["id"], gone}, visible={consignee["id"]}) == {}

@@ -4,6 +4,7 @@ both sides of the relationship, lanes, the timeline, contacts, opportunities, an
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from flask import current_app, request
 
@@ -27,6 +28,9 @@ from logicrm.web.pages import Page, render, route, user
 from logicrm.web.views import account_actions
 from logicrm.web.views.alerts import rows as alert_rows
 from logicrm.web.views.common import page_number, page_of, params, portfolio, visible
+
+if TYPE_CHECKING:
+    from logicrm.network.graph import Lane
 
 MONTHS = 12
 TREND_POINTS = 90  # snapshots on the trend chart (about three months of nightly runs)
@@ -178,34 +182,32 @@ def _partners(scored, customer_id: int, seen, *, pages: dict[str, int]) -> dict:
     """Both sides of the relationship, from the scored network: each partner with its own health and the
     business on the lanes between them (shipments and revenue per month over the volume window). Each
     side is one page of SECTION_PAGE partners, the busiest first, with its paging envelope."""
-    graph = scored.graph
     edges = {"consignees": [], "shippers": []}
-    if customer_id in graph:
-        for partner, data in graph[customer_id].items():
-            side = "consignees" if data["direction"] in ("down", "both") else "shippers"
-            edges[side].append((partner, data))
+    if customer_id in scored.arrays.index:
+        for lane in scored.arrays.lanes(customer_id):
+            edges["consignees" if lane.direction in ("down", "both") else "shippers"].append(lane)
     sides = {}
     for side, found in edges.items():
-        found.sort(key=lambda edge: (-edge[1]["shipments_per_month"], edge[0]))
+        found.sort(key=lambda lane: (-lane.shipments_per_month, lane.partner))
         shown = page_of(found, page=pages[f"{side}_page"], size=SECTION_PAGE)
-        sides[side] = [_partner(scored, partner, data, seen) for partner, data in shown["items"]]
+        sides[side] = [_partner(scored, lane, seen) for lane in shown["items"]]
         sides[f"{side}_meta"] = shown["meta"]
     return sides
 
 
-def _partner(scored, partner: int, data: dict, seen) -> dict:
-    hidden = seen is not None and partner not in seen
-    other = None if hidden else scored.accounts.get(partner)
+def _partner(scored, lane: Lane, seen) -> dict:
+    hidden = seen is not None and lane.partner not in seen
+    other = None if hidden else scored.accounts.get(lane.partner)
     return {
-        "id": partner,
+        "id": lane.partner,
         "hidden": hidden,
         "name": other.name if other else None,
         "risk": other.network_risk if other else None,
         "satisfaction": None
         if other is None or other.satisfaction.score is None
         else 100 * other.satisfaction.score,
-        "shipments_per_month": data["shipments_per_month"],
-        "revenue_per_month": data["revenue_per_month"],
+        "shipments_per_month": lane.shipments_per_month,
+        "revenue_per_month": lane.revenue_per_month,
     }
 
 

@@ -135,14 +135,15 @@ def _cascade_graph(scored, seen, chosen, result, *, max_nodes: int) -> dict:
         set(rounds) | {c for c in chosen if c in scored.accounts}, key=lambda c: (rounds.get(c, 0), c)
     )
     members = set(everyone[:max_nodes])
-    graph = scored.graph
     nodes = [
         reports.graph_node(scored.accounts[c], hidden=seen is not None and c not in seen)
         for c in everyone[:max_nodes]
     ]
     edges = [
-        {"shipper": u, "consignee": v, "monthly_volume": data["shipments_per_month"]}
-        for u, v, data in graph.out_edges(members, data=True)
-        if v in members and data["direction"] in ("down", "both") and (data["direction"] == "down" or u < v)
+        {"shipper": u, "consignee": lane.partner, "monthly_volume": lane.shipments_per_month}
+        for u in members
+        for lane in scored.arrays.lanes(u)
+        if lane.partner in members
+        and (lane.direction == "down" or (lane.direction == "both" and u < lane.partner))
     ]
     return elements({"nodes": nodes, "edges": edges, "total_nodes": len(everyone)}, center=-1, rounds=rounds)
