@@ -19,6 +19,12 @@ from logicrm.scoring import scenarios as saved
 from logicrm.scoring.scores import AccountScores, PortfolioScores
 
 
+def provenance(portfolio: PortfolioScores) -> dict:
+    """Say where an answer's figures come from: the scoring parameters, when they were computed, and
+    whether writes since are not in them."""
+    return {"config_hash": portfolio.config_hash, "as_of": portfolio.as_of, "stale": portfolio.stale}
+
+
 def index_points(score: float | None) -> float | None:
     """Return a score in [0, 1] on the 0–100 index every answer, snapshot and page shows, to one decimal
     (None stays None)."""
@@ -157,9 +163,7 @@ def health(portfolio: PortfolioScores, customer_id: int, *, visible: Collection[
         "data_problems": [
             {"field": p.field, "record_id": p.record_id, "note": p.note} for p in account.data_problems
         ],
-        "config_hash": portfolio.config_hash,
-        "as_of": portfolio.as_of,
-        "stale": portfolio.stale,
+        **provenance(portfolio),
     }
 
 
@@ -200,9 +204,7 @@ def _page(items: list[dict], portfolio: PortfolioScores, *, total: int, page: in
             "pages": math.ceil(total / page_size) if total else 0,
             "horizon_days": portfolio.horizon_days,
             "model_version": portfolio.model_version,
-            "config_hash": portfolio.config_hash,
-            "as_of": portfolio.as_of,
-            "stale": portfolio.stale,
+            **provenance(portfolio),
         },
     }
 
@@ -334,7 +336,7 @@ def ego_graph(
                         "influence_up": lane.influence_back,
                     }
                 )
-    return {"nodes": nodes, "edges": edges, "total_nodes": total, "config_hash": portfolio.config_hash}
+    return {"nodes": nodes, "edges": edges, "total_nodes": total, **provenance(portfolio)}
 
 
 RISING_SHOWN = 10
@@ -436,7 +438,7 @@ def what_if(
             for c in rising
         ],
         "threshold": threshold,
-        "config_hash": portfolio.config_hash,
+        **provenance(portfolio),
     }
 
 
@@ -476,9 +478,7 @@ def summary(portfolio: PortfolioScores, *, visible) -> dict:
     )
     return {
         **counted,
-        "config_hash": portfolio.config_hash,
-        "as_of": portfolio.as_of,
-        "stale": portfolio.stale,
+        **provenance(portfolio),
     }
 
 

@@ -305,6 +305,8 @@ class GraphOut(ma.Schema):
     edges = F.List(F.Nested(GraphEdgeOut))
     total_nodes = F.Integer(metadata={"description": "accounts in the neighbourhood, before max_nodes"})
     config_hash = F.String()
+    as_of = F.DateTime(metadata={"description": AS_OF})
+    stale = F.Boolean(metadata={"description": STALE})
 
 
 class VolumeCutIn(ma.Schema):
@@ -426,6 +428,8 @@ class WhatIfOut(ma.Schema):
     )
     threshold = F.Float()
     config_hash = F.String()
+    as_of = F.DateTime(metadata={"description": AS_OF})
+    stale = F.Boolean(metadata={"description": STALE})
 
 
 class ScenarioIn(WhatIfIn):
