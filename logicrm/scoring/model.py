@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -280,14 +281,38 @@ def list_statement() -> Select:
 
 def active(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | None]:
     """The model scores use: the active stored one, else the prior at the configured base rate. A model
-    fitted for another target (horizon or inactivity) does not answer this one's question."""
-    record = get_active(session)
-    if record is None or (record.horizon_days, record.inactive_days) != (
+    fitted for another target (horizon or inactivity) does not answer this one's question.
+
+    Every scored read asks this: it reads the active model's key columns, and its coefficients only when
+    this process has not read that stored model yet (a stored model never changes; a new fit is a new row).
+    """
+    found = session.execute(
+        select(
+            ChurnModelRecord.id,
+            ChurnModelRecord.created_at,
+            ChurnModelRecord.version,
+            ChurnModelRecord.horizon_days,
+            ChurnModelRecord.inactive_days,
+        ).where(ChurnModelRecord.active.is_(True))
+    ).first()
+    if found is None or (found.horizon_days, found.inactive_days) != (
         params.horizon_days,
         params.churn_inactive_days,
     ):
         return scores.prior(params), None
-    return as_model(record), record.version
+    key, identity = str(session.get_bind().url), (found.id, found.created_at)
+    with _lock:
+        held = _held.get(key)
+    if held is None or held[0] != identity:
+        held = identity, as_model(session.get(ChurnModelRecord, found.id))
+        with _lock:
+            _held[key] = held
+    return held[1], found.version
+
+
+# database URL -> (the stored model read last, as (id, created_at), and it as the pure core's model)
+_held: dict[str, tuple[tuple[int, dt.datetime], ChurnModel]] = {}
+_lock = threading.Lock()
 
 
 def current_scores(

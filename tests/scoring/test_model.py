@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import event
 
 from logicrm.customers import service as customers
 from logicrm.health import history
@@ -180,3 +181,22 @@ def test_the_model_learns_only_from_origins_the_history_covers(database_url, tmp
     finally:
         app.extensions["logicrm.db"].engine.dispose()
     assert window_start >= world.date(world.first_day), (window_start, world.date(world.first_day))
+
+
+def test_a_scored_read_reads_the_active_models_coefficients_once_per_stored_model(fitted):
+    db, params = fitted.app.extensions["logicrm.db"], fitted.app.config["LOGICRM_SCORING"]
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with db.session(write=False) as session:
+        first, version = churn_models.active(session, params)
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            again, same_version = churn_models.active(session, params)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    assert version is not None and first.method == LEARNT
+    assert again is first and same_version == version
+    assert len(statements) == 1 and "coefficients" not in statements[0]  # the key columns alone
