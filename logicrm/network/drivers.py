@@ -21,10 +21,12 @@ OWN_LABELS = {
     "no_survey_data": "no survey answers yet",
     "shipping_stopped": "shipments thinning or stopped",
     "volume_drop": "falling volume",
+    "inbound_drop": "receiving less than its shippers send elsewhere",
     "otif_gap": "on-time-in-full below target",
     "claims": "damage and claims",
     "overdue_tickets": "tickets past SLA",
     "contact_overdue": "no contact for too long",
+    "contact_shortfall": "contacted less often than its tier's accounts",
     "contract_ending": "contract ending, no renewal open",
     "too_new": "too new to judge",
     # drivers of snapshots taken before the model (kept readable in history)

@@ -25,6 +25,8 @@ DAYS_PER_WEEK = 7.0
 RHYTHM_DAYS = 730
 # a shipper that shipped in fewer distinct weeks than this has no rhythm to judge yet
 MIN_RHYTHM_WEEKS = 3
+# an account's contact rate is counted over this much past
+CONTACT_RATE_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -120,11 +122,62 @@ def rates(flows, params: ScoringParams) -> PortfolioRates:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A consignee's inbound lanes at one moment: shipments in the recent days and in the window, and the
+    recent shipments expected of them from how its shippers' other lanes went."""
+
+    recent: float
+    window: float
+    expected: float
+
+
+def inbound(flows, *, prior_strength: float) -> dict[int, Inbound]:
+    """Each consignee's inbound volume against what its shippers' trends predict.
+
+    A lane's volume is routed by its shipper, so a shipper's general decline is its own evidence; but a
+    consignee that orders less from every shipper shows as lanes falling while the shippers' other lanes
+    hold. Each lane s→c is expected to keep the recent/window ratio of s's other lanes (shrunk toward the
+    portfolio's ratio by `prior_strength` shipments, so a shipper with few other shipments, or none,
+    predicts the portfolio's trend, season included); the consignee's expectation is the sum over its
+    lanes. A shipper winding down then lowers its consignees' expectation, not their evidence."""
+    pair = defaultdict(lambda: [0, 0])  # (shipper, consignee) -> recent, window
+    outbound = defaultdict(lambda: [0, 0])
+    for f in flows:
+        for totals in (pair[f.shipper_id, f.consignee_id], outbound[f.shipper_id]):
+            totals[0] += f.volume_recent
+            totals[1] += f.volume_window
+    recent_total = sum(recent for recent, _ in outbound.values())
+    window_total = sum(window for _, window in outbound.values())
+    portfolio = recent_total / window_total if window_total else 0.0
+    result: dict[int, Inbound] = {}
+    for (shipper, consignee), (recent, window) in pair.items():
+        shipper_recent, shipper_window = outbound[shipper]
+        others = (shipper_recent - recent + prior_strength * portfolio) / (
+            shipper_window - window + prior_strength
+        )
+        seen = result.get(consignee, Inbound(0.0, 0.0, 0.0))
+        result[consignee] = Inbound(
+            seen.recent + recent, seen.window + window, seen.expected + window * others
+        )
+    return result
+
+
+def contact_rates(customers, contacts: dict[int, int], known_days: dict[int, float]) -> dict[str, float]:
+    """Contacts per day of the portfolio's live accounts of each tier, over the days each was known."""
+    counted, days = defaultdict(float), defaultdict(float)
+    for row in customers:
+        counted[str(row.tier)] += contacts.get(row.id, 0)
+        days[str(row.tier)] += known_days[row.id]
+    return {tier: counted[tier] / days[tier] for tier in days if days[tier] > 0}
+
+
 def build(
     data, params: ScoringParams, satisfaction, before, *, now: dt.datetime, alive: dict[int, float],
     first_seen: dict[int, int], problems,
 ) -> dict[int, RiskSignals]:  # fmt: skip
-    """Gather each account's own evidence. Volume and rhythm are a shipper's outbound lanes only; service
+    """Gather each account's own evidence. Volume and rhythm are a shipper's outbound lanes only, a
+    consignee's inbound volume counts against what its shippers' trends predict (`inbound`); service
     quality counts every lane the account is an end of (a distributor: both its roles)."""
     outbound = defaultdict(lambda: [0, 0])  # recent, window
     served = defaultdict(lambda: [0, 0, 0, 0])  # delivered, on time, shipments, troubled
@@ -137,9 +190,16 @@ def build(
                 (f.delivered_window, f.on_time_window, f.volume_window, f.troubled_window)
             ):
                 totals[k] += amount
+    received = inbound(data.flows, prior_strength=params.rate_prior_strength)
     today = queries.day_number(now)
+    known_days = {
+        row.id: float(min(CONTACT_RATE_DAYS, max(0, today - first_seen.get(row.id, today))))
+        for row in data.customers
+    }
+    tier_rates = contact_rates(data.customers, data.contacts, known_days)
     signals = {}
     for row in data.customers:
+        lanes_in = received.get(row.id, Inbound(0.0, 0.0, 0.0))
         recent, window = outbound[row.id]
         delivered, on_time, shipments, troubled = served[row.id]
         last = data.last_contacts.get(row.id)
@@ -157,6 +217,9 @@ def build(
             p_alive=alive.get(row.id),
             volume_recent=recent,
             volume_window=window,
+            inbound_recent=lanes_in.recent,
+            inbound_window=lanes_in.window,
+            inbound_expected=lanes_in.expected,
             delivered=delivered,
             on_time=on_time,
             otif_target=problems.number(
@@ -171,6 +234,9 @@ def build(
             overdue_tickets=data.overdue_tickets.get(row.id, 0),
             days_since_contact=(now - last).total_seconds() / 86_400 if last else None,
             cadence_days=float(params.cadence_days(str(row.tier))),
+            contacts=data.contacts.get(row.id, 0),
+            contact_days=known_days[row.id],
+            tier_contact_rate=tier_rates.get(str(row.tier), 0.0),
             contract_days_left=(row.contract_end - now.date()).days if row.contract_end else None,
             contract_warning_days=float(params.contract_ending_days),
             renewal_open=row.id in data.open_renewals,

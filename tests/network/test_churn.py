@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from logicrm.network import churn
 from logicrm.network.churn import FEATURE_NAMES, PortfolioRates, RiskSignals
+from tests import worked_examples
 
 RATES = PortfolioRates()
 BEHAVIOUR = ("shipping_stopped", "volume_drop")
@@ -94,6 +95,40 @@ def test_a_volume_drop_on_little_volume_weighs_by_its_evidence():
     assert read["volume_drop"] == pytest.approx(5.0 / RATES.volume_trend_min_shipments)
 
 
+def test_a_consignee_receiving_less_than_its_shippers_trend_predicts_reads_an_inbound_drop():
+    # its shippers' other lanes predicted 10 shipments lately; it received 4 of its 30 in the window
+    read = _features(inbound_recent=4.0, inbound_window=30.0, inbound_expected=10.0)
+    assert read["inbound_drop"] == pytest.approx(0.6)
+    assert read["volume_drop"] == 0.0  # the lanes' own decline stays the shippers' evidence
+    assert _features(inbound_recent=12.0, inbound_window=30.0, inbound_expected=10.0)["inbound_drop"] == 0.0
+    # 5 shipments in the window: a quarter of the confidence of 20
+    little = _features(inbound_recent=0.0, inbound_window=5.0, inbound_expected=1.5)["inbound_drop"]
+    assert little == pytest.approx(5.0 / RATES.volume_trend_min_shipments)
+    assert (
+        _features(inbound_recent=0.0, inbound_window=30.0, inbound_expected=10.0, too_new=True)[
+            "inbound_drop"
+        ]
+        == 0.0
+    )
+
+
+TIER_RATE = 1 / 30  # contacts a day: the tier's accounts are contacted monthly
+
+
+def test_contact_shortfall_is_the_shrunk_contact_rate_below_the_tier_rate():
+    usual = {"tier_contact_rate": TIER_RATE, "cadence_days": 60.0, "contact_days": 365.0}
+    assert _features(contacts=12, **usual)["contact_shortfall"] == pytest.approx(
+        1 - (12 + 2) / (365 / 30 + 2)
+    )
+    assert _features(contacts=20, **usual)["contact_shortfall"] == 0.0  # more than usual is no worry
+    never = _features(contacts=0, **usual)["contact_shortfall"]
+    assert never == pytest.approx(1 - 2 / (365 / 30 + 2))  # a year without contact: near 1, not 1
+    # known for a month without contact: shrunk toward the tier's rate, a mild signal only
+    new = _features(contacts=0, **{**usual, "contact_days": 30.0})["contact_shortfall"]
+    assert 0 < new < never / 2
+    assert _features(contacts=0, **{**usual, "tier_contact_rate": 0.0})["contact_shortfall"] == 0.0
+
+
 signals = st.builds(
     RiskSignals,
     satisfaction=st.none() | st.floats(0, 1),
@@ -106,6 +141,12 @@ signals = st.builds(
     p_alive=st.none() | st.floats(0, 1),
     volume_recent=st.floats(0, 1e6),
     volume_window=st.floats(0, 1e6),
+    inbound_recent=st.floats(0, 1e6),
+    inbound_window=st.floats(0, 1e6),
+    inbound_expected=st.floats(0, 1e6),
+    contacts=st.integers(0, 10**5),
+    contact_days=st.floats(0, 365),
+    tier_contact_rate=st.floats(0, 10),
     delivered=st.integers(0, 10**6),
     shipments=st.integers(0, 10**6),
     overdue_tickets=st.integers(0, 10**4),
@@ -268,6 +309,63 @@ def test_fit_coupling_recovers_a_known_coupling():
     # no contagion in the outcomes: the coupling goes to (near) zero
     y_alone = (rng.random(20000) < own).astype(float)
     assert churn.fit_coupling(predict, y_alone, upper=1.25) < 0.1
+
+
+# the learnt worked example of docs/scoring.md: its account at the new origin, and the features it uses
+DOC_ACCOUNT = {"dissatisfaction": 0.2, "otif_gap": 0.0, "inbound_drop": 0.4}
+
+
+def test_scoring_doc_learnt_worked_example():
+    """Fit the page's small history as `logicrm model fit` would (the earlier origins fit, the latest
+    calibrates) and compare every figure the page prints."""
+    history = worked_examples.table("learnt-history")
+    used = tuple(DOC_ACCOUNT)
+    X = np.zeros((len(history), len(FEATURE_NAMES)))
+    for i, row in enumerate(history):
+        for name, value in zip(used, row[2:5], strict=True):
+            X[i, FEATURE_NAMES.index(name)] = float(value)
+    y = np.array([row[5] == "yes" for row in history], dtype=float)
+    origins = [int(row[0]) for row in history]
+    calibrating = np.array([origin == max(origins) for origin in origins])
+    model = churn.fit(X, y, horizon_days=180, min_events=3, calibration_split=calibrating)
+
+    assert model.method == churn.LEARNT
+    # a feature that is 0 in every row is 0 standardised too: it learns nothing and weighs nothing
+    assert all(model.coefficients[k] == 0.0 for k, name in enumerate(FEATURE_NAMES) if name not in used)
+    weights = model.weights()
+    assert worked_examples.table("learnt-fit") == [
+        [
+            name,
+            f"{model.means[k]:.4f}",
+            f"{model.scales[k]:.4f}",
+            f"{model.coefficients[k]:.3f}",
+            f"{weights[name]:.3f}",
+        ]
+        for name in used
+        for k in [FEATURE_NAMES.index(name)]
+    ]
+    a, b = model.calibration
+    assert worked_examples.table("learnt-model") == [
+        ["rows (fitted + calibrating)", f"{int((~calibrating).sum())} + {int(calibrating.sum())}"],
+        ["churn events", str(model.events)],
+        ["intercept c", f"{model.intercept:.3f}"],
+        ["calibration a", f"{a:.3f}"],
+        ["calibration b", f"{b:.3f}"],
+    ]
+
+    x = model.matrix([DOC_ACCOUNT])
+    z = (x[0] - np.asarray(model.means)) / np.asarray(model.scales)
+    contributions = model.contributions(x[0])
+    linear = float(model.linear(x)[0])
+    assert worked_examples.table("learnt-account") == [
+        *(
+            [name, f"{DOC_ACCOUNT[name]:.2f}", f"{z[k]:+.3f}", f"{contributions[name]:+.3f}"]
+            for name in used
+            for k in [FEATURE_NAMES.index(name)]
+        ),
+        ["logit c + Σ w·z", "", "", f"{linear:+.3f}"],
+        ["probability sigmoid(a + b·logit)", "", "", f"{float(model.predict(x)[0]):.3f}"],
+    ]
 
 
 # Judging ----------------------------------------------------------------------------------------------
