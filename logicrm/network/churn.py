@@ -52,11 +52,6 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "contact_overdue", 0.6, "days since the last contact beyond the tier's cadence, in cadences (0–1)"
     ),
-    Feature(
-        "contact_shortfall",
-        1.0,
-        "contacts over the last year below the portfolio's rate for the account's tier, shrunk (0–1)",
-    ),
     Feature("contract_ending", 1.0, "contract ends within the warning window and no renewal is open (0/1)"),
     Feature("too_new", 0.0, "too little history to score on behaviour (0/1)"),
 )
@@ -109,9 +104,6 @@ class RiskSignals:
     overdue_tickets: int = 0
     days_since_contact: float | None = None  # None: never contacted
     cadence_days: float = 60.0
-    contacts: int = 0  # over the contact-rate window (scoring.signals.CONTACT_RATE_DAYS)
-    contact_days: float = 0.0  # days of that window the account was known
-    tier_contact_rate: float = 0.0  # contacts per day of the portfolio's accounts of its tier
     contract_days_left: float | None = None
     contract_warning_days: float = 90.0
     renewal_open: bool = False
@@ -154,13 +146,6 @@ def features(s: RiskSignals, rates: PortfolioRates) -> dict[str, float]:
         contact = rates.contact_overdue_cap
     else:
         contact = min(rates.contact_overdue_cap, max(0.0, s.days_since_contact / s.cadence_days - 1.0))
-    # the contact rate shrunk toward its tier's by one cadence of the tier's usual contact (gamma-Poisson)
-    usual = s.tier_contact_rate * s.cadence_days
-    contact_shortfall = (
-        _clamp(1.0 - (s.contacts + usual) / (s.tier_contact_rate * s.contact_days + usual))
-        if usual > 0
-        else 0.0
-    )
     contract_ending = (
         s.is_shipper
         and s.contract_days_left is not None
@@ -187,7 +172,6 @@ def features(s: RiskSignals, rates: PortfolioRates) -> dict[str, float]:
         "claims": _clamp(troubled) if s.shipments else 0.0,
         "overdue_tickets": math.log(1 + max(0, s.overdue_tickets)),
         "contact_overdue": contact,
-        "contact_shortfall": contact_shortfall,
         "contract_ending": float(contract_ending),
         "too_new": float(s.too_new),
     }

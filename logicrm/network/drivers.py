@@ -26,7 +26,6 @@ OWN_LABELS = {
     "claims": "damage and claims",
     "overdue_tickets": "tickets past SLA",
     "contact_overdue": "no contact for too long",
-    "contact_shortfall": "contacted less often than its tier's accounts",
     "contract_ending": "contract ending, no renewal open",
     "too_new": "too new to judge",
     # drivers of snapshots taken before the model (kept readable in history)

@@ -315,16 +315,6 @@ def last_contacts(session: Session, *, now: dt.datetime) -> dict[int, dt.datetim
     return {customer_id: at for customer_id, at in rows}
 
 
-def contact_counts(session: Session, *, since: dt.datetime, now: dt.datetime) -> dict[int, int]:
-    """How many times each customer was contacted in [since, now]."""
-    rows = session.execute(
-        select(Interaction.customer_id, func.count())
-        .where(Interaction.at >= since, Interaction.at <= now)
-        .group_by(Interaction.customer_id)
-    )
-    return {customer_id: count for customer_id, count in rows}
-
-
 def overdue_tickets(session: Session, *, now: dt.datetime) -> dict[int, int]:
     """Count open tickets per customer past their resolution due time."""
     counts: dict[int, int] = {}

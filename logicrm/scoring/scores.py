@@ -131,7 +131,6 @@ class Aggregates:
     dimension_scores: list
     earlier_answers: list
     last_contacts: dict[int, dt.datetime]
-    contacts: dict[int, int]  # over the trailing signals.CONTACT_RATE_DAYS
     overdue_tickets: dict[int, int]
     open_renewals: set[int]
 
@@ -157,9 +156,6 @@ def load(session: Session, params: ScoringParams, *, now: dt.datetime) -> Aggreg
         dimension_scores=queries.dimension_scores(session, since=earliest, until=now),
         earlier_answers=queries.earlier_answers(session, before=earliest),
         last_contacts=queries.last_contacts(session, now=now),
-        contacts=queries.contact_counts(
-            session, since=now - dt.timedelta(days=signals.CONTACT_RATE_DAYS), now=now
-        ),
         overdue_tickets=queries.overdue_tickets(session, now=now),
         open_renewals=queries.open_renewals(session),
     )

@@ -25,8 +25,6 @@ DAYS_PER_WEEK = 7.0
 RHYTHM_DAYS = 730
 # a shipper that shipped in fewer distinct weeks than this has no rhythm to judge yet
 MIN_RHYTHM_WEEKS = 3
-# an account's contact rate is counted over this much past
-CONTACT_RATE_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -163,15 +161,6 @@ def inbound(flows, *, prior_strength: float) -> dict[int, Inbound]:
     return result
 
 
-def contact_rates(customers, contacts: dict[int, int], known_days: dict[int, float]) -> dict[str, float]:
-    """Contacts per day of the portfolio's live accounts of each tier, over the days each was known."""
-    counted, days = defaultdict(float), defaultdict(float)
-    for row in customers:
-        counted[str(row.tier)] += contacts.get(row.id, 0)
-        days[str(row.tier)] += known_days[row.id]
-    return {tier: counted[tier] / days[tier] for tier in days if days[tier] > 0}
-
-
 def build(
     data, params: ScoringParams, satisfaction, before, *, now: dt.datetime, alive: dict[int, float],
     first_seen: dict[int, int], problems,
@@ -192,11 +181,6 @@ def build(
                 totals[k] += amount
     received = inbound(data.flows, prior_strength=params.rate_prior_strength)
     today = queries.day_number(now)
-    known_days = {
-        row.id: float(min(CONTACT_RATE_DAYS, max(0, today - first_seen.get(row.id, today))))
-        for row in data.customers
-    }
-    tier_rates = contact_rates(data.customers, data.contacts, known_days)
     signals = {}
     for row in data.customers:
         lanes_in = received.get(row.id, Inbound(0.0, 0.0, 0.0))
@@ -234,9 +218,6 @@ def build(
             overdue_tickets=data.overdue_tickets.get(row.id, 0),
             days_since_contact=(now - last).total_seconds() / 86_400 if last else None,
             cadence_days=float(params.cadence_days(str(row.tier))),
-            contacts=data.contacts.get(row.id, 0),
-            contact_days=known_days[row.id],
-            tier_contact_rate=tier_rates.get(str(row.tier), 0.0),
             contract_days_left=(row.contract_end - now.date()).days if row.contract_end else None,
             contract_warning_days=float(params.contract_ending_days),
             renewal_open=row.id in data.open_renewals,

@@ -112,23 +112,6 @@ def test_a_consignee_receiving_less_than_its_shippers_trend_predicts_reads_an_in
     )
 
 
-TIER_RATE = 1 / 30  # contacts a day: the tier's accounts are contacted monthly
-
-
-def test_contact_shortfall_is_the_shrunk_contact_rate_below_the_tier_rate():
-    usual = {"tier_contact_rate": TIER_RATE, "cadence_days": 60.0, "contact_days": 365.0}
-    assert _features(contacts=12, **usual)["contact_shortfall"] == pytest.approx(
-        1 - (12 + 2) / (365 / 30 + 2)
-    )
-    assert _features(contacts=20, **usual)["contact_shortfall"] == 0.0  # more than usual is no worry
-    never = _features(contacts=0, **usual)["contact_shortfall"]
-    assert never == pytest.approx(1 - 2 / (365 / 30 + 2))  # a year without contact: near 1, not 1
-    # known for a month without contact: shrunk toward the tier's rate, a mild signal only
-    new = _features(contacts=0, **{**usual, "contact_days": 30.0})["contact_shortfall"]
-    assert 0 < new < never / 2
-    assert _features(contacts=0, **{**usual, "tier_contact_rate": 0.0})["contact_shortfall"] == 0.0
-
-
 signals = st.builds(
     RiskSignals,
     satisfaction=st.none() | st.floats(0, 1),
@@ -144,9 +127,6 @@ signals = st.builds(
     inbound_recent=st.floats(0, 1e6),
     inbound_window=st.floats(0, 1e6),
     inbound_expected=st.floats(0, 1e6),
-    contacts=st.integers(0, 10**5),
-    contact_days=st.floats(0, 365),
-    tier_contact_rate=st.floats(0, 10),
     delivered=st.integers(0, 10**6),
     shipments=st.integers(0, 10**6),
     overdue_tickets=st.integers(0, 10**4),

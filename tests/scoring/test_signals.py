@@ -58,30 +58,6 @@ def test_a_silent_furious_decision_maker_still_weighs_and_no_answer_is_no_data(a
     assert silent.features["dissatisfaction"] == silent.features["weakest_deciding_shortfall"] == 0.0
 
 
-def test_the_contact_rate_counts_the_last_year_against_the_tier_rate_as_of_the_moment_scored(api, db):
-    """The contact rate counts the last year's contacts (none after `now`) against the tier's portfolio
-    rate."""
-    year_ago = (NOW - dt.timedelta(days=400)).date().isoformat()
-    courted = factories.customer(api, roles=("consignee",), tier="key", acquired_on=year_ago)
-    neglected = factories.customer(api, roles=("consignee",), tier="key", acquired_on=year_ago)
-    for days_ago in range(10, 360, 30):  # monthly
-        factories.interaction(api, courted, at=(NOW - dt.timedelta(days=days_ago)).isoformat())
-    factories.interaction(api, neglected, at=(NOW - dt.timedelta(days=300)).isoformat())
-    factories.interaction(api, neglected, at=(NOW + dt.timedelta(days=1)).isoformat())  # after now
-
-    with db.session(write=False) as session:
-        accounts = scoring.compute(session, PARAMS, now=NOW).accounts
-    courted_signals, neglected_signals = accounts[courted["id"]].signals, accounts[neglected["id"]].signals
-    assert (courted_signals.contacts, neglected_signals.contacts) == (12, 1)
-    assert courted_signals.contact_days == neglected_signals.contact_days == signals.CONTACT_RATE_DAYS
-    assert courted_signals.tier_contact_rate == pytest.approx(13 / (2 * 365))
-    usual = 13 / (2 * 365) * PARAMS.cadence_key_days
-    assert accounts[neglected["id"]].features["contact_shortfall"] == pytest.approx(
-        1 - (1 + usual) / (13 / 2 + usual)
-    )
-    assert accounts[courted["id"]].features["contact_shortfall"] == 0.0
-
-
 Flow = collections.namedtuple("Flow", "shipper_id consignee_id volume_recent volume_window")
 
 
