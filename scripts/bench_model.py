@@ -16,6 +16,9 @@ Figures, pooled over the scoring moments, on the accounts both sides hold at ris
   share of accounts at or above risk_high and the share risk_high alerts (its capacity per manager).
 
 Usage: .venv/bin/python scripts/bench_model.py --accounts 300 --years 2.5 --moments 3
+  --keep DIR keeps each loaded world's database under DIR and reuses it on later runs (loading is what
+  costs; two versions of the code can then be compared on the very same data); --today fixes the worlds'
+  last day, so that a later run generates the same worlds.
 """
 
 from __future__ import annotations
