@@ -223,7 +223,9 @@ def test_a_fit_on_a_known_logistic_truth_ranks_as_well_as_the_truth(learnt):
 def test_a_fit_on_a_known_logistic_truth_is_calibrated(learnt):
     X, _truth, y = _world(20000, seed=3)
     p = learnt.predict(X)
-    assert p.mean() == pytest.approx(y.mean(), abs=0.01)
+    # the calibration is fitted on the 2,000 held rows: their own mean misses the world's by a standard
+    # error of about 0.011 (base rate near 0.38), so 0.01 would be one standard error; 0.025 is over two
+    assert p.mean() == pytest.approx(y.mean(), abs=0.025)
     for row in churn.reliability(p, y, bins=5):
         if row["count"] >= 300:
             assert row["observed"] == pytest.approx(row["predicted"], abs=0.04), row
