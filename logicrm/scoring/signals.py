@@ -130,6 +130,9 @@ class Inbound:
     expected: float
 
 
+NO_INBOUND = Inbound(0.0, 0.0, 0.0)
+
+
 def inbound(flows, *, prior_strength: float) -> dict[int, Inbound]:
     """Each consignee's inbound volume against what its shippers' trends predict.
 
@@ -154,7 +157,7 @@ def inbound(flows, *, prior_strength: float) -> dict[int, Inbound]:
         others = (shipper_recent - recent + prior_strength * portfolio) / (
             shipper_window - window + prior_strength
         )
-        seen = result.get(consignee, Inbound(0.0, 0.0, 0.0))
+        seen = result.get(consignee, NO_INBOUND)
         result[consignee] = Inbound(
             seen.recent + recent, seen.window + window, seen.expected + window * others
         )
@@ -183,7 +186,7 @@ def build(
     today = queries.day_number(now)
     signals = {}
     for row in data.customers:
-        lanes_in = received.get(row.id, Inbound(0.0, 0.0, 0.0))
+        lanes_in = received.get(row.id, NO_INBOUND)
         recent, window = outbound[row.id]
         delivered, on_time, shipments, troubled = served[row.id]
         last = data.last_contacts.get(row.id)

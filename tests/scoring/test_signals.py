@@ -1,4 +1,5 @@
-"""The churn model's survey evidence is the satisfaction the health answer shows (scoring.signals)."""
+"""The churn model's evidence as scoring.signals gathers it: the satisfaction the health answer shows, and
+a consignee's inbound volume against its shippers' other lanes."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def test_a_consignee_inbound_counts_against_its_shippers_other_lanes():
     assert churn.features(RiskSignals(**_inbound(received[11])), PortfolioRates())["inbound_drop"] > 0.7
     winding = (6 + k * portfolio) / (60 + k)
     assert received[22].expected == pytest.approx(30 * winding)
-    # its lane fell to a third like 11's, but reads at most the little the shrinkage leaves
+    # its lane fell nearly as far as 11's (3 against 2 of 30), but it reads only what the shrinkage leaves
     assert churn.features(RiskSignals(**_inbound(received[22])), PortfolioRates())["inbound_drop"] < 0.2
     # a shipper with no other lane predicts the portfolio's trend
     assert received[21].expected == pytest.approx(30 * winding + 30 * portfolio)
