@@ -16,11 +16,15 @@ Figures, pooled over the scoring moments, on the accounts both sides hold at ris
   share of accounts at or above risk_high and the share risk_high alerts (its capacity per manager).
 
 Usage: .venv/bin/python scripts/bench_model.py --accounts 300 --years 2.5 --moments 3
+  --keep DIR keeps each loaded world's database under DIR and reuses it on later runs (loading is what
+  costs; two versions of the code can then be compared on the very same data); --today fixes the worlds'
+  last day, so that a later run generates the same worlds.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import itertools
 import math
@@ -37,6 +41,7 @@ import numpy as np
 from logicrm import create_app
 from logicrm.cli import register_commands
 from logicrm.customers import service as customers
+from logicrm.errors import NotFound
 from logicrm.health.rules import RuleParams
 from logicrm.network import churn
 from logicrm.scoring import model as churn_models
@@ -52,6 +57,7 @@ WORLDS = tuple(
 )
 BINS = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0)
 TARGET_AUC_GAP = 0.03
+ADMIN_EMAIL = "bench@bench.example"
 
 
 @dataclass
@@ -72,15 +78,23 @@ class Scored:
 
 
 def load(world, directory: Path):
-    """A fresh SQLite database holding the world's history, loaded through the CLI; return the app."""
-    paths = export_csv(world, directory / "csv")
-    app = create_app({"database_url": f"sqlite:///{directory / 'bench.db'}"})
+    """A SQLite database holding the world's history, loaded through the CLI; return the app.
+
+    A database already loaded in `directory` (by an earlier run with --keep) is reused: loading is
+    what costs, and features can then be compared on the very same data."""
+    database = directory / "bench.db"
+    app = create_app({"database_url": f"sqlite:///{database}"})
     register_commands(app)
     runner = app.test_cli_runner()
+    if database.exists() and (directory / "loaded").exists():
+        return app
+    database.unlink(missing_ok=True)
+    paths = export_csv(world, directory / "csv")
     for args in (["db", "upgrade"], *(["import", kind, str(path)] for kind, path in paths.items())):
         result = runner.invoke(args=args)
         if result.exit_code != 0:
             raise SystemExit(f"`logicrm {' '.join(args)}` failed: {result.output}")
+    (directory / "loaded").touch()
     return app
 
 
@@ -104,7 +118,7 @@ def score_world(world, app, *, horizon: int, count: int, runs: int) -> Scored:
     rows = defaultdict(list)
     methods, couplings, unmatched = [], [], 0
     with database.session_scope() as session:
-        admin = users.create(session, name="Bench", email="bench@bench.example", role=UserRole.ADMIN)
+        admin = _admin(session)
         ids = {c.external_ref: c.id for c in session.scalars(customers.list_statement(user=admin))}
         # one replay serves every moment: an origin's features and labels are point in time
         history = signals.history(session, params, now=at[-1])
@@ -137,6 +151,14 @@ def score_world(world, app, *, horizon: int, count: int, runs: int) -> Scored:
             rows["alerted"].append(np.array([c in alerted for c in both]))
     pooled = {name: np.concatenate(parts) for name, parts in rows.items()}
     return Scored(**pooled, methods=methods, couplings=couplings, unmatched=unmatched)
+
+
+def _admin(session):
+    """The benchmark's admin user (created on the first run over a database)."""
+    try:
+        return users.get_by_email(session, email=ADMIN_EMAIL)
+    except NotFound:
+        return users.create(session, name="Bench", email=ADMIN_EMAIL, role=UserRole.ADMIN)
 
 
 def _alerted(scored: scores.PortfolioScores, rules: RuleParams) -> set[int]:
@@ -276,6 +298,17 @@ def targets(results: list[dict]) -> list[str]:
     return lines
 
 
+@contextlib.contextmanager
+def _folder(keep: Path | None, name: str):
+    """The folder a world's database lives in: kept under `keep` for reuse, else a temporary one."""
+    if keep is None:
+        with tempfile.TemporaryDirectory() as directory:
+            yield Path(directory)
+    else:
+        (keep / name).mkdir(parents=True, exist_ok=True)
+        yield keep / name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=300)
@@ -285,9 +318,13 @@ def main() -> None:
     parser.add_argument("--moments", type=int, default=3, help="monthly scoring moments per world")
     parser.add_argument("--runs", type=int, default=1000, help="oracle Monte-Carlo runs per moment")
     parser.add_argument("--worlds", nargs="*", help="contagion:drivers pairs (default: all six)")
+    parser.add_argument("--today", type=dt.date.fromisoformat, help="the worlds' last day (default: today)")
+    parser.add_argument(
+        "--keep", type=Path, help="keep each loaded database under this folder and reuse it on later runs"
+    )
     args = parser.parse_args()
     worlds = [tuple(w.split(":")) for w in args.worlds] if args.worlds else WORLDS
-    today = dt.datetime.now(dt.UTC).date()
+    today = args.today or dt.datetime.now(dt.UTC).date()
     print(f"# machine: {platform.platform()}, Python {platform.python_version()}", flush=True)
     results = []
     for contagion, drivers in worlds:
@@ -301,8 +338,10 @@ def main() -> None:
             today=today,
         )
         world = generate(config)
-        with tempfile.TemporaryDirectory() as directory:
-            app = load(world, Path(directory))
+        with _folder(
+            args.keep, f"{contagion}-{drivers}-{args.accounts}-{args.years}-{args.seed}-{today}"
+        ) as directory:
+            app = load(world, directory)
             loaded = time.perf_counter() - started
             if app.config["LOGICRM_SCORING"].horizon_days != args.horizon:
                 raise SystemExit("--horizon must equal the configured horizon_days")

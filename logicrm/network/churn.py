@@ -41,6 +41,11 @@ FEATURES: tuple[Feature, ...] = (
     Feature("no_survey_data", 0.3, "no survey answer from any department (0/1)"),
     Feature("shipping_stopped", 3.0, "1 − P(alive) of the shipper's shipment rhythm (BG/NBD)"),
     Feature("volume_drop", 2.0, "fall of the shipper's recent shipment rate against its trailing rate (0–1)"),
+    Feature(
+        "inbound_drop",
+        2.0,
+        "fall of the consignee's recent inbound shipments below what its shippers' other lanes did (0–1)",
+    ),
     Feature("otif_gap", 6.0, "shrunk on-time-in-full rate below its target (0–1)"),
     Feature("claims", 5.0, "shrunk share of shipments damaged or claimed (0–1)"),
     Feature("overdue_tickets", 0.6, "log(1 + tickets open past their SLA)"),
@@ -86,6 +91,11 @@ class RiskSignals:
     p_alive: float | None = None  # BG/NBD, shippers with enough rhythm to judge
     volume_recent: float = 0.0
     volume_window: float = 0.0
+    # a consignee's inbound lanes: shipments in the recent days, in the window, and the recent shipments
+    # its shippers' trends on their other lanes predict (scoring.signals.inbound)
+    inbound_recent: float = 0.0
+    inbound_window: float = 0.0
+    inbound_expected: float = 0.0
     delivered: int = 0
     on_time: int = 0
     otif_target: float | None = None
@@ -128,6 +138,10 @@ def features(s: RiskSignals, rates: PortfolioRates) -> dict[str, float]:
         recent_rate = s.volume_recent / s.volume_window * rates.window_over_recent
         confidence = min(1.0, s.volume_window / rates.volume_trend_min_shipments)
         volume_drop = confidence * _clamp(1.0 - recent_rate)
+    inbound_drop = 0.0
+    if s.inbound_expected > 0:
+        confidence = min(1.0, s.inbound_window / rates.volume_trend_min_shipments)
+        inbound_drop = confidence * _clamp(1.0 - s.inbound_recent / s.inbound_expected)
     if s.days_since_contact is None:
         contact = rates.contact_overdue_cap
     else:
@@ -153,6 +167,7 @@ def features(s: RiskSignals, rates: PortfolioRates) -> dict[str, float]:
             _clamp(1.0 - s.p_alive) if s.is_shipper and s.p_alive is not None and not s.too_new else 0.0
         ),
         "volume_drop": 0.0 if s.too_new else volume_drop,
+        "inbound_drop": 0.0 if s.too_new else inbound_drop,
         "otif_gap": _clamp(target - on_time) if s.delivered else 0.0,
         "claims": _clamp(troubled) if s.shipments else 0.0,
         "overdue_tickets": math.log(1 + max(0, s.overdue_tickets)),

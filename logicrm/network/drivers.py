@@ -21,6 +21,7 @@ OWN_LABELS = {
     "no_survey_data": "no survey answers yet",
     "shipping_stopped": "shipments thinning or stopped",
     "volume_drop": "falling volume",
+    "inbound_drop": "receiving less than its shippers send elsewhere",
     "otif_gap": "on-time-in-full below target",
     "claims": "damage and claims",
     "overdue_tickets": "tickets past SLA",

@@ -120,11 +120,56 @@ def rates(flows, params: ScoringParams) -> PortfolioRates:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A consignee's inbound lanes at one moment: shipments in the recent days and in the window, and the
+    recent shipments expected of them from how its shippers' other lanes went."""
+
+    recent: float
+    window: float
+    expected: float
+
+
+NO_INBOUND = Inbound(0.0, 0.0, 0.0)
+
+
+def inbound(flows, *, prior_strength: float) -> dict[int, Inbound]:
+    """Each consignee's inbound volume against what its shippers' trends predict.
+
+    A lane's volume is routed by its shipper, so a shipper's general decline is its own evidence; but a
+    consignee that orders less from every shipper shows as lanes falling while the shippers' other lanes
+    hold. Each lane s→c is expected to keep the recent/window ratio of s's other lanes (shrunk toward the
+    portfolio's ratio by `prior_strength` shipments, so a shipper with few other shipments, or none,
+    predicts the portfolio's trend, season included); the consignee's expectation is the sum over its
+    lanes. A shipper winding down then lowers its consignees' expectation, not their evidence."""
+    pair = defaultdict(lambda: [0, 0])  # (shipper, consignee) -> recent, window
+    outbound = defaultdict(lambda: [0, 0])
+    for f in flows:
+        for totals in (pair[f.shipper_id, f.consignee_id], outbound[f.shipper_id]):
+            totals[0] += f.volume_recent
+            totals[1] += f.volume_window
+    recent_total = sum(recent for recent, _ in outbound.values())
+    window_total = sum(window for _, window in outbound.values())
+    portfolio = recent_total / window_total if window_total else 0.0
+    result: dict[int, Inbound] = {}
+    for (shipper, consignee), (recent, window) in pair.items():
+        shipper_recent, shipper_window = outbound[shipper]
+        others = (shipper_recent - recent + prior_strength * portfolio) / (
+            shipper_window - window + prior_strength
+        )
+        seen = result.get(consignee, NO_INBOUND)
+        result[consignee] = Inbound(
+            seen.recent + recent, seen.window + window, seen.expected + window * others
+        )
+    return result
+
+
 def build(
     data, params: ScoringParams, satisfaction, before, *, now: dt.datetime, alive: dict[int, float],
     first_seen: dict[int, int], problems,
 ) -> dict[int, RiskSignals]:  # fmt: skip
-    """Gather each account's own evidence. Volume and rhythm are a shipper's outbound lanes only; service
+    """Gather each account's own evidence. Volume and rhythm are a shipper's outbound lanes only, a
+    consignee's inbound volume counts against what its shippers' trends predict (`inbound`); service
     quality counts every lane the account is an end of (a distributor: both its roles)."""
     outbound = defaultdict(lambda: [0, 0])  # recent, window
     served = defaultdict(lambda: [0, 0, 0, 0])  # delivered, on time, shipments, troubled
@@ -137,9 +182,11 @@ def build(
                 (f.delivered_window, f.on_time_window, f.volume_window, f.troubled_window)
             ):
                 totals[k] += amount
+    received = inbound(data.flows, prior_strength=params.rate_prior_strength)
     today = queries.day_number(now)
     signals = {}
     for row in data.customers:
+        lanes_in = received.get(row.id, NO_INBOUND)
         recent, window = outbound[row.id]
         delivered, on_time, shipments, troubled = served[row.id]
         last = data.last_contacts.get(row.id)
@@ -157,6 +204,9 @@ def build(
             p_alive=alive.get(row.id),
             volume_recent=recent,
             volume_window=window,
+            inbound_recent=lanes_in.recent,
+            inbound_window=lanes_in.window,
+            inbound_expected=lanes_in.expected,
             delivered=delivered,
             on_time=on_time,
             otif_target=problems.number(

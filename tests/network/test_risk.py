@@ -1,6 +1,5 @@
 import itertools
 import math
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -21,6 +20,7 @@ from logicrm.network.risk import (
     propagate_reference,
 )
 from logicrm.network.satisfaction import two_sided
+from tests import worked_examples
 from tests.network.strategies import networks
 
 PARAMS = ScoringParams()
@@ -302,15 +302,6 @@ def test_explanation_zero_own_risk():
     assert all(e.drivers == () for e in explain(arrays, result, zero, PARAMS, baseline=BASE).values())
 
 
-def _doc_table(text: str, name: str) -> list[list[str]]:
-    """Return the body rows of the table between the worked-example markers of docs/scoring.md."""
-    body = text.split(f"<!-- worked-example:{name} -->")[1].split(f"<!-- /worked-example:{name} -->")[0]
-    rows = [
-        [cell.strip() for cell in line.strip().strip("|").split("|")] for line in body.strip().splitlines()
-    ]
-    return rows[2:]
-
-
 # the worked example's own parameters, as stated on the page: recalibrated defaults leave it intact
 DOC_EXAMPLE = ScoringParams(
     alpha_down=0.6, alpha_up=0.5, beta_two_sided=0.4, cascade_threshold=0.5, volume_window_days=90,
@@ -349,10 +340,9 @@ def test_scoring_doc_worked_example():
     result = propagate_arrays(arrays, arrays.vector(r0))
     risk = arrays.mapping(result.risk)
     two = two_sided(graph, satisfaction, DOC_EXAMPLE)
-    text = (Path(__file__).parents[2] / "docs" / "scoring.md").read_text()
 
     by_name = {n: i for i, n in names.items()}
-    expected = {row[0]: row[1:] for row in _doc_table(text, "accounts")}
+    expected = {row[0]: row[1:] for row in worked_examples.table("accounts")}
     assert expected == {
         n: [f"{satisfaction[i]:.4f}", f"{two[i]:.4f}", f"{r0[i]:.4f}", f"{risk[i]:.4f}"]
         for n, i in by_name.items()
@@ -370,11 +360,11 @@ def test_scoring_doc_worked_example():
         baseline=float(DOC_MODEL.predict(np.zeros((1, X.shape[1])))[0]),
         nodes=[3],
     )[3]
-    assert _doc_table(text, "explanation") == [[label(d), f"{d.share:.4f}"] for d in c1.drivers]
+    assert worked_examples.table("explanation") == [[label(d), f"{d.share:.4f}"] for d in c1.drivers]
 
     cascade = what_if(arrays, remove_customers=[1])
     expected_revenue = expected_loss(arrays, r0, remove_customers=[1])
-    assert _doc_table(text, "what-if") == [
+    assert worked_examples.table("what-if") == [
         ["lost by round", "; ".join(", ".join(names[i] for i in r) for r in cascade.rounds)],
         ["links cut", str(cascade.links_cut)],
         ["shipments/month lost", f"{cascade.shipments_per_month_lost:.2f}"],

@@ -1,7 +1,6 @@
 import math
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -29,6 +28,7 @@ from logicrm.network.satisfaction import (
     response_score,
     two_sided,
 )
+from tests import worked_examples
 from tests.network.strategies import LARGEST, finite, networks
 
 PARAMS = ScoringParams()
@@ -547,16 +547,6 @@ def test_two_sided_stays_a_score_for_any_finite_volumes(case, data):
     assert all((result[c] is None) == (own[c] is None) for c in own)
 
 
-def _doc_table(name: str) -> list[list[str]]:
-    """Return the body rows of a worked-example table of docs/scoring.md."""
-    text = (Path(__file__).resolve().parents[2] / "docs" / "scoring.md").read_text()
-    body = text.split(f"<!-- worked-example:{name} -->")[1].split(f"<!-- /worked-example:{name} -->")[0]
-    rows = [
-        [cell.strip() for cell in line.strip().strip("|").split("|")] for line in body.strip().splitlines()
-    ]
-    return rows[2:]
-
-
 # the example's own parameters, as stated on the page, so that recalibrated defaults leave it intact
 DOC_EXAMPLE = ScoringParams(
     half_life_days=90.0, satisfaction_prior_strength=0.5, loyalty_prior_strength=3.0, weakest_cap=0.25,
@@ -595,14 +585,14 @@ def test_scoring_doc_worked_example():
             return ["–", "–", "–", "no data"]
         return [f"{d.score:.4f}", f"{100 * d.score:.1f}", f"{d.gap:+.2f}", d.band]
 
-    assert _doc_table("satisfaction-departments") == [
+    assert worked_examples.table("satisfaction-departments") == [
         [d.name, f"{d.evidence:.4f}", *verdict(d), "yes" if d.silent else "no"] for d in acme.departments
     ]
-    assert _doc_table("satisfaction-dimensions") == [
+    assert worked_examples.table("satisfaction-dimensions") == [
         [g.dimension, f"{g.evidence:.4f}", f"{g.score:.4f}", f"{g.gap:+.2f}", g.band] for g in acme.dimensions
     ]
     one_detractor = loyalty([said(logistics, 0, None, 0)], as_of=NOW, params=DOC_EXAMPLE, priors=priors)
-    assert _doc_table("satisfaction-account") == [
+    assert worked_examples.table("satisfaction-account") == [
         ["index", f"{100 * acme.score:.1f}"],
         ["gap", f"{acme.gap:+.2f}"],
         ["band", acme.band],
