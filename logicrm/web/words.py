@@ -13,17 +13,25 @@ from logicrm.network import drivers, satisfaction
 from logicrm.relations.models import Dimension
 from logicrm.web.format import percent, points
 
+# every driver network.drivers.OWN_LABELS names (the churn model's features, and older snapshots' drivers)
 OWN_DRIVERS = {
-    "low_satisfaction": _l("low satisfaction"),
+    "dissatisfaction": _l("satisfaction below expectations"),
     "satisfaction_drop": _l("satisfaction dropped"),
-    "low_loyalty": _l("low loyalty (NPS)"),
+    "weakest_deciding_shortfall": _l("a deciding department is unhappy"),
+    "detractors": _l("detractors (negative NPS)"),
+    "silent_deciding_department": _l("a deciding department is silent"),
+    "no_survey_data": _l("no survey answers yet"),
+    "shipping_stopped": _l("shipments thinning or stopped"),
     "volume_drop": _l("falling volume"),
-    "otif_gap": _l("on-time-in-full below SLA"),
+    "inbound_drop": _l("receiving less than its shippers send elsewhere"),
+    "otif_gap": _l("on-time-in-full below target"),
     "claims": _l("damage and claims"),
     "overdue_tickets": _l("tickets past SLA"),
     "contact_overdue": _l("no contact for too long"),
     "contract_ending": _l("contract ending, no renewal open"),
-    "silent_deciding_department": _l("a deciding department is silent"),
+    "too_new": _l("too new to judge"),
+    "low_satisfaction": _l("low satisfaction"),
+    "low_loyalty": _l("low loyalty (NPS)"),
 }
 
 

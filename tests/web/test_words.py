@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from logicrm.network import churn, drivers
 from logicrm.web import words
 
 
@@ -69,3 +70,14 @@ def test_risk_jump_and_exposure_say_the_horizon_when_the_alert_stored_one(app):
             "its probability of leaving within 180 days is 20%."
         )
         assert words.alert_cause("exposure_high", exposure).endswith("its network risk is 20%.")
+
+
+def test_every_driver_the_scores_name_has_a_label_of_its_own_in_the_pages():
+    assert set(words.OWN_DRIVERS) == set(drivers.OWN_LABELS)  # none reads as "other drivers"
+    assert set(churn.FEATURE_NAMES) <= set(words.OWN_DRIVERS)
+
+
+def test_a_stored_feature_driver_reads_as_its_label_not_as_other_drivers(app):
+    with app.test_request_context():
+        text = words.driver_text({"kind": "own", "key": "inbound_drop", "share": 0.2}, {})
+    assert text == "receiving less than its shippers send elsewhere"
