@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from logicrm import db
@@ -51,7 +51,8 @@ def find_duplicates(session: Session, *, candidates: Sequence[Candidate]) -> lis
     number once normalised; the same normalised name (or one of its aliases); or a name scoring
     names.SIMILAR_AT or more, among the CANDIDATES live customers sharing most blocking keys with it (then
     the lowest ids), unless both carry different registration numbers. Candidates are not compared with
-    each other; a batch costs a few queries, however many candidates it holds."""
+    each other; a batch costs a few queries, however many candidates it holds. A candidate that
+    allows duplicates is checked for its registration number alone: any name would let it through."""
     connection = session.connection()
     registrations = [names.registration_key(c.registration_number) for c in candidates]
     written = [[c.name, *c.aliases] for c in candidates]
@@ -84,6 +85,8 @@ def find_duplicates(session: Session, *, candidates: Sequence[Candidate]) -> lis
         named = [i for text in normalized[position] for i in same_name.get(text, ()) if i != c.exclude_id]
         if numbered:
             found.append((min(numbered), "registration_number", 1.0))
+        elif c.allow_duplicate:
+            found.append(None)  # a name, however alike, would let it through: not searched
         elif named:
             found.append((min(named), "name", 1.0))
         else:
@@ -129,11 +132,9 @@ def _similar(
     ):
         postings[key].append(customer_id)
     sharing = _Sharing(postings)
-    shortlists = {}
-    for position, (_texts, keys) in probes.items():
-        exclude = candidates[position].exclude_id
-        ranked = sharing.most(frozenset(keys), CANDIDATES + 1)
-        shortlists[position] = [i for i in ranked if i != exclude][:CANDIDATES]
+    shortlists = {
+        position: sharing.most(frozenset(keys), CANDIDATES + 1) for position, (_texts, keys) in probes.items()
+    }
     listed = {i for shortlist in shortlists.values() for i in shortlist}
     known: dict[int, list[str]] = defaultdict(list)  # customer -> its match names
     registration_of = {}
@@ -152,13 +153,14 @@ def _similar(
         known[customer_id].append(match)
     found = {}
     for position, shortlist in shortlists.items():
-        mine, registration = [names.match_name(t) for t in probes[position][0]], registrations[position]
+        exclude, registration = candidates[position].exclude_id, registrations[position]
         eligible = [
             i
-            for i in shortlist
+            for i in sorted([i for i in shortlist if i != exclude][:CANDIDATES])
             if not (registration and registration_of[i] and registration != registration_of[i])
         ]  # two registration numbers: two legal entities, however alike their names
-        best = _best(mine, [(i, their) for i in sorted(eligible) for their in known[i]])
+        mine = [names.match_name(text) for text in probes[position][0]]
+        best = _best(mine, [(i, their) for i in eligible for their in known[i]])
         if best is not None:
             found[position] = (best[1], "similar_name", round(best[0], 3))
     return found
@@ -231,11 +233,16 @@ def reindex_names(session: Session, *, customer_ids: Iterable[int]) -> None:
     if not ids:
         return
     session.flush()
-    session.execute(delete(CustomerNameKey).where(CustomerNameKey.customer_id.in_(ids)))
-    written = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all()
-    written += session.execute(
-        select(CustomerAlias.customer_id, CustomerAlias.name).where(CustomerAlias.customer_id.in_(ids))
+    connection = session.connection()
+    listed = db.among(connection, CustomerNameKey.customer_id, ids)
+    connection.execute(delete(CustomerNameKey).where(listed))
+    written = connection.execute(
+        select(Customer.id, Customer.name).where(db.among(connection, Customer.id, ids))
+    ).all()
+    written += connection.execute(
+        select(CustomerAlias.customer_id, CustomerAlias.name).where(
+            db.among(connection, CustomerAlias.customer_id, ids)
+        )
     ).all()
     keys = {(customer_id, key) for customer_id, text in written for key in names.name_keys(text)}
-    if keys:
-        session.execute(insert(CustomerNameKey), [{"customer_id": c, "key": key} for c, key in sorted(keys)])
+    db.bulk_insert(connection, CustomerNameKey.__table__, ("customer_id", "key"), sorted(keys))

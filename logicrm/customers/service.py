@@ -272,7 +272,7 @@ def duplicates(session: Session, *, user: User, candidates: Sequence[Candidate])
     keys are locked until the transaction ends (PostgreSQL; SQLite writers hold the database's lock)."""
     db.lock_keys(
         session,
-        [
+        (  # (a generator: computed only where locks are taken)
             key
             for c in candidates
             for written in ([c.name, *c.aliases],)
@@ -281,7 +281,7 @@ def duplicates(session: Session, *, user: User, candidates: Sequence[Candidate])
                 f"customer-registration:{names.registration_key(c.registration_number)}",
                 *(f"customer-name-key:{key}" for text in written for key in names.name_keys(text)),
             )
-        ],
+        ),
     )
     conflicts: list[Conflict | None] = []
     for c, found in zip(candidates, find_duplicates(session, candidates=candidates), strict=True):
