@@ -124,19 +124,21 @@ def insert(ctx: Context, table: Table, records: list[dict]) -> list[dict]:
     ]
     keyed = "id" in table.c  # (a role profile's key is its customer's)
     ids = db.reserve_ids(connection, table, len(records)) if keyed else [None] * len(records)
-    stored = []
-    for new_id, record in zip(ids, records, strict=True):
-        values = {"id": new_id} if keyed else {}
-        for name in names:
-            value = record.get(name)
-            if value is None and name in defaults and (name not in record or name not in nullable_json):
-                value = defaults[name]()
-            values[name] = value
-        stored.append(values)
     columns = (*(("id",) if keyed else ()), *(name for name in names if name != "id"))
-    db.bulk_insert(connection, table, columns, (tuple(values[c] for c in columns) for values in stored))
+    values = {"id": ids} if keyed else {}  # column by column: a batch's records share their keys
+    for name in names:
+        given = [record.get(name) for record in records]
+        if name in defaults:
+            make, evaluate_none = defaults[name], name in nullable_json
+            given = [
+                make() if value is None and not (evaluate_none and name in record) else value
+                for value, record in zip(given, records, strict=True)
+            ]
+        values[name] = given
+    rows = list(zip(*(values[name] for name in columns), strict=True))
+    db.bulk_insert(connection, table, columns, rows)
     revisions.wrote(ctx.session, [table.name])
-    return stored
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def update(
