@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from logicrm import auth
+from logicrm import models as _every_model  # noqa: F401 (the ORM maps a flush against them all)
 from logicrm.api import Api, IdConverter, JSONProvider
 from logicrm.config import Settings
 from logicrm.db import Base, Database, make_engine

@@ -178,6 +178,11 @@ def _closing_rules(data: dict, ticket: Mapping) -> None:
         data.setdefault("resolved_at", None)
 
 
+def _written_each(session: Session, user: User, writes: list[tuple[Ticket, dict, bool]]) -> None:
+    for ticket, changes, created in writes:
+        _written(session, user, ticket, changes, created=created)
+
+
 def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, created: bool) -> None:
     """Keep the timeline; schedule the callback of a complaint or claim that was just resolved or closed."""
     if created:
@@ -250,7 +255,7 @@ TICKETS = RecordKind(
     same_customer={"contact_id": "contacts"},
     not_before={"first_response_at": "opened_at", "resolved_at": "opened_at"},
     prepare=_prepare,
-    written=_written,
+    written=_written_each,
 )
 
 

@@ -277,11 +277,20 @@ class RelatedKind(BulkKind):
                 .execution_options(populate_existing=True)  # the bulk statements bypassed the session
             )
         }
-        for (_row, values), stored in zip(plan.creates, new, strict=True):
-            changes = {name: [None, value] for name, value in values.items()}
-            kind.written(session, ctx.user, written[stored["id"]], changes, created=True)
-        for _row, old, changed in plan.updates:
-            kind.written(session, ctx.user, written[old["id"]], audit.diff(old, changed), created=False)
+        kind.written(
+            session,
+            ctx.user,
+            [
+                *(
+                    (written[stored["id"]], {name: [None, value] for name, value in values.items()}, True)
+                    for (_row, values), stored in zip(plan.creates, new, strict=True)
+                ),
+                *(
+                    (written[old["id"]], audit.diff(old, changed), False)
+                    for _row, old, changed in plan.updates
+                ),
+            ],
+        )
 
     # row by row (the fallback)
 
