@@ -188,7 +188,10 @@ class Context:
         return self._lookup(
             self._users,
             (email.lower() for email in emails),
-            lambda among: select(func.lower(User.email), User.id).where(among(func.lower(User.email))),
+            # (lower typed as the email: PostgreSQL binds the keys as an array of that type)
+            lambda among: select(func.lower(User.email), User.id).where(
+                among(func.lower(User.email, type_=User.email.type))
+            ),
             lambda user_id: user_id,
         )
 
