@@ -454,7 +454,9 @@ def bench(backend: str, args, workdir: Path, files: dict[str, Path]) -> tuple[di
             finally:
                 before.drop()
             load = os.getloadavg()[0]
-            result = Result(backend, kind, args.rows, path.stat().st_size / 2**20, first, again, ceiling_s, load)
+            result = Result(
+                backend, kind, args.rows, path.stat().st_size / 2**20, first, again, ceiling_s, load
+            )
             results.append(result)
             print(
                 f"{backend} {kind} {args.rows:,}: import {first.seconds:.1f} s ({result.rate:,.0f} rows/s, peak "
