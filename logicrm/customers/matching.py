@@ -132,10 +132,9 @@ def _similar(
     ):
         postings[key].append(customer_id)
     sharing = _Sharing(postings)
-    shortlists = {
-        position: sharing.most(frozenset(keys), CANDIDATES + 1) for position, (_texts, keys) in probes.items()
-    }
-    listed = {i for shortlist in shortlists.values() for i in shortlist}
+    rankings = {position: frozenset(keys) for position, (_texts, keys) in probes.items()}
+    ranked = {keys: sharing.most(keys, CANDIDATES + 1) for keys in set(rankings.values())}
+    listed = set().union(*ranked.values())
     known: dict[int, list[str]] = defaultdict(list)  # customer -> its match names
     registration_of = {}
     for customer_id, match, registration in connection.execute(
@@ -151,14 +150,22 @@ def _similar(
         )
     ):
         known[customer_id].append(match)
+    shortlists: dict[tuple, tuple[list[int], dict]] = {}  # (keys, excluded) -> ids by id, ids by number
     found = {}
-    for position, shortlist in shortlists.items():
+    for position, keys in rankings.items():
         exclude, registration = candidates[position].exclude_id, registrations[position]
-        eligible = [
-            i
-            for i in sorted([i for i in shortlist if i != exclude][:CANDIDATES])
-            if not (registration and registration_of[i] and registration != registration_of[i])
-        ]  # two registration numbers: two legal entities, however alike their names
+        excluded = exclude if exclude in ranked[keys] else None
+        if (keys, excluded) not in shortlists:  # worked out once for the rows sharing the ranking
+            kept = sorted([i for i in ranked[keys] if i != excluded][:CANDIDATES])
+            by_number = defaultdict(list)
+            for i in kept:
+                by_number[registration_of[i]].append(i)
+            shortlists[keys, excluded] = (kept, by_number)
+        kept, by_number = shortlists[keys, excluded]
+        # two registration numbers: two legal entities, however alike their names
+        eligible = sorted(by_number[None] + by_number[registration]) if registration else kept
+        if not eligible:
+            continue
         mine = [names.match_name(text) for text in probes[position][0]]
         best = _best(mine, [(i, their) for i in eligible for their in known[i]])
         if best is not None:
