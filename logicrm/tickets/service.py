@@ -179,8 +179,10 @@ def _closing_rules(data: dict, ticket: Mapping) -> None:
 
 
 def _written_each(session: Session, user: User, writes: list[tuple[Ticket, dict, bool]]) -> None:
+    """_written for each write in turn; their timeline entries go to the database in one flush."""
     for ticket, changes, created in writes:
         _written(session, user, ticket, changes, created=created)
+    session.flush()
 
 
 def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, created: bool) -> None:
@@ -191,6 +193,7 @@ def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, cre
         )
         timeline.add(
             session,
+            flush=False,
             ticket=ticket,
             kind=TicketEventKind.OPENED,
             user=user,
@@ -210,6 +213,7 @@ def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, cre
             before, after = changes[field]
             timeline.add(
                 session,
+                flush=False,
                 ticket=ticket,
                 kind=kind,
                 user=user,
@@ -222,6 +226,7 @@ def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, cre
     if before in OPEN_STATUSES and after not in OPEN_STATUSES:
         timeline.add(
             session,
+            flush=False,
             ticket=ticket,
             kind=TicketEventKind.RESOLVED,
             user=user,
@@ -236,6 +241,7 @@ def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, cre
     else:
         timeline.add(
             session,
+            flush=False,
             ticket=ticket,
             kind=TicketEventKind.STATUS,
             user=user,
