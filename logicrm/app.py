@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from logicrm import auth, web
+from logicrm import auth
+from logicrm import models as _every_model  # noqa: F401 (the ORM maps a flush against them all)
 from logicrm.api import Api, IdConverter, JSONProvider
 from logicrm.config import Settings
 from logicrm.db import Base, Database, make_engine
@@ -60,6 +61,8 @@ def create_app(config: Settings | Mapping | None = None, *, api: bool = True) ->
         MAX_CONTENT_LENGTH=settings.json_max_body_bytes,
     )
     if api:
+        from logicrm import web  # here: its pages import the whole scoring core, which commands skip
+
         app.extensions["logicrm.api"] = _register_api(app)
         web.init_app(app, api_prefix=API_PREFIX)
     _register_session_lifecycle(app)

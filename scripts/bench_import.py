@@ -423,6 +423,7 @@ class Result:
     first: Run
     again: Run
     ceiling_s: float
+    load: float  # the box's 1-minute load average once the kind's runs are over (shared with other work)
 
     @property
     def rate(self) -> float:
@@ -452,12 +453,15 @@ def bench(backend: str, args, workdir: Path, files: dict[str, Path]) -> tuple[di
                 ceiling_s = ceiling(before, {table: stored_rows(base, table) for table in TABLES[kind]})
             finally:
                 before.drop()
-            result = Result(backend, kind, args.rows, path.stat().st_size / 2**20, first, again, ceiling_s)
+            load = os.getloadavg()[0]
+            result = Result(
+                backend, kind, args.rows, path.stat().st_size / 2**20, first, again, ceiling_s, load
+            )
             results.append(result)
             print(
                 f"{backend} {kind} {args.rows:,}: import {first.seconds:.1f} s ({result.rate:,.0f} rows/s, peak "
                 f"{first.peak_mib:.0f} MiB) {first.summary} | again {again.seconds:.1f} s {again.summary} "
-                f"| ceiling {ceiling_s:.2f} s ({result.ceiling_rate:,.0f} rows/s)",
+                f"| ceiling {ceiling_s:.2f} s ({result.ceiling_rate:,.0f} rows/s) | load {load:.1f}",
                 flush=True,
             )
         return setup, results
@@ -496,7 +500,7 @@ def print_table(results: list[Result]) -> None:
     """Print one markdown row per backend and kind."""
     header = (
         "| backend | kind | rows | file MiB | import s | rows/s | rows/s in the command | peak RSS MiB "
-        "| re-import s (unchanged) | driver s | driver rows/s | import / driver |"
+        "| re-import s (unchanged) | driver s | driver rows/s | import / driver | load |"
     )
     print("\n" + header)
     print("|" + "---|" * (header.count("|") - 1))
@@ -506,7 +510,7 @@ def print_table(results: list[Result]) -> None:
             f"| {r.backend} | {r.kind} | {r.rows:,} | {r.file_mib:.1f} | {r.first.seconds:.1f} | {r.rate:,.0f} "
             f"| {f'{own:,.0f}' if own else '-'} | {r.first.peak_mib:.0f} "
             f"| {r.again.seconds:.1f} ({r.again.counts.get('unchanged', 0):,}) | {r.ceiling_s:.2f} "
-            f"| {r.ceiling_rate:,.0f} | {r.rate / r.ceiling_rate:.2f} |",
+            f"| {r.ceiling_rate:,.0f} | {r.rate / r.ceiling_rate:.2f} | {r.load:.1f} |",
             flush=True,
         )
 

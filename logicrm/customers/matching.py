@@ -3,15 +3,31 @@ blocking keys every customer's names leave in customer_name_keys (kept current b
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+import heapq
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, or_, select
+from rapidfuzz import fuzz, process
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from logicrm import db
 from logicrm.customers import names
 from logicrm.customers.models import Customer, CustomerAlias, CustomerNameKey
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A customer about to be written, for the duplicate check: a same registration number is the same
+    legal entity, always refused; a same or similar name (or alias) is refused unless `allow_duplicate`."""
+
+    name: str
+    registration_number: str | None
+    allow_duplicate: bool = False
+    exclude_id: int | None = None  # the customer itself, when it is updated
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,90 +41,197 @@ class Duplicate:
 
 # Candidates for a fuzzy match: the customers sharing most blocking keys with the name, at most this many.
 CANDIDATES = 200
+# rapidfuzz's first pass keeps the names scoring this or more (0–100) in either way names.similarity
+# scores; only those are scored exactly. Below SIMILAR_AT, so no name reaching it is left out.
+FIRST_PASS_CUTOFF = int(names.SIMILAR_AT * 100) - 1
 
 
-def find_duplicate(
-    session: Session,
-    *,
-    name: str,
-    registration_number: str | None,
-    aliases: Iterable[str] = (),
-    exclude_id: int | None = None,
-) -> Duplicate | None:
-    """Return a customer that is probably the same company, and why: the same registration number once
-    normalised; the same normalised name (or one of its aliases); or a name scoring names.SIMILAR_AT or
-    more, among live customers sharing a blocking key, unless both carry different registration numbers."""
-    others = Customer.id != (exclude_id or 0)
-    registration = names.registration_key(registration_number)
-    if registration:
-        same = session.scalar(select(Customer).where(Customer.registration_key == registration, others))
-        if same is not None:
-            return Duplicate(same, "registration_number", 1.0)
-    written = [name, *aliases]
-    normalized = {names.normalize_name(text) for text in written}
-    aliased = select(CustomerAlias.customer_id).where(CustomerAlias.normalized_name.in_(normalized))
-    same = session.scalar(
-        select(Customer)
-        .where(
-            or_(Customer.normalized_name.in_(normalized), Customer.id.in_(aliased)),
-            Customer.deleted_at.is_(None),
-            others,
+def find_duplicates(session: Session, *, candidates: Sequence[Candidate]) -> list[Duplicate | None]:
+    """For each candidate, a customer that is probably the same company, and why: the same registration
+    number once normalised; the same normalised name (or one of its aliases); or a name scoring
+    names.SIMILAR_AT or more, among the CANDIDATES live customers sharing most blocking keys with it (then
+    the lowest ids), unless both carry different registration numbers. Candidates are not compared with
+    each other; a batch costs a few queries, however many candidates it holds. A candidate that
+    allows duplicates is checked for its registration number alone: any name would let it through."""
+    connection = session.connection()
+    registrations = [names.registration_key(c.registration_number) for c in candidates]
+    written = [[c.name, *c.aliases] for c in candidates]
+    normalized = [{names.normalize_name(text) for text in texts} for texts in written]
+    same_number = _owners(
+        connection.execute(  # deleted customers included: a legal entity stays one
+            select(Customer.registration_key, Customer.id).where(
+                db.among(connection, Customer.registration_key, {key for key in registrations if key})
+            )
         )
-        .order_by(Customer.id)
-        .limit(1)
     )
-    if same is not None:
-        return Duplicate(same, "name", 1.0)
-    return _similar(session, written, registration, exclude_id)
+    every_name = set().union(*normalized)
+    live = Customer.deleted_at.is_(None)
+    same_name = _owners(
+        connection.execute(
+            select(Customer.normalized_name, Customer.id).where(
+                db.among(connection, Customer.normalized_name, every_name), live
+            )
+        ),
+        connection.execute(
+            select(CustomerAlias.normalized_name, CustomerAlias.customer_id)
+            .join(Customer, Customer.id == CustomerAlias.customer_id)
+            .where(db.among(connection, CustomerAlias.normalized_name, every_name), live)
+        ),
+    )
+    found: list[tuple[int, str, float] | None] = []
+    similar: dict[int, tuple[list[str], set[str]]] = {}  # position -> (its texts, its blocking keys)
+    for position, c in enumerate(candidates):
+        numbered = [i for i in same_number.get(registrations[position], ()) if i != c.exclude_id]
+        named = [i for text in normalized[position] for i in same_name.get(text, ()) if i != c.exclude_id]
+        if numbered:
+            found.append((min(numbered), "registration_number", 1.0))
+        elif c.allow_duplicate:
+            found.append(None)  # a name, however alike, would let it through: not searched
+        elif named:
+            found.append((min(named), "name", 1.0))
+        else:
+            found.append(None)
+            keys = set().union(*(names.name_keys(text) for text in written[position]))
+            if keys:
+                similar[position] = (written[position], keys)
+    for position, match in _similar(session, candidates, registrations, similar).items():
+        found[position] = match
+    customers = {
+        customer.id: customer
+        for customer in session.scalars(
+            select(Customer).where(db.among(connection, Customer.id, {f[0] for f in found if f}))
+        )
+    }
+    return [None if f is None else Duplicate(customers[f[0]], f[1], f[2]) for f in found]
+
+
+def _owners(*results: Iterable[tuple]) -> dict[str, list[int]]:
+    owners = defaultdict(list)
+    for result in results:
+        for value, customer_id in result:
+            owners[value].append(customer_id)
+    return owners
 
 
 def _similar(
-    session: Session, written: list[str], registration: str | None, exclude_id: int | None
-) -> Duplicate | None:
-    keys = set().union(*(names.name_keys(text) for text in written))
-    if not keys:
-        return None
-    shared = (
-        select(CustomerNameKey.customer_id)
+    session: Session, candidates: Sequence[Candidate], registrations: list[str | None], probes: dict
+) -> dict[int, tuple[int, str, float]]:
+    """The similar names found for the probed positions: position -> (customer id, reason, score)."""
+    if not probes:
+        return {}
+    connection = session.connection()
+    postings = defaultdict(list)  # blocking key -> the live customers having it, by id
+    for key, customer_id in connection.execute(
+        select(CustomerNameKey.key, CustomerNameKey.customer_id)
         .join(Customer, Customer.id == CustomerNameKey.customer_id)
         .where(
-            CustomerNameKey.key.in_(keys),
-            CustomerNameKey.customer_id != (exclude_id or 0),
+            db.among(connection, CustomerNameKey.key, set().union(*(keys for _t, keys in probes.values()))),
             Customer.deleted_at.is_(None),
         )
-        .group_by(CustomerNameKey.customer_id)
-        .order_by(func.count().desc(), CustomerNameKey.customer_id)
-        .limit(CANDIDATES)
-    )
-    candidates = {
-        row.id: row
-        for row in session.execute(
-            select(Customer.id, Customer.match_name, Customer.registration_key).where(Customer.id.in_(shared))
+        .order_by(CustomerNameKey.customer_id)
+    ):
+        postings[key].append(customer_id)
+    sharing = _Sharing(postings)
+    rankings = {position: frozenset(keys) for position, (_texts, keys) in probes.items()}
+    ranked = {keys: sharing.most(keys, CANDIDATES + 1) for keys in set(rankings.values())}
+    listed = set().union(*ranked.values())
+    known: dict[int, list[str]] = defaultdict(list)  # customer -> its match names
+    registration_of = {}
+    for customer_id, match, registration in connection.execute(
+        select(Customer.id, Customer.match_name, Customer.registration_key).where(
+            db.among(connection, Customer.id, listed)
         )
-    }
-    if not candidates:
-        return None
-    known = defaultdict(list)
-    for row in candidates.values():
-        known[row.id].append(row.match_name)
-    for customer_id, match in session.execute(
+    ):
+        known[customer_id].append(match)  # its own name first, then its aliases
+        registration_of[customer_id] = registration
+    for customer_id, match in connection.execute(
         select(CustomerAlias.customer_id, CustomerAlias.match_name).where(
-            CustomerAlias.customer_id.in_(candidates)
+            db.among(connection, CustomerAlias.customer_id, listed)
         )
     ):
         known[customer_id].append(match)
-    matches = [names.match_name(text) for text in written]
+    shortlists: dict[tuple, tuple[list[int], dict]] = {}  # (keys, excluded) -> ids by id, ids by number
+    found = {}
+    for position, keys in rankings.items():
+        exclude, registration = candidates[position].exclude_id, registrations[position]
+        excluded = exclude if exclude in ranked[keys] else None
+        if (keys, excluded) not in shortlists:  # worked out once for the rows sharing the ranking
+            kept = sorted([i for i in ranked[keys] if i != excluded][:CANDIDATES])
+            by_number = defaultdict(list)
+            for i in kept:
+                by_number[registration_of[i]].append(i)
+            shortlists[keys, excluded] = (kept, by_number)
+        kept, by_number = shortlists[keys, excluded]
+        # two registration numbers: two legal entities, however alike their names
+        eligible = sorted(by_number[None] + by_number[registration]) if registration else kept
+        if not eligible:
+            continue
+        mine = [names.match_name(text) for text in probes[position][0]]
+        best = _best(mine, [(i, their) for i in eligible for their in known[i]])
+        if best is not None:
+            found[position] = (best[1], "similar_name", round(best[0], 3))
+    return found
+
+
+def _best(mine: list[str], theirs: list[tuple[int, str]]) -> tuple[float, int] | None:
+    """The best names.similarity of any of `mine` with any of `theirs` (customer, match name) reaching
+    SIMILAR_AT, and its customer (the lowest id of those scoring it); None if none reaches it."""
+    spaced = [their for _i, their in theirs]
+    compact = [their.replace(" ", "") for their in spaced]
+    close = set()
+    for text in mine:
+        for choices, query, scorer in ((compact, text.replace(" ", ""), fuzz.ratio),
+                                       (spaced, text, fuzz.token_sort_ratio)):  # fmt: skip
+            close.update(
+                index
+                for _choice, _score, index in process.extract(
+                    query, choices, scorer=scorer, score_cutoff=FIRST_PASS_CUTOFF, limit=None
+                )
+            )
     best, best_id = 0.0, None
-    for customer_id, theirs in sorted(known.items()):
-        other = candidates[customer_id].registration_key
-        if registration and other and registration != other:
-            continue  # two registration numbers: two legal entities, however alike their names
-        score = max(names.similarity(mine, their) for mine in matches for their in theirs)
-        if score > best:
+    for index in sorted(close):
+        customer_id, their = theirs[index]
+        score = max(names.similarity(text, their) for text in mine)
+        if score > best:  # (by customer id: a tie goes to the lowest)
             best, best_id = score, customer_id
-    if best < names.SIMILAR_AT:
-        return None
-    return Duplicate(session.get(Customer, best_id), "similar_name", round(best, 3))
+    return None if best < names.SIMILAR_AT else (best, best_id)
+
+
+class _Sharing:
+    """The customers sharing most of a set of blocking keys, ranked as SQL's `GROUP BY customer ORDER BY
+    count(*) DESC, customer` would rank them, from the keys' posting lists (ids ascending), without
+    counting every customer of a common key ('logistics') again for each name."""
+
+    def __init__(self, postings: dict[str, list[int]]):
+        self.postings = postings
+        self._sets: dict[str, set[int]] = {}
+        self._ranked: dict[frozenset[str], list[int]] = {}
+
+    def most(self, keys: frozenset[str], limit: int) -> list[int]:
+        if keys not in self._ranked:
+            self._ranked[keys] = self._rank(keys, limit)
+        return self._ranked[keys]
+
+    def _rank(self, keys: frozenset[str], limit: int) -> list[int]:
+        present = sorted((key for key in keys if self.postings.get(key)), key=lambda k: len(self.postings[k]))
+        if not present:
+            return []
+        *rest, largest = present
+        # Count the customers of every list but the longest, plus one each for being in the longest:
+        # whoever shares two keys or more is among them; the others share one.
+        counts = Counter(itertools.chain.from_iterable(self.postings[key] for key in rest))
+        if counts:
+            in_largest = self._sets.setdefault(largest, set(self.postings[largest]))
+            for customer_id in counts:
+                counts[customer_id] += customer_id in in_largest
+        several = sorted((i for i, n in counts.items() if n > 1), key=lambda i: (-counts[i], i))
+        if len(several) >= limit:
+            return several[:limit]
+        # Sharing one key: the lowest ids among those only in the shorter lists and those only in the
+        # longest (its first ids hold enough of them, whatever the counted ones among them).
+        head = itertools.islice(self.postings[largest], limit + len(counts))
+        ones = itertools.chain((i for i, n in counts.items() if n == 1), (i for i in head if i not in counts))
+        return several + heapq.nsmallest(limit - len(several), ones)
 
 
 def reindex_names(session: Session, *, customer_ids: Iterable[int]) -> None:
@@ -117,11 +240,16 @@ def reindex_names(session: Session, *, customer_ids: Iterable[int]) -> None:
     if not ids:
         return
     session.flush()
-    session.execute(delete(CustomerNameKey).where(CustomerNameKey.customer_id.in_(ids)))
-    written = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all()
-    written += session.execute(
-        select(CustomerAlias.customer_id, CustomerAlias.name).where(CustomerAlias.customer_id.in_(ids))
+    connection = session.connection()
+    listed = db.among(connection, CustomerNameKey.customer_id, ids)
+    connection.execute(delete(CustomerNameKey).where(listed))
+    written = connection.execute(
+        select(Customer.id, Customer.name).where(db.among(connection, Customer.id, ids))
+    ).all()
+    written += connection.execute(
+        select(CustomerAlias.customer_id, CustomerAlias.name).where(
+            db.among(connection, CustomerAlias.customer_id, ids)
+        )
     ).all()
     keys = {(customer_id, key) for customer_id, text in written for key in names.name_keys(text)}
-    if keys:
-        session.execute(insert(CustomerNameKey), [{"customer_id": c, "key": key} for c, key in sorted(keys)])
+    db.bulk_insert(connection, CustomerNameKey.__table__, ("customer_id", "key"), sorted(keys))

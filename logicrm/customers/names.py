@@ -56,6 +56,12 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _CJK_GAP = re.compile(f" (?=[{_CJK}])|(?<=[{_CJK}]) ")
 
 
+# A name is normalised and tokenised several times as it is checked and written (the duplicate check, the
+# derived columns, the blocking keys): the last names' results are kept.
+NAMES_CACHED = 16_384
+
+
+@functools.lru_cache(maxsize=NAMES_CACHED)
 def normalize_name(name: str) -> str:
     """Fold width and case, drop punctuation and legal suffixes: '上海ＡＢＣ物流有限公司' → '上海abc物流'."""
     text = unicodedata.normalize("NFKC", name).casefold()
@@ -110,7 +116,8 @@ KEY_MIN_LENGTH = 3
 KEY_LENGTH = 6
 
 
-def _tokens(name: str) -> list[tuple[str, bool]]:
+@functools.lru_cache(maxsize=NAMES_CACHED)
+def _tokens(name: str) -> tuple[tuple[str, bool], ...]:
     """The name as lowercase ASCII words, each flagged when it is one pinyin syllable of a Chinese run."""
     text = normalize_name(name)
     for word in _GLOSSARY_WORDS:
@@ -124,7 +131,7 @@ def _tokens(name: str) -> list[tuple[str, bool]]:
             tokens.extend((syllable, True) for syllable in _pinyin(part))
         else:
             tokens.extend((_stem(word), False) for word in _WORD.findall(_ascii(part).lower()))
-    return tokens
+    return tuple(tokens)
 
 
 @functools.lru_cache(maxsize=65_536)

@@ -59,8 +59,8 @@ class RecordKind:
     build: Callable[[dict], Any] | None = None
     # (new row, payload) -> the changes a create records in the history
     describe: Callable[[Any, dict], dict] | None = None
-    # (session, user, row, {field: [old, new]} of what changed (every field on a create), created=bool)
-    # -> None: what follows a write, in the same transaction
+    # (session, user, [(row, {field: [old, new]} of what changed (every field on a create), created)])
+    # -> None: what follows writes (one, or a batch in order), in the same transaction
     written: Callable[..., None] | None = None
 
     def __post_init__(self):
@@ -114,9 +114,7 @@ def create(session: Session, *, user: User, kind: RecordKind, data: dict):
     if kind.audited:
         _record(session, user, kind, record, "create", created(kind, record, data))
     if kind.written is not None:
-        kind.written(
-            session, user, record, {name: [None, value] for name, value in data.items()}, created=True
-        )
+        kind.written(session, user, [(record, {name: [None, value] for name, value in data.items()}, True)])
     return record
 
 
@@ -139,7 +137,7 @@ def update(session: Session, *, user: User, kind: RecordKind, record, changes: d
     if kind.audited:
         _record(session, user, kind, record, "update", diff)
     if kind.written is not None and diff:
-        kind.written(session, user, record, diff, created=False)
+        kind.written(session, user, [(record, diff, False)])
     return record
 
 

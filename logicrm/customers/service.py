@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import Select, case, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from logicrm import access, db
 from logicrm.audit import service as audit
 from logicrm.customers import names, profiles
-from logicrm.customers.matching import Duplicate, find_duplicate, reindex_names
+from logicrm.customers.matching import Candidate, Duplicate, find_duplicates, reindex_names
 from logicrm.customers.models import Customer, CustomerAlias, CustomerStatus, Tier, customer_team
 from logicrm.db import utcnow
 from logicrm.errors import Conflict, Forbidden, NotFound, field_error
@@ -280,18 +279,6 @@ def _team(session: Session, team_ids: list[int]) -> list[User]:
     return list(users)
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A customer about to be written, for the duplicate check: a same registration number is the same
-    legal entity, always refused; a same or similar name (or alias) is refused unless `allow_duplicate`."""
-
-    name: str
-    registration_number: str | None
-    allow_duplicate: bool = False
-    exclude_id: int | None = None  # the customer itself, when it is updated
-    aliases: tuple[str, ...] = ()
-
-
 # reason -> (field named in the 409, what a visible match is told, what a hidden one is told)
 REASONS = {
     "registration_number": ("registration_number", "same registration number", "this registration number"),
@@ -301,14 +288,14 @@ REASONS = {
 
 
 def duplicates(session: Session, *, user: User, candidates: Sequence[Candidate]) -> list[Conflict | None]:
-    """Check customers about to be written against the stored ones (see find_duplicate): the Conflict
+    """Check customers about to be written against the stored ones (see find_duplicates): the Conflict
     refusing each, or None. Two candidates of one batch are not compared with each other.
 
     Check-then-write is safe only one writer at a time per name, registration number and blocking key: the
     keys are locked until the transaction ends (PostgreSQL; SQLite writers hold the database's lock)."""
     db.lock_keys(
         session,
-        [
+        (  # (a generator: computed only where locks are taken)
             key
             for c in candidates
             for written in ([c.name, *c.aliases],)
@@ -317,17 +304,10 @@ def duplicates(session: Session, *, user: User, candidates: Sequence[Candidate])
                 f"customer-registration:{names.registration_key(c.registration_number)}",
                 *(f"customer-name-key:{key}" for text in written for key in names.name_keys(text)),
             )
-        ],
+        ),
     )
     conflicts: list[Conflict | None] = []
-    for c in candidates:
-        found = find_duplicate(
-            session,
-            name=c.name,
-            registration_number=c.registration_number,
-            aliases=c.aliases,
-            exclude_id=c.exclude_id,
-        )
+    for c, found in zip(candidates, find_duplicates(session, candidates=candidates), strict=True):
         if found is None or (c.allow_duplicate and found.reason != "registration_number"):
             conflicts.append(None)
         else:

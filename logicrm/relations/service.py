@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from logicrm import access
+from logicrm import access, db
 from logicrm.audit import service as audit
 from logicrm.customers import teams
 from logicrm.customers.records import Checked, RecordKind, Write
@@ -71,69 +71,88 @@ def _logged_as_caller(session: Session, user: User, writes: list[Write]) -> list
     return results
 
 
-def _after_contact(
-    session: Session, user: User, interaction: Interaction, changes: dict, *, created: bool
-) -> None:
-    """A contact logged or changed: its next follow-up date is a task, and a contact of a kind that
-    counts answers the department's cadence task."""
-    if "next_follow_up" in changes:
-        follow_up(session, user=user, interaction=interaction)
-    counts = str(interaction.kind) in rulebook.current(session).cadence.counting_kinds
-    if counts and {"kind", "department_id", "at"} & changes.keys():
-        tasks.close_cadence_tasks(
-            session,
-            customer_id=interaction.customer_id,
-            department_id=interaction.department_id,
-            interaction_id=interaction.id,
-            user=user,
-        )
+def _after_contacts(session: Session, user: User, writes: list[tuple[Interaction, dict, bool]]) -> None:
+    """Contacts logged or changed ((interaction, {field: [old, new]}, created) each, in order): a next
+    follow-up date is a task, and a contact of a kind that counts answers the department's cadence task."""
+    follow_ups(
+        session, user=user, interactions=[i for i, changes, _c in writes if "next_follow_up" in changes]
+    )
+    counting = rulebook.current(session).cadence.counting_kinds
+    tasks.close_cadence_tasks_after(
+        session,
+        contacts=[
+            (interaction.customer_id, interaction.department_id, interaction.id)
+            for interaction, changes, _created in writes
+            if str(interaction.kind) in counting and {"kind", "department_id", "at"} & changes.keys()
+        ],
+        user=user,
+    )
 
 
 def follow_up(session: Session, *, user: User, interaction: Interaction) -> None:
     """Open the follow-up task of an interaction, move its due date, or close it when the date is gone
     (called on every write of an interaction's next_follow_up; the demo calls it for those it writes in bulk)."""
-    key = f"interaction:{interaction.id}"
-    existing = tasks.open_tasks(session, Task.dedupe_key == key)
-    if interaction.next_follow_up is None:
-        tasks.close(
-            session, tasks=existing, status=TaskStatus.NOT_NEEDED, outcome="follow-up date removed", user=user
-        )
+    follow_ups(session, user=user, interactions=[interaction])
+
+
+def follow_ups(session: Session, *, user: User, interactions: list[Interaction]) -> None:
+    """follow_up for each interaction, in a few queries however many."""
+    if not interactions:
         return
-    if existing:
-        for task in existing:
-            diff = audit.apply_changes(task, {"due_on": interaction.next_follow_up})
-            audit.record(
+    keys = {interaction.id: f"interaction:{interaction.id}" for interaction in interactions}
+    existing: dict[str, list[Task]] = {}
+    for task in tasks.open_tasks(session, db.among(session.connection(), Task.dedupe_key, keys.values())):
+        existing.setdefault(task.dedupe_key, []).append(task)
+    new = []
+    for interaction in interactions:
+        found = existing.get(keys[interaction.id], [])
+        if interaction.next_follow_up is None:
+            tasks.close(
                 session,
+                tasks=found,
+                status=TaskStatus.NOT_NEEDED,
+                outcome="follow-up date removed",
                 user=user,
-                entity=tasks.TASKS.entity,
-                entity_id=task.id,
-                customer_id=task.customer_id,
-                action="update",
-                changes=diff,
             )
-        return
-    author = interaction.user_id
-    assignee = (
-        author
-        if tasks.takes_tasks(session, user_id=author, customer_id=interaction.customer_id)
-        else teams.person_for(session, customer_id=interaction.customer_id, who=teams.OWNER)
+        elif found:
+            for task in found:
+                diff = audit.apply_changes(task, {"due_on": interaction.next_follow_up})
+                audit.record(
+                    session,
+                    user=user,
+                    entity=tasks.TASKS.entity,
+                    entity_id=task.id,
+                    customer_id=task.customer_id,
+                    action="update",
+                    changes=diff,
+                )
+        else:
+            new.append(interaction)
+    takers = tasks.takers(session, pairs=[(i.user_id, i.customer_id) for i in new])
+    stands = teams.people(
+        session, customer_ids={i.customer_id for i in new if (i.user_id, i.customer_id) not in takers}
     )
-    summary = " ".join(interaction.summary.split())
-    if len(summary) > FOLLOW_UP_TITLE_CHARS:
-        summary = summary[: FOLLOW_UP_TITLE_CHARS - 1] + "…"
-    tasks.open_task(
-        session,
-        customer_id=interaction.customer_id,
-        kind=TaskKind.FOLLOW_UP,
-        title=f"Follow up on the {interaction.kind} of {interaction.at:%d %b %Y}: {summary}",
-        due_on=interaction.next_follow_up,
-        source=TaskSource.FOLLOW_UP,
-        dedupe_key=key,
-        assignee_id=assignee,
-        user=user,
-        department_id=interaction.department_id,
-        interaction_id=interaction.id,
-    )
+    specs = []
+    for interaction in new:
+        author, customer_id = interaction.user_id, interaction.customer_id
+        assignee = author if (author, customer_id) in takers else stands[customer_id].get(teams.OWNER)
+        summary = " ".join(interaction.summary.split())
+        if len(summary) > FOLLOW_UP_TITLE_CHARS:
+            summary = summary[: FOLLOW_UP_TITLE_CHARS - 1] + "…"
+        specs.append(
+            dict(
+                customer_id=customer_id,
+                kind=TaskKind.FOLLOW_UP,
+                title=f"Follow up on the {interaction.kind} of {interaction.at:%d %b %Y}: {summary}",
+                due_on=interaction.next_follow_up,
+                source=TaskSource.FOLLOW_UP,
+                dedupe_key=keys[interaction.id],
+                assignee_id=assignee,
+                department_id=interaction.department_id,
+                interaction_id=interaction.id,
+            )
+        )
+    tasks.open_tasks_once(session, specs=specs, user=user)
 
 
 DEPARTMENTS = RecordKind(
@@ -164,7 +183,7 @@ INTERACTIONS = RecordKind(
     audited=True,
     same_customer={"department_id": Department},
     prepare=_logged_as_caller,
-    written=_after_contact,
+    written=_after_contacts,
 )
 
 

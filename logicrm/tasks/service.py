@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from logicrm import db
 from logicrm.audit import service as audit
 from logicrm.customers import records
 from logicrm.customers import service as customers
@@ -72,13 +73,23 @@ def check_assignee(session: Session, *, user_id: int, customer_id: int) -> None:
 
 def takes_tasks(session: Session, *, user_id: int | None, customer_id: int) -> bool:
     """Tell whether a user may be given a task on the account (see check_assignee)."""
-    person = session.get(User, user_id) if user_id is not None else None
-    return (
-        person is not None
-        and person.active
-        and person.role in WRITERS
-        and customers.is_visible(session, user=person, customer_id=customer_id, include_deleted=True)
-    )
+    return (user_id, customer_id) in takers(session, pairs=[(user_id, customer_id)])
+
+
+def takers(session: Session, *, pairs: Iterable[tuple[int | None, int]]) -> set[tuple[int | None, int]]:
+    """The (user id, customer id) pairs among `pairs` whose user may be given a task on the account (see
+    check_assignee): a query per user, however many accounts."""
+    accounts: dict[int, set[int]] = {}
+    for user_id, customer_id in pairs:
+        if user_id is not None:
+            accounts.setdefault(user_id, set()).add(customer_id)
+    found = set()
+    for user_id, ids in accounts.items():
+        person = session.get(User, user_id)
+        if person is not None and person.active and person.role in WRITERS:
+            seen = customers.existing(session, user=person, ids=ids, include_deleted=True)
+            found.update((user_id, customer_id) for customer_id in seen)
+    return found
 
 
 TASKS = records.RecordKind(
@@ -178,31 +189,39 @@ def open_task(
     `links` name its department, contact, ticket, alert or interaction; `user` is who caused it (None:
     a scheduled job).
     """
-    if session.scalar(select(Task.id).where(Task.dedupe_key == dedupe_key)) is not None:
-        return None
-    task = Task(
-        customer_id=customer_id,
-        kind=kind,
-        title=title[:300],
-        due_on=due_on,
-        source=source,
-        dedupe_key=dedupe_key,
-        assignee_id=assignee_id,
-        created_by_id=user.id if user else None,
-        **links,
+    spec = dict(customer_id=customer_id, kind=kind, title=title, due_on=due_on, source=source,
+                dedupe_key=dedupe_key, assignee_id=assignee_id, **links)  # fmt: skip
+    return open_tasks_once(session, specs=[spec], user=user)[0]
+
+
+def open_tasks_once(session: Session, *, specs: list[dict], user: User | None) -> list[Task | None]:
+    """Open automatic tasks (open_task's arguments each) in one flush; None for each whose dedupe key a
+    task already has, or an earlier one of `specs`."""
+    taken = set(
+        session.scalars(
+            select(Task.dedupe_key).where(
+                db.among(session.connection(), Task.dedupe_key, {spec["dedupe_key"] for spec in specs})
+            )
+        )
     )
-    session.add(task)
+    opened: list[Task | None] = []
+    for spec in specs:
+        if spec["dedupe_key"] in taken:
+            opened.append(None)
+            continue
+        taken.add(spec["dedupe_key"])
+        opened.append(Task(**{**spec, "title": spec["title"][:300]}, created_by_id=user.id if user else None))
+    new = [task for task in opened if task is not None]
+    session.add_all(new)
     session.flush()
-    audit.record(
+    audit.record_many(
         session,
         user=user,
-        entity=TASKS.entity,
-        entity_id=task.id,
-        customer_id=customer_id,
-        action="create",
-        changes=audit.snapshot(task, FIELDS),
+        events=[
+            (TASKS.entity, task.id, task.customer_id, "create", audit.snapshot(task, FIELDS)) for task in new
+        ],
     )
-    return task
+    return opened
 
 
 def close(
@@ -253,20 +272,38 @@ def close_cadence_tasks(
 ) -> int:
     """A contact that counts was logged: the cadence task of its department, and the account's own (an
     account with no deciding department), are done."""
-    account = Task.department_id.is_(None)
-    found = open_tasks(
+    return close_cadence_tasks_after(
+        session, contacts=[(customer_id, department_id, interaction_id)], user=user
+    )
+
+
+def close_cadence_tasks_after(
+    session: Session, *, contacts: list[tuple[int, int | None, int]], user: User | None
+) -> int:
+    """close_cadence_tasks for each (customer id, department id, interaction id) in turn, in one query."""
+    if not contacts:
+        return 0
+    open_cadence: dict[int, list[Task]] = {}
+    for task in open_tasks(
         session,
-        Task.customer_id == customer_id,
-        account if department_id is None else or_(Task.department_id == department_id, account),
+        db.among(session.connection(), Task.customer_id, {customer_id for customer_id, _d, _i in contacts}),
         Task.source == TaskSource.CADENCE,
-    )
-    return close(
-        session,
-        tasks=found,
-        status=TaskStatus.DONE,
-        outcome=f"contact logged: interaction {interaction_id}",
-        user=user,
-    )
+    ):
+        open_cadence.setdefault(task.customer_id, []).append(task)
+    closed = 0
+    for customer_id, department_id, interaction_id in contacts:
+        found = [
+            task
+            for task in open_cadence.get(customer_id, ())
+            if task.department_id is None
+            or (department_id is not None and task.department_id == department_id)
+        ]
+        if found:  # (a task closed by an earlier contact is skipped by close)
+            closed += close(
+                session, tasks=found, status=TaskStatus.DONE, outcome=f"contact logged: interaction {interaction_id}",
+                user=user,
+            )  # fmt: skip
+    return closed
 
 
 def reassign_open(session: Session, *, user: User, from_user: User, to_user: User) -> dict[str, int]:

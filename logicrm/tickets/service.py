@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import Select, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from logicrm import db
 from logicrm.audit import service as audit
 from logicrm.customers import records, teams
 from logicrm.customers import service as customers
@@ -117,18 +118,67 @@ def _prepare(session: Session, user: User, writes: list[Write]) -> list[Checked]
     return results
 
 
-@records.each
-def _desk_rules(session: Session, user: User, data: dict, ticket: Mapping | None) -> dict:
+def _desk_rules(session: Session, user: User, writes: list[Write]) -> list[Checked]:
     """Due times and sla_version of a new ticket (again when it moves to another customer or is given
-    another opened_at), its default priority and assignee, and the rules of closing one."""
+    another opened_at), its default priority and assignee, and the rules of closing one: for each write
+    of the batch, the payload or the error refusing it (the accounts, defaults and assignees looked up
+    once a batch)."""
+    ids = {data.get("customer_id", ticket["customer_id"] if ticket else None) for data, ticket in writes}
+    accounts = {
+        customer.id: customer
+        for customer in session.scalars(
+            select(Customer).where(db.among(session.connection(), Customer.id, ids - {None}))
+        )
+    }
+    defaults = _default_assignees(
+        session,
+        {
+            data["customer_id"]
+            for data, ticket in writes
+            if ticket is None and "assignee_id" not in data and data.get("customer_id") in accounts
+        },
+    )
+    book = rulebook.current(session)
+    results: list[Checked] = [_desk_rule(data, ticket, accounts, defaults, book) for data, ticket in writes]
+    known = [
+        (i, result, ticket, result.get("customer_id", ticket["customer_id"] if ticket else None))
+        for i, (result, (_data, ticket)) in enumerate(zip(results, writes, strict=True))
+    ]
+    known = [
+        (i, result, ticket, customer_id)
+        for i, result, ticket, customer_id in known
+        if customer_id in accounts
+    ]
+    checked = [
+        (i, result.get("assignee_id", ticket["assignee_id"] if ticket else None), customer_id)
+        for i, result, ticket, customer_id in known
+        if "assignee_id" in result or (ticket is not None and customer_id != ticket["customer_id"])
+    ]
+    checked = [(i, assignee, customer_id) for i, assignee, customer_id in checked if assignee is not None]
+    takers = tasks.takers(session, pairs=[(assignee, customer_id) for _i, assignee, customer_id in checked])
+    for i, assignee, customer_id in checked:
+        if (assignee, customer_id) not in takers:
+            try:
+                tasks.check_assignee(session, user_id=assignee, customer_id=customer_id)  # (raises: why)
+            except DomainError as error:
+                results[i] = error
+    for i, result, ticket, _customer_id in known:
+        if ticket is not None and not isinstance(results[i], DomainError):
+            try:
+                _closing_rules(result, ticket)
+            except DomainError as error:
+                results[i] = error
+    return results
+
+
+def _desk_rule(data: dict, ticket: Mapping | None, accounts: dict, defaults: dict, book) -> dict:
     data = dict(data)
     customer_id = data.get("customer_id", ticket["customer_id"] if ticket else None)
-    customer = session.get(Customer, customer_id)
+    customer = accounts.get(customer_id)
     if customer is None:
         return data  # records names the unknown customer
     moved = ticket is not None and customer_id != ticket["customer_id"]
     if ticket is None or moved or "opened_at" in data:
-        book = rulebook.current(session)
         opened_at = data.get("opened_at", ticket["opened_at"] if ticket else None) or utcnow()
         data["first_response_due_at"], data["resolution_due_at"] = due_times(
             book, tier=customer.tier, opened_at=opened_at
@@ -137,31 +187,23 @@ def _desk_rules(session: Session, user: User, data: dict, ticket: Mapping | None
     if ticket is None:
         data.setdefault("priority", default_priority(customer.tier, data.get("severity", "medium")))
         if "assignee_id" not in data:
-            data["assignee_id"] = _default_assignee(session, customer_id)
-    assignee = data.get("assignee_id", ticket["assignee_id"] if ticket else None)
-    if assignee is not None and ("assignee_id" in data or moved):
-        tasks.check_assignee(session, user_id=assignee, customer_id=customer_id)
-    if ticket is not None:
-        _closing_rules(data, ticket)
+            data["assignee_id"] = defaults[customer_id]
     return data
 
 
-def _default_assignee(session: Session, customer_id: int) -> int | None:
-    """The account's service agent, else its owner, when they may take it."""
-    return _default_assignees(session, {customer_id})[customer_id]
-
-
 def _default_assignees(session: Session, customer_ids: set[int]) -> dict[int, int | None]:
-    """The default assignee of a new ticket on each of the accounts (see _default_assignee)."""
+    """The default assignee of a new ticket on each of the accounts: its service agent, else its owner,
+    when they may take it."""
     people = teams.people(session, customer_ids=customer_ids)
-    found: dict[int, int | None] = {}
-    for customer_id in customer_ids:
-        stands = people[customer_id]
-        candidates = (stands.get("service_agent"), stands.get(teams.OWNER))
-        found[customer_id] = next(
-            (p for p in candidates if tasks.takes_tasks(session, user_id=p, customer_id=customer_id)), None
-        )
-    return found
+    choices = {
+        customer_id: (people[customer_id].get("service_agent"), people[customer_id].get(teams.OWNER))
+        for customer_id in customer_ids
+    }
+    takers = tasks.takers(session, pairs=[(p, c) for c, candidates in choices.items() for p in candidates])
+    return {
+        customer_id: next((p for p in candidates if (p, customer_id) in takers), None)
+        for customer_id, candidates in choices.items()
+    }
 
 
 def _closing_rules(data: dict, ticket: Mapping) -> None:
@@ -178,6 +220,13 @@ def _closing_rules(data: dict, ticket: Mapping) -> None:
         data.setdefault("resolved_at", None)
 
 
+def _written_each(session: Session, user: User, writes: list[tuple[Ticket, dict, bool]]) -> None:
+    """_written for each write in turn; their timeline entries go to the database in one flush."""
+    for ticket, changes, created in writes:
+        _written(session, user, ticket, changes, created=created)
+    session.flush()
+
+
 def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, created: bool) -> None:
     """Keep the timeline; schedule the callback of a complaint or claim that was just resolved or closed."""
     if created:
@@ -186,6 +235,7 @@ def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, cre
         )
         timeline.add(
             session,
+            flush=False,
             ticket=ticket,
             kind=TicketEventKind.OPENED,
             user=user,
@@ -205,6 +255,7 @@ def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, cre
             before, after = changes[field]
             timeline.add(
                 session,
+                flush=False,
                 ticket=ticket,
                 kind=kind,
                 user=user,
@@ -217,6 +268,7 @@ def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, cre
     if before in OPEN_STATUSES and after not in OPEN_STATUSES:
         timeline.add(
             session,
+            flush=False,
             ticket=ticket,
             kind=TicketEventKind.RESOLVED,
             user=user,
@@ -231,6 +283,7 @@ def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, cre
     else:
         timeline.add(
             session,
+            flush=False,
             ticket=ticket,
             kind=TicketEventKind.STATUS,
             user=user,
@@ -250,7 +303,7 @@ TICKETS = RecordKind(
     same_customer={"contact_id": "contacts"},
     not_before={"first_response_at": "opened_at", "resolved_at": "opened_at"},
     prepare=_prepare,
-    written=_written,
+    written=_written_each,
 )
 
 

@@ -22,8 +22,9 @@ def add(
     text: str | None = None,
     details: dict | None = None,
     at: dt.datetime | None = None,
+    flush: bool = True,
 ) -> TicketEvent:
-    """Append an entry to the ticket's timeline."""
+    """Append an entry to the ticket's timeline (`flush=False`: the caller flushes, once for many)."""
     event = TicketEvent(
         ticket_id=ticket.id,
         kind=kind,
@@ -33,7 +34,8 @@ def add(
         at=at or utcnow(),
     )
     session.add(event)
-    session.flush()
+    if flush:
+        session.flush()
     return event
 
 

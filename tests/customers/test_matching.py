@@ -3,8 +3,13 @@ names found through the blocking keys, and a hidden customer never named."""
 
 from __future__ import annotations
 
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
+from logicrm.customers.matching import Candidate, _Sharing, find_duplicates
 from logicrm.customers.models import CustomerNameKey
 from logicrm.customers.names import name_keys
 from tests import factories as f
@@ -91,3 +96,49 @@ def test_a_deleted_customer_is_no_similar_name(api):
     gone = f.customer(api, "Cascade Electronics LLC")
     assert api.remove(f"/customers/{gone['id']}").status_code == 204
     assert api.post("/customers", json={"name": "Cascade Electronic LLC"}).status_code == 201
+
+
+def test_a_batch_finds_what_each_candidate_finds_alone(api, db):
+    """find_duplicates checks a batch in a few queries; each answer is the one a batch of one gets."""
+    thames = f.customer(api, "Thames Foods Ltd", registration_number="CRN04883888")
+    f.customer(api, "Nordwind Logistics GmbH")
+    f.customer(api, "Nordwind Logistik Hamburg")
+    f.customer(api, "杭州鲜达超市有限公司", roles=("consignee",))
+    for n in range(5):
+        f.customer(api, f"Depot {n} Logistics Hamburg")
+    batch = [
+        Candidate("Anything", "crn 0488 3888"),
+        Candidate("Thames Foods", None),
+        Candidate("Thames Foods", None, exclude_id=thames["id"]),
+        Candidate("Nordwind Logistcs", None),
+        Candidate("Hangzhou Xianda Supermarket Co., Ltd.", None),
+        Candidate("Depot 3 Logistic Hamburg", None),
+        Candidate("Depot 9 Logistics Hamburg", None),
+        Candidate("Unrelated Name", None, aliases=("Nordwind Logistik Hamburg",)),
+        Candidate("Nothing Like It", None),
+    ]
+    with db.session(write=False) as session:
+        together = find_duplicates(session, candidates=batch)
+        alone = [find_duplicates(session, candidates=[c])[0] for c in batch]
+        described = [d and (d.customer.name, d.reason, d.score) for d in together]
+        assert described == [d and (d.customer.name, d.reason, d.score) for d in alone]
+    assert [d and d.reason for d in together] == [
+        "registration_number", "name", None, "similar_name", "similar_name", "similar_name", None, "name", None
+    ]  # fmt: skip
+    assert described[5][0] == "Depot 3 Logistics Hamburg"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from("abcde"),
+        st.lists(st.integers(1, 40), unique=True).map(sorted),
+        min_size=1,
+    ),
+    st.sets(st.sampled_from("abcdef"), min_size=1),
+    st.integers(1, 12),
+)
+def test_the_customers_sharing_most_keys_rank_as_sql_ranks_them(postings, keys, limit):
+    counts = Counter(i for key in keys for i in postings.get(key, ()))
+    by_sql = sorted(counts, key=lambda i: (-counts[i], i))[:limit]  # GROUP BY … ORDER BY count DESC, id
+    assert _Sharing(postings).most(frozenset(keys), limit) == by_sql

@@ -18,7 +18,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from logicrm import access
+from logicrm import access, db
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers import service as customers
 from logicrm.customers.models import Customer
@@ -139,13 +139,19 @@ class Context:
         return self._lookup(
             self._customers,
             refs,
-            lambda chunk: select(
-                Customer.external_ref,
-                Customer.id,
-                customers.visible(user=self.user),
-                Customer.id.in_(select(ShipperProfile.customer_id)),
-                Customer.id.in_(select(ConsigneeProfile.customer_id)),
-            ).where(Customer.external_ref.in_(chunk), Customer.deleted_at.is_(None)),
+            lambda among: (
+                select(
+                    Customer.external_ref,
+                    Customer.id,
+                    customers.visible(user=self.user),
+                    ShipperProfile.customer_id.is_not(None),
+                    ConsigneeProfile.customer_id.is_not(None),
+                )
+                # (joined: `id IN (SELECT customer_id FROM …profiles)` lists every profile again per query)
+                .outerjoin(ShipperProfile, ShipperProfile.customer_id == Customer.id)
+                .outerjoin(ConsigneeProfile, ConsigneeProfile.customer_id == Customer.id)
+                .where(among(Customer.external_ref), Customer.deleted_at.is_(None))
+            ),
             CustomerRef,
         )
 
@@ -154,14 +160,14 @@ class Context:
         return self._lookup(
             self._links,
             refs,
-            lambda chunk: select(
+            lambda among: select(
                 Link.external_ref,
                 Link.id,
                 Link.shipper_id,
                 Link.consignee_id,
                 lanes.visible_links(user=self.user) if self.restricted else literal(True),
                 lanes.writable_links(user=self.user) if self.restricted else literal(True),
-            ).where(Link.external_ref.in_(chunk)),
+            ).where(among(Link.external_ref)),
             LinkRef,
         )
 
@@ -170,8 +176,8 @@ class Context:
         return self._lookup(
             self._contacts,
             refs,
-            lambda chunk: select(Contact.external_ref, Contact.id, Contact.customer_id).where(
-                Contact.external_ref.in_(chunk)
+            lambda among: select(Contact.external_ref, Contact.id, Contact.customer_id).where(
+                among(Contact.external_ref)
             ),
             ContactRef,
         )
@@ -182,7 +188,10 @@ class Context:
         return self._lookup(
             self._users,
             (email.lower() for email in emails),
-            lambda chunk: select(func.lower(User.email), User.id).where(func.lower(User.email).in_(chunk)),
+            # (lower typed as the email: PostgreSQL binds the keys as an array of that type)
+            lambda among: select(func.lower(User.email), User.id).where(
+                among(func.lower(User.email, type_=User.email.type))
+            ),
             lambda user_id: user_id,
         )
 
@@ -205,11 +214,14 @@ class Context:
         return ids - set(self.session.scalars(visible.where(column.in_(ids))))
 
     def _lookup(self, cache: dict, keys: Iterable, statement, make) -> dict:
-        """Fill `cache` for the keys it lacks (key -> make(*rest of the row), or None when not found)."""
+        """Fill `cache` for the keys it lacks (key -> make(*rest of the row), or None when not found):
+        `statement(among)` selects key and rest where `among(column)`, the keys as one parameter."""
         # (not `set(keys) - cache.keys()`: that copies the whole cache, once a row for some kinds)
         missing = {key for key in keys if key not in cache}
-        for chunk in chunked(missing):
-            for key, *values in self.session.execute(statement(chunk)):
+        if missing:
+            connection = self.session.connection()
+            listed = statement(lambda column: db.among(connection, column, missing))
+            for key, *values in self.session.execute(listed):
                 cache[key] = make(*values)
         for key in missing:
             cache.setdefault(key, None)

@@ -124,19 +124,21 @@ def insert(ctx: Context, table: Table, records: list[dict]) -> list[dict]:
     ]
     keyed = "id" in table.c  # (a role profile's key is its customer's)
     ids = db.reserve_ids(connection, table, len(records)) if keyed else [None] * len(records)
-    stored = []
-    for new_id, record in zip(ids, records, strict=True):
-        values = {"id": new_id} if keyed else {}
-        for name in names:
-            value = record.get(name)
-            if value is None and name in defaults and (name not in record or name not in nullable_json):
-                value = defaults[name]()
-            values[name] = value
-        stored.append(values)
     columns = (*(("id",) if keyed else ()), *(name for name in names if name != "id"))
-    db.bulk_insert(connection, table, columns, (tuple(values[c] for c in columns) for values in stored))
+    values = {"id": ids} if keyed else {}  # column by column: a batch's records share their keys
+    for name in names:
+        given = [record.get(name) for record in records]
+        if name in defaults:
+            make, evaluate_none = defaults[name], name in nullable_json
+            given = [
+                make() if value is None and not (evaluate_none and name in record) else value
+                for value, record in zip(given, records, strict=True)
+            ]
+        values[name] = given
+    rows = list(zip(*(values[name] for name in columns), strict=True))
+    db.bulk_insert(connection, table, columns, rows)
     revisions.wrote(ctx.session, [table.name])
-    return stored
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def update(
@@ -275,11 +277,20 @@ class RelatedKind(BulkKind):
                 .execution_options(populate_existing=True)  # the bulk statements bypassed the session
             )
         }
-        for (_row, values), stored in zip(plan.creates, new, strict=True):
-            changes = {name: [None, value] for name, value in values.items()}
-            kind.written(session, ctx.user, written[stored["id"]], changes, created=True)
-        for _row, old, changed in plan.updates:
-            kind.written(session, ctx.user, written[old["id"]], audit.diff(old, changed), created=False)
+        kind.written(
+            session,
+            ctx.user,
+            [
+                *(
+                    (written[stored["id"]], {name: [None, value] for name, value in values.items()}, True)
+                    for (_row, values), stored in zip(plan.creates, new, strict=True)
+                ),
+                *(
+                    (written[old["id"]], audit.diff(old, changed), False)
+                    for _row, old, changed in plan.updates
+                ),
+            ],
+        )
 
     # row by row (the fallback)
 

@@ -86,6 +86,13 @@ class Contacts(RelatedKind):
     fields = {"customer_id": "customer_ref", "department_id": "department"}
 
 
+# each service dimension with its expectation, perception and importance columns
+DIMENSION_COLUMNS = tuple(
+    (dimension, *(f"{dimension.value}_{part}" for part in ("expectation", "perception", "importance")))
+    for dimension in Dimension
+)
+
+
 class Surveys(RelatedKind):
     """One row per survey response; each service dimension has expectation, perception and importance
     columns, and a response's dimensions are the ones the row fills in."""
@@ -126,40 +133,36 @@ class Surveys(RelatedKind):
             row.error("scale_max", f"must be greater than scale_min ({low})")
             return
         answered = 0
-        for dimension in Dimension:
-            expectation, perception, importance = (
-                values.get(f"{dimension.value}_{part}")
-                for part in ("expectation", "perception", "importance")
-            )
+        for _dimension, *parts in DIMENSION_COLUMNS:
+            expectation, perception, importance = (values.get(column) for column in parts)
             if expectation is None and perception is None:
                 if importance is not None:
-                    row.error(f"{dimension.value}_importance", "given without expectation and perception")
+                    row.error(parts[2], "given without expectation and perception")
                 continue
             answered += 1
-            for part, value in (("expectation", expectation), ("perception", perception)):
+            for column, value in zip(parts[:2], (expectation, perception), strict=True):
                 if value is None:
-                    row.error(f"{dimension.value}_{part}", "required when the dimension is answered")
+                    row.error(column, "required when the dimension is answered")
                 elif not low <= value <= high:
-                    row.error(
-                        f"{dimension.value}_{part}", f"{value:g} is outside the declared scale {low}–{high}"
-                    )
-        if answered == 0 and any(f"{d.value}_expectation" in values for d in Dimension):
+                    row.error(column, f"{value:g} is outside the declared scale {low}–{high}")
+        if answered == 0 and any(expectation in values for _d, expectation, _p, _i in DIMENSION_COLUMNS):
             row.error(
                 "timeliness_expectation",
                 "no dimension answered: fill expectation and perception of at least one",
             )
 
     def resolve_more(self, ctx: Context, row: Row, customer: CustomerRef) -> None:
-        if any(f"{d.value}_expectation" in row.values for d in Dimension):
+        values = row.values
+        if any(expectation in values for _d, expectation, _p, _i in DIMENSION_COLUMNS):
             row.record["scores"] = [
                 {
                     "dimension": dimension,
-                    "importance": row.values.get(f"{dimension.value}_importance") or 1.0,
-                    "expectation": row.values[f"{dimension.value}_expectation"],
-                    "perception": row.values[f"{dimension.value}_perception"],
+                    "importance": values.get(importance) or 1.0,
+                    "expectation": values[expectation],
+                    "perception": values[perception],
                 }
-                for dimension in Dimension
-                if row.values.get(f"{dimension.value}_expectation") is not None
+                for dimension, expectation, perception, importance in DIMENSION_COLUMNS
+                if values.get(expectation) is not None
             ]
         if "contact_ref" in row.values:
             contact_ref = row.values["contact_ref"]
