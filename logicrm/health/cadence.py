@@ -99,31 +99,29 @@ def open_tasks(
     due_now = {
         _key(due, today): due for found in dues.values() for due in found if due.due_on(today) - lead <= today
     }
-    # most are opened already in this cycle (a nightly run meets them again): skip them in one query
-    for key in tasks.existing_keys(session, keys=due_now):
-        del due_now[key]
     owners = teams.people(session, customer_ids={due.customer_id for due in due_now.values()})
-    opened = 0
+    owner_of = {key: owners[due.customer_id].get(teams.OWNER) for key, due in due_now.items()}
+    taking = tasks.takers(session, pairs={(owner_of[key], due.customer_id) for key, due in due_now.items()})
+    specs = []
     for key, due in due_now.items():
         name, tier = names[due.customer_id]
         kind = book.cadence.task_kind[tier]
-        owner = owners[due.customer_id].get(teams.OWNER)
-        assignee = owner if tasks.takes_tasks(session, user_id=owner, customer_id=due.customer_id) else None
         whom = f"the head of {due.department} at {name}" if due.department else name
         since = f"last {due.last_contact:%d %b %Y}" if due.last_contact else "never contacted"
-        task = tasks.open_task(
-            session,
-            customer_id=due.customer_id,
-            kind=TaskKind(kind),
-            title=f"{VERBS.get(kind, 'Contact')} {whom}: contact due every {due.cadence_days} days ({since})",
-            due_on=due.due_on(today),
-            source=TaskSource.CADENCE,
-            dedupe_key=key,
-            assignee_id=assignee,
-            department_id=due.department_id,
+        specs.append(
+            dict(
+                customer_id=due.customer_id,
+                kind=TaskKind(kind),
+                title=f"{VERBS.get(kind, 'Contact')} {whom}: contact due every {due.cadence_days} days ({since})",
+                due_on=due.due_on(today),
+                source=TaskSource.CADENCE,
+                dedupe_key=key,
+                assignee_id=owner_of[key] if (owner_of[key], due.customer_id) in taking else None,
+                department_id=due.department_id,
+            )
         )
-        opened += task is not None
-    return opened
+    # most are opened already in this cycle (a nightly run meets them again): open_tasks_once skips them
+    return sum(task is not None for task in tasks.open_tasks_once(session, specs=specs, user=None))
 
 
 def _key(due: Due, today: dt.date) -> str:

@@ -18,7 +18,7 @@ from logicrm import db
 from logicrm.audit import service as audit
 from logicrm.customers import records
 from logicrm.customers import service as customers
-from logicrm.db import among, utcnow
+from logicrm.db import utcnow
 from logicrm.errors import field_error
 from logicrm.tasks.models import OPEN_STATUSES, Task, TaskKind, TaskSource, TaskStatus
 from logicrm.users.models import User, UserRole
@@ -162,13 +162,6 @@ def day(session: Session, *, user: User, today: dt.date, upcoming_days: int) -> 
 
 
 # Tasks the system opens and closes -------------------------------------------------------------------
-
-
-def existing_keys(session: Session, *, keys: Iterable[str]) -> set[str]:
-    """Return the dedupe keys among `keys` that a task already holds (open or closed), in one query."""
-    return set(
-        session.scalars(select(Task.dedupe_key).where(among(session.connection(), Task.dedupe_key, keys)))
-    )
 
 
 def open_task(
