@@ -40,9 +40,15 @@ def record_key_use() -> None:
 def _reader() -> Iterator[Session]:
     """The session the key is read in. A read: the request's own, so the view reads on in the same
     transaction. A write: a reader of its own, closed at once, so the request's writer takes SQLite's
-    write lock only when its view starts (a view may first hand work to a writer of its own)."""
+    write lock only when its view starts (a view may first hand work to a writer of its own).
+
+    The read's transaction ends with the key read: on SQLite a transaction reads one snapshot, and the
+    view must see what is committed when it starts (a view may first write in a session of its own, as
+    reading import jobs recovers the abandoned ones)."""
     if is_read_only_request():
-        yield session()
+        request_session = session()
+        yield request_session
+        request_session.commit()  # nothing to commit: ends the snapshot; expire_on_commit is off
     else:
         with current_app.extensions["logicrm.db"].session(write=False) as own:
             yield own
