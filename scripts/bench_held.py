@@ -1,0 +1,86 @@
+"""Benchmark what one process pays to hold the published scores (issue 13, targets 1 and 6): the
+publication's size, one refresh (compute and publish), the process's first read (it loads the
+publication), its memory before and after, and health reads once the scores are held.
+
+Usage: .venv/bin/python scripts/bench_held.py --customers 10000 [--database PATH]
+  Without --database, bench_health's portfolio is generated into a temporary SQLite file (~3 min at 10k);
+  with it, an existing file (e.g. from a previous run's --keep) is migrated and used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import tempfile
+import time
+
+from bench_health import load  # sibling script: the same generated portfolio as the health benchmark
+from sqlalchemy import func, select
+
+from logicrm import create_app, migrate
+from logicrm.customers.models import Customer
+from logicrm.scoring import refresh
+from logicrm.scoring.models import PublishedScores
+from logicrm.users import keys as api_keys
+from logicrm.users import service as users
+from logicrm.users.models import UserRole
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--database", help="an SQLite file holding a generated portfolio (kept)")
+    parser.add_argument("--reads", type=int, default=200)
+    args = parser.parse_args()
+    path = args.database or os.path.join(tempfile.mkdtemp(prefix="bench_held_"), "portfolio.db")
+    app = create_app({"database_url": f"sqlite:///{path}", "scores_refreshed_by": "worker"})
+    database = app.extensions["logicrm.db"]
+    migrate.upgrade(database.engine, "head")
+    boot = rss_mib()
+    if args.database is None:
+        generated = argparse.Namespace(
+            links_per_customer=10, months=12, shipments_per_customer_year=100.0, seed=7
+        )
+        load(database, generated, args.customers, "sqlite", dt.datetime.now(dt.UTC).replace(microsecond=0))
+        print(f"portfolio generated into {path}")
+    started = time.perf_counter()
+    published = refresh.refresh(database, app.config["LOGICRM_SCORING"], max_age_s=1e9)
+    with database.session(write=False) as session:
+        size = session.scalar(
+            select(func.length(PublishedScores.payload)).order_by(PublishedScores.id.desc())
+        )
+        ids = list(session.scalars(select(Customer.id).order_by(Customer.id)))
+    took = "up to date already" if published is None else f"{time.perf_counter() - started:.1f} s"
+    print(f"refresh (compute and publish): {took}; payload {size / 1e6:.1f} MB")
+    with database.session_scope() as session:
+        admin = users.create(
+            session, name="Bench", email=f"bench{time.time_ns()}@held.example", role=UserRole.ADMIN
+        )
+        _key, secret = api_keys.create(session, user=admin)
+    client, headers = app.test_client(), {"Authorization": f"Bearer {secret}"}
+    started = time.perf_counter()
+    assert client.get(f"/api/v1/customers/{ids[0]}/health", headers=headers).status_code == 200
+    print(f"first read (loads the publication): {time.perf_counter() - started:.2f} s")
+    times = []
+    for n in range(args.reads):
+        started = time.perf_counter()
+        client.get(f"/api/v1/customers/{ids[n * 37 % len(ids)]}/health", headers=headers)
+        times.append(time.perf_counter() - started)
+    p99 = statistics.quantiles(times, n=100)[98] if len(times) > 1 else times[0]
+    print(f"health reads: p50 {statistics.median(times) * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms")
+    print(
+        f"RSS: {boot:.0f} MiB at boot, {rss_mib():.0f} MiB holding the scores; load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
