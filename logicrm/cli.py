@@ -240,11 +240,13 @@ def worker(poll):
     SIGTERM or Ctrl-C (several workers may run)."""
     import logging
 
+    from logicrm import processes
     from logicrm import worker as background
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _run_config()
-    background.run(_database(), config.scoring, settings=config.settings, poll_s=poll)
+    with processes.stopped_by_signals() as stop:
+        background.run(_database(), config.scoring, settings=config.settings, poll_s=poll, stop=stop)
 
 
 @click.group("health", cls=AppGroup)

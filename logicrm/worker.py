@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 
-from logicrm import processes
 from logicrm.config import Settings
 from logicrm.db import Database
 from logicrm.imports import jobs
@@ -22,14 +21,13 @@ def run(
     *,
     settings: Settings,
     poll_s: float,
-    stop: threading.Event | None = None,
+    stop: threading.Event,
 ) -> None:
-    """Run the import jobs and refresh the scores until `stop` is set, or, by default, SIGTERM or SIGINT.
+    """Run the import jobs and refresh the scores until `stop` is set.
 
     On stop an import under way rolls back after its current batch and goes back to the queue, its
     attempt not counted, for the next worker.
     """
-    stop = stop or processes.stop_on_signals()
     importing = threading.Thread(
         target=jobs.run,
         args=(database,),

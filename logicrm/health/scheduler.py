@@ -23,8 +23,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import signal
-import time
 from collections.abc import Callable
 
 from apscheduler.job import Job
@@ -36,6 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import inspect
 
+from logicrm import processes
 from logicrm.config import Settings
 from logicrm.db import WRITE_OPTION, Database, make_engine, utcnow
 from logicrm.health import runs
@@ -48,8 +47,6 @@ JOBSTORE_TABLE = "apscheduler_jobs"
 INTERVAL_ANCHOR = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 SLOT_LOOKBACK_MAX = dt.timedelta(days=800)
 OUTBOX_BATCH = 100
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-STOP_POLL_S = 0.2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -258,30 +255,12 @@ def run(database: Database, config: runs.RunConfig) -> None:
     inside a handler (or raising there, as with a BlockingScheduler) could interrupt the loop or the job
     store half way, and APScheduler swallows some interruptions or drops a job it could not unpickle.
     """
-    received: list[int] = []
-
-    def _record(signum, _frame):
-        received.append(signum)
-
-    # A signal ignored at start stays ignored (scripts/run starts us in the background, SIGINT ignored,
-    # and stops us with SIGTERM: a Ctrl-C meant for the script must not count as a first signal).
-    previous = {
-        handled: signal.signal(handled, _record)
-        for handled in STOP_SIGNALS
-        if signal.getsignal(handled) != signal.SIG_IGN
-    }
-    try:
+    with processes.stopped_by_signals() as stop:
         scheduler = create_scheduler(database, config)
         scheduler.start()
-        while not received:
-            time.sleep(STOP_POLL_S)
-        log.info("%s received: stopping after the running jobs", signal.Signals(received[0]).name)
-        for handled in previous:  # a second signal ends the process at once
-            signal.signal(handled, signal.SIG_DFL)
+        stop.wait()
+        log.info("%s received: stopping after the running jobs", stop.signal_name)
         scheduler.shutdown(wait=True)
-    finally:
-        for handled, handler in previous.items():
-            signal.signal(handled, handler)
     log.info("scheduler stopped")
 
 

@@ -16,12 +16,12 @@ import binascii
 import json
 import logging
 import os
-import signal
 import threading
-import time
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from logicrm import processes
 
 HOST = "127.0.0.1"
 MAILBOX_PORT = 8025
@@ -29,8 +29,7 @@ MAILBOX_DIR = "mailbox"  # in the instance folder
 WEBHOOK_SINK_PORT = 8026
 WEBHOOK_SINK_FILE = "webhooks.jsonl"  # in the instance folder
 MAX_BODY_BYTES = 1 << 20
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-STOP_POLL_S = 0.2
+SERVE_POLL_S = 0.2  # how soon the HTTP server notices its shutdown
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +166,7 @@ class WebhookSink:
 
     def start(self) -> WebhookSink:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(STOP_POLL_S,), daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(SERVE_POLL_S,), daemon=True)
         self._thread.start()
         return self
 
@@ -217,26 +216,11 @@ def _handler(sink: WebhookSink) -> type[BaseHTTPRequestHandler]:
 
 
 def serve_until_stopped(stop: Callable[[], None]) -> str:
-    """Block until SIGTERM or SIGINT, then call `stop`; return the signal's name.
-
-    A signal ignored at start stays ignored: scripts/run starts the sinks in the background with SIGINT
-    ignored and stops them with SIGTERM.
-    """
-    received: list[int] = []
-
-    def _record(signum, _frame):
-        received.append(signum)
-
-    previous = {
-        handled: signal.signal(handled, _record)
-        for handled in STOP_SIGNALS
-        if signal.getsignal(handled) != signal.SIG_IGN
-    }
-    try:
-        while not received:
-            time.sleep(STOP_POLL_S)
-    finally:
-        for handled, handler in previous.items():
-            signal.signal(handled, handler)
-        stop()
-    return signal.Signals(received[0]).name
+    """Block until SIGTERM or SIGINT (processes.stopped_by_signals), then call `stop`; return the
+    signal's name."""
+    with processes.stopped_by_signals() as stopping:
+        try:
+            stopping.wait()
+        finally:
+            stop()
+    return stopping.signal_name

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 
 from sqlalchemy import text
 
-from logicrm import processes
 from logicrm.db import Database
 from logicrm.network.params import ScoringParams
 from logicrm.scoring import model as churn_models
@@ -75,15 +74,14 @@ def run(
     params: ScoringParams,
     *,
     max_age_s: float,
+    stop: threading.Event,
     poll_s: float = POLL_S,
-    stop: threading.Event | None = None,
 ) -> None:
-    """Refresh the scores every `poll_s` until `stop` is set, or, by default, SIGTERM or SIGINT.
+    """Refresh the scores every `poll_s` until `stop` is set.
 
     Writes arriving while a computation runs are picked up by the next poll: a burst of writes costs
     one computation after it, not one per write. A failed computation is logged and retried next poll.
     """
-    stop = stop or processes.stop_on_signals()
     log.info("worker: refreshing the scores every %.1f s", poll_s)
     while not stop.is_set():
         try:
