@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from collections.abc import Sequence
 
-from sqlalchemy import Select, and_, case, func, or_, select, union_all
+from sqlalchemy import Integer, Select, and_, case, cast, func, select, union_all
 from sqlalchemy.orm import Session
 
 from logicrm import bounds, db
@@ -72,51 +73,83 @@ def _payers(session: Session, at: dt.datetime) -> dict[int, dict]:
     }
 
 
-def stages_at(session: Session, at: dt.datetime) -> dict[int, str]:
-    """Each live customer's lifecycle stage at `at`, from its shipments at either end of its lanes."""
+ACTIVITY = ("first_at", "last_at", "recent", "earlier", "year_before")
+
+
+def stages_at(session: Session, moments: Sequence[dt.datetime]) -> list[dict[int, str]]:
+    """Each live customer's lifecycle stage at each of `moments`, from its shipments at either end of its
+    lanes: one pass over the shipments grouped by lane (for every moment at once), then the lanes' figures
+    summed at both of their ends."""
+    shipped = Shipment.shipped_at
+
+    def figures(at: dt.datetime) -> list:
+        before = shipped < at
+        return [
+            func.min(case((before, shipped))),
+            func.max(case((before, shipped))),
+            _sum_if(and_(shipped >= at - RECENT, before), 1),
+            _sum_if(and_(shipped >= at - YEAR, shipped < at - RECENT), 1),
+            _sum_if(and_(shipped >= at - 2 * YEAR, shipped < at - YEAR), 1),
+        ]
+
+    # (label, figure, its SQL per lane) for every moment
+    columns = [
+        (f"{name}_{k}", name, column)
+        for k, at in enumerate(moments)
+        for name, column in zip(ACTIVITY, figures(at), strict=True)
+    ]
+    per_lane = (
+        select(Shipment.link_id, *(column.label(label) for label, _name, column in columns))
+        .where(shipped < max(moments))
+        .group_by(Shipment.link_id)
+        .subquery()
+    )
+    lanes = [per_lane.c[label] for label, _name, _column in columns]
     ends = union_all(
-        select(Link.shipper_id.label("customer_id"), Shipment.shipped_at).join(
-            Link, Link.id == Shipment.link_id
-        ),
-        select(Link.consignee_id.label("customer_id"), Shipment.shipped_at).join(
-            Link, Link.id == Shipment.link_id
-        ),
-    ).subquery()
-    shipped = ends.c.shipped_at
-    window = lambda start, end: _sum_if(and_(shipped >= start, shipped < end), 1)  # noqa: E731
-    activity = (
-        select(
-            ends.c.customer_id,
-            func.min(shipped).label("first_at"),
-            func.max(shipped).label("last_at"),
-            window(at - RECENT, at).label("recent"),
-            window(at - YEAR, at - RECENT).label("earlier"),
-            window(at - 2 * YEAR, at - YEAR).label("year_before"),
+        *(
+            select(end.label("customer_id"), *lanes).join(per_lane, per_lane.c.link_id == Link.id)
+            for end in (Link.shipper_id, Link.consignee_id)
         )
-        .where(shipped < at)
+    ).subquery()
+
+    def rolled_up(label: str, name: str):
+        if name in ("first_at", "last_at"):
+            return (func.min if name == "first_at" else func.max)(ends.c[label])
+        return cast(func.sum(ends.c[label]), Integer)  # PostgreSQL sums bigints into numerics
+
+    activity = (
+        select(ends.c.customer_id, *(rolled_up(label, name).label(label) for label, name, _column in columns))
         .group_by(ends.c.customer_id)
         .subquery()
     )
+    names = [label for label, _name, _column in columns]
     rows = session.execute(
-        select(Customer.id, activity.c.first_at, activity.c.last_at, activity.c.recent, activity.c.earlier,
-               activity.c.year_before)
+        select(Customer.id, Customer.created_at, *(activity.c[name] for name in names))
         .outerjoin(activity, activity.c.customer_id == Customer.id)
-        .where(Customer.deleted_at.is_(None), or_(activity.c.first_at.is_not(None), Customer.created_at <= at))
-    )  # fmt: skip
-    return {row.id: _stage(row, at) for row in rows}
+        .where(Customer.deleted_at.is_(None))
+    ).all()
+    stages: list[dict[int, str]] = [{} for _ in moments]
+    for row in rows:
+        for k, at in enumerate(moments):
+            first_at, last_at, recent, earlier, year_before = row[
+                2 + k * len(ACTIVITY) : 2 + (k + 1) * len(ACTIVITY)
+            ]
+            if first_at is not None or row.created_at <= at:
+                stages[k][row.id] = _stage(at, first_at, last_at, recent, earlier, year_before)
+    return stages
 
 
-def _stage(row, at: dt.datetime) -> str:
-    if row.first_at is None:
+def _stage(at: dt.datetime, first_at, last_at, recent: int, earlier: int, year_before: int) -> str:
+    if first_at is None:
         return "prospect"
-    if row.last_at < at - YEAR:
+    if last_at < at - YEAR:
         return "churned"
-    if row.first_at >= at - RECENT:
+    if first_at >= at - RECENT:
         return "onboarding"
-    if row.year_before == 0 and row.first_at < at - 2 * YEAR:
+    if year_before == 0 and first_at < at - 2 * YEAR:
         return "won_back"
     # fewer than half the shipments of an average 90 days of the nine months before
-    if row.recent < 0.5 * row.earlier / 3:
+    if recent < 0.5 * earlier / 3:
         return "at_risk"
     return "active"
 
@@ -223,7 +256,7 @@ def _lifetime_value(paying: dict[int, dict], retention: float | None) -> dict:
 
 
 def _lifecycle(session: Session, at: dt.datetime, since: dt.datetime) -> dict:
-    now, before = stages_at(session, at), stages_at(session, since)
+    now, before = stages_at(session, [at, since])
     counts = Counter(now.values())
     moves = Counter((before.get(cid, "new"), stage) for cid, stage in now.items() if before.get(cid) != stage)
     return {

@@ -85,7 +85,7 @@ def test_the_kpis_at_a_moment(db, portfolio):
 
 def test_lifecycle_stages_and_the_moves_since_the_previous_point(db, portfolio):
     with db.session_scope() as session:
-        stages = kpis.stages_at(session, portfolio["at"])
+        stages = kpis.stages_at(session, [portfolio["at"]])[0]
         lifecycle = kpis.compute(session, at=portfolio["at"])["lifecycle"]
     named = {name: stages[portfolio[name]] for name in ("steady", "lost", "newcomer", "returning", "fading", "prospect", "hub")}  # fmt: skip
     assert named == {
