@@ -204,7 +204,11 @@ def visible_among(session: Session, *, user: User, ids: Iterable[int]) -> set[in
     ids = set(ids)
     if not access.is_restricted(user) or not ids:
         return ids
-    return set(session.scalars(select(Customer.id).where(Customer.id.in_(ids), visible(user=user))))
+    return set(
+        session.scalars(
+            select(Customer.id).where(db.among(session.connection(), Customer.id, ids), visible(user=user))
+        )
+    )
 
 
 def names_for(session: Session, *, user: User, ids: Iterable[int]) -> dict[int, str]:
@@ -212,7 +216,11 @@ def names_for(session: Session, *, user: User, ids: Iterable[int]) -> dict[int, 
     ids = set(ids)
     if not ids:
         return {}
-    rows = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids), visible(user=user)))
+    rows = session.execute(
+        select(Customer.id, Customer.name).where(
+            db.among(session.connection(), Customer.id, ids), visible(user=user)
+        )
+    )
     return dict(rows.all())
 
 

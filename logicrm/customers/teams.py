@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from logicrm import access
+from logicrm import access, db
 from logicrm.audit import service as audit
 from logicrm.customers.models import Customer, TeamRole, customer_team
 from logicrm.db import utcnow
@@ -108,14 +108,14 @@ def people(session: Session, *, customer_ids: Iterable[int]) -> dict[int, dict[s
     owners = session.execute(
         select(Customer.id, Customer.owner_id)
         .join(User, User.id == Customer.owner_id)
-        .where(Customer.id.in_(ids), User.active)
+        .where(db.among(session.connection(), Customer.id, ids), User.active)
     )
     for customer_id, owner_id in owners:
         found[customer_id][OWNER] = owner_id
     team = session.execute(
         select(customer_team.c.customer_id, customer_team.c.role, customer_team.c.user_id)
         .join(User, User.id == customer_team.c.user_id)
-        .where(customer_team.c.customer_id.in_(ids), User.active)
+        .where(db.among(session.connection(), customer_team.c.customer_id, ids), User.active)
         .order_by(customer_team.c.user_id.desc())
     )
     for customer_id, role, user_id in team:
@@ -136,7 +136,7 @@ def team_members(session: Session, *, customer_ids: Iterable[int]) -> dict[int, 
     rows = session.execute(
         select(customer_team.c.customer_id, customer_team.c.user_id)
         .join(User, User.id == customer_team.c.user_id)
-        .where(customer_team.c.customer_id.in_(ids), User.active)
+        .where(db.among(session.connection(), customer_team.c.customer_id, ids), User.active)
         .order_by(customer_team.c.customer_id, customer_team.c.user_id)
     )
     found: dict[int, list[int]] = {customer_id: [] for customer_id in ids}

@@ -223,7 +223,7 @@ def _acquisition(session: Session, payers: dict[int, dict], at: dt.datetime) -> 
     """Customers whose first paid shipment fell in the year to `at`, by the channel that brought them."""
     new = {cid: p for cid, p in payers.items() if p["first_at"] >= at - YEAR}
     channels = dict(
-        session.execute(select(Customer.id, Customer.acquisition_channel).where(Customer.id.in_(list(new)))).all()
+        session.execute(select(Customer.id, Customer.acquisition_channel).where(db.among(session.connection(), Customer.id, new))).all()
     ) if new else {}  # fmt: skip
     counts, revenue = Counter(), Counter()
     for cid, p in new.items():

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from logicrm import db
 from logicrm.customers import service as customers
 from logicrm.customers import teams
 from logicrm.errors import field_error
@@ -51,7 +52,7 @@ def reached(session: Session, *, customer_ids: Iterable[int]) -> dict[int, list[
     subscribers: dict[int, list[int]] = {customer_id: [] for customer_id in ids}
     for customer_id, user_id in session.execute(
         select(AlertSubscription.customer_id, AlertSubscription.user_id).where(
-            AlertSubscription.customer_id.in_(ids)
+            db.among(session.connection(), AlertSubscription.customer_id, ids)
         )
     ):
         subscribers[customer_id].append(user_id)

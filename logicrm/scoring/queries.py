@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from logicrm import db
 from logicrm.bounds import IMPORTANCE, MONEY
 from logicrm.consignees.models import ConsigneeProfile
 from logicrm.customers.models import Customer, CustomerStatus
@@ -62,7 +63,11 @@ def names(session: Session, *, ids) -> dict[int, str]:
     ids = list(ids)
     if not ids:
         return {}
-    return dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all())
+    return dict(
+        session.execute(
+            select(Customer.id, Customer.name).where(db.among(session.connection(), Customer.id, ids))
+        ).all()
+    )
 
 
 def customers(session: Session, *, now: dt.datetime):

@@ -3,6 +3,7 @@ active owner; never someone deactivated or who does not see the account."""
 
 from __future__ import annotations
 
+from logicrm.customers import service as customers
 from logicrm.health import subscriptions
 from logicrm.users import service as users
 from tests import factories
@@ -52,3 +53,18 @@ def test_a_subscription_needs_an_account_the_user_sees(api, actors):
     refused = api.as_(actors["am"]).put("/me/alert-settings", json={"customer_ids": [hidden["id"]]})
     assert refused.status_code == 422
     assert refused.json["errors"]["json"]["customer_ids"] == {"0": [f"unknown customer {hidden['id']}"]}
+
+
+def test_the_people_of_more_accounts_than_a_statement_takes_parameters(api, actors, db):
+    # a health run at 100k accounts asks for tens of thousands at once: PostgreSQL takes at most 65,535
+    # parameters per statement, so the ids travel as one array (db.among), not one placeholder each
+    customer = factories.customer(api, owner_id=actors["am"].user_id)
+    ids = [customer["id"], *range(10**6, 10**6 + 70_000)]
+    with db.session(write=False) as session:
+        reached = subscriptions.reached(session, customer_ids=ids)
+        seen = customers.visible_among(
+            session, user=users.get(session, user_id=actors["am2"].user_id), ids=ids
+        )
+        names = customers.names_for(session, user=users.get(session, user_id=actors["am"].user_id), ids=ids)
+    assert len(reached) == len(ids) and [p.user.name for p in reached[customer["id"]]] == ["Am"]
+    assert seen == set() and names == {customer["id"]: customer["name"]}
