@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from logicrm import db
 from logicrm.customers import teams
 from logicrm.health.models import Alert
 from logicrm.relations.models import Department
@@ -34,27 +35,33 @@ def run(session: Session, *, book: Rulebook, opened: list[Alert], accounts: dict
         (customer_id, name.strip().lower()): department_id
         for department_id, customer_id, name in session.execute(
             select(Department.id, Department.customer_id, Department.name).where(
-                Department.customer_id.in_(ids)
+                db.among(session.connection(), Department.customer_id, ids)
             )
         )
     }
-    made = 0
-    for alert in opened:
+    steps = [
+        (alert, index, step)
+        for alert in opened
+        for index, step in enumerate(book.playbooks[alert.rule])
+        if step.applies_to(accounts[alert.customer_id].tier)
+    ]
+    chosen = {
+        (alert.id, index): people[alert.customer_id].get(
+            step.assignee, people[alert.customer_id].get(teams.OWNER)
+        )
+        for alert, index, step in steps
+    }
+    taking = tasks.takers(
+        session, pairs={(chosen[alert.id, index], alert.customer_id) for alert, index, _step in steps}
+    )
+    specs = []
+    for alert, index, step in steps:
         account = accounts[alert.customer_id]
-        stands = people[alert.customer_id]
-        for index, step in enumerate(book.playbooks[alert.rule]):
-            if not step.applies_to(account.tier):
-                continue
-            person = stands.get(step.assignee, stands.get(teams.OWNER))
-            if not tasks.takes_tasks(session, user_id=person, customer_id=alert.customer_id):
-                person = None
-            names = departments_named(alert.details or {}) if step.for_each_department else [None]
-            for name in names:
-                department_id = (
-                    department_ids.get((alert.customer_id, name.strip().lower())) if name else None
-                )
-                task = tasks.open_task(
-                    session,
+        person = chosen[alert.id, index]
+        names = departments_named(alert.details or {}) if step.for_each_department else [None]
+        for name in names:
+            specs.append(
+                dict(
                     customer_id=alert.customer_id,
                     kind=TaskKind(step.kind),
                     title=step.title_for(
@@ -63,9 +70,12 @@ def run(session: Session, *, book: Rulebook, opened: list[Alert], accounts: dict
                     due_on=today + dt.timedelta(days=step.due_days),
                     source=TaskSource.PLAYBOOK,
                     dedupe_key=f"alert:{alert.id}:{index}:{name or '-'}"[:200],
-                    assignee_id=person,
+                    assignee_id=person if (person, alert.customer_id) in taking else None,
                     alert_id=alert.id,
-                    department_id=department_id,
+                    department_id=(
+                        department_ids.get((alert.customer_id, name.strip().lower())) if name else None
+                    ),
                 )
-                made += task is not None
-    return made
+            )
+    # one query for the existing keys and one flush, however many alerts opened
+    return sum(task is not None for task in tasks.open_tasks_once(session, specs=specs, user=None))
