@@ -253,7 +253,7 @@ def close_for_alerts(session: Session, *, alert_ids: Iterable[int], user: User |
         return 0
     return close(
         session,
-        tasks=open_tasks(session, Task.alert_id.in_(ids)),
+        tasks=open_tasks(session, db.among(session.connection(), Task.alert_id, ids)),
         status=TaskStatus.NOT_NEEDED,
         outcome="no longer needed: the alert resolved",
         user=user,
