@@ -102,7 +102,7 @@ def stages_at(session: Session, moments: Sequence[dt.datetime]) -> list[dict[int
         select(Shipment.link_id, *(column.label(label) for label, _name, column in columns))
         .where(shipped < max(moments))
         .group_by(Shipment.link_id)
-        .subquery()
+        .cte("per_lane")  # read by both ends: a CTE is computed once, a subquery once per end
     )
     lanes = [per_lane.c[label] for label, _name, _column in columns]
     ends = union_all(
