@@ -54,12 +54,6 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature("contract_ending", 1.0, "contract ends within the warning window and no renewal is open (0/1)"),
     Feature("too_new", 0.0, "too little history to score on behaviour (0/1)"),
-    Feature(
-        "segment_churn",
-        1.0,
-        "how much more often accounts of its industry, tier and acquisition channel left lately than the "
-        "portfolio: Σ log(shrunk segment rate / portfolio rate), −1 to 1 (0: as the portfolio)",
-    ),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 LABELS: Mapping[str, str] = {f.name: f.describes for f in FEATURES}
@@ -114,8 +108,6 @@ class RiskSignals:
     contract_warning_days: float = 90.0
     renewal_open: bool = False
     too_new: bool = False
-    # Σ over its segments of log(shrunk churn rate / the portfolio's) (network.segments.segment_risk)
-    segment_risk: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +130,8 @@ def features(s: RiskSignals, rates: PortfolioRates) -> dict[str, float]:
     shipments, one late, read as a little below the portfolio, not as half late.
     """
     k = rates.prior_strength
-    on_time = shrunk(s.on_time, s.delivered, prior=rates.on_time, strength=k)
-    troubled = shrunk(s.troubled, s.shipments, prior=rates.troubled, strength=k)
+    on_time = (s.on_time + k * rates.on_time) / (s.delivered + k)
+    troubled = (s.troubled + k * rates.troubled) / (s.shipments + k)
     target = rates.otif_target if s.otif_target is None else s.otif_target
     volume_drop = 0.0
     if s.is_shipper and s.volume_window > 0:
@@ -182,14 +174,7 @@ def features(s: RiskSignals, rates: PortfolioRates) -> dict[str, float]:
         "contact_overdue": contact,
         "contract_ending": float(contract_ending),
         "too_new": float(s.too_new),
-        "segment_churn": s.segment_risk,
     }
-
-
-def shrunk(events: float, trials: float, *, prior: float, strength: float) -> float:
-    """Return the beta-binomial posterior mean (events + k·prior) / (trials + k): the prior without
-    evidence, the observed rate with much."""
-    return (events + strength * prior) / (trials + strength)
 
 
 def _shortfall(score: float | None) -> float:

@@ -28,7 +28,6 @@ OWN_LABELS = {
     "contact_overdue": "no contact for too long",
     "contract_ending": "contract ending, no renewal open",
     "too_new": "too new to judge",
-    "segment_churn": "accounts like it left more often lately",
     # drivers of snapshots taken before the model (kept readable in history)
     "low_satisfaction": "low satisfaction",
     "low_loyalty": "low loyalty (NPS)",

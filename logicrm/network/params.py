@@ -78,17 +78,6 @@ class ScoringParams(EnvParams):
     contract_ending_days: int = param(
         90, "A contract ending within this many days without renewal is a risk."
     )
-    segment_window_days: int = param(
-        365,
-        "Segment churn history: the churn rate of an account's industry, tier and acquisition channel over "
-        "this many days before the moment scored, among the accounts live at the window's start.",
-    )
-    segment_prior_strength: float = param(
-        30.0, "Accounts' worth of portfolio evidence a segment's churn rate is shrunk with."
-    )
-    segment_risk_cap: float = param(
-        1.0, "The segment churn history (Σ log of segment rate / portfolio rate) is clipped to ± this."
-    )
     # §4.7 network risk
     alpha_down: float = param(
         0.6, "Coupling shipper → consignee: influence = alpha_down · consignee's share."
@@ -143,9 +132,6 @@ class ScoringParams(EnvParams):
             "abc_b_cutoff": self.abc_a_cutoff <= self.abc_b_cutoff <= 1,
             "tier_mismatch_steps": 1 <= self.tier_mismatch_steps <= len(TIERS) - 1,
             "contact_overdue_cap": self.contact_overdue_cap > 0,
-            "segment_window_days": self.segment_window_days > 0,
-            "segment_prior_strength": self.segment_prior_strength > 0,
-            "segment_risk_cap": self.segment_risk_cap > 0,
         }
         checks.update({f"cadence_{tier}_days": self.cadence_days(tier) > 0 for tier in TIERS})
         # every number finite: an infinite weight or a NaN bias would make every risk NaN

@@ -532,17 +532,6 @@ def first_seen(session: Session) -> dict[int, int]:
     return first
 
 
-def segments(session: Session) -> list:
-    """Every customer that has been one (prospects and deleted records aside), with its industry, tier
-    and acquisition channel: the segments whose churn history an account reads."""
-    statement = (
-        select(Customer.id, Customer.industry, Customer.tier, Customer.acquisition_channel)
-        .where(Customer.deleted_at.is_(None), Customer.status != CustomerStatus.PROSPECT)
-        .order_by(Customer.id)
-    )
-    return _records(session.execute(statement))
-
-
 def pair_volumes(session: Session, *, since: dt.datetime, until: dt.datetime):
     """Shipments per (shipper, consignee) in [since, until], over every lane, ended or not: what each
     side's business rode on, for the contagion of a partner that left."""

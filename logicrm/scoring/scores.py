@@ -204,18 +204,17 @@ def observe(
 ) -> Observation:
     """Load and measure everything the scores need as of `now` (point in time: any past date replays).
 
-    `history` (all churn events) may be passed by a replay of many dates; by default it is loaded.
+    `history` (all churn events) may be passed by a replay of many dates; by default the events of the
+    contagion window are loaded.
     """
     problems = _Problems()
     since = now - dt.timedelta(days=params.contagion_window_days)
     with _phase(timings, "sql_load"):
         revision = revisions.current(session)
         data = load(session, params, now=now)
-        # every event up to now: whether an account was live at the segment window's start needs them all
-        history = history or signals.history(session, params, now=now)
+        history = history or signals.history(session, params, now=now, since=since)
         rhythm = signals.rhythm_at(session, now=now)
         departed = _departed(session, params, history, now=now, since=since)
-        segment_risk = signals.segment_risk(session, params, history, now=now)
     with _phase(timings, "graph"):
         arrays = build_arrays(_nodes(data), _links(data, params, problems), params)
     with _phase(timings, "scores"):
@@ -223,7 +222,7 @@ def observe(
         two = two_sided(arrays, {c: s.score for c, s in satisfaction.items()}, params)
         evidence = signals.build(
             data, params, satisfaction, before, now=now, alive=rhythm.p_alive, first_seen=history.first_seen,
-            problems=problems, segment_risk=segment_risk,
+            problems=problems,
         )  # fmt: skip
         rates = signals.rates(data.flows, params)
         features = {

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from logicrm.bounds import SHARE
-from logicrm.network import rhythm, segments
+from logicrm.network import rhythm
 from logicrm.network.churn import PortfolioRates, RiskSignals
 from logicrm.network.params import ScoringParams
 from logicrm.scoring import queries
@@ -164,32 +164,9 @@ def inbound(flows, *, prior_strength: float) -> dict[int, Inbound]:
     return result
 
 
-def segment_risk(session: Session, params: ScoringParams, history: History, *, now: dt.datetime):
-    """Each customer's segment churn history as of `now` (network.segments.segment_risk): the churn of
-    its industry, tier and acquisition channel over the segment window, from `history`'s events up to
-    `now` only (a replay's history holds later ones, for labels)."""
-    today = queries.day_number(now)
-    return segments.segment_risk(
-        (
-            segments.SegmentRecord(row.id, row.industry, _text(row.tier), _text(row.acquisition_channel))
-            for row in queries.segments(session)
-        ),
-        events=history.events,
-        first_seen=history.first_seen,
-        start=today - params.segment_window_days,
-        today=today,
-        strength=params.segment_prior_strength,
-        cap=params.segment_risk_cap,
-    )
-
-
-def _text(value) -> str | None:
-    return None if value is None else str(value)
-
-
 def build(
     data, params: ScoringParams, satisfaction, before, *, now: dt.datetime, alive: dict[int, float],
-    first_seen: dict[int, int], problems, segment_risk: dict[int, float],
+    first_seen: dict[int, int], problems,
 ) -> dict[int, RiskSignals]:  # fmt: skip
     """Gather each account's own evidence. Volume and rhythm are a shipper's outbound lanes only, a
     consignee's inbound volume counts against what its shippers' trends predict (`inbound`); service
@@ -248,6 +225,5 @@ def build(
             contract_warning_days=float(params.contract_ending_days),
             renewal_open=row.id in data.open_renewals,
             too_new=began is None or today - began < params.min_tenure_days,
-            segment_risk=segment_risk.get(row.id, 0.0),
         )
     return signals

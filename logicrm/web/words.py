@@ -30,7 +30,6 @@ OWN_DRIVERS = {
     "contact_overdue": _l("no contact for too long"),
     "contract_ending": _l("contract ending, no renewal open"),
     "too_new": _l("too new to judge"),
-    "segment_churn": _l("accounts like it left more often lately"),
     "low_satisfaction": _l("low satisfaction"),
     "low_loyalty": _l("low loyalty (NPS)"),
 }

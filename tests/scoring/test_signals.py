@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import math
 
 import pytest
-from sqlalchemy import update
 
-from logicrm.customers.models import Customer, CustomerStatus
 from logicrm.network import churn
 from logicrm.network.churn import PortfolioRates, RiskSignals
 from logicrm.network.params import ScoringParams
@@ -97,49 +94,3 @@ def _inbound(received: signals.Inbound) -> dict:
         "inbound_window": received.window,
         "inbound_expected": received.expected,
     }
-
-
-def test_segment_history_counts_what_was_known_at_the_moment_and_who_was_live_at_the_window_start(api, db):
-    """Food consignees left within the year before NOW, pharma ones did not: a live food account reads
-    riskier than the portfolio, a pharma one safer. Churn after NOW is not known at NOW, and accounts that
-    left before the window or arrived inside it are not exposed: the same figure whether the history
-    loaded reaches NOW or a year later (what a replay passes)."""
-
-    def segment(industry, count):
-        return [factories.customer(api, roles=("consignee",), industry=industry)["id"] for _ in range(count)]
-
-    food, pharma = segment("food", 12), segment("Pharma ", 12)
-    gone_before, arrived = segment("pharma", 3), segment("pharma", 3)
-    left = {c: NOW - dt.timedelta(days=40) for c in food[:6]}
-    left |= {c: NOW + dt.timedelta(days=30) for c in pharma[:6]}  # later: not known at NOW
-    left |= {c: NOW - dt.timedelta(days=500) for c in gone_before}
-    left |= {c: NOW - dt.timedelta(days=10) for c in arrived}
-    with db.session_scope() as session:
-        session.execute(update(Customer).values(acquired_on=(NOW - dt.timedelta(days=900)).date()))
-        session.execute(
-            update(Customer)
-            .where(Customer.id.in_(arrived))
-            .values(acquired_on=(NOW - dt.timedelta(days=100)).date())
-        )
-        for customer_id, day in left.items():
-            session.execute(
-                update(Customer)
-                .where(Customer.id == customer_id)
-                .values(status=CustomerStatus.CHURNED, churned_on=day.date())
-            )
-
-    with db.session(write=False) as session:
-        accounts = scoring.compute(session, PARAMS, now=NOW).accounts
-        replayed = signals.segment_risk(
-            session, PARAMS, signals.history(session, PARAMS, now=NOW + dt.timedelta(days=365)), now=NOW
-        )
-    # exposed: the 24 food and pharma accounts; 6 food left in the window
-    portfolio = 6 / 24
-    k = PARAMS.segment_prior_strength
-    expected_food = math.log((6 + k * portfolio) / (12 + k) / portfolio)
-    expected_pharma = math.log((0 + k * portfolio) / (12 + k) / portfolio)
-    assert accounts[food[-1]].features["segment_churn"] == pytest.approx(expected_food)
-    assert accounts[pharma[-1]].features["segment_churn"] == pytest.approx(expected_pharma)
-    assert accounts[pharma[0]].features["segment_churn"] == pytest.approx(expected_pharma)  # leaves later
-    assert replayed[food[-1]] == pytest.approx(expected_food)
-    assert replayed[pharma[0]] == pytest.approx(expected_pharma)
