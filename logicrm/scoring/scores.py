@@ -47,6 +47,7 @@ from logicrm.network.satisfaction import (
     DepartmentRecord,
     ResponseRecord,
     account_satisfaction,
+    account_score,
     portfolio_priors,
     two_sided,
 )
@@ -575,9 +576,9 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
         )
     earlier = now - dt.timedelta(days=params.satisfaction_drop_days)
     live = [responses[row.id] for row in data.customers]  # the portfolio the priors describe
-    priors_now, priors_before = (
-        portfolio_priors(live, as_of=as_of, params=params) for as_of in (now, earlier)
-    )
+    priors_now = portfolio_priors(live, as_of=now, params=params)
+    # the earlier day only gives the satisfaction drop: its score alone
+    priors_before = portfolio_priors(live, as_of=earlier, params=params, satisfaction_only=True)
     now_scores, before_scores = {}, {}
     for row in data.customers:
         depts, said = departments[row.id], responses[row.id]
@@ -585,7 +586,7 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
         def both(depts=depts, said=said):
             return (
                 account_satisfaction(depts, said, as_of=now, params=params, priors=priors_now),
-                account_satisfaction(depts, said, as_of=earlier, params=params, priors=priors_before).score,
+                account_score(depts, said, as_of=earlier, params=params, priors=priors_before),
             )
 
         now_scores[row.id], before_scores[row.id] = problems.guard(
