@@ -9,6 +9,7 @@ from datetime import datetime
 import networkx as nx
 import numpy as np
 
+from logicrm.memory import pickled_by_fields
 from logicrm.network.graph import GraphArrays
 from logicrm.network.params import ScoringParams
 
@@ -79,6 +80,7 @@ class Priors:
         return self.dimensions.get(name, self.satisfaction)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class DimensionGap:
     """One service dimension's verdict: score in [0, 1] (0.5 = met), the same as the gap to expectation
@@ -91,6 +93,7 @@ class DimensionGap:
     evidence: float
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class DepartmentSatisfaction:
     """A department's decayed satisfaction, shrunk toward the portfolio's prior.
@@ -116,6 +119,7 @@ class DepartmentSatisfaction:
     dimensions: tuple[DimensionGap, ...] = ()
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Loyalty:
     """Decayed NPS shrunk toward the portfolio's, in [−100, 100], and the same as a score in [0, 1].
@@ -131,6 +135,7 @@ class Loyalty:
     no_data: bool
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class AccountSatisfaction:
     """Account satisfaction (capped), how it was reached, and loyalty, kept apart.

@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -35,6 +36,7 @@ from logicrm.bounds import (
     Bound,
 )
 from logicrm.db import WRITE_OPTION, utcnow
+from logicrm.memory import pickled_by_fields
 from logicrm.network import churn
 from logicrm.network.arrays import build_arrays
 from logicrm.network.cascade import exposures
@@ -59,6 +61,7 @@ DAYS_PER_MONTH = 30
 log = logging.getLogger(__name__)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class DataProblem:
     """A stored value scoring did not use as it is, or a part of one account's score that failed.
@@ -73,6 +76,7 @@ class DataProblem:
     note: str
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class AccountScores:
     """Everything computed for one customer; `data_problems` lists what degraded its scores."""
@@ -527,7 +531,7 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
         departments[row.customer_id].append(
             DepartmentRecord(
                 id=row.id,
-                name=row.name,
+                name=sys.intern(row.name),  # a few names over many accounts: one object each in the pickle
                 weight=weight or 0.0,
                 is_decision_maker=row.is_decision_maker,
                 earlier_answer=earlier and earlier.answered,
@@ -536,7 +540,7 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
         )
     dimensions: dict[int, dict[str, float]] = defaultdict(dict)
     for row in data.dimension_scores:
-        dimensions[row.response_id][str(row.dimension)] = float(row.score)
+        dimensions[row.response_id][sys.intern(str(row.dimension))] = float(row.score)
     responses: dict[int, list[ResponseRecord]] = defaultdict(list)
     for row in data.responses:
         customers = (row.customer_id,)
