@@ -475,20 +475,18 @@ def lapses(
     ordered = select(
         days.c.shipper_id,
         days.c.day,
-        func.lag(days.c.day).over(partition_by=days.c.shipper_id, order_by=days.c.day).label("previous"),
+        func.lead(days.c.day).over(partition_by=days.c.shipper_id, order_by=days.c.day).label("next"),
     ).subquery()
-    gaps = select(ordered.c.shipper_id, (ordered.c.previous + inactive_days).label("lapse")).where(
-        ordered.c.day - ordered.c.previous >= inactive_days
-    )
-    tails = (
-        select(days.c.shipper_id, (func.max(days.c.day) + inactive_days).label("lapse"))
-        .group_by(days.c.shipper_id)
-        .having(func.max(days.c.day) + inactive_days <= day_number(until))
+    # one pass over the shipping days: a lapse follows a day whose next is inactive_days away or more,
+    # and the last day (no next) once inactive_days have passed by `until`
+    lapsed = select(ordered.c.shipper_id, (ordered.c.day + inactive_days).label("lapse")).where(
+        or_(
+            ordered.c.next - ordered.c.day >= inactive_days,
+            and_(ordered.c.next.is_(None), ordered.c.day + inactive_days <= day_number(until)),
+        )
     )
     first = -1 if since is None else day_number(since)
-    return [
-        (row.shipper_id, row.lapse) for row in session.execute(gaps.union_all(tails)) if row.lapse >= first
-    ]
+    return [(row.shipper_id, row.lapse) for row in session.execute(lapsed) if row.lapse >= first]
 
 
 def status_churns(session: Session) -> list[tuple[int, int]]:
