@@ -20,6 +20,8 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from logicrm.bounds import IMPORTANCE, MONEY
 from logicrm.consignees.models import ConsigneeProfile
@@ -435,6 +437,20 @@ def day_number(moment: dt.datetime | dt.date) -> int:
     return (day - EPOCH).days
 
 
+def _shipped_within(session: Session, since: dt.datetime | None, until: dt.datetime) -> list:
+    """SQL conditions: a shipment shipped in [since, until] (no lower end without `since`).
+
+    For the queries that read only a shipment's lane and time. SQLite would find the shipments through
+    the index on shipped_at and then look each one up in the table, though the window holds most of
+    them; `+shipped_at` (no index for the comparison) lets it read the lanes' (link_id, shipped_at)
+    index alone.
+    """
+    shipped_at = Shipment.shipped_at
+    if session.get_bind().dialect.name == "sqlite":
+        shipped_at = UnaryExpression(shipped_at, operator=operators.custom_op("+"), type_=shipped_at.type)
+    return [shipped_at <= until] + ([] if since is None else [shipped_at >= since])
+
+
 def shipper_rhythm(session: Session, *, since: dt.datetime, now: dt.datetime):
     """Per shipper, from its shipments in [since, now]: first and last shipping day and the number of
     distinct weeks it shipped in (the BG/NBD counts, in weeks)."""
@@ -449,7 +465,7 @@ def shipper_rhythm(session: Session, *, since: dt.datetime, now: dt.datetime):
         )
         .select_from(Shipment)
         .join(Link, Link.id == Shipment.link_id)
-        .where(Shipment.shipped_at >= since, Shipment.shipped_at <= now)
+        .where(*_shipped_within(session, since, now))
         .group_by(Link.shipper_id)
     )
     return _records(session.execute(statement))
@@ -461,9 +477,7 @@ def lapses(
     """Every (shipper id, day) in [since, until] on which a shipper had gone `inactive_days` without a
     shipment: after each gap that long between two shipping days, and after its last one."""
     day = _day_number(session, Shipment.shipped_at)
-    window = [Shipment.shipped_at <= until]
-    if since is not None:
-        window.append(Shipment.shipped_at >= since - inactive_days * DAY)
+    window = _shipped_within(session, None if since is None else since - inactive_days * DAY, until)
     days = (
         select(Link.shipper_id.label("shipper_id"), day.label("day"))
         .select_from(Shipment)
@@ -537,7 +551,7 @@ def pair_volumes(session: Session, *, since: dt.datetime, until: dt.datetime):
         select(Link.shipper_id, Link.consignee_id, func.count().label("shipments"))
         .select_from(Shipment)
         .join(Link, Link.id == Shipment.link_id)
-        .where(Shipment.shipped_at >= since, Shipment.shipped_at <= until)
+        .where(*_shipped_within(session, since, until))
         .group_by(Link.shipper_id, Link.consignee_id)
     )
     return _records(session.execute(statement))
