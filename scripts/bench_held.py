@@ -44,57 +44,63 @@ def rss_mib() -> float:
         return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS"))
 
 
+class Clock:
+    """Wall and CPU seconds of a block (the CPU figure holds better on a shared box)."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *_exc):
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+    def __str__(self) -> str:
+        return f"{self.wall:.2f} ({self.cpu:.2f})"
+
+
 def stages(database, params, *, repeats: int, profile: str | None) -> None:
-    """Time compute (per phase), pickling, publishing and loading `repeats` times; print one line each."""
+    """Time compute (per phase), pickling, publishing and loading `repeats` times; print one line each:
+    seconds of wall (CPU in brackets)."""
     phases = ("sql_load", "graph", "scores")
-    print(
-        "| run | "
-        + " | ".join(phases)
-        + " | compute | pickle | payload MB | publish | load | total s | load avg |"
-    )
-    print("|---" * (len(phases) + 9) + "|")
+    steps = ("compute", "pickle", "publish", "load", "total")
+    print(f"| run | {' | '.join(phases)} | {' s (CPU) | '.join(steps)} s (CPU) | payload MB | load avg |")
+    print("|---" * (len(phases) + len(steps) + 3) + "|")
     for run in range(1, repeats + 1):
         timings: dict[str, float] = {}
         profiler = cProfile.Profile() if profile and run == 1 else None
         with database.session(write=False) as reader:
             model, version = churn_models.active(reader, params)
             latest = publications.head(reader, config_hash=params.config_hash())
-            started = time.perf_counter()
-            if profiler:
-                profiler.enable()
-            portfolio = scores.compute(reader, params, model=model, model_version=version, timings=timings)
-            if profiler:
-                profiler.disable()
-                profiler.dump_stats(profile)
-            computed = time.perf_counter() - started
-        started = time.perf_counter()
-        size = len(pickle.dumps(portfolio, protocol=pickle.HIGHEST_PROTOCOL))
-        pickled = time.perf_counter() - started
-        started = time.perf_counter()
-        with database.session_scope() as writer:
+            with Clock() as computing:
+                if profiler:
+                    profiler.enable()
+                portfolio = scores.compute(
+                    reader, params, model=model, model_version=version, timings=timings
+                )
+                if profiler:
+                    profiler.disable()
+        if profiler:
+            profiler.dump_stats(profile)
+        with Clock() as pickling:
+            size = len(pickle.dumps(portfolio, protocol=pickle.HIGHEST_PROTOCOL))
+        with Clock() as publishing, database.session_scope() as writer:
             publications.publish(writer, portfolio, supersedes=latest and latest.id)
-        publishing = time.perf_counter() - started
         del portfolio
         gc.collect()
         with database.session(write=False) as reader:
             head = publications.head(reader, config_hash=params.config_hash())
-            started = time.perf_counter()
-            held = publications.load(reader, head)
-            loading = time.perf_counter() - started
+            with Clock() as loading:
+                held = publications.load(reader, head)
         assert held is not None
         del held
         gc.unfreeze()  # what load froze is garbage now: let the next run collect it
         gc.collect()
-        total = computed + publishing + loading
+        total = Clock()  # what one write waits for, poll aside: compute, publish (pickling in it), load
+        total.wall = computing.wall + publishing.wall + loading.wall
+        total.cpu = computing.cpu + publishing.cpu + loading.cpu
         cells = [f"{timings.get(phase, 0.0):.2f}" for phase in phases]
-        cells += [
-            f"{computed:.2f}",
-            f"{pickled:.2f}",
-            f"{size / 1e6:.1f}",
-            f"{publishing:.2f}",
-            f"{loading:.2f}",
-        ]
-        print(f"| {run} | " + " | ".join(cells) + f" | {total:.2f} | {os.getloadavg()[0]:.1f} |", flush=True)
+        cells += [str(clock) for clock in (computing, pickling, publishing, loading, total)]
+        print(f"| {run} | {' | '.join(cells)} | {size / 1e6:.1f} | {os.getloadavg()[0]:.1f} |", flush=True)
 
 
 def main() -> None:
