@@ -18,6 +18,7 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
@@ -521,22 +522,20 @@ def first_shipment_day(session: Session) -> int | None:
 
 def first_seen(session: Session) -> dict[int, int]:
     """The day each customer is known to have been a customer from: when acquired, else its first
-    shipment at either end of a lane (one index seek per lane)."""
-    first: dict[int, int] = {}
+    shipment at either end of a lane (one index seek per lane, the minimum per customer in SQL)."""
     per_link = (
         select(Shipment.link_id, func.min(Shipment.shipped_at).label("first"))
         .group_by(Shipment.link_id)
-        .subquery()
+        .cte("first_per_link")
     )
-    rows = session.execute(
-        select(Link.shipper_id, Link.consignee_id, per_link.c.first).join(
-            per_link, per_link.c.link_id == Link.id
+    ends = union_all(
+        *(
+            select(end.label("customer_id"), per_link.c.first).join(per_link, per_link.c.link_id == Link.id)
+            for end in (Link.shipper_id, Link.consignee_id)
         )
-    )
-    for shipper_id, consignee_id, earliest in rows:
-        day = day_number(earliest)
-        for customer_id in (shipper_id, consignee_id):
-            first[customer_id] = min(first.get(customer_id, day), day)
+    ).subquery()
+    rows = session.execute(select(ends.c.customer_id, func.min(ends.c.first)).group_by(ends.c.customer_id))
+    first = {customer_id: day_number(earliest) for customer_id, earliest in rows}
     for customer_id, acquired_on in session.execute(
         select(Customer.id, Customer.acquired_on).where(Customer.acquired_on.is_not(None))
     ):
