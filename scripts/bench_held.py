@@ -2,7 +2,13 @@
 publication's size, one refresh (compute and publish), the process's first read (it loads the
 publication), its memory before and after, and health reads once the scores are held.
 
-Usage: .venv/bin/python scripts/bench_held.py --customers 10000 [--database PATH]
+With --stages N it times, N times, the stages between a write and its effect being held by a process
+instead: `scores.compute` per phase, pickling (and the payload's size), `published.publish` (pickling
+and the insert), `published.load` (the select and unpickling); --profile FILE writes a cProfile of the
+first computation. It uses only what the build before had, so PYTHONPATH may point at another tree's
+`logicrm` to run the same steps on it.
+
+Usage: .venv/bin/python scripts/bench_held.py --customers 10000 [--database PATH] [--stages 3]
   Without --database, bench_health's portfolio is generated into a temporary SQLite file (~3 min at 10k);
   with it, an existing file (e.g. from a previous run's --keep) is migrated and used.
 """
@@ -10,8 +16,11 @@ Usage: .venv/bin/python scripts/bench_held.py --customers 10000 [--database PATH
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import gc
 import os
+import pickle
 import statistics
 import tempfile
 import time
@@ -21,7 +30,9 @@ from sqlalchemy import func, select
 
 from logicrm import create_app, migrate
 from logicrm.customers.models import Customer
-from logicrm.scoring import refresh
+from logicrm.scoring import model as churn_models
+from logicrm.scoring import published as publications
+from logicrm.scoring import refresh, scores
 from logicrm.scoring.models import PublishedScores
 from logicrm.users import keys as api_keys
 from logicrm.users import service as users
@@ -33,6 +44,65 @@ def rss_mib() -> float:
         return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS"))
 
 
+class Clock:
+    """Wall and CPU seconds of a block (the CPU figure holds better on a shared box)."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *_exc):
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+    def __str__(self) -> str:
+        return f"{self.wall:.2f} ({self.cpu:.2f})"
+
+
+def stages(database, params, *, repeats: int, profile: str | None) -> None:
+    """Time compute (per phase), pickling, publishing and loading `repeats` times; print one line each:
+    seconds of wall (CPU in brackets)."""
+    phases = ("sql_load", "graph", "scores")
+    steps = ("compute", "pickle", "publish", "load", "total")
+    print(f"| run | {' | '.join(phases)} | {' s (CPU) | '.join(steps)} s (CPU) | payload MB | load avg |")
+    print("|---" * (len(phases) + len(steps) + 3) + "|")
+    for run in range(1, repeats + 1):
+        timings: dict[str, float] = {}
+        profiler = cProfile.Profile() if profile and run == 1 else None
+        with database.session(write=False) as reader:
+            model, version = churn_models.active(reader, params)
+            latest = publications.head(reader, config_hash=params.config_hash())
+            with Clock() as computing:
+                if profiler:
+                    profiler.enable()
+                portfolio = scores.compute(
+                    reader, params, model=model, model_version=version, timings=timings
+                )
+                if profiler:
+                    profiler.disable()
+        if profiler:
+            profiler.dump_stats(profile)
+        with Clock() as pickling:
+            size = len(pickle.dumps(portfolio, protocol=pickle.HIGHEST_PROTOCOL))
+        with Clock() as publishing, database.session_scope() as writer:
+            publications.publish(writer, portfolio, supersedes=latest and latest.id)
+        del portfolio
+        gc.collect()
+        with database.session(write=False) as reader:
+            head = publications.head(reader, config_hash=params.config_hash())
+            with Clock() as loading:
+                held = publications.load(reader, head)
+        assert held is not None
+        del held
+        gc.unfreeze()  # what load froze is garbage now: let the next run collect it
+        gc.collect()
+        total = Clock()  # what one write waits for, poll aside: compute, publish (pickling in it), load
+        total.wall = computing.wall + publishing.wall + loading.wall
+        total.cpu = computing.cpu + publishing.cpu + loading.cpu
+        cells = [f"{timings.get(phase, 0.0):.2f}" for phase in phases]
+        cells += [str(clock) for clock in (computing, pickling, publishing, loading, total)]
+        print(f"| {run} | {' | '.join(cells)} | {size / 1e6:.1f} | {os.getloadavg()[0]:.1f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -40,6 +110,10 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--database", help="an SQLite file holding a generated portfolio (kept)")
     parser.add_argument("--reads", type=int, default=200)
+    parser.add_argument(
+        "--stages", type=int, metavar="N", help="time the refresh's stages N times, then stop"
+    )
+    parser.add_argument("--profile", metavar="FILE", help="with --stages: cProfile the first computation")
     args = parser.parse_args()
     path = args.database or os.path.join(tempfile.mkdtemp(prefix="bench_held_"), "portfolio.db")
     app = create_app({"database_url": f"sqlite:///{path}", "scores_refreshed_by": "worker"})
@@ -52,6 +126,9 @@ def main() -> None:
         )
         load(database, generated, args.customers, "sqlite", dt.datetime.now(dt.UTC).replace(microsecond=0))
         print(f"portfolio generated into {path}")
+    if args.stages:
+        stages(database, app.config["LOGICRM_SCORING"], repeats=args.stages, profile=args.profile)
+        return
     started = time.perf_counter()
     published = refresh.refresh(database, app.config["LOGICRM_SCORING"], max_age_s=1e9)
     with database.session(write=False) as session:

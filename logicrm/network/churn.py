@@ -22,6 +22,8 @@ import numpy as np
 from scipy import special
 from scipy.optimize import minimize_scalar
 
+from logicrm.memory import pickled_by_fields
+
 
 @dataclass(frozen=True, slots=True)
 class Feature:
@@ -71,6 +73,7 @@ def logit(p):
 sigmoid = special.expit  # 1 / (1 + e^−z), without overflow
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class RiskSignals:
     """One account's own evidence at one moment, as scoring.queries measured it (point in time).

@@ -11,7 +11,7 @@ from itertools import accumulate
 import networkx as nx
 import numpy as np
 
-from logicrm.memory import paused_gc
+from logicrm.memory import paused_gc, pickled_by_fields
 from logicrm.network.graph import GraphArrays
 from logicrm.network.params import ScoringParams
 
@@ -25,6 +25,7 @@ class NotConverged(RuntimeError):
     """Message passing did not settle within max_iter sweeps."""
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Driver:
     """One share of an account's network risk.
@@ -39,6 +40,7 @@ class Driver:
     share: float
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class OwnRisk:
     """Own churn risk r0, the input of propagation: `evidence` is the churn model's probability from the
@@ -193,6 +195,7 @@ def propagate_reference(
     return {i: 1.0 - (1.0 - own_risk[i]) * math.prod(factors(i)) for i in graph}
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """An account's network risk and own risk, with driver shares summing to the network risk."""

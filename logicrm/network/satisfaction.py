@@ -9,6 +9,7 @@ from datetime import datetime
 import networkx as nx
 import numpy as np
 
+from logicrm.memory import pickled_by_fields
 from logicrm.network.graph import GraphArrays
 from logicrm.network.params import ScoringParams
 
@@ -79,6 +80,7 @@ class Priors:
         return self.dimensions.get(name, self.satisfaction)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class DimensionGap:
     """One service dimension's verdict: score in [0, 1] (0.5 = met), the same as the gap to expectation
@@ -91,6 +93,7 @@ class DimensionGap:
     evidence: float
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class DepartmentSatisfaction:
     """A department's decayed satisfaction, shrunk toward the portfolio's prior.
@@ -116,6 +119,7 @@ class DepartmentSatisfaction:
     dimensions: tuple[DimensionGap, ...] = ()
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Loyalty:
     """Decayed NPS shrunk toward the portfolio's, in [−100, 100], and the same as a score in [0, 1].
@@ -131,6 +135,7 @@ class Loyalty:
     no_data: bool
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class AccountSatisfaction:
     """Account satisfaction (capped), how it was reached, and loyalty, kept apart.
@@ -253,12 +258,17 @@ def _recommendations(responses: Iterable[ResponseRecord], as_of: datetime) -> li
 
 
 def portfolio_priors(
-    accounts: Iterable[Iterable[ResponseRecord]], *, as_of: datetime, params: ScoringParams
+    accounts: Iterable[Iterable[ResponseRecord]],
+    *,
+    as_of: datetime,
+    params: ScoringParams,
+    satisfaction_only: bool = False,
 ) -> Priors:
     """Return the portfolio's priors as of `as_of` from every account's responses.
 
     Satisfaction and each dimension: the precision-weighted mean over departments of their decayed mean
-    scores; NPS: the same over accounts of their decayed mean votes (`_pooled`).
+    scores; NPS: the same over accounts of their decayed mean votes (`_pooled`). With
+    `satisfaction_only`, the dimensions and NPS keep their defaults (all `account_score` reads).
     """
     departments: dict[tuple[int, int], _Evidence] = defaultdict(_Evidence)
     dimensions: dict[tuple[int, int, str], _Evidence] = defaultdict(_Evidence)
@@ -268,8 +278,11 @@ def portfolio_priors(
         for r in _said(responses, as_of):
             weight = _weight(as_of, r.collected_at, params)
             departments[index, r.department_id].add(weight, _unit(r.score))
-            for name, score in r.dimensions.items():
-                dimensions[index, r.department_id, name].add(weight, _unit(score))
+            if not satisfaction_only:
+                for name, score in r.dimensions.items():
+                    dimensions[index, r.department_id, name].add(weight, _unit(score))
+        if satisfaction_only:
+            continue
         account_votes = _Evidence()
         for r in _recommendations(responses, as_of):
             account_votes.add(_weight(as_of, r.collected_at, params), _nps_vote(r.likelihood_to_recommend))
@@ -279,6 +292,8 @@ def portfolio_priors(
         by_dimension[name].append(evidence)
     k = params.satisfaction_prior_strength
     satisfaction = _pooled(departments.values(), k, 0.5)
+    if satisfaction_only:
+        return Priors(satisfaction=satisfaction)
     return Priors(
         satisfaction=satisfaction,
         dimensions={name: _pooled(groups, k, satisfaction) for name, groups in sorted(by_dimension.items())},
@@ -295,6 +310,30 @@ def _worst_first(gaps: Iterable[DimensionGap]) -> tuple[DimensionGap, ...]:
     return tuple(sorted(gaps, key=lambda g: (g.score, g.dimension)))
 
 
+def _heard(
+    department: DepartmentRecord,
+    responses: Iterable[ResponseRecord],
+    as_of: datetime,
+    params: ScoringParams,
+    *,
+    by_dimension: dict[str, _Evidence] | None = None,
+) -> tuple[list[ResponseRecord], _Evidence, datetime | None]:
+    """Return the department's responses scored by `as_of`, their decayed evidence and when it was last
+    heard from (its earlier answer included); add each dimension's evidence to `by_dimension` if given."""
+    said = _said(responses, as_of)
+    overall = _Evidence()
+    for r in said:
+        weight = _weight(as_of, r.collected_at, params)
+        overall.add(weight, _unit(r.score))
+        if by_dimension is not None:
+            for name, score in r.dimensions.items():
+                by_dimension[name].add(weight, _unit(score))
+    heard = [r.collected_at for r in said]
+    if department.earlier_answer is not None and department.earlier_answer <= as_of:
+        heard.append(department.earlier_answer)
+    return said, overall, max(heard, default=None)
+
+
 def department_satisfaction(
     department: DepartmentRecord,
     responses: Iterable[ResponseRecord],
@@ -309,18 +348,8 @@ def department_satisfaction(
     same per dimension toward that dimension's prior. Responses after `as_of` are ignored, so the same
     function gives the verdict of any past day.
     """
-    said = _said(responses, as_of)
-    overall = _Evidence()
     by_dimension: dict[str, _Evidence] = defaultdict(_Evidence)
-    for r in said:
-        weight = _weight(as_of, r.collected_at, params)
-        overall.add(weight, _unit(r.score))
-        for name, score in r.dimensions.items():
-            by_dimension[name].add(weight, _unit(score))
-    heard = [r.collected_at for r in said]
-    if department.earlier_answer is not None and department.earlier_answer <= as_of:
-        heard.append(department.earlier_answer)
-    last = max(heard, default=None)
+    said, overall, last = _heard(department, responses, as_of, params, by_dimension=by_dimension)
     k = params.satisfaction_prior_strength
     score = None if last is None else overall.shrunk(priors.satisfaction, k)
     gap = None if score is None else gap_points(score)
@@ -395,28 +424,19 @@ def account_satisfaction(
     """
     departments = list(departments)
     responses = list(responses)
-    by_department: dict[int, list[ResponseRecord]] = defaultdict(list)
-    known = {d.id for d in departments}
-    for r in responses:
-        if r.department_id not in known:
-            raise ValueError(f"response for unknown department {r.department_id}")
-        by_department[r.department_id].append(r)
+    by_department = _by_department(departments, responses)
     rows = tuple(
         department_satisfaction(d, by_department[d.id], as_of=as_of, params=params, priors=priors)
         for d in departments
     )
-    if not all(math.isfinite(d.weight) and d.weight >= 0 for d in rows):
-        raise ValueError("department weights must be finite and ≥ 0")
-    weights = _relative([d.weight for d in rows])
+    weights = _department_weights(departments)
     heard = [(w, d) for w, d in zip(weights, rows, strict=True) if d.score is not None]
     heard_weight = math.fsum(w for w, _ in heard)
     all_weight = math.fsum(weights)
-    uncapped = math.fsum(w * d.score for w, d in heard) / heard_weight if heard_weight > 0 else None
-    deciding = [d for _, d in heard if d.is_decision_maker]
-    weakest = min(deciding, key=lambda d: d.score, default=None)
-    score = uncapped
-    if uncapped is not None and weakest is not None:
-        score = min(uncapped, weakest.score + params.weakest_cap)
+    uncapped, score, weakest_at = _capped_mean(
+        [(w, d.score, d.is_decision_maker) for w, d in heard], heard_weight, params
+    )
+    weakest = None if weakest_at is None else heard[weakest_at][1]
     gap = None if score is None else gap_points(score)
     earlier = [d.earlier_recommendation for d in departments if d.earlier_recommendation is not None]
     return AccountSatisfaction(
@@ -435,6 +455,61 @@ def account_satisfaction(
         band=None if gap is None else band(gap, params),
         dimensions=_account_dimensions(heard, params),
     )
+
+
+def account_score(
+    departments: Iterable[DepartmentRecord],
+    responses: Iterable[ResponseRecord],
+    *,
+    as_of: datetime,
+    params: ScoringParams,
+    priors: Priors,
+) -> float | None:
+    """Return `account_satisfaction(...).score` alone, without the departments' and dimensions' verdicts
+    or loyalty: what an earlier day's satisfaction is compared with today's by."""
+    departments = list(departments)
+    by_department = _by_department(departments, list(responses))
+    weights = _department_weights(departments)
+    k = params.satisfaction_prior_strength
+    heard = []
+    for weight, department in zip(weights, departments, strict=True):
+        _said, overall, last = _heard(department, by_department[department.id], as_of, params)
+        if last is not None:
+            heard.append((weight, overall.shrunk(priors.satisfaction, k), department.is_decision_maker))
+    return _capped_mean(heard, math.fsum(w for w, _, _ in heard), params)[1]
+
+
+def _by_department(
+    departments: list[DepartmentRecord], responses: list[ResponseRecord]
+) -> dict[int, list[ResponseRecord]]:
+    by_department: dict[int, list[ResponseRecord]] = defaultdict(list)
+    known = {d.id for d in departments}
+    for r in responses:
+        if r.department_id not in known:
+            raise ValueError(f"response for unknown department {r.department_id}")
+        by_department[r.department_id].append(r)
+    return by_department
+
+
+def _department_weights(departments: list[DepartmentRecord]) -> list[float]:
+    if not all(math.isfinite(d.weight) and d.weight >= 0 for d in departments):
+        raise ValueError("department weights must be finite and ≥ 0")
+    return _relative([d.weight for d in departments])
+
+
+def _capped_mean(
+    heard: list[tuple[float, float, bool]], heard_weight: float, params: ScoringParams
+) -> tuple[float | None, float | None, int | None]:
+    """From the (relative weight, score, is decision maker) of the departments with a verdict and the sum
+    of those weights, return the weighted mean, the same capped at the weakest deciding score + cap, and
+    the weakest deciding one's position in `heard` (the first of equals; None without one)."""
+    uncapped = math.fsum(w * s for w, s, _ in heard) / heard_weight if heard_weight > 0 else None
+    deciding = [i for i, (_, _, decides) in enumerate(heard) if decides]
+    weakest = min(deciding, key=lambda i: heard[i][1], default=None)
+    score = uncapped
+    if uncapped is not None and weakest is not None:
+        score = min(uncapped, heard[weakest][1] + params.weakest_cap)
+    return uncapped, score, weakest
 
 
 def _account_dimensions(

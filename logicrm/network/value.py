@@ -5,6 +5,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from logicrm.memory import pickled_by_fields
 from logicrm.network.cascade import exposures
 from logicrm.network.graph import GraphArrays, saturate
 from logicrm.network.params import TIERS, ScoringParams
@@ -24,6 +25,7 @@ class ValueRecord:
     tier: str
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class CustomerValue:
     """A customer's profit, class, the tier its value suggests, any mismatch, and its cascade exposure."""

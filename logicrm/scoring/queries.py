@@ -18,8 +18,11 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from logicrm import db
 from logicrm.bounds import IMPORTANCE, MONEY
@@ -440,6 +443,20 @@ def day_number(moment: dt.datetime | dt.date) -> int:
     return (day - EPOCH).days
 
 
+def _shipped_within(session: Session, since: dt.datetime | None, until: dt.datetime) -> list:
+    """SQL conditions: a shipment shipped in [since, until] (no lower end without `since`).
+
+    For the queries that read only a shipment's lane and time. SQLite would find the shipments through
+    the index on shipped_at and then look each one up in the table, though the window holds most of
+    them; `+shipped_at` (no index for the comparison) lets it read the lanes' (link_id, shipped_at)
+    index alone.
+    """
+    shipped_at = Shipment.shipped_at
+    if session.get_bind().dialect.name == "sqlite":
+        shipped_at = UnaryExpression(shipped_at, operator=operators.custom_op("+"), type_=shipped_at.type)
+    return [shipped_at <= until] + ([] if since is None else [shipped_at >= since])
+
+
 def shipper_rhythm(session: Session, *, since: dt.datetime, now: dt.datetime):
     """Per shipper, from its shipments in [since, now]: first and last shipping day and the number of
     distinct weeks it shipped in (the BG/NBD counts, in weeks)."""
@@ -454,7 +471,7 @@ def shipper_rhythm(session: Session, *, since: dt.datetime, now: dt.datetime):
         )
         .select_from(Shipment)
         .join(Link, Link.id == Shipment.link_id)
-        .where(Shipment.shipped_at >= since, Shipment.shipped_at <= now)
+        .where(*_shipped_within(session, since, now))
         .group_by(Link.shipper_id)
     )
     return _records(session.execute(statement))
@@ -466,9 +483,7 @@ def lapses(
     """Every (shipper id, day) in [since, until] on which a shipper had gone `inactive_days` without a
     shipment: after each gap that long between two shipping days, and after its last one."""
     day = _day_number(session, Shipment.shipped_at)
-    window = [Shipment.shipped_at <= until]
-    if since is not None:
-        window.append(Shipment.shipped_at >= since - inactive_days * DAY)
+    window = _shipped_within(session, None if since is None else since - inactive_days * DAY, until)
     days = (
         select(Link.shipper_id.label("shipper_id"), day.label("day"))
         .select_from(Shipment)
@@ -480,20 +495,18 @@ def lapses(
     ordered = select(
         days.c.shipper_id,
         days.c.day,
-        func.lag(days.c.day).over(partition_by=days.c.shipper_id, order_by=days.c.day).label("previous"),
+        func.lead(days.c.day).over(partition_by=days.c.shipper_id, order_by=days.c.day).label("next"),
     ).subquery()
-    gaps = select(ordered.c.shipper_id, (ordered.c.previous + inactive_days).label("lapse")).where(
-        ordered.c.day - ordered.c.previous >= inactive_days
-    )
-    tails = (
-        select(days.c.shipper_id, (func.max(days.c.day) + inactive_days).label("lapse"))
-        .group_by(days.c.shipper_id)
-        .having(func.max(days.c.day) + inactive_days <= day_number(until))
+    # one pass over the shipping days: a lapse follows a day whose next is inactive_days away or more,
+    # and the last day (no next) once inactive_days have passed by `until`
+    lapsed = select(ordered.c.shipper_id, (ordered.c.day + inactive_days).label("lapse")).where(
+        or_(
+            ordered.c.next - ordered.c.day >= inactive_days,
+            and_(ordered.c.next.is_(None), ordered.c.day + inactive_days <= day_number(until)),
+        )
     )
     first = -1 if since is None else day_number(since)
-    return [
-        (row.shipper_id, row.lapse) for row in session.execute(gaps.union_all(tails)) if row.lapse >= first
-    ]
+    return [(row.shipper_id, row.lapse) for row in session.execute(lapsed) if row.lapse >= first]
 
 
 def status_churns(session: Session) -> list[tuple[int, int]]:
@@ -514,22 +527,20 @@ def first_shipment_day(session: Session) -> int | None:
 
 def first_seen(session: Session) -> dict[int, int]:
     """The day each customer is known to have been a customer from: when acquired, else its first
-    shipment at either end of a lane (one index seek per lane)."""
-    first: dict[int, int] = {}
+    shipment at either end of a lane (one index seek per lane, the minimum per customer in SQL)."""
     per_link = (
         select(Shipment.link_id, func.min(Shipment.shipped_at).label("first"))
         .group_by(Shipment.link_id)
-        .subquery()
+        .cte("first_per_link")
     )
-    rows = session.execute(
-        select(Link.shipper_id, Link.consignee_id, per_link.c.first).join(
-            per_link, per_link.c.link_id == Link.id
+    ends = union_all(
+        *(
+            select(end.label("customer_id"), per_link.c.first).join(per_link, per_link.c.link_id == Link.id)
+            for end in (Link.shipper_id, Link.consignee_id)
         )
-    )
-    for shipper_id, consignee_id, earliest in rows:
-        day = day_number(earliest)
-        for customer_id in (shipper_id, consignee_id):
-            first[customer_id] = min(first.get(customer_id, day), day)
+    ).subquery()
+    rows = session.execute(select(ends.c.customer_id, func.min(ends.c.first)).group_by(ends.c.customer_id))
+    first = {customer_id: day_number(earliest) for customer_id, earliest in rows}
     for customer_id, acquired_on in session.execute(
         select(Customer.id, Customer.acquired_on).where(Customer.acquired_on.is_not(None))
     ):
@@ -544,7 +555,7 @@ def pair_volumes(session: Session, *, since: dt.datetime, until: dt.datetime):
         select(Link.shipper_id, Link.consignee_id, func.count().label("shipments"))
         .select_from(Shipment)
         .join(Link, Link.id == Shipment.link_id)
-        .where(Shipment.shipped_at >= since, Shipment.shipped_at <= until)
+        .where(*_shipped_within(session, since, until))
         .group_by(Link.shipper_id, Link.consignee_id)
     )
     return _records(session.execute(statement))

@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -35,6 +36,7 @@ from logicrm.bounds import (
     Bound,
 )
 from logicrm.db import WRITE_OPTION, utcnow
+from logicrm.memory import pickled_by_fields
 from logicrm.network import churn
 from logicrm.network.arrays import build_arrays
 from logicrm.network.cascade import exposures
@@ -47,6 +49,7 @@ from logicrm.network.satisfaction import (
     DepartmentRecord,
     ResponseRecord,
     account_satisfaction,
+    account_score,
     portfolio_priors,
     two_sided,
 )
@@ -58,6 +61,7 @@ DAYS_PER_MONTH = 30
 log = logging.getLogger(__name__)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class DataProblem:
     """A stored value scoring did not use as it is, or a part of one account's score that failed.
@@ -72,6 +76,7 @@ class DataProblem:
     note: str
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class AccountScores:
     """Everything computed for one customer; `data_problems` lists what degraded its scores."""
@@ -526,7 +531,7 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
         departments[row.customer_id].append(
             DepartmentRecord(
                 id=row.id,
-                name=row.name,
+                name=sys.intern(row.name),  # a few names over many accounts: one object each in the pickle
                 weight=weight or 0.0,
                 is_decision_maker=row.is_decision_maker,
                 earlier_answer=earlier and earlier.answered,
@@ -535,7 +540,7 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
         )
     dimensions: dict[int, dict[str, float]] = defaultdict(dict)
     for row in data.dimension_scores:
-        dimensions[row.response_id][str(row.dimension)] = float(row.score)
+        dimensions[row.response_id][sys.intern(str(row.dimension))] = float(row.score)
     responses: dict[int, list[ResponseRecord]] = defaultdict(list)
     for row in data.responses:
         customers = (row.customer_id,)
@@ -575,9 +580,9 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
         )
     earlier = now - dt.timedelta(days=params.satisfaction_drop_days)
     live = [responses[row.id] for row in data.customers]  # the portfolio the priors describe
-    priors_now, priors_before = (
-        portfolio_priors(live, as_of=as_of, params=params) for as_of in (now, earlier)
-    )
+    priors_now = portfolio_priors(live, as_of=now, params=params)
+    # the earlier day only gives the satisfaction drop: its score alone
+    priors_before = portfolio_priors(live, as_of=earlier, params=params, satisfaction_only=True)
     now_scores, before_scores = {}, {}
     for row in data.customers:
         depts, said = departments[row.id], responses[row.id]
@@ -585,7 +590,7 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
         def both(depts=depts, said=said):
             return (
                 account_satisfaction(depts, said, as_of=now, params=params, priors=priors_now),
-                account_satisfaction(depts, said, as_of=earlier, params=params, priors=priors_before).score,
+                account_score(depts, said, as_of=earlier, params=params, priors=priors_before),
             )
 
         now_scores[row.id], before_scores[row.id] = problems.guard(

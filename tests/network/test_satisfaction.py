@@ -19,6 +19,7 @@ from logicrm.network.satisfaction import (
     Priors,
     ResponseRecord,
     account_satisfaction,
+    account_score,
     band,
     department_satisfaction,
     dimension_score,
@@ -602,3 +603,64 @@ def test_scoring_doc_worked_example():
         ["NPS evidence", f"{acme.loyalty.evidence:.4f}"],
         ["NPS of one detractor alone", f"{one_detractor.nps:.1f}"],
     ]
+
+
+# --- the score alone: what the earlier day's satisfaction is read by ----------------------------------
+
+dimension_names = st.sampled_from(["timeliness", "reliability", "capacity", "attitude"])
+
+
+@st.composite
+def surveyed_accounts(draw):
+    """Departments (any finite weights, deciders or not, some with an answer before the responses) and
+    responses to them, with or without a score, a likelihood and dimension scores."""
+    departments = [
+        DepartmentRecord(
+            i,
+            f"dept {i}",
+            draw(st.sampled_from([0.0, 1.0, 2.5]) | finite(0.0)),
+            draw(st.booleans()),
+            earlier_answer=draw(st.none() | st.floats(0, 3000).map(lambda d: NOW - timedelta(days=d))),
+        )
+        for i in range(draw(st.integers(0, 4)))
+    ]
+    responses = [
+        ResponseRecord(
+            draw(st.sampled_from(departments)).id,
+            NOW - timedelta(days=draw(st.floats(0, 1500))),
+            draw(st.none() | unit_scores),
+            draw(likelihoods),
+            draw(st.dictionaries(dimension_names, unit_scores, max_size=3)),
+        )
+        for _ in range(draw(st.integers(0, 8) if departments else st.just(0)))
+    ]
+    return departments, responses
+
+
+@settings(max_examples=300, deadline=None)
+@given(surveyed_accounts(), priors, st.floats(-400, 100))
+def test_account_score_is_account_satisfactions_score(account, prior, shift_days):
+    """account_score takes the full verdict's arithmetic in the same order: equal to the bit."""
+    departments, responses = account
+    as_of = NOW + timedelta(days=shift_days)
+    full = account_satisfaction(departments, responses, as_of=as_of, params=PARAMS, priors=prior)
+    assert account_score(departments, responses, as_of=as_of, params=PARAMS, priors=prior) == full.score
+
+
+def test_account_score_refuses_what_account_satisfaction_refuses():
+    stranger = said(DepartmentRecord(9, "stranger", 1.0, True), 5, 0.4)
+    unweighable = DepartmentRecord(1, "logistics", math.inf, True)
+    for departments, responses in (([LOGISTICS], [stranger]), ([unweighable], [])):
+        for score in (account_satisfaction, account_score):
+            with pytest.raises(ValueError):
+                score(departments, responses, as_of=NOW, params=PARAMS, priors=PRIORS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(surveyed_accounts(), max_size=4), st.floats(-400, 100))
+def test_satisfaction_only_priors_hold_the_same_satisfaction_prior(accounts, shift_days):
+    as_of = NOW + timedelta(days=shift_days)
+    live = [responses for _departments, responses in accounts]
+    full = portfolio_priors(live, as_of=as_of, params=PARAMS)
+    alone = portfolio_priors(live, as_of=as_of, params=PARAMS, satisfaction_only=True)
+    assert alone == Priors(satisfaction=full.satisfaction)

@@ -24,6 +24,7 @@ from logicrm.scoring import published, refresh, scores
 from logicrm.scoring.models import PublishedScores
 from tests import factories
 from tests.racing import race
+from tests.scoring.extremes import build_portfolio
 
 WORKER_TIMEOUT_S = 120
 
@@ -214,6 +215,20 @@ def test_publishing_from_the_same_publication_twice_publishes_once(api, db, lane
         assert published.publish(session, scored, supersedes=None) is None  # lost the race, nothing written
         second = published.publish(session, scored, supersedes=first)
     assert [p.id for p in _publications(db)] == [first, second]
+
+
+def test_a_publication_loads_equal_to_the_scores_computed(api, db):
+    build_portfolio(api)  # departments with surveys, lanes with shipments: every kind of record scored
+    with db.session(write=False) as session:
+        scored = scores.compute(session, ScoringParams.from_mapping({}))
+    with db.session_scope() as session:
+        published.publish(session, scored, supersedes=None)
+    with db.session(write=False) as session:
+        loaded = published.load(session, published.head(session, config_hash=scored.config_hash))
+    assert loaded.accounts == scored.accounts
+    assert any(a.satisfaction.dimensions for a in loaded.accounts.values())
+    assert any(a.explanation.drivers for a in loaded.accounts.values())
+    assert (loaded.arrays.influence == scored.arrays.influence).all()
 
 
 def _race_refresh(url: str, barrier, results) -> None:

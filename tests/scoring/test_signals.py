@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import itertools
 
 import pytest
 
 from logicrm.network import churn
 from logicrm.network.churn import PortfolioRates, RiskSignals
 from logicrm.network.params import ScoringParams
+from logicrm.scoring import queries, signals
 from logicrm.scoring import scores as scoring
-from logicrm.scoring import signals
 from tests import factories
 from tests.scoring.extremes import NOW
 
@@ -94,3 +95,50 @@ def _inbound(received: signals.Inbound) -> dict:
         "inbound_window": received.window,
         "inbound_expected": received.expected,
     }
+
+
+def _lapses_by_definition(days: set[int], *, inactive_days: int, until: int) -> set[int]:
+    """The days a shipper shipping on `days` had gone `inactive_days` without a shipment, by `until`."""
+    ordered = sorted(days)
+    after_gaps = {d + inactive_days for d, e in itertools.pairwise(ordered) if e - d >= inactive_days}
+    tail = {ordered[-1] + inactive_days} if ordered[-1] + inactive_days <= until else set()
+    return after_gaps | tail
+
+
+def test_lapses_follow_each_long_gap_and_the_last_shipment_once_it_is_long_enough(api, db):
+    inactive, until = 30, dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    start = dt.datetime(2026, 1, 1, 8, tzinfo=dt.UTC)
+    # days after `start` each shipper shipped on, over two lanes whose days interleave and repeat
+    plans = {
+        "gaps of exactly, more and less than 30 days, then stopped": ([0, 30, 95, 100], [0, 100, 110]),
+        "ships to the end": ([0, 20, 40], [50, 200, 320, 330]),
+        "one day only": ([5], []),
+    }
+    expected = {}
+    for name, lanes in plans.items():
+        shipper = factories.customer(api, name, roles=("shipper",))
+        for days in lanes:
+            consignee = factories.customer(api, roles=("consignee",))
+            link = factories.link(api, shipper, consignee)
+            rows = [
+                {"link_id": link["id"], "shipped_at": (start + dt.timedelta(days=d)).isoformat(), "revenue": 1, "cost": 1}
+                for d in days
+            ]  # fmt: skip
+            if rows:
+                assert api.post("/shipments", json={"shipments": rows}).status_code == 201
+        first = queries.day_number(start)
+        shipped = {first + d for days in lanes for d in days}
+        expected[shipper["id"]] = _lapses_by_definition(
+            shipped, inactive_days=inactive, until=queries.day_number(until)
+        )
+    with db.session(write=False) as session:
+        found = collections.defaultdict(set)
+        for shipper_id, day in queries.lapses(session, inactive_days=inactive, until=until):
+            found[shipper_id].add(day)
+        since = start + dt.timedelta(days=120)
+        recent = set(queries.lapses(session, inactive_days=inactive, until=until, since=since))
+    assert dict(found) == expected
+    first = queries.day_number(start)
+    # day 0 (next: 30, exactly 30 days on), day 30 (next: 95) and the last, day 110
+    assert expected[min(expected)] == {first + 30, first + 60, first + 140}
+    assert recent == {(s, d) for s, days in expected.items() for d in days if d >= queries.day_number(since)}
