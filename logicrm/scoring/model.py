@@ -279,9 +279,21 @@ def list_statement() -> Select:
     return select(ChurnModelRecord).order_by(ChurnModelRecord.version.desc())
 
 
+def unusable(params: ScoringParams, *, horizon_days: int, inactive_days: int, features) -> str | None:
+    """Why a stored model cannot score under `params`, in words; None when it can. A model fitted for
+    another target (horizon or inactivity) does not answer this one's question, and one fitted on a
+    feature this version does not compute would read that feature as 0, nothing to worry about."""
+    if (horizon_days, inactive_days) != (params.horizon_days, params.churn_inactive_days):
+        return f"it was fitted for another target ({horizon_days}-day horizon, {inactive_days} days inactive)"
+    unknown = sorted(set(features) - set(churn.FEATURE_NAMES))
+    if unknown:
+        return f"it was fitted on features this version does not compute ({', '.join(unknown)})"
+    return None
+
+
 def active(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | None]:
-    """The model scores use: the active stored one, else the prior at the configured base rate. A model
-    fitted for another target (horizon or inactivity) does not answer this one's question.
+    """The model scores use: the active stored one, else (none, or `unusable`) the prior at the configured
+    base rate.
 
     Every scored read asks this: it reads the active model's key columns, and its coefficients only when
     this process has not read that stored model yet (a stored model never changes; a new fit is a new row).
@@ -293,11 +305,11 @@ def active(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | N
             ChurnModelRecord.version,
             ChurnModelRecord.horizon_days,
             ChurnModelRecord.inactive_days,
+            ChurnModelRecord.features,
         ).where(ChurnModelRecord.active.is_(True))
     ).first()
-    if found is None or (found.horizon_days, found.inactive_days) != (
-        params.horizon_days,
-        params.churn_inactive_days,
+    if found is None or unusable(
+        params, horizon_days=found.horizon_days, inactive_days=found.inactive_days, features=found.features
     ):
         return scores.prior(params), None
     key, identity = str(session.get_bind().url), (found.id, found.created_at)
@@ -361,10 +373,21 @@ def card(session: Session, params: ScoringParams) -> dict:
     weights = model.weights()
     events = record.events if record is not None and version is not None else 0
     if model.method == churn.PRIOR:
+        if version is not None:
+            found = f"({events} found)"
+        elif record is None:
+            found = "(no model fitted yet: `logicrm model fit`)"
+        else:
+            why = unusable(
+                params,
+                horizon_days=record.horizon_days,
+                inactive_days=record.inactive_days,
+                features=record.features,
+            )
+            found = f"(the active model {record.version} is not used: {why}; `logicrm model fit` fits one that is)"
         note = (
             f"cold-start prior: hand-set weights at a base rate of {params.prior_base_rate:.0%}; "
-            f"learning needs at least {params.min_churn_events} churn events in the history "
-            + (f"({events} found)" if version is not None else "(no model fitted yet: `logicrm model fit`)")
+            f"learning needs at least {params.min_churn_events} churn events in the history {found}"
         )
     else:
         note = (

@@ -9,12 +9,14 @@ import math
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from logicrm.customers import service as customers
 from logicrm.health import history
 from logicrm.network.churn import FEATURE_NAMES, LEARNT
 from logicrm.scoring import model as churn_models
+from logicrm.scoring import scores
+from logicrm.scoring.models import ChurnModelRecord
 from logicrm.users import keys as api_keys
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
@@ -214,3 +216,30 @@ def test_a_scored_read_reads_the_active_models_coefficients_once_per_stored_mode
     assert version is not None and first == stored
     assert again is first and same_version == version
     assert len(statements) == 1 and "coefficients" not in statements[0]  # the key columns alone
+
+
+def test_a_stored_model_naming_a_feature_this_version_does_not_compute_is_not_used(fitted):
+    # a model fitted by another version of LogiCRM (a feature added there, or since taken out) would read
+    # the missing feature as 0: the prior scores instead, and the card says why
+    db, params = fitted.app.extensions["logicrm.db"], fitted.app.config["LOGICRM_SCORING"]
+    with db.session_scope() as session:
+        first = churn_models.get(session, version=1)
+        columns = {c.key: getattr(first, c.key) for c in ChurnModelRecord.__table__.columns if c.key != "id"}
+        later = max(session.scalars(select(ChurnModelRecord.version)))
+        session.add(ChurnModelRecord(**{
+            **columns, "version": later + 1, "active": False, "features": [*first.features, "segment_risk"],
+            "means": [*first.means, 0.0], "scales": [*first.scales, 1.0], "coefficients": [*first.coefficients, 0.5],
+        }))  # fmt: skip
+    try:
+        assert fitted.cli("model", "activate", str(later + 1)).exit_code == 0
+        with db.session(write=False) as session:
+            assert churn_models.active(session, params) == (scores.prior(params), None)
+        card = fitted.api.get("/model")
+        assert card.status_code == 200, card.get_json()
+        assert card.get_json()["method"] == "prior"
+        assert f"the active model {later + 1} is not used" in card.get_json()["note"]
+        assert "features this version does not compute (segment_risk)" in card.get_json()["note"]
+    finally:
+        assert fitted.cli("model", "activate", "1").exit_code == 0
+        with db.session_scope() as session:  # the other tests count the versions they fit
+            session.delete(churn_models.get(session, version=later + 1))
