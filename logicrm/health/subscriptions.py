@@ -97,8 +97,9 @@ def settings_of(session: Session, *, user: User) -> dict:
 
 def replace(session: Session, *, user: User, modes: dict[str, DeliveryMode], customer_ids: list[int]) -> dict:
     """Set a user's modes (severities left out keep theirs) and the accounts it subscribes to."""
+    seen = customers.existing(session, user=user, ids=customer_ids)  # one query, however long the list
     for index, customer_id in enumerate(customer_ids):
-        if not customers.is_visible(session, user=user, customer_id=customer_id):
+        if customer_id not in seen:
             error = field_error("customer_ids", f"unknown customer {customer_id}")
             error.errors = {"json": {"customer_ids": {str(index): [f"unknown customer {customer_id}"]}}}
             raise error

@@ -3,6 +3,8 @@ active owner; never someone deactivated or who does not see the account."""
 
 from __future__ import annotations
 
+from sqlalchemy import event
+
 from logicrm.customers import service as customers
 from logicrm.health import subscriptions
 from logicrm.users import service as users
@@ -68,3 +70,25 @@ def test_the_people_of_more_accounts_than_a_statement_takes_parameters(api, acto
         names = customers.names_for(session, user=users.get(session, user_id=actors["am"].user_id), ids=ids)
     assert len(reached) == len(ids) and [p.user.name for p in reached[customer["id"]]] == ["Am"]
     assert seen == set() and names == {customer["id"]: customer["name"]}
+
+
+def test_subscribing_checks_a_long_list_of_accounts_in_one_query(api, actors, db):
+    # the fuzzer sent thousands of copies of one id: one visibility query each took over a minute
+    customer = factories.customer(api, owner_id=actors["am"].user_id)
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        answer = api.as_(actors["am"]).put(
+            "/me/alert-settings", json={"customer_ids": [customer["id"]] * 5000}
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert answer.status_code == 200, answer.json
+    assert answer.json["customer_ids"] == [customer["id"]]
+    assert sum("FROM customers" in statement for statement in statements) <= 3, len(statements)
+    refused = api.as_(actors["am2"]).put("/me/alert-settings", json={"customer_ids": [customer["id"]] * 3})
+    assert refused.status_code == 422 and "unknown customer" in str(refused.json)
