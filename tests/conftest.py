@@ -16,7 +16,7 @@ import logicrm.models  # noqa: F401
 from logicrm import create_app, migrate
 from logicrm.cli import register_commands
 from logicrm.db import Base, Database, make_engine
-from logicrm.scoring import revisions, scores
+from logicrm.scoring import held, revisions
 from logicrm.users import keys as api_keys
 from logicrm.users import service as users
 from logicrm.users.models import UserRole
@@ -70,7 +70,7 @@ def _empty_tables(database: Database) -> None:
                 session.execute(text(f"DELETE FROM {table}"))
         # Raw DELETEs bypass the flush hook: move the revisions so no worker reuses scores of deleted data.
         revisions.bump(session, revisions.NETWORK, revisions.SCORES)
-    scores.forget_held()  # what this process loaded came from the deleted rows
+    held.forget()  # what this process loaded came from the deleted rows
 
 
 def fresh_app(database_url: str, instance_path: str):

@@ -28,6 +28,7 @@ from logicrm.network import churn
 from logicrm.network.churn import ChurnModel, Evaluation
 from logicrm.network.graph import GraphArrays
 from logicrm.network.params import ScoringParams
+from logicrm.scoring import held as held_scores
 from logicrm.scoring import queries, scores, signals
 from logicrm.scoring.models import ChurnModelRecord
 
@@ -330,10 +331,10 @@ _lock = threading.Lock()
 def current_scores(
     session: Session, params: ScoringParams, *, max_age_s: float, in_request: bool = False
 ) -> scores.PortfolioScores:
-    """The published scores under the model in force (scores.current): what the API, the web pages and
+    """The published scores under the model in force (held.current): what the API, the web pages and
     the health checks read."""
     model, version = active(session, params)
-    return scores.current(
+    return held_scores.current(
         session, params, model=model, model_version=version, max_age_s=max_age_s, in_request=in_request
     )
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import logicrm.network
+from logicrm.db import utcnow
 from logicrm.memory import paused_gc
 from logicrm.scoring import revisions
 from logicrm.scoring.models import PublishedScores
@@ -54,6 +55,14 @@ class Head:
     def behind(self) -> bool:
         """Whether writes were made since it was computed."""
         return self.revision != self.now_at
+
+
+def outdated(latest: Head, model_version: int | None, *, max_age_s: float) -> bool:
+    """Whether a publication misses writes or the model in force, or was published `max_age_s` ago (scores
+    decay with time; counted from its publication, so a computation slower than `max_age_s` is not
+    followed by another at once)."""
+    age = (utcnow() - latest.published_at).total_seconds()
+    return latest.behind or latest.model_version != model_version or age >= max_age_s
 
 
 def head(session: Session, *, config_hash: str) -> Head | None:

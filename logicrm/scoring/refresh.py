@@ -36,7 +36,7 @@ def refresh(database: Database, params: ScoringParams, *, max_age_s: float) -> i
         with database.session(write=False) as reader:
             model, version = churn_models.active(reader, params)
             latest = published.head(reader, config_hash=params.config_hash())
-            if latest is not None and not scores.outdated(latest, version, max_age_s=max_age_s):
+            if latest is not None and not published.outdated(latest, version, max_age_s=max_age_s):
                 return None
             started = time.perf_counter()
             portfolio = scores.compute(reader, params, model=model, model_version=version)

@@ -1,4 +1,4 @@
-"""Published scores (logicrm/scoring/published.py, refresh.py): reads never recompute the portfolio once
+"""Published scores (logicrm/scoring/published.py, held.py, refresh.py): reads never recompute the portfolio once
 scores are published; `logicrm worker` recomputes off the request path; stale answers say so."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from logicrm.customers.models import Customer, Tier
 from logicrm.db import Database, make_engine
 from logicrm.health import runs
 from logicrm.network.params import ScoringParams
-from logicrm.scoring import published, refresh, scores
+from logicrm.scoring import held, published, refresh, scores
 from logicrm.scoring.models import PublishedScores
 from tests import factories
 from tests.racing import race
@@ -268,7 +268,7 @@ def test_a_publication_another_release_wrote_counts_as_none(by_worker, api, db, 
     api.get(f"/customers/{shipper['id']}/health")
     with db.session_scope() as session:
         session.execute(PublishedScores.__table__.update().values(**change))
-    scores.forget_held()  # another process, or this one after an upgrade
+    held.forget()  # another process, or this one after an upgrade
     assert api.get(f"/customers/{shipper['id']}/health").json["stale"] is False
     assert len(computed) == 2  # computed and published again, then read as published
     api.get(f"/customers/{shipper['id']}/health")
