@@ -299,6 +299,13 @@ def active(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | N
     Every scored read asks this: it reads the active model's key columns, and its coefficients only when
     this process has not read that stored model yet (a stored model never changes; a new fit is a new row).
     """
+    model, version, _passed_over = _in_force(session, params)
+    return model, version
+
+
+def _in_force(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | None, str | None]:
+    """`active`'s model and version, and why the active stored model is passed over (None: it is used, or
+    none is active)."""
     found = session.execute(
         select(
             ChurnModelRecord.id,
@@ -309,10 +316,13 @@ def active(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | N
             ChurnModelRecord.features,
         ).where(ChurnModelRecord.active.is_(True))
     ).first()
-    if found is None or unusable(
+    if found is None:
+        return scores.prior(params), None, None
+    why = unusable(
         params, horizon_days=found.horizon_days, inactive_days=found.inactive_days, features=found.features
-    ):
-        return scores.prior(params), None
+    )
+    if why is not None:
+        return scores.prior(params), None, why
     key, identity = str(session.get_bind().url), (found.id, found.created_at)
     with _lock:
         held = _held.get(key)
@@ -320,7 +330,7 @@ def active(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | N
         held = identity, as_model(session.get(ChurnModelRecord, found.id))
         with _lock:
             _held[key] = held
-    return held[1], found.version
+    return held[1], found.version, None
 
 
 # database URL -> (the stored model read last, as (id, created_at), and it as the pure core's model)
@@ -370,7 +380,7 @@ def card(session: Session, params: ScoringParams) -> dict:
     """Describe the model health runs and answers use: target, horizon, data window, evidence, the weight
     of each feature in plain words, and how it fared in its back-test."""
     record = get_active(session)
-    model, version = active(session, params)
+    model, version, passed_over = _in_force(session, params)
     weights = model.weights()
     events = record.events if record is not None and version is not None else 0
     if model.method == churn.PRIOR:
@@ -379,13 +389,10 @@ def card(session: Session, params: ScoringParams) -> dict:
         elif record is None:
             found = "(no model fitted yet: `logicrm model fit`)"
         else:
-            why = unusable(
-                params,
-                horizon_days=record.horizon_days,
-                inactive_days=record.inactive_days,
-                features=record.features,
+            found = (
+                f"(the active model {record.version} is not used: {passed_over}; "
+                "`logicrm model fit` fits one that is)"
             )
-            found = f"(the active model {record.version} is not used: {why}; `logicrm model fit` fits one that is)"
         note = (
             f"cold-start prior: hand-set weights at a base rate of {params.prior_base_rate:.0%}; "
             f"learning needs at least {params.min_churn_events} churn events in the history {found}"
