@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from logicrm import db
 from logicrm.customers import service as customers
 from logicrm.customers.models import Customer
 from logicrm.db import utcnow
@@ -16,12 +17,21 @@ from logicrm.users.models import User
 
 
 def list_statement(
-    *, user: User, state=None, rule=None, severity=None, customer_id=None, owner_id=None, customer_ids=None
+    session: Session,
+    *,
+    user: User,
+    state=None,
+    rule=None,
+    severity=None,
+    customer_id=None,
+    owner_id=None,
+    customer_ids=None,
 ) -> Select:
-    """Select alerts on accounts the user may see, newest first, with filters (`customer_ids`: among these)."""
+    """Select alerts on accounts the user may see, newest first, with filters (`customer_ids`: among these,
+    as many as a manager's portfolio holds: one parameter, not one each)."""
     statement = select(Alert).where(Alert.customer_id.in_(customers.visible_ids(user=user)))
     if customer_ids is not None:
-        statement = statement.where(Alert.customer_id.in_(customer_ids))
+        statement = statement.where(db.among(session.connection(), Alert.customer_id, customer_ids))
     for column, value in (
         (Alert.state, state),
         (Alert.rule, rule),

@@ -81,7 +81,10 @@ class Alerts(MethodView):
         """List alerts on your accounts, newest first."""
         page, page_size = args.pop("page"), args.pop("page_size")
         found = paginate(
-            session(), alerts.list_statement(user=current_user(), **args), page=page, page_size=page_size
+            session(),
+            alerts.list_statement(session(), user=current_user(), **args),
+            page=page,
+            page_size=page_size,
         )
         return {**found, "items": alerts.present(session(), user=current_user(), alerts=found["items"])}
 

@@ -94,7 +94,7 @@ class Account(Page):
 
 
 def _alerts(customer_id: int) -> list[dict]:
-    statement = alerts.list_statement(user=user(), customer_id=customer_id)
+    statement = alerts.list_statement(session(), user=user(), customer_id=customer_id)
     found = [a for a in session().scalars(statement) if a.state != AlertState.RESOLVED]
     return alert_rows(found)
 

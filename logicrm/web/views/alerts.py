@@ -47,7 +47,10 @@ class Alerts(Page):
             "rule": _choice("rule", RULES),
         }
         found = paginate(
-            session(), alerts.list_statement(user=user(), **filters), page=page_number(), page_size=25
+            session(),
+            alerts.list_statement(session(), user=user(), **filters),
+            page=page_number(),
+            page_size=25,
         )
         return render(
             "alerts.html",

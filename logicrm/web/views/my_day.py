@@ -51,7 +51,7 @@ def _tasks_due():
 def _open_alerts(covered):
     found = paginate(
         session(),
-        alerts.list_statement(user=user(), state=AlertState.OPEN, customer_ids=covered),
+        alerts.list_statement(session(), user=user(), state=AlertState.OPEN, customer_ids=covered),
         page=1,
         page_size=SHOWN,
     )
