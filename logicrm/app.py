@@ -19,7 +19,7 @@ from logicrm.api import Api, IdConverter, JSONProvider
 from logicrm.config import Settings
 from logicrm.db import Base, Database, make_engine
 from logicrm.errors import DomainError
-from logicrm.health.rules import RuleParams
+from logicrm.health.rule_params import RuleParams
 from logicrm.network.params import ScoringParams
 
 API_PREFIX = "/api/v1"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from logicrm.config import documented
-from logicrm.health.rules import describe_params as rule_params
+from logicrm.health.rule_params import describe_params as rule_params
 from logicrm.network.params import describe_params as scoring_params
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()

@@ -18,7 +18,7 @@ import marshmallow as ma
 from sqlalchemy.orm import Session
 
 from logicrm.errors import Invalid
-from logicrm.health.rules import RuleParams
+from logicrm.health.rule_params import RuleParams
 from logicrm.parameters import ConfigError
 from logicrm.rulebook import service as rulebook
 from logicrm.rulebook.document import Rulebook as Book

@@ -31,7 +31,17 @@ from logicrm.customers import teams
 from logicrm.customers.models import TeamRole
 from logicrm.db import Database, utcnow
 from logicrm.errors import Conflict
-from logicrm.health import cadence, history, kpis, playbooks, renewals, rules, subscriptions
+from logicrm.health import (
+    cadence,
+    history,
+    kpis,
+    measures,
+    playbooks,
+    renewals,
+    rule_params,
+    rules,
+    subscriptions,
+)
 from logicrm.health import rulebook as rulebook_edits
 from logicrm.health.models import Alert, AlertState, DeliveryMode, HealthSnapshot, JobRun, RunStatus
 from logicrm.network import drivers
@@ -70,7 +80,7 @@ class RunConfig:
 
     settings: Settings
     scoring: ScoringParams
-    rules: rules.RuleParams
+    rules: rule_params.RuleParams
 
     @classmethod
     def of_app(cls, config: Mapping) -> RunConfig:
@@ -657,7 +667,7 @@ def _notices(session: Session, portfolio, noticed: list[tuple[Alert, str]]) -> l
                 event=event,
                 message=alert.message,
                 value=alert.value,
-                measure=rules.measure(alert.rule, alert.details or {}),
+                measure=measures.measure(alert.rule, alert.details or {}),
                 drivers=drivers.describe(kept, names=names),
                 recipients=recipients,
                 details=alert.details,

@@ -12,7 +12,8 @@ from logicrm.customers.models import Tier
 from logicrm.db import utcnow
 from logicrm.health import kpis
 from logicrm.health.models import AlertState, DeliveryMode, RunStatus
-from logicrm.health.rules import RULES, RuleParams
+from logicrm.health.rule_params import RuleParams
+from logicrm.health.rules import RULES
 from logicrm.relations.models import InteractionKind
 from logicrm.rulebook import document
 from logicrm.schemas import AwareDateTime, Id, enum_field, number

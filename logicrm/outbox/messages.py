@@ -63,7 +63,7 @@ class Notice:
     event: str  # opened | worsened | resolved
     message: str
     value: float = 0.0
-    measure: str = ""  # what the value means, in words (health.rules.measure)
+    measure: str = ""  # what the value means, in words (health.measures.measure)
     # risk drivers as rendered by logicrm.network.drivers for the webhooks (every partner named, with its id)
     drivers: Sequence[Mapping] = ()
     recipients: Sequence[Recipient] = ()

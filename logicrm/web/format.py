@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from flask_babel import format_date, format_datetime, get_locale, lazy_gettext
 from markupsafe import Markup, escape
 
-from logicrm.health.rules import RuleParams
+from logicrm.health.rule_params import RuleParams
 
 MISSING = "–"
 # Risk bands, named in words wherever a colour shows them: "high" is where the risk_high alert fires,

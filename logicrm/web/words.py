@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from logicrm.health import rules
+from logicrm.health import measures
 from logicrm.network import drivers, satisfaction
 from logicrm.relations.models import Dimension
 from logicrm.web.format import percent, points
@@ -153,7 +153,7 @@ def alert_cause(rule: str, details: Mapping) -> str | None:
                 risk=percent(d["network_risk"]),
             )
         if rule == "department_dissatisfied":
-            departments, threshold = rules.dissatisfied_gaps(d)
+            departments, threshold = measures.dissatisfied_gaps(d)
             return gettext(
                 "Deciding department short of expectations: %(departments)s (gap on a 1–7 scale, 0 = met; alert below %(threshold)s).",
                 departments=", ".join(_gap_text(name, gap, band) for name, gap, band in departments),

@@ -8,26 +8,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logicrm.health import rules
+from logicrm.health import measures, rule_params, rules
+from logicrm.health.rule_params import SEVERITIES, RuleParams
 from logicrm.health.rules import (
     RULES,
-    SEVERITIES,
     AccountFacts,
     ContactFact,
     DepartmentFact,
     Finding,
     OpenAlert,
-    RuleParams,
     TicketFact,
     Transition,
-    describe_params,
     evaluate,
     reconcile,
     worsened,
 )
 from logicrm.network import satisfaction
 from logicrm.network.params import ScoringParams
-from logicrm.parameters import ConfigError
 
 PARAMS = RuleParams()
 DRIVERS = (
@@ -449,7 +446,7 @@ accounts = st.builds(
     AccountFacts,
     customer_id=st.integers(1, 5),
     name=st.sampled_from(["Acme Freight", "Müller & Söhne", '"Quoted" Ltd']),
-    tier=st.sampled_from(rules.TIERS),
+    tier=st.sampled_from(rule_params.TIERS),
     network_risk=fractions,
     previous_network_risk=st.none() | fractions,
     exposure=st.floats(0.0, 50_000.0),
@@ -646,130 +643,14 @@ def test_lifecycle_keeps_one_alert_per_key_and_settles(first, second, evaluated,
     assert all(t.kind == "refresh" and not t.notify for t in again)
 
 
-# --- parameters ---
-
-
-def test_defaults():
-    p = RuleParams()
-    assert (p.risk_high, p.risk_high_capacity, p.risk_jump, p.exposure_high, p.dissatisfied) == (
-        0.3,
-        0.1,
-        0.15,
-        0.05,
-        0.35,
-    )
-    assert (p.contact_overdue_factor, p.contract_expiring_days, p.worsen_margin) == (1.0, 90, 0.1)
-    assert [p.tier_step(t) for t in ("vip", "key", "standard")] == [1, 0, -1]
-    severities = {f.name for f in dataclasses.fields(p) if f.name.startswith("severity_")}
-    assert severities == {f"severity_{rule}" for rule in RULES}  # one base severity per rule, no strays
-    with pytest.raises(ValueError, match="unknown tier"):
-        p.tier_step("gold")
-
-
-def test_params_are_frozen():
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        RuleParams().risk_high = 0.9
-
-
-def test_config_hash_is_stable_and_sensitive():
-    default = RuleParams().config_hash()
-    assert len(default) == 16 and int(default, 16) >= 0
-    assert RuleParams().config_hash() == default
-    assert RuleParams(contact_overdue_factor=1).config_hash() == default
-    assert RuleParams(severity_tier_mismatch="medium").config_hash() != default
-
-
-def test_from_mapping_reads_typed_overrides():
-    env = {
-        "LOGICRM_RULES_RISK_HIGH": "0.4",
-        "LOGICRM_RULES_CONTRACT_EXPIRING_DAYS": " 60 ",
-        "LOGICRM_RULES_SEVERITY_TIER_MISMATCH": "medium",
-        "LOGICRM_RULES_TIER_STEP_STANDARD": "0",
-        "LOGICRM_SCORING_ALPHA_UP": "0.4",
-        "PATH": "/bin",
-    }
-    p = RuleParams.from_mapping(env)
-    assert (p.risk_high, p.contract_expiring_days, p.severity_tier_mismatch, p.tier_step_standard) == (
-        0.4,
-        60,
-        "medium",
-        0,
-    )
-    assert RuleParams.from_mapping({}) == RuleParams()
-
-
-@pytest.mark.parametrize(
-    ("env", "message"),
-    [
-        ({"LOGICRM_RULES_RISK": "0.7"}, "LOGICRM_RULES_RISK"),
-        ({"LOGICRM_RULES_CONTRACT_EXPIRING_DAYS": "6.5"}, "LOGICRM_RULES_CONTRACT_EXPIRING_DAYS"),
-        ({"LOGICRM_RULES_RISK_HIGH": "high"}, "LOGICRM_RULES_RISK_HIGH"),
-        ({"LOGICRM_RULES_RISK_HIGH": "1.5"}, "risk_high"),
-        ({"LOGICRM_RULES_RISK_HIGH": "0.55"}, "risk_high_escalate"),
-        ({"LOGICRM_RULES_RISK_HIGH_CAPACITY": "0"}, "risk_high_capacity"),
-        ({"LOGICRM_RULES_DISSATISFIED_ESCALATE": "0.4"}, "dissatisfied_escalate"),
-        ({"LOGICRM_RULES_CONTRACT_EXPIRING_ESCALATE_DAYS": "120"}, "contract_expiring_escalate_days"),
-        (
-            {"LOGICRM_RULES_SEVERITY_RISK_HIGH": "urgent"},
-            "LOGICRM_RULES_SEVERITY_RISK_HIGH='urgent' is not one of: low, medium, high",
-        ),
-        ({"LOGICRM_RULES_RISK_JUMP": "nan"}, "LOGICRM_RULES_RISK_JUMP='nan' is not a finite number"),
-        ({"LOGICRM_RULES_TIER_STEP_VIP": "3"}, "tier_step_vip"),
-        ({"LOGICRM_RULES_WORSEN_MARGIN": "-0.1"}, "worsen_margin"),
-    ],
-)
-def test_from_mapping_rejects_bad_keys_and_values(env, message):
-    with pytest.raises(ValueError, match=message):
-        RuleParams.from_mapping(env)
-
-
-def test_wrong_types_rejected():
-    with pytest.raises(ValueError, match="contract_expiring_days must be int"):
-        RuleParams(contract_expiring_days=90.0)
-
-
-def test_severities_are_read_in_any_case_but_set_in_code_exactly():
-    env = {"LOGICRM_RULES_SEVERITY_RISK_HIGH": " High ", "LOGICRM_RULES_SEVERITY_TIER_MISMATCH": "MEDIUM"}
-    p = RuleParams.from_mapping(env)
-    assert (p.severity_risk_high, p.severity_tier_mismatch) == ("high", "medium")
-    assert (
-        p.config_hash()
-        == RuleParams(severity_risk_high="high", severity_tier_mismatch="medium").config_hash()
-    )
-    with pytest.raises(ConfigError, match="LOGICRM_RULES_SEVERITY_RISK_HIGH='High' is not one of"):
-        RuleParams(severity_risk_high="High")
-
-
-def test_every_bad_variable_is_named_at_once():
-    env = {
-        "LOGICRM_RULES_SEVERITY_RISK_JUMP": "critical",
-        "LOGICRM_RULES_RISK_HIGH": "lots",
-        "LOGICRM_RULES_RISKHIGH": "0.7",
-    }
-    with pytest.raises(ConfigError) as refused:
-        RuleParams.from_mapping(env)
-    assert refused.value.problems == [
-        "LOGICRM_RULES_SEVERITY_RISK_JUMP='critical' is not one of: low, medium, high",
-        "LOGICRM_RULES_RISK_HIGH='lots' is not a number",
-        "unknown parameter LOGICRM_RULES_RISKHIGH",
-    ]
-
-
-def test_every_field_is_described():
-    rows = describe_params()
-    assert [name for name, *_ in rows] == [f.name for f in dataclasses.fields(RuleParams)]
-    for name, key, default, doc in rows:
-        assert key == "LOGICRM_RULES_" + name.upper()
-        assert default == getattr(RuleParams(), name)
-        assert doc.endswith(".")
-
-
-def test_rules_module_is_pure():
-    tree = ast.parse(Path(rules.__file__).read_text())
+@pytest.mark.parametrize("module", [rules, rule_params, measures], ids=lambda module: module.__name__)
+def test_rules_modules_are_pure(module):
+    tree = ast.parse(Path(module.__file__).read_text())
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     outside = {name for name in imported if name.split(".")[0] not in sys.stdlib_module_names}
-    assert outside <= {"logicrm.parameters"}  # itself standard library only
+    # each standard library only, but for one another
+    assert outside <= {"logicrm.parameters", "logicrm.health.rule_params", "logicrm.health.rules"}
 
 
 # --- alert texts read satisfaction as the gap to expectations, and risk as a probability within the horizon ---
@@ -808,44 +689,21 @@ def test_every_alert_text_reads_satisfaction_as_a_gap_and_risk_within_the_horizo
     found = fired(troubled())
     assert set(found) == set(RULES)
     for rule, f in found.items():
-        for text in (f.message, rules.measure(rule, f.details)):
+        for text in (f.message, measures.measure(rule, f.details)):
             assert "/100" not in text, (rule, text)
             assert "network risk" not in text.lower(), (rule, text)
             if "probability" in text:
                 assert "within 180 days" in text, (rule, text)
-    assert rules.measure("risk_high", found["risk_high"].details) == (
+    assert measures.measure("risk_high", found["risk_high"].details) == (
         "probability of leaving within 180 days 72%, its partners' risk included (alert from 30%)"
     )
-    assert rules.measure("risk_jump", found["risk_jump"].details).startswith(
+    assert measures.measure("risk_jump", found["risk_jump"].details).startswith(
         "probability of leaving within 180 days up 22 percentage points"
     )
-    assert rules.measure("exposure_high", found["exposure_high"].details).endswith(
+    assert measures.measure("exposure_high", found["exposure_high"].details).endswith(
         "probability of leaving within 180 days 72%"
     )
-    assert rules.measure("department_dissatisfied", found["department_dissatisfied"].details) == (
+    assert measures.measure("department_dissatisfied", found["department_dissatisfied"].details) == (
         "Finance, the weakest deciding department, -2.4 points from its expectations, well below expectations "
         "(gap on a 1–7 scale, 0 = met; alert below -1.8)"
     )
-
-
-@pytest.mark.parametrize(
-    "details",
-    [
-        # raised before gaps were stored: the index on 0–100, or earlier still the score on 0–1
-        {"departments": [{"name": "Finance", "score": 30.0}], "threshold": 35.0},
-        {"departments": [{"name": "Finance", "score": 0.3}], "threshold": 0.35},
-    ],
-)
-def test_an_older_dissatisfied_alert_reads_as_the_same_gap_without_a_band(details):
-    assert rules.dissatisfied_gaps(details) == ([("Finance", pytest.approx(-2.4), None)], pytest.approx(-1.8))
-    assert rules.measure("department_dissatisfied", details) == (
-        "Finance, the weakest deciding department, -2.4 points from its expectations "
-        "(gap on a 1–7 scale, 0 = met; alert below -1.8)"
-    )
-
-
-def test_a_risk_alert_from_before_the_horizon_says_probability_without_inventing_one():
-    assert rules.measure("risk_high", {"network_risk": 0.42, "threshold": 0.3}) == (
-        "probability of leaving 42%, its partners' risk included (alert from 30%)"
-    )
-    assert rules.measure("department_dissatisfied", {"departments": []}) == ""  # foreign details say nothing

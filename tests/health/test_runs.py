@@ -23,7 +23,7 @@ from logicrm.config import Settings
 from logicrm.db import Database, make_engine, utcnow
 from logicrm.health import runs
 from logicrm.health.models import Alert, HealthSnapshot, JobRun, RunStatus
-from logicrm.health.rules import RuleParams
+from logicrm.health.rule_params import RuleParams
 from logicrm.network.params import ScoringParams
 from tests import factories
 from tests.racing import race

@@ -11,7 +11,7 @@ from flask import current_app, g, request
 from logicrm.api import session
 from logicrm.customers import service as customers
 from logicrm.db import utcnow
-from logicrm.health.rules import RuleParams
+from logicrm.health.rule_params import RuleParams
 from logicrm.network.params import ScoringParams
 from logicrm.scoring import model as churn_models
 from logicrm.scoring import scores
