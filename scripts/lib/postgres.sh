@@ -19,6 +19,9 @@
 # one on 5432): our own cluster on a free port is isolated from whatever runs
 # there, tuned for speed (no durability), and gone after the run.
 
+# shellcheck source=scripts/lib/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+
 PG_ERROR=""
 PG_DIR=""
 PG_PORT=""
@@ -63,27 +66,12 @@ _pg_find_bindir() {
 # Install Debian's server package (CI machines start without it). Only as root
 # with apt; anything else is reported to the caller as PG_ERROR.
 _pg_install() {
-    local log rc=0
-    if [[ $EUID -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    if ! apt_available; then
         PG_ERROR="initdb/pg_ctl not found (install PostgreSQL, put its bin directory on PATH, or set LOGICRM_TEST_POSTGRES_URL)"
         return 1
     fi
     _pg_log "PostgreSQL not found; installing it with apt-get ..."
-    log=$(mktemp) || { PG_ERROR="mktemp failed"; return 1; }
-    # Lock timeout: a fresh machine may still be running apt in the background.
-    {
-        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -q &&
-            DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q \
-                --no-install-recommends postgresql
-    } >"$log" 2>&1 </dev/null || rc=$?
-    if [[ $rc -ne 0 ]]; then
-        tail -n 30 "$log" >&2
-        rm -f "$log"
-        PG_ERROR="apt-get install postgresql failed (exit $rc)"
-        return 1
-    fi
-    rm -f "$log"
-    return 0
+    apt_install postgresql || { PG_ERROR=$APT_ERROR; return 1; }
 }
 
 _pg_free_port() {

@@ -10,6 +10,9 @@
 # whenever pyproject.toml changes, the stamp is missing, or `logicrm` does
 # not resolve to this checkout.
 
+# shellcheck source=scripts/lib/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+
 VENV="$PWD/.venv"
 
 _venv_create() {
@@ -19,12 +22,9 @@ _venv_create() {
     fi
     # Debian's python3 ships venv/ensurepip separately; a fresh root CI
     # machine can install it, anything else gets the error above.
-    if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    if apt_available; then
         echo "==> python3 -m venv failed; installing python3-venv with apt-get"
-        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -q >/dev/null &&
-            DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q \
-                --no-install-recommends python3-venv >/dev/null </dev/null &&
-            python3 -m venv --clear "$VENV" && return 0
+        apt_install python3-venv && python3 -m venv --clear "$VENV" && return 0
     fi
     echo "ERROR: could not create $VENV (on Debian/Ubuntu: apt-get install python3-venv)" >&2
     return 1
