@@ -3,10 +3,10 @@
 Whoever computes the scores (`logicrm worker` after writes, the nightly health run, a request when
 nothing is published yet) publishes them here; readers fetch the latest publication's header with the
 current data revisions in one small query per request, and its payload once per process when it is
-newer than the one they hold. The payload is the pickled `PortfolioScores`: the database is the app's
-own and only its processes write this table. A publication records the code that pickled it
-(`code_version`, a fingerprint of the modules defining what it holds): another release's, or one that no
-longer unpickles, counts as no publication.
+newer than the one they hold (logicrm.scoring.held). The payload is the pickled `PortfolioScores`: the
+database is the app's own and only its processes write this table. A publication records the code that
+pickled it (`code_version`, a fingerprint of the modules defining what it holds): another release's, or
+one that no longer unpickles, counts as no publication.
 """
 
 from __future__ import annotations
