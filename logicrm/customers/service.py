@@ -280,10 +280,11 @@ def team_change(before: Iterable[int], after: Iterable[int] | None) -> list | No
 
 
 def _team(session: Session, team_ids: list[int]) -> list[User]:
-    users = session.scalars(select(User).where(User.id.in_(team_ids))).all()
+    users = session.scalars(select(User).where(db.among(session.connection(), User.id, set(team_ids)))).all()
     missing = sorted(set(team_ids) - {u.id for u in users})
     if missing:
-        raise field_error("team_ids", f"unknown users {missing}")
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        raise field_error("team_ids", f"unknown users {missing[:10]}{more}")
     return list(users)
 
 

@@ -48,7 +48,9 @@ def replace(session: Session, *, user: User, customer: Customer, team: list[dict
         if member["user_id"] in wanted:
             raise _member_error(index, "user_id", f"user {member['user_id']} is listed twice")
         wanted[member["user_id"]] = TeamRole(member["role"])
-    found = {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+    found = {
+        u.id: u for u in session.scalars(select(User).where(db.among(session.connection(), User.id, wanted)))
+    }
     for index, member in enumerate(team):
         person = found.get(member["user_id"])
         if person is None:
@@ -180,20 +182,23 @@ def hand_over(session: Session, *, user: User, from_user: User, to_user: User) -
         customer.updated_at = utcnow()
     session.execute(
         delete(customer_team).where(
-            customer_team.c.user_id == to_user.id, customer_team.c.customer_id.in_(owned_ids)
+            customer_team.c.user_id == to_user.id,
+            db.among(session.connection(), customer_team.c.customer_id, owned_ids),
         )
     )
     dropped = theirs | owned_ids | owned_before
     session.execute(
         delete(customer_team).where(
-            customer_team.c.user_id == from_user.id, customer_team.c.customer_id.in_(dropped)
+            customer_team.c.user_id == from_user.id,
+            db.among(session.connection(), customer_team.c.customer_id, dropped),
         )
     )
     session.execute(
         update(customer_team).where(customer_team.c.user_id == from_user.id).values(user_id=to_user.id)
     )
     moved_seats = set(seats) - owned_ids
-    for customer in session.scalars(select(Customer).where(Customer.id.in_(moved_seats - owned_ids))):
+    moved = select(Customer).where(db.among(session.connection(), Customer.id, moved_seats - owned_ids))
+    for customer in session.scalars(moved):
         customer.updated_at = utcnow()
     session.flush()
     for customer_id in sorted(owned_ids | set(seats)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from logicrm import db
 from logicrm.customers import service as customers
 from logicrm.customers import teams
 from logicrm.customers.models import Customer, customer_team
@@ -98,10 +99,12 @@ def me(session: Session, *, user: User) -> dict:
             )
         ).all()
     )
-    names = {
+    names = {  # the columns an account line shows, not whole customers with their relationships
         row.id: row
-        for row in session.scalars(
-            select(Customer).where(Customer.id.in_(covered["owned"] + covered["team"]))
+        for row in session.execute(
+            select(Customer.id, Customer.name, Customer.tier, Customer.status).where(
+                db.among(session.connection(), Customer.id, covered["owned"] + covered["team"])
+            )
         )
     }
     mine = customers.visible_ids(user=user)
@@ -110,7 +113,7 @@ def me(session: Session, *, user: User) -> dict:
         .select_from(Alert)
         .where(
             Alert.state != AlertState.RESOLVED,
-            Alert.customer_id.in_(covered["owned"] + covered["team"]),
+            db.among(session.connection(), Alert.customer_id, covered["owned"] + covered["team"]),
             Alert.customer_id.in_(mine),
         )
     )
@@ -127,7 +130,7 @@ def me(session: Session, *, user: User) -> dict:
     }
 
 
-def _account(customer: Customer) -> dict:
+def _account(customer) -> dict:
     return {
         "customer_id": customer.id,
         "name": customer.name,

@@ -53,6 +53,8 @@ CUSTOMER_INVALID = [
     ("PATCH", {"id": 5}, "id"),
     ("PATCH", {"owner_id": 999_999}, "owner_id"),
     ("PATCH", {"team_ids": [999_999]}, "team_ids"),
+    # past PostgreSQL's 65,535 parameters a statement: the ids travel as one array
+    ("POST", {"name": "X", "team_ids": list(range(10**6, 10**6 + 70_001))}, "team_ids"),
     ("POST", {"name": "X", "acquired_on": "2026-03-01", "churned_on": "2026-02-01"}, "churned_on"),
     ("PATCH", {"churned_on": "2025-01-31"}, "churned_on"),  # before the stored acquired_on
     ("PATCH", {"acquired_on": "2026-03-01", "churned_on": "2026-02-01"}, "churned_on"),
@@ -71,6 +73,14 @@ def test_customer_validation_names_the_field_and_writes_nothing(api):
     assert api.get("/customers").json["meta"]["total"] == 1
     assert api.get(f"/customers/{existing['id']}").json["version"] == 1
     assert len(api.get(f"/customers/{existing['id']}/history").json["items"]) == 1
+
+
+def test_many_unknown_team_members_are_named_briefly(api):
+    response = api.post("/customers", json={"name": "X", "team_ids": list(range(10**6, 10**6 + 70_001))})
+    assert response.status_code == 422
+    assert response.json["errors"]["json"]["team_ids"] == [
+        f"unknown users {list(range(10**6, 10**6 + 10))} and 69991 more"
+    ]
 
 
 PROFILE_INVALID = [

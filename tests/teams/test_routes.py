@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import String, cast, insert, literal, select
+
+from logicrm.customers.models import Customer, CustomerStatus, Tier
+from logicrm.db import utcnow
 from tests import factories
 
 
@@ -104,3 +108,21 @@ def test_only_managers_set_a_team_and_members_must_be_active(api, actors):
     }
     stale = api.put(path, json=body, headers={"If-Match": etag})  # the team changed since that read
     assert stale.status_code == 412
+
+
+def test_a_user_covering_more_accounts_than_a_statement_takes_parameters(api, actors, db):
+    # PostgreSQL takes at most 65,535 parameters a statement: covered accounts travel as one array
+    am = actors["am"].user_id
+    counter = select(literal(1).label("i")).cte("counter", recursive=True)
+    counter = counter.union_all(select(counter.c.i + 1).where(counter.c.i < 70_001))
+    name = literal("bulk ").concat(cast(counter.c.i, String))
+    columns = {"name": name, "normalized_name": name, "external_ref": name, "owner_id": literal(am),
+               "version": literal(1),
+               "tier": literal(Tier.STANDARD, Customer.tier.type),
+               "status": literal(CustomerStatus.ACTIVE, Customer.status.type),
+               "created_at": literal(utcnow(), Customer.created_at.type),
+               "updated_at": literal(utcnow(), Customer.updated_at.type)}  # fmt: skip
+    with db.session_scope() as session:  # made by the database: 70,001 rows through Python take a minute
+        session.execute(insert(Customer).from_select(list(columns), select(*columns.values())))
+    mine = api.as_(actors["am"]).get("/me").json
+    assert len(mine["accounts"]) == 70_001 and mine["open_alerts"] == 0
