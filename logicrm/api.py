@@ -374,7 +374,8 @@ def paginate(db: Session, statement, *, page: int, page_size: int | None, scalar
     size = min(page_size or settings.page_size_default, settings.page_size_max)
     total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     result = db.execute(statement.limit(size).offset((page - 1) * size))
-    items = result.scalars().all() if scalars else result.all()
+    # unique(): a statement joining a collection (customers.answered_whole) gives a row per related record
+    items = result.unique().scalars().all() if scalars else result.all()
     return {
         "items": items,
         "meta": {
