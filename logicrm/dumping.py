@@ -3,9 +3,9 @@
 marshmallow serialises every value through `Field.serialize` → `get_value` → `_serialize`: a page of 50
 customers is ~45,000 such calls, a health answer ~60 fields with nested lists. `dumper(schema)` walks
 the schema once and returns a function giving the same output: the common fields (String, Integer, Float,
-Boolean, DateTime, Date, Enum, Raw, Nested, List of those) pass a value that is already of their output
+Boolean, DateTime, Date, Enum, Raw, Nested, List and Dict of those) pass a value that is already of their output
 type straight through and hand any other value to the field's own `_serialize`; every other field
-(Method, Function, Dict, custom ones) is serialised by marshmallow itself, and a schema with dump hooks
+(Method, Function, custom ones) is serialised by marshmallow itself, and a schema with dump hooks
 or its own attribute access is dumped by marshmallow whole. So the output is marshmallow's by
 construction, field by field (tests/test_dumping.py compares the two).
 """
@@ -166,6 +166,15 @@ def _converter(field: F.Field, depth: int) -> tuple[Convert, bool] | None:
         if nested.many or field.many:
             return (lambda value: None if value is None else [dump(item) for item in value]), rounded
         return (lambda value: None if value is None else dump(value)), rounded
+    if _same(cls, "_serialize", F.Mapping) and field.mapping_type is dict:
+        keys = field.key_field and _converter(field.key_field, depth)
+        values = field.value_field and _converter(field.value_field, depth)
+        if not keys or not values:
+            return None
+        (key_of, keys_rounded), (value_of, values_rounded) = keys, values
+        return (
+            lambda value: None if value is None else {key_of(k): value_of(v) for k, v in value.items()}
+        ), keys_rounded and values_rounded
     if _same(cls, "_serialize", F.List):
         inner = _converter(field.inner, depth)
         if inner is None:

@@ -115,14 +115,22 @@ class Typed(ma.Schema):
     numbers = F.List(F.Float())
     inner = F.Nested(Inner)
     colour = enum_field(Colour)
+    counts = F.Dict(keys=F.String(), values=F.Float())
 
 
 def test_an_answer_of_typed_fields_comes_rounded():
-    obj = {"number": 0.1 + 0.2, "numbers": [1 / 3, 2, None], "inner": {"n": 1.0}, "colour": Colour.RED}
+    obj = {
+        "number": 0.1 + 0.2,
+        "numbers": [1 / 3, 2, None],
+        "inner": {"n": 1.0},
+        "colour": Colour.RED,
+        "counts": {Colour.BLUE: 2 / 3},
+    }
     dumped = dumper(Typed())(obj)
     assert type(dumped) is Rounded
     assert dumped == _rounded(Typed().dump(obj)) == {
-        "number": 0.3, "numbers": [0.333333, 2.0, None], "inner": {"n": 1}, "colour": "red"
+        "number": 0.3, "numbers": [0.333333, 2.0, None], "inner": {"n": 1}, "colour": "red",
+        "counts": {"blue": 0.666667},
     }  # fmt: skip
 
 
