@@ -26,7 +26,6 @@ from werkzeug.datastructures import CombinedMultiDict, FileStorage
 from werkzeug.routing import IntegerConverter
 
 from logicrm import bounds, dumping
-from logicrm.dumping import FLOAT_PLACES
 from logicrm.errors import Forbidden, PreconditionFailed, PreconditionRequired
 from logicrm.schemas import Id, WholeNumber
 
@@ -76,19 +75,8 @@ class JSONProvider(DefaultJSONProvider):
     ensure_ascii = False
 
     def dumps(self, obj, **kwargs) -> str:
-        rounded = obj if type(obj) is dumping.Rounded else _rounded(obj)  # a dumped answer is rounded already
+        rounded = obj if type(obj) is dumping.Rounded else dumping.rounded_floats(obj)  # dumped: rounded
         return super().dumps(rounded, allow_nan=False, **kwargs)
-
-
-def _rounded(obj):
-    """Return `obj` with every float in it rounded to FLOAT_PLACES decimals."""
-    if isinstance(obj, float):
-        return round(obj, FLOAT_PLACES)
-    if isinstance(obj, dict):
-        return {key: _rounded(value) for key, value in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_rounded(value) for value in obj]
-    return obj
 
 
 class IdConverter(IntegerConverter):
