@@ -10,10 +10,10 @@ import enum
 import marshmallow as ma
 import pytest
 
-from logicrm.demo import load_demo
 from logicrm.dumping import Rounded, dumper, rounded_floats
 from logicrm.schemas import Id, WholeNumber, enum_field
-from tests.conftest import Api, fresh_app
+from tests.conftest import Api
+from tests.scoring.test_routes import demo  # noqa: F401  (the module fixture: the demo network)
 
 F = ma.fields
 
@@ -146,15 +146,6 @@ def test_a_value_marshmallow_refuses_is_refused_alike():
         Everything().dump({"whole": 2.5})
 
 
-@pytest.fixture(scope="module")
-def demo(database_url, tmp_path_factory):
-    app = fresh_app(database_url, str(tmp_path_factory.mktemp("instance")))
-    with app.extensions["logicrm.db"].session_scope() as session:
-        summary = load_demo(session, seed=7)
-    yield app, summary
-    app.extensions["logicrm.db"].engine.dispose()
-
-
 def _compiled_schemas(app) -> list[ma.Schema]:
     """The response schemas whose `dump` the API replaced with a compiled dumper."""
     found = []
@@ -176,7 +167,7 @@ def _filled(cell) -> bool:
     return True
 
 
-def test_answers_are_marshmallows_byte_for_byte(demo, monkeypatch):
+def test_answers_are_marshmallows_byte_for_byte(demo, monkeypatch):  # noqa: F811
     app, summary = demo
     api = Api(app.test_client(), summary.admin_key)
     customer = api.get("/customers", query={"page_size": 1, "role": "shipper"}).json["items"][0]["id"]
