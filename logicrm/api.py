@@ -17,6 +17,7 @@ import marshmallow as ma
 from flask import Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 from flask.views import MethodView
+from flask_smorest.utils import resolve_schema_instance
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from webargs.core import missing
@@ -24,7 +25,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 from werkzeug.routing import IntegerConverter
 
-from logicrm import bounds
+from logicrm import bounds, dumping
 from logicrm.errors import Forbidden, PreconditionFailed, PreconditionRequired
 from logicrm.schemas import Id, WholeNumber
 
@@ -66,9 +67,6 @@ class ConflictErrorSchema(ErrorSchema):
     run_id = Id(allow_none=True, metadata={"description": "health run: the run in progress"})
 
 
-FLOAT_PLACES = 6  # decimals a JSON answer gives a float: a probability to 0.0001 %, money to a millionth
-
-
 class JSONProvider(DefaultJSONProvider):
     """JSON answers: text as written (a Chinese name stays Chinese, not \\u escapes), floats rounded to
     FLOAT_PLACES decimals (a computed figure carries no binary noise such as 0.30000000000000004), and
@@ -77,18 +75,8 @@ class JSONProvider(DefaultJSONProvider):
     ensure_ascii = False
 
     def dumps(self, obj, **kwargs) -> str:
-        return super().dumps(_rounded(obj), allow_nan=False, **kwargs)
-
-
-def _rounded(obj):
-    """Return `obj` with every float in it rounded to FLOAT_PLACES decimals."""
-    if isinstance(obj, float):
-        return round(obj, FLOAT_PLACES)
-    if isinstance(obj, dict):
-        return {key: _rounded(value) for key, value in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_rounded(value) for value in obj]
-    return obj
+        rounded = obj if type(obj) is dumping.Rounded else dumping.rounded_floats(obj)  # dumped: rounded
+        return super().dumps(rounded, allow_nan=False, **kwargs)
 
 
 class IdConverter(IntegerConverter):
@@ -265,6 +253,14 @@ class Blueprint(flask_smorest.Blueprint):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(self._prepare_plumbing_doc)
 
+    def response(self, status_code, schema=None, **kwargs):
+        """flask-smorest's response, its answers dumped by a dumper compiled from the schema: marshmallow's
+        output without its per-value dispatch (see dumping.py)."""
+        if isinstance(schema, type | ma.Schema):
+            schema = resolve_schema_instance(schema)
+            schema.dump = dumping.dumper(schema)  # the instance's: flask-smorest calls `schema.dump(answer)`
+        return super().response(status_code, schema, **kwargs)
+
     def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None, **kwargs):
         # What the documentation needs to know of each view, read where flask-smorest reads its _apidoc.
         views = (
@@ -366,7 +362,8 @@ def paginate(db: Session, statement, *, page: int, page_size: int | None, scalar
     size = min(page_size or settings.page_size_default, settings.page_size_max)
     total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     result = db.execute(statement.limit(size).offset((page - 1) * size))
-    items = result.scalars().all() if scalars else result.all()
+    # unique(): a statement joining a collection (customers.answered_whole) gives a row per related record
+    items = result.unique().scalars().all() if scalars else result.all()
     return {
         "items": items,
         "meta": {

@@ -54,7 +54,7 @@ class Consignees(MethodView):
         """List customers holding the consignee role (same filters as /customers)."""
         page, page_size = args.pop("page"), args.pop("page_size")
         statement = consignees.list_statement(user=current_user(), **args)
-        return paginate(session(), statement, page=page, page_size=page_size)
+        return paginate(session(), customers.answered_whole(statement), page=page, page_size=page_size)
 
 
 @blp.route("/consignees/<int:customer_id>/shippers")
@@ -65,7 +65,7 @@ class ConsigneeShippers(MethodView):
         """List the shippers this consignee has lanes with."""
         consignees.get(session(), user=current_user(), customer_id=customer_id)
         statement = consignees.shippers_statement(user=current_user(), customer_id=customer_id)
-        return paginate(session(), statement, **args)
+        return paginate(session(), customers.answered_whole(statement), **args)
 
 
 blueprints = (blp,)

@@ -50,7 +50,7 @@ class Customers(MethodView):
         """List customers with filters, search, sort and pagination."""
         page, page_size = args.pop("page"), args.pop("page_size")
         statement = customers.list_statement(user=current_user(), **args)
-        return paginate(session(), statement, page=page, page_size=page_size)
+        return paginate(session(), customers.answered_whole(statement), page=page, page_size=page_size)
 
     @blp.arguments(CustomerCreateIn)
     @blp.arguments(DuplicateArgs, location="query")

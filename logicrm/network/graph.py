@@ -2,7 +2,7 @@
 
 import sys
 from collections import defaultdict
-from collections.abc import Container, Hashable, Iterable, Mapping
+from collections.abc import Container, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -374,8 +374,31 @@ class GraphArrays:
 
     def lanes(self, node: Hashable) -> list["Lane"]:
         """Return the node's lanes, one per trading partner, for arrays of build_graph's graph or records."""
-        i = self.index[node]
-        arcs = self.out_arc[self.out_ptr[i] : self.out_ptr[i + 1]]
+        return self._lanes_of(self._out_arcs(self.index[node]))
+
+    def partners(self, node: Hashable) -> list[Hashable]:
+        """Return the node's trading partners, in the order of its lanes (without working the lanes out)."""
+        return [self.nodes[j] for j in self.dst[self._out_arcs(self.index[node])].tolist()]
+
+    def lanes_within(self, nodes: Sequence[Hashable]) -> list[tuple[Hashable, "Lane"]]:
+        """Return (node, lane) for each lane of each of `nodes` whose partner is one of `nodes`: what
+        `lanes` gives for each in turn, filtered, with only the kept lanes worked out."""
+        rows = np.fromiter((self.index[node] for node in nodes), np.int64, len(nodes))
+        inside = np.zeros(len(self.nodes), dtype=bool)
+        inside[rows] = True
+        starts, counts = self.out_ptr[rows], self.out_ptr[rows + 1] - self.out_ptr[rows]
+        # positions start..end of every node's slice of out_arc, one after the other
+        positions = np.arange(int(counts.sum())) + np.repeat(starts - np.cumsum(counts) + counts, counts)
+        arcs, owners = self.out_arc[positions], np.repeat(rows, counts)
+        kept = inside[self.dst[arcs]]
+        arcs, owners = arcs[kept], owners[kept]
+        return list(zip([self.nodes[i] for i in owners.tolist()], self._lanes_of(arcs), strict=True))
+
+    def _out_arcs(self, row: int) -> np.ndarray:
+        return self.out_arc[self.out_ptr[row] : self.out_ptr[row + 1]]
+
+    def _lanes_of(self, arcs: np.ndarray) -> list["Lane"]:
+        """The lanes of out-arcs `arcs`, each seen from the arc's tail."""
         forward = arcs < self.pairs
         pair = np.where(forward, arcs, arcs - self.pairs)
         direction = np.where(self.pair_both[pair], "both", np.where(forward, "down", "up"))

@@ -268,8 +268,7 @@ def _neighbourhood(arrays: GraphArrays, center: int, depth: int, visible) -> dic
         for node in frontier:
             if visible is not None and node not in visible:
                 continue
-            for lane in arrays.lanes(node):
-                neighbour = lane.partner
+            for neighbour in arrays.partners(node):
                 if neighbour not in members:
                     members[neighbour] = distance
                     reached.append(neighbour)
@@ -316,26 +315,20 @@ def ego_graph(
         graph_node(portfolio.accounts[node], hidden=visible is not None and node not in visible)
         for node in members
     ]
-    edges = []
-    for u in members:
-        for lane in arrays.lanes(u):
-            v = lane.partner
-            # Each trading pair is drawn once, from its shipper (or the lower id if they trade both ways).
-            if (
-                v in members
-                and (visible is None or u in visible or v in visible)
-                and (lane.direction == "down" or (lane.direction == "both" and u < v))
-            ):
-                edges.append(
-                    {
-                        "shipper": u,
-                        "consignee": v,
-                        "monthly_volume": lane.shipments_per_month,
-                        "revenue_per_month": lane.revenue_per_month,
-                        "influence_down": lane.influence,
-                        "influence_up": lane.influence_back,
-                    }
-                )
+    edges = [
+        {
+            "shipper": u,
+            "consignee": lane.partner,
+            "monthly_volume": lane.shipments_per_month,
+            "revenue_per_month": lane.revenue_per_month,
+            "influence_down": lane.influence,
+            "influence_up": lane.influence_back,
+        }
+        for u, lane in arrays.lanes_within(list(members))
+        # Each trading pair is drawn once, from its shipper (or the lower id if they trade both ways).
+        if (visible is None or u in visible or lane.partner in visible)
+        and (lane.direction == "down" or (lane.direction == "both" and u < lane.partner))
+    ]
     return {"nodes": nodes, "edges": edges, "total_nodes": total, **provenance(portfolio)}
 
 

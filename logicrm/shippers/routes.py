@@ -54,7 +54,7 @@ class Shippers(MethodView):
         """List customers holding the shipper role (same filters as /customers)."""
         page, page_size = args.pop("page"), args.pop("page_size")
         statement = shippers.list_statement(user=current_user(), **args)
-        return paginate(session(), statement, page=page, page_size=page_size)
+        return paginate(session(), customers.answered_whole(statement), page=page, page_size=page_size)
 
 
 @blp.route("/shippers/<int:customer_id>/consignees")
@@ -65,7 +65,7 @@ class ShipperConsignees(MethodView):
         """List the consignees this shipper has lanes with."""
         shippers.get(session(), user=current_user(), customer_id=customer_id)
         statement = shippers.consignees_statement(user=current_user(), customer_id=customer_id)
-        return paginate(session(), statement, **args)
+        return paginate(session(), customers.answered_whole(statement), **args)
 
 
 blueprints = (blp,)

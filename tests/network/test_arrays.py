@@ -177,3 +177,17 @@ def test_an_empty_portfolio_has_empty_arrays():
     assert arrays.pairs == 0 and arrays.link_index == {}
     assert arrays.lanes(3) == []
     assert propagate_arrays(arrays, np.array([0.25])).risk.tolist() == [0.25]
+
+
+@settings(max_examples=150, deadline=None)
+@given(records(), st.data())
+def test_partners_and_lanes_within_are_the_lanes_filtered(case, data):
+    """What the graph answer walks and draws: each node's partners and the lanes among some nodes, as
+    `lanes` gives them node by node."""
+    arrays = build_arrays(*case, PARAMS)
+    for node in arrays.nodes:
+        assert arrays.partners(node) == [lane.partner for lane in arrays.lanes(node)]
+    some = data.draw(st.lists(st.sampled_from(arrays.nodes), unique=True))
+    assert arrays.lanes_within(some) == [
+        (node, lane) for node in some for lane in arrays.lanes(node) if lane.partner in some
+    ]

@@ -9,8 +9,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from logicrm.api import FLOAT_PLACES
 from logicrm.demo import load_demo
+from logicrm.dumping import FLOAT_PLACES
 from logicrm.lanes.models import Link
 from logicrm.network.params import ScoringParams
 from tests.conftest import Api, fresh_app
