@@ -27,7 +27,7 @@ from sqlalchemy import Connection, create_engine, make_url, text
 from logicrm import migrate
 from logicrm.config import Settings
 from logicrm.db import Database, make_engine
-from logicrm.health.rules import RuleParams
+from logicrm.health.rule_params import RuleParams
 from logicrm.health.runs import RunConfig, run_health
 from logicrm.network.graph import CONSIGNEE, SHIPPER
 from logicrm.network.params import ScoringParams

@@ -2,7 +2,7 @@
 what-if baseline), derived once per publication and process instead of once per request.
 
 Entries are keyed by the identity of a publication's accounts, shared by the stale copies of it that
-`scores.current` hands out; an entry holds them, so the identity is not reused while it is kept.
+`held.current` hands out; an entry holds them, so the identity is not reused while it is kept.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from logicrm.scoring import derived
 
 
 @dataclasses.dataclass(slots=True)
-class Publication:  # the part of PortfolioScores `derived` reads, and how scores.current copies it
+class Publication:  # the part of PortfolioScores `derived` reads, and how held.current copies it
     accounts: dict
     stale: bool = False
 
