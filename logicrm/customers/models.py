@@ -153,7 +153,11 @@ class CustomerNameKey(Base):
     only among customers sharing a key. Derived data: rebuilt from the names, never merged."""
 
     __tablename__ = "customer_name_keys"
-    __table_args__ = (Index("ix_customer_name_keys_key", "key"), {"info": {"merge": "keep"}})
+    # (key, customer): a key's posting list read from its lowest ids on, as far as a ranking needs it
+    __table_args__ = (
+        Index("ix_customer_name_keys_key_customer", "key", "customer_id"),
+        {"info": {"merge": "keep"}},
+    )
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(16), primary_key=True)
