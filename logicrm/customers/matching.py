@@ -206,13 +206,17 @@ class _Postings:
         self.long = {key for key, size in sizes if size > whole_up_to}
         self.lists: dict[str, list[int]] = defaultdict(list)  # key -> its whole list
         self._heads: dict[str, list[int]] = {key: [] for key in self.long}
+        self._read: dict[str, int] = dict.fromkeys(self.long, 0)  # the highest id read, deleted or not
         self._ended: set[str] = set()
-        for key, customer_id in connection.execute(
-            self._live(CustomerNameKey.key, CustomerNameKey.customer_id)
+        postings = connection.execute(
+            select(CustomerNameKey.key, CustomerNameKey.customer_id)
             .where(db.among(connection, CustomerNameKey.key, {key for key, _size in sizes} - self.long))
             .order_by(CustomerNameKey.customer_id)
-        ):
-            self.lists[key].append(customer_id)
+        ).all()
+        deleted = self._deleted({customer_id for _key, customer_id in postings})
+        for key, customer_id in postings:
+            if customer_id not in deleted:
+                self.lists[key].append(customer_id)
         self._members: dict[str, set[int]] = defaultdict(set)  # long key -> whole lists' customers having it
         counted = set().union(*self.lists.values())
         if self.long and counted:
@@ -224,12 +228,17 @@ class _Postings:
             ):
                 self._members[key].add(customer_id)
 
-    @staticmethod
-    def _live(*columns):
-        return (
-            select(*columns)
-            .join(Customer, Customer.id == CustomerNameKey.customer_id)
-            .where(Customer.deleted_at.is_(None))
+    def _deleted(self, customer_ids: set[int]) -> set[int]:
+        """Those of these customers that are deleted. Asked apart from the postings: joined to them, PostgreSQL
+        plans on the statistics of before the import (its rows are not committed) and scans every customer."""
+        if not customer_ids:
+            return set()
+        return set(
+            self.connection.scalars(
+                select(Customer.id).where(
+                    db.among(self.connection, Customer.id, customer_ids), Customer.deleted_at.is_not(None)
+                )
+            )
         )
 
     def whole(self, key: str) -> list[int] | None:
@@ -243,17 +252,20 @@ class _Postings:
     def head(self, key: str, size: int) -> list[int]:
         """A long key's lowest `size` live customer ids (fewer: its whole list)."""
         head = self._heads[key]
-        if len(head) < size and key not in self._ended:
-            after = (CustomerNameKey.customer_id > head[-1],) if head else ()
-            more = self.connection.scalars(
-                self._live(CustomerNameKey.customer_id)
-                .where(CustomerNameKey.key == key, *after)
+        while len(head) < size and key not in self._ended:
+            wanted = size - len(head)
+            read = self.connection.scalars(
+                select(CustomerNameKey.customer_id)
+                .where(CustomerNameKey.key == key, CustomerNameKey.customer_id > self._read[key])
                 .order_by(CustomerNameKey.customer_id)
-                .limit(size - len(head))
+                .limit(wanted)
             ).all()
-            head.extend(more)
-            if len(head) < size:
+            if len(read) < wanted:
                 self._ended.add(key)
+            if read:
+                self._read[key] = read[-1]
+                deleted = self._deleted(set(read))
+                head.extend(i for i in read if i not in deleted)
         return head[:size]
 
 
