@@ -13,6 +13,7 @@ import datetime as dt
 import itertools
 import json
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import (
@@ -162,21 +163,32 @@ def lock_keys(session: Session, keys: Iterable[str]) -> None:
     PostgreSQL each key hashes to one of KEY_LOCK_BUCKETS advisory locks, released at commit or rollback:
     an import of 100k customers in one transaction would otherwise hold 100k locks, more than the server's
     shared lock table (max_locks_per_transaction x max_connections); two keys sharing a bucket only wait
-    on each other. Taken in sorted order (one statement, the keys as one array) so two writers never
-    wait on each other the wrong way round.
+    on each other. Taken in sorted order (one statement, the buckets as one array) so two writers never
+    wait on each other the wrong way round; a bucket the transaction holds already is not asked for again
+    (an import's batches name thousands of keys each, hashing onto nearly every bucket).
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    keys = sorted(set(keys))
-    if keys:
+    buckets = {zlib.crc32(key.encode()) & (KEY_LOCK_BUCKETS - 1) for key in keys}
+    current = session.get_nested_transaction() or session.get_transaction()
+    taken: dict = session.info.setdefault("lock_keys", {})  # transaction -> the buckets it locked
+    for ended in [transaction for transaction in taken if not transaction.is_active]:
+        del taken[ended]  # its locks went with it (a savepoint rolled back), or passed to its parent
+    held, enclosing = set(), current
+    while enclosing is not None:
+        held |= taken.get(enclosing, set())
+        enclosing = enclosing.parent
+    wanted = sorted(buckets - held)
+    if wanted:
         session.execute(
             text(
-                "SELECT pg_advisory_xact_lock(:space, bucket) FROM (SELECT DISTINCT"
-                " (hashtextextended(key, 0) & :last)::int AS bucket FROM unnest(CAST(:keys AS text[])) AS key"
-                " ORDER BY bucket) AS buckets"
+                "SELECT pg_advisory_xact_lock(:space, bucket) FROM"
+                " (SELECT bucket FROM unnest(CAST(:buckets AS int[])) AS bucket ORDER BY bucket) AS buckets"
             ),
-            {"space": KEY_LOCK_SPACE, "last": KEY_LOCK_BUCKETS - 1, "keys": keys},
+            {"space": KEY_LOCK_SPACE, "buckets": wanted},
         )
+        if current is not None:
+            taken.setdefault(current, set()).update(wanted)
 
 
 PERIODS = ("month", "week")

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import CheckConstraint, func, insert, inspect, select, text
+from sqlalchemy import CheckConstraint, event, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from logicrm import bounds, migrate
@@ -425,3 +425,31 @@ def test_lock_keys_holds_a_bounded_number_of_locks_however_many_keys_a_transacti
             text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
         )
     assert 900 < held <= KEY_LOCK_BUCKETS
+
+
+def test_lock_keys_asks_only_for_buckets_the_transaction_does_not_hold(db):
+    """An import's batches lock thousands of keys each: a bucket held already costs no statement, and one a
+    rolled-back savepoint released (PostgreSQL releases its locks with it) is asked for again."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writers hold the database lock instead")
+    first, second = "customer-name:thames foods", "customer-name:nordwind"
+    statements = []
+    with db.session() as session:
+        event.listen(session.connection(), "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+        def held() -> int:
+            sql = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+            return session.scalar(text(sql))
+
+        lock_keys(session, [first])
+        assert held() == 1
+        savepoint = session.begin_nested()
+        lock_keys(session, [second])
+        assert held() == 2
+        savepoint.rollback()
+        assert held() == 1
+        lock_keys(session, [first, second])
+        assert held() == 2
+        before = len(statements)
+        lock_keys(session, [second, first, first])
+        assert len(statements) == before

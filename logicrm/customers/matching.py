@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.orm import Session
 
 from logicrm import db
@@ -44,6 +45,9 @@ CANDIDATES = 200
 # rapidfuzz's first pass keeps the names scoring this or more (0–100) in either way names.similarity
 # scores; only those are scored exactly. Below SIMILAR_AT, so no name reaching it is left out.
 FIRST_PASS_CUTOFF = int(names.SIMILAR_AT * 100) - 1
+# A blocking key's posting list of up to this many customers is fetched whole; a longer one is read from its
+# lowest ids, as far as the ranking needs (_Sharing).
+WHOLE_LIST = 1000
 
 
 def find_duplicates(session: Session, *, candidates: Sequence[Candidate]) -> list[Duplicate | None]:
@@ -120,18 +124,7 @@ def _similar(
     if not probes:
         return {}
     connection = session.connection()
-    postings = defaultdict(list)  # blocking key -> the live customers having it, by id
-    for key, customer_id in connection.execute(
-        select(CustomerNameKey.key, CustomerNameKey.customer_id)
-        .join(Customer, Customer.id == CustomerNameKey.customer_id)
-        .where(
-            db.among(connection, CustomerNameKey.key, set().union(*(keys for _t, keys in probes.values()))),
-            Customer.deleted_at.is_(None),
-        )
-        .order_by(CustomerNameKey.customer_id)
-    ):
-        postings[key].append(customer_id)
-    sharing = _Sharing(postings)
+    sharing = _Sharing(_Postings(connection, set().union(*(keys for _t, keys in probes.values()))))
     rankings = {position: frozenset(keys) for position, (_texts, keys) in probes.items()}
     ranked = {keys: sharing.most(keys, CANDIDATES + 1) for keys in set(rankings.values())}
     listed = set().union(*ranked.values())
@@ -197,14 +190,93 @@ def _best(mine: list[str], theirs: list[tuple[int, str]]) -> tuple[float, int] |
     return None if best < names.SIMILAR_AT else (best, best_id)
 
 
+class _Postings:
+    """The live customers having each of a batch's blocking keys, ids ascending: a list of up to `whole_up_to`
+    ids fetched whole; a longer one ('compan', which most names share) read from its lowest ids on, as far
+    as a ranking needs, and asked which of the customers of the whole lists it holds. A batch's lookups cost
+    a few queries, however many customers share its keys."""
+
+    def __init__(self, connection: Connection, keys: set[str], whole_up_to: int = WHOLE_LIST):
+        self.connection = connection
+        sizes = connection.execute(  # deleted customers included: the size only decides how a list is read
+            select(CustomerNameKey.key, func.count())
+            .where(db.among(connection, CustomerNameKey.key, keys))
+            .group_by(CustomerNameKey.key)
+        ).all()
+        self.long = {key for key, size in sizes if size > whole_up_to}
+        self.lists: dict[str, list[int]] = defaultdict(list)  # key -> its whole list
+        self._heads: dict[str, list[int]] = {key: [] for key in self.long}
+        self._read: dict[str, int] = dict.fromkeys(self.long, 0)  # the highest id read, deleted or not
+        self._ended: set[str] = set()
+        postings = connection.execute(
+            select(CustomerNameKey.key, CustomerNameKey.customer_id)
+            .where(db.among(connection, CustomerNameKey.key, {key for key, _size in sizes} - self.long))
+            .order_by(CustomerNameKey.customer_id)
+        ).all()
+        deleted = self._deleted({customer_id for _key, customer_id in postings})
+        for key, customer_id in postings:
+            if customer_id not in deleted:
+                self.lists[key].append(customer_id)
+        self._members: dict[str, set[int]] = defaultdict(set)  # long key -> whole lists' customers having it
+        counted = set().union(*self.lists.values())
+        if self.long and counted:
+            for key, customer_id in connection.execute(
+                select(CustomerNameKey.key, CustomerNameKey.customer_id).where(
+                    db.among(connection, CustomerNameKey.key, self.long),
+                    db.among(connection, CustomerNameKey.customer_id, counted),
+                )
+            ):
+                self._members[key].add(customer_id)
+
+    def _deleted(self, customer_ids: set[int]) -> set[int]:
+        """Those of these customers that are deleted. Asked apart from the postings: joined to them, PostgreSQL
+        plans on the statistics of before the import (its rows are not committed) and scans every customer."""
+        if not customer_ids:
+            return set()
+        return set(
+            self.connection.scalars(
+                select(Customer.id).where(
+                    db.among(self.connection, Customer.id, customer_ids), Customer.deleted_at.is_not(None)
+                )
+            )
+        )
+
+    def whole(self, key: str) -> list[int] | None:
+        """The key's whole list, or None for a long one."""
+        return None if key in self.long else self.lists.get(key, [])
+
+    def members(self, key: str, customer_ids: Iterable[int]) -> set[int]:
+        """Those of these customers (all from the whole lists) that a long key lists."""
+        return self._members[key].intersection(customer_ids)
+
+    def head(self, key: str, size: int) -> list[int]:
+        """A long key's lowest `size` live customer ids (fewer: its whole list)."""
+        head = self._heads[key]
+        while len(head) < size and key not in self._ended:
+            wanted = size - len(head)
+            read = self.connection.scalars(
+                select(CustomerNameKey.customer_id)
+                .where(CustomerNameKey.key == key, CustomerNameKey.customer_id > self._read[key])
+                .order_by(CustomerNameKey.customer_id)
+                .limit(wanted)
+            ).all()
+            if len(read) < wanted:
+                self._ended.add(key)
+            if read:
+                self._read[key] = read[-1]
+                deleted = self._deleted(set(read))
+                head.extend(i for i in read if i not in deleted)
+        return head[:size]
+
+
 class _Sharing:
     """The customers sharing most of a set of blocking keys, ranked as SQL's `GROUP BY customer ORDER BY
-    count(*) DESC, customer` would rank them, from the keys' posting lists (ids ascending), without
-    counting every customer of a common key ('logistics') again for each name."""
+    count(*) DESC, customer` would rank them, from the keys' posting lists (_Postings), reading the long
+    lists only as far as the ranking needs: counted whole, the shorter lists; of a long list, which of
+    their customers it holds, then its lowest ids until the ranking cannot change beyond them."""
 
-    def __init__(self, postings: dict[str, list[int]]):
+    def __init__(self, postings: _Postings):
         self.postings = postings
-        self._sets: dict[str, set[int]] = {}
         self._ranked: dict[frozenset[str], list[int]] = {}
 
     def most(self, keys: frozenset[str], limit: int) -> list[int]:
@@ -213,25 +285,39 @@ class _Sharing:
         return self._ranked[keys]
 
     def _rank(self, keys: frozenset[str], limit: int) -> list[int]:
-        present = sorted((key for key in keys if self.postings.get(key)), key=lambda k: len(self.postings[k]))
-        if not present:
-            return []
-        *rest, largest = present
-        # Count the customers of every list but the longest, plus one each for being in the longest:
-        # whoever shares two keys or more is among them; the others share one.
-        counts = Counter(itertools.chain.from_iterable(self.postings[key] for key in rest))
-        if counts:
-            in_largest = self._sets.setdefault(largest, set(self.postings[largest]))
-            for customer_id in counts:
-                counts[customer_id] += customer_id in in_largest
-        several = sorted((i for i, n in counts.items() if n > 1), key=lambda i: (-counts[i], i))
-        if len(several) >= limit:
-            return several[:limit]
-        # Sharing one key: the lowest ids among those only in the shorter lists and those only in the
-        # longest (its first ids hold enough of them, whatever the counted ones among them).
-        head = itertools.islice(self.postings[largest], limit + len(counts))
-        ones = itertools.chain((i for i, n in counts.items() if n == 1), (i for i in head if i not in counts))
-        return several + heapq.nsmallest(limit - len(several), ones)
+        wholes = {key: self.postings.whole(key) for key in sorted(keys)}
+        long = [key for key, whole in wholes.items() if whole is None]
+        counts = Counter(itertools.chain.from_iterable(whole for whole in wholes.values() if whole))
+        counted = set(counts)
+        for key in long:
+            counts.update(self.postings.members(key, counted))
+        # A customer in none of the whole lists shares long keys only: len(long) at most. Once the long
+        # lists are read up to id `seen`, every customer up to it is counted, and the ranking stands if
+        # its last one shares more keys than that, or as many and has an id up to `seen`.
+        sizes = dict.fromkeys(long, 0)
+        while True:
+            heads = {key: self.postings.head(key, size) for key, size in sizes.items()}
+            ends = {key: _read_up_to(heads[key], sizes[key]) for key in long}
+            seen = min(ends.values(), default=math.inf)
+            known = counts.copy()
+            known.update(i for head in heads.values() for i in head if i <= seen and i not in counted)
+            ranked = heapq.nsmallest(limit, known, key=lambda i: (-known[i], i))
+            if seen == math.inf:
+                return ranked
+            if len(ranked) == limit:
+                shared, last = known[ranked[-1]], ranked[-1]
+                if shared > len(long) or (shared == len(long) and last <= seen):
+                    return ranked
+            for key in long:  # read further the lists that stopped soonest
+                if ends[key] == seen:
+                    sizes[key] = max(2 * sizes[key], limit + len(counted))
+
+
+def _read_up_to(head: list[int], size: int) -> float:
+    """The highest id read of a long list asked for its first `size` ids: 0 before any, inf once read whole."""
+    if len(head) < size:
+        return math.inf
+    return head[-1] if head else 0
 
 
 def reindex_names(session: Session, *, customer_ids: Iterable[int]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from logicrm.customers import names
@@ -60,6 +60,16 @@ customer_team = Table(
 
 class Customer(Base):
     __tablename__ = "customers"
+    # The deleted ones only: an index listing every live customer under NULL let PostgreSQL, planning an
+    # import's lookups on the statistics of before it, scan all of them for each `deleted_at IS NULL`.
+    __table_args__ = (
+        Index(
+            "ix_customers_deleted_at",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, default=new_external_ref)
@@ -84,7 +94,7 @@ class Customer(Base):
     )
     acquired_on: Mapped[dt.date | None]
     churned_on: Mapped[dt.date | None]
-    deleted_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column()
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
@@ -153,7 +163,11 @@ class CustomerNameKey(Base):
     only among customers sharing a key. Derived data: rebuilt from the names, never merged."""
 
     __tablename__ = "customer_name_keys"
-    __table_args__ = (Index("ix_customer_name_keys_key", "key"), {"info": {"merge": "keep"}})
+    # (key, customer): a key's posting list read from its lowest ids on, as far as a ranking needs it
+    __table_args__ = (
+        Index("ix_customer_name_keys_key_customer", "key", "customer_id"),
+        {"info": {"merge": "keep"}},
+    )
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(16), primary_key=True)

@@ -165,7 +165,8 @@ def match_name(name: str) -> str:
     return " ".join(token for token, _syllable in _tokens(name))
 
 
-def name_keys(name: str) -> set[str]:
+@functools.lru_cache(maxsize=NAMES_CACHED)  # checked, locked and indexed: three times a name written
+def name_keys(name: str) -> frozenset[str]:
     """Blocking keys of a name: the first letters of each word, and of each pair of neighbouring pinyin
     syllables (a Chinese name has no spaces: 杭州鲜达 gives hangzh, zhouxi, xianda, which its English
     form 'Hangzhou Xianda' shares). Names sharing no key are never compared."""
@@ -178,7 +179,7 @@ def name_keys(name: str) -> set[str]:
     single = [word for word, syllable in tokens if syllable]
     if len(single) == 1 and len(single[0]) >= KEY_MIN_LENGTH:
         keys.add(single[0][:KEY_LENGTH])
-    return {key for key in keys if not key.isdigit()}
+    return frozenset(key for key in keys if not key.isdigit())
 
 
 def similarity(a: str, b: str) -> float:

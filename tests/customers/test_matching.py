@@ -3,13 +3,13 @@ names found through the blocking keys, and a hidden customer never named."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from logicrm.customers.matching import Candidate, _Sharing, find_duplicates
+from logicrm.customers.matching import Candidate, _Postings, _Sharing, find_duplicates
 from logicrm.customers.models import CustomerNameKey
 from logicrm.customers.names import name_keys
 from tests import factories as f
@@ -128,7 +128,32 @@ def test_a_batch_finds_what_each_candidate_finds_alone(api, db):
     assert described[5][0] == "Depot 3 Logistics Hamburg"
 
 
-@settings(max_examples=200, deadline=None)
+class _ListedPostings:
+    """Posting lists held in memory, read as _Postings reads the stored ones: the lists up to `whole_up_to`
+    whole, the longer ones by membership and from their heads."""
+
+    def __init__(self, postings: dict[str, list[int]], whole_up_to: int):
+        self.postings, self.whole_up_to = postings, whole_up_to
+        self.read = 0  # ids handed out from the long lists' heads
+
+    def whole(self, key):
+        listed = self.postings.get(key, [])
+        return listed if len(listed) <= self.whole_up_to else None
+
+    def members(self, key, customer_ids):
+        return set(self.postings[key]).intersection(customer_ids)
+
+    def head(self, key, size):
+        self.read += min(size, len(self.postings[key]))
+        return self.postings[key][:size]
+
+
+def _ranked_by_sql(postings: dict[str, list[int]], keys) -> list[int]:
+    counts = Counter(i for key in keys for i in postings.get(key, ()))
+    return sorted(counts, key=lambda i: (-counts[i], i))  # GROUP BY … ORDER BY count DESC, id
+
+
+@settings(max_examples=300, deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from("abcde"),
@@ -137,8 +162,51 @@ def test_a_batch_finds_what_each_candidate_finds_alone(api, db):
     ),
     st.sets(st.sampled_from("abcdef"), min_size=1),
     st.integers(1, 12),
+    st.integers(0, 41),
 )
-def test_the_customers_sharing_most_keys_rank_as_sql_ranks_them(postings, keys, limit):
-    counts = Counter(i for key in keys for i in postings.get(key, ()))
-    by_sql = sorted(counts, key=lambda i: (-counts[i], i))[:limit]  # GROUP BY … ORDER BY count DESC, id
-    assert _Sharing(postings).most(frozenset(keys), limit) == by_sql
+def test_the_customers_sharing_most_keys_rank_as_sql_ranks_them(postings, keys, limit, whole_up_to):
+    sharing = _Sharing(_ListedPostings(postings, whole_up_to))
+    assert sharing.most(frozenset(keys), limit) == _ranked_by_sql(postings, keys)[:limit]
+
+
+def test_a_key_every_name_shares_is_read_only_as_far_as_the_ranking_needs():
+    """'compan' lists every customer, 'hambur' one in eight: the ranking reads their heads, not the lists."""
+    postings = {
+        "compan": list(range(1, 100_001)),
+        "hambur": list(range(8, 100_001, 8)),
+        "nordwi": [5, 80_000],
+    }
+    listed = _ListedPostings(postings, whole_up_to=1000)
+    ranking = _Sharing(listed).most(frozenset(postings), 201)
+    assert ranking == _ranked_by_sql(postings, postings)[:201] and ranking[:2] == [80_000, 5]
+    assert listed.read < 10_000
+
+
+def test_the_stored_posting_lists_rank_as_sql_ranks_them(api, db):
+    """_Postings reads the stored lists (live customers only) whole, or by membership and head, and the
+    ranking over them is the SQL one, whichever lists are long."""
+    cities = ("Hamburg", "Bremen", "Rostock")
+    created = [f.customer(api, f"Depot {n} {cities[n % 3]} Logistics")["id"] for n in range(24)]
+    created += [f.customer(api, f"Nordwind {cities[n % 2]}")["id"] for n in range(4)]
+    for customer_id in created[3::7]:
+        assert api.remove(f"/customers/{customer_id}").status_code == 204
+    with db.session(write=False) as session:
+        connection = session.connection()
+        live = set(created) - set(created[3::7])
+        stored = defaultdict(list)
+        for key, customer_id in session.execute(
+            select(CustomerNameKey.key, CustomerNameKey.customer_id).order_by(CustomerNameKey.customer_id)
+        ):
+            if customer_id in live:
+                stored[key].append(customer_id)
+        assert {len(stored[key]) for key in ("depot", "logist", "hambur")} == {21, 8}  # long and shorter
+        for keys in (
+            {"depot", "logist", "hambur"},
+            {"nordwi", "hambur", "logist"},
+            {"bremen", "nordwi", "zzz"},
+        ):
+            for whole_up_to in (0, 1, 4, 10, 1000):
+                postings = _Postings(connection, set(keys), whole_up_to=whole_up_to)
+                for limit in (1, 3, 12, 40):
+                    ranking = _Sharing(postings).most(frozenset(keys), limit)
+                    assert ranking == _ranked_by_sql(stored, keys)[:limit], (keys, whole_up_to, limit)

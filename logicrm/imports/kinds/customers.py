@@ -279,17 +279,14 @@ class Customers(BulkKind):
                 continue
             ctx.counts[counted] -= 1
             invalid.append(row)
-        current = {}
+        differing = {}  # only the customers whose referral changes: the file's every customer would not stay flat
         for chunk in chunked(wanted):
             for record in connection.execute(
                 select(Customer.id, Customer.version, Customer.referred_by_id).where(Customer.id.in_(chunk))
             ).mappings():
-                current[record["id"]] = record
-        changes = [
-            (current[id_], referred_id)
-            for id_, (referred_id, _c) in wanted.items()
-            if current[id_]["referred_by_id"] != referred_id
-        ]
+                if record["referred_by_id"] != wanted[record["id"]][0]:
+                    differing[record["id"]] = dict(record)
+        changes = [(differing[id_], wanted[id_][0]) for id_ in wanted if id_ in differing]
         update(
             ctx,
             Customer.__table__,
