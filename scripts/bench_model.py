@@ -14,6 +14,9 @@ Figures, pooled over the scoring moments, on the accounts both sides hold at ris
   after a partner did, against those who stayed) of network risk, own risk and the oracle; Brier skill
   against the base rate the provider knew at t (of its own history); reliability in a few bins; the
   share of accounts at or above risk_high and the share risk_high alerts (its capacity per manager).
+  The records' ceiling (tests.worlds.ceiling): a learner of its own on the raw records, fitted at the
+  same origins and judged on the same rows, splits the gap to the oracle into what the records cannot
+  tell (oracle − records) and what the model leaves of what they can (records − model).
 
 Usage: .venv/bin/python scripts/bench_model.py --accounts 300 --years 2.5 --moments 3
   --keep DIR keeps each loaded world's database under DIR and reuses it on later runs (loading is what
