@@ -14,6 +14,9 @@ Figures, pooled over the scoring moments, on the accounts both sides hold at ris
   after a partner did, against those who stayed) of network risk, own risk and the oracle; Brier skill
   against the base rate the provider knew at t (of its own history); reliability in a few bins; the
   share of accounts at or above risk_high and the share risk_high alerts (its capacity per manager).
+  The records' ceiling (tests.worlds.ceiling): a learner of its own on the raw records, fitted at the
+  same origins and judged on the same rows, splits the gap to the oracle into what the records cannot
+  tell (oracle − records) and what the model leaves of what they can (records − model).
 
 Usage: .venv/bin/python scripts/bench_model.py --accounts 300 --years 2.5 --moments 3
   --keep DIR keeps each loaded world's database under DIR and reuses it on later runs (loading is what
@@ -50,6 +53,7 @@ from logicrm.users import service as users
 from logicrm.users.models import UserRole
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the worlds live in the test suite
+from tests.worlds import ceiling as records_ceiling
 from tests.worlds import export_csv, generate, metrics, truth_at, world_config
 
 WORLDS = tuple(
@@ -72,6 +76,9 @@ class Scored:
     features: np.ndarray  # the model's inputs, one column per churn.FEATURE_NAMES
     known_rate: np.ndarray  # the base rate of the history known at the row's moment
     alerted: np.ndarray
+    records: np.ndarray  # the records' ceiling: a flexible learner on the raw records (tests.worlds.ceiling)
+    records_learners: list[str]
+    records_importance: list[dict[str, float]]  # per moment: AUC lost when a kind of evidence is shuffled
     methods: list[str]
     couplings: list[float]
     unmatched: int  # accounts at risk in the truth the model did not score (or the reverse)
@@ -117,6 +124,8 @@ def score_world(world, app, *, horizon: int, count: int, runs: int) -> Scored:
     at = moments(world, horizon=horizon, count=count)
     rows = defaultdict(list)
     methods, couplings, unmatched = [], [], 0
+    learners, importances = [], []
+    records = records_ceiling.Records(world)
     with database.session_scope() as session:
         admin = _admin(session)
         ids = {c.external_ref: c.id for c in session.scalars(customers.list_statement(user=admin))}
@@ -124,6 +133,8 @@ def score_world(world, app, *, horizon: int, count: int, runs: int) -> Scored:
         history = signals.history(session, params, now=at[-1])
         dates = sorted({d for now in at for d in churn_models.origin_dates(params, now=now, history=history)})
         replayed = churn_models.replay(session, params, dates=dates, history=history)
+        # the records' ceiling learns at the model's origins, from the truth's rows there
+        training = records_ceiling.rows(records, [world.day(d.date()) for d in dates], horizon)
         for now in at:
             known = [o for o in replayed if o.now + dt.timedelta(days=horizon) <= now]
             model = churn_models.fit(known, params)
@@ -149,8 +160,21 @@ def score_world(world, app, *, horizon: int, count: int, runs: int) -> Scored:
             known_y = np.concatenate([o.y for o in known]) if known else np.array([params.prior_base_rate])
             rows["known_rate"].append(np.full(len(both), known_y.mean()))
             rows["alerted"].append(np.array([c in alerted for c in both]))
+            day = world.day(now.date())
+            judged = records.features(day)[0][truth.account[picks]]
+            ceiling = records_ceiling.ceiling(training.labelled_by(day, horizon), judged, truth.label[picks])
+            rows["records"].append(ceiling.p)
+            learners.append(ceiling.learner)
+            importances.append(ceiling.importance)
     pooled = {name: np.concatenate(parts) for name, parts in rows.items()}
-    return Scored(**pooled, methods=methods, couplings=couplings, unmatched=unmatched)
+    return Scored(
+        **pooled,
+        records_learners=learners,
+        records_importance=importances,
+        methods=methods,
+        couplings=couplings,
+        unmatched=unmatched,
+    )
 
 
 def _admin(session):
@@ -183,12 +207,16 @@ def figures(s: Scored, rules: RuleParams) -> dict[str, float | str]:
         "auc": metrics.auc(s.network, y),
         "oracle_auc": metrics.auc(s.oracle, y),
         "own_auc": metrics.auc(s.own, y),
+        "records_auc": metrics.auc(s.records, y),
         "contagion_auc": _subset(s.network, y, s.contagion_only),
         "contagion_own_auc": _subset(s.own, y, s.contagion_only),
         "contagion_oracle_auc": _subset(s.oracle, y, s.contagion_only),
         "brier_skill": _skill(s.network, y, s.known_rate),
         "oracle_brier_skill": _skill(s.oracle, y, s.known_rate),
         "own_brier_skill": _skill(s.own, y, s.known_rate),
+        "records_brier_skill": _skill(s.records, y, s.known_rate),
+        "records_learner": "/".join(sorted(set(s.records_learners))),
+        "records_evidence": _evidence(s.records_importance),
         "top_decile": metrics.top_capture(s.network, y),
         "oracle_top_decile": metrics.top_capture(s.oracle, y),
         "mean_p": float(s.network.mean()),
@@ -201,6 +229,9 @@ def figures(s: Scored, rules: RuleParams) -> dict[str, float | str]:
         "unmatched": s.unmatched,
     }
     result["auc_gap"] = result["oracle_auc"] - result["auc"]
+    # the gap splits into what the records cannot tell and what the model leaves of what they can
+    result["unreadable_gap"] = result["oracle_auc"] - result["records_auc"]
+    result["model_gap"] = result["records_auc"] - result["auc"]
     result["best_signal"], result["best_signal_auc"] = _best_signal(s.features, y)
     return result
 
@@ -214,6 +245,14 @@ def _best_signal(features: np.ndarray, y: np.ndarray) -> tuple[str, float]:
     }
     best = max(aucs, key=aucs.get)
     return best, aucs[best]
+
+
+def _evidence(importances: list[dict[str, float]]) -> str:
+    """The kinds of evidence the records' ceiling leans on: the AUC each loses when shuffled, averaged
+    over the moments, largest first."""
+    kinds = sorted({kind for importance in importances for kind in importance})
+    mean = {kind: float(np.mean([importance.get(kind, 0.0) for importance in importances])) for kind in kinds}
+    return ", ".join(f"{kind} {loss:+.3f}" for kind, loss in sorted(mean.items(), key=lambda item: -item[1]))
 
 
 def _subset(p, y, followers) -> float:
@@ -246,6 +285,10 @@ COLUMNS = (
     ("auc", "{:.3f}"),
     ("oracle_auc", "{:.3f}"),
     ("auc_gap", "{:+.3f}"),
+    ("records_auc", "{:.3f}"),
+    ("unreadable_gap", "{:+.3f}"),
+    ("model_gap", "{:+.3f}"),
+    ("records_learner", "{}"),
     ("own_auc", "{:.3f}"),
     ("best_signal", "{}"),
     ("best_signal_auc", "{:.3f}"),
@@ -254,6 +297,7 @@ COLUMNS = (
     ("contagion_oracle_auc", "{:.3f}"),
     ("brier_skill", "{:.3f}"),
     ("own_brier_skill", "{:.3f}"),
+    ("records_brier_skill", "{:.3f}"),
     ("oracle_brier_skill", "{:.3f}"),
     ("top_decile", "{:.3f}"),
     ("oracle_top_decile", "{:.3f}"),
@@ -270,6 +314,12 @@ def table(results: list[dict]) -> str:
         lines.append("| " + " | ".join(fmt.format(row[name]) for name, fmt in COLUMNS) + " |")
     lines += ["", "Reliability of network risk (mean predicted → observed (rows), bins " + _bins() + "):", ""]
     lines += [f"- {row['world']}: {row['reliability']}" for row in results]
+    lines += [
+        "",
+        "The records' ceiling: AUC lost when one kind of evidence is shuffled on the judged rows:",
+        "",
+    ]
+    lines += [f"- {row['world']}: {row['records_evidence']}" for row in results]
     return "\n".join(lines)
 
 
