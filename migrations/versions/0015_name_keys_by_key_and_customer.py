@@ -1,7 +1,7 @@
 """name keys by key and customer: a blocking key's posting list is read from its lowest customer ids;
 customers' deleted_at indexed for the deleted ones only
 
-Revision ID: 0016
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-01 17:00:00
 """
@@ -9,7 +9,7 @@ Create Date: 2026-12-01 17:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
+revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
