@@ -45,7 +45,7 @@ from logicrm import create_app
 from logicrm.cli import register_commands
 from logicrm.customers import service as customers
 from logicrm.errors import NotFound
-from logicrm.health.rules import RuleParams
+from logicrm.health.rule_params import RuleParams
 from logicrm.network import churn
 from logicrm.scoring import model as churn_models
 from logicrm.scoring import scores, signals
