@@ -235,14 +235,24 @@ def scheduler_list():
 @click.option(
     "--poll", default=1.0, show_default=True, type=click.FloatRange(min=0.1), help="seconds between polls"
 )
-def worker(poll):
+@click.option(
+    "--niceness",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 19),
+    help="how much lower than the API's the worker's CPU priority is (0: the same)",
+)
+def worker(poll, niceness):
     """Run queued import jobs and recompute the scores after writes, off the API's requests, until
     SIGTERM or Ctrl-C (several workers may run)."""
     import logging
+    import os
 
     from logicrm import processes
     from logicrm import worker as background
 
+    # A recompute takes a core for seconds: on a host it shares with the API, reads go first.
+    os.nice(niceness)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _run_config()
     with processes.stopped_by_signals() as stop:

@@ -52,6 +52,14 @@ def test_the_worker_runs_queued_imports_and_gives_one_back_on_sigterm(app, api, 
     worker = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
     try:
+        # below the API's CPU priority: a recompute never slows the reads on a shared host
+        lowered = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+        _wait(
+            lambda: os.getpriority(os.PRIO_PROCESS, worker.pid) == lowered,
+            worker,
+            log,
+            "its priority lowered",
+        )
         small = upload(api, "shipments", csv_text(SHIPMENT_HEADER, shipment_rows(20)))
         assert small.status_code == 202, small.json
         _wait(
