@@ -54,3 +54,12 @@ class PreconditionFailed(DomainError):
 def field_error(field: str, message: str) -> Invalid:
     """Build an Invalid error for one body field, in flask-smorest's error layout."""
     return Invalid(f"{field}: {message}", errors={"json": {field: [message]}})
+
+
+NAMED_IN_AN_ERROR = 10  # ids an error names; a request may send tens of thousands
+
+
+def first_of(values: list) -> str:
+    """`values` as an error names them: the first NAMED_IN_AN_ERROR, and how many more there are."""
+    more = len(values) - NAMED_IN_AN_ERROR
+    return f"{values[:NAMED_IN_AN_ERROR]}" + (f" and {more} more" if more > 0 else "")

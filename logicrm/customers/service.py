@@ -14,7 +14,7 @@ from logicrm.customers import names, profiles
 from logicrm.customers.matching import Candidate, Duplicate, find_duplicates, reindex_names
 from logicrm.customers.models import Customer, CustomerAlias, CustomerStatus, Tier, customer_team
 from logicrm.db import utcnow
-from logicrm.errors import Conflict, Forbidden, NotFound, field_error
+from logicrm.errors import Conflict, Forbidden, NotFound, field_error, first_of
 from logicrm.users.models import User
 
 CUSTOMER_FIELDS = (
@@ -289,8 +289,7 @@ def _team(session: Session, team_ids: list[int]) -> list[User]:
     users = session.scalars(select(User).where(db.among(session.connection(), User.id, set(team_ids)))).all()
     missing = sorted(set(team_ids) - {u.id for u in users})
     if missing:
-        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-        raise field_error("team_ids", f"unknown users {missing[:10]}{more}")
+        raise field_error("team_ids", f"unknown users {first_of(missing)}")
     return list(users)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from logicrm import access
 from logicrm.customers import service as customers
 from logicrm.db import utcnow
-from logicrm.errors import Forbidden, NotFound, field_error
+from logicrm.errors import Forbidden, NotFound, field_error, first_of
 from logicrm.lanes import service as lanes
 from logicrm.network import scenarios
 from logicrm.network.graph import CONSIGNEE, SHIPPER
@@ -155,10 +155,10 @@ def checked(portfolio: PortfolioScores, *, visible, visible_links, **changes) ->
             c for c in ids if c not in portfolio.accounts or (visible is not None and c not in visible)
         ]
         if unknown:
-            raise field_error(field, f"unknown customers {unknown}")
+            raise field_error(field, f"unknown customers {first_of(unknown)}")
         wrong = [c for c in ids if role is not None and role not in portfolio.accounts[c].roles]
         if wrong:
-            raise field_error(field, f"customers {wrong} are not {role}s")
+            raise field_error(field, f"customers {first_of(wrong)} are not {role}s")
         return ids
 
     def known_links(field: str, ids: list[int]) -> list[int]:
@@ -169,7 +169,7 @@ def checked(portfolio: PortfolioScores, *, visible, visible_links, **changes) ->
             or (visible_links is not None and link not in visible_links)
         ]
         if unknown:
-            raise field_error(field, f"unknown or ended links {unknown}")
+            raise field_error(field, f"unknown or ended links {first_of(unknown)}")
         return ids
 
     cuts, pauses = changes["volume_cuts"], changes["paused_lanes"]

@@ -147,6 +147,11 @@ def test_what_if_validates_input(admin):
     assert unknown.status_code == 422 and "remove_customers" in unknown.json["errors"]["json"]
     bad_threshold = admin.post("/network/what-if", json={"remove_customers": [1], "threshold": 1.5})
     assert "threshold" in bad_threshold.json["errors"]["json"]
+    many = list(range(10**6, 10**6 + 70_001))  # named briefly: the first ten and a count
+    unknown = admin.post("/network/what-if", json={"remove_customers": many})
+    assert unknown.json["errors"]["json"]["remove_customers"] == [
+        f"unknown customers {many[:10]} and 69991 more"
+    ]
 
 
 def test_graph_neighbourhood_has_both_influences(admin, demo):
