@@ -326,6 +326,37 @@ def python_defaults(table: Table) -> dict[str, Callable[[], object]]:
     return defaults
 
 
+def insert_records(connection: Connection, table: Table, records: list[dict]) -> list[dict]:
+    """Insert new rows in bulk as the ORM would: ids drawn for them, Python defaults filled in where a
+    value is missing (or None, unless the column stores None as JSON null). Return the rows as stored.
+    No flush hook sees them: a caller writing scored tables moves their revisions on."""
+    if not records:
+        return []
+    defaults = python_defaults(table)
+    nullable_json = {column.key for column in table.columns if column.type.should_evaluate_none}
+    names = [
+        column.key
+        for column in table.columns
+        if column.key in defaults or any(column.key in record for record in records)
+    ]
+    keyed = "id" in table.c  # (a role profile's key is its customer's)
+    ids = reserve_ids(connection, table, len(records)) if keyed else [None] * len(records)
+    columns = (*(("id",) if keyed else ()), *(name for name in names if name != "id"))
+    values = {"id": ids} if keyed else {}  # column by column: a batch's records share their keys
+    for name in names:
+        given = [record.get(name) for record in records]
+        if name in defaults:
+            make, evaluate_none = defaults[name], name in nullable_json
+            given = [
+                make() if value is None and not (evaluate_none and name in record) else value
+                for value, record in zip(given, records, strict=True)
+            ]
+        values[name] = given
+    rows = list(zip(*(values[name] for name in columns), strict=True))
+    bulk_insert(connection, table, columns, rows)
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
 def bulk_update(
     connection: Connection, table: Table, rows: list[dict], *, key: str = "id", bump: dict | None = None
 ) -> None:

@@ -184,12 +184,13 @@ def open_task(
     """
     spec = dict(customer_id=customer_id, kind=kind, title=title, due_on=due_on, source=source,
                 dedupe_key=dedupe_key, assignee_id=assignee_id, **links)  # fmt: skip
-    return open_tasks_once(session, specs=[spec], user=user)[0]
+    (task_id,) = open_tasks_once(session, specs=[spec], user=user)
+    return None if task_id is None else session.get(Task, task_id)
 
 
-def open_tasks_once(session: Session, *, specs: list[dict], user: User | None) -> list[Task | None]:
-    """Open automatic tasks (open_task's arguments each) in one flush; None for each whose dedupe key a
-    task already has, or an earlier one of `specs`."""
+def open_tasks_once(session: Session, *, specs: list[dict], user: User | None) -> list[int | None]:
+    """Open automatic tasks (open_task's arguments each) in one bulk insert: the new task's id for each,
+    None for each whose dedupe key a task already has, or an earlier one of `specs`."""
     taken = set(
         session.scalars(
             select(Task.dedupe_key).where(
@@ -197,24 +198,34 @@ def open_tasks_once(session: Session, *, specs: list[dict], user: User | None) -
             )
         )
     )
-    opened: list[Task | None] = []
+    fresh: list[dict | None] = []
     for spec in specs:
         if spec["dedupe_key"] in taken:
-            opened.append(None)
+            fresh.append(None)
             continue
         taken.add(spec["dedupe_key"])
-        opened.append(Task(**{**spec, "title": spec["title"][:300]}, created_by_id=user.id if user else None))
+        fresh.append({**spec, "title": spec["title"][:300], "created_by_id": user.id if user else None})
+    session.flush()  # the session's own pending tasks go first, as they would in one flush
+    stored = iter(
+        db.insert_records(session.connection(), Task.__table__, [f for f in fresh if f is not None])
+    )
+    opened = [None if spec is None else next(stored) for spec in fresh]
     new = [task for task in opened if task is not None]
-    session.add_all(new)
-    session.flush()
     audit.record_many(
         session,
         user=user,
         events=[
-            (TASKS.entity, task.id, task.customer_id, "create", audit.snapshot(task, FIELDS)) for task in new
+            (
+                TASKS.entity,
+                task["id"],
+                task["customer_id"],
+                "create",
+                audit.created({f: task.get(f) for f in FIELDS}),
+            )
+            for task in new
         ],
     )
-    return opened
+    return [None if task is None else task["id"] for task in opened]
 
 
 def close(

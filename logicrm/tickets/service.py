@@ -121,33 +121,32 @@ def _prepare(session: Session, user: User, writes: list[Write]) -> list[Checked]
 def _desk_rules(session: Session, user: User, writes: list[Write]) -> list[Checked]:
     """Due times and sla_version of a new ticket (again when it moves to another customer or is given
     another opened_at), its default priority and assignee, and the rules of closing one: for each write
-    of the batch, the payload or the error refusing it (the accounts, defaults and assignees looked up
+    of the batch, the payload or the error refusing it (the accounts' tiers, defaults and assignees looked up
     once a batch)."""
     ids = {data.get("customer_id", ticket["customer_id"] if ticket else None) for data, ticket in writes}
-    accounts = {
-        customer.id: customer
-        for customer in session.scalars(
-            select(Customer).where(db.among(session.connection(), Customer.id, ids - {None}))
-        )
-    }
+    tiers = dict(
+        session.execute(
+            select(Customer.id, Customer.tier).where(
+                db.among(session.connection(), Customer.id, ids - {None})
+            )
+        ).all()
+    )
     defaults = _default_assignees(
         session,
         {
             data["customer_id"]
             for data, ticket in writes
-            if ticket is None and "assignee_id" not in data and data.get("customer_id") in accounts
+            if ticket is None and "assignee_id" not in data and data.get("customer_id") in tiers
         },
     )
     book = rulebook.current(session)
-    results: list[Checked] = [_desk_rule(data, ticket, accounts, defaults, book) for data, ticket in writes]
+    results: list[Checked] = [_desk_rule(data, ticket, tiers, defaults, book) for data, ticket in writes]
     known = [
         (i, result, ticket, result.get("customer_id", ticket["customer_id"] if ticket else None))
         for i, (result, (_data, ticket)) in enumerate(zip(results, writes, strict=True))
     ]
     known = [
-        (i, result, ticket, customer_id)
-        for i, result, ticket, customer_id in known
-        if customer_id in accounts
+        (i, result, ticket, customer_id) for i, result, ticket, customer_id in known if customer_id in tiers
     ]
     checked = [
         (i, result.get("assignee_id", ticket["assignee_id"] if ticket else None), customer_id)
@@ -171,21 +170,21 @@ def _desk_rules(session: Session, user: User, writes: list[Write]) -> list[Check
     return results
 
 
-def _desk_rule(data: dict, ticket: Mapping | None, accounts: dict, defaults: dict, book) -> dict:
+def _desk_rule(data: dict, ticket: Mapping | None, tiers: dict, defaults: dict, book) -> dict:
     data = dict(data)
     customer_id = data.get("customer_id", ticket["customer_id"] if ticket else None)
-    customer = accounts.get(customer_id)
-    if customer is None:
+    tier = tiers.get(customer_id)
+    if tier is None:
         return data  # records names the unknown customer
     moved = ticket is not None and customer_id != ticket["customer_id"]
     if ticket is None or moved or "opened_at" in data:
         opened_at = data.get("opened_at", ticket["opened_at"] if ticket else None) or utcnow()
         data["first_response_due_at"], data["resolution_due_at"] = due_times(
-            book, tier=customer.tier, opened_at=opened_at
+            book, tier=tier, opened_at=opened_at
         )
         data["sla_version"] = book.version
     if ticket is None:
-        data.setdefault("priority", default_priority(customer.tier, data.get("severity", "medium")))
+        data.setdefault("priority", default_priority(tier, data.get("severity", "medium")))
         if "assignee_id" not in data:
             data["assignee_id"] = defaults[customer_id]
     return data
@@ -221,75 +220,69 @@ def _closing_rules(data: dict, ticket: Mapping) -> None:
 
 
 def _written_each(session: Session, user: User, writes: list[tuple[Ticket, dict, bool]]) -> None:
-    """_written for each write in turn; their timeline entries go to the database in one flush."""
+    """_written for each write in turn; their timeline entries go to the database in one bulk insert."""
+    entries: list[dict] = []
     for ticket, changes, created in writes:
-        _written(session, user, ticket, changes, created=created)
-    session.flush()
+        entries += _written(session, user, ticket, changes, created=created)
+    timeline.add_many(session, entries)
 
 
-def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, created: bool) -> None:
-    """Keep the timeline; schedule the callback of a complaint or claim that was just resolved or closed."""
+def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, created: bool) -> list[dict]:
+    """The timeline entries of a write; schedule the callback of a complaint or claim that was just resolved
+    or closed."""
     if created:
         plan = rulebook.get(session, version=ticket.sla_version or 0).plan_for(
             str(ticket.kind), str(ticket.severity)
         )
-        timeline.add(
-            session,
-            flush=False,
+        details = {
+            "first_response_due_at": _iso(ticket.first_response_due_at),
+            "resolution_due_at": _iso(ticket.resolution_due_at),
+            "sla_version": ticket.sla_version,
+            "assignee_id": ticket.assignee_id,
+            "priority": str(ticket.priority),
+            "customer_message": plan.customer_message,
+        }
+        text = f"{ticket.kind} opened: {ticket.subject}"
+        return [
+            timeline.entry(ticket=ticket, kind=TicketEventKind.OPENED, user=user, text=text, details=details)
+        ]
+    entries = [
+        timeline.entry(
             ticket=ticket,
-            kind=TicketEventKind.OPENED,
+            kind=kind,
             user=user,
-            text=f"{ticket.kind} opened: {ticket.subject}",
-            details={
-                "first_response_due_at": _iso(ticket.first_response_due_at),
-                "resolution_due_at": _iso(ticket.resolution_due_at),
-                "sla_version": ticket.sla_version,
-                "assignee_id": ticket.assignee_id,
-                "priority": str(ticket.priority),
-                "customer_message": plan.customer_message,
-            },
+            text=f"{field}: {changes[field][0]} → {changes[field][1]}",
+            details={field: changes[field]},
         )
-        return
-    for field, kind in (("assignee_id", TicketEventKind.ASSIGNED), ("priority", TicketEventKind.PRIORITY)):
-        if field in changes:
-            before, after = changes[field]
-            timeline.add(
-                session,
-                flush=False,
-                ticket=ticket,
-                kind=kind,
-                user=user,
-                text=f"{field}: {before} → {after}",
-                details={field: [before, after]},
-            )
+        for field, kind in (("assignee_id", TicketEventKind.ASSIGNED), ("priority", TicketEventKind.PRIORITY))
+        if field in changes
+    ]
     if "status" not in changes:
-        return
+        return entries
     before, after = changes["status"]
     if before in OPEN_STATUSES and after not in OPEN_STATUSES:
-        timeline.add(
-            session,
-            flush=False,
-            ticket=ticket,
-            kind=TicketEventKind.RESOLVED,
-            user=user,
-            text=ticket.resolution,
-            details={
-                "status": [before, after],
-                "root_cause": str(ticket.root_cause),
-                "compensation_amount": ticket.compensation_amount,
-            },
+        details = {
+            "status": [before, after],
+            "root_cause": str(ticket.root_cause),
+            "compensation_amount": ticket.compensation_amount,
+        }
+        entries.append(
+            timeline.entry(
+                ticket=ticket,
+                kind=TicketEventKind.RESOLVED,
+                user=user,
+                text=ticket.resolution,
+                details=details,
+            )
         )
         callbacks.schedule(session, user=user, ticket=ticket)
     else:
-        timeline.add(
-            session,
-            flush=False,
-            ticket=ticket,
-            kind=TicketEventKind.STATUS,
-            user=user,
-            text=f"status: {before} → {after}",
-            details={"status": [before, after]},
+        text = f"status: {before} → {after}"
+        details = {"status": [before, after]}
+        entries.append(
+            timeline.entry(ticket=ticket, kind=TicketEventKind.STATUS, user=user, text=text, details=details)
         )
+    return entries
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -464,6 +457,7 @@ def reassign_open(session: Session, *, user: User, from_user: User, to_user: Use
         select(Ticket).where(Ticket.assignee_id == from_user.id, Ticket.status.in_(OPEN_STATUSES))
     ).all()
     seen = customers.visible_among(session, user=to_user, ids={ticket.customer_id for ticket in moving})
+    entries = []
     for ticket in moving:
         ticket.assignee_id = to_user.id if ticket.customer_id in seen else None
         change = {"assignee_id": [from_user.id, ticket.assignee_id]}
@@ -476,14 +470,16 @@ def reassign_open(session: Session, *, user: User, from_user: User, to_user: Use
             action="handover",
             changes=change,
         )
-        timeline.add(
-            session,
-            ticket=ticket,
-            kind=TicketEventKind.ASSIGNED,
-            user=user,
-            text=f"handover: assignee_id {from_user.id} → {ticket.assignee_id}",
-            details=change,
+        entries.append(
+            timeline.entry(
+                ticket=ticket,
+                kind=TicketEventKind.ASSIGNED,
+                user=user,
+                text=f"handover: assignee_id {from_user.id} → {ticket.assignee_id}",
+                details=change,
+            )
         )
+    timeline.add_many(session, entries)
     session.flush()
     unassigned = sum(ticket.assignee_id is None for ticket in moving)
     return {"tickets": len(moving) - unassigned, "tickets_unassigned": unassigned}

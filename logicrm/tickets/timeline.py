@@ -7,14 +7,14 @@ import datetime as dt
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from logicrm import db
 from logicrm.audit import service as audit
 from logicrm.db import utcnow
 from logicrm.tickets.models import Ticket, TicketEvent, TicketEventKind
 from logicrm.users.models import User
 
 
-def add(
-    session: Session,
+def entry(
     *,
     ticket: Ticket,
     kind: TicketEventKind,
@@ -22,21 +22,29 @@ def add(
     text: str | None = None,
     details: dict | None = None,
     at: dt.datetime | None = None,
-    flush: bool = True,
-) -> TicketEvent:
-    """Append an entry to the ticket's timeline (`flush=False`: the caller flushes, once for many)."""
-    event = TicketEvent(
-        ticket_id=ticket.id,
-        kind=kind,
-        user_id=user.id if user else None,
-        text=text,
-        details=details or {},
-        at=at or utcnow(),
-    )
+) -> dict:
+    """The values of a timeline entry of the ticket."""
+    return {
+        "ticket_id": ticket.id,
+        "kind": kind,
+        "user_id": user.id if user else None,
+        "text": text,
+        "details": details or {},
+        "at": at or utcnow(),
+    }
+
+
+def add(session: Session, **entry_args) -> TicketEvent:
+    """Append an entry (`entry`'s arguments) to the ticket's timeline."""
+    event = TicketEvent(**entry(**entry_args))
     session.add(event)
-    if flush:
-        session.flush()
+    session.flush()
     return event
+
+
+def add_many(session: Session, entries: list[dict]) -> None:
+    """Append many entries (`entry`'s values) in one bulk insert: no TicketEvent object made for them."""
+    db.insert_records(session.connection(), TicketEvent.__table__, entries)
 
 
 def list_statement(*, ticket_id: int) -> Select:

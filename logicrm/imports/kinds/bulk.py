@@ -110,35 +110,11 @@ class BulkKind(ServiceKind):
 
 
 def insert(ctx: Context, table: Table, records: list[dict]) -> list[dict]:
-    """Insert new rows in bulk as the ORM would: ids drawn for them, Python defaults filled in where a
-    value is missing (or None, unless the column stores None as JSON null). Return the rows as stored."""
-    connection = ctx.session.connection()
-    if not records:
-        return []
-    defaults = db.python_defaults(table)
-    nullable_json = {column.key for column in table.columns if column.type.should_evaluate_none}
-    names = [
-        column.key
-        for column in table.columns
-        if column.key in defaults or any(column.key in record for record in records)
-    ]
-    keyed = "id" in table.c  # (a role profile's key is its customer's)
-    ids = db.reserve_ids(connection, table, len(records)) if keyed else [None] * len(records)
-    columns = (*(("id",) if keyed else ()), *(name for name in names if name != "id"))
-    values = {"id": ids} if keyed else {}  # column by column: a batch's records share their keys
-    for name in names:
-        given = [record.get(name) for record in records]
-        if name in defaults:
-            make, evaluate_none = defaults[name], name in nullable_json
-            given = [
-                make() if value is None and not (evaluate_none and name in record) else value
-                for value, record in zip(given, records, strict=True)
-            ]
-        values[name] = given
-    rows = list(zip(*(values[name] for name in columns), strict=True))
-    db.bulk_insert(connection, table, columns, rows)
-    revisions.wrote(ctx.session, [table.name])
-    return [dict(zip(columns, row, strict=True)) for row in rows]
+    """db.insert_records, the revisions the table feeds moved on."""
+    rows = db.insert_records(ctx.session.connection(), table, records)
+    if rows:
+        revisions.wrote(ctx.session, [table.name])
+    return rows
 
 
 def update(
