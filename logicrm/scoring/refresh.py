@@ -65,20 +65,15 @@ def refresh(
             # after the revisions (in the head): every write counted there has its notes read here
             noted = revisions.noted(reader)
             started = time.perf_counter()
+            seen = None
             if _incremental(kept, latest, noted, version, max_age_s=max_age_s):
                 if not latest.behind and not noted.ids:
                     return None
                 seen = scores.update(
                     reader, kept.seen, params, ids=noted.accounts, now=utcnow(), revision=latest.now_at
                 )
-            elif (
-                kept is None
-                and latest is not None
-                and not published.outdated(latest, version, max_age_s=max_age_s)
-            ):
+            elif not _full_due(kept, latest, noted, version, max_age_s=max_age_s):
                 return None
-            else:
-                seen = None
             full = seen is None
             if full:
                 seen = scores.observe(reader, params, now=utcnow())
@@ -103,6 +98,19 @@ def refresh(
     return published_id
 
 
+def _full_due(
+    kept: Kept | None, latest: published.Head | None, noted: revisions.Noted, version, *, max_age_s: float
+) -> bool:
+    """Whether the whole portfolio is to be computed (when it cannot be refreshed incrementally)."""
+    if kept is not None and (kept.seen is None or _age_s(kept.full_at) >= max_age_s):
+        return True  # a worker's first poll; its last full computation grew old
+    return latest is None or published.outdated(latest, version, max_age_s=max_age_s) or bool(noted.ids)
+
+
+def _age_s(moment: dt.datetime) -> float:
+    return (utcnow() - moment).total_seconds()
+
+
 def _incremental(
     kept: Kept | None, latest: published.Head | None, noted: revisions.Noted, version, *, max_age_s: float
 ) -> bool:
@@ -115,7 +123,7 @@ def _incremental(
         and kept.model_version == version
         and noted.accounts is not None
         and latest.now_at[0] == kept.seen.revision[0]  # the graph did not move
-        and (utcnow() - kept.full_at).total_seconds() < max_age_s
+        and _age_s(kept.full_at) < max_age_s
     )
 
 

@@ -187,23 +187,24 @@ def _touched(session: Session, written: list) -> set[int] | None:
         else:
             return None
     if responses:
-        found = dict(
-            session.connection()
-            .execute(
-                select(_RESPONSES.c.id, _RESPONSES.c.customer_id).where(
-                    _RESPONSES.c.id.in_(sorted(responses))
-                )
-            )
-            .all()
-        )
-        deleted = {
-            obj.id: obj.customer_id for obj in session.deleted if obj.__table__.name == "survey_responses"
+        # a response flushed with its ratings names its account; only the others are looked up
+        known = {
+            obj.id: obj.customer_id  # a new one has no identity yet while the flush ends
+            for obj in written
+            if obj.__table__.name == "survey_responses"
         }
-        for response_id in responses:
-            customer_id = found.get(response_id, deleted.get(response_id))
-            if customer_id is None:
-                return None
-            accounts.add(customer_id)
+        missing = sorted(responses - known.keys())
+        if missing:
+            known |= dict(
+                session.connection()
+                .execute(
+                    select(_RESPONSES.c.id, _RESPONSES.c.customer_id).where(_RESPONSES.c.id.in_(missing))
+                )
+                .all()
+            )
+        if not responses <= known.keys():
+            return None
+        accounts.update(known[response_id] for response_id in responses)
     return accounts
 
 
