@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from logicrm.customers.models import Customer
 from logicrm.db import utcnow
+from logicrm.health import runs
 from logicrm.network.params import ScoringParams
 from logicrm.relations.models import Interaction
 from logicrm.scoring import published, refresh, revisions, scores
@@ -236,3 +237,16 @@ def test_the_worker_refreshes_a_written_account_alone_and_falls_back_to_full_whe
     f.interaction(api, written)
     monkeypatch.setattr(refresh, "utcnow", lambda: utcnow() + dt.timedelta(seconds=301))
     assert _refresh(db, kept) is not None and len(observed) == 3  # the kept computation is too old
+
+
+def test_a_read_or_a_health_run_that_computes_clears_the_notes_its_scores_include(app, api, db):
+    """Without a worker nothing else claims the notes: they never pile up."""
+    customer = f.customer(api, roles=("shipper",))
+    f.interaction(api, customer)
+    assert api.get(f"/customers/{customer['id']}/health").status_code == 200  # computes in the request
+    with db.session(write=False) as session:
+        assert revisions.noted(session).ids == ()
+    f.interaction(api, customer)
+    assert runs.run_health(db, runs.RunConfig.of_app(app.config)).status == runs.RunStatus.SUCCEEDED
+    with db.session(write=False) as session:
+        assert revisions.noted(session).ids == ()
