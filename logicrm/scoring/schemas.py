@@ -50,8 +50,8 @@ EVIDENCE = "decayed responses behind it: each weighs 2^(−age / half-life), so 
 AS_OF = "the moment the scores were computed for (scores are computed off the request path and published)"
 FULL_AS_OF = (
     "the moment of the last full computation: equal to as_of when the whole portfolio was computed then; "
-    "earlier after an incremental refresh (the accounts written since are as of as_of, the portfolio's "
-    "priors, value classes and the other accounts as of full_as_of)"
+    "earlier after an incremental refresh (the accounts written since are as of as_of; the portfolio's "
+    "priors, the lanes' and shipments' figures and the other accounts as of full_as_of)"
 )
 STALE = (
     "true: writes made since (or a churn model activated since) are not reflected yet; the worker is "

@@ -112,8 +112,8 @@ class PortfolioScores:
     accounts: dict[int, AccountScores]
     pareto_ratio: float | None
     class_counts: dict[str, int]
-    # the full computation an incremental refresh started from (its priors, value classes' cut-offs and
-    # the accounts not written since are as of then); None: this is a full computation
+    # the full computation an incremental refresh started from (its priors, the lanes' and shipments'
+    # figures and the accounts not written since are as of then); None: this is a full computation
     full_as_of: dt.datetime | None = None
     stale: bool = False  # newer writes, or another active model, are not reflected yet
 
@@ -199,14 +199,14 @@ class SatisfactionPriors:
 class Observation:
     """What the database says of the portfolio at one moment, up to the churn model's inputs.
 
-    After `update`, `now` is the moment of the accounts observed anew, and `full_as_of` that of the full
-    observation everything portfolio-wide (the lanes, the priors, the shipment history) and the other
+    After `update`, `now` is the moment of the accounts observed anew, and `full_as_of` (None after a full
+    observation) that of the full observation everything portfolio-wide (the lanes, the priors, the shipment history) and the other
     accounts are from; `data` then holds every account's row and lane but the other aggregates of the
     accounts observed anew alone.
     """
 
     now: dt.datetime
-    full_as_of: dt.datetime
+    full_as_of: dt.datetime | None
     revision: tuple[int, int]
     data: Aggregates
     problems: _Problems
@@ -262,7 +262,7 @@ def observe(
             problems=problems, lanes=lanes, rates=rates,
         )  # fmt: skip
     return Observation(
-        now=now, full_as_of=now, revision=revision, data=data, problems=problems, lane_problems=lane_problems,
+        now=now, full_as_of=None, revision=revision, data=data, problems=problems, lane_problems=lane_problems,
         arrays=arrays, priors=priors, satisfaction=satisfaction, before=before, two_sided=two,
         alive=rhythm.p_alive, first_seen=history.first_seen, lanes=lanes, rates=rates, evidence=evidence,
         features=features, departed=departed, lapsed=rhythm.lapsed(params.churn_inactive_days),
@@ -329,6 +329,7 @@ def update(
     return dataclasses.replace(
         seen,
         now=now,
+        full_as_of=seen.full_as_of or seen.now,
         revision=revision,
         data=dataclasses.replace(data, customers=customers),
         problems=noted,
@@ -419,7 +420,7 @@ def score(
         accounts=accounts,
         pareto_ratio=value.pareto_ratio,
         class_counts=value.class_counts,
-        full_as_of=None if seen.full_as_of == seen.now else seen.full_as_of,
+        full_as_of=seen.full_as_of,
     )
 
 

@@ -136,6 +136,7 @@ def test_an_incremental_refresh_scores_every_account_as_a_full_one_under_the_sam
         with db.session_scope() as session:
             revisions.clear(session, noted.ids)
         _same(incremental, full)
+        assert incremental.full_as_of == moment and full.full_as_of is None  # the answers say which
 
 
 def test_an_account_the_graph_gains_or_loses_is_left_to_a_full_computation(api, db):
