@@ -10,6 +10,9 @@ published build; the first read after it in the other) and records how long that
 Usage: .venv/bin/python scripts/bench_serve.py --customers 10000 --before-src DIR
   DIR holds the `logicrm` package of the build to compare with (e.g. `git archive m13 logicrm | tar -x -C DIR`);
   it is imported first through PYTHONPATH, and its app recomputes in the request as it always did.
+  With --before-revision REV (e.g. 0015 for bc9b264) that build publishes too: its copy is migrated to
+  REV and served with its own `logicrm worker`. A build with a worker starts its rounds after one
+  warm-up write has shown.
 """
 
 from __future__ import annotations
