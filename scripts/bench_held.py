@@ -2,6 +2,9 @@
 publication's size, one refresh (compute and publish), the process's first read (it loads the
 publication), its memory before and after, and health reads once the scores are held.
 
+With --incremental N it times the worker's incremental refresh after N writes of one account each
+(`scores.update`, `scores.score`, publishing, loading), after one full refresh.
+
 With --stages N it times, N times, the stages between a write and its effect being held by a process
 instead: `scores.compute` per phase, pickling (and the payload's size), `published.publish` (pickling
 and the insert), `published.load` (the select and unpickling); --profile FILE writes a cProfile of the
@@ -21,6 +24,7 @@ import datetime as dt
 import gc
 import os
 import pickle
+import random
 import statistics
 import tempfile
 import time
@@ -30,9 +34,11 @@ from sqlalchemy import func, select
 
 from logicrm import create_app, migrate
 from logicrm.customers.models import Customer
+from logicrm.db import utcnow
+from logicrm.relations.models import Interaction, InteractionKind
 from logicrm.scoring import model as churn_models
 from logicrm.scoring import published as publications
-from logicrm.scoring import refresh, scores
+from logicrm.scoring import refresh, revisions, scores
 from logicrm.scoring.models import PublishedScores
 from logicrm.users import keys as api_keys
 from logicrm.users import service as users
@@ -103,6 +109,57 @@ def stages(database, params, *, repeats: int, profile: str | None) -> None:
         print(f"| {run} | {' | '.join(cells)} | {size / 1e6:.1f} | {os.getloadavg()[0]:.1f} |", flush=True)
 
 
+def incremental(database, params, *, repeats: int) -> None:
+    """Time what `logicrm worker` does for one written account after its first, full, refresh: the account
+    observed anew (`scores.update`), every account scored (`scores.score`), publishing and a process's
+    load; `repeats` writes, one line each (seconds of wall, CPU in brackets)."""
+    kept = refresh.Kept()
+    with Clock() as full:
+        refresh.refresh(database, params, max_age_s=1e9, kept=kept)
+    print(f"full refresh (compute and publish): {full}")
+    with database.session(write=False) as reader:
+        ids = list(reader.scalars(select(Customer.id).order_by(Customer.id)))
+        model, version = churn_models.active(reader, params)
+    steps = ("update", "score", "publish", "load", "total")
+    print(f"| write | {' s (CPU) | '.join(steps)} s (CPU) | load avg |")
+    print("|---" * (len(steps) + 2) + "|")
+    rng = random.Random(7)
+    for run in range(1, repeats + 1):
+        with database.session_scope() as session:
+            session.add(
+                Interaction(
+                    customer_id=rng.choice(ids), kind=InteractionKind("visit"), at=utcnow(), summary="bench"
+                )
+            )
+        with database.session(write=False) as reader:
+            latest = publications.head(reader, config_hash=params.config_hash())
+            noted = revisions.noted(reader)
+            with Clock() as updating:
+                seen = scores.update(
+                    reader, kept.seen, params, ids=noted.accounts, now=utcnow(), revision=latest.now_at
+                )
+            with Clock() as scoring:
+                portfolio = scores.score(reader, seen, params, model=model, model_version=version)
+        with Clock() as publishing, database.session_scope() as writer:
+            kept.published_id = publications.publish(
+                writer, portfolio, supersedes=latest.id, claimed=noted.ids
+            )
+        kept.seen = seen
+        del portfolio
+        gc.collect()
+        with database.session(write=False) as reader, Clock() as loading:
+            held = publications.load(reader, publications.head(reader, config_hash=params.config_hash()))
+        assert held is not None and held.full_as_of is not None
+        del held
+        gc.unfreeze()
+        gc.collect()
+        total = Clock()
+        clocks = (updating, scoring, publishing, loading)
+        total.wall, total.cpu = sum(c.wall for c in clocks), sum(c.cpu for c in clocks)
+        cells = [str(clock) for clock in (*clocks, total)]
+        print(f"| {run} | {' | '.join(cells)} | {os.getloadavg()[0]:.1f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -114,6 +171,12 @@ def main() -> None:
         "--stages", type=int, metavar="N", help="time the refresh's stages N times, then stop"
     )
     parser.add_argument("--profile", metavar="FILE", help="with --stages: cProfile the first computation")
+    parser.add_argument(
+        "--incremental",
+        type=int,
+        metavar="N",
+        help="time the worker's incremental refresh after N writes of one account each, then stop",
+    )
     args = parser.parse_args()
     path = args.database or os.path.join(tempfile.mkdtemp(prefix="bench_held_"), "portfolio.db")
     app = create_app({"database_url": f"sqlite:///{path}", "scores_refreshed_by": "worker"})
@@ -126,6 +189,9 @@ def main() -> None:
         )
         load(database, generated, args.customers, "sqlite", dt.datetime.now(dt.UTC).replace(microsecond=0))
         print(f"portfolio generated into {path}")
+    if args.incremental:
+        incremental(database, app.config["LOGICRM_SCORING"], repeats=args.incremental)
+        return
     if args.stages:
         stages(database, app.config["LOGICRM_SCORING"], repeats=args.stages, profile=args.profile)
         return

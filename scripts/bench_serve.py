@@ -10,11 +10,15 @@ published build; the first read after it in the other) and records how long that
 Usage: .venv/bin/python scripts/bench_serve.py --customers 10000 --before-src DIR
   DIR holds the `logicrm` package of the build to compare with (e.g. `git archive m13 logicrm | tar -x -C DIR`);
   it is imported first through PYTHONPATH, and its app recomputes in the request as it always did.
+  With --before-revision REV (e.g. 0015 for bc9b264) that build publishes too: its copy is migrated to
+  REV and served with its own `logicrm worker`. A build with a worker starts its rounds after one
+  warm-up write has shown.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -142,6 +146,9 @@ def warm_up(build: Build, base: str, key: str, customers: list[int], args) -> No
             time.sleep(0.5)
     for _ in range(8 * args.workers):
         _health(http, base, random.choice(customers))
+    if build.worker:  # one write shown first: the worker past its start (a worker may compute in full then)
+        round_trip(dataclasses.replace(build, latencies=[], visible_s=[]), base, key, customers, args,
+                   random.Random(-1))  # fmt: skip
 
 
 def round_trip(build: Build, base: str, key: str, customers: list[int], args, rng: random.Random) -> None:
@@ -225,19 +232,26 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12, help="months of shipments")
     parser.add_argument("--shipments-per-customer-year", type=float, default=100.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--before-revision",
+        help="the compared build publishes too: migrate its copy to this schema revision and start its "
+        "`logicrm worker` (e.g. 0015 for bc9b264)",
+    )
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="bench_serve_")
     try:
         path, key, customers = prepare(workdir, args)
         builds = []
         for name, pythonpath, worker in (
-            ("before", os.path.abspath(args.before_src), False),
+            ("before", os.path.abspath(args.before_src), args.before_revision is not None),
             ("after", None, True),
         ):
             copy = os.path.join(workdir, f"{name}.db")
             shutil.copyfile(path, copy)
             builds.append(Build(name, copy, pythonpath, worker))
         migrate.upgrade(make_engine(f"sqlite:///{builds[1].database}"))
+        if args.before_revision:
+            migrate.upgrade(make_engine(f"sqlite:///{builds[0].database}"), args.before_revision)
         for build in builds:
             bench(build, key, customers, args, workdir)
         print(f"\n{args.customers:,} customers, {args.workers} gunicorn workers, {args.connections} connections, "

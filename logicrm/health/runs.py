@@ -52,7 +52,7 @@ from logicrm.outbox.messages import EscalationNotice, Notice, Recipient
 from logicrm.rulebook import service as rulebook
 from logicrm.rulebook.document import Rulebook
 from logicrm.scoring import model as churn_models
-from logicrm.scoring import published, queries, reports, scores
+from logicrm.scoring import published, queries, reports, revisions, scores
 from logicrm.tasks import service as tasks
 from logicrm.tickets import escalations
 
@@ -296,6 +296,7 @@ class _Prepared:
     config: RunConfig  # with the rule parameters the rulebook puts in force
     dues: dict = dataclasses.field(default_factory=dict)  # cadence per deciding department (health runs)
     kpis: dict | None = None  # the portfolio KPIs a health run stores
+    claimed: tuple[int, ...] = ()  # the notes of touched accounts its scores include (revisions.noted)
 
 
 def _in_force(reader: Session, config: RunConfig) -> tuple[Rulebook, RunConfig]:
@@ -307,6 +308,7 @@ def _in_force(reader: Session, config: RunConfig) -> tuple[Rulebook, RunConfig]:
 def _prepare_health(reader: Session, config: RunConfig, now: dt.datetime, timings: dict) -> _Prepared:
     book, config = _in_force(reader, config)
     model, version = churn_models.active(reader, config.scoring)
+    claimed = revisions.noted(reader).ids
     portfolio = scores.compute(
         reader, config.scoring, model=model, model_version=version, now=now, timings=timings
     )
@@ -325,7 +327,7 @@ def _prepare_health(reader: Session, config: RunConfig, now: dt.datetime, timing
     started = time.perf_counter()
     figures = kpis.compute(reader, at=now, since=kpis.previous_point(reader, at=now))
     timings["kpis"] = time.perf_counter() - started
-    return _Prepared(portfolio, findings, book, config, dues, figures)
+    return _Prepared(portfolio, findings, book, config, dues, figures, claimed)
 
 
 def _sponsored(session: Session, portfolio) -> set[int]:
@@ -366,7 +368,8 @@ def _write_health(
     counts = _write_alerts(session, prepared.config, run, prepared, evaluated=rules.RULES, now=now)
     timings["alerts_and_outbox"] = time.perf_counter() - started
     on_phase("alerts_written")
-    published.publish_if_newer(session, portfolio)  # what the run computed is what the API reads next
+    # what the run computed is what the API reads next
+    published.publish_if_newer(session, portfolio, claimed=prepared.claimed)
     return {"customers": len(rows), "renewals_opened": opened, **counts, "cadence_tasks": cadence_tasks}
 
 

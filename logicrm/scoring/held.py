@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from logicrm.db import WRITE_OPTION
 from logicrm.network.churn import ChurnModel
 from logicrm.network.params import ScoringParams
-from logicrm.scoring import published, scores
+from logicrm.scoring import published, revisions, scores
 from logicrm.scoring.scores import PortfolioScores
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,9 @@ def current(
             loaded = published.load(session, latest)  # None: removed since, or it does not unpickle
             held = None if loaded is None else ((latest.id, latest.computed_at), loaded)
         if held is None:
+            claimed = revisions.noted(session).ids  # what the computation below includes
             computed = scores.compute(session, params, model=model, model_version=model_version)
-            published_id = _publish(session, computed, supersedes=latest and latest.id)
+            published_id = _publish(session, computed, supersedes=latest and latest.id, claimed=claimed)
             if published_id is not None:
                 _held[key] = ((published_id, computed.as_of), computed)
             return computed
@@ -100,11 +101,13 @@ def _load_held(engine, key: str, latest: published.Head) -> None:
             _loading.discard(key)
 
 
-def _publish(session: Session, portfolio: PortfolioScores, *, supersedes: int | None) -> int | None:
+def _publish(
+    session: Session, portfolio: PortfolioScores, *, supersedes: int | None, claimed: tuple[int, ...]
+) -> int | None:
     """Publish from a read: in the caller's transaction when it writes, else in a writer of its own (an
     SQLite reader cannot write, and a second writer beside a writing caller would wait for its lock)."""
     bind = session.get_bind()
     if bind.get_execution_options().get(WRITE_OPTION, True):
-        return published.publish(session, portfolio, supersedes=supersedes)
+        return published.publish(session, portfolio, supersedes=supersedes, claimed=claimed)
     with Session(bind=bind.execution_options(**{WRITE_OPTION: True})) as writer, writer.begin():
-        return published.publish(writer, portfolio, supersedes=supersedes)
+        return published.publish(writer, portfolio, supersedes=supersedes, claimed=claimed)

@@ -16,6 +16,7 @@ import functools
 import gc
 import hashlib
 import pickle
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,9 +116,12 @@ def load(session: Session, head: Head):
     return portfolio
 
 
-def publish(session: Session, portfolio, *, supersedes: int | None) -> int | None:
+def publish(
+    session: Session, portfolio, *, supersedes: int | None, claimed: Iterable[int] = ()
+) -> int | None:
     """Store `portfolio` as the latest publication of its configuration, superseding the publication it
     was computed after (None: none yet); return its id, or None when another process published first.
+    Clear the notes of touched accounts `claimed` (revisions.noted, read before computing it).
 
     Runs in a savepoint, so losing the race leaves the caller's transaction as it was. Publications of
     the configuration before the superseded one are removed, by any code (a reader may still be loading
@@ -141,6 +145,7 @@ def publish(session: Session, portfolio, *, supersedes: int | None) -> int | Non
             )
     except IntegrityError:
         return None
+    revisions.clear(session, claimed)
     if supersedes:
         session.execute(
             delete(PublishedScores).where(
@@ -150,10 +155,10 @@ def publish(session: Session, portfolio, *, supersedes: int | None) -> int | Non
     return published_id
 
 
-def publish_if_newer(session: Session, portfolio) -> int | None:
+def publish_if_newer(session: Session, portfolio, *, claimed: Iterable[int] = ()) -> int | None:
     """Publish scores computed elsewhere (the health run's) unless the latest publication is at a later
     revision or moment; return the new publication's id or None."""
     latest = head(session, config_hash=portfolio.config_hash)
     if latest is not None and (latest.revision > portfolio.revision or latest.computed_at >= portfolio.as_of):
         return None
-    return publish(session, portfolio, supersedes=latest and latest.id)
+    return publish(session, portfolio, supersedes=latest and latest.id, claimed=claimed)

@@ -73,8 +73,14 @@ def names(session: Session, *, ids) -> dict[int, str]:
     )
 
 
-def customers(session: Session, *, now: dt.datetime):
-    """Customers live at `now` with roles, tier, owner and shipper contract facts."""
+def _only(session: Session, column, ids) -> list:
+    """SQL conditions: `column` among `ids` (none: every row)."""
+    return [] if ids is None else [db.among(session.connection(), column, ids)]
+
+
+def customers(session: Session, *, now: dt.datetime, ids=None):
+    """Customers live at `now` with roles, tier, owner and shipper contract facts (those of `ids` alone
+    when given, as for every aggregate below that takes them)."""
     statement = (
         select(
             Customer.id,
@@ -89,7 +95,7 @@ def customers(session: Session, *, now: dt.datetime):
         )
         .outerjoin(ShipperProfile, ShipperProfile.customer_id == Customer.id)
         .outerjoin(ConsigneeProfile, ConsigneeProfile.customer_id == Customer.id)
-        .where(alive(now))
+        .where(alive(now), *_only(session, Customer.id, ids))
         .order_by(Customer.id)
     )
     return _records(session.execute(statement))
@@ -201,7 +207,7 @@ def _dimension_score():
     return 0.5 + 0.5 * ratio
 
 
-def response_scores(session: Session, *, since: dt.datetime, until: dt.datetime):
+def response_scores(session: Session, *, since: dt.datetime, until: dt.datetime, ids=None):
     """Per survey response collected from `since` to `until`: its importance-weighted dimension score
     (DESIGN §4.1) and likelihood to recommend.
 
@@ -240,7 +246,11 @@ def response_scores(session: Session, *, since: dt.datetime, until: dt.datetime)
             ),
         )
         .join(SurveyScore, SurveyScore.response_id == SurveyResponse.id)
-        .where(SurveyResponse.collected_at >= since, SurveyResponse.collected_at <= until)
+        .where(
+            SurveyResponse.collected_at >= since,
+            SurveyResponse.collected_at <= until,
+            *_only(session, SurveyResponse.customer_id, ids),
+        )
         .group_by(
             SurveyResponse.id,
             SurveyResponse.customer_id,
@@ -253,7 +263,7 @@ def response_scores(session: Session, *, since: dt.datetime, until: dt.datetime)
     return _records(session.execute(statement))
 
 
-def dimension_scores(session: Session, *, since: dt.datetime, until: dt.datetime):
+def dimension_scores(session: Session, *, since: dt.datetime, until: dt.datetime, ids=None):
     """Per usable rating of a response collected from `since` to `until`: its response, dimension and
     dimension score in [0, 1] (0.5 = expectation met), as `response_scores` computes it."""
     statement = (
@@ -267,13 +277,14 @@ def dimension_scores(session: Session, *, since: dt.datetime, until: dt.datetime
             SurveyResponse.collected_at >= since,
             SurveyResponse.collected_at <= until,
             *_usable_by_column(session).values(),
+            *_only(session, SurveyResponse.customer_id, ids),
         )
         .order_by(SurveyScore.response_id, SurveyScore.dimension)
     )
     return _records(session.execute(statement))
 
 
-def earlier_answers(session: Session, *, before: dt.datetime):
+def earlier_answers(session: Session, *, before: dt.datetime, ids=None):
     """Per department, its latest response before `before` with a usable rating (`answered`) and with a
     likelihood to recommend (`recommended`, None if none): what keeps a department long silent known."""
     rated = and_(*_usable_by_column(session).values())
@@ -285,6 +296,15 @@ def earlier_answers(session: Session, *, before: dt.datetime):
         else likelihood.is_not(None)
     )
     at = SurveyResponse.collected_at
+    departments_of = (
+        []
+        if ids is None
+        else [
+            SurveyResponse.department_id.in_(
+                select(Department.id).where(*_only(session, Department.customer_id, ids))
+            )
+        ]
+    )
     statement = (
         select(
             SurveyResponse.department_id,
@@ -292,13 +312,13 @@ def earlier_answers(session: Session, *, before: dt.datetime):
             func.max(case((recommended, at), else_=null())).label("recommended"),
         )
         .join(SurveyScore, SurveyScore.response_id == SurveyResponse.id)
-        .where(SurveyResponse.collected_at < before)
+        .where(SurveyResponse.collected_at < before, *departments_of)
         .group_by(SurveyResponse.department_id)
     )
     return _records(session.execute(statement))
 
 
-def departments(session: Session):
+def departments(session: Session, *, ids=None):
     """Every department with its decision weight."""
     return _records(
         session.execute(
@@ -308,30 +328,32 @@ def departments(session: Session):
                 Department.name,
                 Department.decision_weight,
                 Department.is_decision_maker,
-            ).order_by(Department.customer_id, Department.id)
+            )
+            .where(*_only(session, Department.customer_id, ids))
+            .order_by(Department.customer_id, Department.id)
         )
     )
 
 
-def last_contacts(session: Session, *, now: dt.datetime) -> dict[int, dt.datetime]:
+def last_contacts(session: Session, *, now: dt.datetime, ids=None) -> dict[int, dt.datetime]:
     """When each customer was last contacted (visits, calls, meetings...)."""
     rows = session.execute(
         select(Interaction.customer_id, func.max(Interaction.at))
-        .where(Interaction.at <= now)
+        .where(Interaction.at <= now, *_only(session, Interaction.customer_id, ids))
         .group_by(Interaction.customer_id)
     )
     return {customer_id: at for customer_id, at in rows}
 
 
-def overdue_tickets(session: Session, *, now: dt.datetime) -> dict[int, int]:
+def overdue_tickets(session: Session, *, now: dt.datetime, ids=None) -> dict[int, int]:
     """Count open tickets per customer past their resolution due time."""
     counts: dict[int, int] = {}
-    for row in overdue_ticket_list(session, now=now):
+    for row in overdue_ticket_list(session, now=now, ids=ids):
         counts[row.customer_id] = counts.get(row.customer_id, 0) + 1
     return counts
 
 
-def open_renewals(session: Session) -> set[int]:
+def open_renewals(session: Session, *, ids=None) -> set[int]:
     """Customers with a renewal opportunity still in the funnel. A lead the health run opened itself says
     nothing of the customer yet: counting it would lower the risk the run had just seen (and resolve its
     alerts) merely because the run opened a deal."""
@@ -341,6 +363,7 @@ def open_renewals(session: Session) -> set[int]:
             Opportunity.kind == OpportunityKind.RENEWAL,
             Opportunity.stage.not_in([OpportunityStage.WON, OpportunityStage.LOST]),
             ~and_(Opportunity.source == RENEWAL_JOB, Opportunity.stage == OpportunityStage.LEAD),
+            *_only(session, Opportunity.customer_id, ids),
         )
         .distinct()
     )
@@ -404,7 +427,7 @@ def open_ticket(now: dt.datetime):
     )
 
 
-def overdue_ticket_list(session: Session, *, now: dt.datetime):
+def overdue_ticket_list(session: Session, *, now: dt.datetime, ids=None):
     """Tickets open at `now` and past their resolution due time (set from the tier SLA when opened), with
     what an alert needs to name them."""
     age_days = _days_between(session, Ticket.opened_at, now)
@@ -419,7 +442,12 @@ def overdue_ticket_list(session: Session, *, now: dt.datetime):
             sla_days.label("sla_days"),
         )
         .join(Customer, Customer.id == Ticket.customer_id)
-        .where(open_ticket(now), Ticket.resolution_due_at < now, Customer.deleted_at.is_(None))
+        .where(
+            open_ticket(now),
+            Ticket.resolution_due_at < now,
+            Customer.deleted_at.is_(None),
+            *_only(session, Ticket.customer_id, ids),
+        )
         .order_by(Ticket.customer_id, Ticket.id)
     )
     return session.execute(statement).all()

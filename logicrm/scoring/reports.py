@@ -21,8 +21,14 @@ from logicrm.scoring.scores import AccountScores, PortfolioScores
 
 def provenance(portfolio: PortfolioScores) -> dict:
     """Say where an answer's figures come from: the scoring parameters, when they were computed, and
-    whether writes since are not in them."""
-    return {"config_hash": portfolio.config_hash, "as_of": portfolio.as_of, "stale": portfolio.stale}
+    whether writes since are not in them; after an incremental refresh, the full computation it kept
+    the rest from."""
+    return {
+        "config_hash": portfolio.config_hash,
+        "as_of": portfolio.as_of,
+        "full_as_of": portfolio.full_as_of or portfolio.as_of,
+        "stale": portfolio.stale,
+    }
 
 
 def index_points(score: float | None) -> float | None:

@@ -48,6 +48,11 @@ BAND = (
 )
 EVIDENCE = "decayed responses behind it: each weighs 2^(−age / half-life), so one answered today weighs 1"
 AS_OF = "the moment the scores were computed for (scores are computed off the request path and published)"
+FULL_AS_OF = (
+    "the moment of the last full computation: equal to as_of when the whole portfolio was computed then; "
+    "earlier after an incremental refresh (the accounts written since are as of as_of; the portfolio's "
+    "priors, the lanes' and shipments' figures and the other accounts as of full_as_of)"
+)
 STALE = (
     "true: writes made since (or a churn model activated since) are not reflected yet; the worker is "
     "recomputing and the next answers will carry them"
@@ -211,6 +216,7 @@ class HealthOut(ma.Schema):
     )
     config_hash = F.String()
     as_of = F.DateTime(metadata={"description": AS_OF})
+    full_as_of = F.DateTime(metadata={"description": FULL_AS_OF})
     stale = F.Boolean(metadata={"description": STALE})
 
 
@@ -242,6 +248,7 @@ class RankingMeta(ma.Schema):
     model_version = F.Integer(allow_none=True, metadata={"description": "null: the cold-start prior"})
     config_hash = F.String()
     as_of = F.DateTime(metadata={"description": AS_OF})
+    full_as_of = F.DateTime(metadata={"description": FULL_AS_OF})
     stale = F.Boolean(metadata={"description": STALE})
 
 
@@ -306,6 +313,7 @@ class GraphOut(ma.Schema):
     total_nodes = F.Integer(metadata={"description": "accounts in the neighbourhood, before max_nodes"})
     config_hash = F.String()
     as_of = F.DateTime(metadata={"description": AS_OF})
+    full_as_of = F.DateTime(metadata={"description": FULL_AS_OF})
     stale = F.Boolean(metadata={"description": STALE})
 
 
@@ -429,6 +437,7 @@ class WhatIfOut(ma.Schema):
     threshold = F.Float()
     config_hash = F.String()
     as_of = F.DateTime(metadata={"description": AS_OF})
+    full_as_of = F.DateTime(metadata={"description": FULL_AS_OF})
     stale = F.Boolean(metadata={"description": STALE})
 
 
@@ -507,6 +516,7 @@ class PortfolioOut(ma.Schema):
     tier_mismatches = F.List(F.Nested(MismatchOut))
     config_hash = F.String()
     as_of = F.DateTime(metadata={"description": AS_OF})
+    full_as_of = F.DateTime(metadata={"description": FULL_AS_OF})
     stale = F.Boolean(metadata={"description": STALE})
 
 

@@ -38,13 +38,14 @@ from logicrm.memory import pickled_by_fields
 from logicrm.network import churn
 from logicrm.network.arrays import build_arrays
 from logicrm.network.cascade import exposures
-from logicrm.network.churn import ChurnModel, RiskSignals
+from logicrm.network.churn import ChurnModel, PortfolioRates, RiskSignals
 from logicrm.network.graph import CONSIGNEE, SHIPPER, GraphArrays, LinkRecord, NodeRecord
 from logicrm.network.params import ScoringParams
 from logicrm.network.risk import Driver, Explanation, OwnRisk, explain, propagate_arrays
 from logicrm.network.satisfaction import (
     AccountSatisfaction,
     DepartmentRecord,
+    Priors,
     ResponseRecord,
     account_satisfaction,
     account_score,
@@ -111,6 +112,9 @@ class PortfolioScores:
     accounts: dict[int, AccountScores]
     pareto_ratio: float | None
     class_counts: dict[str, int]
+    # the full computation an incremental refresh started from (its priors, the lanes' and shipments'
+    # figures and the accounts not written since are as of then); None: this is a full computation
+    full_as_of: dt.datetime | None = None
     stale: bool = False  # newer writes, or another active model, are not reflected yet
 
     def own_risks(self) -> dict[int, float]:
@@ -137,29 +141,33 @@ class Aggregates:
     open_renewals: set[int]
 
 
-def load(session: Session, params: ScoringParams, *, now: dt.datetime) -> Aggregates:
-    """Run the SQL aggregates (GROUP BY in the database, never a loop over shipments)."""
-    customers = queries.customers(session, now=now)
-    known = {row.id for row in customers}
-    flows = [
-        row
-        for row in queries.link_flows(
-            session, now=now, window_days=params.volume_window_days, recent_days=params.volume_recent_days
-        )
-        if row.shipper_id in known and row.consignee_id in known
-    ]
+def load(
+    session: Session, params: ScoringParams, *, now: dt.datetime, ids: list[int] | None = None, flows=None
+) -> Aggregates:
+    """Run the SQL aggregates (GROUP BY in the database, never a loop over shipments). With `ids`, those
+    of these customers alone, over the lanes `flows` loaded before."""
+    customers = queries.customers(session, now=now, ids=ids)
+    if flows is None:
+        known = {row.id for row in customers}
+        flows = [
+            row
+            for row in queries.link_flows(
+                session, now=now, window_days=params.volume_window_days, recent_days=params.volume_recent_days
+            )
+            if row.shipper_id in known and row.consignee_id in known
+        ]
     # what any response the scores read (now, and satisfaction_drop_days ago) within the horizon
     earliest = _days_before(now, params.satisfaction_drop_days + params.response_horizon_days())
     return Aggregates(
         customers=customers,
         flows=flows,
-        departments=queries.departments(session),
-        responses=queries.response_scores(session, since=earliest, until=now),
-        dimension_scores=queries.dimension_scores(session, since=earliest, until=now),
-        earlier_answers=queries.earlier_answers(session, before=earliest),
-        last_contacts=queries.last_contacts(session, now=now),
-        overdue_tickets=queries.overdue_tickets(session, now=now),
-        open_renewals=queries.open_renewals(session),
+        departments=queries.departments(session, ids=ids),
+        responses=queries.response_scores(session, since=earliest, until=now, ids=ids),
+        dimension_scores=queries.dimension_scores(session, since=earliest, until=now, ids=ids),
+        earlier_answers=queries.earlier_answers(session, before=earliest, ids=ids),
+        last_contacts=queries.last_contacts(session, now=now, ids=ids),
+        overdue_tickets=queries.overdue_tickets(session, now=now, ids=ids),
+        open_renewals=queries.open_renewals(session, ids=ids),
     )
 
 
@@ -179,22 +187,44 @@ def _phase(timings: dict[str, float] | None, name: str):
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
 
 
+@dataclass(frozen=True, slots=True)
+class SatisfactionPriors:
+    """The portfolio's satisfaction priors now and `satisfaction_drop_days` before (`_satisfaction`)."""
+
+    now: Priors
+    before: Priors
+
+
 @dataclass
 class Observation:
-    """What the database says of the portfolio at one moment, up to the churn model's inputs."""
+    """What the database says of the portfolio at one moment, up to the churn model's inputs.
+
+    After `update`, `now` is the moment of the accounts observed anew, and `full_as_of` (None after a full
+    observation) that of the full observation everything portfolio-wide (the lanes, the priors, the shipment history) and the other
+    accounts are from; `data` then holds every account's row and lane but the other aggregates of the
+    accounts observed anew alone.
+    """
 
     now: dt.datetime
+    full_as_of: dt.datetime | None
     revision: tuple[int, int]
     data: Aggregates
     problems: _Problems
+    lane_problems: dict[int, tuple[DataProblem, ...]]  # noted from the lanes (before any other)
     arrays: GraphArrays
+    priors: SatisfactionPriors
     satisfaction: dict
     before: dict
     two_sided: dict
+    alive: dict[int, float]  # shipper -> P(its shipment rhythm still runs)
+    first_seen: dict[int, int]
+    lanes: signals.LaneTotals
+    rates: PortfolioRates
     evidence: dict[int, RiskSignals]
     features: dict[str, dict[str, float]]
     departed: dict[int, list]  # account -> (partner that left lately, its influence on it, its role)
     lapsed: set[int]  # shippers with no shipment for churn_inactive_days: churned already
+    exposure: dict[int, float] | None = None  # of the graph alone: computed once, when first scored
 
 
 def observe(
@@ -204,11 +234,12 @@ def observe(
     now: dt.datetime,
     history: signals.History | None = None,
     timings: dict[str, float] | None = None,
+    priors: SatisfactionPriors | None = None,
 ) -> Observation:
     """Load and measure everything the scores need as of `now` (point in time: any past date replays).
 
     `history` (all churn events) may be passed by a replay of many dates; by default the events of the
-    contagion window are loaded.
+    contagion window are loaded. `priors` replace the portfolio's own (what an incremental refresh keeps).
     """
     problems = _Problems()
     since = now - dt.timedelta(days=params.contagion_window_days)
@@ -220,23 +251,94 @@ def observe(
         departed = _departed(session, params, history, now=now, since=since)
     with _phase(timings, "graph"):
         arrays = build_arrays(_nodes(data), _links(data, params, problems), params)
+        lane_problems = {c: tuple(noted) for c, noted in problems.by_customer.items()}
     with _phase(timings, "scores"):
-        satisfaction, before = _satisfaction(data, params, now, problems)
+        satisfaction, before, priors = _satisfaction(data, params, now, problems, priors=priors)
         two = two_sided(arrays, {c: s.score for c, s in satisfaction.items()}, params)
-        evidence = signals.build(
-            data, params, satisfaction, before, now=now, alive=rhythm.p_alive, first_seen=history.first_seen,
-            problems=problems,
-        )  # fmt: skip
+        lanes = signals.lane_totals(data.flows, params)
         rates = signals.rates(data.flows, params)
-        features = {
-            c: problems.guard(c, "own_risk", lambda e=e: churn.features(e, rates), lambda: None)
-            for c, e in evidence.items()
-        }
+        evidence, features = _evidence(
+            data, params, satisfaction, before, now=now, alive=rhythm.p_alive, first_seen=history.first_seen,
+            problems=problems, lanes=lanes, rates=rates,
+        )  # fmt: skip
     return Observation(
-        now=now, revision=revision, data=data, problems=problems, arrays=arrays,
-        satisfaction=satisfaction, before=before, two_sided=two, evidence=evidence, features=features,
-        departed=departed, lapsed=rhythm.lapsed(params.churn_inactive_days),
+        now=now, full_as_of=None, revision=revision, data=data, problems=problems, lane_problems=lane_problems,
+        arrays=arrays, priors=priors, satisfaction=satisfaction, before=before, two_sided=two,
+        alive=rhythm.p_alive, first_seen=history.first_seen, lanes=lanes, rates=rates, evidence=evidence,
+        features=features, departed=departed, lapsed=rhythm.lapsed(params.churn_inactive_days),
     )  # fmt: skip
+
+
+def _evidence(data, params, satisfaction, before, *, now, alive, first_seen, problems, lanes, rates):
+    """Each account's evidence (signals.build) and the churn model's inputs from it."""
+    evidence = signals.build(
+        data, params, satisfaction, before, now=now, alive=alive, first_seen=first_seen, problems=problems,
+        lanes=lanes,
+    )  # fmt: skip
+    features = {
+        c: problems.guard(c, "own_risk", lambda e=e: churn.features(e, rates), lambda: None)
+        for c, e in evidence.items()
+    }
+    return evidence, features
+
+
+def update(
+    session: Session,
+    seen: Observation,
+    params: ScoringParams,
+    *,
+    ids: Iterable[int],
+    now: dt.datetime,
+    revision: tuple[int, int],
+) -> Observation | None:
+    """Observe the accounts `ids` anew as of `now`, everything else as `seen` holds it: their aggregates
+    in SQL, their satisfaction under `seen`'s priors, their evidence over `seen`'s lanes, shipment rhythm
+    and history. What the whole portfolio shares (two-sided satisfaction over the graph) is recomputed.
+
+    Return None when the accounts cannot be observed alone: one of them became live or left (the graph's
+    nodes), or its roles changed; the caller observes the whole portfolio instead.
+    """
+    ids = sorted(set(ids))
+    data = load(session, params, now=now, ids=ids, flows=seen.data.flows)
+    rows = {row.id: row for row in data.customers}
+    position = {row.id: k for k, row in enumerate(seen.data.customers)}
+    for customer_id in ids:
+        if (customer_id in rows) != (customer_id in position):
+            return None
+        if customer_id in rows and _roles(rows[customer_id]) != _roles(
+            seen.data.customers[position[customer_id]]
+        ):
+            return None
+    problems = _Problems()
+    for customer_id in rows:  # the lanes' problems come first, as in a full observation
+        problems.by_customer[customer_id] = list(seen.lane_problems.get(customer_id, ()))
+    satisfaction, before, _priors = _satisfaction(data, params, now, problems, priors=seen.priors)
+    evidence, features = _evidence(
+        data, params, satisfaction, before, now=now, alive=seen.alive, first_seen=seen.first_seen,
+        problems=problems, lanes=seen.lanes, rates=seen.rates,
+    )  # fmt: skip
+    customers = list(seen.data.customers)
+    noted = _Problems()
+    noted.by_customer.update(seen.problems.by_customer)
+    for customer_id, row in rows.items():
+        customers[position[customer_id]] = row
+        noted.by_customer.pop(customer_id, None)
+        if problems.by_customer[customer_id]:
+            noted.by_customer[customer_id] = problems.by_customer[customer_id]
+    satisfaction = seen.satisfaction | satisfaction
+    return dataclasses.replace(
+        seen,
+        now=now,
+        full_as_of=seen.full_as_of or seen.now,
+        revision=revision,
+        data=dataclasses.replace(data, customers=customers),
+        problems=noted,
+        satisfaction=satisfaction,
+        before=seen.before | before,
+        two_sided=two_sided(seen.arrays, {c: s.score for c, s in satisfaction.items()}, params),
+        evidence=seen.evidence | evidence,
+        features=seen.features | features,
+    )
 
 
 def prior(params: ScoringParams) -> ChurnModel:
@@ -261,6 +363,20 @@ def compute(
     lanes with the model's learnt coupling.
     """
     seen = observe(session, params, now=now or utcnow(), timings=timings)
+    return score(session, seen, params, model=model, model_version=model_version, timings=timings)
+
+
+def score(
+    session: Session,
+    seen: Observation,
+    params: ScoringParams,
+    *,
+    model: ChurnModel | None = None,
+    model_version: int | None = None,
+    timings: dict[str, float] | None = None,
+) -> PortfolioScores:
+    """Score the observed portfolio (see `compute`); every account, whether observed anew or not, goes
+    through the same own risk, propagation, explanation and value."""
     model = model or prior(params)
     with _phase(timings, "scores"):
         own = predict_own(model, seen.features, seen.departed)
@@ -268,7 +384,9 @@ def compute(
         own, propagation = calibrated(model, own, propagation)
         baseline = float(model.calibrate_network(model.predict(np.asarray([model.means])))[0])
         explanations = explain(coupled, propagation, own, params, baseline=baseline)
-        value = _value(seen.data, params, seen.arrays)
+        if seen.exposure is None:
+            seen.exposure = exposures(seen.arrays, threshold=params.cascade_threshold)
+        value = _value(seen.data, params, seen.exposure)
     seen.problems.log_summary()
     accounts = {
         row.id: AccountScores(
@@ -302,6 +420,7 @@ def compute(
         accounts=accounts,
         pareto_ratio=value.pareto_ratio,
         class_counts=value.class_counts,
+        full_as_of=seen.full_as_of,
     )
 
 
@@ -510,10 +629,19 @@ def _roles(row) -> frozenset[str]:
     )
 
 
-def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, problems: _Problems):
-    """Return account satisfaction now and the score `satisfaction_drop_days` ago, per customer.
+def _satisfaction(
+    data: Aggregates,
+    params: ScoringParams,
+    now: dt.datetime,
+    problems: _Problems,
+    *,
+    priors: SatisfactionPriors | None = None,
+):
+    """Return account satisfaction now and the score `satisfaction_drop_days` ago, per customer, and the
+    priors they were shrunk toward.
 
-    Departments and accounts are shrunk toward the portfolio's priors of the same moment.
+    Departments and accounts are shrunk toward the portfolio's priors of the same moment (`priors` when
+    given: those of the portfolio as observed in full).
     """
     earlier_by_department = {row.department_id: row for row in data.earlier_answers}
     departments: dict[int, list[DepartmentRecord]] = defaultdict(list)
@@ -577,10 +705,14 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
             )
         )
     earlier = now - dt.timedelta(days=params.satisfaction_drop_days)
-    live = [responses[row.id] for row in data.customers]  # the portfolio the priors describe
-    priors_now = portfolio_priors(live, as_of=now, params=params)
-    # the earlier day only gives the satisfaction drop: its score alone
-    priors_before = portfolio_priors(live, as_of=earlier, params=params, satisfaction_only=True)
+    if priors is None:
+        live = [responses[row.id] for row in data.customers]  # the portfolio the priors describe
+        priors = SatisfactionPriors(
+            now=portfolio_priors(live, as_of=now, params=params),
+            # the earlier day only gives the satisfaction drop: its score alone
+            before=portfolio_priors(live, as_of=earlier, params=params, satisfaction_only=True),
+        )
+    priors_now, priors_before = priors.now, priors.before
     now_scores, before_scores = {}, {}
     for row in data.customers:
         depts, said = departments[row.id], responses[row.id]
@@ -597,10 +729,10 @@ def _satisfaction(data: Aggregates, params: ScoringParams, now: dt.datetime, pro
             both,
             lambda: (account_satisfaction((), (), as_of=now, params=params, priors=priors_now), None),
         )
-    return now_scores, before_scores
+    return now_scores, before_scores, priors
 
 
-def _value(data: Aggregates, params: ScoringParams, arrays: GraphArrays) -> Portfolio:
+def _value(data: Aggregates, params: ScoringParams, exposure: dict[int, float]) -> Portfolio:
     """Value payers and pure consignees each against their own kind.
 
     A shipper (distributors included) is valued by the lanes it is billed for; a pure consignee pays
@@ -622,7 +754,6 @@ def _value(data: Aggregates, params: ScoringParams, arrays: GraphArrays) -> Port
 
     paying = value_portfolio(records(payers, billed), params)
     receiving = value_portfolio(records(receivers, carried), params)
-    exposure = exposures(arrays, threshold=params.cascade_threshold)
     customers = {
         c: dataclasses.replace(v, exposure=exposure.get(c, 0.0)) for c, v in paying.customers.items()
     }

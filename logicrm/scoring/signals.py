@@ -164,16 +164,22 @@ def inbound(flows, *, prior_strength: float) -> dict[int, Inbound]:
     return result
 
 
-def build(
-    data, params: ScoringParams, satisfaction, before, *, now: dt.datetime, alive: dict[int, float],
-    first_seen: dict[int, int], problems,
-) -> dict[int, RiskSignals]:  # fmt: skip
-    """Gather each account's own evidence. Volume and rhythm are a shipper's outbound lanes only, a
+@dataclass(frozen=True, slots=True)
+class LaneTotals:
+    """What every account's lanes carried (from the lanes' flows alone)."""
+
+    outbound: dict[int, list[int]]  # shipper -> shipments recent, in the window
+    served: dict[int, list[int]]  # account -> delivered, on time, shipments, troubled (any end)
+    received: dict[int, Inbound]  # consignee -> its inbound lanes (`inbound`)
+
+
+def lane_totals(flows, params: ScoringParams) -> LaneTotals:
+    """Sum the lanes' flows per account. Volume and rhythm are a shipper's outbound lanes only, a
     consignee's inbound volume counts against what its shippers' trends predict (`inbound`); service
     quality counts every lane the account is an end of (a distributor: both its roles)."""
-    outbound = defaultdict(lambda: [0, 0])  # recent, window
-    served = defaultdict(lambda: [0, 0, 0, 0])  # delivered, on time, shipments, troubled
-    for f in data.flows:
+    outbound = defaultdict(lambda: [0, 0])
+    served = defaultdict(lambda: [0, 0, 0, 0])
+    for f in flows:
         outbound[f.shipper_id][0] += f.volume_recent
         outbound[f.shipper_id][1] += f.volume_window
         for customer_id in {f.shipper_id, f.consignee_id}:
@@ -182,13 +188,22 @@ def build(
                 (f.delivered_window, f.on_time_window, f.volume_window, f.troubled_window)
             ):
                 totals[k] += amount
-    received = inbound(data.flows, prior_strength=params.rate_prior_strength)
+    return LaneTotals(dict(outbound), dict(served), inbound(flows, prior_strength=params.rate_prior_strength))
+
+
+def build(
+    data, params: ScoringParams, satisfaction, before, *, now: dt.datetime, alive: dict[int, float],
+    first_seen: dict[int, int], problems, lanes: LaneTotals | None = None,
+) -> dict[int, RiskSignals]:  # fmt: skip
+    """Gather the evidence of each account of `data.customers`, over the lanes' totals (`lanes`, summed
+    from `data.flows` when not given)."""
+    lanes = lanes or lane_totals(data.flows, params)
     today = queries.day_number(now)
     signals = {}
     for row in data.customers:
-        lanes_in = received.get(row.id, NO_INBOUND)
-        recent, window = outbound[row.id]
-        delivered, on_time, shipments, troubled = served[row.id]
+        lanes_in = lanes.received.get(row.id, NO_INBOUND)
+        recent, window = lanes.outbound.get(row.id, (0, 0))
+        delivered, on_time, shipments, troubled = lanes.served.get(row.id, (0, 0, 0, 0))
         last = data.last_contacts.get(row.id)
         sat = satisfaction[row.id]
         deciding = [d.score for d in sat.departments if d.is_decision_maker and d.score is not None]
