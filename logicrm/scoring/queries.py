@@ -36,6 +36,8 @@ from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Ticket, TicketStatus
 
 DAY = dt.timedelta(days=1)
+# a consignee's inbound level and the contacts are counted over this many days
+HALF_YEAR_DAYS = 180
 
 
 def _records(result) -> list:
@@ -96,7 +98,8 @@ def customers(session: Session, *, now: dt.datetime):
 
 
 def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_days: int):
-    """Per live link: shipments in the trailing window and recent days, 12-month business, quality counts."""
+    """Per live link: shipments in the trailing window, the recent days, twice those and half a year;
+    12-month business, quality counts."""
     year_ago = now - 365 * DAY
     window_start = now - window_days * DAY
     recent_start = now - recent_days * DAY
@@ -119,6 +122,8 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
             Shipment.link_id,
             count_if(in_window).label("volume_window"),
             count_if(Shipment.shipped_at >= recent_start).label("volume_recent"),
+            count_if(Shipment.shipped_at >= now - 2 * recent_days * DAY).label("volume_recent_twice"),
+            count_if(Shipment.shipped_at >= now - HALF_YEAR_DAYS * DAY).label("volume_half_year"),
             func.count().label("shipments_12m"),
             func.coalesce(func.sum(revenue), 0).label("revenue_12m"),
             func.coalesce(func.sum(cost), 0).label("cost_12m"),
@@ -321,6 +326,16 @@ def last_contacts(session: Session, *, now: dt.datetime) -> dict[int, dt.datetim
         .group_by(Interaction.customer_id)
     )
     return {customer_id: at for customer_id, at in rows}
+
+
+def contact_counts(session: Session, *, now: dt.datetime, days: int) -> dict[int, int]:
+    """How many contacts (visits, calls, meetings...) each customer had in the `days` up to `now`."""
+    rows = session.execute(
+        select(Interaction.customer_id, func.count())
+        .where(Interaction.at <= now, Interaction.at > now - days * DAY)
+        .group_by(Interaction.customer_id)
+    )
+    return {customer_id: count for customer_id, count in rows}
 
 
 def overdue_tickets(session: Session, *, now: dt.datetime) -> dict[int, int]:

@@ -133,6 +133,7 @@ class Aggregates:
     dimension_scores: list
     earlier_answers: list
     last_contacts: dict[int, dt.datetime]
+    contacts_recent: dict[int, int]  # contacts over queries.HALF_YEAR_DAYS
     overdue_tickets: dict[int, int]
     open_renewals: set[int]
 
@@ -158,6 +159,7 @@ def load(session: Session, params: ScoringParams, *, now: dt.datetime) -> Aggreg
         dimension_scores=queries.dimension_scores(session, since=earliest, until=now),
         earlier_answers=queries.earlier_answers(session, before=earliest),
         last_contacts=queries.last_contacts(session, now=now),
+        contacts_recent=queries.contact_counts(session, now=now, days=queries.HALF_YEAR_DAYS),
         overdue_tickets=queries.overdue_tickets(session, now=now),
         open_renewals=queries.open_renewals(session),
     )
@@ -224,7 +226,8 @@ def observe(
         satisfaction, before = _satisfaction(data, params, now, problems)
         two = two_sided(arrays, {c: s.score for c, s in satisfaction.items()}, params)
         evidence = signals.build(
-            data, params, satisfaction, before, now=now, alive=rhythm.p_alive, first_seen=history.first_seen,
+            data, params, satisfaction, before, now=now, alive=rhythm.p_alive, last_shipped=rhythm.last_day,
+            first_seen=history.first_seen,
             problems=problems,
         )  # fmt: skip
         rates = signals.rates(data.flows, params)

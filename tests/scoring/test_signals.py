@@ -79,7 +79,7 @@ def test_a_consignee_inbound_counts_against_its_shippers_other_lanes():
     received = signals.inbound(flows, prior_strength=k)
     portfolio = 41 / 210
     holding = (20 + k * portfolio) / (60 + k)
-    assert received[11] == signals.Inbound(2, 30, pytest.approx(30 * holding))
+    assert received[11] == signals.LaneTrend(2, 30, pytest.approx(30 * holding))
     assert churn.features(RiskSignals(**_inbound(received[11])), PortfolioRates())["inbound_drop"] > 0.7
     winding = (6 + k * portfolio) / (60 + k)
     assert received[22].expected == pytest.approx(30 * winding)
@@ -89,7 +89,36 @@ def test_a_consignee_inbound_counts_against_its_shippers_other_lanes():
     assert received[21].expected == pytest.approx(30 * winding + 30 * portfolio)
 
 
-def _inbound(received: signals.Inbound) -> dict:
+def test_a_shipper_outbound_counts_against_its_consignees_other_lanes():
+    """The mirror for a shipper: one taking its freight elsewhere shows as its lanes falling while its
+    consignees keep receiving from other shippers; lanes that fall because the consignee orders less from
+    everyone lower the expectation instead (that decline is the consignee's)."""
+    flows = [
+        Flow(1, 11, 2, 30),  # shipper 1 sends 11 less, while 11 keeps receiving from shipper 2
+        Flow(1, 12, 2, 30),
+        Flow(2, 11, 10, 30),
+        Flow(3, 12, 10, 30),
+        Flow(4, 21, 3, 30),  # consignee 21 orders less from everyone: shipper 4's lane falls with it
+        Flow(5, 21, 3, 30),
+    ]
+    k = 20.0
+    sent = signals.outbound(flows, prior_strength=k)
+    portfolio = 30 / 180
+    holding = (10 + k * portfolio) / (30 + k)
+    assert sent[1] == signals.LaneTrend(4, 60, pytest.approx(60 * holding))
+    read = churn.features(RiskSignals(is_shipper=True, **_outbound(sent[1])), PortfolioRates())
+    assert read["lanes_below_partners"] > 0.6
+    falling_consignee = churn.features(RiskSignals(is_shipper=True, **_outbound(sent[4])), PortfolioRates())
+    assert falling_consignee["lanes_below_partners"] < read["lanes_below_partners"] / 2
+    # the same evidence on an account that ships nothing of its own is not its behaviour
+    assert churn.features(RiskSignals(**_outbound(sent[1])), PortfolioRates())["lanes_below_partners"] == 0
+
+
+def _outbound(sent: signals.LaneTrend) -> dict:
+    return {"volume_recent": sent.recent, "volume_window": sent.window, "outbound_expected": sent.expected}
+
+
+def _inbound(received: signals.LaneTrend) -> dict:
     return {
         "inbound_recent": received.recent,
         "inbound_window": received.window,
