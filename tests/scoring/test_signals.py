@@ -171,3 +171,77 @@ def test_lapses_follow_each_long_gap_and_the_last_shipment_once_it_is_long_enoug
     # day 0 (next: 30, exactly 30 days on), day 30 (next: 95) and the last, day 110
     assert expected[min(expected)] == {first + 30, first + 60, first + 140}
     assert recent == {(s, d) for s, days in expected.items() for d in days if d >= queries.day_number(since)}
+
+
+def _ship(api, link, days_ago: list[int], *, now: dt.datetime) -> None:
+    """Ship on `link` at 1 am of each of the days `days_ago` before `now` (midnight)."""
+    rows = [
+        {"link_id": link["id"], "shipped_at": (now - dt.timedelta(days=d, hours=-1)).isoformat(), "revenue": 1, "cost": 1}
+        for d in days_ago
+    ]  # fmt: skip
+    assert api.post("/shipments", json={"shipments": rows}).status_code == 201
+
+
+NEW_FEATURES = (
+    "volume_shortfall",
+    "shipment_gap",
+    "lanes_below_partners",
+    "inbound_below_declared",
+    "few_contacts",
+)
+
+
+def test_the_shipment_and_contact_evidence_is_point_in_time(api, db):
+    """A shipper that shipped twice a week for a year and stopped 65 days ago, to a consignee whose lane
+    declares 20 shipments a month and which another shipper keeps serving; a second consignee of the same
+    tier contacted every fortnight. Each new feature reads that evidence as of NOW, and rows dated after NOW
+    (shipments resuming, contacts) change none of them."""
+    acquired = (NOW - dt.timedelta(days=500)).date().isoformat()
+    leaving = factories.customer(api, roles=("shipper",), tier="standard", acquired_on=acquired)
+    steady = factories.customer(api, roles=("shipper",), tier="standard", acquired_on=acquired)
+    quiet = factories.customer(api, roles=("consignee",), tier="standard", acquired_on=acquired)
+    courted = factories.customer(api, roles=("consignee",), tier="standard", acquired_on=acquired)
+    lane = factories.link(api, leaving, quiet, declared_monthly_volume=20)
+    other = factories.link(api, steady, quiet, declared_monthly_volume=4)
+    factories.link(api, steady, courted)
+    _ship(api, lane, list(range(65, 365, 3)), now=NOW)
+    _ship(api, other, list(range(1, 365, 7)), now=NOW)
+    for days_ago in range(5, 180, 14):
+        at = (NOW - dt.timedelta(days=days_ago)).isoformat()
+        factories.interaction(api, courted, at=at)
+    factories.interaction(api, quiet, at=(NOW - dt.timedelta(days=20)).isoformat())
+
+    def read() -> dict[int, dict[str, float]]:
+        with db.session(write=False) as session:
+            accounts = scoring.compute(session, PARAMS, now=NOW).accounts
+        ids = (leaving["id"], steady["id"], quiet["id"], courted["id"])
+        return {c: {name: accounts[c].features[name] for name in NEW_FEATURES} for c in ids}
+
+    before = read()
+    shipper, consignee = before[leaving["id"]], before[quiet["id"]]
+    # 100 shipments in the 305 days before the latest 60 and none in them: more than 4 errors short
+    assert shipper["volume_shortfall"] == 1.0 and before[steady["id"]]["volume_shortfall"] < 0.5
+    assert shipper["shipment_gap"] == pytest.approx(65 / PARAMS.churn_inactive_days)
+    # its lane fell to nothing while the consignee's other shipper held: the shipper's behaviour, not the
+    # consignee's; read at the weight of its 9 shipments in the window (of the 20 that count fully)
+    assert (
+        shipper["lanes_below_partners"] == pytest.approx(9 / PARAMS.volume_trend_min_shipments)
+        and before[steady["id"]]["lanes_below_partners"] < 0.2
+    )
+    assert (
+        consignee["volume_shortfall"] == consignee["shipment_gap"] == consignee["lanes_below_partners"] == 0
+    )
+    # 26 + 39 received in half a year where the lanes declare 24 a month: about 40 % short after shrinkage
+    declared = 24 * 180 / signals.DAYS_PER_MONTH
+    received = 26 + len(range(65, 180, 3))
+    k = PARAMS.rate_prior_strength
+    assert consignee["inbound_below_declared"] == pytest.approx(1 - (received + k) / (declared + k))
+    # one contact in half a year where its tier averages (13 + 1 + 0 + 0) / 4
+    assert consignee["few_contacts"] == pytest.approx(1 - 2 / (14 / 4 + 1))
+    assert before[courted["id"]]["few_contacts"] == 0
+
+    later = NOW + dt.timedelta(days=10)
+    _ship(api, lane, [0, 1, 2, 3], now=later)  # shipping again, after NOW
+    _ship(api, other, [0, 1, 2, 3], now=later)
+    factories.interaction(api, quiet, at=later.isoformat())
+    assert read() == before
