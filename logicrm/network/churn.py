@@ -44,7 +44,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("shipping_stopped", 3.0, "1 − P(alive) of the shipper's shipment rhythm (BG/NBD)"),
     Feature("volume_drop", 2.0, "fall of the shipper's recent shipment rate against its trailing rate (0–1)"),
     # The evidence below arrived with the learnt model (docs/scoring.md): its prior weight is 0, because
-    # each overlaps a hand-weighted feature above (volume_drop, shipping_stopped, contact_overdue), and
+    # each overlaps a hand-weighted feature above (volume_drop, shipping_stopped, inbound_drop), and
     # weighing both before any churn is seen would count the same evidence twice; the fit gives it weight.
     Feature(
         "volume_shortfall",
@@ -53,11 +53,6 @@ FEATURES: tuple[Feature, ...] = (
         "(1 = 4 or more)",
     ),
     Feature("shipment_gap", 0.0, "days since the shipper's last shipment, in lapse periods (0–1)"),
-    Feature(
-        "lanes_below_partners",
-        0.0,
-        "fall of the shipper's recent shipments below what its consignees' other lanes did (0–1)",
-    ),
     Feature(
         "inbound_drop",
         2.0,
@@ -73,11 +68,6 @@ FEATURES: tuple[Feature, ...] = (
     Feature("overdue_tickets", 0.6, "log(1 + tickets open past their SLA)"),
     Feature(
         "contact_overdue", 0.6, "days since the last contact beyond the tier's cadence, in cadences (0–1)"
-    ),
-    Feature(
-        "few_contacts",
-        0.0,
-        "shortfall of the account's contacts over half a year below its tier's average (0–1)",
     ),
     Feature("contract_ending", 1.0, "contract ends within the warning window and no renewal is open (0/1)"),
     Feature("too_new", 0.0, "too little history to score on behaviour (0/1)"),
@@ -121,7 +111,6 @@ class RiskSignals:
     volume_window: float = 0.0
     volume_recent_twice: float = 0.0  # outbound shipments in twice the recent days
     volume_year: float = 0.0  # outbound shipments in the year up to now
-    outbound_expected: float = 0.0  # the recent shipments its consignees' other lanes predict
     days_since_shipment: float | None = None  # a shipper's last shipment (None: none in the rhythm window)
     # a consignee's inbound lanes: shipments in the recent days, in the window, and the recent shipments
     # its shippers' trends on their other lanes predict (scoring.signals.inbound)
@@ -138,8 +127,6 @@ class RiskSignals:
     overdue_tickets: int = 0
     days_since_contact: float | None = None  # None: never contacted
     cadence_days: float = 60.0
-    contacts_half_year: int = 0
-    tier_contacts_half_year: float = 0.0  # the mean of the live accounts of its tier
     contract_days_left: float | None = None
     contract_warning_days: float = 90.0
     renewal_open: bool = False
@@ -176,18 +163,17 @@ def features(s: RiskSignals, rates: PortfolioRates) -> dict[str, float]:
         recent_rate = s.volume_recent / s.volume_window * rates.window_over_recent
         confidence = min(1.0, s.volume_window / rates.volume_trend_min_shipments)
         volume_drop = confidence * _clamp(1.0 - recent_rate)
-    inbound_drop = _below_partners(s.inbound_recent, s.inbound_window, s.inbound_expected, rates)
-    lanes_below_partners = (
-        _below_partners(s.volume_recent, s.volume_window, s.outbound_expected, rates) if s.is_shipper else 0.0
-    )
+    inbound_drop = 0.0
+    if s.inbound_expected > 0:
+        confidence = min(1.0, s.inbound_window / rates.volume_trend_min_shipments)
+        inbound_drop = confidence * _clamp(1.0 - s.inbound_recent / s.inbound_expected)
     # the consignee's level, shrunk toward "as declared" by `k` shipments: a lane declared at 2 a month
-    # that saw 1 in half a year reads as a shortfall of 30 %, not 92 %
+    # that saw 1 in half a year reads as a shortfall of a third, not 92 %
     inbound_below_declared = (
         _clamp(1.0 - (s.inbound_half_year + k) / (s.declared_half_year + k))
         if s.declared_half_year > 0
         else 0.0
     )
-    few_contacts = _clamp(1.0 - (s.contacts_half_year + 1.0) / (s.tier_contacts_half_year + 1.0))
     if s.days_since_contact is None:
         contact = rates.contact_overdue_cap
     else:
@@ -219,14 +205,12 @@ def features(s: RiskSignals, rates: PortfolioRates) -> dict[str, float]:
             if s.is_shipper and s.days_since_shipment is not None and not s.too_new
             else 0.0
         ),
-        "lanes_below_partners": 0.0 if s.too_new else lanes_below_partners,
         "inbound_drop": 0.0 if s.too_new else inbound_drop,
         "inbound_below_declared": 0.0 if s.too_new else inbound_below_declared,
         "otif_gap": _clamp(target - on_time) if s.delivered else 0.0,
         "claims": _clamp(troubled) if s.shipments else 0.0,
         "overdue_tickets": math.log(1 + max(0, s.overdue_tickets)),
         "contact_overdue": contact,
-        "few_contacts": 0.0 if s.too_new else few_contacts,
         "contract_ending": float(contract_ending),
         "too_new": float(s.too_new),
     }
@@ -246,17 +230,11 @@ def _shortfall_in_errors(s: RiskSignals, rates: PortfolioRates) -> float:
         (rates.recent_days, s.volume_recent),
         (2 * rates.recent_days, s.volume_recent_twice),
     ):
+        if days >= 365.0:  # no year left before them to compare with
+            continue
         expected = max(0.0, s.volume_year - recent) / (365.0 - days) * days
         worst = max(worst, (expected - recent) / math.sqrt(expected + 1.0))
     return _clamp(worst / SHORTFALL_ERRORS)
-
-
-def _below_partners(recent: float, window: float, expected: float, rates: PortfolioRates) -> float:
-    """How far an account's recent shipments on its lanes fall below what the partners' other lanes
-    predict (0–1), scaled down below volume_trend_min_shipments in the window (mostly noise there)."""
-    if expected <= 0:
-        return 0.0
-    return min(1.0, window / rates.volume_trend_min_shipments) * _clamp(1.0 - recent / expected)
 
 
 def _shortfall(score: float | None) -> float:

@@ -36,7 +36,7 @@ from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Ticket, TicketStatus
 
 DAY = dt.timedelta(days=1)
-# a consignee's inbound level and the contacts are counted over this many days
+# a consignee's inbound level is counted over this many days
 HALF_YEAR_DAYS = 180
 
 
@@ -326,16 +326,6 @@ def last_contacts(session: Session, *, now: dt.datetime) -> dict[int, dt.datetim
         .group_by(Interaction.customer_id)
     )
     return {customer_id: at for customer_id, at in rows}
-
-
-def contact_counts(session: Session, *, now: dt.datetime, days: int) -> dict[int, int]:
-    """How many contacts (visits, calls, meetings...) each customer had in the `days` up to `now`."""
-    rows = session.execute(
-        select(Interaction.customer_id, func.count())
-        .where(Interaction.at <= now, Interaction.at > now - days * DAY)
-        .group_by(Interaction.customer_id)
-    )
-    return {customer_id: count for customer_id, count in rows}
 
 
 def overdue_tickets(session: Session, *, now: dt.datetime) -> dict[int, int]:

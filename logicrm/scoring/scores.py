@@ -133,7 +133,6 @@ class Aggregates:
     dimension_scores: list
     earlier_answers: list
     last_contacts: dict[int, dt.datetime]
-    contacts_recent: dict[int, int]  # contacts over queries.HALF_YEAR_DAYS
     overdue_tickets: dict[int, int]
     open_renewals: set[int]
 
@@ -159,7 +158,6 @@ def load(session: Session, params: ScoringParams, *, now: dt.datetime) -> Aggreg
         dimension_scores=queries.dimension_scores(session, since=earliest, until=now),
         earlier_answers=queries.earlier_answers(session, before=earliest),
         last_contacts=queries.last_contacts(session, now=now),
-        contacts_recent=queries.contact_counts(session, now=now, days=queries.HALF_YEAR_DAYS),
         overdue_tickets=queries.overdue_tickets(session, now=now),
         open_renewals=queries.open_renewals(session),
     )

@@ -125,62 +125,47 @@ def rates(flows, params: ScoringParams) -> PortfolioRates:
 
 
 @dataclass(frozen=True, slots=True)
-class LaneTrend:
-    """An account's lanes at one moment, seen from one end: shipments in the recent days and in the window,
-    and the recent shipments expected of them from how the partners' other lanes went."""
+class Inbound:
+    """A consignee's inbound lanes at one moment: shipments in the recent days and in the window, and the
+    recent shipments expected of them from how its shippers' other lanes went."""
 
     recent: float
     window: float
     expected: float
 
 
-NO_TREND = LaneTrend(0.0, 0.0, 0.0)
+NO_INBOUND = Inbound(0.0, 0.0, 0.0)
 
 
-def against_partners(flows, *, prior_strength: float, end: str, partner: str) -> dict[int, LaneTrend]:
-    """Each account's lanes (it is their `end`) against what its partners' trends on their other lanes
-    predict (`end`, `partner`: "shipper_id" and "consignee_id", either way round).
-
-    Each lane is expected to keep the recent/window ratio of the partner's other lanes (shrunk toward the
-    portfolio's ratio by `prior_strength` shipments, so a partner with few other shipments, or none,
-    predicts the portfolio's trend, season included); the account's expectation is the sum over its lanes.
-    A partner winding down everywhere then lowers the account's expectation, not its evidence."""
-    pair = defaultdict(lambda: [0, 0])  # (partner, account) -> recent, window
-    partners = defaultdict(lambda: [0, 0])
-    for f in flows:
-        for totals in (pair[getattr(f, partner), getattr(f, end)], partners[getattr(f, partner)]):
-            totals[0] += f.volume_recent
-            totals[1] += f.volume_window
-    recent_total = sum(recent for recent, _ in partners.values())
-    window_total = sum(window for _, window in partners.values())
-    portfolio = recent_total / window_total if window_total else 0.0
-    result: dict[int, LaneTrend] = {}
-    for (other, account), (recent, window) in pair.items():
-        other_recent, other_window = partners[other]
-        others = (other_recent - recent + prior_strength * portfolio) / (
-            other_window - window + prior_strength
-        )
-        seen = result.get(account, NO_TREND)
-        result[account] = LaneTrend(
-            seen.recent + recent, seen.window + window, seen.expected + window * others
-        )
-    return result
-
-
-def inbound(flows, *, prior_strength: float) -> dict[int, LaneTrend]:
+def inbound(flows, *, prior_strength: float) -> dict[int, Inbound]:
     """Each consignee's inbound volume against what its shippers' trends predict.
 
     A lane's volume is routed by its shipper, so a shipper's general decline is its own evidence; but a
     consignee that orders less from every shipper shows as lanes falling while the shippers' other lanes
-    hold."""
-    return against_partners(flows, prior_strength=prior_strength, end="consignee_id", partner="shipper_id")
-
-
-def outbound(flows, *, prior_strength: float) -> dict[int, LaneTrend]:
-    """Each shipper's outbound volume against what its consignees' other inbound lanes predict: a shipper
-    whose lanes fall while its consignees keep receiving from others is taking its freight elsewhere (its
-    own behaviour), while a consignee ordering less from everyone lowers the expectation instead."""
-    return against_partners(flows, prior_strength=prior_strength, end="shipper_id", partner="consignee_id")
+    hold. Each lane s→c is expected to keep the recent/window ratio of s's other lanes (shrunk toward the
+    portfolio's ratio by `prior_strength` shipments, so a shipper with few other shipments, or none,
+    predicts the portfolio's trend, season included); the consignee's expectation is the sum over its
+    lanes. A shipper winding down then lowers its consignees' expectation, not their evidence."""
+    pair = defaultdict(lambda: [0, 0])  # (shipper, consignee) -> recent, window
+    outbound = defaultdict(lambda: [0, 0])
+    for f in flows:
+        for totals in (pair[f.shipper_id, f.consignee_id], outbound[f.shipper_id]):
+            totals[0] += f.volume_recent
+            totals[1] += f.volume_window
+    recent_total = sum(recent for recent, _ in outbound.values())
+    window_total = sum(window for _, window in outbound.values())
+    portfolio = recent_total / window_total if window_total else 0.0
+    result: dict[int, Inbound] = {}
+    for (shipper, consignee), (recent, window) in pair.items():
+        shipper_recent, shipper_window = outbound[shipper]
+        others = (shipper_recent - recent + prior_strength * portfolio) / (
+            shipper_window - window + prior_strength
+        )
+        seen = result.get(consignee, NO_INBOUND)
+        result[consignee] = Inbound(
+            seen.recent + recent, seen.window + window, seen.expected + window * others
+        )
+    return result
 
 
 def _declared(value) -> float:
@@ -190,22 +175,13 @@ def _declared(value) -> float:
     return min(max(float(value), MONTHLY_VOLUME.low), MONTHLY_VOLUME.high)
 
 
-def tier_contacts(customers, contacts: dict[int, int]) -> dict[str, float]:
-    """The mean number of contacts of the live accounts of each tier (over queries.HALF_YEAR_DAYS)."""
-    counts = defaultdict(list)
-    for row in customers:
-        counts[str(row.tier)].append(contacts.get(row.id, 0))
-    return {tier: sum(n) / len(n) for tier, n in counts.items()}
-
-
 def build(
     data, params: ScoringParams, satisfaction, before, *, now: dt.datetime, alive: dict[int, float],
     last_shipped: dict[int, int], first_seen: dict[int, int], problems,
 ) -> dict[int, RiskSignals]:  # fmt: skip
-    """Gather each account's own evidence. Volume and rhythm are a shipper's outbound lanes only (against
-    its own year and against what its consignees' other lanes predict, `outbound`), a consignee's inbound
-    volume counts against what its shippers' trends predict (`inbound`) and against what its lanes
-    declare; service quality counts every lane the account is an end of (a distributor: both its roles)."""
+    """Gather each account's own evidence. Volume and rhythm are a shipper's outbound lanes only (also
+    against its own year), a consignee's inbound volume counts against what its shippers' trends predict
+    (`inbound`) and against what its lanes declare; service quality counts every lane the account is an end of (a distributor: both its roles)."""
     sent = defaultdict(lambda: [0, 0, 0, 0])  # recent, window, twice the recent days, year
     received_half_year = defaultdict(lambda: [0, 0.0])  # shipments, declared shipments in the half year
     served = defaultdict(lambda: [0, 0, 0, 0])  # delivered, on time, shipments, troubled
@@ -226,13 +202,10 @@ def build(
             ):
                 totals[k] += amount
     received = inbound(data.flows, prior_strength=params.rate_prior_strength)
-    delivered_to = outbound(data.flows, prior_strength=params.rate_prior_strength)
-    by_tier = tier_contacts(data.customers, data.contacts_recent)
     today = queries.day_number(now)
     signals = {}
     for row in data.customers:
-        lanes_in = received.get(row.id, NO_TREND)
-        lanes_out = delivered_to.get(row.id, NO_TREND)
+        lanes_in = received.get(row.id, NO_INBOUND)
         recent, window, recent_twice, year = sent[row.id]
         inbound_half_year, declared_half_year = received_half_year[row.id]
         shipped = last_shipped.get(row.id)
@@ -254,7 +227,6 @@ def build(
             volume_window=window,
             volume_recent_twice=recent_twice,
             volume_year=year,
-            outbound_expected=lanes_out.expected,
             days_since_shipment=None if shipped is None else float(today - shipped),
             inbound_recent=lanes_in.recent,
             inbound_window=lanes_in.window,
@@ -275,8 +247,6 @@ def build(
             overdue_tickets=data.overdue_tickets.get(row.id, 0),
             days_since_contact=(now - last).total_seconds() / 86_400 if last else None,
             cadence_days=float(params.cadence_days(str(row.tier))),
-            contacts_half_year=data.contacts_recent.get(row.id, 0),
-            tier_contacts_half_year=by_tier[str(row.tier)],
             contract_days_left=(row.contract_end - now.date()).days if row.contract_end else None,
             contract_warning_days=float(params.contract_ending_days),
             renewal_open=row.id in data.open_renewals,
