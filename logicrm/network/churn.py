@@ -43,10 +43,25 @@ FEATURES: tuple[Feature, ...] = (
     Feature("no_survey_data", 0.3, "no survey answer from any department (0/1)"),
     Feature("shipping_stopped", 3.0, "1 − P(alive) of the shipper's shipment rhythm (BG/NBD)"),
     Feature("volume_drop", 2.0, "fall of the shipper's recent shipment rate against its trailing rate (0–1)"),
+    # The evidence below arrived with the learnt model (docs/scoring.md): its prior weight is 0, because
+    # each overlaps a hand-weighted feature above (volume_drop, shipping_stopped, inbound_drop), and
+    # weighing both before any churn is seen would count the same evidence twice; the fit gives it weight.
+    Feature(
+        "volume_shortfall",
+        0.0,
+        "fall of the shipper's latest 30/60 days below its year's rate, in Poisson standard errors "
+        "(1 = 4 or more)",
+    ),
+    Feature("shipment_gap", 0.0, "days since the shipper's last shipment, in lapse periods (0–1)"),
     Feature(
         "inbound_drop",
         2.0,
         "fall of the consignee's recent inbound shipments below what its shippers' other lanes did (0–1)",
+    ),
+    Feature(
+        "inbound_below_declared",
+        0.0,
+        "shortfall of the consignee's inbound shipments over half a year below what its lanes declare (0–1)",
     ),
     Feature("otif_gap", 6.0, "shrunk on-time-in-full rate below its target (0–1)"),
     Feature("claims", 5.0, "shrunk share of shipments damaged or claimed (0–1)"),
@@ -94,11 +109,16 @@ class RiskSignals:
     p_alive: float | None = None  # BG/NBD, shippers with enough rhythm to judge
     volume_recent: float = 0.0
     volume_window: float = 0.0
+    volume_recent_twice: float = 0.0  # outbound shipments in twice the recent days
+    volume_year: float = 0.0  # outbound shipments in the year up to now
+    days_since_shipment: float | None = None  # a shipper's last shipment (None: none in the rhythm window)
     # a consignee's inbound lanes: shipments in the recent days, in the window, and the recent shipments
     # its shippers' trends on their other lanes predict (scoring.signals.inbound)
     inbound_recent: float = 0.0
     inbound_window: float = 0.0
     inbound_expected: float = 0.0
+    inbound_half_year: float = 0.0  # a consignee's inbound shipments over half a year
+    declared_half_year: float = 0.0  # what its open inbound lanes declare for half a year
     delivered: int = 0
     on_time: int = 0
     otif_target: float | None = None
@@ -123,6 +143,8 @@ class PortfolioRates:
     otif_target: float = 0.95  # when the account has none (a consignee: its shippers' promise)
     volume_trend_min_shipments: float = 20.0
     window_over_recent: float = 3.0  # volume window / recent window
+    recent_days: float = 30.0
+    inactive_days: float = 90.0  # a shipper this long without a shipment has churned
     contact_overdue_cap: float = 1.0
 
 
@@ -145,6 +167,13 @@ def features(s: RiskSignals, rates: PortfolioRates) -> dict[str, float]:
     if s.inbound_expected > 0:
         confidence = min(1.0, s.inbound_window / rates.volume_trend_min_shipments)
         inbound_drop = confidence * _clamp(1.0 - s.inbound_recent / s.inbound_expected)
+    # the consignee's level, shrunk toward "as declared" by `k` shipments: a lane declared at 2 a month
+    # that saw 1 in half a year reads as a shortfall of a third, not 92 %
+    inbound_below_declared = (
+        _clamp(1.0 - (s.inbound_half_year + k) / (s.declared_half_year + k))
+        if s.declared_half_year > 0
+        else 0.0
+    )
     if s.days_since_contact is None:
         contact = rates.contact_overdue_cap
     else:
@@ -170,7 +199,14 @@ def features(s: RiskSignals, rates: PortfolioRates) -> dict[str, float]:
             _clamp(1.0 - s.p_alive) if s.is_shipper and s.p_alive is not None and not s.too_new else 0.0
         ),
         "volume_drop": 0.0 if s.too_new else volume_drop,
+        "volume_shortfall": 0.0 if s.too_new or not s.is_shipper else _shortfall_in_errors(s, rates),
+        "shipment_gap": (
+            _clamp(s.days_since_shipment / rates.inactive_days)
+            if s.is_shipper and s.days_since_shipment is not None and not s.too_new
+            else 0.0
+        ),
         "inbound_drop": 0.0 if s.too_new else inbound_drop,
+        "inbound_below_declared": 0.0 if s.too_new else inbound_below_declared,
         "otif_gap": _clamp(target - on_time) if s.delivered else 0.0,
         "claims": _clamp(troubled) if s.shipments else 0.0,
         "overdue_tickets": math.log(1 + max(0, s.overdue_tickets)),
@@ -178,6 +214,27 @@ def features(s: RiskSignals, rates: PortfolioRates) -> dict[str, float]:
         "contract_ending": float(contract_ending),
         "too_new": float(s.too_new),
     }
+
+
+# a shipper this many Poisson standard errors below its year's rate reads as 1
+SHORTFALL_ERRORS = 4.0
+
+
+def _shortfall_in_errors(s: RiskSignals, rates: PortfolioRates) -> float:
+    """How far the shipper's latest recent days, or twice those, fall below the rate of the year before
+    them, in Poisson standard errors (the larger of the two), as a share of SHORTFALL_ERRORS. The error
+    of a small expectation is at least 1 shipment: a shipper with a few shipments a year cannot fall
+    many errors."""
+    worst = 0.0
+    for days, recent in (
+        (rates.recent_days, s.volume_recent),
+        (2 * rates.recent_days, s.volume_recent_twice),
+    ):
+        if days >= 365.0:  # no year left before them to compare with
+            continue
+        expected = max(0.0, s.volume_year - recent) / (365.0 - days) * days
+        worst = max(worst, (expected - recent) / math.sqrt(expected + 1.0))
+    return _clamp(worst / SHORTFALL_ERRORS)
 
 
 def _shortfall(score: float | None) -> float:

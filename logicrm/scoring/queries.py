@@ -36,6 +36,8 @@ from logicrm.shippers.models import ShipperProfile
 from logicrm.tickets.models import Ticket, TicketStatus
 
 DAY = dt.timedelta(days=1)
+# a consignee's inbound level is counted over this many days
+HALF_YEAR_DAYS = 180
 
 
 def _records(result) -> list:
@@ -102,7 +104,8 @@ def customers(session: Session, *, now: dt.datetime, ids=None):
 
 
 def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_days: int):
-    """Per live link: shipments in the trailing window and recent days, 12-month business, quality counts."""
+    """Per live link: shipments in the trailing window, the recent days, twice those and half a year;
+    12-month business, quality counts."""
     year_ago = now - 365 * DAY
     window_start = now - window_days * DAY
     recent_start = now - recent_days * DAY
@@ -125,6 +128,8 @@ def link_flows(session: Session, *, now: dt.datetime, window_days: int, recent_d
             Shipment.link_id,
             count_if(in_window).label("volume_window"),
             count_if(Shipment.shipped_at >= recent_start).label("volume_recent"),
+            count_if(Shipment.shipped_at >= now - 2 * recent_days * DAY).label("volume_recent_twice"),
+            count_if(Shipment.shipped_at >= now - HALF_YEAR_DAYS * DAY).label("volume_half_year"),
             func.count().label("shipments_12m"),
             func.coalesce(func.sum(revenue), 0).label("revenue_12m"),
             func.coalesce(func.sum(cost), 0).label("cost_12m"),

@@ -217,6 +217,7 @@ class Observation:
     before: dict
     two_sided: dict
     alive: dict[int, float]  # shipper -> P(its shipment rhythm still runs)
+    last_shipped: dict[int, int]  # shipper -> day number of its last shipment
     first_seen: dict[int, int]
     lanes: signals.LaneTotals
     rates: PortfolioRates
@@ -258,22 +259,24 @@ def observe(
         lanes = signals.lane_totals(data.flows, params)
         rates = signals.rates(data.flows, params)
         evidence, features = _evidence(
-            data, params, satisfaction, before, now=now, alive=rhythm.p_alive, first_seen=history.first_seen,
-            problems=problems, lanes=lanes, rates=rates,
+            data, params, satisfaction, before, now=now, alive=rhythm.p_alive, last_shipped=rhythm.last_day,
+            first_seen=history.first_seen, problems=problems, lanes=lanes, rates=rates,
         )  # fmt: skip
     return Observation(
         now=now, full_as_of=None, revision=revision, data=data, problems=problems, lane_problems=lane_problems,
         arrays=arrays, priors=priors, satisfaction=satisfaction, before=before, two_sided=two,
-        alive=rhythm.p_alive, first_seen=history.first_seen, lanes=lanes, rates=rates, evidence=evidence,
+        alive=rhythm.p_alive, last_shipped=rhythm.last_day, first_seen=history.first_seen, lanes=lanes, rates=rates, evidence=evidence,
         features=features, departed=departed, lapsed=rhythm.lapsed(params.churn_inactive_days),
     )  # fmt: skip
 
 
-def _evidence(data, params, satisfaction, before, *, now, alive, first_seen, problems, lanes, rates):
+def _evidence(
+    data, params, satisfaction, before, *, now, alive, last_shipped, first_seen, problems, lanes, rates
+):
     """Each account's evidence (signals.build) and the churn model's inputs from it."""
     evidence = signals.build(
-        data, params, satisfaction, before, now=now, alive=alive, first_seen=first_seen, problems=problems,
-        lanes=lanes,
+        data, params, satisfaction, before, now=now, alive=alive, last_shipped=last_shipped,
+        first_seen=first_seen, problems=problems, lanes=lanes,
     )  # fmt: skip
     features = {
         c: problems.guard(c, "own_risk", lambda e=e: churn.features(e, rates), lambda: None)
@@ -314,8 +317,8 @@ def update(
         problems.by_customer[customer_id] = list(seen.lane_problems.get(customer_id, ()))
     satisfaction, before, _priors = _satisfaction(data, params, now, problems, priors=seen.priors)
     evidence, features = _evidence(
-        data, params, satisfaction, before, now=now, alive=seen.alive, first_seen=seen.first_seen,
-        problems=problems, lanes=seen.lanes, rates=seen.rates,
+        data, params, satisfaction, before, now=now, alive=seen.alive, last_shipped=seen.last_shipped,
+        first_seen=seen.first_seen, problems=problems, lanes=seen.lanes, rates=seen.rates,
     )  # fmt: skip
     customers = list(seen.data.customers)
     noted = _Problems()

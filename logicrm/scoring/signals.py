@@ -8,13 +8,14 @@ replay any past date as if it were today (scoring.model), and the health run sco
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from logicrm.bounds import SHARE
+from logicrm.bounds import MONTHLY_VOLUME, SHARE
 from logicrm.network import rhythm
 from logicrm.network.churn import PortfolioRates, RiskSignals
 from logicrm.network.params import ScoringParams
@@ -25,6 +26,7 @@ DAYS_PER_WEEK = 7.0
 RHYTHM_DAYS = 730
 # a shipper that shipped in fewer distinct weeks than this has no rhythm to judge yet
 MIN_RHYTHM_WEEKS = 3
+DAYS_PER_MONTH = 365.25 / 12  # a declared monthly volume, per day
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ def rates(flows, params: ScoringParams) -> PortfolioRates:
         prior_strength=params.rate_prior_strength,
         volume_trend_min_shipments=params.volume_trend_min_shipments,
         window_over_recent=params.volume_window_days / params.volume_recent_days,
+        recent_days=params.volume_recent_days,
+        inactive_days=params.churn_inactive_days,
         contact_overdue_cap=params.contact_overdue_cap,
     )
 
@@ -164,36 +168,58 @@ def inbound(flows, *, prior_strength: float) -> dict[int, Inbound]:
     return result
 
 
+def _declared(value) -> float:
+    """A lane's declared monthly volume as a number of shipments (scores._links notes a bad one)."""
+    if not isinstance(value, int | float) or math.isnan(value):
+        return 0.0
+    return min(max(float(value), MONTHLY_VOLUME.low), MONTHLY_VOLUME.high)
+
+
 @dataclass(frozen=True, slots=True)
 class LaneTotals:
     """What every account's lanes carried (from the lanes' flows alone)."""
 
-    outbound: dict[int, list[int]]  # shipper -> shipments recent, in the window
+    outbound: dict[int, list[int]]  # shipper -> shipments recent, in the window, twice the recent days, year
+    received_half_year: dict[int, list[float]]  # consignee -> shipments, declared shipments in the half year
     served: dict[int, list[int]]  # account -> delivered, on time, shipments, troubled (any end)
     received: dict[int, Inbound]  # consignee -> its inbound lanes (`inbound`)
 
 
 def lane_totals(flows, params: ScoringParams) -> LaneTotals:
-    """Sum the lanes' flows per account. Volume and rhythm are a shipper's outbound lanes only, a
-    consignee's inbound volume counts against what its shippers' trends predict (`inbound`); service
-    quality counts every lane the account is an end of (a distributor: both its roles)."""
-    outbound = defaultdict(lambda: [0, 0])
+    """Sum the lanes' flows per account. Volume and rhythm are a shipper's outbound lanes only (also
+    against its own year), a consignee's inbound volume counts against what its shippers' trends predict
+    (`inbound`) and against what its lanes declare; service quality counts every lane the account is an
+    end of (a distributor: both its roles)."""
+    outbound = defaultdict(lambda: [0, 0, 0, 0])
+    received_half_year = defaultdict(lambda: [0, 0.0])
     served = defaultdict(lambda: [0, 0, 0, 0])
     for f in flows:
-        outbound[f.shipper_id][0] += f.volume_recent
-        outbound[f.shipper_id][1] += f.volume_window
+        totals = outbound[f.shipper_id]
+        for k, amount in enumerate(
+            (f.volume_recent, f.volume_window, f.volume_recent_twice, f.shipments_12m)
+        ):
+            totals[k] += amount
+        received_half_year[f.consignee_id][0] += f.volume_half_year
+        received_half_year[f.consignee_id][1] += (
+            _declared(f.declared_monthly_volume) * queries.HALF_YEAR_DAYS / DAYS_PER_MONTH
+        )
         for customer_id in {f.shipper_id, f.consignee_id}:
             totals = served[customer_id]
             for k, amount in enumerate(
                 (f.delivered_window, f.on_time_window, f.volume_window, f.troubled_window)
             ):
                 totals[k] += amount
-    return LaneTotals(dict(outbound), dict(served), inbound(flows, prior_strength=params.rate_prior_strength))
+    return LaneTotals(
+        dict(outbound),
+        dict(received_half_year),
+        dict(served),
+        inbound(flows, prior_strength=params.rate_prior_strength),
+    )
 
 
 def build(
     data, params: ScoringParams, satisfaction, before, *, now: dt.datetime, alive: dict[int, float],
-    first_seen: dict[int, int], problems, lanes: LaneTotals | None = None,
+    last_shipped: dict[int, int], first_seen: dict[int, int], problems, lanes: LaneTotals | None = None,
 ) -> dict[int, RiskSignals]:  # fmt: skip
     """Gather the evidence of each account of `data.customers`, over the lanes' totals (`lanes`, summed
     from `data.flows` when not given)."""
@@ -202,7 +228,9 @@ def build(
     signals = {}
     for row in data.customers:
         lanes_in = lanes.received.get(row.id, NO_INBOUND)
-        recent, window = lanes.outbound.get(row.id, (0, 0))
+        recent, window, recent_twice, year = lanes.outbound.get(row.id, (0, 0, 0, 0))
+        inbound_half_year, declared_half_year = lanes.received_half_year.get(row.id, (0, 0.0))
+        shipped = last_shipped.get(row.id)
         delivered, on_time, shipments, troubled = lanes.served.get(row.id, (0, 0, 0, 0))
         last = data.last_contacts.get(row.id)
         sat = satisfaction[row.id]
@@ -219,9 +247,14 @@ def build(
             p_alive=alive.get(row.id),
             volume_recent=recent,
             volume_window=window,
+            volume_recent_twice=recent_twice,
+            volume_year=year,
+            days_since_shipment=None if shipped is None else float(today - shipped),
             inbound_recent=lanes_in.recent,
             inbound_window=lanes_in.window,
             inbound_expected=lanes_in.expected,
+            inbound_half_year=inbound_half_year,
+            declared_half_year=declared_half_year,
             delivered=delivered,
             on_time=on_time,
             otif_target=problems.number(

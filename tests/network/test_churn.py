@@ -37,6 +37,39 @@ def test_an_account_contacted_today_without_other_evidence_has_only_the_no_surve
         assert read == {name: float(name == "no_survey_data") for name in FEATURE_NAMES}
 
 
+def test_a_fall_in_standard_errors_needs_the_evidence_for_it():
+    """A shipper with a few shipments a year and none lately is within noise; one with hundreds is not;
+    no year of shipments, or no shipper role, is no evidence (0)."""
+    # docs/scoring.md: six a year, none lately, is 0.8 errors short; 100, none lately, 4.3
+    few = _features(is_shipper=True, volume_year=6, volume_recent=0, volume_recent_twice=0)
+    many = _features(is_shipper=True, volume_year=100, volume_recent=0, volume_recent_twice=0)
+    assert few["volume_shortfall"] == pytest.approx(0.20, abs=0.005) and many["volume_shortfall"] == 1.0
+    steady = _features(is_shipper=True, volume_year=365, volume_recent=30, volume_recent_twice=60)
+    assert steady["volume_shortfall"] == 0.0
+    assert _features(is_shipper=True)["volume_shortfall"] == 0.0
+    assert _features(volume_year=300)["volume_shortfall"] == 0.0
+
+
+def test_a_consignee_level_is_shrunk_toward_its_declared_volume():
+    """One shipment in half a year on a lane declaring 2 a month reads as a third short, not 92 %
+    (docs/scoring.md); no
+    declared volume is no evidence; more than declared is nothing to worry about."""
+    read = _features(inbound_half_year=1, declared_half_year=12)["inbound_below_declared"]
+    k = RATES.prior_strength
+    assert read == pytest.approx(1 - (1 + k) / (12 + k)) and read < 0.4
+    assert _features(inbound_half_year=0, declared_half_year=0)["inbound_below_declared"] == 0.0
+    assert _features(inbound_half_year=50, declared_half_year=12)["inbound_below_declared"] == 0.0
+
+
+def test_a_new_account_has_none_of_the_behaviour_evidence():
+    new = _features(
+        is_shipper=True, too_new=True, volume_year=300, days_since_shipment=80.0, inbound_half_year=0,
+        declared_half_year=60,
+    )  # fmt: skip
+    for name in ("volume_shortfall", "shipment_gap", "inbound_below_declared"):
+        assert new[name] == 0.0, name
+
+
 def test_two_shipments_one_late_read_near_the_portfolio_rate_not_as_half_late():
     gap = _features(delivered=2, on_time=1, shipments=2, troubled=1)
     portfolio_gap = RATES.otif_target - RATES.on_time

@@ -142,3 +142,53 @@ def test_lapses_follow_each_long_gap_and_the_last_shipment_once_it_is_long_enoug
     # day 0 (next: 30, exactly 30 days on), day 30 (next: 95) and the last, day 110
     assert expected[min(expected)] == {first + 30, first + 60, first + 140}
     assert recent == {(s, d) for s, days in expected.items() for d in days if d >= queries.day_number(since)}
+
+
+def _ship(api, link, days_ago: list[int], *, now: dt.datetime) -> None:
+    """Ship on `link` at 1 am of each of the days `days_ago` before `now` (midnight)."""
+    rows = [
+        {"link_id": link["id"], "shipped_at": (now - dt.timedelta(days=d, hours=-1)).isoformat(), "revenue": 1, "cost": 1}
+        for d in days_ago
+    ]  # fmt: skip
+    assert api.post("/shipments", json={"shipments": rows}).status_code == 201
+
+
+NEW_FEATURES = ("volume_shortfall", "shipment_gap", "inbound_below_declared")
+
+
+def test_the_shipment_evidence_is_point_in_time(api, db):
+    """A shipper that shipped every third day for a year and stopped 65 days ago, to a consignee whose lane
+    declares 20 shipments a month and which another shipper keeps serving. Each feature reads that
+    evidence as of NOW, and shipments dated after NOW change none of them."""
+    acquired = (NOW - dt.timedelta(days=500)).date().isoformat()
+    leaving = factories.customer(api, roles=("shipper",), tier="standard", acquired_on=acquired)
+    steady = factories.customer(api, roles=("shipper",), tier="standard", acquired_on=acquired)
+    quiet = factories.customer(api, roles=("consignee",), tier="standard", acquired_on=acquired)
+    lane = factories.link(api, leaving, quiet, declared_monthly_volume=20)
+    other = factories.link(api, steady, quiet, declared_monthly_volume=4)
+    _ship(api, lane, list(range(65, 365, 3)), now=NOW)
+    _ship(api, other, list(range(1, 365, 7)), now=NOW)
+
+    def read() -> dict[int, dict[str, float]]:
+        with db.session(write=False) as session:
+            accounts = scoring.compute(session, PARAMS, now=NOW).accounts
+        ids = (leaving["id"], steady["id"], quiet["id"])
+        return {c: {name: accounts[c].features[name] for name in NEW_FEATURES} for c in ids}
+
+    before = read()
+    shipper, consignee = before[leaving["id"]], before[quiet["id"]]
+    # 100 shipments in the 305 days before the latest 60 and none in them: more than 4 errors short
+    assert shipper["volume_shortfall"] == 1.0 and before[steady["id"]]["volume_shortfall"] < 0.5
+    assert shipper["shipment_gap"] == pytest.approx(65 / PARAMS.churn_inactive_days)
+    # the lane's fall is the shipper's behaviour, never the consignee's
+    assert consignee["volume_shortfall"] == consignee["shipment_gap"] == 0
+    # 26 + 39 received in half a year where the lanes declare 24 a month: about 40 % short after shrinkage
+    declared = 24 * 180 / signals.DAYS_PER_MONTH
+    received = 26 + len(range(65, 180, 3))
+    k = PARAMS.rate_prior_strength
+    assert consignee["inbound_below_declared"] == pytest.approx(1 - (received + k) / (declared + k))
+
+    later = NOW + dt.timedelta(days=10)
+    _ship(api, lane, [0, 1, 2, 3], now=later)  # shipping again, after NOW
+    _ship(api, other, [0, 1, 2, 3], now=later)
+    assert read() == before
