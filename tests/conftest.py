@@ -61,6 +61,17 @@ def drop_postgres_database(name: str) -> None:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def instance_folder(tmp_path_factory):
+    """An instance folder in this session's temporary folder for every app built without one of its own
+    (create_app() in a test, a `logicrm` subprocess given none). The checkout's instance/ would be shared by
+    the xdist workers, and an import's progress file there is named by its job id, the same ids in each
+    worker's database."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LOGICRM_INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
+        yield
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
     """A migrated, empty database for one backend, shared by the session (by the worker under xdist)."""
