@@ -10,7 +10,8 @@ import os
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 import logicrm.models  # noqa: F401
 from logicrm import create_app, migrate
@@ -36,17 +37,57 @@ BACKENDS = [
 ]
 
 
+# Set by pytest-xdist in each of its worker processes (gw0, gw1, ...); absent in a plain run.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _postgres_server():
+    """An autocommit engine on the test server (CREATE / DROP DATABASE refuse to run in a transaction)."""
+    return create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
+def create_postgres_database(name: str) -> str:
+    """Create the empty database `name` beside the test database (replacing one a killed run left behind);
+    return its URL."""
+    with _postgres_server().connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(name: str) -> None:
+    """Drop `name`, disconnecting whatever still uses it (a subprocess a failed test left running)."""
+    with _postgres_server().connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def instance_folder(tmp_path_factory):
+    """An instance folder in this session's temporary folder for every app built without one of its own
+    (create_app() in a test, a `logicrm` subprocess given none). The checkout's instance/ would be shared by
+    the xdist workers, and an import's progress file there is named by its job id, the same ids in each
+    worker's database."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LOGICRM_INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
+        yield
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
-    """A migrated, empty database for one backend, shared by the session."""
+    """A migrated, empty database for one backend, shared by the session (by the worker under xdist)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'logicrm.db'}"
-    else:
+    elif XDIST_WORKER is None:
         url = POSTGRES_URL
         engine = make_engine(url)
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
+    else:
+        # Each xdist worker empties tables before every test: a database of its own (`<name>_gw0`).
+        name = f"{make_url(POSTGRES_URL).database}_{XDIST_WORKER}"
+        url = create_postgres_database(name)
+        request.addfinalizer(lambda: drop_postgres_database(name))
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()

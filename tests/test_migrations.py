@@ -12,14 +12,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import NullPool
 
 import logicrm.models  # noqa: F401  (fills Base.metadata)
 from logicrm import migrate
 from logicrm.db import Base, make_engine
-from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.conftest import BACKENDS, create_postgres_database, drop_postgres_database
 
 
 @pytest.fixture(params=BACKENDS)
@@ -32,20 +31,11 @@ def empty_database(request, tmp_path):
         if request.param == "sqlite":
             return f"sqlite:///{tmp_path / name}.db"
         created.append(name)
-        with _server().connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        return create_postgres_database(name)
 
     yield make
-    if created:
-        with _server().connect() as connection:
-            for name in created:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def _server():
-    """An autocommit engine on the test server (CREATE / DROP DATABASE refuse to run in a transaction)."""
-    return create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    for name in created:
+        drop_postgres_database(name)
 
 
 @pytest.fixture

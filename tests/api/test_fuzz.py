@@ -24,12 +24,11 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
-from sqlalchemy import make_url, text
 
 from logicrm import migrate
 from logicrm.db import make_engine
 from tests.api import world as worlds
-from tests.conftest import POSTGRES_URL, fresh_app
+from tests.conftest import POSTGRES_URL, create_postgres_database, drop_postgres_database, fresh_app
 from tests.outbox.servers import free_port
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
@@ -67,24 +66,18 @@ def role_options(backend: str, role: str) -> list[str]:
 )
 def fuzz_database(request, tmp_path_factory):
     """A migrated database of the fuzz run's own; a PostgreSQL one is dropped afterwards."""
+    name = None
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
-        admin_engine = name = None
     else:
-        server = make_url(POSTGRES_URL)
         name = f"logicrm_fuzz_{uuid.uuid4().hex[:12]}"
-        admin_engine = make_engine(server.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-        with admin_engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = server.set(database=name).render_as_string(hide_password=False)
+        url = create_postgres_database(name)
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
     yield request.param, url
-    if admin_engine is not None:
-        with admin_engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin_engine.dispose()
+    if name is not None:
+        drop_postgres_database(name)
 
 
 @pytest.fixture(scope="module")

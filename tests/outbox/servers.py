@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import os
 import random
 import socket
 import ssl
@@ -22,10 +23,33 @@ from aiosmtpd.controller import Controller
 from logicrm.outbox.webhooks import InvalidSignature, verify_signature
 
 
+def _own_ports() -> range:
+    """Ports this process may pick: below the kernel's ephemeral range, where no bind(0) and no outgoing
+    connection of another process lands, and split between pytest-xdist workers (gw0, gw1, ...) so that
+    two workers never pick the same one."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as ranges:
+            ephemeral = int(ranges.read().split()[0])
+    except OSError:  # not Linux: the usual lower bound
+        ephemeral = 32768
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    share = (ephemeral - 10_000) // workers
+    return range(10_000 + worker * share, 10_000 + (worker + 1) * share)
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port nothing listens on, for a server told its port before it starts (a subprocess given --port,
+    the SMTP server started again on the same port). Unlike bind(0), the port stays free meanwhile."""
+    ports = _own_ports()
+    for port in random.sample(ports, 50):  # random: other runs on this host pick from the same range
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port among 50 tried in {ports}")
 
 
 def self_signed_certificate(directory) -> tuple[str, str]:
