@@ -45,7 +45,7 @@ def test_the_worker_runs_queued_imports_and_gives_one_back_on_sigterm(app, api, 
         **os.environ,
         "LOGICRM_DATABASE_URL": database_url,
         "LOGICRM_INSTANCE_PATH": str(tmp_path),
-        "LOGICRM_IMPORT_BATCH_ROWS": "500",
+        "LOGICRM_IMPORT_BATCH_ROWS": "50",  # many batches: a stop between two comes long before the end
     }
     log = tmp_path / "worker.log"
     command = [str(Path(sys.executable).with_name("logicrm")), "worker", "--poll", "0.2"]

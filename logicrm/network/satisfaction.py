@@ -166,8 +166,9 @@ def dimension_score(*, expectation: float, perception: float, scale_min: float, 
     gap, span = perception - expectation, scale_max - scale_min
     if math.isinf(span):  # both ends of the scale are huge: quarters of them cannot overflow
         gap, span = perception / 4 - expectation / 4, scale_max / 4 - scale_min / 4
-    # clamping the gap before dividing keeps a huge gap over a narrow scale from overflowing
-    return 0.5 + 0.5 * max(-span, min(span, gap)) / span
+    # clamping the gap before dividing keeps a huge gap over a narrow scale from overflowing; dividing
+    # before halving keeps a gap of the smallest subnormal span from underflowing to 0
+    return 0.5 + 0.5 * (max(-span, min(span, gap)) / span)
 
 
 def response_score(ratings: Iterable[DimensionRating], *, scale_min: float, scale_max: float) -> float | None:
