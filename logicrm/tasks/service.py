@@ -205,7 +205,8 @@ def open_tasks_once(session: Session, *, specs: list[dict], user: User | None) -
             continue
         taken.add(spec["dedupe_key"])
         fresh.append({**spec, "title": spec["title"][:300], "created_by_id": user.id if user else None})
-    session.flush()  # the session's own pending tasks go first, as they would in one flush
+    # pending rows first: insert_records draws ids from what is stored (on SQLite the largest id plus one)
+    session.flush()
     stored = iter(
         db.insert_records(session.connection(), Task.__table__, [f for f in fresh if f is not None])
     )
