@@ -32,7 +32,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from bench_serve import Build, prepare, quantile, serve, warm_up  # sibling script: the served portfolio
+from bench_serve import Build, quantile, serve, warm_up
+from bench_serve import world as kept_world  # sibling script: the served portfolio
 from bench_web import statement_counter
 from flask import Flask
 
@@ -303,16 +304,12 @@ def main() -> None:
 
 def world(args, workdir: str) -> tuple[str, str, list[int]]:
     """The generated portfolio with its scores published: a database file, an admin key, active ids."""
-    kept = os.path.join(args.world or workdir, "world.json")
-    if os.path.exists(kept):
-        with open(kept) as saved:
-            return tuple(json.load(saved))
-    path, key, customers = prepare(args.world or workdir, args)
-    migrate.upgrade(make_engine(f"sqlite:///{path}"))
-    _publish_first(path, key, customers, args, workdir)
-    with open(kept, "w") as saved:
-        json.dump([path, key, customers], saved)
-    return path, key, customers
+
+    def publish(path: str, key: str, customers: list[int]) -> None:
+        migrate.upgrade(make_engine(f"sqlite:///{path}"))
+        _publish_first(path, key, customers, args, workdir)
+
+    return kept_world(args, workdir, settle=publish)
 
 
 def _copy(path: str, name: str, workdir: str, pythonpath: str | None) -> Build:

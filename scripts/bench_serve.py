@@ -7,7 +7,7 @@ a scored table) followed at once by reads of random accounts' health over severa
 the reads the round waits until the write shows in the written account's health (`stale` false in the
 published build; the first read after it in the other) and records how long that took.
 
-Usage: .venv/bin/python scripts/bench_serve.py --customers 10000 --before-src DIR
+Usage: .venv/bin/python scripts/bench_serve.py --customers 10000 --before-src DIR [--world KEPT]
   DIR holds the `logicrm` package of the build to compare with (e.g. `git archive m13 logicrm | tar -x -C DIR`);
   it is imported first through PYTHONPATH, and its app recomputes in the request as it always did.
   With --before-revision REV (e.g. 0015 for bc9b264) that build publishes too: its copy is migrated to
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import json
 import os
 import random
 import shutil
@@ -91,6 +92,23 @@ def prepare(workdir: str, args) -> tuple[str, str, list[int]]:
     engine.dispose()
     print(f"portfolio of {args.customers:,} written in {time.perf_counter() - started:.1f} s", flush=True)
     return path, secret, active
+
+
+def world(args, workdir: str, *, settle=None) -> tuple[str, str, list[int]]:
+    """The generated portfolio (a database file, an admin key, the active ids), kept in `args.world` when
+    given (at 100k generating it takes a quarter of an hour); `settle(path, key, ids)` runs once on a new one."""
+    kept = os.path.join(args.world or workdir, "world.json")
+    if os.path.exists(kept):
+        with open(kept) as saved:
+            return tuple(json.load(saved))
+    if args.world:
+        os.makedirs(args.world, exist_ok=True)
+    path, key, customers = prepare(args.world or workdir, args)
+    if settle:
+        settle(path, key, customers)
+    with open(kept, "w") as saved:
+        json.dump([path, key, customers], saved)
+    return path, key, customers
 
 
 def serve(build: Build, args, workdir: str, *, app: str = "logicrm:create_app()"):
@@ -237,10 +255,13 @@ def main() -> None:
         help="the compared build publishes too: migrate its copy to this schema revision and start its "
         "`logicrm worker` (e.g. 0015 for bc9b264)",
     )
+    parser.add_argument(
+        "--world", metavar="DIR", help="keep the generated portfolio in DIR and reuse it when DIR holds one"
+    )
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="bench_serve_")
     try:
-        path, key, customers = prepare(workdir, args)
+        path, key, customers = world(args, workdir)
         builds = []
         for name, pythonpath, worker in (
             ("before", os.path.abspath(args.before_src), args.before_revision is not None),
