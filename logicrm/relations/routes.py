@@ -184,7 +184,7 @@ class Interactions(MethodView):
     @interactions_blp.arguments(InteractionIn)
     @interactions_blp.response(201, InteractionOut)
     def post(self, interaction_in):
-        """Create a interaction."""
+        """Create an interaction."""
         return with_etag(
             records.create(session(), user=current_user(), kind=INTERACTIONS, data=interaction_in), 201
         )
@@ -202,7 +202,7 @@ class InteractionById(MethodView):
     @interactions_blp.arguments(patch_schema(InteractionIn))
     @interactions_blp.response(200, InteractionOut)
     def patch(self, changes, interaction_id):
-        """Update some fields of a interaction (If-Match required)."""
+        """Update some fields of an interaction (If-Match required)."""
         interaction = records.get(session(), user=current_user(), kind=INTERACTIONS, record_id=interaction_id)
         expected_version(interaction)
         return with_etag(
@@ -213,7 +213,7 @@ class InteractionById(MethodView):
 
     @interactions_blp.response(204)
     def delete(self, interaction_id):
-        """Delete a interaction (If-Match required)."""
+        """Delete an interaction (If-Match required)."""
         interaction = records.get(session(), user=current_user(), kind=INTERACTIONS, record_id=interaction_id)
         expected_version(interaction)
         records.delete(session(), user=current_user(), kind=INTERACTIONS, record=interaction)
