@@ -36,5 +36,5 @@ def test_a_new_publication_derives_anew_and_old_ones_are_let_go():
             publication.accounts
         )
     assert len(derived._entries) <= derived.KEPT
-    assert all(entry[0] is not first.accounts for entry in derived._entries.values())
+    assert all(entry.accounts is not first.accounts for entry in derived._entries.values())
     assert derived.once(first, "ranked", lambda p: ["rebuilt"]) == ["rebuilt"]
