@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 from logicrm.scoring.scores import PortfolioScores
 
 KEPT = 2  # publications a process keeps derivations of (each holds its accounts in memory till evicted)
-ANSWERS_KEPT = 64  # encoded answers kept per publication, the last used (pages, filters: ~15-70 kB each)
+ANSWERS_KEPT = 32  # encoded answers kept per publication, the last used (a page 15-140 kB, the summary 70)
 
 
 class _Entry:
