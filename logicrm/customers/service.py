@@ -72,9 +72,11 @@ def visible_ids(*, user: User) -> Select:
     return select(Customer.id).where(visible(user=user), Customer.deleted_at.is_(None))
 
 
+@functools.cache
 def _whole() -> tuple:
     """Load options for one customer's answer in one statement: its roles, team and aliases joined
-    (selectin would add four). A function: the relationships resolve once every model is imported."""
+    (selectin would add four). Made once, on first use: the relationships resolve once every model is
+    imported."""
     return (
         joinedload(Customer.shipper_profile),
         joinedload(Customer.consignee_profile),
