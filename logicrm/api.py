@@ -316,6 +316,18 @@ class Blueprint(flask_smorest.Blueprint):
         return doc
 
 
+def encoded(dump, answer) -> bytes:
+    """The JSON body a route's response sends for `answer`, dumped by `dump` (its schema's `dumping.dumper`):
+    a route that answers many callers alike encodes it once and sends it with `encoded_response`."""
+    return current_app.json.response(dump(answer)).get_data()
+
+
+def encoded_response(body: bytes) -> Response:
+    """An answer encoded by `encoded`: flask-smorest sends a Response as it is, past the response schema
+    (which still documents it)."""
+    return current_app.response_class(body, mimetype=current_app.json.mimetype)
+
+
 def session() -> Session:
     """Return this request's session; writers take the database lock up front (see db.py).
 

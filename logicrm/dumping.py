@@ -29,6 +29,9 @@ FLOAT_PLACES = 6  # decimals a JSON answer gives a float: a probability to 0.000
 NESTING_COMPILED = 32  # deeper nested schemas (a schema nesting itself) are dumped as they come
 
 Convert = Callable[[Any], Any]
+# types of the objects dumped whose values are attributes only (no __getitem__: records, dataclasses):
+# marshmallow's get_value asks each object first whether it can be indexed
+_ATTRIBUTES_ONLY: set[type] = set()
 
 
 class Rounded(dict):
@@ -106,10 +109,16 @@ def _field_dumper(schema: ma.Schema, name: str, field: F.Field, depth: int) -> t
     plain = "." not in attribute  # a dotted attribute is a path (get_value follows it)
 
     def value_of(obj):
-        if plain and type(obj) is dict and attribute in obj:
+        if not plain:
+            value = get_value(obj, attribute, _MISSING)
+        elif type(obj) is dict and attribute in obj:
             value = obj[attribute]
+        elif type(obj) in _ATTRIBUTES_ONLY:  # what get_value does for an object it cannot index
+            value = getattr(obj, attribute, _MISSING)
         else:
             value = get_value(obj, attribute, _MISSING)
+            if not hasattr(obj, "__getitem__"):
+                _ATTRIBUTES_ONLY.add(type(obj))
         if value is _MISSING and default is not _MISSING:
             value = default() if callable(default) else default
         return value

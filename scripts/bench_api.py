@@ -261,6 +261,9 @@ def main() -> None:
     parser.add_argument("--before-src", help="directory holding the compared build's logicrm (optional)")
     parser.add_argument("--requests", type=int, default=400, help="timed requests per endpoint")
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--reads", type=int, default=50, help="warm-up: reads after its one write (bench_serve)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--profile", action="store_true", help="profile in process instead of serving")
     parser.add_argument("--profile-requests", type=int, default=50)

@@ -69,6 +69,13 @@ class Attributes:
         self.__dict__.update(values)
 
 
+class Indexed(Attributes):
+    """An object that can be indexed: marshmallow reads its values by index first, then by attribute."""
+
+    def __getitem__(self, key):
+        return {"id": 8, "name": "by index"}[key]
+
+
 AWKWARD = {
     "id": 7,
     "whole": 3.0,  # a float with no fraction: an integer field's int()
@@ -98,6 +105,7 @@ AWKWARD = {
         {**AWKWARD, "inner": None, "colour": None, "defaulted": 9, "flag": "yes"},
         {"id": 1, "whole": 2},  # fields missing from a dict are left out, as marshmallow leaves them
         Attributes(**AWKWARD),
+        Indexed(**AWKWARD),
     ],
 )
 def test_dumper_equals_marshmallow_field_by_field(obj):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from logicrm.api import Blueprint, PageArgs, current_user, page_of, session
+from logicrm import dumping
+from logicrm.api import Blueprint, PageArgs, current_user, encoded, encoded_response, page_of, session
 from logicrm.customers import service as customers
 from logicrm.lanes import service as lanes
 from logicrm.network.params import ScoringParams
+from logicrm.scoring import derived, reports, scores
 from logicrm.scoring import model as churn_models
-from logicrm.scoring import reports, scores
 from logicrm.scoring import scenarios as saved
 from logicrm.scoring.schemas import (
     BacktestOut,
@@ -50,6 +51,10 @@ model_blp = Blueprint(
 )
 
 
+# the answers encoded once per publication (_everyone_sees), dumped as the routes' schemas dump them
+_RISK_PAGE, _PORTFOLIO = dumping.dumper(RiskPage()), dumping.dumper(PortfolioOut())
+
+
 def _params() -> ScoringParams:
     return current_app.config["LOGICRM_SCORING"]
 
@@ -64,6 +69,13 @@ def _scores() -> scores.PortfolioScores:
 def _visible() -> set[int] | None:
     """Customer ids the caller may see; None means all of them."""
     return customers.visible_id_set(session(), user=current_user())
+
+
+def _everyone_sees(portfolio: scores.PortfolioScores, name: str, args: dict, dump, answer):
+    """The answer of a caller who sees every account: the same for all of them until the next publication,
+    so it is dumped and encoded once (per publication, arguments and staleness) and sent as it is."""
+    key = (name, tuple(sorted(args.items())), portfolio.stale)
+    return encoded_response(derived.answer(portfolio, key, lambda: encoded(dump, answer())))
 
 
 def _page_args(args: dict) -> dict:
@@ -89,7 +101,12 @@ class RiskRanking(MethodView):
     @network_blp.response(200, RiskPage)
     def get(self, args):
         """Accounts ranked by network (double-churn) risk, each with own risk and top driver."""
-        return reports.risk_ranking(_scores(), visible=_visible(), **_page_args(args))
+        portfolio, visible, args = _scores(), _visible(), _page_args(args)
+        if visible is not None:
+            return reports.risk_ranking(portfolio, visible=visible, **args)
+        return _everyone_sees(
+            portfolio, "risk", args, _RISK_PAGE, lambda: reports.risk_ranking(portfolio, visible=None, **args)
+        )
 
 
 @network_blp.route("/hubs")
@@ -206,7 +223,12 @@ class PortfolioSummary(MethodView):
     @portfolio_blp.response(200, PortfolioOut)
     def get(self):
         """Counts by role, tier and ABC class, the Pareto ratio, distributions and tier mismatches."""
-        return reports.summary(_scores(), visible=_visible())
+        portfolio, visible = _scores(), _visible()
+        if visible is not None:
+            return reports.summary(portfolio, visible=visible)
+        return _everyone_sees(
+            portfolio, "summary", {}, _PORTFOLIO, lambda: reports.summary(portfolio, visible=None)
+        )
 
 
 @model_blp.route("")

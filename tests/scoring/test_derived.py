@@ -36,5 +36,20 @@ def test_a_new_publication_derives_anew_and_old_ones_are_let_go():
             publication.accounts
         )
     assert len(derived._entries) <= derived.KEPT
-    assert all(entry[0] is not first.accounts for entry in derived._entries.values())
+    assert all(entry.accounts is not first.accounts for entry in derived._entries.values())
     assert derived.once(first, "ranked", lambda p: ["rebuilt"]) == ["rebuilt"]
+
+
+def test_answers_are_kept_per_publication_key_and_staleness_the_last_used_first():
+    published = Publication({1: "a"})
+    stale = dataclasses.replace(published, stale=True)
+    assert derived.answer(published, ("risk", False), lambda: b"fresh") == b"fresh"
+    assert derived.answer(stale, ("risk", True), lambda: b"stale") == b"stale"
+    assert derived.answer(stale, ("risk", False), lambda: b"rebuilt") == b"fresh"  # one publication
+    assert derived.answer(Publication({1: "a"}), ("risk", False), lambda: b"next") == b"next"
+    for page in range(derived.ANSWERS_KEPT + 1):
+        derived.answer(published, ("page", page), lambda page=page: str(page).encode())
+        derived.answer(published, ("page", 0), lambda: b"rebuilt")  # used last: kept
+    assert derived.answer(published, ("page", 0), lambda: b"rebuilt") == b"0"
+    assert derived.answer(published, ("page", 1), lambda: b"rebuilt") == b"rebuilt"  # the least used went
+    assert len(derived._entry(published).answers) <= derived.ANSWERS_KEPT

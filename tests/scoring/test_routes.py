@@ -209,6 +209,26 @@ def test_hubs_and_portfolio_summary(admin):
     assert summary["tier_mismatches"]
 
 
+def test_rankings_encoded_once_answer_each_page_and_filter_of_their_own(admin):
+    """An everyone-sees ranking is encoded once per publication and arguments: each page and filter is
+    still its own slice of the whole ranking, and asking again gives the same bytes."""
+    ranked = admin.get("/network/risk", query={"page_size": 500}).json["items"]
+    for query in ({"page": 2, "page_size": 3}, {"role": "shipper"}, {"tier": "vip", "page_size": 4}, {}):
+        first = admin.get("/network/risk", query=query)
+        again = admin.get("/network/risk", query=query)
+        assert again.data == first.data and first.headers["Content-Type"] == "application/json"
+        page, size = query.get("page", 1), query.get("page_size", 50)
+        wanted = [
+            r
+            for r in ranked
+            if ("role" not in query or query["role"] in r["roles"])
+            and ("tier" not in query or r["tier"] == query["tier"])
+        ][(page - 1) * size : page * size]
+        assert first.json["items"] == wanted and first.json["meta"]["page"] == page
+    summary = admin.get("/portfolio/summary")
+    assert admin.get("/portfolio/summary").data == summary.data
+
+
 def test_account_manager_sees_own_accounts_but_what_if_spans_the_network(demo, admin):
     manager = as_user(demo, role_email(demo, "account_manager"))
     listed = manager.get("/customers", query={"page_size": 500}).json["items"]
