@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import math
 import sys
@@ -346,7 +347,14 @@ def update(
 
 def prior(params: ScoringParams) -> ChurnModel:
     """The cold-start model at the configured horizon and base rate (until a model is fitted)."""
-    return churn.prior_model(horizon_days=params.horizon_days, base_rate=params.prior_base_rate)
+    return _prior(params.horizon_days, params.prior_base_rate)
+
+
+@functools.lru_cache(maxsize=16)
+def _prior(horizon_days: int, base_rate: float) -> ChurnModel:
+    """`prior`, fitted once per horizon and base rate: every scored read without a stored model asks it,
+    and its intercept is a numerical fit (~0.4 ms); the model is frozen, so sharing it is safe."""
+    return churn.prior_model(horizon_days=horizon_days, base_rate=base_rate)
 
 
 def compute(
