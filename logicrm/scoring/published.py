@@ -7,10 +7,17 @@ newer than the one they hold (logicrm.scoring.held). The payload is the pickled 
 database is the app's own and only its processes write this table. A publication records the code that
 pickled it (`code_version`, a fingerprint of the modules defining what it holds): another release's, or
 one that no longer unpickles, counts as no publication.
+
+After an incremental refresh the worker publishes a `Delta` over the full publication it started from
+(its base): the accounts whose scores differ from the base's and the portfolio's other fields, a few
+hundred kilobytes where the whole is tens of megabytes. Deltas are cumulative over their base, not
+chained: a process holding the base applies the latest delta to it, one holding nothing loads the base
+first. What it assembles equals the full publication of the same scores.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import gc
@@ -29,14 +36,15 @@ from logicrm.db import utcnow
 from logicrm.memory import paused_gc
 from logicrm.scoring import revisions
 from logicrm.scoring.models import PublishedScores
+from logicrm.scoring.scores import AccountScores, PortfolioScores
 
 
 @functools.cache
 def code_version() -> str:
-    """Fingerprint of the source defining the pickled scores (logicrm/network, scoring/scores.py)."""
+    """Fingerprint of the source defining the payloads (logicrm/network, scoring/scores.py, this module)."""
     sources = sorted(Path(logicrm.network.__file__).parent.glob("*.py"))
     digest = hashlib.sha256()
-    for source in (*sources, Path(__file__).with_name("scores.py")):
+    for source in (*sources, Path(__file__).with_name("scores.py"), Path(__file__)):
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -56,6 +64,53 @@ class Head:
     def behind(self) -> bool:
         """Whether writes were made since it was computed."""
         return self.revision != self.now_at
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """A publication's scores as the changes `apply` makes to its base's."""
+
+    base_as_of: dt.datetime  # the base's, to tell it from a row that took its id (a restored database)
+    fields: dict[str, object]  # the portfolio's fields but its accounts, and its arrays unless they moved
+    changed: dict[int, AccountScores]  # the accounts whose scores differ from the base's
+    removed: tuple[int, ...]  # the base's accounts it no longer holds
+
+    @classmethod
+    def between(cls, base: PortfolioScores, portfolio: PortfolioScores) -> Delta:
+        fields = {
+            field.name: getattr(portfolio, field.name)
+            for field in dataclasses.fields(portfolio)
+            if field.name != "accounts" and (field.name != "arrays" or portfolio.arrays is not base.arrays)
+        }
+        before = base.accounts
+        return cls(
+            base.as_of,
+            fields,
+            {c: a for c, a in portfolio.accounts.items() if before.get(c) is not a and before.get(c) != a},
+            tuple(c for c in before if c not in portfolio.accounts),
+        )
+
+    def apply(self, base: PortfolioScores) -> PortfolioScores:
+        accounts = dict(base.accounts)  # a new dict per publication: logicrm.scoring.derived keys by it
+        for customer_id in self.removed:
+            del accounts[customer_id]
+        accounts.update(self.changed)
+        return dataclasses.replace(base, accounts=accounts, **self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A publication as a process holds it, with the full publication its scores were assembled over."""
+
+    id: int
+    computed_at: dt.datetime
+    scores: PortfolioScores
+    base_id: int  # its own id when it is a full publication
+    base: PortfolioScores
+
+    @classmethod
+    def full(cls, published_id: int, portfolio: PortfolioScores) -> Loaded:
+        return cls(published_id, portfolio.as_of, portfolio, published_id, portfolio)
 
 
 def outdated(latest: Head, model_version: int | None, *, max_age_s: float) -> bool:
@@ -100,32 +155,59 @@ def head(session: Session, *, config_hash: str) -> Head | None:
     )
 
 
-def load(session: Session, head: Head):
-    """Return the publication's scores; None if it was superseded and removed, or does not unpickle."""
-    payload = session.scalar(select(PublishedScores.payload).where(PublishedScores.id == head.id))
+def load(session: Session, head: Head, *, over: Loaded | None = None) -> Loaded | None:
+    """Return the publication's scores; None if it was superseded and removed, or does not unpickle. A
+    delta is applied to the base `over` holds when it is the delta's, else to its base loaded anew."""
+    row = session.execute(
+        select(PublishedScores.payload, PublishedScores.base_id).where(PublishedScores.id == head.id)
+    ).first()
+    payload = row and _unpickled(row.payload)
+    if payload is None:
+        return None
+    if row.base_id is None:
+        return Loaded.full(head.id, payload)
+    if over is not None and over.base_id == row.base_id and over.base.as_of == payload.base_as_of:
+        base = over.base
+    else:
+        base = _unpickled(
+            session.scalar(select(PublishedScores.payload).where(PublishedScores.id == row.base_id))
+        )
+        if base is None or base.as_of != payload.base_as_of:
+            return None
+    return Loaded(head.id, head.computed_at, payload.apply(base), row.base_id, base)
+
+
+def _unpickled(payload: bytes | None):
+    """The payload unpickled; None when there is none or it does not unpickle."""
     if payload is None:
         return None
     try:
         with paused_gc():  # a million acyclic objects: collecting while they are made only costs time
-            portfolio = pickle.loads(payload)  # written by this app's own processes (see the module)
+            unpickled = pickle.loads(payload)  # written by this app's own processes (see the module)
     except (pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError, EOFError):
         return None
     # Held until the next publication and freed by reference counting then: keep the cycle collector
     # from walking them at every full collection while requests run.
     gc.freeze()
-    return portfolio
+    return unpickled
 
 
 def publish(
-    session: Session, portfolio, *, supersedes: int | None, claimed: Iterable[int] = ()
+    session: Session,
+    portfolio: PortfolioScores,
+    *,
+    supersedes: int | None,
+    claimed: Iterable[int] = (),
+    over: tuple[int, PortfolioScores] | None = None,
 ) -> int | None:
     """Store `portfolio` as the latest publication of its configuration, superseding the publication it
     was computed after (None: none yet); return its id, or None when another process published first.
-    Clear the notes of touched accounts `claimed` (revisions.noted, read before computing it).
+    Clear the notes of touched accounts `claimed` (revisions.noted, read before computing it). With
+    `over`, a full publication (its id and scores) `portfolio` was refreshed from, store the `Delta`.
 
     Runs in a savepoint, so losing the race leaves the caller's transaction as it was. Publications of
-    the configuration before the superseded one are removed, by any code (a reader may still be loading
-    the superseded one).
+    the configuration before the superseded one are removed, by any code, but the bases of the new and
+    the superseded ones (a reader may still be loading the superseded one).
     """
     network, scored = portfolio.revision
     values = {
@@ -136,7 +218,10 @@ def publish(
         "scores_revision": scored,
         "model_version": portfolio.model_version,
         "computed_at": portfolio.as_of,
-        "payload": pickle.dumps(portfolio, protocol=pickle.HIGHEST_PROTOCOL),
+        "base_id": over and over[0],
+        "payload": pickle.dumps(
+            portfolio if over is None else Delta.between(over[1], portfolio), protocol=pickle.HIGHEST_PROTOCOL
+        ),
     }
     try:
         with session.begin_nested():
@@ -147,15 +232,21 @@ def publish(
         return None
     revisions.clear(session, claimed)
     if supersedes:
+        superseded_base = select(PublishedScores.base_id).where(
+            PublishedScores.id == supersedes, PublishedScores.base_id.is_not(None)
+        )
         session.execute(
             delete(PublishedScores).where(
-                PublishedScores.config_hash == portfolio.config_hash, PublishedScores.id < supersedes
+                PublishedScores.config_hash == portfolio.config_hash,
+                PublishedScores.id < supersedes,
+                PublishedScores.id.not_in(superseded_base),
+                PublishedScores.id != (over[0] if over else 0),
             )
         )
     return published_id
 
 
-def publish_if_newer(session: Session, portfolio, *, claimed: Iterable[int] = ()) -> int | None:
+def publish_if_newer(session: Session, portfolio: PortfolioScores, *, claimed: Iterable[int] = ()) -> int | None:
     """Publish scores computed elsewhere (the health run's) unless the latest publication is at a later
     revision or moment; return the new publication's id or None."""
     latest = head(session, config_hash=portfolio.config_hash)

@@ -224,7 +224,7 @@ def test_a_publication_loads_equal_to_the_scores_computed(api, db):
     with db.session_scope() as session:
         published.publish(session, scored, supersedes=None)
     with db.session(write=False) as session:
-        loaded = published.load(session, published.head(session, config_hash=scored.config_hash))
+        loaded = published.load(session, published.head(session, config_hash=scored.config_hash)).scores
     assert loaded.accounts == scored.accounts
     assert any(a.satisfaction.dimensions for a in loaded.accounts.values())
     assert any(a.explanation.drivers for a in loaded.accounts.values())

@@ -224,7 +224,7 @@ def test_the_worker_refreshes_a_written_account_alone_and_falls_back_to_full_whe
     assert published_id is not None and len(observed) == 1  # no full observation
     with db.session(write=False) as session:
         latest = published.head(session, config_hash=PARAMS.config_hash())
-        portfolio = published.load(session, latest)
+        portfolio = published.load(session, latest).scores
         assert not latest.behind and latest.id == published_id
         assert revisions.noted(session).ids == ()  # the notes it refreshed for are cleared
         assert session.scalar(select(func.count()).select_from(revisions.DirtyAccount)) == 0
