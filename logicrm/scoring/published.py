@@ -246,7 +246,9 @@ def publish(
     return published_id
 
 
-def publish_if_newer(session: Session, portfolio: PortfolioScores, *, claimed: Iterable[int] = ()) -> int | None:
+def publish_if_newer(
+    session: Session, portfolio: PortfolioScores, *, claimed: Iterable[int] = ()
+) -> int | None:
     """Publish scores computed elsewhere (the health run's) unless the latest publication is at a later
     revision or moment; return the new publication's id or None."""
     latest = head(session, config_hash=portfolio.config_hash)
