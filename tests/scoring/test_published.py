@@ -217,6 +217,41 @@ def test_publishing_from_the_same_publication_twice_publishes_once(api, db, lane
     assert [p.id for p in _publications(db)] == [first, second]
 
 
+def test_deltas_keep_their_base_and_racing_ones_publish_once(api, db, lane):
+    shipper, _consignee = lane
+    params, kept = ScoringParams.from_mapping({}), refresh.Kept()
+
+    def worker_refresh() -> int:
+        published_id = refresh.refresh(db, params, max_age_s=300, kept=kept)
+        assert published_id is not None
+        return published_id
+
+    def tier(name: str) -> None:
+        assert api.update(f"/customers/{shipper['id']}", {"tier": name}).status_code == 200
+
+    full = worker_refresh()
+    deltas = []
+    for name in ("key", "vip", "standard"):
+        tier(name)
+        deltas.append(worker_refresh())
+    publications = _publications(db)
+    assert [(p.id, p.base_id) for p in publications] == [(full, None), (deltas[1], full), (deltas[2], full)]
+    assert len(publications[-1].payload) < len(publications[0].payload) / 2
+
+    factories.customer(api, "Another Co", roles=("consignee",))  # the graph moves: in full
+    again = worker_refresh()
+    # the superseded delta and its base stay for a reader loading them
+    assert [p.id for p in _publications(db)] == [full, deltas[2], again]
+    tier("key")
+    delta = worker_refresh()
+    assert [(p.id, p.base_id) for p in _publications(db)] == [(again, None), (delta, again)]
+    with db.session(write=False) as session:
+        base = published.load(session, published.head(session, config_hash=params.config_hash()))
+    with db.session_scope() as session:  # another worker refreshed from the same publication
+        assert published.publish(session, base.scores, supersedes=again, over=(again, base.base)) is None
+    assert [p.id for p in _publications(db)] == [again, delta]
+
+
 def test_a_publication_loads_equal_to_the_scores_computed(api, db):
     build_portfolio(api)  # departments with surveys, lanes with shipments: every kind of record scored
     with db.session(write=False) as session:
