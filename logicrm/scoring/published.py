@@ -9,8 +9,8 @@ pickled it (`code_version`, a fingerprint of the modules defining what it holds)
 one that no longer unpickles, counts as no publication.
 
 After an incremental refresh the worker publishes a `Delta` over the full publication it started from
-(its base): the accounts whose scores differ from the base's and the portfolio's other fields, a few
-hundred kilobytes where the whole is tens of megabytes. Deltas are cumulative over their base, not
+(its base): the fields of the accounts that differ from the base's and the portfolio's other fields, a
+megabyte or two where the whole is tens of megabytes. Deltas are cumulative over their base, not
 chained: a process holding the base applies the latest delta to it, one holding nothing loads the base
 first. What it assembles equals the full publication of the same scores.
 """
@@ -68,11 +68,16 @@ class Head:
 
 @dataclass(frozen=True, slots=True)
 class Delta:
-    """A publication's scores as the changes `apply` makes to its base's."""
+    """A publication's scores as the changes `apply` makes to its base's.
+
+    An account's changes are the fields that differ: a write that moves one account's own risk moves
+    every connected account's network risk and explanation, never the satisfaction that weighs most.
+    """
 
     base_as_of: dt.datetime  # the base's, to tell it from a row that took its id (a restored database)
     fields: dict[str, object]  # the portfolio's fields but its accounts, and its arrays unless they moved
-    changed: dict[int, AccountScores]  # the accounts whose scores differ from the base's
+    changed: dict[int, dict[str, object]]  # per account of the base's whose scores differ, the fields that do
+    added: dict[int, AccountScores]  # the accounts the base does not hold
     removed: tuple[int, ...]  # the base's accounts it no longer holds
 
     @classmethod
@@ -82,19 +87,29 @@ class Delta:
             for field in dataclasses.fields(portfolio)
             if field.name != "accounts" and (field.name != "arrays" or portfolio.arrays is not base.arrays)
         }
-        before = base.accounts
-        return cls(
-            base.as_of,
-            fields,
-            {c: a for c, a in portfolio.accounts.items() if before.get(c) is not a and before.get(c) != a},
-            tuple(c for c in before if c not in portfolio.accounts),
-        )
+        names = [field.name for field in dataclasses.fields(AccountScores)]
+        changed, added = {}, {}
+        for customer_id, account in portfolio.accounts.items():
+            before = base.accounts.get(customer_id)
+            if before is None:
+                added[customer_id] = account
+            elif before is not account and before != account:
+                changed[customer_id] = {
+                    name: getattr(account, name)
+                    for name in names
+                    if getattr(account, name) is not getattr(before, name)
+                    and getattr(account, name) != getattr(before, name)
+                }
+        removed = tuple(c for c in base.accounts if c not in portfolio.accounts)
+        return cls(base.as_of, fields, changed, added, removed)
 
     def apply(self, base: PortfolioScores) -> PortfolioScores:
         accounts = dict(base.accounts)  # a new dict per publication: logicrm.scoring.derived keys by it
         for customer_id in self.removed:
             del accounts[customer_id]
-        accounts.update(self.changed)
+        for customer_id, fields in self.changed.items():
+            accounts[customer_id] = dataclasses.replace(accounts[customer_id], **fields)
+        accounts.update(self.added)
         return dataclasses.replace(base, accounts=accounts, **self.fields)
 
 

@@ -304,9 +304,13 @@ def test_a_delta_read_by_any_process_equals_the_whole_publication_of_the_same_sc
                 "holding nothing": published.load(session, latest),
             }
         assert latest.id == published_id and isinstance(delta, published.Delta)
-        # the accounts that differ from the base's (a write may change none), over the base's arrays
-        assert delta.changed == {c: a for c, a in whole.accounts.items() if a != base.scores.accounts[c]}
-        assert delta.removed == () and "arrays" not in delta.fields
+        # the fields that differ of the accounts that do (a write may change none), over the base's arrays
+        before = base.scores.accounts
+        assert delta.changed.keys() == {c for c, a in whole.accounts.items() if a != before[c]}
+        assert all(
+            v != getattr(before[c], n) for c, fields in delta.changed.items() for n, v in fields.items()
+        )
+        assert delta.added == {} and delta.removed == () and "arrays" not in delta.fields
         sizes.append(len(delta.changed))
         for reader, loaded in readers.items():
             assert loaded.base_id == base_id, reader
