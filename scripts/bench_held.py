@@ -37,7 +37,6 @@ from logicrm import create_app, migrate
 from logicrm.customers.models import Customer
 from logicrm.db import utcnow
 from logicrm.relations.models import Interaction, InteractionKind
-from logicrm.scoring import held as held_scores
 from logicrm.scoring import model as churn_models
 from logicrm.scoring import published as publications
 from logicrm.scoring import refresh, scores
@@ -114,7 +113,7 @@ def stages(database, params, *, repeats: int, profile: str | None) -> None:
 def incremental(database, params, *, repeats: int) -> None:
     """Time what `logicrm worker` does for one written account after its first, full, refresh: the account
     observed anew (`scores.update`), every account scored (`scores.score`), publishing (its payload's
-    size) and the load of a process holding the previous publication (`held.current`); `repeats` writes,
+    size) and the load of a process holding the previous publication (`current_scores`); `repeats` writes,
     one line each (seconds of wall, CPU in brackets)."""
     clocks = {name: Clock() for name in ("update", "score", "publish")}
     for module, name in ((scores, "update"), (scores, "score"), (publications, "publish")):
@@ -124,10 +123,7 @@ def incremental(database, params, *, repeats: int) -> None:
         refresh.refresh(database, params, max_age_s=1e9, kept=kept)
     with database.session(write=False) as reader:
         ids = list(reader.scalars(select(Customer.id).order_by(Customer.id)))
-        model, version = churn_models.active(reader, params)
-        held_scores.current(
-            reader, params, model=model, model_version=version, max_age_s=1e9, in_request=True
-        )
+        churn_models.current_scores(reader, params, max_age_s=1e9, in_request=True)
     print(f"full refresh (compute and publish): {full}; payload {_payload_mb(database):.1f} MB")
     steps = ("update", "score", "publish", "load", "total")
     print(f"| write | {' s (CPU) | '.join(steps)} s (CPU) | payload MB | load avg |")
@@ -143,9 +139,7 @@ def incremental(database, params, *, repeats: int) -> None:
         assert refresh.refresh(database, params, max_age_s=1e9, kept=kept) is not None
         gc.collect()
         with database.session(write=False) as reader, Clock() as loading:
-            portfolio = held_scores.current(
-                reader, params, model=model, model_version=version, max_age_s=1e9, in_request=True
-            )
+            portfolio = churn_models.current_scores(reader, params, max_age_s=1e9, in_request=True)
         assert portfolio.full_as_of is not None and not portfolio.stale
         del portfolio
         gc.unfreeze()  # what the load froze is held or garbage: let the next run collect the garbage

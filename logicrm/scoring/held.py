@@ -31,13 +31,15 @@ _lock = threading.Lock()
 def current(
     session: Session,
     params: ScoringParams,
+    latest: published.Head | None,
     *,
     model: ChurnModel,
     model_version: int | None,
     max_age_s: float,
     in_request: bool = False,
 ) -> PortfolioScores:
-    """Return the latest published scores, `stale` when writes (or another active model) are not in them.
+    """Return the latest published scores (`latest`: their head, as the caller read it), `stale` when
+    writes (or another active model) are not in them.
 
     Scores are computed off the request path (`logicrm worker`, the nightly health run): a read computes
     (and publishes) them only when nothing usable is published for these parameters by this code, or,
@@ -46,7 +48,6 @@ def current(
     process holds an older one: it answers from the one held, marked stale, and a thread loads the newer.
     """
     key = str(session.get_bind().url)
-    latest = published.head(session, config_hash=params.config_hash())
     with _lock:
         held = _held.get(key)
         if latest is None or (in_request and published.outdated(latest, model_version, max_age_s=max_age_s)):

@@ -23,11 +23,11 @@ import functools
 import gc
 import hashlib
 import pickle
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import ColumnElement, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,6 +59,7 @@ class Head:
     computed_at: dt.datetime
     published_at: dt.datetime
     now_at: tuple[int, int]  # the (network, scores) revisions as this head was read
+    alongside: tuple = ()  # the values of the caller's `alongside` columns, read in the same statement
 
     @property
     def behind(self) -> bool:
@@ -136,8 +137,9 @@ def outdated(latest: Head, model_version: int | None, *, max_age_s: float) -> bo
     return latest.behind or latest.model_version != model_version or age >= max_age_s
 
 
-def head(session: Session, *, config_hash: str) -> Head | None:
-    """Return the latest publication for `config_hash` by this code, None when there is none (one statement)."""
+def head(session: Session, *, config_hash: str, alongside: Sequence[ColumnElement] = ()) -> Head | None:
+    """Return the latest publication for `config_hash` by this code, None when there is none (one statement,
+    reading the caller's scalar subqueries `alongside` too)."""
 
     def revision(name: str):
         return select(revisions.Revision.value).where(revisions.Revision.name == name).scalar_subquery()
@@ -152,6 +154,7 @@ def head(session: Session, *, config_hash: str) -> Head | None:
             PublishedScores.published_at,
             revision(revisions.NETWORK),
             revision(revisions.SCORES),
+            *alongside,
         )
         .where(PublishedScores.config_hash == config_hash, PublishedScores.code_version == code_version())
         .order_by(PublishedScores.id.desc())
@@ -159,7 +162,7 @@ def head(session: Session, *, config_hash: str) -> Head | None:
     ).first()
     if row is None:
         return None
-    published_id, network, scored, model_version, computed_at, published_at, network_now, scores_now = row
+    published_id, network, scored, model_version, computed_at, published_at, network_now, scores_now = row[:8]
     return Head(
         published_id,
         (network, scored),
@@ -167,6 +170,7 @@ def head(session: Session, *, config_hash: str) -> Head | None:
         computed_at,
         published_at,
         (network_now or 0, scores_now or 0),
+        tuple(row[8:]),
     )
 
 

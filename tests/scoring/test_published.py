@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from logicrm.config import Settings
 from logicrm.customers.models import Customer, Tier
@@ -21,6 +21,7 @@ from logicrm.db import Database, make_engine
 from logicrm.health import runs
 from logicrm.network.params import ScoringParams
 from logicrm.scoring import held, published, refresh, scores
+from logicrm.scoring import model as churn_models
 from logicrm.scoring.models import PublishedScores
 from tests import factories
 from tests.racing import race
@@ -250,6 +251,34 @@ def test_deltas_keep_their_base_and_racing_ones_publish_once(api, db, lane):
     with db.session_scope() as session:  # another worker refreshed from the same publication
         assert published.publish(session, base.scores, supersedes=again, over=(again, base.base)) is None
     assert [p.id for p in _publications(db)] == [again, delta]
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["prior", "stored model"])
+def test_a_read_of_held_scores_runs_one_statement_with_the_active_model_in_it(
+    by_worker, api, db, lane, stored
+):
+    params = ScoringParams.from_mapping({})
+    if stored:  # the prior's coefficients as a stored, active model
+        fitted = churn_models.Fitted(scores.prior(params), [], None, [], None)
+        with db.session_scope() as session:
+            churn_models.store(session, fitted=fitted, params=params, activate=True)
+    _refresh(by_worker)
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with db.session(write=False) as session:
+        held_first = churn_models.current_scores(session, params, max_age_s=300)
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            again = churn_models.current_scores(session, params, max_age_s=300)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert again is held_first and again.model_version == churn_models.active(session, params)[1]
+    assert (again.model_version is not None) == stored
+    [statement] = statements
+    assert "published_scores" in statement and "churn_models" in statement
 
 
 def test_a_publication_loads_equal_to_the_scores_computed(api, db):

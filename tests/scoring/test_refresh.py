@@ -289,7 +289,7 @@ def test_a_delta_read_by_any_process_equals_the_whole_publication_of_the_same_sc
     assert base.id == base.base_id == base_id and base.scores is base.base
     previous, sizes = base, []
     for _round in range(4):
-        for _write_ in range(rng.randint(1, 4)):
+        for _write_ in range(rng.randint(1, 4)):  # noqa: B007 (the writes are the point, not their count)
             _write(api, rng, made, utcnow())
         published_id = _refresh(db, kept)
         whole = pickle.loads(pickle.dumps(computed[-1], protocol=pickle.HIGHEST_PROTOCOL))
