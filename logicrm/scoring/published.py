@@ -31,6 +31,7 @@ from sqlalchemy import ColumnElement, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import logicrm.memory
 import logicrm.network
 from logicrm.db import utcnow
 from logicrm.memory import paused_gc
@@ -41,10 +42,12 @@ from logicrm.scoring.scores import AccountScores, PortfolioScores
 
 @functools.cache
 def code_version() -> str:
-    """Fingerprint of the source defining the payloads (logicrm/network, scoring/scores.py, this module)."""
+    """Fingerprint of the source defining the payloads: logicrm/network, how memory.py pickles its classes,
+    scoring/scores.py and this module (the delta)."""
     sources = sorted(Path(logicrm.network.__file__).parent.glob("*.py"))
+    here = Path(__file__)
     digest = hashlib.sha256()
-    for source in (*sources, Path(__file__).with_name("scores.py"), Path(__file__)):
+    for source in (*sources, Path(logicrm.memory.__file__), here.with_name("scores.py"), here):
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -72,7 +75,7 @@ class Delta:
     """A publication's scores as the changes `apply` makes to its base's.
 
     An account's changes are the fields that differ: a write that moves one account's own risk moves
-    every connected account's network risk and explanation, never the satisfaction that weighs most.
+    every connected account's network risk and explanation, not their satisfaction (most of the bytes).
     """
 
     base_as_of: dt.datetime  # the base's, to tell it from a row that took its id (a restored database)
@@ -94,12 +97,11 @@ class Delta:
             before = base.accounts.get(customer_id)
             if before is None:
                 added[customer_id] = account
-            elif before is not account and before != account:
+            elif before != account:
                 changed[customer_id] = {
                     name: getattr(account, name)
                     for name in names
-                    if getattr(account, name) is not getattr(before, name)
-                    and getattr(account, name) != getattr(before, name)
+                    if getattr(account, name) != getattr(before, name)
                 }
         removed = tuple(c for c in base.accounts if c not in portfolio.accounts)
         return cls(base.as_of, fields, changed, added, removed)
