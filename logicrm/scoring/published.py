@@ -9,8 +9,8 @@ pickled it (`code_version`, a fingerprint of the modules defining what it holds)
 one that no longer unpickles, counts as no publication.
 
 After an incremental refresh the worker publishes a `Delta` over the full publication it started from
-(its base): the fields of the accounts that differ from the base's and the portfolio's other fields, a
-megabyte or two where the whole is tens of megabytes. Deltas are cumulative over their base, not
+(its base): the fields of the accounts that differ from the base's and the portfolio's other fields
+(2 MB at 10,000 accounts, where the whole is 44 MB). Deltas are cumulative over their base, not
 chained: a process holding the base applies the latest delta to it, one holding nothing loads the base
 first. What it assembles equals the full publication of the same scores.
 """

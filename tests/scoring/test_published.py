@@ -64,10 +64,13 @@ def _publications(db) -> list[PublishedScores]:
         return list(session.scalars(select(PublishedScores).order_by(PublishedScores.id)))
 
 
-def _refresh(app) -> int | None:
+def _refresh(app, kept: refresh.Kept | None = None) -> int | None:
     settings = app.config["LOGICRM"]
     return refresh.refresh(
-        app.extensions["logicrm.db"], app.config["LOGICRM_SCORING"], max_age_s=settings.scores_cache_seconds
+        app.extensions["logicrm.db"],
+        app.config["LOGICRM_SCORING"],
+        max_age_s=settings.scores_cache_seconds,
+        kept=kept,
     )
 
 
@@ -107,14 +110,17 @@ def test_the_worker_publishes_at_its_first_poll_after_a_write_and_reads_then_see
     assert [p.id for p in _publications(db)] == [published_id - 1, published_id]
 
 
+@pytest.mark.parametrize("newer", ["full", "delta"])
 def test_a_process_holding_older_scores_answers_from_them_while_a_thread_loads_the_newer(
-    by_worker, api, db, lane, monkeypatch
+    by_worker, api, db, lane, monkeypatch, newer
 ):
     shipper, _consignee = lane
-    _refresh(by_worker)
+    kept = refresh.Kept() if newer == "delta" else None  # a worker's: the newer is a delta over the older
+    _refresh(by_worker, kept)
     before = api.get(f"/customers/{shipper['id']}/health").json
     api.update(f"/customers/{shipper['id']}", {"tier": "vip"})
-    _refresh(by_worker)
+    _refresh(by_worker, kept)
+    assert (_publications(db)[-1].base_id is not None) == (newer == "delta")
     loading = threading.Event()
     load = published.load
 
