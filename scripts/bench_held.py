@@ -3,7 +3,8 @@ publication's size, one refresh (compute and publish), the process's first read 
 publication), its memory before and after, and health reads once the scores are held.
 
 With --incremental N it times the worker's incremental refresh after N writes of one account each
-(`scores.update`, `scores.score`, publishing, loading), after one full refresh.
+(`scores.update`, `scores.score`, publishing and the payload's size, the load of a process holding the
+previous publication), after one full refresh.
 
 With --stages N it times, N times, the stages between a write and its effect being held by a process
 instead: `scores.compute` per phase, pickling (and the payload's size), `published.publish` (pickling
@@ -38,7 +39,7 @@ from logicrm.db import utcnow
 from logicrm.relations.models import Interaction, InteractionKind
 from logicrm.scoring import model as churn_models
 from logicrm.scoring import published as publications
-from logicrm.scoring import refresh, revisions, scores
+from logicrm.scoring import refresh, scores
 from logicrm.scoring.models import PublishedScores
 from logicrm.users import keys as api_keys
 from logicrm.users import service as users
@@ -111,18 +112,22 @@ def stages(database, params, *, repeats: int, profile: str | None) -> None:
 
 def incremental(database, params, *, repeats: int) -> None:
     """Time what `logicrm worker` does for one written account after its first, full, refresh: the account
-    observed anew (`scores.update`), every account scored (`scores.score`), publishing and a process's
-    load; `repeats` writes, one line each (seconds of wall, CPU in brackets)."""
+    observed anew (`scores.update`), every account scored (`scores.score`), publishing (its payload's
+    size) and the load of a process holding the previous publication (`current_scores`); `repeats` writes,
+    one line each (seconds of wall, CPU in brackets)."""
+    clocks = {name: Clock() for name in ("update", "score", "publish")}
+    for module, name in ((scores, "update"), (scores, "score"), (publications, "publish")):
+        _timed(module, name, clocks[name])
     kept = refresh.Kept()
     with Clock() as full:
         refresh.refresh(database, params, max_age_s=1e9, kept=kept)
-    print(f"full refresh (compute and publish): {full}")
     with database.session(write=False) as reader:
         ids = list(reader.scalars(select(Customer.id).order_by(Customer.id)))
-        model, version = churn_models.active(reader, params)
+        churn_models.current_scores(reader, params, max_age_s=1e9, in_request=True)
+    print(f"full refresh (compute and publish): {full}; payload {_payload_mb(database):.1f} MB")
     steps = ("update", "score", "publish", "load", "total")
-    print(f"| write | {' s (CPU) | '.join(steps)} s (CPU) | load avg |")
-    print("|---" * (len(steps) + 2) + "|")
+    print(f"| write | {' s (CPU) | '.join(steps)} s (CPU) | payload MB | load avg |")
+    print("|---" * (len(steps) + 3) + "|")
     rng = random.Random(7)
     for run in range(1, repeats + 1):
         with database.session_scope() as session:
@@ -131,33 +136,42 @@ def incremental(database, params, *, repeats: int) -> None:
                     customer_id=rng.choice(ids), kind=InteractionKind("visit"), at=utcnow(), summary="bench"
                 )
             )
-        with database.session(write=False) as reader:
-            latest = publications.head(reader, config_hash=params.config_hash())
-            noted = revisions.noted(reader)
-            with Clock() as updating:
-                seen = scores.update(
-                    reader, kept.seen, params, ids=noted.accounts, now=utcnow(), revision=latest.now_at
-                )
-            with Clock() as scoring:
-                portfolio = scores.score(reader, seen, params, model=model, model_version=version)
-        with Clock() as publishing, database.session_scope() as writer:
-            kept.published_id = publications.publish(
-                writer, portfolio, supersedes=latest.id, claimed=noted.ids
-            )
-        kept.seen = seen
-        del portfolio
+        assert refresh.refresh(database, params, max_age_s=1e9, kept=kept) is not None
         gc.collect()
         with database.session(write=False) as reader, Clock() as loading:
-            held = publications.load(reader, publications.head(reader, config_hash=params.config_hash()))
-        assert held is not None and held.full_as_of is not None
-        del held
-        gc.unfreeze()
+            portfolio = churn_models.current_scores(reader, params, max_age_s=1e9, in_request=True)
+        assert portfolio.full_as_of is not None and not portfolio.stale
+        del portfolio
+        gc.unfreeze()  # what the load froze is held or garbage: let the next run collect the garbage
         gc.collect()
         total = Clock()
-        clocks = (updating, scoring, publishing, loading)
-        total.wall, total.cpu = sum(c.wall for c in clocks), sum(c.cpu for c in clocks)
-        cells = [str(clock) for clock in (*clocks, total)]
-        print(f"| {run} | {' | '.join(cells)} | {os.getloadavg()[0]:.1f} |", flush=True)
+        timed = (*clocks.values(), loading)
+        total.wall, total.cpu = sum(c.wall for c in timed), sum(c.cpu for c in timed)
+        cells = [str(clock) for clock in (*timed, total)]
+        print(
+            f"| {run} | {' | '.join(cells)} | {_payload_mb(database):.2f} | {os.getloadavg()[0]:.1f} |",
+            flush=True,
+        )
+
+
+def _timed(module, name: str, clock: Clock) -> None:
+    """Make `module.name` record its last call's wall and CPU seconds in `clock`."""
+    timed = getattr(module, name)
+
+    def timing(*args, **kwargs):
+        with clock:
+            return timed(*args, **kwargs)
+
+    setattr(module, name, timing)
+
+
+def _payload_mb(database) -> float:
+    """The size of the latest publication's payload."""
+    with database.session(write=False) as session:
+        size = session.scalar(
+            select(func.length(PublishedScores.payload)).order_by(PublishedScores.id.desc())
+        )
+    return size / 1e6
 
 
 def main() -> None:

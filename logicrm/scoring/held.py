@@ -1,14 +1,14 @@
 """The published scores each process holds: what a request reads.
 
 A process loads a publication (logicrm.scoring.published) once and answers from it until a newer one is
-published; it computes and publishes the scores itself only when nothing usable is published. `current`
-says whether the copy it hands out is `stale`.
+published (a delta over the full publication it holds: it applies it to its copy); it computes and
+publishes the scores itself only when nothing usable is published. `current` says whether the copy it
+hands out is `stale`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 import threading
 
@@ -22,8 +22,8 @@ from logicrm.scoring.scores import PortfolioScores
 
 log = logging.getLogger(__name__)
 
-# database URL -> (the publication held, its scores): each process loads a publication once
-_held: dict[str, tuple[tuple[int, dt.datetime], PortfolioScores]] = {}
+# database URL -> the publication held: each process loads a publication once
+_held: dict[str, published.Loaded] = {}
 _loading: set[str] = set()  # database URLs whose newer publication a thread is loading
 _lock = threading.Lock()
 
@@ -31,13 +31,15 @@ _lock = threading.Lock()
 def current(
     session: Session,
     params: ScoringParams,
+    latest: published.Head | None,
     *,
     model: ChurnModel,
     model_version: int | None,
     max_age_s: float,
     in_request: bool = False,
 ) -> PortfolioScores:
-    """Return the latest published scores, `stale` when writes (or another active model) are not in them.
+    """Return the latest published scores (`latest`: their head, as the caller read it), `stale` when
+    writes (or another active model) are not in them.
 
     Scores are computed off the request path (`logicrm worker`, the nightly health run): a read computes
     (and publishes) them only when nothing usable is published for these parameters by this code, or,
@@ -46,27 +48,26 @@ def current(
     process holds an older one: it answers from the one held, marked stale, and a thread loads the newer.
     """
     key = str(session.get_bind().url)
-    latest = published.head(session, config_hash=params.config_hash())
     with _lock:
         held = _held.get(key)
         if latest is None or (in_request and published.outdated(latest, model_version, max_age_s=max_age_s)):
             held = None
-        elif held is None or held[0] != (latest.id, latest.computed_at):
-            if held is not None and held[0][0] < latest.id and not in_request:
+        elif held is None or (held.id, held.computed_at) != (latest.id, latest.computed_at):
+            if held is not None and held.id < latest.id and not in_request:
                 _load_in_background(session, key, latest)
-                return dataclasses.replace(held[1], stale=True)
-            loaded = published.load(session, latest)  # None: removed since, or it does not unpickle
-            held = None if loaded is None else ((latest.id, latest.computed_at), loaded)
+                return dataclasses.replace(held.scores, stale=True)
+            # None: removed since, or it does not unpickle
+            held = published.load(session, latest, over=held)
         if held is None:
             claimed = revisions.noted(session).ids  # what the computation below includes
             computed = scores.compute(session, params, model=model, model_version=model_version)
             published_id = _publish(session, computed, supersedes=latest and latest.id, claimed=claimed)
             if published_id is not None:
-                _held[key] = ((published_id, computed.as_of), computed)
+                _held[key] = published.Loaded.full(published_id, computed)
             return computed
         _held[key] = held
     stale = latest.behind or latest.model_version != model_version
-    return dataclasses.replace(held[1], stale=True) if stale else held[1]
+    return dataclasses.replace(held.scores, stale=True) if stale else held.scores
 
 
 def forget() -> None:
@@ -88,12 +89,14 @@ def _load_in_background(session: Session, key: str, latest: published.Head) -> N
 
 def _load_held(engine, key: str, latest: published.Head) -> None:
     try:
+        with _lock:
+            over = _held.get(key)
         with Session(bind=engine.execution_options(**{WRITE_OPTION: False})) as reader:
-            loaded = published.load(reader, latest)
+            loaded = published.load(reader, latest, over=over)
         with _lock:
             held = _held.get(key)
-            if loaded is not None and (held is None or held[0][0] < latest.id):
-                _held[key] = ((latest.id, latest.computed_at), loaded)
+            if loaded is not None and (held is None or held.id < latest.id):
+                _held[key] = loaded
     except Exception:  # the next read starts another load
         log.exception("loading published scores %s failed", latest.id)
     finally:

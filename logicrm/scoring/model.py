@@ -29,7 +29,7 @@ from logicrm.network.churn import ChurnModel, Evaluation
 from logicrm.network.graph import GraphArrays
 from logicrm.network.params import ScoringParams
 from logicrm.scoring import held as held_scores
-from logicrm.scoring import queries, scores, signals
+from logicrm.scoring import published, queries, scores, signals
 from logicrm.scoring.models import ChurnModelRecord
 
 ORIGIN_STEP_DAYS = 30
@@ -296,41 +296,49 @@ def active(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | N
     """The model scores use: the active stored one, else (none, or `unusable`) the prior at the configured
     base rate.
 
-    Every scored read asks this: it reads the active model's key columns, and its coefficients only when
-    this process has not read that stored model yet (a stored model never changes; a new fit is a new row).
+    It reads the active model's key columns, and its coefficients only when this process has not read
+    that stored model yet (a stored model never changes; a new fit is a new row).
     """
     model, version, _passed_over = _in_force(session, params)
     return model, version
 
 
+# what tells the active stored model apart and whether it can score (`unusable`)
+_ACTIVE_KEY = (
+    ChurnModelRecord.id,
+    ChurnModelRecord.created_at,
+    ChurnModelRecord.version,
+    ChurnModelRecord.horizon_days,
+    ChurnModelRecord.inactive_days,
+    ChurnModelRecord.features,
+)
+
+
 def _in_force(session: Session, params: ScoringParams) -> tuple[ChurnModel, int | None, str | None]:
     """`active`'s model and version, and why the active stored model is passed over (None: it is used, or
     none is active)."""
-    found = session.execute(
-        select(
-            ChurnModelRecord.id,
-            ChurnModelRecord.created_at,
-            ChurnModelRecord.version,
-            ChurnModelRecord.horizon_days,
-            ChurnModelRecord.inactive_days,
-            ChurnModelRecord.features,
-        ).where(ChurnModelRecord.active.is_(True))
-    ).first()
-    if found is None:
+    found = session.execute(select(*_ACTIVE_KEY).where(ChurnModelRecord.active.is_(True))).first()
+    return _keyed(session, params, None if found is None else tuple(found))
+
+
+def _keyed(
+    session: Session, params: ScoringParams, key: tuple | None
+) -> tuple[ChurnModel, int | None, str | None]:
+    """`_in_force` for the active model's `_ACTIVE_KEY` values as read (None: none is active)."""
+    if key is None:
         return scores.prior(params), None, None
-    why = unusable(
-        params, horizon_days=found.horizon_days, inactive_days=found.inactive_days, features=found.features
-    )
+    model_id, created_at, version, horizon_days, inactive_days, features = key
+    why = unusable(params, horizon_days=horizon_days, inactive_days=inactive_days, features=features)
     if why is not None:
         return scores.prior(params), None, why
-    key, identity = str(session.get_bind().url), (found.id, found.created_at)
+    url, identity = str(session.get_bind().url), (model_id, created_at)
     with _lock:
-        held = _held.get(key)
+        held = _held.get(url)
     if held is None or held[0] != identity:
-        held = identity, as_model(session.get(ChurnModelRecord, found.id))
+        held = identity, as_model(session.get(ChurnModelRecord, model_id))
         with _lock:
-            _held[key] = held
-    return held[1], found.version, None
+            _held[url] = held
+    return held[1], version, None
 
 
 # database URL -> (the stored model read last, as (id, created_at), and it as the pure core's model)
@@ -342,10 +350,29 @@ def current_scores(
     session: Session, params: ScoringParams, *, max_age_s: float, in_request: bool = False
 ) -> scores.PortfolioScores:
     """The published scores under the model in force (held.current): what the API, the web pages and
-    the health checks read."""
-    model, version = active(session, params)
+    the health checks read.
+
+    Every scored read asks this: the latest publication's head and the active model's key columns are
+    one statement (a second reads the active model when nothing is published).
+    """
+    active_key = [
+        select(column).where(ChurnModelRecord.active.is_(True)).limit(1).scalar_subquery()
+        for column in _ACTIVE_KEY
+    ]
+    latest = published.head(session, config_hash=params.config_hash(), alongside=active_key)
+    if latest is None:
+        model, version, _passed_over = _in_force(session, params)
+    else:
+        found = None if latest.alongside[0] is None else latest.alongside
+        model, version, _passed_over = _keyed(session, params, found)
     return held_scores.current(
-        session, params, model=model, model_version=version, max_age_s=max_age_s, in_request=in_request
+        session,
+        params,
+        latest,
+        model=model,
+        model_version=version,
+        max_age_s=max_age_s,
+        in_request=in_request,
     )
 
 

@@ -66,7 +66,8 @@ class PublishedScores(Base):
     """The scored portfolio as one process computed it (logicrm.scoring.published), for all to read.
 
     Each publication names the one it supersedes (0: none), unique per configuration and code: two
-    processes that computed from the same publication publish once.
+    processes that computed from the same publication publish once. One an incremental refresh made
+    names the full publication it holds the changes over (`base_id`).
     """
 
     __tablename__ = "published_scores"
@@ -81,4 +82,5 @@ class PublishedScores(Base):
     model_version: Mapped[int | None]  # the stored churn model used (None: the prior)
     computed_at: Mapped[dt.datetime]  # the moment the scores describe (PortfolioScores.as_of)
     published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)  # the pickled PortfolioScores
+    base_id: Mapped[int | None]  # the full publication `payload` is a delta over (None: this is one)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # the pickled PortfolioScores, or published.Delta

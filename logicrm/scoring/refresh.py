@@ -7,7 +7,8 @@ own risk, the propagation over the network, the explanations and the value, all 
 does, under the kept portfolio priors. It computes the whole portfolio again when nothing is kept (its
 first poll), when the kept computation is `max_age_s` old, when a write's accounts are not known or it
 moved the graph (lanes, shipments, a customer created, deleted, churned, or whose roles changed),
-when another model became active, or when another process published meanwhile.
+when another model became active, or when another process published meanwhile. An incremental refresh
+publishes its changes over the full publication it started from (published.Delta), not the whole.
 
 Several workers may run: on PostgreSQL an advisory lock lets one compute at a time; on both backends a
 publication names the one it supersedes (unique), so two workers that computed from the same one
@@ -45,6 +46,7 @@ class Kept:
     published_id: int | None = None
     model_version: int | None = None
     full_at: dt.datetime | None = None  # when the full computation it started from was published
+    base: tuple[int, scores.PortfolioScores] | None = None  # that full publication: its id and scores
 
 
 def refresh(
@@ -80,14 +82,18 @@ def refresh(
             portfolio = scores.score(reader, seen, params, model=model, model_version=version)
         with database.session_scope() as writer:
             published_id = published.publish(
-                writer, portfolio, supersedes=latest and latest.id, claimed=noted.ids
+                writer,
+                portfolio,
+                supersedes=latest and latest.id,
+                claimed=noted.ids,
+                over=None if full else kept.base,
             )
     if kept is not None:
         kept.seen, kept.published_id, kept.model_version = (
             (seen, published_id, version) if published_id else (None, None, None)
         )
         if full:
-            kept.full_at = utcnow()
+            kept.full_at, kept.base = utcnow(), published_id and (published_id, portfolio)
     log.info(
         "scores at revision %s %s %s in %.1f s",
         portfolio.revision,

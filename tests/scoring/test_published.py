@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from logicrm.config import Settings
 from logicrm.customers.models import Customer, Tier
@@ -21,6 +21,7 @@ from logicrm.db import Database, make_engine
 from logicrm.health import runs
 from logicrm.network.params import ScoringParams
 from logicrm.scoring import held, published, refresh, scores
+from logicrm.scoring import model as churn_models
 from logicrm.scoring.models import PublishedScores
 from tests import factories
 from tests.racing import race
@@ -63,10 +64,13 @@ def _publications(db) -> list[PublishedScores]:
         return list(session.scalars(select(PublishedScores).order_by(PublishedScores.id)))
 
 
-def _refresh(app) -> int | None:
+def _refresh(app, kept: refresh.Kept | None = None) -> int | None:
     settings = app.config["LOGICRM"]
     return refresh.refresh(
-        app.extensions["logicrm.db"], app.config["LOGICRM_SCORING"], max_age_s=settings.scores_cache_seconds
+        app.extensions["logicrm.db"],
+        app.config["LOGICRM_SCORING"],
+        max_age_s=settings.scores_cache_seconds,
+        kept=kept,
     )
 
 
@@ -106,14 +110,17 @@ def test_the_worker_publishes_at_its_first_poll_after_a_write_and_reads_then_see
     assert [p.id for p in _publications(db)] == [published_id - 1, published_id]
 
 
+@pytest.mark.parametrize("newer", ["full", "delta"])
 def test_a_process_holding_older_scores_answers_from_them_while_a_thread_loads_the_newer(
-    by_worker, api, db, lane, monkeypatch
+    by_worker, api, db, lane, monkeypatch, newer
 ):
     shipper, _consignee = lane
-    _refresh(by_worker)
+    kept = refresh.Kept() if newer == "delta" else None  # a worker's: the newer is a delta over the older
+    _refresh(by_worker, kept)
     before = api.get(f"/customers/{shipper['id']}/health").json
     api.update(f"/customers/{shipper['id']}", {"tier": "vip"})
-    _refresh(by_worker)
+    _refresh(by_worker, kept)
+    assert (_publications(db)[-1].base_id is not None) == (newer == "delta")
     loading = threading.Event()
     load = published.load
 
@@ -217,6 +224,69 @@ def test_publishing_from_the_same_publication_twice_publishes_once(api, db, lane
     assert [p.id for p in _publications(db)] == [first, second]
 
 
+def test_deltas_keep_their_base_and_racing_ones_publish_once(api, db, lane):
+    shipper, _consignee = lane
+    params, kept = ScoringParams.from_mapping({}), refresh.Kept()
+
+    def worker_refresh() -> int:
+        published_id = refresh.refresh(db, params, max_age_s=300, kept=kept)
+        assert published_id is not None
+        return published_id
+
+    def tier(name: str) -> None:
+        assert api.update(f"/customers/{shipper['id']}", {"tier": name}).status_code == 200
+
+    full = worker_refresh()
+    deltas = []
+    for name in ("key", "vip", "standard"):
+        tier(name)
+        deltas.append(worker_refresh())
+    publications = _publications(db)
+    assert [(p.id, p.base_id) for p in publications] == [(full, None), (deltas[1], full), (deltas[2], full)]
+    assert len(publications[-1].payload) < len(publications[0].payload) / 2
+
+    factories.customer(api, "Another Co", roles=("consignee",))  # the graph moves: in full
+    again = worker_refresh()
+    # the superseded delta and its base stay for a reader loading them
+    assert [p.id for p in _publications(db)] == [full, deltas[2], again]
+    tier("key")
+    delta = worker_refresh()
+    assert [(p.id, p.base_id) for p in _publications(db)] == [(again, None), (delta, again)]
+    with db.session(write=False) as session:
+        base = published.load(session, published.head(session, config_hash=params.config_hash()))
+    with db.session_scope() as session:  # another worker refreshed from the same publication
+        assert published.publish(session, base.scores, supersedes=again, over=(again, base.base)) is None
+    assert [p.id for p in _publications(db)] == [again, delta]
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["prior", "stored model"])
+def test_a_read_of_held_scores_runs_one_statement_with_the_active_model_in_it(
+    by_worker, api, db, lane, stored
+):
+    params = ScoringParams.from_mapping({})
+    if stored:  # the prior's coefficients as a stored, active model
+        fitted = churn_models.Fitted(scores.prior(params), [], None, [], None)
+        with db.session_scope() as session:
+            churn_models.store(session, fitted=fitted, params=params, activate=True)
+    _refresh(by_worker)
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with db.session(write=False) as session:
+        held_first = churn_models.current_scores(session, params, max_age_s=300)
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            again = churn_models.current_scores(session, params, max_age_s=300)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert again is held_first and again.model_version == churn_models.active(session, params)[1]
+    assert (again.model_version is not None) == stored
+    [statement] = statements
+    assert "published_scores" in statement and "churn_models" in statement
+
+
 def test_a_publication_loads_equal_to_the_scores_computed(api, db):
     build_portfolio(api)  # departments with surveys, lanes with shipments: every kind of record scored
     with db.session(write=False) as session:
@@ -224,7 +294,7 @@ def test_a_publication_loads_equal_to_the_scores_computed(api, db):
     with db.session_scope() as session:
         published.publish(session, scored, supersedes=None)
     with db.session(write=False) as session:
-        loaded = published.load(session, published.head(session, config_hash=scored.config_hash))
+        loaded = published.load(session, published.head(session, config_hash=scored.config_hash)).scores
     assert loaded.accounts == scored.accounts
     assert any(a.satisfaction.dimensions for a in loaded.accounts.values())
     assert any(a.explanation.drivers for a in loaded.accounts.values())

@@ -1,12 +1,16 @@
 """Incremental refresh (logicrm/scoring/refresh.py, scores.update, revisions' notes): after writes whose
 accounts are known, observing those accounts anew gives every account the scores a full computation gives
-at the same moment under the same portfolio priors; anything else is computed in full."""
+at the same moment under the same portfolio priors; anything else is computed in full. Its publication, a
+delta over the full one it started from, reads back as the whole would."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import pickle
 import random
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
@@ -16,6 +20,7 @@ from logicrm.health import runs
 from logicrm.network.params import ScoringParams
 from logicrm.relations.models import Interaction
 from logicrm.scoring import published, refresh, revisions, scores
+from logicrm.scoring.models import PublishedScores
 from tests import factories as f
 
 PARAMS = ScoringParams.from_mapping({})
@@ -224,7 +229,7 @@ def test_the_worker_refreshes_a_written_account_alone_and_falls_back_to_full_whe
     assert published_id is not None and len(observed) == 1  # no full observation
     with db.session(write=False) as session:
         latest = published.head(session, config_hash=PARAMS.config_hash())
-        portfolio = published.load(session, latest)
+        portfolio = published.load(session, latest).scores
         assert not latest.behind and latest.id == published_id
         assert revisions.noted(session).ids == ()  # the notes it refreshed for are cleared
         assert session.scalar(select(func.count()).select_from(revisions.DirtyAccount)) == 0
@@ -251,3 +256,66 @@ def test_a_read_or_a_health_run_that_computes_clears_the_notes_its_scores_includ
     assert runs.run_health(db, runs.RunConfig.of_app(app.config)).status == runs.RunStatus.SUCCEEDED
     with db.session(write=False) as session:
         assert revisions.noted(session).ids == ()
+
+
+def _equal(assembled: scores.PortfolioScores, whole: scores.PortfolioScores) -> None:
+    """Every field equal; the graph's arrays (numpy, whose == is elementwise) array by array."""
+    for field in dataclasses.fields(whole):
+        mine, theirs = getattr(assembled, field.name), getattr(whole, field.name)
+        if field.name == "arrays":
+            for array in dataclasses.fields(theirs):
+                assert np.array_equal(getattr(mine, array.name), getattr(theirs, array.name)), array.name
+        else:
+            assert mine == theirs, field.name
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_delta_read_by_any_process_equals_the_whole_publication_of_the_same_scores(
+    api, db, monkeypatch, seed
+):
+    rng = random.Random(seed)
+    made = _portfolio(api, rng, utcnow().replace(microsecond=0))
+    computed = []  # what the worker published, as it computed it
+    publish = published.publish
+    monkeypatch.setattr(
+        published,
+        "publish",
+        lambda s, portfolio, **k: computed.append(portfolio) or publish(s, portfolio, **k),
+    )
+    kept = refresh.Kept()
+    base_id = _refresh(db, kept)
+    with db.session(write=False) as session:
+        base = published.load(session, published.head(session, config_hash=PARAMS.config_hash()))
+    assert base.id == base.base_id == base_id and base.scores is base.base
+    previous, sizes = base, []
+    for _round in range(4):
+        for _write_ in range(rng.randint(1, 4)):  # noqa: B007 (the writes are the point, not their count)
+            _write(api, rng, made, utcnow())
+        published_id = _refresh(db, kept)
+        whole = pickle.loads(pickle.dumps(computed[-1], protocol=pickle.HIGHEST_PROTOCOL))
+        with db.session(write=False) as session:
+            latest = published.head(session, config_hash=PARAMS.config_hash())
+            delta = pickle.loads(
+                session.scalar(select(PublishedScores.payload).where(PublishedScores.id == latest.id))
+            )
+            readers = {
+                "holding the base": published.load(session, latest, over=base),
+                "holding an earlier delta": published.load(session, latest, over=previous),
+                "holding nothing": published.load(session, latest),
+            }
+        assert latest.id == published_id and isinstance(delta, published.Delta)
+        # the fields that differ of the accounts that do (a write may change none), over the base's arrays
+        before = base.scores.accounts
+        assert delta.changed.keys() == {c for c, a in whole.accounts.items() if a != before[c]}
+        assert all(
+            v != getattr(before[c], n) for c, fields in delta.changed.items() for n, v in fields.items()
+        )
+        assert delta.added == {} and delta.removed == () and "arrays" not in delta.fields
+        sizes.append(len(delta.changed))
+        for reader, loaded in readers.items():
+            assert loaded.base_id == base_id, reader
+            _equal(loaded.scores, whole)
+            assert loaded.scores.accounts is not previous.scores.accounts  # a new dict per publication
+        assert readers["holding the base"].scores.arrays is base.scores.arrays  # not unpickled again
+        previous = readers["holding an earlier delta"]
+    assert max(sizes) > 0
