@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from logicrm.audit.models import AuditEvent
 from logicrm.customers.models import Customer
@@ -105,3 +105,35 @@ def test_tickets_an_import_resolves_get_their_callbacks_once_as_the_api_gives_th
     assert again.counts["updated"] == 3, again.counts
     with db.session(write=False) as session:
         assert [t.id for t in session.scalars(select(Task).order_by(Task.id))] == [t.id for t in tasks]
+
+
+def test_the_callbacks_of_a_batch_cost_the_same_statements_however_many_tickets_it_resolves(app, db, actors):
+    _world(app)
+    refs = [f"T{n}" for n in range(7)]
+
+    def claims(status: str, chosen: list[str]) -> str:
+        return csv_text(
+            TICKETS,
+            [[ref, "S1", "claim", f"claim {ref}", "2026-03-05T08:00:00Z", status, ""] for ref in chosen],
+        )
+
+    run_import(app, "tickets", claims("in_progress", refs))
+    with db.session_scope() as session:
+        for ticket in session.scalars(select(Ticket)):
+            ticket.root_cause, ticket.resolution = RootCause.HANDLING_DAMAGE, "sorted out"
+    counted = []
+    for chosen in (refs[:2], refs[2:]):
+        statements = []
+
+        def count(_conn, _cursor, statement, *_args, statements=statements):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert run_import(app, "tickets", claims("resolved", chosen)).counts["updated"] == len(chosen)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        counted.append(len(statements))
+    with db.session(write=False) as session:
+        assert len(session.scalars(select(Task).where(Task.kind == TaskKind.CALLBACK)).all()) == len(refs)
+    assert counted[0] == counted[1], counted  # 2 and 5 tickets resolved
