@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from logicrm import db
 from logicrm.customers import records, teams
 from logicrm.customers.models import Customer
 from logicrm.db import utcnow
@@ -29,32 +31,61 @@ def schedule(session: Session, *, user: User | None, ticket: Ticket) -> Task | N
     """Open the callback task of a ticket just resolved or closed, when the rulebook asks one for its kind
     (once per ticket: a ticket reopened and closed again keeps its first callback); it is due the
     rulebook's days after the ticket was resolved."""
-    book = rulebook.current(session)
-    callback = book.callback
-    if str(ticket.kind) not in callback.kinds:
-        return None
-    customer = session.get(Customer, ticket.customer_id)
-    assignee = ticket.assignee_id
-    if not tasks.takes_tasks(session, user_id=assignee, customer_id=customer.id):
-        assignee = teams.person_for(session, customer_id=customer.id, who=teams.OWNER)
-    contact = session.get(Contact, ticket.contact_id) if ticket.contact_id else None
-    who = contact.name if contact else customer.name
-    ask = " and ask how satisfied they are with how it was handled (1–5)" if callback.survey else ""
-    return tasks.open_task(
-        session,
-        customer_id=customer.id,
-        kind=TaskKind.CALLBACK,
-        title=f"Call {who} back: is '{ticket.subject}' settled?{ask}",
-        due_on=(ticket.resolved_at or utcnow()).date()
-        + dt.timedelta(days=callback.due_days[str(customer.tier)]),
-        source=TaskSource.CALLBACK,
-        dedupe_key=f"callback:{ticket.id}",
-        assignee_id=assignee,
-        user=user,
-        ticket_id=ticket.id,
-        contact_id=ticket.contact_id,
-        department_id=contact.department_id if contact else None,
+    (task_id,) = schedule_many(session, user=user, tickets=[ticket])
+    return None if task_id is None else session.get(Task, task_id)
+
+
+def schedule_many(session: Session, *, user: User | None, tickets: list) -> list[int | None]:
+    """`schedule` for each ticket (an object or row with the ticket's columns), in order, in a few queries
+    however many: the new callback task's id for each, None where none is opened."""
+    callback = rulebook.current(session).callback
+    asked = [ticket for ticket in tickets if str(ticket.kind) in callback.kinds]
+    if not asked:
+        return [None] * len(tickets)
+    accounts = {
+        customer_id: (name, str(tier))
+        for customer_id, name, tier in session.execute(
+            select(Customer.id, Customer.name, Customer.tier).where(
+                db.among(session.connection(), Customer.id, {t.customer_id for t in asked})
+            )
+        )
+    }
+    takers = tasks.takers(session, pairs=[(t.assignee_id, t.customer_id) for t in asked])
+    stands = teams.people(
+        session, customer_ids={t.customer_id for t in asked if (t.assignee_id, t.customer_id) not in takers}
     )
+    contacts = {
+        contact_id: (name, department_id)
+        for contact_id, name, department_id in session.execute(
+            select(Contact.id, Contact.name, Contact.department_id).where(
+                db.among(session.connection(), Contact.id, {t.contact_id for t in asked if t.contact_id})
+            )
+        )
+    }
+    ask = " and ask how satisfied they are with how it was handled (1–5)" if callback.survey else ""
+    specs = []
+    for ticket in asked:
+        name, tier = accounts[ticket.customer_id]
+        assignee = ticket.assignee_id
+        if (assignee, ticket.customer_id) not in takers:
+            assignee = stands[ticket.customer_id].get(teams.OWNER)
+        contact = contacts.get(ticket.contact_id)
+        specs.append(
+            dict(
+                customer_id=ticket.customer_id,
+                kind=TaskKind.CALLBACK,
+                title=f"Call {contact[0] if contact else name} back: is '{ticket.subject}' settled?{ask}",
+                due_on=(ticket.resolved_at or utcnow()).date() + dt.timedelta(days=callback.due_days[tier]),
+                source=TaskSource.CALLBACK,
+                dedupe_key=f"callback:{ticket.id}",
+                assignee_id=assignee,
+                ticket_id=ticket.id,
+                contact_id=ticket.contact_id,
+                department_id=contact[1] if contact else None,
+            )
+        )
+    opened = iter(tasks.open_tasks_once(session, specs=specs, user=user))
+    return [next(opened) if str(ticket.kind) in callback.kinds else None for ticket in tickets]
 
 
 def record(

@@ -27,7 +27,7 @@ from logicrm.db import utcnow
 from logicrm.errors import DomainError, field_error
 from logicrm.lanes.models import Link
 from logicrm.rulebook import service as rulebook
-from logicrm.rulebook.document import Rulebook
+from logicrm.rulebook.document import HandlingPlan, Rulebook
 from logicrm.tasks import service as tasks
 from logicrm.tickets import callbacks, timeline
 from logicrm.tickets.models import (
@@ -220,20 +220,34 @@ def _closing_rules(data: dict, ticket: Mapping) -> None:
 
 
 def _written_each(session: Session, user: User, writes: list[tuple[Ticket, dict, bool]]) -> None:
-    """_written for each write in turn; their timeline entries go to the database in one bulk insert."""
+    """_written for each write in turn; their timeline entries go to the database in one bulk insert, the
+    callbacks of the tickets just resolved or closed are opened together (callbacks.schedule_many)."""
     entries: list[dict] = []
+    resolved: list[Ticket] = []
+    plans: dict[tuple, HandlingPlan] = {}  # (sla version, kind, severity): a batch's tickets share a few
     for ticket, changes, created in writes:
-        entries += _written(session, user, ticket, changes, created=created)
+        entries += _written(session, user, ticket, changes, created=created, plans=plans, resolved=resolved)
+    callbacks.schedule_many(session, user=user, tickets=resolved)
     timeline.add_many(session, entries)
 
 
-def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, created: bool) -> list[dict]:
-    """The timeline entries of a write; schedule the callback of a complaint or claim that was just resolved
-    or closed."""
+def _written(
+    session: Session,
+    user: User,
+    ticket: Ticket,
+    changes: dict,
+    *,
+    created: bool,
+    plans: dict[tuple, HandlingPlan],
+    resolved: list[Ticket],
+) -> list[dict]:
+    """The timeline entries of a write; a ticket just resolved or closed goes to `resolved` (its callback,
+    when the rulebook asks one for its kind). `plans` keeps the handling plans looked up so far."""
     if created:
-        plan = rulebook.get(session, version=ticket.sla_version or 0).plan_for(
-            str(ticket.kind), str(ticket.severity)
-        )
+        key = (ticket.sla_version or 0, str(ticket.kind), str(ticket.severity))
+        if key not in plans:
+            plans[key] = rulebook.get(session, version=key[0]).plan_for(key[1], key[2])
+        plan = plans[key]
         details = {
             "first_response_due_at": _iso(ticket.first_response_due_at),
             "resolution_due_at": _iso(ticket.resolution_due_at),
@@ -275,7 +289,7 @@ def _written(session: Session, user: User, ticket: Ticket, changes: dict, *, cre
                 details=details,
             )
         )
-        callbacks.schedule(session, user=user, ticket=ticket)
+        resolved.append(ticket)
     else:
         text = f"status: {before} → {after}"
         details = {"status": [before, after]}

@@ -242,19 +242,19 @@ class RelatedKind(BulkKind):
 
     def follow_writes(self, ctx: Context, plan: Plan, new: list[dict]) -> None:
         """What follows each create and update, as records.create and records.update have it follow (the
-        kind's `written`: an interaction's follow-up task, a ticket's timeline), on the rows as stored."""
-        kind, model, session = self.record_kind, self.model, ctx.session
+        kind's `written`: an interaction's follow-up task, a ticket's timeline), on the rows as stored.
+
+        The rows are read back as plain result rows through the table's column types: the values and
+        attribute names an ORM object would give (enums, aware datetimes) without building, instrumenting
+        and tracking an object per row, which cost as much as the rest of the hooks."""
+        kind, table, connection = self.record_kind, self.model.__table__, ctx.session.connection()
         ids = [stored["id"] for stored in new] + [old["id"] for _row, old, _changed in plan.updates]
         written = {
             record.id: record
-            for record in session.scalars(
-                select(model)
-                .where(db.among(session.connection(), model.id, ids))
-                .execution_options(populate_existing=True)  # the bulk statements bypassed the session
-            )
+            for record in connection.execute(select(table).where(db.among(connection, table.c.id, ids)))
         }
         kind.written(
-            session,
+            ctx.session,
             ctx.user,
             [
                 *(

@@ -172,7 +172,9 @@ class Customers(BulkKind):
         is the same legal entity; a same or similar name is refused unless the row sets allow_duplicate),
         then among the file's own rows the same registration number or, for a new row, the same name."""
         conflicts = customers.duplicates(ctx.session, user=ctx.user, candidates=[c for _row, c in candidates])
-        taken = ctx.state.setdefault("taken", {})  # (column, key) -> line of the file taking it
+        # column -> key -> line of the file taking it (a dict a column: a (column, key) tuple a row would
+        # be a fifth of what the file leaves in memory)
+        taken = ctx.state.setdefault("taken", {"registration_number": {}, "name": {}})
         for (row, candidate), conflict in zip(candidates, conflicts, strict=True):
             if conflict is not None:
                 self.refuse(ctx, row, conflict)
@@ -182,7 +184,7 @@ class Customers(BulkKind):
                 keys.append(("name", names.normalize_name(candidate.name)))
             keys = [(column, key) for column, key in keys if key]
             earlier = next(
-                ((column, taken[column, key]) for column, key in keys if (column, key) in taken), None
+                ((column, taken[column][key]) for column, key in keys if key in taken[column]), None
             )
             if earlier is not None:
                 column, line = earlier
@@ -196,7 +198,8 @@ class Customers(BulkKind):
                     ),
                 )
             else:
-                taken.update(dict.fromkeys(keys, row.line))
+                for column, key in keys:
+                    taken[column][key] = row.line
 
     def apply(self, ctx: Context, plan: Plan) -> None:
         table = Customer.__table__
@@ -252,7 +255,7 @@ class Customers(BulkKind):
         """Set the referrals, now that every customer of the file exists (a referral changed is an update
         of its own, as customers.update records it)."""
         pending = [item for item in ctx.pending if item is not None]
-        refs = {referred for _row, _id, referred, _counted in pending if referred}
+        refs = {referred for _line, _cells, _id, referred, _counted in pending if referred}
         known = {}
         for chunk in chunked(refs):
             known.update(
@@ -265,18 +268,17 @@ class Customers(BulkKind):
                 ).all()
             )
         connection, invalid, wanted = ctx.session.connection(), [], {}
-        for row, customer_id, referred, counted in pending:
+        for line, cells, customer_id, referred, counted in pending:
             referred_id = known.get(referred)
             if referred and referred_id is None:
-                row.error(
-                    "referred_by_ref",
-                    f"no customer with external_ref {referred!r} in the database or this file",
-                )
+                reason = f"no customer with external_ref {referred!r} in the database or this file"
             elif referred_id == customer_id:
-                row.error("referred_by_ref", "a customer cannot refer itself")
+                reason = "a customer cannot refer itself"
             else:
                 wanted[customer_id] = (referred_id, counted)
                 continue
+            row = Row(Batch([line], [cells]), 0, {})
+            row.error("referred_by_ref", reason)
             ctx.counts[counted] -= 1
             invalid.append(row)
         differing = {}  # only the customers whose referral changes: the file's every customer would not stay flat
@@ -394,14 +396,16 @@ def _insists(row: Row, old: Mapping | None) -> bool:
 
 def _referral(row: Row, customer_id: int, counted: str) -> tuple | None:
     """What the row leaves for after the last row: its referral (the referring customer may be further
-    down the file). `counted` is the count the row went to, moved if the referral turns out invalid or a
-    change."""
+    down the file), as (line, cells, customer id, referred external_ref, count), the line and cells kept to
+    report the row should the referral be invalid. `counted` is the count the row went to, moved if the
+    referral turns out invalid or a change. A new customer without a referral leaves nothing: it has none
+    to set or clear, and what every row leaves grows with the file."""
     if "referred_by_ref" not in row.values:
         return None
     referred = row.values["referred_by_ref"]
-    # A row alone, not its batch: memory stays flat however long the file. An empty referral can not fail.
-    alone = Row(Batch([row.line], [row.cells]), 0, {}) if referred else None
-    return (alone, customer_id, referred, counted)
+    if referred is None:  # can not fail: nothing to report
+        return None if counted == "created" else (None, None, customer_id, None, counted)
+    return (row.line, row.cells, customer_id, referred, counted)
 
 
 def _customer_versions(customer: Customer) -> tuple:

@@ -111,3 +111,21 @@ def test_a_probable_duplicate_is_flagged_not_created_unless_the_row_insists(app,
 def _rejects(db, job_id: int):
     with db.session(write=False) as session:
         return session.scalars(select(ImportReject).where(ImportReject.job_id == job_id)).all()
+
+
+def test_an_emptied_referral_is_cleared_and_a_bad_one_rejected_with_its_line_and_cells(app, db, actors):
+    header = ("external_ref", "name", "referred_by_ref")
+    run_import(app, "customers", csv_text(header, [["A", "Alpha", ""], ["B", "Beta", "A"]]))
+    rows = [["A", "Alpha", "A"], ["B", "Beta", ""], ["C", "Gamma", "B"]]
+    job = run_import(app, "customers", csv_text(header, rows), skip_invalid=True)
+    assert (job.counts["created"], job.counts["updated"], job.counts["invalid"]) == (1, 1, 1), job.counts
+    [reject] = [reject for reject in _rejects(db, job.id) if reject.errors]
+    assert (reject.line, reject.cells["values"], reject.errors) == (
+        2,
+        ["A", "Alpha", "A"],
+        [{"column": "referred_by_ref", "reason": "a customer cannot refer itself"}],
+    )
+    with db.session(write=False) as session:
+        ids = dict(session.execute(select(Customer.external_ref, Customer.id)).all())
+        referred = dict(session.execute(select(Customer.external_ref, Customer.referred_by_id)).all())
+    assert referred == {"A": None, "B": None, "C": ids["B"]}
