@@ -316,9 +316,12 @@ def world(args, workdir: str) -> tuple[str, str, list[int]]:
 
 
 def _copy(path: str, name: str, workdir: str, pythonpath: str | None) -> Build:
-    """A build on a copy of the portfolio, with the worker beside it."""
+    """A build on a copy of the portfolio, with the worker beside it; this checkout's copy at its schema (a
+    kept world may be older than this checkout)."""
     copy = os.path.join(workdir, f"{name}.db")
     shutil.copyfile(path, copy)
+    if pythonpath is None:
+        migrate.upgrade(make_engine(f"sqlite:///{copy}"))
     return Build(name, copy, pythonpath, True)
 
 
