@@ -198,7 +198,9 @@ def _touched(session: Session, written: list) -> set[int] | None:
             known |= dict(
                 session.connection()
                 .execute(
-                    select(_RESPONSES.c.id, _RESPONSES.c.customer_id).where(_RESPONSES.c.id.in_(missing))
+                    select(_RESPONSES.c.id, _RESPONSES.c.customer_id).where(
+                        db.among(session.connection(), _RESPONSES.c.id, missing)
+                    )
                 )
                 .all()
             )

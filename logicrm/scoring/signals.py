@@ -219,11 +219,9 @@ def lane_totals(flows, params: ScoringParams) -> LaneTotals:
 
 def build(
     data, params: ScoringParams, satisfaction, before, *, now: dt.datetime, alive: dict[int, float],
-    last_shipped: dict[int, int], first_seen: dict[int, int], problems, lanes: LaneTotals | None = None,
+    last_shipped: dict[int, int], first_seen: dict[int, int], problems, lanes: LaneTotals,
 ) -> dict[int, RiskSignals]:  # fmt: skip
-    """Gather the evidence of each account of `data.customers`, over the lanes' totals (`lanes`, summed
-    from `data.flows` when not given)."""
-    lanes = lanes or lane_totals(data.flows, params)
+    """Gather the evidence of each account of `data.customers`, over the lanes' totals (`lane_totals`)."""
     today = queries.day_number(now)
     signals = {}
     for row in data.customers:
