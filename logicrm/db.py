@@ -44,6 +44,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
@@ -96,6 +97,9 @@ def new_external_ref() -> str:
 
 
 WRITE_OPTION = "logicrm_write"
+# a writer that would rather fail at once ("database is locked", see `busy`) than wait for SQLite's lock:
+# for writes a read makes in passing, which must never keep its caller waiting on another writer
+NO_WAIT_OPTION = "logicrm_no_wait"
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, **kwargs) -> Engine:
@@ -120,10 +124,24 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, **kwargs) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        writer = connection.get_execution_options().get(WRITE_OPTION, True)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        options = connection.get_execution_options()
+        if not options.get(WRITE_OPTION, True):
+            connection.exec_driver_sql("BEGIN")
+        elif options.get(NO_WAIT_OPTION):
+            connection.exec_driver_sql("PRAGMA busy_timeout=0")
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def busy(error: OperationalError) -> bool:
+    """Whether SQLite refused a `NO_WAIT_OPTION` writer because another writer holds the lock."""
+    return "database is locked" in str(error.orig)
 
 
 class Database:

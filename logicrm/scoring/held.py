@@ -12,9 +12,10 @@ import dataclasses
 import logging
 import threading
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from logicrm.db import WRITE_OPTION
+from logicrm.db import NO_WAIT_OPTION, WRITE_OPTION, busy
 from logicrm.network.churn import ChurnModel
 from logicrm.network.params import ScoringParams
 from logicrm.scoring import published, revisions, scores
@@ -108,9 +109,22 @@ def _publish(
     session: Session, portfolio: PortfolioScores, *, supersedes: int | None, claimed: tuple[int, ...]
 ) -> int | None:
     """Publish from a read: in the caller's transaction when it writes, else in a writer of its own (an
-    SQLite reader cannot write, and a second writer beside a writing caller would wait for its lock)."""
+    SQLite reader cannot write, and a second writer beside a writing caller would wait for its lock).
+
+    That writer does not wait for SQLite's lock: while another writer holds it (an import, the health
+    run) the read answers from what it computed and leaves the publishing to a later read or the worker.
+    """
     bind = session.get_bind()
     if bind.get_execution_options().get(WRITE_OPTION, True):
         return published.publish(session, portfolio, supersedes=supersedes, claimed=claimed)
-    with Session(bind=bind.execution_options(**{WRITE_OPTION: True})) as writer, writer.begin():
-        return published.publish(writer, portfolio, supersedes=supersedes, claimed=claimed)
+    try:
+        with (
+            Session(bind=bind.execution_options(**{WRITE_OPTION: True, NO_WAIT_OPTION: True})) as writer,
+            writer.begin(),
+        ):
+            return published.publish(writer, portfolio, supersedes=supersedes, claimed=claimed)
+    except OperationalError as error:
+        if not busy(error):
+            raise
+        log.info("scores computed by a read not published: another writer holds the database")
+        return None

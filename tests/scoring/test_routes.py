@@ -7,12 +7,14 @@ import math
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from logicrm.demo import load_demo
 from logicrm.dumping import FLOAT_PLACES
 from logicrm.lanes.models import Link
 from logicrm.network.params import ScoringParams
+from logicrm.scoring import held
+from logicrm.scoring.models import PublishedScores
 from tests.conftest import Api, fresh_app
 
 
@@ -291,9 +293,31 @@ def test_what_if_takes_no_write_lock(admin, demo):
     if database.engine.dialect.name != "sqlite":
         pytest.skip("write locks are SQLite's concern")
     shipper = admin.get("/shippers").json["items"][0]["id"]
+    assert admin.get("/network/risk").status_code == 200  # the scores are published: nothing to compute
     with database.session() as writer:
         writer.execute(select(func.count()).select_from(Link))  # BEGIN IMMEDIATE: the write lock is held
         started = time.perf_counter()
         response = admin.post("/network/what-if", json={"remove_customers": [shipper]})
         assert response.status_code == 200
         assert time.perf_counter() - started < 5  # a writer would wait out the 30 s busy timeout
+
+
+def test_a_read_computing_the_scores_does_not_wait_for_another_writer_to_publish_them(admin, demo):
+    """With nothing published, a read computes the scores and publishes them in passing; while another
+    writer holds SQLite's lock it answers without publishing instead of waiting out the busy timeout."""
+    database = demo[0].extensions["logicrm.db"]
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("write locks are SQLite's concern")
+    with database.session_scope() as session:
+        session.execute(delete(PublishedScores))
+    held.forget()
+    with database.session() as writer:
+        writer.execute(select(func.count()).select_from(Link))  # BEGIN IMMEDIATE: the write lock is held
+        started = time.perf_counter()
+        assert admin.get("/network/risk").status_code == 200
+        assert time.perf_counter() - started < 25  # computing takes seconds; the busy timeout is 30 s
+    with database.session(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(PublishedScores)) == 0
+    assert admin.get("/network/risk").status_code == 200  # the lock is free: this read publishes
+    with database.session(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(PublishedScores)) == 1
