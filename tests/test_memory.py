@@ -18,7 +18,7 @@ class _One:
 
 
 def test_an_object_pickled_by_its_fields_unpickles_equal_through_its_class():
-    gap = DimensionGap("timeliness", 0.25, -3.0, "below expectations", 1.5)
+    gap = DimensionGap("timeliness", 0.25, "below expectations", 1.5)
     payload = pickle.dumps(gap, protocol=pickle.HIGHEST_PROTOCOL)
     assert pickle.loads(payload) == gap and copy.deepcopy(gap) == gap
     assert pickle.loads(pickle.dumps(_One(0.5))) == _One(0.5)

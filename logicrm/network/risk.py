@@ -44,11 +44,12 @@ class Driver:
 @dataclass(frozen=True, slots=True)
 class OwnRisk:
     """Own churn risk r0, the input of propagation: `evidence` is the churn model's probability from the
-    account's own evidence (each feature's contribution to its logit in `contributions`), raised by the
-    partners that left lately (their shares of r0 in `departed`)."""
+    account's own evidence, raised by the partners that left lately (their shares of r0 in `departed`).
+
+    The features' contributions to the logit are not kept here: `explain` turns them into drivers, and
+    the published scores hold one of these per account (issue 13, target 6)."""
 
     risk: float
-    contributions: dict[str, float]
     evidence: float | None = None  # None: risk is all own evidence
     departed: tuple[Driver, ...] = ()
 
@@ -211,6 +212,7 @@ def explain(
     own: Mapping[Hashable, OwnRisk],
     params: ScoringParams,
     *,
+    contributions: Mapping[Hashable, Mapping[str, float]],
     baseline: float,
     nodes: Iterable[Hashable] | None = None,
     top: int | None = None,
@@ -218,7 +220,7 @@ def explain(
     """Attribute each account's network risk r to its drivers, largest first.
 
     r0 goes to the baseline (the average account's risk) and, for the rest, to own drivers in proportion
-    to their positive logit contributions; r − r0 goes to in-neighbours j in proportion to −log(1 − a_ji·m_ji), their
+    to their positive logit contributions (`contributions`: per account, feature → its part of the logit); r − r0 goes to in-neighbours j in proportion to −log(1 − a_ji·m_ji), their
     terms in −log(1 − r). The top drivers are named, the rest summed as 'other'.
     """
     top = params.explain_top if top is None else top
@@ -241,7 +243,7 @@ def explain(
             Driver("neighbour", arrays.nodes[j], s)
             for j, s in zip(arrays.src[arcs[lo:hi]].tolist(), shares[lo:hi].tolist(), strict=True)
         ]
-        drivers = _own_drivers(own[node], baseline) + neighbours
+        drivers = _own_drivers(own[node], contributions[node], baseline) + neighbours
         drivers.sort(key=lambda d: d.share, reverse=True)
         named, rest = drivers[:top], drivers[top:]
         if rest:
@@ -250,10 +252,10 @@ def explain(
     return result
 
 
-def _own_drivers(own: OwnRisk, baseline: float) -> list[Driver]:
+def _own_drivers(own: OwnRisk, contributions: Mapping[str, float], baseline: float) -> list[Driver]:
     evidence = own.from_evidence
     base = min(baseline, evidence)
-    positive = {k: c for k, c in own.contributions.items() if c > 0}
+    positive = {k: c for k, c in contributions.items() if c > 0}
     if not positive:
         drivers = [Driver("baseline", None, evidence)] if evidence > 0 else []
         return [*drivers, *own.departed]

@@ -80,22 +80,35 @@ class Priors:
         return self.dimensions.get(name, self.satisfaction)
 
 
+class _GapOfScore:
+    """`gap`: the score as the gap to expectation in 1–7 scale points (`gap_points`), None with no score.
+
+    Derived on reading, not held: the published scores hold some 300,000 verdicts at 10k accounts, and a
+    float and its slot each would be ~10 MB of every reading process (issue 13, target 6).
+    """
+
+    __slots__ = ()
+
+    @property
+    def gap(self) -> float | None:
+        return None if self.score is None else gap_points(self.score)
+
+
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
-class DimensionGap:
+class DimensionGap(_GapOfScore):
     """One service dimension's verdict: score in [0, 1] (0.5 = met), the same as the gap to expectation
-    in points of a 1–7 scale (0 = met), its band, and the evidence behind it (decayed ratings)."""
+    in points of a 1–7 scale (`gap`, 0 = met), its band, and the evidence behind it (decayed ratings)."""
 
     dimension: str
     score: float
-    gap: float
     band: str
     evidence: float
 
 
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
-class DepartmentSatisfaction:
+class DepartmentSatisfaction(_GapOfScore):
     """A department's decayed satisfaction, shrunk toward the portfolio's prior.
 
     `score` is in [0, 1] (0.5 = expectations met) and `gap` the same on a 1–7 scale (0 = met); both are
@@ -109,7 +122,6 @@ class DepartmentSatisfaction:
     weight: float
     is_decision_maker: bool
     score: float | None
-    gap: float | None
     band: str | None
     evidence: float
     responses: int
@@ -137,7 +149,7 @@ class Loyalty:
 
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
-class AccountSatisfaction:
+class AccountSatisfaction(_GapOfScore):
     """Account satisfaction (capped), how it was reached, and loyalty, kept apart.
 
     `score` is in [0, 1] (0.5 = expectations met), `gap` the same on a 1–7 scale; `no_data` says that no
@@ -154,7 +166,6 @@ class AccountSatisfaction:
     departments: tuple[DepartmentSatisfaction, ...]
     loyalty: Loyalty
     no_data: bool
-    gap: float | None
     band: str | None
     dimensions: tuple[DimensionGap, ...] = ()
 
@@ -303,8 +314,7 @@ def portfolio_priors(
 
 
 def _dimension_gap(name: str, score: float, evidence: float, params: ScoringParams) -> DimensionGap:
-    gap = gap_points(score)
-    return DimensionGap(dimension=name, score=score, gap=gap, band=band(gap, params), evidence=evidence)
+    return DimensionGap(dimension=name, score=score, band=band(gap_points(score), params), evidence=evidence)
 
 
 def _worst_first(gaps: Iterable[DimensionGap]) -> tuple[DimensionGap, ...]:
@@ -360,7 +370,6 @@ def department_satisfaction(
         weight=department.weight,
         is_decision_maker=department.is_decision_maker,
         score=score,
-        gap=gap,
         band=None if gap is None else band(gap, params),
         evidence=overall.weight,
         responses=len(said),
@@ -452,7 +461,6 @@ def account_satisfaction(
             responses, as_of=as_of, params=params, priors=priors, earlier_answer=max(earlier, default=None)
         ),
         no_data=score is None,
-        gap=gap,
         band=None if gap is None else band(gap, params),
         dimensions=_account_dimensions(heard, params),
     )

@@ -90,7 +90,6 @@ class AccountScores:
     satisfaction_before: float | None
     two_sided: float | None
     signals: RiskSignals
-    features: dict[str, float]  # the churn model's inputs (logicrm.network.churn.FEATURES)
     own: OwnRisk
     network_risk: float
     explanation: Explanation
@@ -394,7 +393,16 @@ def score(
         coupled, propagation = network_risk(seen.arrays, own, model=model, params=params)
         own, propagation = calibrated(model, own, propagation)
         baseline = float(model.calibrate_network(model.predict(np.asarray([model.means])))[0])
-        explanations = explain(coupled, propagation, own, params, baseline=baseline)
+        contributions = dict(
+            zip(
+                seen.features,
+                map(model.contributions, model.matrix(list(seen.features.values()))),
+                strict=True,
+            )
+        )
+        explanations = explain(
+            coupled, propagation, own, params, contributions=contributions, baseline=baseline
+        )
         if seen.exposure is None:
             seen.exposure = exposures(seen.arrays, threshold=params.cascade_threshold)
         value = _value(seen.data, params, seen.exposure)
@@ -410,7 +418,6 @@ def score(
             satisfaction_before=seen.before[row.id],
             two_sided=seen.two_sided.get(row.id),
             signals=seen.evidence[row.id],
-            features=seen.features[row.id],
             own=own[row.id],
             network_risk=explanations[row.id].risk,
             explanation=explanations[row.id],
@@ -483,7 +490,6 @@ def calibrated(model: ChurnModel, own: dict[int, OwnRisk], propagation):
         scale = (risk[k] - evidence[k]) / gap if gap > 0 else 0.0
         mapped[c] = OwnRisk(
             float(risk[k]),
-            before.contributions,
             evidence=float(evidence[k]),
             departed=tuple(Driver(d.kind, d.key, d.share * scale) for d in before.departed),
         )
@@ -515,7 +521,7 @@ def predict_own(model: ChurnModel, features: dict, departed: dict) -> dict[int, 
             for partner, term in terms
             if total > 0 and term > 0
         )
-        own[customer_id] = OwnRisk(risk, model.contributions(X[i]), evidence=p, departed=drivers)
+        own[customer_id] = OwnRisk(risk, evidence=p, departed=drivers)
     return own
 
 

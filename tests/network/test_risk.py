@@ -208,7 +208,7 @@ BASE = 0.05
 def own_of(contributions: dict[str, float]) -> OwnRisk:
     """An own risk shaped as the churn model's: the baseline's logit plus each feature's contribution."""
     z = math.log(BASE / (1 - BASE)) + math.fsum(contributions.values())
-    return OwnRisk(float(churn.sigmoid(z)), dict(contributions))
+    return OwnRisk(float(churn.sigmoid(z)))
 
 
 @settings(max_examples=150, deadline=None)
@@ -221,20 +221,26 @@ def test_any_finite_amounts_keep_the_propagation_guarantees(case, data):
     assert max(abs(fast[i] - slow[i]) for i in graph) < 1e-9
     assert all(r0[i] - 1e-12 <= fast[i] <= 1.0 for i in graph)
     arrays = GraphArrays.from_graph(graph)
-    own = {node: OwnRisk(r0[node], {"claims": 1.0}) for node in arrays.nodes}
+    own = {node: OwnRisk(r0[node]) for node in arrays.nodes}
+    claims = {node: {"claims": 1.0} for node in arrays.nodes}
     result = propagate_arrays(arrays, arrays.vector({k: v.risk for k, v in own.items()}))
-    for explanation in explain(arrays, result, own, PARAMS, baseline=BASE).values():
+    for explanation in explain(arrays, result, own, PARAMS, contributions=claims, baseline=BASE).values():
         assert math.fsum(d.share for d in explanation.drivers) == pytest.approx(explanation.risk, abs=1e-12)
 
 
 def test_own_drivers_share_own_risk_whatever_the_contributions():
     # contributions summing beyond the largest float are split in proportion, not turned into NaN
-    own = OwnRisk(0.9, {"claims": 1.7e308, "otif_gap": 1.7e308, "contract_ending": 0.0})
+    huge = {"claims": 1.7e308, "otif_gap": 1.7e308, "contract_ending": 0.0}
     graph = nx.DiGraph()
     graph.add_node("a")
     arrays = GraphArrays.from_graph(graph)
     explanation = explain(
-        arrays, propagate_arrays(arrays, np.array([0.9])), {"a": own}, PARAMS, baseline=BASE
+        arrays,
+        propagate_arrays(arrays, np.array([0.9])),
+        {"a": OwnRisk(0.9)},
+        PARAMS,
+        contributions={"a": huge},
+        baseline=BASE,
     )["a"]
     shares = {d.key: d.share for d in explanation.drivers}
     assert shares["claims"] == shares["otif_gap"] == pytest.approx((0.9 - BASE) / 2)
@@ -246,19 +252,16 @@ def _explained_star():
     for s, a in (("s1", 0.4), ("s2", 0.2)):
         graph.add_edge(s, "c", influence=a)
         graph.add_edge("c", s, influence=0.5)
-    own = {
-        "s1": own_of({"claims": 2.5}),
-        "s2": own_of({}),
-        "c": own_of({"dissatisfaction": 2.0, "overdue_tickets": 0.8}),
-    }
+    contributions = {"s1": {"claims": 2.5}, "s2": {}, "c": {"dissatisfaction": 2.0, "overdue_tickets": 0.8}}
+    own = {node: own_of(parts) for node, parts in contributions.items()}
     arrays = GraphArrays.from_graph(graph)
     result = propagate_arrays(arrays, arrays.vector({k: v.risk for k, v in own.items()}))
-    return arrays, result, own
+    return arrays, result, own, contributions
 
 
 def test_explanation_shares_sum_to_network_risk():
-    arrays, result, own = _explained_star()
-    explained = explain(arrays, result, own, PARAMS, baseline=BASE)
+    arrays, result, own, contributions = _explained_star()
+    explained = explain(arrays, result, own, PARAMS, contributions=contributions, baseline=BASE)
     for node, explanation in explained.items():
         assert explanation.risk == pytest.approx(result.risk[arrays.index[node]])
         assert math.fsum(d.share for d in explanation.drivers) == pytest.approx(explanation.risk, abs=1e-12)
@@ -270,15 +273,17 @@ def test_explanation_shares_sum_to_network_risk():
     own_part = by_key["dissatisfaction"] + by_key["overdue_tickets"]
     assert own_part + by_key[None] == pytest.approx(own["c"].risk)
     assert by_key["dissatisfaction"] / by_key["overdue_tickets"] == pytest.approx(
-        own["c"].contributions["dissatisfaction"] / own["c"].contributions["overdue_tickets"]
+        contributions["c"]["dissatisfaction"] / contributions["c"]["overdue_tickets"]
     )
     assert by_key["s1"] + by_key["s2"] == pytest.approx(c.risk - own["c"].risk)
     assert by_key["s1"] > by_key["s2"]  # larger share of volume, riskier shipper
 
 
 def test_explanation_top_and_other():
-    arrays, result, own = _explained_star()
-    c = explain(arrays, result, own, PARAMS, baseline=BASE, nodes=["c"], top=2)["c"]
+    arrays, result, own, contributions = _explained_star()
+    c = explain(arrays, result, own, PARAMS, contributions=contributions, baseline=BASE, nodes=["c"], top=2)[
+        "c"
+    ]
     assert [d.kind for d in c.drivers][-1] == "other"
     assert len(c.drivers) == 3
     assert math.fsum(d.share for d in c.drivers) == pytest.approx(c.risk, abs=1e-12)
@@ -290,16 +295,18 @@ def test_explanation_without_drivers_is_baseline():
     arrays = GraphArrays.from_graph(graph)
     own = {"a": own_of({})}
     result = propagate_arrays(arrays, np.array([own["a"].risk]))
-    (driver,) = explain(arrays, result, own, PARAMS, baseline=BASE)["a"].drivers
+    (driver,) = explain(arrays, result, own, PARAMS, contributions={"a": {}}, baseline=BASE)["a"].drivers
     assert driver.kind == "baseline"
     assert driver.share == pytest.approx(own["a"].risk)
 
 
 def test_explanation_zero_own_risk():
-    arrays, result, _ = _explained_star()
-    zero = {node: OwnRisk(0.0, {}) for node in arrays.nodes}
+    arrays, result, _own, _contributions = _explained_star()
+    zero = {node: OwnRisk(0.0) for node in arrays.nodes}
+    none = {node: {} for node in arrays.nodes}
     result = propagate_arrays(arrays, np.zeros(len(arrays.nodes)))
-    assert all(e.drivers == () for e in explain(arrays, result, zero, PARAMS, baseline=BASE).values())
+    explained = explain(arrays, result, zero, PARAMS, contributions=none, baseline=BASE)
+    assert all(e.drivers == () for e in explained.values())
 
 
 # the worked example's own parameters, as stated on the page: recalibrated defaults leave it intact
@@ -331,10 +338,8 @@ def test_scoring_doc_worked_example():
         5: {},
     }
     X = DOC_MODEL.matrix(list(features.values()))
-    own = {
-        i: OwnRisk(float(p), DOC_MODEL.contributions(x))
-        for i, p, x in zip(features, DOC_MODEL.predict(X), X, strict=True)
-    }
+    own = {i: OwnRisk(float(p)) for i, p in zip(features, DOC_MODEL.predict(X), strict=True)}
+    contributions = {i: DOC_MODEL.contributions(x) for i, x in zip(features, X, strict=True)}
     r0 = {i: o.risk for i, o in own.items()}
     arrays = GraphArrays.from_graph(graph)
     result = propagate_arrays(arrays, arrays.vector(r0))
@@ -357,6 +362,7 @@ def test_scoring_doc_worked_example():
         result,
         own,
         DOC_EXAMPLE,
+        contributions=contributions,
         baseline=float(DOC_MODEL.predict(np.zeros((1, X.shape[1])))[0]),
         nodes=[3],
     )[3]

@@ -43,21 +43,23 @@ def test_a_silent_furious_decision_maker_still_weighs_and_no_answer_is_no_data(a
     factories.department(api, unheard, "finance", is_decision_maker=True)
 
     with db.session(write=False) as session:
-        accounts = scoring.compute(session, PARAMS, now=NOW).accounts
-    account = accounts[heard["id"]]
+        seen = scoring.observe(session, PARAMS, now=NOW)
+        accounts = scoring.score(session, seen, PARAMS).accounts
+    account, features = accounts[heard["id"]], seen.features[heard["id"]]
     furious = next(d for d in account.satisfaction.departments if d.name == "finance")
     assert furious.silent and not furious.no_data and furious.score < 0.5
     assert account.signals.weakest_deciding == pytest.approx(furious.score)
     assert account.signals.silent_deciding_department and not account.signals.no_survey_data
-    assert account.features["weakest_deciding_shortfall"] == pytest.approx((0.5 - furious.score) / 0.5)
-    assert account.features["silent_deciding_department"] == 1.0
+    assert features["weakest_deciding_shortfall"] == pytest.approx((0.5 - furious.score) / 0.5)
+    assert features["silent_deciding_department"] == 1.0
     assert account.signals.nps == pytest.approx(account.satisfaction.loyalty.nps)
 
     silent = accounts[unheard["id"]]
     assert silent.satisfaction.no_data and silent.signals.no_survey_data
     assert silent.signals.satisfaction is None and silent.signals.nps is None
-    assert silent.features["no_survey_data"] == 1.0
-    assert silent.features["dissatisfaction"] == silent.features["weakest_deciding_shortfall"] == 0.0
+    features = seen.features[unheard["id"]]
+    assert features["no_survey_data"] == 1.0
+    assert features["dissatisfaction"] == features["weakest_deciding_shortfall"] == 0.0
 
 
 Flow = collections.namedtuple("Flow", "shipper_id consignee_id volume_recent volume_window")
@@ -171,9 +173,9 @@ def test_the_shipment_evidence_is_point_in_time(api, db):
 
     def read() -> dict[int, dict[str, float]]:
         with db.session(write=False) as session:
-            accounts = scoring.compute(session, PARAMS, now=NOW).accounts
+            features = scoring.observe(session, PARAMS, now=NOW).features
         ids = (leaving["id"], steady["id"], quiet["id"])
-        return {c: {name: accounts[c].features[name] for name in NEW_FEATURES} for c in ids}
+        return {c: {name: features[c][name] for name in NEW_FEATURES} for c in ids}
 
     before = read()
     shipper, consignee = before[leaving["id"]], before[quiet["id"]]
