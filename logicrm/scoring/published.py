@@ -43,11 +43,13 @@ from logicrm.scoring.scores import AccountScores, PortfolioScores
 @functools.cache
 def code_version() -> str:
     """Fingerprint of the source defining the payloads: logicrm/network, how memory.py pickles its classes,
-    scoring/scores.py and this module (the delta)."""
+    the scoring modules computing and holding them (scores, satisfaction, problems) and this one (the
+    delta)."""
     sources = sorted(Path(logicrm.network.__file__).parent.glob("*.py"))
     here = Path(__file__)
+    computed = [here.with_name(name) for name in ("scores.py", "satisfaction.py", "problems.py")]
     digest = hashlib.sha256()
-    for source in (*sources, Path(logicrm.memory.__file__), here.with_name("scores.py"), here):
+    for source in (*sources, Path(logicrm.memory.__file__), *computed, here):
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -3,10 +3,8 @@
 `compute(session, params)` scores the portfolio; what a request reads is the published copy each process
 holds (logicrm.scoring.held).
 
-One account's bad data never takes the run down: every number read is held to its bound from
-logicrm/bounds.py (the nearest bound when outside it, left out when not a number), a part of one
-account's score that still fails falls back to "unknown", and each is noted on that account's
-`data_problems`.
+One account's bad data never takes the run down: each problem is noted on that account's
+`data_problems` (logicrm.scoring.problems). Survey rows become satisfaction in logicrm.scoring.satisfaction.
 """
 
 from __future__ import annotations
@@ -17,23 +15,15 @@ import datetime as dt
 import functools
 import logging
 import math
-import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from logicrm.bounds import (
-    DECISION_WEIGHT,
-    IMPORTANCE,
-    LIKELIHOOD_TO_RECOMMEND,
-    MONEY,
-    MONTHLY_VOLUME,
-    Bound,
-)
+from logicrm.bounds import MONEY, MONTHLY_VOLUME
 from logicrm.db import utcnow
 from logicrm.memory import pickled_by_fields
 from logicrm.network import churn
@@ -43,37 +33,16 @@ from logicrm.network.churn import ChurnModel, PortfolioRates, RiskSignals
 from logicrm.network.graph import CONSIGNEE, SHIPPER, GraphArrays, LinkRecord, NodeRecord
 from logicrm.network.params import ScoringParams
 from logicrm.network.risk import Driver, Explanation, OwnRisk, explain, propagate_arrays
-from logicrm.network.satisfaction import (
-    AccountSatisfaction,
-    DepartmentRecord,
-    Priors,
-    ResponseRecord,
-    account_satisfaction,
-    account_score,
-    portfolio_priors,
-    two_sided,
-)
+from logicrm.network.satisfaction import AccountSatisfaction, two_sided
 from logicrm.network.value import OVER_SERVED, CustomerValue, Portfolio, ValueRecord
 from logicrm.network.value import portfolio as value_portfolio
 from logicrm.scoring import queries, revisions, signals
+from logicrm.scoring.problems import DataProblem, Problems
+from logicrm.scoring.satisfaction import SatisfactionPriors
+from logicrm.scoring.satisfaction import measure as measure_satisfaction
 
 DAYS_PER_MONTH = 30
 log = logging.getLogger(__name__)
-
-
-@pickled_by_fields
-@dataclass(frozen=True, slots=True)
-class DataProblem:
-    """A stored value scoring did not use as it is, or a part of one account's score that failed.
-
-    `field` is the column (`table.column`) or the part of the score; `record_id` the row holding the
-    value (for shipments and survey ratings: their link or response), None for a failed part; `note`
-    says what scoring did instead.
-    """
-
-    field: str
-    record_id: int | None
-    note: str
 
 
 @pickled_by_fields
@@ -187,14 +156,6 @@ def _phase(timings: dict[str, float] | None, name: str):
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
 
 
-@dataclass(frozen=True, slots=True)
-class SatisfactionPriors:
-    """The portfolio's satisfaction priors now and `satisfaction_drop_days` before (`_satisfaction`)."""
-
-    now: Priors
-    before: Priors
-
-
 @dataclass
 class Observation:
     """What the database says of the portfolio at one moment, up to the churn model's inputs.
@@ -209,7 +170,7 @@ class Observation:
     full_as_of: dt.datetime | None
     revision: tuple[int, int]
     data: Aggregates
-    problems: _Problems
+    problems: Problems
     lane_problems: dict[int, tuple[DataProblem, ...]]  # noted from the lanes (before any other)
     arrays: GraphArrays
     priors: SatisfactionPriors
@@ -242,7 +203,7 @@ def observe(
     `history` (all churn events) may be passed by a replay of many dates; by default the events of the
     contagion window are loaded. `priors` replace the portfolio's own (what an incremental refresh keeps).
     """
-    problems = _Problems()
+    problems = Problems()
     since = now - dt.timedelta(days=params.contagion_window_days)
     with _phase(timings, "sql_load"):
         revision = revisions.current(session)
@@ -254,7 +215,7 @@ def observe(
         arrays = build_arrays(_nodes(data), _links(data, params, problems), params)
         lane_problems = {c: tuple(noted) for c, noted in problems.by_customer.items()}
     with _phase(timings, "scores"):
-        satisfaction, before, priors = _satisfaction(data, params, now, problems, priors=priors)
+        satisfaction, before, priors = measure_satisfaction(data, params, now, problems, priors=priors)
         two = two_sided(arrays, {c: s.score for c, s in satisfaction.items()}, params)
         lanes = signals.lane_totals(data.flows, params)
         rates = signals.rates(data.flows, params)
@@ -312,16 +273,16 @@ def update(
             seen.data.customers[position[customer_id]]
         ):
             return None
-    problems = _Problems()
+    problems = Problems()
     for customer_id in rows:  # the lanes' problems come first, as in a full observation
         problems.by_customer[customer_id] = list(seen.lane_problems.get(customer_id, ()))
-    satisfaction, before, _priors = _satisfaction(data, params, now, problems, priors=seen.priors)
+    satisfaction, before, _priors = measure_satisfaction(data, params, now, problems, priors=seen.priors)
     evidence, features = _evidence(
         data, params, satisfaction, before, now=now, alive=seen.alive, last_shipped=seen.last_shipped,
         first_seen=seen.first_seen, problems=problems, lanes=seen.lanes, rates=seen.rates,
     )  # fmt: skip
     customers = list(seen.data.customers)
-    noted = _Problems()
+    noted = Problems()
     noted.by_customer.update(seen.problems.by_customer)
     for customer_id, row in rows.items():
         customers[position[customer_id]] = row
@@ -554,57 +515,13 @@ def _departed(
     return dict(departed)
 
 
-class _Problems:
-    """The data problems of each customer, noted while aggregates become records and scores."""
-
-    def __init__(self) -> None:
-        self.by_customer: dict[int, list[DataProblem]] = defaultdict(list)
-
-    def note(self, customers: Iterable[int], field: str, record_id: int | None, note: str) -> None:
-        """Note one problem on every customer it degrades."""
-        problem = DataProblem(field, record_id, note)
-        for customer_id in dict.fromkeys(customers):
-            self.by_customer[customer_id].append(problem)
-
-    def number(self, value, bound: Bound, *, customers: Iterable[int], field: str, record_id: int):
-        """Return a stored number held to its bound: the nearest bound when outside, None when not a number."""
-        if value is None:
-            return None
-        if not isinstance(value, int | float) or math.isnan(value):
-            self.note(customers, field, record_id, f"{value!r} is not a number: left out")
-            return None
-        if bound.low <= value <= bound.high:
-            return value
-        held = min(max(value, bound.low), bound.high)
-        self.note(customers, field, record_id, f"{value:g} is outside {bound.describe()}: scored as {held:g}")
-        return held
-
-    def guard(self, customer_id: int, part: str, score: Callable, fallback: Callable):
-        """Return score(); should it fail, note the failure on the account and return fallback()."""
-        try:
-            return score()
-        except Exception as error:  # one account's bad data degrades its own score, never the run
-            log.warning("scoring customer %s: %s failed", customer_id, part, exc_info=True)
-            self.note(
-                (customer_id,), part, None, f"failed ({type(error).__name__}: {error}): scored as unknown"
-            )
-            return fallback()
-
-    def log_summary(self) -> None:
-        if self.by_customer:
-            fields = sorted({p.field for problems in self.by_customer.values() for p in problems})
-            log.warning(
-                "scored %d accounts with data problems in %s", len(self.by_customer), ", ".join(fields)
-            )
-
-
 def _nodes(data: Aggregates) -> list[NodeRecord]:
     return [
         NodeRecord(id=row.id, name=row.name, roles=_roles(row), tier=str(row.tier)) for row in data.customers
     ]
 
 
-def _links(data: Aggregates, params: ScoringParams, problems: _Problems) -> list[LinkRecord]:
+def _links(data: Aggregates, params: ScoringParams, problems: Problems) -> list[LinkRecord]:
     months_in_window = params.volume_window_days / DAYS_PER_MONTH
     records = []
     for f in data.flows:
@@ -644,109 +561,6 @@ def _roles(row) -> frozenset[str]:
     return frozenset(
         role for role, held in ((SHIPPER, row.is_shipper), (CONSIGNEE, row.is_consignee)) if held
     )
-
-
-def _satisfaction(
-    data: Aggregates,
-    params: ScoringParams,
-    now: dt.datetime,
-    problems: _Problems,
-    *,
-    priors: SatisfactionPriors | None = None,
-):
-    """Return account satisfaction now and the score `satisfaction_drop_days` ago, per customer, and the
-    priors they were shrunk toward.
-
-    Departments and accounts are shrunk toward the portfolio's priors of the same moment (`priors` when
-    given: those of the portfolio as observed in full).
-    """
-    earlier_by_department = {row.department_id: row for row in data.earlier_answers}
-    departments: dict[int, list[DepartmentRecord]] = defaultdict(list)
-    for row in data.departments:
-        weight = problems.number(
-            row.decision_weight,
-            DECISION_WEIGHT,
-            customers=(row.customer_id,),
-            field="departments.decision_weight",
-            record_id=row.id,
-        )
-        earlier = earlier_by_department.get(row.id)
-        departments[row.customer_id].append(
-            DepartmentRecord(
-                id=row.id,
-                name=sys.intern(row.name),  # a few names over many accounts: one object each in the pickle
-                weight=weight or 0.0,
-                is_decision_maker=row.is_decision_maker,
-                earlier_answer=earlier and earlier.answered,
-                earlier_recommendation=earlier and earlier.recommended,
-            )
-        )
-    dimensions: dict[int, dict[str, float]] = defaultdict(dict)
-    for row in data.dimension_scores:
-        dimensions[row.response_id][sys.intern(str(row.dimension))] = float(row.score)
-    responses: dict[int, list[ResponseRecord]] = defaultdict(list)
-    for row in data.responses:
-        customers = (row.customer_id,)
-        for column, left_out in (
-            ("importance", row.importance_left_out),
-            ("expectation", row.expectation_left_out),
-            ("perception", row.perception_left_out),
-        ):
-            if left_out:
-                problems.note(
-                    customers,
-                    f"survey_scores.{column}",
-                    row.id,
-                    f"{left_out} ratings whose {column} is not a usable number: left out",
-                )
-        if row.importances_clamped:
-            problems.note(
-                customers,
-                "survey_scores.importance",
-                row.id,
-                f"{row.importances_clamped} importances above {IMPORTANCE.high:g}: scored as {IMPORTANCE.high:g}",
-            )
-        responses[row.customer_id].append(
-            ResponseRecord(
-                department_id=row.department_id,
-                collected_at=row.collected_at,
-                score=None if row.score is None else float(row.score),
-                likelihood_to_recommend=problems.number(
-                    row.likelihood_to_recommend,
-                    LIKELIHOOD_TO_RECOMMEND,
-                    customers=customers,
-                    field="survey_responses.likelihood_to_recommend",
-                    record_id=row.id,
-                ),
-                dimensions=dimensions.get(row.id, {}),
-            )
-        )
-    earlier = now - dt.timedelta(days=params.satisfaction_drop_days)
-    if priors is None:
-        live = [responses[row.id] for row in data.customers]  # the portfolio the priors describe
-        priors = SatisfactionPriors(
-            now=portfolio_priors(live, as_of=now, params=params),
-            # the earlier day only gives the satisfaction drop: its score alone
-            before=portfolio_priors(live, as_of=earlier, params=params, satisfaction_only=True),
-        )
-    priors_now, priors_before = priors.now, priors.before
-    now_scores, before_scores = {}, {}
-    for row in data.customers:
-        depts, said = departments[row.id], responses[row.id]
-
-        def both(depts=depts, said=said):
-            return (
-                account_satisfaction(depts, said, as_of=now, params=params, priors=priors_now),
-                account_score(depts, said, as_of=earlier, params=params, priors=priors_before),
-            )
-
-        now_scores[row.id], before_scores[row.id] = problems.guard(
-            row.id,
-            "satisfaction",
-            both,
-            lambda: (account_satisfaction((), (), as_of=now, params=params, priors=priors_now), None),
-        )
-    return now_scores, before_scores, priors
 
 
 def _value(data: Aggregates, params: ScoringParams, exposure: dict[int, float]) -> Portfolio:

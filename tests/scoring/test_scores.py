@@ -27,6 +27,7 @@ from logicrm.network.satisfaction import (
     response_score,
 )
 from logicrm.scoring import queries
+from logicrm.scoring import satisfaction as measured
 from logicrm.scoring import scores as scoring
 from tests import factories
 from tests.network.strategies import LARGEST, finite
@@ -294,7 +295,7 @@ def test_a_part_of_one_account_that_fails_is_flagged_and_scored_as_unknown(db, p
     victim = portfolio.customers["c1"]
     write_raw(db, "customers", "UPDATE customers SET tier = 'vip' WHERE id = :id", {"id": victim})
     victims_departments = {d for d, c in portfolio.departments.items() if c == victim}
-    real_satisfaction, real_features = scoring.account_satisfaction, scoring.churn.features
+    real_satisfaction, real_features = measured.account_satisfaction, scoring.churn.features
 
     def satisfaction(departments, responses, **kwargs):
         if {d.id for d in departments} & victims_departments:
@@ -306,7 +307,7 @@ def test_a_part_of_one_account_that_fails_is_flagged_and_scored_as_unknown(db, p
             raise ArithmeticError("simulated bug")
         return real_features(signals, rates)
 
-    monkeypatch.setattr(scoring, "account_satisfaction", satisfaction)
+    monkeypatch.setattr(measured, "account_satisfaction", satisfaction)
     monkeypatch.setattr(scoring.churn, "features", features)
     scores = _compute(db)
     assert_scores_in_range(scores)
