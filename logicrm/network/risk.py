@@ -220,8 +220,9 @@ def explain(
     """Attribute each account's network risk r to its drivers, largest first.
 
     r0 goes to the baseline (the average account's risk) and, for the rest, to own drivers in proportion
-    to their positive logit contributions (`contributions`: per account, feature → its part of the logit); r − r0 goes to in-neighbours j in proportion to −log(1 − a_ji·m_ji), their
-    terms in −log(1 − r). The top drivers are named, the rest summed as 'other'.
+    to their positive logit contributions (`contributions`: per account, each feature's part of its
+    logit); r − r0 goes to in-neighbours j in proportion to −log(1 − a_ji·m_ji), their terms in
+    −log(1 − r). The top drivers are named, the rest summed as 'other'.
     """
     top = params.explain_top if top is None else top
     r0 = np.array([own[node].risk for node in arrays.nodes])
