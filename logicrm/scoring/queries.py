@@ -476,6 +476,17 @@ def day_number(moment: dt.datetime | dt.date) -> int:
     return (day - EPOCH).days
 
 
+def unindexed(session: Session, column):
+    """SQL: `column` as SQLite's `+column`, which no index serves (the column itself elsewhere).
+
+    SQLite otherwise picks an index for a comparison or a GROUP BY even where that makes it look up
+    each of most rows of the table one by one.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+    return column
+
+
 def _shipped_within(session: Session, since: dt.datetime | None, until: dt.datetime) -> list:
     """SQL conditions: a shipment shipped in [since, until] (no lower end without `since`).
 
@@ -484,9 +495,7 @@ def _shipped_within(session: Session, since: dt.datetime | None, until: dt.datet
     them; `+shipped_at` (no index for the comparison) lets it read the lanes' (link_id, shipped_at)
     index alone.
     """
-    shipped_at = Shipment.shipped_at
-    if session.get_bind().dialect.name == "sqlite":
-        shipped_at = UnaryExpression(shipped_at, operator=operators.custom_op("+"), type_=shipped_at.type)
+    shipped_at = unindexed(session, Shipment.shipped_at)
     return [shipped_at <= until] + ([] if since is None else [shipped_at >= since])
 
 
