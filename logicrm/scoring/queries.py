@@ -8,6 +8,7 @@ from collections import namedtuple
 from sqlalchemy import (
     Float,
     Integer,
+    String,
     and_,
     case,
     cast,
@@ -269,12 +270,13 @@ def response_scores(session: Session, *, since: dt.datetime, until: dt.datetime,
 
 
 def dimension_scores(session: Session, *, since: dt.datetime, until: dt.datetime, ids=None):
-    """Per usable rating of a response collected from `since` to `until`: its response, dimension and
-    dimension score in [0, 1] (0.5 = expectation met), as `response_scores` computes it."""
+    """Per usable rating of a response collected from `since` to `until`: its response, dimension (the
+    stored value, a str: hundreds of thousands of rows need no Enum member each) and dimension score in
+    [0, 1] (0.5 = expectation met), as `response_scores` computes it."""
     statement = (
         select(
             SurveyScore.response_id,
-            SurveyScore.dimension,
+            type_coerce(SurveyScore.dimension, String).label("dimension"),
             type_coerce(_dimension_score(), Float).label("score"),
         )
         .join(SurveyResponse, SurveyResponse.id == SurveyScore.response_id)
