@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from sqlalchemy import Integer, Select, and_, case, cast, func, select, union_all
+from sqlalchemy import Integer, Select, and_, case, cast, func, null, select, union_all
 from sqlalchemy.orm import Session
 
 from logicrm import bounds, db
@@ -20,6 +20,7 @@ from logicrm.customers.models import Customer
 from logicrm.health.models import PortfolioKpis
 from logicrm.lanes.models import Link, Shipment
 from logicrm.sales.models import Opportunity, OpportunityKind, OpportunityStage
+from logicrm.scoring import queries
 
 YEAR = dt.timedelta(days=365)
 RECENT = dt.timedelta(days=90)
@@ -40,49 +41,24 @@ def _sum_if(condition, value):
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
 
-def _payers(session: Session, at: dt.datetime) -> dict[int, dict]:
-    """Per paying customer (shipper of a lane, not deleted): revenue and margin over the year to `at`, revenue
-    over the year before it, shipments over the year and the first shipping time (all before `at`)."""
-    this_year, last_year = _between(at - YEAR, at), _between(at - 2 * YEAR, at - YEAR)
-    revenue, cost = (
-        db.held_money(session, column, bounds.MONEY) for column in (Shipment.revenue, Shipment.cost)
-    )
-    rows = session.execute(
-        select(
-            Link.shipper_id.label("customer_id"),
-            _sum_if(this_year, revenue).label("revenue"),
-            _sum_if(this_year, revenue - cost).label("margin"),
-            _sum_if(this_year, 1).label("shipments"),
-            _sum_if(last_year, revenue).label("revenue_before"),
-            func.min(Shipment.shipped_at).label("first_at"),
-        )
-        .join(Link, Link.id == Shipment.link_id)
-        .join(Customer, Customer.id == Link.shipper_id)
-        .where(Shipment.shipped_at < at, Customer.deleted_at.is_(None))
-        .group_by(Link.shipper_id)
-    )
-    return {
-        row.customer_id: {
-            "revenue": float(row.revenue),
-            "margin": float(row.margin),
-            "shipments": int(row.shipments),
-            "revenue_before": float(row.revenue_before),
-            "first_at": row.first_at,
-        }
-        for row in rows
-    }
-
-
 ACTIVITY = ("first_at", "last_at", "recent", "earlier", "year_before")
+PAYER = ("revenue", "margin", "shipments", "revenue_before", "first_at")
 
 
-def stages_at(session: Session, moments: Sequence[dt.datetime]) -> list[dict[int, str]]:
-    """Each live customer's lifecycle stage at each of `moments`, from its shipments at either end of its
-    lanes: one pass over the shipments grouped by lane (for every moment at once), then the lanes' figures
-    summed at both of their ends."""
+def activity(
+    session: Session, moments: Sequence[dt.datetime], *, payers_at: dt.datetime | None = None
+) -> tuple[dict[int, dict], list[dict[int, str]]]:
+    """The paying customers at `payers_at` (as `compute` defines them; none without it) and each live
+    customer's lifecycle stage at each of `moments`, from one pass over the shipments.
+
+    The shipments are grouped per lane once, with every figure of every moment as a conditional
+    aggregate; the lanes' figures are then added up at both of their ends (the payers' at the shipper's
+    alone, as revenue belongs to the payer).
+    """
     shipped = Shipment.shipped_at
+    end = max([*moments, *([payers_at] if payers_at else [])])
 
-    def figures(at: dt.datetime) -> list:
+    def stage_figures(at: dt.datetime) -> list:
         before = shipped < at
         return [
             func.min(case((before, shipped))),
@@ -92,43 +68,74 @@ def stages_at(session: Session, moments: Sequence[dt.datetime]) -> list[dict[int
             _sum_if(and_(shipped >= at - 2 * YEAR, shipped < at - YEAR), 1),
         ]
 
-    # (label, figure, its SQL per lane) for every moment
+    def payer_figures(at: dt.datetime) -> list:
+        this_year, last_year = _between(at - YEAR, at), _between(at - 2 * YEAR, at - YEAR)
+        revenue, cost = (
+            db.held_money(session, column, bounds.MONEY) for column in (Shipment.revenue, Shipment.cost)
+        )
+        return [
+            _sum_if(this_year, revenue),
+            _sum_if(this_year, revenue - cost),
+            _sum_if(this_year, 1),
+            _sum_if(last_year, revenue),
+            func.min(case((shipped < at, shipped))),
+        ]
+
+    # (label, figure, its SQL per lane, whether it is a payer's)
     columns = [
-        (f"{name}_{k}", name, column)
+        (f"{name}_{k}", name, column, False)
         for k, at in enumerate(moments)
-        for name, column in zip(ACTIVITY, figures(at), strict=True)
+        for name, column in zip(ACTIVITY, stage_figures(at), strict=True)
     ]
+    if payers_at is not None:
+        columns += [
+            (f"payer_{name}", name, column, True)
+            for name, column in zip(PAYER, payer_figures(payers_at), strict=True)
+        ]
+    # SQLite: a lane's figures read the money, not in the (link_id, shipped_at) index; reading the table in
+    # order and sorting it by lane costs a third of looking up each shipment from that index
+    lane = queries.unindexed(session, Shipment.link_id) if payers_at is not None else Shipment.link_id
     per_lane = (
-        select(Shipment.link_id, *(column.label(label) for label, _name, column in columns))
-        .where(shipped < max(moments))
-        .group_by(Shipment.link_id)
+        select(lane.label("link_id"), *(column.label(label) for label, _name, column, _payer in columns))
+        .where(queries.unindexed(session, shipped) < end)
+        .group_by(lane)
         .cte("per_lane")  # read by both ends: a CTE is computed once, a subquery once per end
     )
-    lanes = [per_lane.c[label] for label, _name, _column in columns]
-    ends = union_all(
-        *(
-            select(end.label("customer_id"), *lanes).join(per_lane, per_lane.c.link_id == Link.id)
-            for end in (Link.shipper_id, Link.consignee_id)
-        )
-    ).subquery()
+
+    def at_end(end_column, *, payer_side: bool) -> Select:
+        return select(
+            end_column.label("customer_id"),
+            *(
+                per_lane.c[label] if payer_side or not payer else null().label(label)
+                for label, _name, _column, payer in columns
+            ),
+        ).join(per_lane, per_lane.c.link_id == Link.id)
+
+    ends = union_all(at_end(Link.shipper_id, payer_side=True), at_end(Link.consignee_id, payer_side=False))
+    ends = ends.subquery()
 
     def rolled_up(label: str, name: str):
         if name in ("first_at", "last_at"):
             return (func.min if name == "first_at" else func.max)(ends.c[label])
+        if label.startswith("payer_") and name != "shipments":
+            return func.sum(ends.c[label])
         return cast(func.sum(ends.c[label]), Integer)  # PostgreSQL sums bigints into numerics
 
-    activity = (
-        select(ends.c.customer_id, *(rolled_up(label, name).label(label) for label, name, _column in columns))
+    rolled = (
+        select(
+            ends.c.customer_id,
+            *(rolled_up(label, name).label(label) for label, name, _column, _payer in columns),
+        )
         .group_by(ends.c.customer_id)
         .subquery()
     )
-    names = [label for label, _name, _column in columns]
     rows = session.execute(
-        select(Customer.id, Customer.created_at, *(activity.c[name] for name in names))
-        .outerjoin(activity, activity.c.customer_id == Customer.id)
+        select(Customer.id, Customer.created_at, *(rolled.c[label] for label, _n, _c, _p in columns))
+        .outerjoin(rolled, rolled.c.customer_id == Customer.id)
         .where(Customer.deleted_at.is_(None))
     ).all()
     stages: list[dict[int, str]] = [{} for _ in moments]
+    payers: dict[int, dict] = {}
     for row in rows:
         for k, at in enumerate(moments):
             first_at, last_at, recent, earlier, year_before = row[
@@ -136,7 +143,23 @@ def stages_at(session: Session, moments: Sequence[dt.datetime]) -> list[dict[int
             ]
             if first_at is not None or row.created_at <= at:
                 stages[k][row.id] = _stage(at, first_at, last_at, recent, earlier, year_before)
-    return stages
+        if payers_at is not None:
+            revenue, margin, shipments, revenue_before, first_at = row[2 + len(moments) * len(ACTIVITY) :]
+            if first_at is not None:  # a shipper with a shipment before `payers_at`
+                payers[row.id] = {
+                    "revenue": float(revenue),
+                    "margin": float(margin),
+                    "shipments": int(shipments),
+                    "revenue_before": float(revenue_before),
+                    "first_at": first_at,
+                }
+    return payers, stages
+
+
+def stages_at(session: Session, moments: Sequence[dt.datetime]) -> list[dict[int, str]]:
+    """Each live customer's lifecycle stage at each of `moments`, from its shipments at either end of its
+    lanes (`activity`)."""
+    return activity(session, moments)[1]
 
 
 def _stage(at: dt.datetime, first_at, last_at, recent: int, earlier: int, year_before: int) -> str:
@@ -172,9 +195,14 @@ def _share(part: float, whole: float) -> float | None:
 
 
 def compute(session: Session, *, at: dt.datetime, since: dt.datetime | None = None) -> dict:
-    """The portfolio's KPIs at `at`; lifecycle flows are counted from `since` (the previous point)."""
+    """The portfolio's KPIs at `at`; lifecycle flows are counted from `since` (the previous point).
+
+    The paying customers are the shippers (not deleted) with a shipment before `at`: revenue and margin
+    over the year to `at`, revenue over the year before it, shipments over the year and the first shipping
+    time as a shipper.
+    """
     since = since or at - FLOW_FALLBACK
-    payers = _payers(session, at)
+    payers, (now, before) = activity(session, [at, since], payers_at=at)
     paying = {cid: p for cid, p in payers.items() if p["revenue"] > 0}
     base = {cid: p for cid, p in payers.items() if p["revenue_before"] > 0}
     kept = [p for cid, p in base.items() if cid in paying]
@@ -201,7 +229,7 @@ def compute(session: Session, *, at: dt.datetime, since: dt.datetime | None = No
         "revenue": _concentration(paying, revenue, _repeat_customers(session, at)),
         "acquisition": _acquisition(session, payers, at),
         "lifetime_value": _lifetime_value(paying, retention),
-        "lifecycle": _lifecycle(session, at, since),
+        "lifecycle": _lifecycle(now, before, since),
     }
 
 
@@ -255,8 +283,7 @@ def _lifetime_value(paying: dict[int, dict], retention: float | None) -> dict:
     }
 
 
-def _lifecycle(session: Session, at: dt.datetime, since: dt.datetime) -> dict:
-    now, before = stages_at(session, [at, since])
+def _lifecycle(now: dict[int, str], before: dict[int, str], since: dt.datetime) -> dict:
     counts = Counter(now.values())
     moves = Counter((before.get(cid, "new"), stage) for cid, stage in now.items() if before.get(cid) != stage)
     return {

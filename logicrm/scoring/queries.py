@@ -8,6 +8,7 @@ from collections import namedtuple
 from sqlalchemy import (
     Float,
     Integer,
+    String,
     and_,
     case,
     cast,
@@ -269,12 +270,13 @@ def response_scores(session: Session, *, since: dt.datetime, until: dt.datetime,
 
 
 def dimension_scores(session: Session, *, since: dt.datetime, until: dt.datetime, ids=None):
-    """Per usable rating of a response collected from `since` to `until`: its response, dimension and
-    dimension score in [0, 1] (0.5 = expectation met), as `response_scores` computes it."""
+    """Per usable rating of a response collected from `since` to `until`: its response, dimension (the
+    stored value, a str: hundreds of thousands of rows need no Enum member each) and dimension score in
+    [0, 1] (0.5 = expectation met), as `response_scores` computes it."""
     statement = (
         select(
             SurveyScore.response_id,
-            SurveyScore.dimension,
+            type_coerce(SurveyScore.dimension, String).label("dimension"),
             type_coerce(_dimension_score(), Float).label("score"),
         )
         .join(SurveyResponse, SurveyResponse.id == SurveyScore.response_id)
@@ -476,6 +478,17 @@ def day_number(moment: dt.datetime | dt.date) -> int:
     return (day - EPOCH).days
 
 
+def unindexed(session: Session, column):
+    """SQL: `column` as SQLite's `+column`, which no index serves (the column itself elsewhere).
+
+    SQLite otherwise picks an index for a comparison or a GROUP BY even where that makes it look up
+    each of most rows of the table one by one.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+    return column
+
+
 def _shipped_within(session: Session, since: dt.datetime | None, until: dt.datetime) -> list:
     """SQL conditions: a shipment shipped in [since, until] (no lower end without `since`).
 
@@ -484,9 +497,7 @@ def _shipped_within(session: Session, since: dt.datetime | None, until: dt.datet
     them; `+shipped_at` (no index for the comparison) lets it read the lanes' (link_id, shipped_at)
     index alone.
     """
-    shipped_at = Shipment.shipped_at
-    if session.get_bind().dialect.name == "sqlite":
-        shipped_at = UnaryExpression(shipped_at, operator=operators.custom_op("+"), type_=shipped_at.type)
+    shipped_at = unindexed(session, Shipment.shipped_at)
     return [shipped_at <= until] + ([] if since is None else [shipped_at >= since])
 
 

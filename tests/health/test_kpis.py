@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from logicrm.customers.models import Customer
 from logicrm.db import utcnow
 from logicrm.health import kpis, runs
 from logicrm.health.models import PortfolioKpis
@@ -99,6 +100,43 @@ def test_lifecycle_stages_and_the_moves_since_the_previous_point(db, portfolio):
         {"from": "new", "to": "onboarding", "customers": 1},
         {"from": "new", "to": "prospect", "customers": 1},
     ]
+
+
+def test_payers_and_stages_from_one_pass_keep_each_ones_ends(api, db):
+    """Revenue belongs to the lane's shipper and counts only for live shippers, whatever the consignee; a
+    payer is new by its first shipment as a shipper, its stage by its shipments at either end; a shipment
+    exactly a year back belongs to this year."""
+    at = utcnow() + dt.timedelta(seconds=5)
+    payer = f.customer(api, "Payer")
+    gone_consignee = f.customer(api, "Gone Consignee", roles=("consignee",))
+    gone_shipper = f.customer(api, "Gone Shipper")
+    receiver = f.customer(api, "Receiver", roles=("consignee",))
+    both = f.customer(api, "Both Ends", roles=("shipper", "consignee"), acquisition_channel="web")
+    _ship(api, f.link(api, payer, gone_consignee), at, [(10, 100, 60), (365, 50, 0)])
+    _ship(api, f.link(api, payer, gone_consignee), at, [(365 + 1 / 24, 70, 0)])
+    _ship(api, f.link(api, payer, both), at, [(400, 30, 0)])  # both received long before it paid
+    _ship(api, f.link(api, gone_shipper, receiver), at, [(20, 1000, 0)])
+    _ship(api, f.link(api, both, gone_consignee), at, [(100, 200, 150)])
+    with db.session_scope() as session:
+        for gone in (gone_consignee, gone_shipper):
+            session.get(Customer, gone["id"]).deleted_at = utcnow()
+    with db.session_scope() as session:
+        figures = kpis.compute(session, at=at)
+        stages = kpis.stages_at(session, [at])[0]
+    assert (figures["revenue"]["paying_customers"], figures["revenue"]["revenue"]) == (2, 350.0)
+    assert figures["retention"]["base_revenue"] == 100.0  # the payer's year before: 70 + 30
+    assert figures["retention"]["net_revenue_retention"] == 1.5
+    assert figures["acquisition"] == [{"channel": "web", "customers": 1, "revenue": 200.0}]
+    assert figures["lifetime_value"]["expected_shipments_per_customer"] == pytest.approx(
+        3 / 2 * figures["lifetime_value"]["years_multiplier"]
+    )
+    assert figures["lifetime_value"]["total"] == pytest.approx(
+        140 * figures["lifetime_value"]["years_multiplier"]
+    )
+    assert stages == {payer["id"]: "active", receiver["id"]: "onboarding", both["id"]: "at_risk"}
+    assert figures["lifecycle"]["counts"] == {
+        "prospect": 0, "onboarding": 1, "active": 1, "at_risk": 1, "churned": 0, "won_back": 0,
+    }  # fmt: skip
 
 
 def test_a_health_run_stores_its_kpis_and_the_series_serves_them(app, api, db, actors, portfolio):
