@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from json.encoder import JSONEncoder, c_make_encoder, encode_basestring_ascii
+from operator import attrgetter
 
 from sqlalchemy import Column, MetaData, Table, Text, select
 from sqlalchemy.orm import Session
@@ -20,13 +21,28 @@ _AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
 
 def plain(value):
     """Return a JSON-ready form of a field value (enums by value, dates in ISO 8601)."""
-    if type(value) in _AS_THEY_ARE:  # most values: no isinstance checks (an import makes millions)
+    kind = type(value)
+    if kind in _AS_THEY_ARE:  # most values: no isinstance checks (an import makes millions)
         return value
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
+    convert = _PLAIN_BY_TYPE.get(kind)
+    if convert is None:
+        convert = _PLAIN_BY_TYPE[kind] = _converter(kind)
+    return convert(value)
+
+
+def _converter(kind: type) -> Callable:
+    if issubclass(kind, enum.Enum):
+        return attrgetter("_value_")  # what .value returns, without its descriptor
+    if issubclass(kind, dt.date):  # (datetime included)
+        return kind.isoformat
+    return _as_it_is
+
+
+def _as_it_is(value):
     return value
+
+
+_PLAIN_BY_TYPE: dict[type, Callable] = {}  # the converter of each type seen that is not plain already
 
 
 def apply_changes(obj, changes: dict) -> dict:
