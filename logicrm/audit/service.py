@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from json.encoder import JSONEncoder, c_make_encoder, encode_basestring_ascii
+from operator import attrgetter
 
-from sqlalchemy import select
+from sqlalchemy import Column, MetaData, Table, Text, select
 from sqlalchemy.orm import Session
 
 from logicrm import access
@@ -19,13 +21,28 @@ _AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
 
 def plain(value):
     """Return a JSON-ready form of a field value (enums by value, dates in ISO 8601)."""
-    if type(value) in _AS_THEY_ARE:  # most values: no isinstance checks (an import makes millions)
+    kind = type(value)
+    if kind in _AS_THEY_ARE:  # most values: no isinstance checks (an import makes millions)
         return value
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
+    convert = _PLAIN_BY_TYPE.get(kind)
+    if convert is None:
+        convert = _PLAIN_BY_TYPE[kind] = _converter(kind)
+    return convert(value)
+
+
+def _converter(kind: type) -> Callable:
+    if issubclass(kind, enum.Enum):
+        return attrgetter("_value_")  # what .value returns, without its descriptor
+    if issubclass(kind, dt.date):  # (datetime included)
+        return kind.isoformat
+    return _as_it_is
+
+
+def _as_it_is(value):
     return value
+
+
+_PLAIN_BY_TYPE: dict[type, Callable] = {}  # the converter of each type seen that is not plain already
 
 
 def apply_changes(obj, changes: dict) -> dict:
@@ -42,7 +59,12 @@ def apply_changes(obj, changes: dict) -> dict:
 def diff(stored: Mapping, new: Mapping) -> dict:
     """Return {field: [old, new]} for the fields of `new` whose value differs from `stored`'s."""
     return {
-        field: [plain(stored[field]), plain(value)] for field, value in new.items() if stored[field] != value
+        field: [
+            old if type(old := stored[field]) in _AS_THEY_ARE else plain(old),
+            value if type(value) in _AS_THEY_ARE else plain(value),
+        ]
+        for field, value in new.items()
+        if stored[field] != value
     }
 
 
@@ -53,7 +75,12 @@ def snapshot(obj, fields) -> dict:
 
 def created(values: Mapping) -> dict:
     """Return {field: [None, value]} describing a record created with `values` (None values left out)."""
-    return {field: [None, plain(value)] for field, value in values.items() if value is not None}
+    # plain() inlined for the values that need nothing: an import builds this for every row it writes
+    return {
+        field: [None, value if type(value) in _AS_THEY_ARE else plain(value)]
+        for field, value in values.items()
+        if value is not None
+    }
 
 
 def removed(obj, fields) -> dict:
@@ -86,7 +113,29 @@ def record(
     )
 
 
+# json.dumps's own C encoder, made once, without the check for circular references (changes hold plain
+# values): json.dumps makes one each call, a third of the time it takes to encode an event
+_ENCODER = c_make_encoder(
+    None, JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", False, False, True
+)
+
+
+def encode(changes: dict) -> str:
+    """Return json.dumps(changes), the same text, faster: an import encodes one event a row it writes."""
+    return "".join(_ENCODER(changes, 0))
+
+
 EVENT_COLUMNS = ("user_id", "entity", "entity_id", "customer_id", "action", "changes", "at")
+# audit_events with the changes as the text `encode` gives: bulk_insert leaves a Text value as it is
+# (it would run each value through json.dumps for the JSON column)
+_EVENTS_AS_TEXT = Table(
+    AuditEvent.__tablename__,
+    MetaData(),
+    *(
+        Column(name, Text() if name == "changes" else AuditEvent.__table__.c[name].type)
+        for name in EVENT_COLUMNS
+    ),
+)
 
 
 def record_many(session: Session, *, user: User | None, events: Iterable[tuple]) -> None:
@@ -94,12 +143,12 @@ def record_many(session: Session, *, user: User | None, events: Iterable[tuple])
     would one by one (an update that changed nothing records nothing)."""
     user_id, at = (user.id if user else None), utcnow()
     rows = [
-        (user_id, entity, entity_id, customer_id, action, changes, at)
+        (user_id, entity, entity_id, customer_id, action, encode(changes), at)
         for entity, entity_id, customer_id, action, changes in events
         if changes or action != "update"
     ]
     if rows:
-        bulk_insert(session.connection(), AuditEvent.__table__, EVENT_COLUMNS, rows)
+        bulk_insert(session.connection(), _EVENTS_AS_TEXT, EVENT_COLUMNS, rows)
 
 
 def present(*, user: User, events) -> list[dict]:
