@@ -147,7 +147,7 @@ def bench_build(
         _wait_until_up(base, key)
         warm_up(build, base, key, customers, args)
         found = []
-        for endpoint in ENDPOINTS:
+        for endpoint in _chosen(args):
             hello = _timed(build.name, HELLO, hello_base, key, customers, args)
             measured = _timed(build.name, endpoint, base, key, customers, args)
             measured.hello_per_second = hello.per_second
@@ -227,7 +227,7 @@ def profile(database_path: str, key: str, customers: list[int], args) -> None:
     client = app.test_client()
     headers = {"Authorization": f"Bearer {key}"}
     rng = random.Random(args.seed)
-    for endpoint in ENDPOINTS:
+    for endpoint in _chosen(args):
         planned = [_request(endpoint, rng.choice(customers)) for _ in range(args.profile_requests + 3)]
 
         def send(path: str, body: str | None, method: str = endpoint.method):
@@ -255,6 +255,11 @@ def profile(database_path: str, key: str, customers: list[int], args) -> None:
         print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:20000])
 
 
+def _chosen(args) -> list[Endpoint]:
+    """The endpoints `--only` names (a part of their label), all of them by default."""
+    return [e for e in ENDPOINTS if not args.only or any(part in e.label for part in args.only)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=10_000)
@@ -267,6 +272,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--profile", action="store_true", help="profile in process instead of serving")
     parser.add_argument("--profile-requests", type=int, default=50)
+    parser.add_argument(
+        "--only", action="append", metavar="PART", help="measure the endpoints whose label holds PART (repeatable)"
+    )
     parser.add_argument("--profile-lines", type=int, default=30)
     parser.add_argument("--links-per-customer", type=int, default=10)
     parser.add_argument("--months", type=int, default=12, help="months of shipments")
