@@ -193,7 +193,8 @@ def list_statement(
 
 
 def list_total(*, user: User, include_deleted: bool = False, sort: str = "name", **filters) -> Select:
-    """Count what `list_statement` lists: the customers matching, less the deleted ones among them.
+    """Count what `list_statement` lists (its `sort` aside): the customers matching, less the deleted ones
+    among them.
 
     Counting the live ones reads every customer's row (`deleted_at` is indexed only where set); the
     matching ones are counted from an index (the whole table's from its narrowest one), the deleted
