@@ -18,7 +18,7 @@ from flask import Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 from flask.views import MethodView
 from flask_smorest.utils import resolve_schema_instance
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
@@ -368,11 +368,22 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     return _envelopes[item_schema]
 
 
-def paginate(db: Session, statement, *, page: int, page_size: int | None, scalars: bool = True) -> dict:
-    """Run `statement` for one page and count the total; return the envelope."""
+def paginate(
+    db: Session,
+    statement,
+    *,
+    page: int,
+    page_size: int | None,
+    scalars: bool = True,
+    total: Select | None = None,
+) -> dict:
+    """Run `statement` for one page and count the total (with `total`, a cheaper count of the same rows);
+    return the envelope."""
     settings = current_app.config["LOGICRM"]
     size = min(page_size or settings.page_size_default, settings.page_size_max)
-    total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    if total is None:
+        total = select(func.count()).select_from(statement.order_by(None).subquery())
+    total = db.scalar(total)
     result = db.execute(statement.limit(size).offset((page - 1) * size))
     # unique(): a statement joining a collection (customers.answered_whole) gives a row per related record
     items = result.unique().scalars().all() if scalars else result.all()

@@ -29,6 +29,7 @@ FLOAT_PLACES = 6  # decimals a JSON answer gives a float: a probability to 0.000
 NESTING_COMPILED = 32  # deeper nested schemas (a schema nesting itself) are dumped as they come
 
 Convert = Callable[[Any], Any]
+_NO_KEY = object()  # in no dict: a field whose value is not a dict's key as it is
 # types of the objects dumped whose values are attributes only (no __getitem__: records, dataclasses):
 # marshmallow's get_value asks each object first whether it can be indexed
 _ATTRIBUTES_ONLY: set[type] = set()
@@ -82,7 +83,13 @@ def _object_dumper(schema: ma.Schema, *, depth: int) -> Callable[[Any], dict]:
 
     def dump_one(obj) -> dict:
         out = {}
-        for key, value_of, convert in fields:
+        if type(obj) is dict:  # most answers: read its keys here (what value_of would do), not per call
+            for key, attribute, value_of, convert in fields:
+                value = obj[attribute] if attribute in obj else value_of(obj)
+                if value is not _MISSING:
+                    out[key] = convert(value)
+            return out
+        for key, _, value_of, convert in fields:
             value = value_of(obj)
             if value is not _MISSING:
                 out[key] = convert(value)
@@ -91,9 +98,11 @@ def _object_dumper(schema: ma.Schema, *, depth: int) -> Callable[[Any], dict]:
     return dump_one
 
 
-def _field_dumper(schema: ma.Schema, name: str, field: F.Field, depth: int) -> tuple[str, Convert, Convert]:
-    """(output key, the field's value in an object or missing, its conversion), as `Schema._serialize` and
-    `Field.serialize` do it."""
+def _field_dumper(
+    schema: ma.Schema, name: str, field: F.Field, depth: int
+) -> tuple[str, object, Convert, Convert]:
+    """(output key, the dict key holding the field's value as it is, or _NO_KEY; the field's value in an
+    object or missing; its conversion), as `Schema._serialize` and `Field.serialize` do it."""
     key = field.data_key if field.data_key is not None else name
     convert = _converter(field, depth)
     if (
@@ -103,7 +112,7 @@ def _field_dumper(schema: ma.Schema, name: str, field: F.Field, depth: int) -> t
         or type(field).serialize is not F.Field.serialize
     ):
         accessor = schema.get_attribute
-        return key, lambda obj: field.serialize(name, obj, accessor=accessor), rounded_floats
+        return key, _NO_KEY, lambda obj: field.serialize(name, obj, accessor=accessor), rounded_floats
     attribute = field.attribute if field.attribute is not None else name
     default = field.dump_default
     plain = "." not in attribute  # a dotted attribute is a path (get_value follows it)
@@ -123,7 +132,7 @@ def _field_dumper(schema: ma.Schema, name: str, field: F.Field, depth: int) -> t
             value = default() if callable(default) else default
         return value
 
-    return key, value_of, convert
+    return key, attribute if plain else _NO_KEY, value_of, convert
 
 
 def _same(cls: type, method: str, base: type) -> bool:

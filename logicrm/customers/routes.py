@@ -49,8 +49,10 @@ class Customers(MethodView):
     def get(self, args):
         """List customers with filters, search, sort and pagination."""
         page, page_size = args.pop("page"), args.pop("page_size")
-        statement = customers.list_statement(user=current_user(), **args)
-        return paginate(session(), customers.answered_whole(statement), page=page, page_size=page_size)
+        statement = customers.answered_rows(customers.list_statement(user=current_user(), **args))
+        total = customers.list_total(user=current_user(), **args)
+        found = paginate(session(), statement, page=page, page_size=page_size, scalars=False, total=total)
+        return {**found, "items": customers.answers(session(), found["items"])}
 
     @blp.arguments(CustomerCreateIn)
     @blp.arguments(DuplicateArgs, location="query")

@@ -69,7 +69,8 @@ class CustomerOut(ma.Schema):
     )
 
     def _team_ids(self, customer) -> list[int]:
-        return sorted(user.id for user in customer.team)
+        # a listed customer (customers.answers) comes as a dict with its team's ids
+        return customer["team_ids"] if type(customer) is dict else sorted(user.id for user in customer.team)
 
 
 class CustomerListArgs(PageArgs):

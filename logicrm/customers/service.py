@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import Select, bindparam, case, func, or_, select, true
+from sqlalchemy import Select, String, bindparam, case, cast, exists, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from logicrm import access, db
@@ -91,6 +91,71 @@ def answered_whole(statement: Select) -> Select:
     return statement.options(*_whole())
 
 
+@functools.cache
+def _listed() -> tuple:
+    """The tables of the two profiles and the columns of a listed customer's answer: its own, its
+    profiles' (at most one of each), its team's user ids joined by commas, whether it has aliases."""
+    shipper = Customer.shipper_profile.property.mapper.local_table
+    consignee = Customer.consignee_profile.property.mapper.local_table
+    team = select(func.aggregate_strings(cast(customer_team.c.user_id, String), ","))
+    team = team.where(customer_team.c.customer_id == Customer.id).scalar_subquery()
+    has_aliases = exists().where(CustomerAlias.customer_id == Customer.id)
+    columns = (*Customer.__table__.c, *shipper.c, *consignee.c, team, has_aliases)
+    return shipper, consignee, columns
+
+
+def answered_rows(statement: Select) -> Select:
+    """Select what the answers of the customers a `list_statement` lists show, as plain rows (`answers`
+    makes them answers): loading a page of customers with their relationships through the ORM cost more
+    than running its statement."""
+    shipper, consignee, columns = _listed()
+    return (
+        statement.with_only_columns(*columns)
+        .outerjoin(shipper, shipper.c.customer_id == Customer.id)
+        .outerjoin(consignee, consignee.c.customer_id == Customer.id)
+    )
+
+
+def answers(session: Session, rows: Sequence) -> list[dict]:
+    """Turn the rows of `answered_rows` into what `get` gives, as dicts: the customer's fields with its
+    `roles`, `team_ids`, `shipper_profile`, `consignee_profile` and `aliases` (read for those having any)."""
+    shipper, consignee, _ = _listed()
+    own, shipper_fields, consignee_fields = (
+        [column.key for column in table.c] for table in (Customer.__table__, shipper, consignee)
+    )
+    starts = (
+        len(own),
+        len(own) + len(shipper_fields),
+        len(own) + len(shipper_fields) + len(consignee_fields),
+    )
+    found, named = [], {}  # named: those with aliases, by id
+    for row in rows:
+        customer = dict(zip(own, row[: starts[0]], strict=True))
+        profiles = (
+            ("shipper", shipper_fields, row[starts[0] : starts[1]]),
+            ("consignee", consignee_fields, row[starts[1] : starts[2]]),
+        )
+        customer["roles"] = []
+        for role, fields, values in profiles:
+            present = values[fields.index("customer_id")] is not None  # the key: none without the role
+            customer[f"{role}_profile"] = dict(zip(fields, values, strict=True)) if present else None
+            if present:
+                customer["roles"].append(role)
+        team, has_aliases = row[starts[2] :]
+        customer["team_ids"] = sorted(int(user_id) for user_id in team.split(",")) if team else []
+        customer["aliases"] = []
+        if has_aliases:
+            named[customer["id"]] = customer
+        found.append(customer)
+    if named:
+        aliases = select(CustomerAlias.__table__).where(
+            db.among(session.connection(), CustomerAlias.customer_id, named)
+        )
+        for alias in session.execute(aliases.order_by(CustomerAlias.id)).mappings():
+            named[alias["customer_id"]]["aliases"].append(dict(alias))
+    return found
+
+
 def get(session: Session, *, user: User, customer_id: int, include_deleted: bool = False) -> Customer:
     """Return a customer the user may see, or raise NotFound (also for customers hidden from them)."""
     restricted = access.is_restricted(user)
@@ -115,6 +180,39 @@ def _one_whole(*, restricted: bool) -> Select:
 def list_statement(
     *,
     user: User,
+    include_deleted: bool = False,
+    sort: str = "name",
+    **filters,
+) -> Select:
+    """Build the filtered, sorted customer list query (filters: those of `_matching`)."""
+    statement = _matching(user=user, **filters)
+    if not include_deleted:
+        statement = statement.where(Customer.deleted_at.is_(None))
+    column = SORTS[sort.lstrip("-")]
+    return statement.order_by(column.desc() if sort.startswith("-") else column.asc(), Customer.id)
+
+
+def list_total(*, user: User, include_deleted: bool = False, sort: str = "name", **filters) -> Select:
+    """Count what `list_statement` lists (its `sort` aside): the customers matching, less the deleted ones
+    among them.
+
+    Counting the live ones reads every customer's row (`deleted_at` is indexed only where set); the
+    matching ones are counted from an index (the whole table's from its narrowest one), the deleted
+    ones from that partial index.
+    """
+    matching = _matching(user=user, **filters).with_only_columns(Customer.id)
+    counted = select(func.count()).select_from(matching.subquery())
+    if include_deleted:
+        return counted
+    deleted = matching.where(Customer.deleted_at.is_not(None))
+    return select(
+        counted.scalar_subquery() - select(func.count()).select_from(deleted.subquery()).scalar_subquery()
+    )
+
+
+def _matching(
+    *,
+    user: User,
     role: str | None = None,
     tier=None,
     status=None,
@@ -122,16 +220,15 @@ def list_statement(
     region=None,
     industry=None,
     q: str | None = None,
-    include_deleted: bool = False,
-    sort: str = "name",
     team_member_id: int | None = None,
 ) -> Select:
-    """Build the filtered, sorted customer list query (`team_member_id`: accounts that user covers)."""
-    statement = select(Customer).where(visible(user=user))
+    """Select the customers `user` sees matching the filters, deleted or not (`team_member_id`: the
+    accounts that user covers)."""
+    statement = select(Customer)
+    if access.is_restricted(user):  # no `WHERE true`: SQLite counts a whole table only without one
+        statement = statement.where(visible(user=user))
     if team_member_id is not None:
         statement = statement.where(covered_by(user_id=team_member_id))
-    if not include_deleted:
-        statement = statement.where(Customer.deleted_at.is_(None))
     if role:
         statement = statement.where(getattr(Customer, f"{role}_profile").has())
     for column, value in (
@@ -145,8 +242,7 @@ def list_statement(
             statement = statement.where(column == value)
     if q:
         statement = statement.where(_named(q))
-    column = SORTS[sort.lstrip("-")]
-    return statement.order_by(column.desc() if sort.startswith("-") else column.asc(), Customer.id)
+    return statement
 
 
 def _named(q: str):

@@ -2,7 +2,7 @@
 
 import sys
 from collections import defaultdict
-from collections.abc import Container, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -376,23 +376,83 @@ class GraphArrays:
         """Return the node's lanes, one per trading partner, for arrays of build_graph's graph or records."""
         return self._lanes_of(self._out_arcs(self.index[node]))
 
-    def partners(self, node: Hashable) -> list[Hashable]:
-        """Return the node's trading partners, in the order of its lanes (without working the lanes out)."""
-        return [self.nodes[j] for j in self.dst[self._out_arcs(self.index[node])].tolist()]
+    def neighbourhood(
+        self,
+        center: Hashable,
+        depth: int,
+        *,
+        limit: int | None = None,
+        through: Callable[[Hashable], bool] | None = None,
+    ) -> tuple[list[Hashable], int]:
+        """Return the nodes within `depth` lanes of `center` and how many there were.
 
-    def lanes_within(self, nodes: Sequence[Hashable]) -> list[tuple[Hashable, "Lane"]]:
-        """Return (node, lane) for each lane of each of `nodes` whose partner is one of `nodes`: what
-        `lanes` gives for each in turn, filtered, with only the kept lanes worked out."""
+        The nodes come in the order a breadth-first walk over each node's lanes (in `lanes` order) reaches
+        them; the walk goes on only from the nodes `through` accepts (every node by default). With `limit`,
+        only that many are kept when there are more: the nearest first and, at one distance, the busiest
+        (`node_volume`), then the lowest node.
+        """
+        rows, distances = [np.array([self.index[center]])], [0]
+        seen = np.zeros(len(self.nodes), dtype=bool)
+        seen[rows[0]] = True
+        frontier = rows[0]
+        for distance in range(1, depth + 1):
+            if through is not None:
+                frontier = frontier[[through(self.nodes[row]) for row in frontier.tolist()]]
+            reached = self.dst[self.out_arc[self._positions(frontier)]]
+            _, first = np.unique(reached, return_index=True)
+            frontier = reached[np.sort(first)]
+            frontier = frontier[~seen[frontier]]
+            seen[frontier] = True
+            rows.append(frontier)
+            distances += [distance] * len(frontier)
+        rows, distance_of = np.concatenate(rows), np.array(distances)
+        total = len(rows)
+        if limit is not None and total > limit:
+            ids = np.array([self.nodes[row] for row in rows.tolist()])
+            kept = np.lexsort((ids, -self.node_volume[rows], distance_of))[:limit]
+            rows = rows[kept]
+        return [self.nodes[row] for row in rows.tolist()], total
+
+    def pairs_within(
+        self, nodes: Sequence[Hashable]
+    ) -> list[tuple[Hashable, Hashable, float, float, float, float]]:
+        """Return each trading pair among `nodes` once, as (from, to, shipments per month, revenue per month,
+        influence from → to, influence to → from): from its shipper, or from the lower node of a pair
+        trading both ways; by node of `nodes` in turn, then in `lanes` order (what `lanes` gives for each
+        node, filtered, with only the kept pairs worked out)."""
         rows = np.fromiter((self.index[node] for node in nodes), np.int64, len(nodes))
         inside = np.zeros(len(self.nodes), dtype=bool)
         inside[rows] = True
-        starts, counts = self.out_ptr[rows], self.out_ptr[rows + 1] - self.out_ptr[rows]
-        # positions start..end of every node's slice of out_arc, one after the other
-        positions = np.arange(int(counts.sum())) + np.repeat(starts - np.cumsum(counts) + counts, counts)
-        arcs, owners = self.out_arc[positions], np.repeat(rows, counts)
+        counts = self.out_ptr[rows + 1] - self.out_ptr[rows]
+        arcs, owners = self.out_arc[self._positions(rows)], np.repeat(rows, counts)
         kept = inside[self.dst[arcs]]
         arcs, owners = arcs[kept], owners[kept]
-        return list(zip([self.nodes[i] for i in owners.tolist()], self._lanes_of(arcs), strict=True))
+        forward = arcs < self.pairs
+        pair = np.where(forward, arcs, arcs - self.pairs)
+        both = self.pair_both[pair]
+        # a lane going down (the owner ships) is drawn; one trading both ways from its lower node
+        drawn = forward & ~both
+        for k in np.flatnonzero(both).tolist():
+            drawn[k] = self.nodes[owners[k]] < self.nodes[self.dst[arcs[k]]]
+        arcs, owners, pair = arcs[drawn], owners[drawn], pair[drawn]
+        back = np.where(arcs < self.pairs, arcs + self.pairs, arcs - self.pairs)
+        return list(
+            zip(
+                [self.nodes[row] for row in owners.tolist()],
+                [self.nodes[row] for row in self.dst[arcs].tolist()],
+                self.pair_shipments[pair].tolist(),
+                self.pair_revenue[pair].tolist(),
+                self.influence[arcs].tolist(),
+                self.influence[back].tolist(),
+                strict=True,
+            )
+        )
+
+    def _positions(self, rows: np.ndarray) -> np.ndarray:
+        """Positions in `out_arc` of the out-arcs of `rows`, row by row."""
+        starts, counts = self.out_ptr[rows], self.out_ptr[rows + 1] - self.out_ptr[rows]
+        # positions start..end of every row's slice of out_arc, one after the other
+        return np.arange(int(counts.sum())) + np.repeat(starts - np.cumsum(counts) + counts, counts)
 
     def _out_arcs(self, row: int) -> np.ndarray:
         return self.out_arc[self.out_ptr[row] : self.out_ptr[row + 1]]

@@ -265,23 +265,6 @@ def hubs(
     return _page(rows, portfolio, total=len(accounts), page=page, page_size=page_size)
 
 
-def _neighbourhood(arrays: GraphArrays, center: int, depth: int, visible) -> dict[int, int]:
-    """Map the accounts within `depth` lanes of `center` to their distance, walking only through accounts
-    the caller sees: a hidden account shows as the far end of a visible lane, never as a way further."""
-    members, frontier = {center: 0}, [center]
-    for distance in range(1, depth + 1):
-        reached = []
-        for node in frontier:
-            if visible is not None and node not in visible:
-                continue
-            for neighbour in arrays.partners(node):
-                if neighbour not in members:
-                    members[neighbour] = distance
-                    reached.append(neighbour)
-        frontier = reached
-    return members
-
-
 def graph_node(account: AccountScores, *, hidden: bool) -> dict:
     if hidden:
         return {"id": account.customer_id, "hidden": True, "roles": list(account.roles), "name": None,
@@ -309,14 +292,10 @@ def ego_graph(
     arrays = portfolio.arrays
     if center not in arrays.index or (visible is not None and center not in visible):
         raise NotFound(f"customer {center} not found")
-    members = _neighbourhood(arrays, center, depth, visible)
-    total = len(members)
-    if max_nodes is not None and total > max_nodes:
-        volume, index = arrays.node_volume, arrays.index
-        kept = sorted(members, key=lambda node: (members[node], -float(volume[index[node]]), node))[
-            :max_nodes
-        ]
-        members = {node: members[node] for node in kept}
+    # a hidden account shows as the far end of a visible lane, never as a way further
+    members, total = arrays.neighbourhood(
+        center, depth, limit=max_nodes, through=None if visible is None else visible.__contains__
+    )
     nodes = [
         graph_node(portfolio.accounts[node], hidden=visible is not None and node not in visible)
         for node in members
@@ -324,16 +303,14 @@ def ego_graph(
     edges = [
         {
             "shipper": u,
-            "consignee": lane.partner,
-            "monthly_volume": lane.shipments_per_month,
-            "revenue_per_month": lane.revenue_per_month,
-            "influence_down": lane.influence,
-            "influence_up": lane.influence_back,
+            "consignee": v,
+            "monthly_volume": shipments,
+            "revenue_per_month": revenue,
+            "influence_down": down,
+            "influence_up": up,
         }
-        for u, lane in arrays.lanes_within(list(members))
-        # Each trading pair is drawn once, from its shipper (or the lower id if they trade both ways).
-        if (visible is None or u in visible or lane.partner in visible)
-        and (lane.direction == "down" or (lane.direction == "both" and u < lane.partner))
+        for u, v, shipments, revenue, down, up in arrays.pairs_within(members)
+        if visible is None or u in visible or v in visible
     ]
     return {"nodes": nodes, "edges": edges, "total_nodes": total, **provenance(portfolio)}
 

@@ -431,27 +431,41 @@ def test_reading_a_customer_asks_two_queries(api, db):
 
 
 def test_a_page_of_customers_asks_one_query_with_their_roles_team_and_aliases(api, db, actors):
-    """The count and the page joined with what each answer shows: no query per relationship, and a
-    customer with several team members and aliases is listed once, whole."""
+    """The count and the page joined with what each answer shows (one more for the aliases of those having
+    any): no query per relationship, and a customer with several team members and aliases is listed once,
+    whole."""
     team = [actors["am"].user_id, actors["manager"].user_id]
     for n in range(3):
         customer = f.customer(api, f"Listed {n}", roles=("shipper", "consignee"), team_ids=team)
         for alias in ("First other", "Second other"):
             api.post(f"/customers/{customer['id']}/aliases", json={"name": f"{alias} {n}"})
+    f.customer(api, "Unnamed otherwise", roles=("consignee",))
     assert api.get("/customers").status_code == 200  # the key's last use is written once
-    selects = []
 
-    def count(_conn, _cursor, statement, *_args):
-        selects.extend([statement] if statement.lstrip().upper().startswith("SELECT") else [])
+    def selects_of(query: dict) -> tuple[dict, list[str]]:
+        selects = []
 
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        answer = api.get("/customers", query={"page_size": 2})
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    assert answer.status_code == 200 and answer.json["meta"]["total"] == 3
-    assert [c["name"] for c in answer.json["items"]] == ["Listed 0", "Listed 1"]
-    for item in answer.json["items"]:
+        def count(_conn, _cursor, statement, *_args):
+            selects.extend([statement] if statement.lstrip().upper().startswith("SELECT") else [])
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            answer = api.get("/customers", query=query)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert answer.status_code == 200
+        return answer.json, selects
+
+    page, selects = selects_of({"page_size": 2})
+    assert page["meta"]["total"] == 3 + 1
+    assert [c["name"] for c in page["items"]] == ["Listed 0", "Listed 1"]
+    for item in page["items"]:
         assert item["team_ids"] == sorted(team) and len(item["aliases"]) == 2
         assert item["shipper"] is not None and item["consignee"] is not None
-    assert len(selects) == 3, selects  # the key with its user, the count, the page
+        assert item["roles"] == ["shipper", "consignee"]
+    assert len(selects) == 4, selects  # the key with its user, the count, the page, the aliases
+    page, selects = selects_of({"q": "unnamed"})
+    assert [(c["name"], c["aliases"], c["team_ids"], c["roles"], c["shipper"]) for c in page["items"]] == [
+        ("Unnamed otherwise", [], [], ["consignee"], None)
+    ]
+    assert len(selects) == 3, selects  # no aliases listed: none asked for

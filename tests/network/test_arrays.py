@@ -179,15 +179,62 @@ def test_an_empty_portfolio_has_empty_arrays():
     assert propagate_arrays(arrays, np.array([0.25])).risk.tolist() == [0.25]
 
 
+def _walked(arrays, center, depth, through):
+    """The neighbourhood node by node: each reached node's partners in `lanes` order."""
+    members, frontier = {center: 0}, [center]
+    for distance in range(1, depth + 1):
+        reached = []
+        for node in frontier:
+            if through(node):
+                for lane in arrays.lanes(node):
+                    if lane.partner not in members:
+                        members[lane.partner] = distance
+                        reached.append(lane.partner)
+        frontier = reached
+    return members
+
+
 @settings(max_examples=150, deadline=None)
 @given(records(), st.data())
-def test_partners_and_lanes_within_are_the_lanes_filtered(case, data):
-    """What the graph answer walks and draws: each node's partners and the lanes among some nodes, as
-    `lanes` gives them node by node."""
+def test_neighbourhood_is_the_walk_lane_by_lane(case, data):
+    """What the graph answer draws: the accounts a walk lane by lane reaches, in its order, or the nearest
+    and busiest `limit` of them."""
     arrays = build_arrays(*case, PARAMS)
-    for node in arrays.nodes:
-        assert arrays.partners(node) == [lane.partner for lane in arrays.lanes(node)]
+    center = data.draw(st.sampled_from(arrays.nodes))
+    depth = data.draw(st.integers(1, 3))
+    closed = data.draw(st.sets(st.sampled_from(arrays.nodes)))
+    limit = data.draw(st.none() | st.integers(1, 10))
+
+    def through(node):  # the walk may not go on from a closed node
+        return node not in closed
+
+    members = _walked(arrays, center, depth, through)
+    if limit is not None and len(members) > limit:
+        volume = arrays.node_volume
+        busiest = sorted(members, key=lambda n: (members[n], -float(volume[arrays.index[n]]), n))[:limit]
+        members = {node: members[node] for node in busiest}
+    found = arrays.neighbourhood(center, depth, limit=limit, through=through)
+    assert found == (list(members), len(_walked(arrays, center, depth, through)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(records(), st.data())
+def test_pairs_within_are_the_lanes_filtered(case, data):
+    """What the graph answer draws between its accounts: each pair once, from its shipper (from its lower
+    node if the two ship both ways), as `lanes` gives it node by node."""
+    arrays = build_arrays(*case, PARAMS)
     some = data.draw(st.lists(st.sampled_from(arrays.nodes), unique=True))
-    assert arrays.lanes_within(some) == [
-        (node, lane) for node in some for lane in arrays.lanes(node) if lane.partner in some
+    assert arrays.pairs_within(some) == [
+        (
+            node,
+            lane.partner,
+            lane.shipments_per_month,
+            lane.revenue_per_month,
+            lane.influence,
+            lane.influence_back,
+        )
+        for node in some
+        for lane in arrays.lanes(node)
+        if lane.partner in some
+        and (lane.direction == "down" or (lane.direction == "both" and node < lane.partner))
     ]
