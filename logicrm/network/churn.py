@@ -293,11 +293,14 @@ class ChurnModel:
 
     def contributions(self, x: Sequence[float]) -> dict[str, float]:
         """Return each feature's calibrated contribution to the row's logit, against the average account."""
-        z = (np.asarray(x, dtype=float) - np.asarray(self.means)) / np.asarray(self.scales)
+        return self.contributions_of(np.asarray([x], dtype=float))[0]
+
+    def contributions_of(self, X: np.ndarray) -> list[dict[str, float]]:
+        """`contributions` of each row of the feature matrix `X`, in one pass over it."""
+        z = (np.asarray(X, dtype=float) - np.asarray(self.means)) / np.asarray(self.scales)
         _a, b = self.calibration
-        return {
-            name: float(b * w * v) for name, w, v in zip(self.features, self.coefficients, z, strict=True)
-        }
+        parts = (b * np.asarray(self.coefficients, dtype=float)) * z
+        return [dict(zip(self.features, row, strict=True)) for row in parts.tolist()]
 
     def weights(self) -> dict[str, float]:
         """Return the logit per unit of each feature (as a person reads it), calibration included."""

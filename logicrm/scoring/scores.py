@@ -350,17 +350,13 @@ def score(
     through the same own risk, propagation, explanation and value."""
     model = model or prior(params)
     with _phase(timings, "scores"):
-        own = predict_own(model, seen.features, seen.departed)
+        ids = list(seen.features)
+        X = model.matrix([seen.features[c] for c in ids])
+        own = predict_own(model, ids, X, seen.departed)
         coupled, propagation = network_risk(seen.arrays, own, model=model, params=params)
         own, propagation = calibrated(model, own, propagation)
         baseline = float(model.calibrate_network(model.predict(np.asarray([model.means])))[0])
-        contributions = dict(
-            zip(
-                seen.features,
-                map(model.contributions, model.matrix(list(seen.features.values()))),
-                strict=True,
-            )
-        )
+        contributions = dict(zip(ids, model.contributions_of(X), strict=True))
         explanations = explain(
             coupled, propagation, own, params, contributions=contributions, baseline=baseline
         )
@@ -457,11 +453,10 @@ def calibrated(model: ChurnModel, own: dict[int, OwnRisk], propagation):
     return mapped, dataclasses.replace(propagation, risk=model.calibrate_network(propagation.risk))
 
 
-def predict_own(model: ChurnModel, features: dict, departed: dict) -> dict[int, OwnRisk]:
-    """Own risk of every account: the model's probability from its own evidence, then the partners that
-    left lately, each an independent chance to follow (influence × the model's coupling)."""
-    ids = list(features)
-    X = model.matrix([features[c] for c in ids])
+def predict_own(model: ChurnModel, ids: list[int], X: np.ndarray, departed: dict) -> dict[int, OwnRisk]:
+    """Own risk of the accounts `ids` (their features the rows of `model.matrix` `X`): the model's
+    probability from its own evidence, then the partners that left lately, each an independent chance to
+    follow (influence × the model's coupling)."""
     evidence = model.predict(X)
     own = {}
     for i, customer_id in enumerate(ids):
