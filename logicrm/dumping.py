@@ -83,7 +83,7 @@ def _object_dumper(schema: ma.Schema, *, depth: int) -> Callable[[Any], dict]:
 
     def dump_one(obj) -> dict:
         out = {}
-        if type(obj) is dict:  # most answers: read its keys here (what value_of would do), not per call
+        if type(obj) is dict:  # most answers: read its keys here (as get_value would), not through a call
             for key, attribute, value_of, convert in fields:
                 value = obj[attribute] if attribute in obj else value_of(obj)
                 if value is not _MISSING:
@@ -118,10 +118,9 @@ def _field_dumper(
     plain = "." not in attribute  # a dotted attribute is a path (get_value follows it)
 
     def value_of(obj):
+        # (a dict holding `attribute` never comes here: dump_one reads it)
         if not plain:
             value = get_value(obj, attribute, _MISSING)
-        elif type(obj) is dict and attribute in obj:
-            value = obj[attribute]
         elif type(obj) in _ATTRIBUTES_ONLY:  # what get_value does for an object it cannot index
             value = getattr(obj, attribute, _MISSING)
         else:
