@@ -281,10 +281,11 @@ def health_run(slot):
         raise click.ClickException(f"health run failed: {type(error).__name__}: {error}") from None
     seconds = (run.finished_at - run.started_at).total_seconds()
     click.echo(f"health run {run.id} ({run.slot}) {run.status} in {seconds:.2f} s")
+    width = max(map(len, run.counts), default=0) + 2  # "renewals_opened" and its value stay apart
     for key, value in run.counts.items():
         if isinstance(value, dict):
             value = ", ".join(f"{phase} {spent:.3f} s" for phase, spent in value.items())
-        click.echo(f"  {key:<12}{value}")
+        click.echo(f"  {key:<{width}}{value}")
 
 
 @health_group.command("replay-kpis")
