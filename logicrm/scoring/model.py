@@ -146,8 +146,7 @@ def _followed(history: signals.History, customer_id: int, partners, start: int, 
 
 def predict(origin: Origin, model: ChurnModel, params: ScoringParams) -> np.ndarray:
     """The model's network risk (probability of churn within the horizon) of each of the origin's rows."""
-    ids = list(origin.features)
-    own = scores.predict_own(model, ids, model.matrix([origin.features[c] for c in ids]), origin.departed)
+    own = scores.predict_own(model, *scores.feature_matrix(model, origin.features), origin.departed)
     coupled, propagation = scores.network_risk(origin.arrays, own, model=model, params=params)
     return model.calibrate_network(np.array([propagation.risk[coupled.index[c]] for c in origin.ids]))
 

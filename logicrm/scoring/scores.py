@@ -350,8 +350,7 @@ def score(
     through the same own risk, propagation, explanation and value."""
     model = model or prior(params)
     with _phase(timings, "scores"):
-        ids = list(seen.features)
-        X = model.matrix([seen.features[c] for c in ids])
+        ids, X = feature_matrix(model, seen.features)
         own = predict_own(model, ids, X, seen.departed)
         coupled, propagation = network_risk(seen.arrays, own, model=model, params=params)
         own, propagation = calibrated(model, own, propagation)
@@ -453,8 +452,14 @@ def calibrated(model: ChurnModel, own: dict[int, OwnRisk], propagation):
     return mapped, dataclasses.replace(propagation, risk=model.calibrate_network(propagation.risk))
 
 
+def feature_matrix(model: ChurnModel, features: dict[int, dict]) -> tuple[list[int], np.ndarray]:
+    """The accounts of `features` in order, and their features as the rows of `model.matrix`."""
+    ids = list(features)
+    return ids, model.matrix([features[c] for c in ids])
+
+
 def predict_own(model: ChurnModel, ids: list[int], X: np.ndarray, departed: dict) -> dict[int, OwnRisk]:
-    """Own risk of the accounts `ids` (their features the rows of `model.matrix` `X`): the model's
+    """Own risk of the accounts `ids` (their features the rows of `X`, from `feature_matrix`): the model's
     probability from its own evidence, then the partners that left lately, each an independent chance to
     follow (influence × the model's coupling)."""
     evidence = model.predict(X)
