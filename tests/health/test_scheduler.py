@@ -333,11 +333,12 @@ def test_health_run_prints_the_counts_and_a_slot_runs_once(db, cli, portfolio):
     assert f"health run {run.id} (2026-05-01T02:00:00+00:00) succeeded" in result.stdout
     # One line a count, the values in one column apart from the longest name ("renewals_opened").
     lines = result.stdout.splitlines()[1:]
-    printed = dict(line.split(maxsplit=1) for line in lines)
+    pairs = [line.split(maxsplit=1) for line in lines]
+    printed = dict(pairs)
     assert printed.pop("seconds").startswith("sql_load ")
     assert printed == {key: str(value) for key, value in run.counts.items() if key != "seconds"}
     assert printed["customers"] == str(portfolio)
-    assert len({len(line) - len(line.split(maxsplit=1)[1]) for line in lines}) == 1
+    assert len({len(line) - len(value) for line, (_key, value) in zip(lines, pairs, strict=True)}) == 1
 
     again = cli("health", "run", "--slot", "2026-05-01T02:00:00+00:00")
     assert again.exit_code == 0 and "already ran" in again.stderr and again.stdout == ""
